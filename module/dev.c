@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/shadow_mm: the handshake (SHADOW_MM_API) and the creation of address
+ * spaces (SHADOW_MM_CREATE), and the ioctl dispatcher shared with the
+ * address-space fds.
+ */
+#include <linux/file.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+#define SHADOW_MM_FEATURES	SHADOW_MM_FEATURE_VMA
+
+/**
+ * struct shadow_dev_file - one open of /dev/shadow_mm
+ * @api_done: SHADOW_MM_API has succeeded on this open; nothing else works
+ *            before it. Written once, read locklessly.
+ */
+struct shadow_dev_file {
+	bool api_done;
+};
+
+/**
+ * shadow_ucmd_respond() - copy a command's struct back to user space
+ * @ucmd: the command
+ * @cmd_len: the kernel's size of the struct
+ *
+ * Copies at most the size user space gave.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * shadow_ioctl_dispatch() - decode an ioctl and run its handler
+ * @file: the file the ioctl came on
+ * @cmd: the command number
+ * @arg: the user pointer to the command's struct
+ * @ops: the file's table of commands, indexed by number - @base
+ * @nr_ops: entries in @ops
+ * @base: the number of the first command in @ops
+ *
+ * Return: the handler's result, -ENOTTY for a command not in @ops, or an
+ * error from reading the struct (-EFAULT, -EINVAL, -E2BIG).
+ */
+long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
+			   unsigned long arg,
+			   const struct shadow_ioctl_op *ops,
+			   unsigned int nr_ops, unsigned int base)
+{
+	u64 buf[256 / sizeof(u64)];
+	struct shadow_ucmd ucmd = {
+		.file = file,
+		.ubuffer = (void __user *)arg,
+		.cmd = buf,
+	};
+	const struct shadow_ioctl_op *op;
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (nr < base || nr - base >= nr_ops)
+		return -ENOTTY;
+	op = &ops[nr - base];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+
+	if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+		return -EFAULT;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	if (ucmd.user_size > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(buf, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	return op->execute(&ucmd);
+}
+
+/* SHADOW_MM_API: the handshake. */
+static int shadow_dev_api(struct shadow_ucmd *ucmd)
+{
+	struct shadow_dev_file *df = ucmd->file->private_data;
+	struct shadow_mm_api *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved || cmd->__reserved2)
+		return -EINVAL;
+	if (cmd->abi_version && cmd->abi_version != SHADOW_MM_ABI_VERSION)
+		return -EINVAL;
+	if (cmd->features & ~SHADOW_MM_FEATURES)
+		return -EINVAL;
+
+	cmd->out_abi_version = SHADOW_MM_ABI_VERSION;
+	cmd->out_features = SHADOW_MM_FEATURES;
+	cmd->out_ioctls = BIT_ULL(SHADOW_MM_CMD_API) |
+			  BIT_ULL(SHADOW_MM_CMD_CREATE) | shadow_task_ioctls();
+	WRITE_ONCE(df->api_done, true);
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* SHADOW_MM_CREATE: a new address space behind a new fd. */
+static int shadow_dev_create(struct shadow_ucmd *ucmd)
+{
+	struct shadow_dev_file *df = ucmd->file->private_data;
+	struct shadow_mm_create *cmd = ucmd->cmd;
+	unsigned long mmap_base;
+	struct shadow_mm *mm;
+	struct file *file;
+	int fd, ret;
+
+	if (!READ_ONCE(df->api_done))
+		return -EPERM;
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	mmap_base = cmd->mmap_base ?: SHADOW_TASK_SIZE - SHADOW_MMAP_GAP;
+	if (offset_in_page(mmap_base) || mmap_base > SHADOW_TASK_SIZE ||
+	    mmap_base <= shadow_mmap_min_addr)
+		return -EINVAL;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+
+	mm = shadow_mm_alloc(mmap_base);
+	if (IS_ERR(mm)) {
+		ret = PTR_ERR(mm);
+		goto err_put_fd;
+	}
+
+	ret = shadow_task_create(mm, &file);
+	if (ret)
+		goto err_mmput;
+
+	cmd->out_id = mm->id;
+	ret = shadow_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		goto err_fput;
+
+	/* The fd table owns the file, and through it the mm, from here on. */
+	fd_install(fd, file);
+	return fd;
+
+err_fput:
+	fput(file);	/* its release drops the mm */
+	goto err_put_fd;
+err_mmput:
+	shadow_mmput(mm);
+err_put_fd:
+	put_unused_fd(fd);
+	return ret;
+}
+
+static const struct shadow_ioctl_op shadow_dev_ops[] = {
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_API, SHADOW_MM_API, shadow_dev_api,
+			struct shadow_mm_api, out_ioctls),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_API, SHADOW_MM_CREATE,
+			shadow_dev_create, struct shadow_mm_create,
+			__reserved),
+};
+
+static long shadow_dev_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	return shadow_ioctl_dispatch(file, cmd, arg, shadow_dev_ops,
+				     ARRAY_SIZE(shadow_dev_ops),
+				     SHADOW_MM_CMD_API);
+}
+
+static int shadow_dev_open(struct inode *inode, struct file *file)
+{
+	struct shadow_dev_file *df;
+
+	df = kzalloc(sizeof(*df), GFP_KERNEL_ACCOUNT);
+	if (!df)
+		return -ENOMEM;
+	file->private_data = df;
+	return 0;
+}
+
+static int shadow_dev_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static const struct file_operations shadow_dev_fops = {
+	.owner = THIS_MODULE,
+	.open = shadow_dev_open,
+	.release = shadow_dev_release,
+	.unlocked_ioctl = shadow_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice shadow_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "shadow_mm",
+	.fops = &shadow_dev_fops,
+};
+
+int shadow_dev_init(void)
+{
+	shadow_miscdev.mode = shadow_dev_mode;
+	return misc_register(&shadow_miscdev);
+}
+
+void shadow_dev_exit(void)
+{
+	misc_deregister(&shadow_miscdev);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Declarations shared by the kernel-only parts of the engine: the device,
+ * the address-space fds, object lifetimes and the module-wide counters.
+ */
+#ifndef _SHADOW_INTERNAL_H
+#define _SHADOW_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/types.h>
+
+#include "vma_internal.h"
+
+#define SHADOW_TASK_SIZE	((1UL << 47) - PAGE_SIZE)
+/* mmap_base() with an 8 MiB stack rlimit: the gap is clamped to 128 MiB. */
+#define SHADOW_MMAP_GAP		(128UL << 20)
+
+/* Module parameters. */
+extern unsigned long shadow_mmap_min_addr;
+extern umode_t shadow_dev_mode;
+
+/**
+ * struct shadow_counters - module-wide object counts, for leak checks
+ * @mms: shadow_mm structs allocated and not yet freed
+ * @vmas: VMAs allocated and not yet freed
+ * @pages: pages the engine holds (page tables and data)
+ * @shmem: shared anonymous backing objects alive
+ */
+struct shadow_counters {
+	atomic_long_t mms;
+	atomic_long_t vmas;
+	atomic_long_t pages;
+	atomic_long_t shmem;
+};
+extern struct shadow_counters shadow_counters;
+
+/* An ioctl command being executed: iommufd's ucmd. */
+struct shadow_ucmd {
+	struct file *file;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+/**
+ * struct shadow_ioctl_op - one entry of an ioctl dispatch table
+ * @size: sizeof the command's struct
+ * @min_size: offsetofend() of the last field of its first version
+ * @ioctl_num: the command number
+ * @execute: the handler; @ucmd->cmd holds the struct, zero-extended
+ */
+struct shadow_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct shadow_ucmd *ucmd);
+};
+
+#define SHADOW_IOCTL_OP(_base, _ioctl, _fn, _struct, _last)		\
+	[_IOC_NR(_ioctl) - (_base)] = {					\
+		.size = sizeof(_struct) +				\
+			BUILD_BUG_ON_ZERO(sizeof(_struct) > 256),	\
+		.min_size = offsetofend(_struct, _last),		\
+		.ioctl_num = _ioctl,					\
+		.execute = _fn,						\
+	}
+
+long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
+			   unsigned long arg,
+			   const struct shadow_ioctl_op *ops,
+			   unsigned int nr_ops, unsigned int base);
+int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len);
+
+/* dev.c */
+int shadow_dev_init(void);
+void shadow_dev_exit(void);
+
+/* mm.c */
+int shadow_mm_init(void);
+void shadow_mm_exit(void);
+struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base);
+void shadow_mmget(struct shadow_mm *mm);
+void shadow_mmput(struct shadow_mm *mm);
+void shadow_mmdrop(struct shadow_mm *mm);
+
+/* task.c */
+int shadow_task_create(struct shadow_mm *mm, struct file **filep);
+u64 shadow_task_ioctls(void);
+
+/* task_mmu.c */
+int shadow_show_maps(struct shadow_mm *mm, char *buf, size_t size,
+		     size_t *len);
+void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info);
+
+#endif /* _SHADOW_INTERNAL_H */

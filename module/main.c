@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shadow_mm: a shadow address-space engine.
+ *
+ * Module parameters, the debugfs counters, and module init/exit.
+ */
+#include <linux/debugfs.h>
+#include <linux/module.h>
+#include <linux/seq_file.h>
+
+#include "internal.h"
+
+int shadow_max_map_count = 65530;
+module_param_named(max_map_count, shadow_max_map_count, int, 0644);
+MODULE_PARM_DESC(max_map_count,
+		 "Most VMAs an address space may have (vm.max_map_count, default 65530)");
+
+unsigned long shadow_mmap_min_addr = 65536;
+module_param_named(mmap_min_addr, shadow_mmap_min_addr, ulong, 0444);
+MODULE_PARM_DESC(mmap_min_addr,
+		 "Lowest address a mapping may use (vm.mmap_min_addr, default 65536)");
+
+umode_t shadow_dev_mode = 0600;
+module_param_named(dev_mode, shadow_dev_mode, ushort, 0444);
+MODULE_PARM_DESC(dev_mode, "Mode of /dev/shadow_mm (default 0600)");
+
+static struct dentry *shadow_debugfs_dir;
+
+static int shadow_counters_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "mms %ld\n", atomic_long_read(&shadow_counters.mms));
+	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
+	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
+	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_counters);
+
+static int __init shadow_mm_module_init(void)
+{
+	int err;
+
+	/* The uapi promises Linux's VM_* values. */
+	BUILD_BUG_ON(SHADOW_VM_READ != VM_READ);
+	BUILD_BUG_ON(SHADOW_VM_WRITE != VM_WRITE);
+	BUILD_BUG_ON(SHADOW_VM_EXEC != VM_EXEC);
+	BUILD_BUG_ON(SHADOW_VM_SHARED != VM_SHARED);
+	BUILD_BUG_ON(SHADOW_VM_MAYREAD != VM_MAYREAD);
+	BUILD_BUG_ON(SHADOW_VM_MAYWRITE != VM_MAYWRITE);
+	BUILD_BUG_ON(SHADOW_VM_MAYEXEC != VM_MAYEXEC);
+	BUILD_BUG_ON(SHADOW_VM_MAYSHARE != VM_MAYSHARE);
+	BUILD_BUG_ON(SHADOW_VM_GROWSDOWN != VM_GROWSDOWN);
+	BUILD_BUG_ON(SHADOW_VM_LOCKED != VM_LOCKED);
+	BUILD_BUG_ON(SHADOW_VM_DONTCOPY != VM_DONTCOPY);
+	BUILD_BUG_ON(SHADOW_VM_DONTEXPAND != VM_DONTEXPAND);
+	BUILD_BUG_ON(SHADOW_VM_LOCKONFAULT != VM_LOCKONFAULT);
+	BUILD_BUG_ON(SHADOW_VM_ACCOUNT != VM_ACCOUNT);
+	BUILD_BUG_ON(SHADOW_VM_NORESERVE != VM_NORESERVE);
+	BUILD_BUG_ON(SHADOW_VM_WIPEONFORK != VM_WIPEONFORK);
+	BUILD_BUG_ON(SHADOW_VM_DONTDUMP != VM_DONTDUMP);
+	BUILD_BUG_ON(VM_SOFTDIRTY && SHADOW_VM_SOFTDIRTY != VM_SOFTDIRTY);
+
+	if (shadow_mmap_min_addr > SHADOW_TASK_SIZE - SHADOW_MMAP_GAP)
+		return -EINVAL;
+
+	err = shadow_mm_init();
+	if (err)
+		return err;
+	err = shadow_dev_init();
+	if (err)
+		goto err_mm;
+
+	shadow_debugfs_dir = debugfs_create_dir("shadow_mm", NULL);
+	debugfs_create_file("counters", 0400, shadow_debugfs_dir, NULL,
+			    &shadow_counters_fops);
+	return 0;
+
+err_mm:
+	shadow_mm_exit();
+	return err;
+}
+
+static void __exit shadow_mm_module_exit(void)
+{
+	debugfs_remove_recursive(shadow_debugfs_dir);
+	shadow_dev_exit();
+	shadow_mm_exit();
+}
+
+module_init(shadow_mm_module_init);
+module_exit(shadow_mm_module_exit);
+
+MODULE_DESCRIPTION("Shadow address-space engine: private mm-like address spaces driven by ioctl");
+MODULE_AUTHOR("shadow_mm developers");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1");
+MODULE_INFO(abi_version, __stringify(SHADOW_MM_ABI_VERSION));

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifetimes of shadow address spaces and of the objects hanging off them
+ * (kernel/fork.c's mm_alloc/mmput/mmdrop and vm_area_alloc/free).
+ *
+ * Lock ordering in the shadow_mm engine (outermost first):
+ *
+ *   task->lock                  (spinlock: which mm an fd uses; taken
+ *                                alone, to take an mm_users reference)
+ *   mm->mmap_lock               (rw_semaphore: the VMA tree, the VMAs and
+ *                                the layout counters; write for changes)
+ *     mm->page_table_lock       (spinlock: page-table entries and rss)
+ *   shadow_mmlist_lock          (spinlock: the list of live address spaces;
+ *                                taken alone)
+ *
+ * No lock is held across a user copy except mmap_lock for reading.
+ *
+ * Lifetime of a struct shadow_mm:
+ *
+ *   shadow_mm_alloc()    mm_users = 1, mm_count = 1, on shadow_mmlist
+ *        |
+ *   live                 each fd that has not exited holds one mm_users;
+ *        |               an ioctl in flight holds one more (shadow_mmget)
+ *   last shadow_mmput()  exit_mmap: every VMA, page and page table is
+ *        |               freed; off shadow_mmlist; the users' mm_count
+ *        |               reference is dropped
+ *   last shadow_mmdrop() the PGD, the id and the struct are freed
+ */
+#include <linux/gfp.h>
+#include <linux/idr.h>
+#include <linux/slab.h>
+
+#include "internal.h"
+
+struct shadow_counters shadow_counters;
+
+static struct kmem_cache *shadow_mm_cachep;
+static struct kmem_cache *shadow_vma_cachep;
+static DEFINE_IDA(shadow_mm_ida);
+
+/* The live address spaces: the seed's mmlist. */
+static LIST_HEAD(shadow_mmlist);
+static DEFINE_SPINLOCK(shadow_mmlist_lock);
+
+/**
+ * shadow_vm_area_alloc() - allocate a zeroed VMA for @mm (vm_area_alloc)
+ * @mm: the address space it will belong to
+ *
+ * Return: the VMA, or NULL.
+ */
+struct shadow_vma *shadow_vm_area_alloc(struct shadow_mm *mm)
+{
+	struct shadow_vma *vma;
+
+	vma = kmem_cache_zalloc(shadow_vma_cachep, GFP_KERNEL_ACCOUNT);
+	if (!vma)
+		return NULL;
+	vma->vm_mm = mm;
+	atomic_long_inc(&shadow_counters.vmas);
+	return vma;
+}
+
+/**
+ * shadow_vm_area_free() - free a VMA that is in no tree
+ * @vma: the VMA
+ */
+void shadow_vm_area_free(struct shadow_vma *vma)
+{
+	atomic_long_dec(&shadow_counters.vmas);
+	kmem_cache_free(shadow_vma_cachep, vma);
+}
+
+/**
+ * shadow_shmem_zero_setup() - a new backing object for MAP_SHARED anonymous
+ *
+ * Return: the object with one reference, or NULL.
+ */
+struct shadow_shmem *shadow_shmem_zero_setup(void)
+{
+	static atomic_long_t last_id;
+	struct shadow_shmem *shmem;
+
+	shmem = kzalloc(sizeof(*shmem), GFP_KERNEL_ACCOUNT);
+	if (!shmem)
+		return NULL;
+	refcount_set(&shmem->ref, 1);
+	shmem->id = atomic_long_inc_return(&last_id);
+	atomic_long_inc(&shadow_counters.shmem);
+	return shmem;
+}
+
+/**
+ * shadow_shmem_get() - take a reference on a shared backing object
+ * @shmem: the object
+ */
+void shadow_shmem_get(struct shadow_shmem *shmem)
+{
+	refcount_inc(&shmem->ref);
+}
+
+/**
+ * shadow_shmem_put() - drop a reference; the last frees the object
+ * @shmem: the object
+ */
+void shadow_shmem_put(struct shadow_shmem *shmem)
+{
+	if (refcount_dec_and_test(&shmem->ref)) {
+		atomic_long_dec(&shadow_counters.shmem);
+		kfree(shmem);
+	}
+}
+
+/**
+ * shadow_mm_alloc() - create an empty address space (mm_alloc)
+ * @mmap_base: top of the top-down mmap area, already validated
+ *
+ * Return: the address space with one user, or an ERR_PTR.
+ */
+struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base)
+{
+	struct shadow_mm *mm;
+	struct page *pgd_page;
+	int id;
+
+	mm = kmem_cache_zalloc(shadow_mm_cachep, GFP_KERNEL_ACCOUNT);
+	if (!mm)
+		return ERR_PTR(-ENOMEM);
+
+	pgd_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!pgd_page)
+		goto err_free_mm;
+
+	id = ida_alloc_min(&shadow_mm_ida, 1, GFP_KERNEL);
+	if (id < 0)
+		goto err_free_pgd;
+
+	mm->id = id;
+	mm->pgd = page_address(pgd_page);
+	mm->task_size = SHADOW_TASK_SIZE;
+	mm->mmap_base = mmap_base;
+	mm->mmap_min_addr = shadow_mmap_min_addr;
+	atomic_set(&mm->mm_users, 1);
+	atomic_set(&mm->mm_count, 1);
+	init_rwsem(&mm->mmap_lock);
+	spin_lock_init(&mm->page_table_lock);
+	mt_init_flags(&mm->mm_mt, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN);
+	mt_set_external_lock(&mm->mm_mt, &mm->mmap_lock);
+
+	atomic_long_inc(&shadow_counters.mms);
+	atomic_long_inc(&shadow_counters.pages);
+
+	/* Published last: from here on debugfs and reclaim can see it. */
+	spin_lock(&shadow_mmlist_lock);
+	list_add_tail(&mm->mmlist, &shadow_mmlist);
+	spin_unlock(&shadow_mmlist_lock);
+	return mm;
+
+err_free_pgd:
+	__free_page(pgd_page);
+err_free_mm:
+	kmem_cache_free(shadow_mm_cachep, mm);
+	return ERR_PTR(-ENOMEM);
+}
+
+/* The struct goes when its last reference goes (__mmdrop). */
+static void __shadow_mmdrop(struct shadow_mm *mm)
+{
+	WARN_ON_ONCE(mm->map_count || mm->total_vm || mm->locked_vm);
+	free_page((unsigned long)mm->pgd);
+	atomic_long_dec(&shadow_counters.pages);
+	ida_free(&shadow_mm_ida, mm->id);
+	atomic_long_dec(&shadow_counters.mms);
+	kmem_cache_free(shadow_mm_cachep, mm);
+}
+
+/**
+ * shadow_mmdrop() - drop a reference to the struct (mmdrop)
+ * @mm: the address space
+ */
+void shadow_mmdrop(struct shadow_mm *mm)
+{
+	if (atomic_dec_and_test(&mm->mm_count))
+		__shadow_mmdrop(mm);
+}
+
+/**
+ * shadow_mmget() - take a user reference (mmget); the caller has one
+ * @mm: the address space
+ */
+void shadow_mmget(struct shadow_mm *mm)
+{
+	atomic_inc(&mm->mm_users);
+}
+
+/* The last user is gone: tear the address space down (__mmput). */
+static noinline void __shadow_mmput(struct shadow_mm *mm)
+{
+	shadow_exit_mmap(mm);
+
+	spin_lock(&shadow_mmlist_lock);
+	list_del_init(&mm->mmlist);
+	spin_unlock(&shadow_mmlist_lock);
+
+	shadow_mmdrop(mm);
+}
+
+/**
+ * shadow_mmput() - drop a user reference (mmput)
+ * @mm: the address space
+ *
+ * The last one tears the address space down. Sleeps.
+ */
+void shadow_mmput(struct shadow_mm *mm)
+{
+	might_sleep();
+	if (atomic_dec_and_test(&mm->mm_users))
+		__shadow_mmput(mm);
+}
+
+/**
+ * shadow_mm_init() - create the caches
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int shadow_mm_init(void)
+{
+	shadow_mm_cachep = KMEM_CACHE(shadow_mm, SLAB_ACCOUNT);
+	if (!shadow_mm_cachep)
+		return -ENOMEM;
+	shadow_vma_cachep = KMEM_CACHE(shadow_vma, SLAB_ACCOUNT);
+	if (!shadow_vma_cachep)
+		goto err_mm_cache;
+	return 0;
+
+err_mm_cache:
+	kmem_cache_destroy(shadow_mm_cachep);
+	return -ENOMEM;
+}
+
+/**
+ * shadow_mm_exit() - destroy the caches; every object is gone by now
+ */
+void shadow_mm_exit(void)
+{
+	WARN_ON(!list_empty(&shadow_mmlist));
+	kmem_cache_destroy(shadow_vma_cachep);
+	kmem_cache_destroy(shadow_mm_cachep);
+	ida_destroy(&shadow_mm_ida);
+}

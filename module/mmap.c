@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The layout flows of a shadow address space, after Linux 6.1's mm/mmap.c:
+ * do_mmap -> get_unmapped_area -> mmap_region, do_munmap -> split_vma ->
+ * detach -> unmap_region -> remove_vma_list, and exit_mmap. Function names
+ * carry a shadow_ prefix so that a function_graph trace reads like the flow
+ * of the kernel function it shadows.
+ *
+ * Callers hold mm->mmap_lock for writing, except where a function takes it
+ * itself (shadow_vm_mmap_pgoff(), shadow_vm_munmap(), shadow_exit_mmap()).
+ *
+ * This file includes only vma_internal.h: the user-space harness compiles
+ * it unchanged.
+ */
+#include "vma_internal.h"
+
+/* calc_vm_prot_bits() without protection keys. */
+static unsigned long shadow_calc_vm_prot_bits(unsigned long prot)
+{
+	return (prot & PROT_READ ? VM_READ : 0) |
+	       (prot & PROT_WRITE ? VM_WRITE : 0) |
+	       (prot & PROT_EXEC ? VM_EXEC : 0);
+}
+
+/* calc_vm_flag_bits() for anonymous memory. */
+static unsigned long shadow_calc_vm_flag_bits(unsigned long flags)
+{
+	return (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
+	       (flags & MAP_LOCKED ? VM_LOCKED : 0);
+}
+
+/* Linux raises a hint below mmap_min_addr to it (round_hint_to_min). */
+static unsigned long shadow_round_hint_to_min(struct shadow_mm *mm,
+					      unsigned long hint)
+{
+	hint &= PAGE_MASK;
+	if (hint && hint < mm->mmap_min_addr)
+		return PAGE_ALIGN(mm->mmap_min_addr);
+	return hint;
+}
+
+/* vm_stat_account(): total_vm and the exec/stack/data split. */
+static void shadow_vm_stat_account(struct shadow_mm *mm,
+				   unsigned long vm_flags, long npages)
+{
+	mm->total_vm += npages;
+	if ((vm_flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)
+		mm->exec_vm += npages;
+	else if (vm_flags & VM_GROWSDOWN)
+		mm->stack_vm += npages;
+	else if ((vm_flags & (VM_WRITE | VM_SHARED)) == VM_WRITE)
+		mm->data_vm += npages;
+}
+
+static unsigned long shadow_vma_pages(struct shadow_vma *vma)
+{
+	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+}
+
+/* Pages of [addr, end) already mapped (count_vma_pages_range). */
+static unsigned long shadow_count_vma_pages_range(struct shadow_mm *mm,
+						  unsigned long addr,
+						  unsigned long end)
+{
+	unsigned long nr_pages = 0;
+	struct shadow_vma *vma;
+	MA_STATE(mas, &mm->mm_mt, addr, addr);
+
+	mas_for_each(&mas, vma, end - 1) {
+		unsigned long vm_start = max(addr, vma->vm_start);
+		unsigned long vm_end = min(end, vma->vm_end);
+
+		nr_pages += (vm_end - vm_start) >> PAGE_SHIFT;
+	}
+	return nr_pages;
+}
+
+/**
+ * shadow_unmap_region() - drop the pages and page tables of a range
+ * @mm: the address space
+ * @vmas: the detached VMAs, linked by vm_detach_next
+ * @prev: the VMA below the range, or NULL
+ * @next: the VMA above the range, or NULL
+ * @start: start of the range
+ * @end: end of the range
+ *
+ * Page tables are freed only up to the neighbours, which may still use the
+ * tables at the range's edges.
+ */
+static shadow_flow void shadow_unmap_region(struct shadow_mm *mm,
+					    struct shadow_vma *vmas,
+					    struct shadow_vma *prev,
+					    struct shadow_vma *next,
+					    unsigned long start,
+					    unsigned long end)
+{
+	shadow_unmap_vmas(mm, vmas, start, end);
+	shadow_free_pgtables(mm, vmas, prev ? prev->vm_end : 0,
+			     next ? next->vm_start : 0);
+}
+
+/* Free detached VMAs and take them out of the counters (remove_vma_list). */
+static shadow_flow void shadow_remove_vma_list(struct shadow_mm *mm,
+					       struct shadow_vma *vma)
+{
+	while (vma) {
+		struct shadow_vma *next = vma->vm_detach_next;
+
+		shadow_vm_stat_account(mm, vma->vm_flags,
+				       -(long)shadow_vma_pages(vma));
+		shadow_remove_vma(vma);
+		vma = next;
+	}
+}
+
+/*
+ * Take every VMA of [start, end) out of the tree, in one store, and hand
+ * them back as a list. The VMAs lie wholly inside the range: the caller has
+ * split the edges. On failure the tree is unchanged.
+ */
+static shadow_flow int
+shadow_detach_vmas_to_be_unmapped(struct shadow_mm *mm, unsigned long start,
+				  unsigned long end, struct shadow_vma **list,
+				  int *count, unsigned long *locked_vm)
+{
+	struct shadow_vma *vma, **tail = list;
+	MA_STATE(mas, &mm->mm_mt, start, start);
+	MA_STATE(mas_clear, &mm->mm_mt, start, end - 1);
+	int err;
+
+	*list = NULL;
+	*count = 0;
+	*locked_vm = 0;
+	mas_for_each(&mas, vma, end - 1) {
+		shadow_warn_on(vma->vm_start < start || vma->vm_end > end);
+		vma->vm_detach_next = NULL;
+		*tail = vma;
+		tail = &vma->vm_detach_next;
+		(*count)++;
+		if (vma->vm_flags & VM_LOCKED)
+			*locked_vm += shadow_vma_pages(vma);
+	}
+
+	err = mas_store_gfp(&mas_clear, NULL, SHADOW_GFP);
+	if (err)
+		*list = NULL;
+	return err;
+}
+
+/*
+ * The steps of do_munmap once a VMA overlapping [start, end) is known
+ * (do_mas_align_munmap). A successful first split is not undone when a
+ * later step fails, as in Linux.
+ */
+static shadow_flow int shadow_do_align_munmap(struct shadow_mm *mm,
+					      struct shadow_vma *vma,
+					      unsigned long start,
+					      unsigned long end)
+{
+	struct shadow_vma *prev, *next, *last, *detached;
+	unsigned long locked_vm;
+	int count, error;
+
+	/* Does it split the first one? */
+	if (start > vma->vm_start) {
+		/*
+		 * Make sure that map_count on return from munmap() will not
+		 * exceed its limit; but let map_count go just above its limit
+		 * temporarily, to help free resources as expected.
+		 */
+		if (end < vma->vm_end && mm->map_count >= shadow_max_map_count)
+			return -ENOMEM;
+		error = __shadow_split_vma(mm, vma, start, 0);
+		if (error)
+			return error;
+	}
+
+	/* Does it split the last one? */
+	last = shadow_find_vma(mm, end);
+	if (last && last->vm_start < end) {
+		error = __shadow_split_vma(mm, last, end, 1);
+		if (error)
+			return error;
+	}
+
+	shadow_find_vma_prev(mm, start, &prev);
+	next = shadow_find_vma(mm, end);
+
+	error = shadow_detach_vmas_to_be_unmapped(mm, start, end, &detached,
+						  &count, &locked_vm);
+	if (error)
+		return error;
+	mm->locked_vm -= locked_vm;
+	mm->map_count -= count;
+
+	shadow_unmap_region(mm, detached, prev, next, start, end);
+	shadow_remove_vma_list(mm, detached);
+	return 0;
+}
+
+/**
+ * shadow_do_munmap() - unmap [start, start + len) (do_munmap)
+ * @mm: the address space, mmap_lock held for writing
+ * @start: page-aligned start
+ * @len: length, rounded up to pages
+ *
+ * Return: 0 (also when nothing is mapped there), -EINVAL for a bad range,
+ * -ENOMEM when a split fails or would exceed max_map_count.
+ */
+shadow_flow int shadow_do_munmap(struct shadow_mm *mm, unsigned long start,
+				 unsigned long len)
+{
+	unsigned long end;
+	struct shadow_vma *vma;
+
+	shadow_mmap_assert_write_locked(mm);
+	if (offset_in_page(start) || start > mm->task_size ||
+	    len > mm->task_size - start)
+		return -EINVAL;
+
+	end = start + PAGE_ALIGN(len);
+	if (end == start)
+		return -EINVAL;
+
+	/* Find the first overlapping VMA */
+	vma = shadow_find_vma_intersection(mm, start, end);
+	if (!vma)
+		return 0;
+
+	return shadow_do_align_munmap(mm, vma, start, end);
+}
+
+/*
+ * Map [addr, addr + len), replacing what was there (mmap_region): grow a
+ * neighbour when the new range can merge with it, else insert a new VMA.
+ */
+static shadow_flow unsigned long shadow_mmap_region(struct shadow_mm *mm,
+						    unsigned long addr,
+						    unsigned long len,
+						    unsigned long vm_flags,
+						    unsigned long pgoff)
+{
+	unsigned long pglen = len >> PAGE_SHIFT, end = addr + len;
+	unsigned long merge_start = addr, merge_end = end, vm_pgoff = 0;
+	struct shadow_vma *vma = NULL, *prev, *next;
+	int error;
+
+	/* Check against address space limit. */
+	if (!shadow_may_expand_vm(mm, vm_flags, pglen)) {
+		unsigned long nr_pages;
+
+		/*
+		 * MAP_FIXED may remove pages of mappings that intersect with
+		 * the requested mapping: account for the pages it would unmap.
+		 */
+		nr_pages = shadow_count_vma_pages_range(mm, addr, end);
+		if (!shadow_may_expand_vm(mm, vm_flags, pglen - nr_pages))
+			return -ENOMEM;
+	}
+
+	/* Unmap any existing mapping in the area */
+	if (shadow_do_munmap(mm, addr, len))
+		return -ENOMEM;
+
+	/* Private writable mapping: accounted (accountable_mapping()). */
+	if ((vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE)
+		vm_flags |= VM_ACCOUNT;
+
+	next = shadow_find_vma_prev(mm, addr, &prev);
+	if (vm_flags & VM_SPECIAL)
+		goto cannot_expand;
+
+	/* Attempt to expand an old mapping */
+	if (next && next->vm_start == end &&
+	    shadow_can_vma_merge_before(next, vm_flags, NULL, NULL,
+					pgoff + pglen)) {
+		merge_end = next->vm_end;
+		vma = next;
+		vm_pgoff = next->vm_pgoff - pglen;
+	}
+	if (prev && prev->vm_end == addr &&
+	    shadow_can_vma_merge_after(prev, vm_flags,
+				       vma ? vma->anon_vma : NULL, NULL,
+				       pgoff)) {
+		merge_start = prev->vm_start;
+		vma = prev;
+		vm_pgoff = prev->vm_pgoff;
+	}
+	if (vma && !shadow_vma_expand(mm, vma, merge_start, merge_end,
+				      vm_pgoff, next))
+		goto expanded;
+
+cannot_expand:
+	vma = shadow_vm_area_alloc(mm);
+	if (!vma)
+		return -ENOMEM;
+	vma->vm_start = addr;
+	vma->vm_end = end;
+	vma->vm_flags = vm_flags;
+	vma->vm_pgoff = pgoff;
+
+	if (vm_flags & VM_SHARED) {
+		vma->vm_shmem = shadow_shmem_zero_setup();
+		if (!vma->vm_shmem) {
+			error = -ENOMEM;
+			goto free_vma;
+		}
+	}
+
+	error = shadow_vma_store(mm, vma);
+	if (error)
+		goto free_vma;
+	mm->map_count++;
+
+expanded:
+	shadow_vm_stat_account(mm, vm_flags, pglen);
+	if (vm_flags & VM_LOCKED)
+		mm->locked_vm += pglen;
+
+	/*
+	 * A new (or expanded) VMA is always soft dirty, so that a soft-dirty
+	 * tracker tells a new mapping from an old one in the same place.
+	 */
+	vma->vm_flags |= VM_SOFTDIRTY;
+	vma->vm_page_prot = shadow_vm_get_page_prot(vma->vm_flags);
+	return addr;
+
+free_vma:
+	shadow_remove_vma(vma);
+	return error;
+}
+
+/**
+ * shadow_do_mmap() - create a mapping (do_mmap, anonymous memory)
+ * @mm: the address space, mmap_lock held for writing
+ * @addr: hint or fixed address
+ * @len: length in bytes
+ * @prot: PROT_* flags
+ * @flags: MAP_* flags; MAP_ANONYMOUS is implied
+ * @pgoff: ignored for anonymous memory
+ * @populate: set to the length to populate (MAP_POPULATE, MAP_LOCKED)
+ *
+ * Return: the address, or a negative errno as an unsigned long.
+ */
+shadow_flow unsigned long shadow_do_mmap(struct shadow_mm *mm,
+					 unsigned long addr,
+					 unsigned long len,
+					 unsigned long prot,
+					 unsigned long flags,
+					 unsigned long pgoff,
+					 unsigned long *populate)
+{
+	unsigned long vm_flags;
+
+	shadow_mmap_assert_write_locked(mm);
+	*populate = 0;
+
+	if (!len)
+		return -EINVAL;
+
+	/* force arch specific MAP_FIXED handling in get_unmapped_area */
+	if (flags & MAP_FIXED_NOREPLACE)
+		flags |= MAP_FIXED;
+
+	if (!(flags & MAP_FIXED))
+		addr = shadow_round_hint_to_min(mm, addr);
+
+	/* Careful about overflows.. */
+	len = PAGE_ALIGN(len);
+	if (!len)
+		return -ENOMEM;
+
+	/* offset overflow? */
+	if ((pgoff + (len >> PAGE_SHIFT)) < pgoff)
+		return -EOVERFLOW;
+
+	/* Too many mappings? */
+	if (mm->map_count > shadow_max_map_count)
+		return -ENOMEM;
+
+	addr = shadow_get_unmapped_area(mm, addr, len, pgoff, flags);
+	if (IS_ERR_VALUE(addr))
+		return addr;
+
+	if ((flags & MAP_FIXED_NOREPLACE) &&
+	    shadow_find_vma_intersection(mm, addr, addr + len))
+		return -EEXIST;
+
+	vm_flags = shadow_calc_vm_prot_bits(prot) |
+		   shadow_calc_vm_flag_bits(flags) | mm->def_flags |
+		   VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+
+	if ((flags & MAP_LOCKED) && !shadow_can_do_mlock())
+		return -EPERM;
+
+	if (!shadow_mlock_future_ok(mm, vm_flags, len))
+		return -EAGAIN;
+
+	switch (flags & MAP_TYPE) {
+	case MAP_SHARED:
+		if (vm_flags & VM_GROWSDOWN)
+			return -EINVAL;
+		/* Ignore pgoff. */
+		pgoff = 0;
+		vm_flags |= VM_SHARED | VM_MAYSHARE;
+		break;
+	case MAP_PRIVATE:
+		/* Set pgoff according to addr for anon_vma. */
+		pgoff = addr >> PAGE_SHIFT;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	/* The shadow engine never overcommits-checks: honour NORESERVE. */
+	if (flags & MAP_NORESERVE)
+		vm_flags |= VM_NORESERVE;
+
+	addr = shadow_mmap_region(mm, addr, len, vm_flags, pgoff);
+	if (!IS_ERR_VALUE(addr) &&
+	    ((vm_flags & VM_LOCKED) ||
+	     (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
+		*populate = len;
+	return addr;
+}
+
+/**
+ * shadow_vm_mmap_pgoff() - shadow_do_mmap() under mmap_lock
+ * @mm: the address space
+ * @addr: hint or fixed address
+ * @len: length in bytes
+ * @prot: PROT_* flags
+ * @flags: MAP_* flags
+ * @pgoff: page offset
+ *
+ * Return: as shadow_do_mmap(), or -EINTR when killed waiting for the lock.
+ */
+unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
+				   unsigned long len, unsigned long prot,
+				   unsigned long flags, unsigned long pgoff)
+{
+	unsigned long ret, populate;
+
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	ret = shadow_do_mmap(mm, addr, len, prot, flags, pgoff, &populate);
+	shadow_mmap_write_unlock(mm);
+	return ret;
+}
+
+/**
+ * shadow_vm_munmap() - shadow_do_munmap() under mmap_lock
+ * @mm: the address space
+ * @start: page-aligned start
+ * @len: length
+ *
+ * Return: as shadow_do_munmap(), or -EINTR.
+ */
+int shadow_vm_munmap(struct shadow_mm *mm, unsigned long start,
+		     unsigned long len)
+{
+	int ret;
+
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	ret = shadow_do_munmap(mm, start, len);
+	shadow_mmap_write_unlock(mm);
+	return ret;
+}
+
+/**
+ * shadow_exit_mmap() - tear down every mapping of a dying address space
+ * @mm: the address space; its last user is gone
+ *
+ * Unmaps every VMA, frees the page tables, then frees the VMAs and checks
+ * that map_count matches what was freed, as exit_mmap() does.
+ */
+shadow_flow void shadow_exit_mmap(struct shadow_mm *mm)
+{
+	struct shadow_vma *vma, *list = NULL, **tail = &list;
+	int count = 0;
+	MA_STATE(mas, &mm->mm_mt, 0, 0);
+
+	shadow_mmap_write_lock(mm);
+	mas_for_each(&mas, vma, ULONG_MAX) {
+		vma->vm_detach_next = NULL;
+		*tail = vma;
+		tail = &vma->vm_detach_next;
+	}
+
+	if (list) {
+		shadow_unmap_vmas(mm, list, 0, ULONG_MAX);
+		shadow_free_pgtables(mm, list, 0, 0);
+	}
+
+	/* Walk the list again, actually closing and freeing it. */
+	while (list) {
+		vma = list->vm_detach_next;
+		shadow_vm_stat_account(mm, list->vm_flags,
+				       -(long)shadow_vma_pages(list));
+		if (list->vm_flags & VM_LOCKED)
+			mm->locked_vm -= shadow_vma_pages(list);
+		shadow_remove_vma(list);
+		list = vma;
+		count++;
+	}
+	shadow_warn_on(count != mm->map_count);
+	mm->map_count -= count;
+	__mt_destroy(&mm->mm_mt);
+	shadow_mmap_write_unlock(mm);
+}

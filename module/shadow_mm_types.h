@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The engine's core types and the calls between the layout code (vma.c,
+ * mmap.c) and the rest of the engine.
+ *
+ * This header includes nothing. Whoever includes it first provides
+ * struct maple_tree, struct rw_semaphore, spinlock_t, atomic_t, refcount_t,
+ * struct list_head, pgd_t and the VM_* flags: the module through
+ * vma_internal.h (kernel headers), the user-space VMA harness through its own
+ * vma_internal.h (tools/ shims). Both builds compile the very same vma.c and
+ * mmap.c against these definitions.
+ */
+#ifndef _SHADOW_MM_TYPES_H
+#define _SHADOW_MM_TYPES_H
+
+struct shadow_mm;
+
+/**
+ * struct shadow_shmem - the object behind a shared anonymous mapping
+ * @ref: one per VMA that maps it
+ * @id: stable identity, shown as the inode number in maps
+ *
+ * Linux backs MAP_SHARED|MAP_ANONYMOUS with a fresh shmem file per mmap call
+ * (shmem_zero_setup); this is its counterpart. Being a distinct object per
+ * mmap call is what keeps two shared anonymous mappings from merging.
+ */
+struct shadow_shmem {
+	refcount_t ref;
+	unsigned long id;
+};
+
+/**
+ * struct shadow_vma - the vm_area_struct of a shadow address space
+ * @vm_start: first address
+ * @vm_end: first address past the end
+ * @vm_mm: the address space it belongs to
+ * @vm_flags: Linux's VM_* flags
+ * @vm_page_prot: page protection bits derived from @vm_flags
+ * @vm_pgoff: offset in PAGE_SIZE units; for private anonymous memory the
+ *            address the VMA was first mapped at, as in Linux
+ * @anon_vma: the private anonymous backing, set by the first fault
+ * @vm_shmem: the shared anonymous backing, or NULL
+ * @vm_detach_next: link of the list of VMAs detached by one munmap
+ *                  (6.1's mt_detach side tree, without an allocation)
+ */
+struct shadow_vma {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	struct shadow_mm *vm_mm;
+	unsigned long vm_flags;
+	unsigned long vm_page_prot;
+	unsigned long vm_pgoff;
+	void *anon_vma;
+	struct shadow_shmem *vm_shmem;
+	struct shadow_vma *vm_detach_next;
+};
+
+/**
+ * struct shadow_mm - the mm_struct of a shadow address space
+ * @mm_mt: the VMAs, keyed by [vm_start, vm_end - 1], with gap tracking
+ * @mmap_base: top of the top-down mmap area
+ * @task_size: end of the user address space
+ * @mmap_min_addr: lowest address a mapping may start at
+ * @def_flags: VM_* flags added to every new mapping
+ * @pgd: the page-table root
+ * @mm_users: users of the address space: fds that have not exited, and
+ *            operations in flight (shadow_get_task_mm()); the last
+ *            shadow_mmput() tears the address space down
+ * @mm_count: references to the struct; all users together hold one
+ * @map_count: number of VMAs
+ * @total_vm: mapped pages
+ * @locked_vm: pages in VM_LOCKED VMAs
+ * @data_vm: pages in private writable, non-stack VMAs
+ * @exec_vm: pages in executable, non-writable VMAs
+ * @stack_vm: pages in VM_GROWSDOWN VMAs
+ * @id: small stable id for traces, maps and debugfs
+ * @mmlist: entry in the module's list of live address spaces
+ * @mmap_lock: protects @mm_mt, the VMAs in it and the counters above
+ * @page_table_lock: protects the page tables
+ */
+struct shadow_mm {
+	struct maple_tree mm_mt;
+	unsigned long mmap_base;
+	unsigned long task_size;
+	unsigned long mmap_min_addr;
+	unsigned long def_flags;
+	pgd_t *pgd;
+	atomic_t mm_users;
+	atomic_t mm_count;
+	int map_count;
+	unsigned long total_vm;
+	unsigned long locked_vm;
+	unsigned long data_vm;
+	unsigned long exec_vm;
+	unsigned long stack_vm;
+	unsigned int id;
+	struct list_head mmlist;
+	struct rw_semaphore mmap_lock;
+	spinlock_t page_table_lock;
+};
+
+/* Limits, module parameters in the kernel build (the sysctls of Linux). */
+extern int shadow_max_map_count;
+
+/* vma.c: the VMA tree, split, merge and the gap search. */
+struct shadow_vma *shadow_find_vma(struct shadow_mm *mm, unsigned long addr);
+struct shadow_vma *shadow_find_vma_prev(struct shadow_mm *mm,
+					unsigned long addr,
+					struct shadow_vma **pprev);
+struct shadow_vma *shadow_find_vma_intersection(struct shadow_mm *mm,
+						unsigned long start,
+						unsigned long end);
+struct shadow_vma *shadow_vma_next(struct shadow_mm *mm,
+				   struct shadow_vma *vma);
+struct shadow_vma *shadow_vma_prev(struct shadow_mm *mm,
+				   struct shadow_vma *vma);
+int shadow_vma_store(struct shadow_mm *mm, struct shadow_vma *vma);
+struct shadow_vma *shadow_vm_area_dup(struct shadow_vma *orig);
+void shadow_remove_vma(struct shadow_vma *vma);
+int __shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
+		       unsigned long addr, int new_below);
+int shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
+		     unsigned long addr, int new_below);
+bool shadow_is_mergeable_anon_vma(void *anon_vma1, void *anon_vma2,
+				  struct shadow_vma *vma);
+bool shadow_can_vma_merge_before(struct shadow_vma *vma,
+				 unsigned long vm_flags, void *anon_vma,
+				 struct shadow_shmem *shmem,
+				 unsigned long vm_pgoff);
+bool shadow_can_vma_merge_after(struct shadow_vma *vma,
+				unsigned long vm_flags, void *anon_vma,
+				struct shadow_shmem *shmem,
+				unsigned long vm_pgoff);
+struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
+				    struct shadow_vma *prev,
+				    unsigned long addr, unsigned long end,
+				    unsigned long vm_flags, void *anon_vma,
+				    struct shadow_shmem *shmem,
+				    unsigned long pgoff);
+int shadow_vma_expand(struct shadow_mm *mm, struct shadow_vma *vma,
+		      unsigned long start, unsigned long end,
+		      unsigned long pgoff, struct shadow_vma *next);
+unsigned long shadow_vm_start_gap(struct shadow_vma *vma);
+unsigned long shadow_vm_end_gap(struct shadow_vma *vma);
+unsigned long shadow_get_unmapped_area(struct shadow_mm *mm,
+				       unsigned long addr, unsigned long len,
+				       unsigned long pgoff,
+				       unsigned long flags);
+int shadow_validate_mm(struct shadow_mm *mm);
+
+/* mmap.c: the layout flows of mm/mmap.c. */
+unsigned long shadow_do_mmap(struct shadow_mm *mm, unsigned long addr,
+			     unsigned long len, unsigned long prot,
+			     unsigned long flags, unsigned long pgoff,
+			     unsigned long *populate);
+int shadow_do_munmap(struct shadow_mm *mm, unsigned long start,
+		     unsigned long len);
+unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
+				   unsigned long len, unsigned long prot,
+				   unsigned long flags, unsigned long pgoff);
+int shadow_vm_munmap(struct shadow_mm *mm, unsigned long start,
+		     unsigned long len);
+void shadow_exit_mmap(struct shadow_mm *mm);
+
+/*
+ * Calls out of the layout code, into the engine's allocators and page-table
+ * code (kernel) or into recording stubs (harness).
+ */
+struct shadow_vma *shadow_vm_area_alloc(struct shadow_mm *mm);
+void shadow_vm_area_free(struct shadow_vma *vma);
+struct shadow_shmem *shadow_shmem_zero_setup(void);
+void shadow_shmem_get(struct shadow_shmem *shmem);
+void shadow_shmem_put(struct shadow_shmem *shmem);
+void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,
+		       unsigned long start, unsigned long end);
+void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,
+			  unsigned long floor, unsigned long ceiling);
+
+#endif /* _SHADOW_MM_TYPES_H */

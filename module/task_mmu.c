@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a shadow address space looks like from outside, after
+ * fs/proc/task_mmu.c: the maps text and the VMA records.
+ */
+#include "internal.h"
+
+/* Column where the name starts in /proc/<pid>/maps on a 64-bit kernel. */
+#define SHADOW_MAPS_NAME_COLUMN	(25 + sizeof(void *) * 6)
+
+/**
+ * shadow_vma_info() - describe a VMA for user space
+ * @vma: the VMA
+ * @info: filled in; no kernel address goes into it
+ */
+void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->start = vma->vm_start;
+	info->end = vma->vm_end;
+	info->vm_flags = vma->vm_flags;
+	info->pgoff = vma->vm_pgoff;
+	if (vma->vm_shmem) {
+		info->backing = SHADOW_VMA_ANON_SHARED;
+		info->backing_id = vma->vm_shmem->id;
+	} else {
+		info->backing = SHADOW_VMA_ANON_PRIVATE;
+	}
+}
+
+/* One line of maps (show_map_vma); returns its length. */
+static int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
+{
+	unsigned long flags = vma->vm_flags;
+	unsigned long long pgoff = 0;
+	unsigned long ino = 0;
+	int dev_minor = 0;
+	int n;
+
+	/* A shared anonymous mapping is a deleted /dev/zero on shmem. */
+	if (vma->vm_shmem) {
+		pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
+		dev_minor = 1;
+		ino = vma->vm_shmem->id;
+	}
+	n = scnprintf(line, size, "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu ",
+		      vma->vm_start, vma->vm_end,
+		      flags & VM_READ ? 'r' : '-',
+		      flags & VM_WRITE ? 'w' : '-',
+		      flags & VM_EXEC ? 'x' : '-',
+		      flags & VM_MAYSHARE ? 's' : 'p',
+		      pgoff, 0, dev_minor, ino);
+	if (vma->vm_shmem)
+		n += scnprintf(line + n, size - n, "%*s/dev/zero (deleted)",
+			       (int)max_t(long, SHADOW_MAPS_NAME_COLUMN - n,
+					  1), "");
+	n += scnprintf(line + n, size - n, "\n");
+	return n;
+}
+
+/**
+ * shadow_show_maps() - the address space in /proc/<pid>/maps format
+ * @mm: the address space
+ * @buf: where the text goes
+ * @size: room in @buf
+ * @len: set to the length of the whole text, which may exceed @size (then
+ *       @buf holds only a part of it)
+ *
+ * Return: 0, or -EINTR when killed waiting for mmap_lock.
+ */
+int shadow_show_maps(struct shadow_mm *mm, char *buf, size_t size,
+		     size_t *len)
+{
+	struct shadow_vma *vma;
+	size_t total = 0;
+	char line[160];
+	int n;
+	MA_STATE(mas, &mm->mm_mt, 0, 0);
+
+	if (shadow_mmap_read_lock_killable(mm))
+		return -EINTR;
+	mas_for_each(&mas, vma, ULONG_MAX) {
+		n = shadow_show_map_vma(vma, line, sizeof(line));
+		if (total + n <= size)
+			memcpy(buf + total, line, n);
+		total += n;
+	}
+	shadow_mmap_read_unlock(mm);
+	*len = total;
+	return 0;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The only header the layout code (vma.c, mmap.c) includes: in the kernel
+ * build it maps the layout code's needs onto kernel headers. The user-space
+ * harness (selftests/vma/) has its own vma_internal.h with the same names
+ * over tools/ shims and recording stubs, and compiles the same .c files.
+ */
+#ifndef _SHADOW_VMA_INTERNAL_H
+#define _SHADOW_VMA_INTERNAL_H
+
+#include <linux/capability.h>
+#include <linux/err.h>
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/maple_tree.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/sched/signal.h>
+#include <linux/spinlock.h>
+#include <linux/shadow_mm.h>
+
+#include "shadow_mm_types.h"
+
+/* Every allocation the layout code makes is charged to the caller. */
+#define SHADOW_GFP		GFP_KERNEL_ACCOUNT
+
+/* Linux's default stack_guard_gap: 256 pages. */
+#define SHADOW_STACK_GUARD_GAP	(256UL << PAGE_SHIFT)
+
+/* x86-64's __TASK_UNMAPPED_BASE: the bottom-up allocator's start. */
+#define SHADOW_TASK_UNMAPPED_BASE(mm)	PAGE_ALIGN((mm)->task_size / 3)
+
+/* An invariant of the layout code broke: loud, once, never fatal. */
+#define shadow_warn_on(cond)	WARN_ON_ONCE(cond)
+
+/* A steering point on a flow that the function_graph trace should show. */
+#define shadow_flow		noinline
+
+static inline void shadow_mmap_assert_locked(struct shadow_mm *mm)
+{
+	lockdep_assert_held(&mm->mmap_lock);
+}
+
+static inline void shadow_mmap_assert_write_locked(struct shadow_mm *mm)
+{
+	lockdep_assert_held_write(&mm->mmap_lock);
+}
+
+static inline int shadow_mmap_write_lock_killable(struct shadow_mm *mm)
+{
+	return down_write_killable(&mm->mmap_lock);
+}
+
+static inline void shadow_mmap_write_lock(struct shadow_mm *mm)
+{
+	down_write(&mm->mmap_lock);
+}
+
+static inline void shadow_mmap_write_unlock(struct shadow_mm *mm)
+{
+	up_write(&mm->mmap_lock);
+}
+
+static inline int shadow_mmap_read_lock_killable(struct shadow_mm *mm)
+{
+	return down_read_killable(&mm->mmap_lock);
+}
+
+static inline void shadow_mmap_read_unlock(struct shadow_mm *mm)
+{
+	up_read(&mm->mmap_lock);
+}
+
+static inline unsigned long shadow_vm_get_page_prot(unsigned long vm_flags)
+{
+	return pgprot_val(vm_get_page_prot(vm_flags));
+}
+
+/*
+ * The limits of the task that drives the shadow address space are the
+ * calling process's: RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK and
+ * CAP_IPC_LOCK, as in may_expand_vm() and mlock_future_check(). The shadow
+ * task has no CAP_SYS_RAWIO: mmap_min_addr always applies.
+ */
+static inline bool shadow_may_expand_vm(struct shadow_mm *mm,
+					unsigned long vm_flags,
+					unsigned long npages)
+{
+	if (mm->total_vm + npages > rlimit(RLIMIT_AS) >> PAGE_SHIFT)
+		return false;
+	if ((vm_flags & (VM_WRITE | VM_SHARED | VM_STACK)) == VM_WRITE &&
+	    mm->data_vm + npages > rlimit(RLIMIT_DATA) >> PAGE_SHIFT)
+		return false;
+	return true;
+}
+
+static inline bool shadow_can_do_mlock(void)
+{
+	return rlimit(RLIMIT_MEMLOCK) != 0 || capable(CAP_IPC_LOCK);
+}
+
+static inline bool shadow_mlock_future_ok(struct shadow_mm *mm,
+					  unsigned long vm_flags,
+					  unsigned long len)
+{
+	unsigned long locked, lock_limit;
+
+	if (!(vm_flags & VM_LOCKED) || capable(CAP_IPC_LOCK))
+		return true;
+	locked = (len >> PAGE_SHIFT) + mm->locked_vm;
+	lock_limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	return locked <= lock_limit;
+}
+
+#endif /* _SHADOW_VMA_INTERNAL_H */

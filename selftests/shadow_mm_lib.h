@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers for the shadow_mm selftests. Each _shadow_x() returns 0 (or a
+ * result) or -errno; the tests assert on those values.
+ */
+#ifndef _SHADOW_MM_LIB_H
+#define _SHADOW_MM_LIB_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/shadow_mm.h>
+
+#define SHADOW_DEV		"/dev/shadow_mm"
+#define SHADOW_COUNTERS		"/sys/kernel/debug/shadow_mm/counters"
+#define PAGE			4096UL
+#define SHADOW_TASK_SIZE	((1UL << 47) - PAGE)
+#define SHADOW_MMAP_BASE	(SHADOW_TASK_SIZE - (128UL << 20))
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE	0x100000
+#endif
+
+static inline int shadow_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) < 0 ? -errno : 0;
+}
+
+/* Open the device and do the handshake; -errno on failure. */
+static inline int shadow_open_dev(void)
+{
+	struct shadow_mm_api api = { .size = sizeof(api) };
+	int fd = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = shadow_ioctl(fd, SHADOW_MM_API, &api);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* A new address space: its fd, or -errno. */
+static inline int _shadow_create(int devfd, uint64_t mmap_base,
+				 uint32_t *id)
+{
+	struct shadow_mm_create c = {
+		.size = sizeof(c),
+		.mmap_base = mmap_base,
+	};
+	int fd = ioctl(devfd, SHADOW_MM_CREATE, &c);
+
+	if (fd < 0)
+		return -errno;
+	if (id)
+		*id = c.out_id;
+	return fd;
+}
+
+static inline long _shadow_mmap(int mfd, uint64_t addr, uint64_t len,
+				int prot, int flags, uint64_t *out)
+{
+	struct shadow_mm_mmap m = {
+		.size = sizeof(m),
+		.addr = addr,
+		.len = len,
+		.prot = prot,
+		.map_flags = flags,
+		.fd = -1,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_MMAP, &m);
+
+	if (!ret && out)
+		*out = m.out_addr;
+	return ret;
+}
+
+static inline int _shadow_munmap(int mfd, uint64_t addr, uint64_t len)
+{
+	struct shadow_mm_munmap u = {
+		.size = sizeof(u), .addr = addr, .len = len,
+	};
+
+	return shadow_ioctl(mfd, SHADOW_MM_MUNMAP, &u);
+}
+
+static inline int _shadow_exit(int mfd)
+{
+	struct shadow_mm_exit e = { .size = sizeof(e) };
+
+	return shadow_ioctl(mfd, SHADOW_MM_EXIT, &e);
+}
+
+static inline int _shadow_get_vmas(int mfd, uint64_t start, uint64_t end,
+				   struct shadow_vma_info *v, uint32_t cap,
+				   uint32_t *nr)
+{
+	struct shadow_mm_get_vmas g = {
+		.size = sizeof(g),
+		.start = start,
+		.end = end,
+		.vmas = (uintptr_t)v,
+		.nr_vmas = cap,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_GET_VMAS, &g);
+
+	if (!ret && nr)
+		*nr = g.out_nr_vmas;
+	return ret;
+}
+
+static inline int _shadow_get_stats(int mfd, struct shadow_mm_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return shadow_ioctl(mfd, SHADOW_MM_GET_STATS, st);
+}
+
+/* The maps text, malloc()ed and NUL-terminated, or NULL. */
+static inline char *shadow_get_maps(int mfd)
+{
+	struct shadow_mm_get_maps g = { .size = sizeof(g) };
+	char *buf;
+
+	if (shadow_ioctl(mfd, SHADOW_MM_GET_MAPS, &g) != -ENOSPC &&
+	    g.out_len != 0)
+		return NULL;
+	buf = calloc(1, g.out_len + 1);
+	if (!buf)
+		return NULL;
+	g.buf = (uintptr_t)buf;
+	g.buf_len = g.out_len;
+	if (shadow_ioctl(mfd, SHADOW_MM_GET_MAPS, &g)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */
+static inline long shadow_counter(const char *name)
+{
+	char key[32];
+	long val, ret = -1;
+	FILE *f = fopen(SHADOW_COUNTERS, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%31s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+#endif /* _SHADOW_MM_LIB_H */

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * shadow_mm: a shadow address-space engine.
+ *
+ * User-space API of /dev/shadow_mm and of the address-space file descriptors
+ * it creates.
+ */
+#ifndef _UAPI_LINUX_SHADOW_MM_H
+#define _UAPI_LINUX_SHADOW_MM_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define SHADOW_MM_ABI_VERSION	1
+
+/**
+ * DOC: General ioctl format
+ *
+ * Every command takes a pointer to a struct whose first two fields are
+ * ``__u32 size`` (the size of the struct as user space knows it) and
+ * ``__u32 flags``. The kernel reads the struct with copy_struct_from_user():
+ * a shorter, older struct has its missing fields taken as zero; a longer one
+ * must have zeroes past the end the kernel knows, or the call fails with
+ * -E2BIG. Output fields are prefixed ``out_`` and written back for at most
+ * ``size`` bytes.
+ *
+ * The command numbers are _IO(SHADOW_MM_TYPE, nr); the size is carried in the
+ * struct, not in the command number. Numbers 0x00-0x0f act on /dev/shadow_mm,
+ * 0x10-0x3f on an address-space fd returned by SHADOW_MM_CREATE.
+ *
+ * Errors common to every command:
+ *
+ *  - ENOTTY: unknown command, or a command sent to the wrong kind of fd.
+ *  - EFAULT: a user pointer (the argument or a buffer it names) is bad.
+ *  - EINVAL: size is smaller than the first version of the struct, a flag
+ *    is unknown, or a reserved field is not zero.
+ *  - E2BIG: size is larger than the kernel's struct and the extra bytes are
+ *    not all zero.
+ *  - ESRCH: the address space fd has exited (SHADOW_MM_EXIT).
+ *  - EPERM: SHADOW_MM_CREATE before a successful SHADOW_MM_API.
+ */
+#define SHADOW_MM_TYPE		0xC7
+
+enum {
+	SHADOW_MM_CMD_API = 0x00,
+	SHADOW_MM_CMD_CREATE = 0x01,
+	SHADOW_MM_CMD_MMAP = 0x10,
+	SHADOW_MM_CMD_MUNMAP = 0x11,
+	SHADOW_MM_CMD_EXIT = 0x12,
+	SHADOW_MM_CMD_GET_VMAS = 0x13,
+	SHADOW_MM_CMD_GET_MAPS = 0x14,
+	SHADOW_MM_CMD_GET_STATS = 0x15,
+};
+
+/* Features announced by SHADOW_MM_API. */
+#define SHADOW_MM_FEATURE_VMA		(1ULL << 0)	/* mmap/munmap/exit/maps */
+
+/**
+ * struct shadow_mm_api - ioctl(SHADOW_MM_API)
+ * @size: sizeof(struct shadow_mm_api)
+ * @flags: must be 0
+ * @abi_version: the ABI version user space was written for; must be
+ *               SHADOW_MM_ABI_VERSION (or 0 to accept the module's)
+ * @__reserved: must be 0
+ * @features: in: the features user space asks for (0: none required);
+ *            asking for an unknown one fails with -EINVAL
+ * @out_abi_version: the module's SHADOW_MM_ABI_VERSION
+ * @out_features: every SHADOW_MM_FEATURE_* the module has
+ * @out_ioctls: bit N set when command number N is implemented
+ *
+ * The handshake: on a new open of /dev/shadow_mm nothing but this command
+ * works until it has succeeded once (other commands fail with -EPERM).
+ */
+struct shadow_mm_api {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;
+	__u32 __reserved;
+	__aligned_u64 features;
+	__u32 out_abi_version;
+	__u32 __reserved2;
+	__aligned_u64 out_features;
+	__aligned_u64 out_ioctls;
+};
+#define SHADOW_MM_API		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_API)
+
+/**
+ * struct shadow_mm_create - ioctl(SHADOW_MM_CREATE)
+ * @size: sizeof(struct shadow_mm_create)
+ * @flags: must be 0
+ * @mmap_base: the top of the top-down mmap area, page aligned and within the
+ *             user address space; 0 for the default (TASK_SIZE - 128 MiB, as
+ *             Linux places it with an 8 MiB stack rlimit and no randomization)
+ * @out_id: the address space's small stable id (shown in traces and maps)
+ * @__reserved: must be 0
+ *
+ * Creates an empty shadow address space and returns a new file descriptor
+ * for it (O_CLOEXEC); the address space lives until that fd (and every fd
+ * sharing it) has exited or been closed.
+ */
+struct shadow_mm_create {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 mmap_base;
+	__u32 out_id;
+	__u32 __reserved;
+};
+#define SHADOW_MM_CREATE	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_CREATE)
+
+/**
+ * struct shadow_mm_mmap - ioctl(SHADOW_MM_MMAP) on an address-space fd
+ * @size: sizeof(struct shadow_mm_mmap)
+ * @flags: must be 0
+ * @addr: hint, or the fixed address with MAP_FIXED / MAP_FIXED_NOREPLACE
+ * @len: length in bytes, rounded up to pages
+ * @prot: PROT_* of <sys/mman.h>
+ * @map_flags: MAP_* of <sys/mman.h>; MAP_ANONYMOUS is required
+ * @fd: must be -1
+ * @__reserved: must be 0
+ * @pgoff: ignored for anonymous mappings, as in mmap(2)
+ * @out_addr: the address of the new mapping
+ *
+ * Behaves as mmap(2) in a process whose mm is the shadow address space,
+ * with Linux 6.1's errors: -EINVAL (zero length, neither or both of
+ * MAP_SHARED and MAP_PRIVATE, unaligned fixed address, MAP_GROWSDOWN with
+ * MAP_SHARED), -ENOMEM (length overflow, no room, beyond the user address
+ * space, map count above max_map_count), -EEXIST (MAP_FIXED_NOREPLACE over a
+ * mapping), -EPERM (a fixed address below mmap_min_addr),
+ * -EOPNOTSUPP (a file mapping or a mapping flag the engine does not model).
+ */
+struct shadow_mm_mmap {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__u32 prot;
+	__u32 map_flags;
+	__s32 fd;
+	__u32 __reserved;
+	__aligned_u64 pgoff;
+	__aligned_u64 out_addr;
+};
+#define SHADOW_MM_MMAP		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MMAP)
+
+/**
+ * struct shadow_mm_munmap - ioctl(SHADOW_MM_MUNMAP) on an address-space fd
+ * @size: sizeof(struct shadow_mm_munmap)
+ * @flags: must be 0
+ * @addr: page-aligned start
+ * @len: length in bytes, rounded up to pages
+ *
+ * Behaves as munmap(2): -EINVAL for an unaligned start, zero length or a
+ * range beyond the user address space; 0 when nothing is mapped there;
+ * -ENOMEM when punching a hole would take the map count above
+ * max_map_count.
+ */
+struct shadow_mm_munmap {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+};
+#define SHADOW_MM_MUNMAP	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MUNMAP)
+
+/**
+ * struct shadow_mm_exit - ioctl(SHADOW_MM_EXIT) on an address-space fd
+ * @size: sizeof(struct shadow_mm_exit)
+ * @flags: must be 0
+ *
+ * The fd's user of the address space exits (exit_mm -> mmput): when it was
+ * the last user, every mapping is torn down. Every later command on this fd
+ * fails with -ESRCH; closing the fd without exiting exits implicitly.
+ */
+struct shadow_mm_exit {
+	__u32 size;
+	__u32 flags;
+};
+#define SHADOW_MM_EXIT		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_EXIT)
+
+/*
+ * VMA flags reported in struct shadow_vma_info.vm_flags: Linux's VM_* bit
+ * values (include/linux/mm.h), which the module checks at build time.
+ */
+#define SHADOW_VM_READ		0x00000001ULL
+#define SHADOW_VM_WRITE		0x00000002ULL
+#define SHADOW_VM_EXEC		0x00000004ULL
+#define SHADOW_VM_SHARED	0x00000008ULL
+#define SHADOW_VM_MAYREAD	0x00000010ULL
+#define SHADOW_VM_MAYWRITE	0x00000020ULL
+#define SHADOW_VM_MAYEXEC	0x00000040ULL
+#define SHADOW_VM_MAYSHARE	0x00000080ULL
+#define SHADOW_VM_GROWSDOWN	0x00000100ULL
+#define SHADOW_VM_LOCKED	0x00002000ULL
+#define SHADOW_VM_DONTCOPY	0x00020000ULL
+#define SHADOW_VM_DONTEXPAND	0x00040000ULL
+#define SHADOW_VM_LOCKONFAULT	0x00080000ULL
+#define SHADOW_VM_ACCOUNT	0x00100000ULL
+#define SHADOW_VM_NORESERVE	0x00200000ULL
+#define SHADOW_VM_WIPEONFORK	0x02000000ULL
+#define SHADOW_VM_DONTDUMP	0x04000000ULL
+#define SHADOW_VM_SOFTDIRTY	0x08000000ULL
+
+/* Kinds of backing of a VMA, in struct shadow_vma_info.backing. */
+enum shadow_vma_backing {
+	SHADOW_VMA_ANON_PRIVATE = 1,
+	SHADOW_VMA_ANON_SHARED = 2,
+};
+
+/**
+ * struct shadow_vma_info - one VMA, as written by SHADOW_MM_GET_VMAS
+ * @start: first address
+ * @end: address past the last
+ * @vm_flags: the VMA's VM_* flags, with Linux's bit values
+ * @pgoff: vm_pgoff
+ * @backing_id: identity of the backing object: equal for VMAs sharing
+ *              one object (a shared anonymous mapping and its splits);
+ *              0 for private anonymous memory
+ * @backing: enum shadow_vma_backing
+ * @__reserved: 0
+ */
+struct shadow_vma_info {
+	__aligned_u64 start;
+	__aligned_u64 end;
+	__aligned_u64 vm_flags;
+	__aligned_u64 pgoff;
+	__aligned_u64 backing_id;
+	__u32 backing;
+	__u32 __reserved;
+};
+
+/**
+ * struct shadow_mm_get_vmas - ioctl(SHADOW_MM_GET_VMAS)
+ * @size: sizeof(struct shadow_mm_get_vmas)
+ * @flags: must be 0
+ * @start: first address of the range to report
+ * @end: end of the range (exclusive); every VMA intersecting
+ *       [@start, @end) is reported; @start must be below @end
+ * @vmas: user pointer to an array of struct shadow_vma_info
+ * @nr_vmas: capacity of @vmas, at most 1048576
+ * @out_nr_vmas: how many VMAs intersect the range; at most @nr_vmas of them
+ *               are written
+ */
+struct shadow_mm_get_vmas {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 start;
+	__aligned_u64 end;
+	__aligned_u64 vmas;
+	__u32 nr_vmas;
+	__u32 out_nr_vmas;
+};
+#define SHADOW_MM_GET_VMAS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_VMAS)
+
+/**
+ * struct shadow_mm_get_maps - ioctl(SHADOW_MM_GET_MAPS)
+ * @size: sizeof(struct shadow_mm_get_maps)
+ * @flags: must be 0
+ * @buf: user buffer for the text
+ * @buf_len: its length
+ * @out_len: the length of the whole text (no terminating NUL)
+ *
+ * Writes the address space's VMAs in the format of /proc/<pid>/maps. When
+ * @buf_len is too small, nothing is written to @buf, @out_len is set and
+ * the call fails with -ENOSPC.
+ */
+struct shadow_mm_get_maps {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 buf;
+	__aligned_u64 buf_len;
+	__aligned_u64 out_len;
+};
+#define SHADOW_MM_GET_MAPS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_MAPS)
+
+/**
+ * struct shadow_mm_stats - ioctl(SHADOW_MM_GET_STATS)
+ * @size: sizeof(struct shadow_mm_stats)
+ * @flags: must be 0
+ * @out_id: the address space's id
+ * @out_mm_users: users of the address space (fds that have not exited,
+ *                plus operations in flight)
+ * @out_mm_count: references to the struct itself
+ * @out_map_count: number of VMAs
+ * @out_total_vm: mapped pages
+ * @out_locked_vm: VM_LOCKED pages
+ * @out_mmap_base: top of the top-down mmap area
+ * @out_task_size: end of the user address space
+ */
+struct shadow_mm_stats {
+	__u32 size;
+	__u32 flags;
+	__u32 out_id;
+	__u32 out_mm_users;
+	__u32 out_mm_count;
+	__u32 out_map_count;
+	__aligned_u64 out_total_vm;
+	__aligned_u64 out_locked_vm;
+	__aligned_u64 out_mmap_base;
+	__aligned_u64 out_task_size;
+};
+#define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
+
+#endif /* _UAPI_LINUX_SHADOW_MM_H */
