@@ -160,9 +160,11 @@ err_put_fd:
 }
 
 static const struct shadow_ioctl_op shadow_dev_ops[] = {
-	SHADOW_IOCTL_OP(SHADOW_MM_CMD_API, SHADOW_MM_API, shadow_dev_api,
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_API, SHADOW_MM_CMD_API,
+			SHADOW_MM_API, shadow_dev_api,
 			struct shadow_mm_api, out_ioctls),
-	SHADOW_IOCTL_OP(SHADOW_MM_CMD_API, SHADOW_MM_CREATE,
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_API, SHADOW_MM_CMD_CREATE,
+			SHADOW_MM_CREATE,
 			shadow_dev_create, struct shadow_mm_create,
 			__reserved),
 };

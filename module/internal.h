@@ -33,6 +33,7 @@ struct shadow_counters {
 	atomic_long_t pages;
 	atomic_long_t shmem;
 };
+
 extern struct shadow_counters shadow_counters;
 
 /* An ioctl command being executed: iommufd's ucmd. */
@@ -57,8 +58,8 @@ struct shadow_ioctl_op {
 	int (*execute)(struct shadow_ucmd *ucmd);
 };
 
-#define SHADOW_IOCTL_OP(_base, _ioctl, _fn, _struct, _last)		\
-	[_IOC_NR(_ioctl) - (_base)] = {					\
+#define SHADOW_IOCTL_OP(_base, _nr, _ioctl, _fn, _struct, _last)	\
+	[(_nr) - (_base)] = {						\
 		.size = sizeof(_struct) +				\
 			BUILD_BUG_ON_ZERO(sizeof(_struct) > 256),	\
 		.min_size = offsetofend(_struct, _last),		\

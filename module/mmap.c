@@ -64,6 +64,7 @@ static unsigned long shadow_count_vma_pages_range(struct shadow_mm *mm,
 {
 	unsigned long nr_pages = 0;
 	struct shadow_vma *vma;
+
 	MA_STATE(mas, &mm->mm_mt, addr, addr);
 
 	mas_for_each(&mas, vma, end - 1) {
@@ -124,6 +125,7 @@ shadow_detach_vmas_to_be_unmapped(struct shadow_mm *mm, unsigned long start,
 				  int *count, unsigned long *locked_vm)
 {
 	struct shadow_vma *vma, **tail = list;
+
 	MA_STATE(mas, &mm->mm_mt, start, start);
 	MA_STATE(mas_clear, &mm->mm_mt, start, end - 1);
 	int err;
@@ -479,6 +481,7 @@ shadow_flow void shadow_exit_mmap(struct shadow_mm *mm)
 {
 	struct shadow_vma *vma, *list = NULL, **tail = &list;
 	int count = 0;
+
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	shadow_mmap_write_lock(mm);

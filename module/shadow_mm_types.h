@@ -95,8 +95,8 @@ struct shadow_mm {
 	unsigned long stack_vm;
 	unsigned int id;
 	struct list_head mmlist;
-	struct rw_semaphore mmap_lock;
-	spinlock_t page_table_lock;
+	struct rw_semaphore mmap_lock;	/* protects the fields above */
+	spinlock_t page_table_lock;	/* protects the page tables */
 };
 
 /* Limits, module parameters in the kernel build (the sysctls of Linux). */

@@ -17,7 +17,7 @@
 #include "internal.h"
 
 /* Most VMA records one SHADOW_MM_GET_VMAS may ask for. */
-#define SHADOW_MAX_VMA_RECORDS	(1U << 20)
+#define SHADOW_MAX_VMA_RECORDS	BIT(20)
 
 /**
  * struct shadow_task - the user of an address space behind one fd
@@ -25,7 +25,7 @@
  * @mm: the address space, or NULL once exited
  */
 struct shadow_task {
-	spinlock_t lock;
+	spinlock_t lock;	/* protects mm */
 	struct shadow_mm *mm;
 };
 
@@ -235,19 +235,25 @@ static int shadow_task_get_stats(struct shadow_ucmd *ucmd)
 }
 
 static const struct shadow_ioctl_op shadow_task_ops[] = {
-	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_MMAP, shadow_task_mmap,
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MMAP,
+			SHADOW_MM_MMAP, shadow_task_mmap,
 			struct shadow_mm_mmap, out_addr),
-	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_MUNMAP,
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MUNMAP,
+			SHADOW_MM_MUNMAP,
 			shadow_task_munmap, struct shadow_mm_munmap, len),
-	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_EXIT, shadow_task_exit,
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_EXIT,
+			SHADOW_MM_EXIT, shadow_task_exit,
 			struct shadow_mm_exit, flags),
-	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_GET_VMAS,
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_GET_VMAS,
+			SHADOW_MM_GET_VMAS,
 			shadow_task_get_vmas, struct shadow_mm_get_vmas,
 			out_nr_vmas),
-	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_GET_MAPS,
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_GET_MAPS,
+			SHADOW_MM_GET_MAPS,
 			shadow_task_get_maps, struct shadow_mm_get_maps,
 			out_len),
-	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_GET_STATS,
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_GET_STATS,
+			SHADOW_MM_GET_STATS,
 			shadow_task_get_stats, struct shadow_mm_stats,
 			out_task_size),
 };

@@ -75,6 +75,7 @@ int shadow_show_maps(struct shadow_mm *mm, char *buf, size_t size,
 	size_t total = 0;
 	char line[160];
 	int n;
+
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	if (shadow_mmap_read_lock_killable(mm))

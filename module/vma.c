@@ -42,6 +42,7 @@ struct shadow_vma *shadow_find_vma_prev(struct shadow_mm *mm,
 					struct shadow_vma **pprev)
 {
 	struct shadow_vma *vma;
+
 	MA_STATE(mas, &mm->mm_mt, addr, addr);
 
 	shadow_mmap_assert_locked(mm);
@@ -516,6 +517,7 @@ static unsigned long shadow_unmapped_area(struct shadow_mm *mm,
 {
 	unsigned long length = info->length, gap, low_limit;
 	struct shadow_vma *tmp;
+
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	low_limit = info->low_limit;
@@ -549,6 +551,7 @@ shadow_unmapped_area_topdown(struct shadow_mm *mm,
 {
 	unsigned long length = info->length, gap, high_limit, gap_end;
 	struct shadow_vma *tmp;
+
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	high_limit = info->high_limit;
@@ -699,6 +702,7 @@ int shadow_validate_mm(struct shadow_mm *mm)
 	struct shadow_vma *vma;
 	unsigned long last_end = 0;
 	int count = 0;
+
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	shadow_mmap_assert_locked(mm);

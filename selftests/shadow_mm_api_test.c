@@ -105,7 +105,7 @@ TEST(struct_size_rules)
 {
 	struct {
 		struct shadow_mm_api api;
-		uint64_t tail[4];
+		__u64 tail[4];
 	} big;
 	struct shadow_mm_api api;
 	int fd = open(SHADOW_DEV, O_RDWR);
@@ -203,7 +203,7 @@ TEST(create_bad_input)
 TEST(create_defaults)
 {
 	struct shadow_mm_stats st;
-	uint32_t id1, id2;
+	__u32 id1, id2;
 	int fd = shadow_open_dev();
 	int m1, m2;
 

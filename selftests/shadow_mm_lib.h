@@ -51,8 +51,8 @@ static inline int shadow_open_dev(void)
 }
 
 /* A new address space: its fd, or -errno. */
-static inline int _shadow_create(int devfd, uint64_t mmap_base,
-				 uint32_t *id)
+static inline int _shadow_create(int devfd, __u64 mmap_base,
+				 __u32 *id)
 {
 	struct shadow_mm_create c = {
 		.size = sizeof(c),
@@ -67,8 +67,8 @@ static inline int _shadow_create(int devfd, uint64_t mmap_base,
 	return fd;
 }
 
-static inline long _shadow_mmap(int mfd, uint64_t addr, uint64_t len,
-				int prot, int flags, uint64_t *out)
+static inline long _shadow_mmap(int mfd, __u64 addr, __u64 len,
+				int prot, int flags, __u64 *out)
 {
 	struct shadow_mm_mmap m = {
 		.size = sizeof(m),
@@ -85,7 +85,7 @@ static inline long _shadow_mmap(int mfd, uint64_t addr, uint64_t len,
 	return ret;
 }
 
-static inline int _shadow_munmap(int mfd, uint64_t addr, uint64_t len)
+static inline int _shadow_munmap(int mfd, __u64 addr, __u64 len)
 {
 	struct shadow_mm_munmap u = {
 		.size = sizeof(u), .addr = addr, .len = len,
@@ -101,9 +101,9 @@ static inline int _shadow_exit(int mfd)
 	return shadow_ioctl(mfd, SHADOW_MM_EXIT, &e);
 }
 
-static inline int _shadow_get_vmas(int mfd, uint64_t start, uint64_t end,
-				   struct shadow_vma_info *v, uint32_t cap,
-				   uint32_t *nr)
+static inline int _shadow_get_vmas(int mfd, __u64 start, __u64 end,
+				   struct shadow_vma_info *v, __u32 cap,
+				   __u32 *nr)
 {
 	struct shadow_mm_get_vmas g = {
 		.size = sizeof(g),

@@ -28,6 +28,9 @@
 
 #define MAX_REGIONS	64
 
+/* Anonymous maps lines end in a space before the newline, as in Linux. */
+#define NL		"\n"
+
 /* One VMA as both /proc/self/maps and the shadow maps show it. */
 struct region {
 	unsigned long start, end;	/* pages from WIN in expectations */
@@ -119,7 +122,7 @@ static void run_scenario(struct __test_metadata *_metadata, int mfd,
 	munmap((void *)WIN, WIN_PAGES * PAGE);
 	for (i = 0; i < nops; i++) {
 		const struct op *op = &ops[i];
-		uint64_t saddr = 0;
+		__u64 saddr = 0;
 		int rerr = 0, serr;
 		void *raddr = NULL;
 
@@ -143,7 +146,7 @@ static void run_scenario(struct __test_metadata *_metadata, int mfd,
 		ASSERT_EQ(op->err, rerr);
 		ASSERT_EQ(op->err, serr);
 		if (op->kind == MMAP && !rerr)
-			ASSERT_EQ((uint64_t)(uintptr_t)raddr, saddr);
+			ASSERT_EQ((__u64)(uintptr_t)raddr, saddr);
 	}
 
 	nreal = real_layout(real);
@@ -163,14 +166,10 @@ static void run_scenario(struct __test_metadata *_metadata, int mfd,
 	}
 }
 
-#define RUN(ops, want) \
-	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want, \
-		     ARRAY_SIZE(want))
-
 FIXTURE(vma) {
 	int dev;
 	int mfd;
-	uint32_t id;
+	__u32 id;
 };
 
 FIXTURE_SETUP(vma)
@@ -197,9 +196,10 @@ TEST_F(vma, hole_punch)
 	const struct region want[] = { { 0, 4, "rw-p" }, { 8, 16, "rw-p" } };
 	struct shadow_vma_info v[4];
 	struct shadow_mm_stats st;
-	uint32_t nr;
+	__u32 nr;
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 16 * PAGE, RW, PRIV | FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, W(4), 4 * PAGE));
@@ -229,7 +229,8 @@ TEST_F(vma, munmap_across_vmas_and_holes)
 	};
 	const struct region want[] = { { 0, 2, "rw-p" }, { 14, 16, "rw-s" } };
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 }
 
 /* Unmapping where nothing is mapped succeeds and changes nothing. */
@@ -242,7 +243,8 @@ TEST_F(vma, munmap_nothing)
 	};
 	const struct region want[] = { { 0, 4, "rw-p" } };
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 }
 
 /*
@@ -259,7 +261,8 @@ TEST_F(vma, map_fixed_over_part)
 		{ 0, 4, "rw-p" }, { 4, 8, "r--p" }, { 8, 16, "rw-p" },
 	};
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 }
 
 /* MAP_FIXED over two VMAs and the hole between them, merging all three. */
@@ -273,7 +276,8 @@ TEST_F(vma, map_fixed_over_two_merges)
 	};
 	const struct region want[] = { { 0, 16, "rw-p" } };
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 }
 
 /* MAP_FIXED_NOREPLACE over anything is refused; next to it, it works. */
@@ -287,7 +291,8 @@ TEST_F(vma, fixed_noreplace)
 	};
 	const struct region want[] = { { 0, 12, "rw-p" } };
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 }
 
 /*
@@ -307,7 +312,8 @@ TEST_F(vma, merge_adjacent)
 	const struct region want[] = { { 0, 16, "rw-p" }, { 16, 24, "---p" } };
 	struct shadow_mm_stats st;
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 	ASSERT_EQ(0, _shadow_get_stats(self->mfd, &st));
 	EXPECT_EQ(2, st.out_map_count);
 	EXPECT_EQ(24, st.out_total_vm);
@@ -328,7 +334,8 @@ TEST_F(vma, no_merge_incompatible)
 		{ 12, 16, "r--s" }, { 16, 20, "r-xp" },
 	};
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 }
 
 /* A hint address that is free is used as given, by both kernels. */
@@ -340,7 +347,8 @@ TEST_F(vma, hint_used_when_free)
 	};
 	const struct region want[] = { { 0, 4, "rw-p" }, { 8, 12, "r--p" } };
 
-	RUN(ops, want);
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
 }
 
 /* Each bad mmap/munmap argument gives the errno the real kernel gives. */
@@ -443,7 +451,7 @@ static int drop_effective_cap(int cap)
  */
 TEST_F(vma, mmap_min_addr)
 {
-	uint64_t addr;
+	__u64 addr;
 	int status;
 	pid_t pid;
 
@@ -476,7 +484,7 @@ TEST_F(vma, mmap_min_addr)
 TEST_F(vma, topdown_placement)
 {
 	const unsigned long base = SHADOW_MMAP_BASE;
-	uint64_t a, b, c, d, e;
+	__u64 a, b, c, d, e;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, 4 * PAGE, RW, PRIV, &a));
 	EXPECT_EQ(base - 4 * PAGE, a);
@@ -507,7 +515,7 @@ TEST_F(vma, topdown_respects_stack_guard_gap)
 {
 	const unsigned long base = SHADOW_MMAP_BASE;
 	const unsigned long gap = 256 * PAGE;
-	uint64_t stack, a;
+	__u64 stack, a;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, base - 16 * PAGE, 16 * PAGE, RW,
 				  PRIV | MAP_GROWSDOWN | FIXED, &stack));
@@ -519,7 +527,7 @@ TEST_F(vma, topdown_respects_stack_guard_gap)
 TEST_F(vma, topdown_falls_back_bottom_up)
 {
 	struct shadow_mm_create c = { .size = sizeof(c) };
-	uint64_t a;
+	__u64 a;
 	int mfd;
 
 	/*
@@ -583,11 +591,11 @@ TEST_F(vma, max_map_count)
 /* The VM_* flags of each kind of mapping, as Linux 6.1 sets them. */
 TEST_F(vma, vm_flags)
 {
-	const uint64_t may = SHADOW_VM_MAYREAD | SHADOW_VM_MAYWRITE |
+	const __u64 may = SHADOW_VM_MAYREAD | SHADOW_VM_MAYWRITE |
 			     SHADOW_VM_MAYEXEC | SHADOW_VM_SOFTDIRTY;
 	struct shadow_vma_info v[8];
 	struct shadow_mm_stats st;
-	uint32_t nr;
+	__u32 nr;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), PAGE, RW, PRIV | FIXED,
 				  NULL));
@@ -630,7 +638,7 @@ TEST_F(vma, vm_flags)
 TEST_F(vma, shared_split_keeps_backing)
 {
 	struct shadow_vma_info v[4];
-	uint32_t nr;
+	__u32 nr;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 8 * PAGE, RW,
 				  SHARED | FIXED, NULL));
@@ -675,8 +683,8 @@ TEST_F(vma, maps_text_matches_proc)
 	fclose(f);
 	munmap((void *)WIN, WIN_PAGES * PAGE);
 	EXPECT_EQ(2, seen);
-	EXPECT_STREQ("100000000000-100000004000 rw-p 00000000 00:00 0 \n"
-		     "100000008000-10000000a000 r-xp 00000000 00:00 0 \n", maps);
+	EXPECT_STREQ("100000000000-100000004000 rw-p 00000000 00:00 0 " NL
+		     "100000008000-10000000a000 r-xp 00000000 00:00 0 " NL, maps);
 	free(maps);
 }
 
@@ -685,7 +693,7 @@ TEST_F(vma, maps_text_shared)
 {
 	char *maps, want[256];
 	struct shadow_vma_info v;
-	uint32_t nr;
+	__u32 nr;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), PAGE, RW, SHARED | FIXED,
 				  NULL));
@@ -711,7 +719,7 @@ TEST_F(vma, get_maps_short_buffer)
 	g.buf = (uintptr_t)buf;
 	g.buf_len = sizeof(buf);
 	EXPECT_EQ(-ENOSPC, shadow_ioctl(self->mfd, SHADOW_MM_GET_MAPS, &g));
-	EXPECT_EQ(strlen("100000000000-100000001000 rw-p 00000000 00:00 0 \n"),
+	EXPECT_EQ(strlen("100000000000-100000001000 rw-p 00000000 00:00 0 " NL),
 		  g.out_len);
 	EXPECT_STREQ("xxxxxxx", buf);
 	g.buf = 1;
@@ -727,7 +735,7 @@ TEST_F(vma, get_vmas_capacity)
 {
 	struct shadow_vma_info v[3];
 	struct shadow_mm_get_vmas g = { .size = sizeof(g) };
-	uint32_t nr;
+	__u32 nr;
 	int i;
 
 	for (i = 0; i < 5; i++)
@@ -840,7 +848,7 @@ TEST(many_vmas_teardown)
 struct stress {
 	int mfd;
 	int seed;
-	volatile int *stop;
+	int *stop;
 	long ops;
 };
 
@@ -849,10 +857,10 @@ static void *stress_thread(void *arg)
 	struct stress *s = arg;
 	unsigned int seed = s->seed;
 
-	while (!*s->stop) {
+	while (!__atomic_load_n(s->stop, __ATOMIC_RELAXED)) {
 		unsigned long pg = rand_r(&seed) % 64, n = rand_r(&seed) % 8 + 1;
 		struct shadow_vma_info v[16];
-		uint32_t nr;
+		__u32 nr;
 
 		switch (rand_r(&seed) % 4) {
 		case 0:
@@ -886,9 +894,9 @@ TEST_F(vma, concurrent_ops)
 	struct stress s[THREADS];
 	pthread_t t[THREADS];
 	struct shadow_mm_stats st;
-	volatile int stop = 0;
-	uint64_t pages = 0, last_end = 0;
-	uint32_t nr, i;
+	int stop = 0;
+	__u64 pages = 0, last_end = 0;
+	__u32 nr, i;
 	long ops = 0;
 
 	for (i = 0; i < THREADS; i++) {
@@ -896,7 +904,7 @@ TEST_F(vma, concurrent_ops)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, stress_thread, &s[i]));
 	}
 	sleep(RUN_SECONDS);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(t[i], NULL);
 		ops += s[i].ops;
@@ -922,10 +930,10 @@ TEST_F(vma, exit_while_in_use)
 {
 	struct stress s[THREADS];
 	pthread_t t[THREADS];
-	volatile int stop = 0;
+	int stop = 0;
 	struct shadow_mm_stats st;
 	long vmas = shadow_counter("vmas");
-	uint32_t i;
+	__u32 i;
 
 	for (i = 0; i < THREADS; i++) {
 		s[i] = (struct stress){ self->mfd, (int)i + 7, &stop, 0 };
@@ -934,7 +942,7 @@ TEST_F(vma, exit_while_in_use)
 	usleep(300 * 1000);
 	ASSERT_EQ(0, _shadow_exit(self->mfd));
 	usleep(100 * 1000);
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
 	EXPECT_EQ(-ESRCH, _shadow_get_stats(self->mfd, &st));

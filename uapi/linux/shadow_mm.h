@@ -8,6 +8,7 @@
 #ifndef _UAPI_LINUX_SHADOW_MM_H
 #define _UAPI_LINUX_SHADOW_MM_H
 
+#include <linux/const.h>
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
@@ -53,7 +54,7 @@ enum {
 };
 
 /* Features announced by SHADOW_MM_API. */
-#define SHADOW_MM_FEATURE_VMA		(1ULL << 0)	/* mmap/munmap/exit/maps */
+#define SHADOW_MM_FEATURE_VMA		_BITULL(0)	/* mmap/munmap/exit/maps */
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -82,6 +83,7 @@ struct shadow_mm_api {
 	__aligned_u64 out_features;
 	__aligned_u64 out_ioctls;
 };
+
 #define SHADOW_MM_API		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_API)
 
 /**
@@ -105,6 +107,7 @@ struct shadow_mm_create {
 	__u32 out_id;
 	__u32 __reserved;
 };
+
 #define SHADOW_MM_CREATE	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_CREATE)
 
 /**
@@ -140,6 +143,7 @@ struct shadow_mm_mmap {
 	__aligned_u64 pgoff;
 	__aligned_u64 out_addr;
 };
+
 #define SHADOW_MM_MMAP		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MMAP)
 
 /**
@@ -160,6 +164,7 @@ struct shadow_mm_munmap {
 	__aligned_u64 addr;
 	__aligned_u64 len;
 };
+
 #define SHADOW_MM_MUNMAP	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MUNMAP)
 
 /**
@@ -175,6 +180,7 @@ struct shadow_mm_exit {
 	__u32 size;
 	__u32 flags;
 };
+
 #define SHADOW_MM_EXIT		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_EXIT)
 
 /*
@@ -249,6 +255,7 @@ struct shadow_mm_get_vmas {
 	__u32 nr_vmas;
 	__u32 out_nr_vmas;
 };
+
 #define SHADOW_MM_GET_VMAS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_VMAS)
 
 /**
@@ -270,6 +277,7 @@ struct shadow_mm_get_maps {
 	__aligned_u64 buf_len;
 	__aligned_u64 out_len;
 };
+
 #define SHADOW_MM_GET_MAPS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_MAPS)
 
 /**
@@ -298,6 +306,7 @@ struct shadow_mm_stats {
 	__aligned_u64 out_mmap_base;
 	__aligned_u64 out_task_size;
 };
+
 #define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */
