@@ -48,14 +48,18 @@ int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len)
  * @ops: the file's table of commands, indexed by number - @base
  * @nr_ops: entries in @ops
  * @base: the number of the first command in @ops
+ * @get_mm: for the ops of an address-space fd: pins its address space for
+ *          the handler; NULL for the device
  *
- * Return: the handler's result, -ENOTTY for a command not in @ops, or an
- * error from reading the struct (-EFAULT, -EINVAL, -E2BIG).
+ * Return: the handler's result, -ENOTTY for a command not in @ops, -ESRCH
+ * when the fd's address space has exited, or an error from reading the
+ * struct (-EFAULT, -EINVAL, -E2BIG).
  */
 long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
 			   unsigned long arg,
 			   const struct shadow_ioctl_op *ops,
-			   unsigned int nr_ops, unsigned int base)
+			   unsigned int nr_ops, unsigned int base,
+			   shadow_get_mm_t get_mm)
 {
 	u64 buf[256 / sizeof(u64)];
 	struct shadow_ucmd ucmd = {
@@ -83,7 +87,15 @@ long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
 				    ucmd.user_size);
 	if (ret)
 		return ret;
-	return op->execute(&ucmd);
+	if (!get_mm)
+		return op->execute(&ucmd);
+
+	ucmd.mm = get_mm(file);
+	if (!ucmd.mm)
+		return -ESRCH;
+	ret = op->execute(&ucmd);
+	shadow_mmput(ucmd.mm);
+	return ret;
 }
 
 /* SHADOW_MM_API: the handshake. */
@@ -174,7 +186,7 @@ static long shadow_dev_ioctl(struct file *file, unsigned int cmd,
 {
 	return shadow_ioctl_dispatch(file, cmd, arg, shadow_dev_ops,
 				     ARRAY_SIZE(shadow_dev_ops),
-				     SHADOW_MM_CMD_API);
+				     SHADOW_MM_CMD_API, NULL);
 }
 
 static int shadow_dev_open(struct inode *inode, struct file *file)

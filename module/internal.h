@@ -42,6 +42,7 @@ struct shadow_ucmd {
 	void __user *ubuffer;
 	u32 user_size;
 	void *cmd;
+	struct shadow_mm *mm;	/* pinned for the call, for ops on an mm */
 };
 
 /**
@@ -49,7 +50,8 @@ struct shadow_ucmd {
  * @size: sizeof the command's struct
  * @min_size: offsetofend() of the last field of its first version
  * @ioctl_num: the command number
- * @execute: the handler; @ucmd->cmd holds the struct, zero-extended
+ * @execute: the handler; @ucmd->cmd holds the struct, zero-extended, and
+ *           @ucmd->mm the file's address space, pinned for the call
  */
 struct shadow_ioctl_op {
 	unsigned int size;
@@ -57,6 +59,12 @@ struct shadow_ioctl_op {
 	unsigned int ioctl_num;
 	int (*execute)(struct shadow_ucmd *ucmd);
 };
+
+/*
+ * Pins the address space a file acts on (an mm_users reference the
+ * dispatcher drops after the handler), or returns NULL when it has none.
+ */
+typedef struct shadow_mm *(*shadow_get_mm_t)(struct file *file);
 
 #define SHADOW_IOCTL_OP(_base, _nr, _ioctl, _fn, _struct, _last)	\
 	[(_nr) - (_base)] = {						\
@@ -70,7 +78,8 @@ struct shadow_ioctl_op {
 long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
 			   unsigned long arg,
 			   const struct shadow_ioctl_op *ops,
-			   unsigned int nr_ops, unsigned int base);
+			   unsigned int nr_ops, unsigned int base,
+			   shadow_get_mm_t get_mm);
 int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len);
 
 /* dev.c */

@@ -34,9 +34,9 @@ struct shadow_task {
  * reference keeps it from being torn down under the command even when the
  * fd exits meanwhile.
  */
-static struct shadow_mm *shadow_get_task_mm(struct shadow_ucmd *ucmd)
+static struct shadow_mm *shadow_get_task_mm(struct file *file)
 {
-	struct shadow_task *task = ucmd->file->private_data;
+	struct shadow_task *task = file->private_data;
 	struct shadow_mm *mm;
 
 	spin_lock(&task->lock);
@@ -68,7 +68,6 @@ static bool shadow_exit_mm(struct shadow_task *task)
 static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_mmap *cmd = ucmd->cmd;
-	struct shadow_mm *mm;
 	unsigned long addr;
 
 	if (cmd->flags || cmd->__reserved)
@@ -78,12 +77,8 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 	if (cmd->map_flags & SHADOW_MAP_UNSUPPORTED)
 		return -EOPNOTSUPP;
 
-	mm = shadow_get_task_mm(ucmd);
-	if (!mm)
-		return -ESRCH;
-	addr = shadow_vm_mmap_pgoff(mm, cmd->addr, cmd->len, cmd->prot,
+	addr = shadow_vm_mmap_pgoff(ucmd->mm, cmd->addr, cmd->len, cmd->prot,
 				    cmd->map_flags, cmd->pgoff);
-	shadow_mmput(mm);
 	if (IS_ERR_VALUE(addr))
 		return (long)addr;
 
@@ -94,17 +89,10 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 static int shadow_task_munmap(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_munmap *cmd = ucmd->cmd;
-	struct shadow_mm *mm;
-	int ret;
 
 	if (cmd->flags)
 		return -EINVAL;
-	mm = shadow_get_task_mm(ucmd);
-	if (!mm)
-		return -ESRCH;
-	ret = shadow_vm_munmap(mm, cmd->addr, cmd->len);
-	shadow_mmput(mm);
-	return ret;
+	return shadow_vm_munmap(ucmd->mm, cmd->addr, cmd->len);
 }
 
 static int shadow_task_exit(struct shadow_ucmd *ucmd)
@@ -122,7 +110,7 @@ static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 	struct shadow_vma_info __user *uvmas = u64_to_user_ptr(cmd->vmas);
 	struct shadow_vma_info info;
 	struct shadow_vma *vma;
-	struct shadow_mm *mm;
+	struct shadow_mm *mm = ucmd->mm;
 	u32 count = 0;
 	int ret = 0;
 
@@ -130,13 +118,8 @@ static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 	    cmd->nr_vmas > SHADOW_MAX_VMA_RECORDS)
 		return -EINVAL;
 
-	mm = shadow_get_task_mm(ucmd);
-	if (!mm)
-		return -ESRCH;
-	if (shadow_mmap_read_lock_killable(mm)) {
-		ret = -EINTR;
-		goto out_mmput;
-	}
+	if (shadow_mmap_read_lock_killable(mm))
+		return -EINTR;
 	{
 		MA_STATE(mas, &mm->mm_mt, cmd->start, cmd->start);
 
@@ -154,19 +137,15 @@ static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 	}
 	shadow_mmap_read_unlock(mm);
 	if (ret)
-		goto out_mmput;
+		return ret;
 
 	cmd->out_nr_vmas = count;
-	ret = shadow_ucmd_respond(ucmd, sizeof(*cmd));
-out_mmput:
-	shadow_mmput(mm);
-	return ret;
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 static int shadow_task_get_maps(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_get_maps *cmd = ucmd->cmd;
-	struct shadow_mm *mm;
 	size_t size, len;
 	char *buf;
 	int ret;
@@ -174,19 +153,13 @@ static int shadow_task_get_maps(struct shadow_ucmd *ucmd)
 	if (cmd->flags)
 		return -EINVAL;
 
-	mm = shadow_get_task_mm(ucmd);
-	if (!mm)
-		return -ESRCH;
-
 	/* The text is built whole, so bound what a caller can make us hold. */
 	size = min_t(u64, cmd->buf_len, SHADOW_MAX_VMA_RECORDS * 128ULL);
 	buf = kvmalloc(size ?: 1, GFP_KERNEL_ACCOUNT);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out_mmput;
-	}
+	if (!buf)
+		return -ENOMEM;
 
-	ret = shadow_show_maps(mm, buf, size, &len);
+	ret = shadow_show_maps(ucmd->mm, buf, size, &len);
 	if (ret)
 		goto out_free;
 
@@ -202,26 +175,20 @@ static int shadow_task_get_maps(struct shadow_ucmd *ucmd)
 	ret = shadow_ucmd_respond(ucmd, sizeof(*cmd));
 out_free:
 	kvfree(buf);
-out_mmput:
-	shadow_mmput(mm);
 	return ret;
 }
 
 static int shadow_task_get_stats(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_stats *cmd = ucmd->cmd;
-	struct shadow_mm *mm;
+	struct shadow_mm *mm = ucmd->mm;
 
 	if (cmd->flags)
 		return -EINVAL;
-	mm = shadow_get_task_mm(ucmd);
-	if (!mm)
-		return -ESRCH;
-	if (shadow_mmap_read_lock_killable(mm)) {
-		shadow_mmput(mm);
+	if (shadow_mmap_read_lock_killable(mm))
 		return -EINTR;
-	}
 	cmd->out_id = mm->id;
+	/* Less the reference that pins it for this call. */
 	cmd->out_mm_users = atomic_read(&mm->mm_users) - 1;
 	cmd->out_mm_count = atomic_read(&mm->mm_count);
 	cmd->out_map_count = mm->map_count;
@@ -230,7 +197,6 @@ static int shadow_task_get_stats(struct shadow_ucmd *ucmd)
 	cmd->out_mmap_base = mm->mmap_base;
 	cmd->out_task_size = mm->task_size;
 	shadow_mmap_read_unlock(mm);
-	shadow_mmput(mm);
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -279,7 +245,7 @@ static long shadow_task_ioctl(struct file *file, unsigned int cmd,
 {
 	return shadow_ioctl_dispatch(file, cmd, arg, shadow_task_ops,
 				     ARRAY_SIZE(shadow_task_ops),
-				     SHADOW_MM_CMD_MMAP);
+				     SHADOW_MM_CMD_MMAP, shadow_get_task_mm);
 }
 
 static int shadow_task_release(struct inode *inode, struct file *file)

@@ -85,6 +85,9 @@ SRC_MEMBERS=(
 	lib/maple_tree.c
 	include/linux/maple_tree.h
 	include/trace/events/maple_tree.h
+	include/linux/xarray.h
+	include/linux/kconfig.h
+	include/linux/gfp_types.h
 	tools/testing/radix-tree
 	tools/include
 	tools/lib

@@ -24,15 +24,14 @@ static void show(int mfd, const char *what)
 	free(maps);
 }
 
-#define CHECK(call)							\
-	do {								\
-		long __ret = (call);					\
-		if (__ret < 0) {					\
-			printf("demo: %s failed: %s\n", #call,		\
-			       strerror((int)-__ret));			\
-			return 1;					\
-		}							\
-	} while (0)
+/* True (and a message) when a step failed. */
+static int bad(long ret, const char *what)
+{
+	if (ret >= 0)
+		return 0;
+	printf("demo: %s: %s\n", what, strerror((int)-ret));
+	return 1;
+}
 
 int main(void)
 {
@@ -40,37 +39,52 @@ int main(void)
 	__u64 a, b;
 	__u32 id;
 	int dev, mfd;
+	long ret;
 
 	dev = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
-	CHECK(dev < 0 ? -errno : 0);
-	CHECK(shadow_ioctl(dev, SHADOW_MM_API, &api));
+	if (bad(dev < 0 ? -errno : 0, "open"))
+		return 1;
+	if (bad(shadow_ioctl(dev, SHADOW_MM_API, &api), "SHADOW_MM_API"))
+		return 1;
 	printf("shadow_mm ABI %u, features %#llx, ioctls %#llx\n",
 	       api.out_abi_version, (unsigned long long)api.out_features,
 	       (unsigned long long)api.out_ioctls);
 
 	mfd = _shadow_create(dev, 0, &id);
-	CHECK(mfd);
+	if (bad(mfd, "SHADOW_MM_CREATE"))
+		return 1;
 	printf("created shadow address space id %u\n", id);
 
-	CHECK(_shadow_mmap(mfd, 0, 16 * PAGE, RW, PRIV, &a));
+	ret = _shadow_mmap(mfd, 0, 16 * PAGE, RW, PRIV, &a);
+	if (bad(ret, "SHADOW_MM_MMAP"))
+		return 1;
 	show(mfd, "mmap 16 pages rw-p, no hint: top-down below mmap_base");
 
-	CHECK(_shadow_munmap(mfd, a + 4 * PAGE, 4 * PAGE));
+	ret = _shadow_munmap(mfd, a + 4 * PAGE, 4 * PAGE);
+	if (bad(ret, "SHADOW_MM_MUNMAP"))
+		return 1;
 	show(mfd, "munmap pages 4-7: split_vma, a hole");
 
-	CHECK(_shadow_mmap(mfd, a + 10 * PAGE, 2 * PAGE, PROT_READ,
-			   PRIV | MAP_FIXED, NULL));
+	ret = _shadow_mmap(mfd, a + 10 * PAGE, 2 * PAGE, PROT_READ,
+			   PRIV | MAP_FIXED, NULL);
+	if (bad(ret, "SHADOW_MM_MMAP"))
+		return 1;
 	show(mfd, "MAP_FIXED r--p over pages 10-11: three VMAs");
 
-	CHECK(_shadow_mmap(mfd, a + 4 * PAGE, 4 * PAGE, RW, PRIV | MAP_FIXED,
-			   NULL));
+	ret = _shadow_mmap(mfd, a + 4 * PAGE, 4 * PAGE, RW, PRIV | MAP_FIXED,
+			   NULL);
+	if (bad(ret, "SHADOW_MM_MMAP"))
+		return 1;
 	show(mfd, "map rw-p into the hole: merges with both neighbours");
 
-	CHECK(_shadow_mmap(mfd, 0, 8 * PAGE, RW, MAP_SHARED | MAP_ANONYMOUS,
-			   &b));
+	ret = _shadow_mmap(mfd, 0, 8 * PAGE, RW, MAP_SHARED | MAP_ANONYMOUS,
+			   &b);
+	if (bad(ret, "SHADOW_MM_MMAP"))
+		return 1;
 	show(mfd, "mmap 8 shared pages: a /dev/zero-like backing, no merge");
 
-	CHECK(_shadow_exit(mfd));
+	if (bad(_shadow_exit(mfd), "SHADOW_MM_EXIT"))
+		return 1;
 	printf("\n--- step %d: exit: mmput -> exit_mmap\n", ++step);
 	printf("    stats after exit: %s (ESRCH expected)\n",
 	       strerror(-_shadow_get_stats(mfd, &(struct shadow_mm_stats){})));
