@@ -115,8 +115,11 @@ static int shadow_dev_api(struct shadow_ucmd *ucmd)
 	cmd->out_features = SHADOW_MM_FEATURES;
 	cmd->out_ioctls = BIT_ULL(SHADOW_MM_CMD_API) |
 			  BIT_ULL(SHADOW_MM_CMD_CREATE) | shadow_task_ioctls();
+	if (shadow_ucmd_respond(ucmd, sizeof(*cmd)))
+		return -EFAULT;
+	/* Only an answer that reached user space completes the handshake. */
 	WRITE_ONCE(df->api_done, true);
-	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+	return 0;
 }
 
 /* SHADOW_MM_CREATE: a new address space behind a new fd. */

@@ -99,7 +99,7 @@ int shadow_task_create(struct shadow_mm *mm, struct file **filep);
 u64 shadow_task_ioctls(void);
 
 /* task_mmu.c */
-int shadow_show_maps(struct shadow_mm *mm, char *buf, size_t size,
+int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 		     size_t *len);
 void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info);
 

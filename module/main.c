@@ -11,7 +11,29 @@
 #include "internal.h"
 
 int shadow_max_map_count = 65530;
-module_param_named(max_map_count, shadow_max_map_count, int, 0644);
+
+/* vm.max_map_count's range: 0 to INT_MAX. */
+static int shadow_set_max_map_count(const char *val,
+				    const struct kernel_param *kp)
+{
+	int n, ret;
+
+	ret = kstrtoint(val, 0, &n);
+	if (ret)
+		return ret;
+	if (n < 0)
+		return -EINVAL;
+	WRITE_ONCE(shadow_max_map_count, n);
+	return 0;
+}
+
+static const struct kernel_param_ops shadow_max_map_count_ops = {
+	.set = shadow_set_max_map_count,
+	.get = param_get_int,
+};
+
+module_param_cb(max_map_count, &shadow_max_map_count_ops,
+		&shadow_max_map_count, 0644);
 MODULE_PARM_DESC(max_map_count,
 		 "Most VMAs an address space may have (vm.max_map_count, default 65530)");
 

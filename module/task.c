@@ -76,9 +76,13 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 		return cmd->fd < 0 ? -EBADF : -EOPNOTSUPP;
 	if (cmd->map_flags & SHADOW_MAP_UNSUPPORTED)
 		return -EOPNOTSUPP;
+	/* mmap(2) on x86-64 takes a byte offset: page aligned. */
+	if (offset_in_page(cmd->offset))
+		return -EINVAL;
 
 	addr = shadow_vm_mmap_pgoff(ucmd->mm, cmd->addr, cmd->len, cmd->prot,
-				    cmd->map_flags, cmd->pgoff);
+				    cmd->map_flags,
+				    cmd->offset >> PAGE_SHIFT);
 	if (IS_ERR_VALUE(addr))
 		return (long)addr;
 
@@ -133,6 +137,7 @@ static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 				}
 			}
 			count++;
+			cond_resched();
 		}
 	}
 	shadow_mmap_read_unlock(mm);
@@ -146,25 +151,19 @@ static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 static int shadow_task_get_maps(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_get_maps *cmd = ucmd->cmd;
-	size_t size, len;
+	size_t len;
 	char *buf;
 	int ret;
 
 	if (cmd->flags)
 		return -EINVAL;
 
-	/* The text is built whole, so bound what a caller can make us hold. */
-	size = min_t(u64, cmd->buf_len, SHADOW_MAX_VMA_RECORDS * 128ULL);
-	buf = kvmalloc(size ?: 1, GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
-
-	ret = shadow_show_maps(ucmd->mm, buf, size, &len);
+	ret = shadow_show_maps(ucmd->mm, cmd->buf_len, &buf, &len);
 	if (ret)
-		goto out_free;
+		return ret;
 
 	cmd->out_len = len;
-	if (len > size) {
+	if (len > cmd->buf_len) {
 		ret = shadow_ucmd_respond(ucmd, sizeof(*cmd)) ?: -ENOSPC;
 		goto out_free;
 	}

@@ -58,35 +58,50 @@ static int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 	return n;
 }
 
+/* No maps line is longer: the name column plus the longest name. */
+#define SHADOW_MAPS_LINE_MAX	160
+
 /**
  * shadow_show_maps() - the address space in /proc/<pid>/maps format
  * @mm: the address space
- * @buf: where the text goes
- * @size: room in @buf
- * @len: set to the length of the whole text, which may exceed @size (then
- *       @buf holds only a part of it)
+ * @max_len: the most text the caller can take
+ * @bufp: set to a kvmalloc()ed buffer holding min(@max_len, *@len) bytes
+ *        of the text, for the caller to kvfree()
+ * @len: set to the length of the whole text, which may exceed @max_len
  *
- * Return: 0, or -EINTR when killed waiting for mmap_lock.
+ * The buffer is sized by the VMAs there are, never by @max_len alone.
+ *
+ * Return: 0, -EINTR when killed waiting for mmap_lock, or -ENOMEM.
  */
-int shadow_show_maps(struct shadow_mm *mm, char *buf, size_t size,
+int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 		     size_t *len)
 {
+	char line[SHADOW_MAPS_LINE_MAX];
 	struct shadow_vma *vma;
-	size_t total = 0;
-	char line[160];
+	size_t size, total = 0;
+	char *buf;
 	int n;
 
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	if (shadow_mmap_read_lock_killable(mm))
 		return -EINTR;
+	size = min_t(u64, max_len,
+		     (u64)mm->map_count * SHADOW_MAPS_LINE_MAX);
+	buf = kvmalloc(size ?: 1, GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		shadow_mmap_read_unlock(mm);
+		return -ENOMEM;
+	}
 	mas_for_each(&mas, vma, ULONG_MAX) {
 		n = shadow_show_map_vma(vma, line, sizeof(line));
 		if (total + n <= size)
 			memcpy(buf + total, line, n);
 		total += n;
+		cond_resched();
 	}
 	shadow_mmap_read_unlock(mm);
+	*bufp = buf;
 	*len = total;
 	return 0;
 }

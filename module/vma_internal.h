@@ -91,8 +91,13 @@ static inline bool shadow_may_expand_vm(struct shadow_mm *mm,
 	if (mm->total_vm + npages > rlimit(RLIMIT_AS) >> PAGE_SHIFT)
 		return false;
 	if ((vm_flags & (VM_WRITE | VM_SHARED | VM_STACK)) == VM_WRITE &&
-	    mm->data_vm + npages > rlimit(RLIMIT_DATA) >> PAGE_SHIFT)
+	    mm->data_vm + npages > rlimit(RLIMIT_DATA) >> PAGE_SHIFT) {
+		/* Workaround for Valgrind, as in Linux. */
+		if (rlimit(RLIMIT_DATA) == 0 &&
+		    mm->data_vm + npages <= rlimit_max(RLIMIT_DATA) >> PAGE_SHIFT)
+			return true;
 		return false;
+	}
 	return true;
 }
 

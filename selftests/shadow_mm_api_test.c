@@ -100,6 +100,41 @@ TEST(create_before_api)
 	close(fd);
 }
 
+/* A handshake whose answer cannot be copied out does not count. */
+TEST(api_efault_not_done)
+{
+	struct shadow_mm_create c = { .size = sizeof(c) };
+	struct shadow_mm_api *api;
+	int fd = open(SHADOW_DEV, O_RDWR);
+
+	ASSERT_LE(0, fd);
+	/* A read-only page: the kernel reads the struct, cannot answer. */
+	api = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, api);
+	api->size = sizeof(*api);
+	ASSERT_EQ(0, mprotect(api, PAGE, PROT_READ));
+	EXPECT_EQ(-EFAULT, shadow_ioctl(fd, SHADOW_MM_API, api));
+	EXPECT_EQ(-EPERM, shadow_ioctl(fd, SHADOW_MM_CREATE, &c));
+	munmap(api, PAGE);
+	close(fd);
+}
+
+/* max_map_count takes vm.max_map_count's range: no negative values. */
+TEST(max_map_count_param)
+{
+	const char *path = "/sys/module/shadow_mm/parameters/max_map_count";
+	char buf[32] = "";
+	int fd = open(path, O_RDWR);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, pwrite(fd, "-1\n", 3, 0));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_LT(0, pread(fd, buf, sizeof(buf) - 1, 0));
+	EXPECT_STREQ("65530\n", buf);
+	close(fd);
+}
+
 /* size: too small -> EINVAL; larger with a zero tail -> fine; else E2BIG. */
 TEST(struct_size_rules)
 {

@@ -427,6 +427,16 @@ TEST_F(vma, bad_arguments_match_kernel)
 		m.map_flags = PRIV | MAP_HUGETLB;
 		EXPECT_EQ(-EOPNOTSUPP,
 			  shadow_ioctl(self->mfd, SHADOW_MM_MMAP, &m));
+		/* An unaligned offset: EINVAL, as mmap(2) says. */
+		m.map_flags = PRIV;
+		m.offset = 1;
+		EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_MMAP, &m));
+		EXPECT_EQ(MAP_FAILED, mmap((void *)W(0), PAGE, RW, PRIV, -1, 1));
+		EXPECT_EQ(EINVAL, errno);
+		/* An aligned one is ignored for anonymous memory. */
+		m.offset = 1UL << 52;
+		EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_MMAP, &m));
+		EXPECT_EQ(W(0), m.out_addr);
 	}
 }
 
@@ -725,6 +735,15 @@ TEST_F(vma, get_maps_short_buffer)
 	g.buf = 1;
 	g.buf_len = 4096;
 	EXPECT_EQ(-EFAULT, shadow_ioctl(self->mfd, SHADOW_MM_GET_MAPS, &g));
+	/* A huge buf_len costs only what the text needs. */
+	{
+		char big[256];
+
+		g.buf = (uintptr_t)big;
+		g.buf_len = 1ULL << 40;
+		EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_GET_MAPS, &g));
+		EXPECT_EQ(0, memcmp(big, "100000000000-100000001000 rw-p ", 31));
+	}
 	g.buf_len = 0;
 	g.flags = 1;
 	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_GET_MAPS, &g));

@@ -36,7 +36,7 @@
  *  - EINVAL: size is smaller than the first version of the struct, a flag
  *    is unknown, or a reserved field is not zero.
  *  - E2BIG: size is larger than the kernel's struct and the extra bytes are
- *    not all zero.
+ *    not all zero, or size is larger than a page.
  *  - ESRCH: the address space fd has exited (SHADOW_MM_EXIT).
  *  - EPERM: SHADOW_MM_CREATE before a successful SHADOW_MM_API.
  */
@@ -118,9 +118,10 @@ struct shadow_mm_create {
  * @len: length in bytes, rounded up to pages
  * @prot: PROT_* of <sys/mman.h>
  * @map_flags: MAP_* of <sys/mman.h>; MAP_ANONYMOUS is required
- * @fd: must be -1
+ * @fd: ignored for anonymous mappings, as by mmap(2)
  * @__reserved: must be 0
- * @pgoff: ignored for anonymous mappings, as in mmap(2)
+ * @offset: byte offset, page aligned (-EINVAL otherwise, as mmap(2));
+ *          ignored for anonymous mappings
  * @out_addr: the address of the new mapping
  *
  * Behaves as mmap(2) in a process whose mm is the shadow address space,
@@ -140,7 +141,7 @@ struct shadow_mm_mmap {
 	__u32 map_flags;
 	__s32 fd;
 	__u32 __reserved;
-	__aligned_u64 pgoff;
+	__aligned_u64 offset;
 	__aligned_u64 out_addr;
 };
 
