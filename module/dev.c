@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-#define SHADOW_MM_FEATURES	SHADOW_MM_FEATURE_VMA
+#define SHADOW_MM_FEATURES	(SHADOW_MM_FEATURE_VMA | SHADOW_MM_FEATURE_PGTABLE)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm

@@ -82,6 +82,27 @@ long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
 			   shadow_get_mm_t get_mm);
 int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len);
 
+/**
+ * struct shadow_page - the engine's metadata of a data page it allocated
+ * @refs: engine references: one per PTE mapping the page, one from a
+ *        shmem object holding it, one per user in flight
+ * @mapcount: PTEs mapping the page (the shadow of _mapcount)
+ * @anon_exclusive: a private anonymous page that only one mapping may
+ *                  use: a write fault reuses it in place (PageAnonExclusive)
+ * @id: the opaque page id the page walk reports
+ */
+struct shadow_page {
+	atomic_t refs;
+	atomic_t mapcount;
+	bool anon_exclusive;
+	u64 id;
+};
+
+static inline struct shadow_page *shadow_page_meta(struct page *page)
+{
+	return (struct shadow_page *)page_private(page);
+}
+
 /* dev.c */
 int shadow_dev_init(void);
 void shadow_dev_exit(void);
@@ -93,6 +114,30 @@ struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base);
 void shadow_mmget(struct shadow_mm *mm);
 void shadow_mmput(struct shadow_mm *mm);
 void shadow_mmdrop(struct shadow_mm *mm);
+
+/* pgtable.c */
+pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr);
+pte_t *shadow_pte_lookup(struct shadow_mm *mm, unsigned long addr);
+void shadow_free_pgd_range(struct shadow_mm *mm, unsigned long addr,
+			   unsigned long end, unsigned long floor,
+			   unsigned long ceiling);
+
+/* memory.c */
+struct page *shadow_alloc_page(bool anon_exclusive);
+void shadow_get_page(struct page *page);
+void shadow_put_page(struct page *page);
+struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
+				   unsigned long index);
+
+/* fault.c: flags are the uapi's SHADOW_FAULT_* */
+int shadow_handle_mm_fault(struct shadow_mm *mm, struct shadow_vma *vma,
+			   unsigned long addr, unsigned int flags);
+int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
+		       unsigned long len, unsigned int flags,
+		       unsigned long *done);
+int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
+		     unsigned long len, bool write, bool force,
+		     unsigned long *done);
 
 /* task.c */
 int shadow_task_create(struct shadow_mm *mm, struct file **filep);

@@ -1,42 +1,260 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Zapping the pages and freeing the page tables of an unmapped range, after
- * mm/memory.c's unmap_vmas() and free_pgtables().
+ * Data pages of shadow address spaces and their removal, after
+ * mm/memory.c's zap_pte_range()/unmap_vmas() and free_pgtables().
  *
- * Called with mm->mmap_lock held for writing, on VMAs that are already out
- * of the tree.
+ * The engine never touches a page's _mapcount or mapping: its own metadata
+ * (struct shadow_page) hangs off page->private of pages it allocated, and
+ * the zero page is mapped with a special PTE and no metadata. The struct
+ * page keeps the one reference of its allocation until the engine frees it;
+ * the engine counts its own references in the metadata: one per PTE that
+ * maps the page (which also counts in the shadow mapcount), one from the
+ * shmem object that holds a shared anonymous page, one per user in flight.
  */
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
 #include "internal.h"
 
+static atomic64_t shadow_last_page_id;
+
 /**
- * shadow_unmap_vmas() - drop the PTEs of [start, end) in @vmas (unmap_vmas)
- * @mm: the address space
- * @vmas: the detached VMAs, linked by vm_detach_next
- * @start: start of the range
- * @end: end of the range
+ * shadow_alloc_page() - a zeroed data page with fresh shadow metadata
+ * @anon_exclusive: start as an exclusive anonymous page
  *
- * Faults are what fill page tables; until an address space has taken a
- * fault there is no PTE to drop, and this step returns at once.
+ * Return: the page with one (engine) reference and mapcount 0, or NULL.
  */
-noinline void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,
-				unsigned long start, unsigned long end)
+struct page *shadow_alloc_page(bool anon_exclusive)
 {
-	shadow_mmap_assert_write_locked(mm);
+	struct shadow_page *sp;
+	struct page *page;
+
+	sp = kzalloc(sizeof(*sp), GFP_KERNEL_ACCOUNT);
+	if (!sp)
+		return NULL;
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page) {
+		kfree(sp);
+		return NULL;
+	}
+	atomic_set(&sp->refs, 1);
+	sp->id = atomic64_inc_return(&shadow_last_page_id);
+	sp->anon_exclusive = anon_exclusive;
+	set_page_private(page, (unsigned long)sp);
+	atomic_long_inc(&shadow_counters.pages);
+	return page;
 }
 
 /**
- * shadow_free_pgtables() - free the page tables of @vmas (free_pgtables)
- * @mm: the address space
- * @vmas: the detached VMAs
- * @floor: the lowest address a neighbour below still maps
- * @ceiling: the highest address a neighbour above still maps (0: none)
- *
- * Page-table pages below the PGD are allocated by faults; with none taken,
- * there is nothing to free.
+ * shadow_get_page() - take an engine reference to a data page
+ * @page: the page
  */
-noinline void shadow_free_pgtables(struct shadow_mm *mm,
+void shadow_get_page(struct page *page)
+{
+	atomic_inc(&shadow_page_meta(page)->refs);
+}
+
+/**
+ * shadow_put_page() - drop an engine reference to a data page
+ * @page: the page; it and its metadata go with the last reference
+ */
+void shadow_put_page(struct page *page)
+{
+	struct shadow_page *sp = shadow_page_meta(page);
+
+	if (!atomic_dec_and_test(&sp->refs))
+		return;
+	set_page_private(page, 0);
+	kfree(sp);
+	atomic_long_dec(&shadow_counters.pages);
+	__free_page(page);
+}
+
+/* Drop one PTE's hold on a page it mapped (page_remove_rmap + put). */
+static void shadow_zap_page(struct shadow_mm *mm, struct shadow_vma *vma,
+			    struct page *page)
+{
+	atomic_dec(&shadow_page_meta(page)->mapcount);
+	if (vma->vm_shmem)
+		mm->rss_shmem--;
+	else
+		mm->rss_anon--;
+	shadow_put_page(page);
+}
+
+/* Clear the PTEs of [addr, end) in one PTE table (zap_pte_range). */
+static void shadow_zap_pte_range(struct shadow_mm *mm, struct shadow_vma *vma,
+				 pte_t *pte, unsigned long addr,
+				 unsigned long end)
+{
+	spin_lock(&mm->page_table_lock);
+	for (; addr != end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = *pte;
+
+		if (pte_none(ptent))
+			continue;
+		set_pte(pte, __pte(0));
+		if (pte_special(ptent))
+			continue;
+		shadow_zap_page(mm, vma, pte_page(ptent));
+	}
+	spin_unlock(&mm->page_table_lock);
+}
+
+/* zap_page_range_single(): every PTE of [start, end) inside @vma. */
+static shadow_flow void shadow_zap_page_range(struct shadow_mm *mm,
+					      struct shadow_vma *vma,
+					      unsigned long start,
+					      unsigned long end)
+{
+	unsigned long addr = max(start, vma->vm_start), next;
+
+	end = min(end, vma->vm_end);
+	while (addr < end) {
+		pte_t *pte = shadow_pte_lookup(mm, addr);
+
+		next = min(ALIGN(addr + 1, PMD_SIZE), end);
+		if (pte)
+			shadow_zap_pte_range(mm, vma, pte, addr, next);
+		addr = next;
+		cond_resched();
+	}
+}
+
+/**
+ * shadow_unmap_vmas() - drop the PTEs of [start, end) in @vmas (unmap_vmas)
+ * @mm: the address space, mmap_lock held for writing
+ * @vmas: the detached VMAs, linked by vm_detach_next
+ * @start: start of the range
+ * @end: end of the range
+ */
+shadow_flow void shadow_unmap_vmas(struct shadow_mm *mm,
 				   struct shadow_vma *vmas,
-				   unsigned long floor, unsigned long ceiling)
+				   unsigned long start, unsigned long end)
 {
 	shadow_mmap_assert_write_locked(mm);
+	for (; vmas; vmas = vmas->vm_detach_next)
+		shadow_zap_page_range(mm, vmas, start, end);
+}
+
+/**
+ * shadow_free_pgtables() - free the page tables under @vmas (free_pgtables)
+ * @mm: the address space, mmap_lock held for writing
+ * @vmas: the detached VMAs, in address order
+ * @floor: the end of the VMA below, which may still use a table (0: none)
+ * @ceiling: the start of the VMA above (0: none)
+ */
+shadow_flow void shadow_free_pgtables(struct shadow_mm *mm,
+				      struct shadow_vma *vmas,
+				      unsigned long floor,
+				      unsigned long ceiling)
+{
+	struct shadow_vma *last = vmas;
+
+	shadow_mmap_assert_write_locked(mm);
+	if (!vmas)
+		return;
+	while (last->vm_detach_next)
+		last = last->vm_detach_next;
+	shadow_free_pgd_range(mm, vmas->vm_start, last->vm_end, floor,
+			      ceiling);
+}
+
+/*
+ * The object behind a shared anonymous mapping: the engine's shmem inode.
+ * @shmem is what the layout code sees; @pages holds its pages by index,
+ * each with one reference.
+ */
+struct shadow_shmem_object {
+	struct shadow_shmem shmem;
+	struct xarray pages;
+};
+
+static struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
+{
+	return container_of(s, struct shadow_shmem_object, shmem);
+}
+
+/**
+ * shadow_shmem_zero_setup() - a new backing object for MAP_SHARED anonymous
+ *
+ * Return: the object with one reference, or NULL.
+ */
+struct shadow_shmem *shadow_shmem_zero_setup(void)
+{
+	static atomic_long_t last_id;
+	struct shadow_shmem_object *obj;
+
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return NULL;
+	refcount_set(&obj->shmem.ref, 1);
+	obj->shmem.id = atomic_long_inc_return(&last_id);
+	xa_init(&obj->pages);
+	atomic_long_inc(&shadow_counters.shmem);
+	return &obj->shmem;
+}
+
+/**
+ * shadow_shmem_get() - take a reference on a shared backing object
+ * @shmem: the object
+ */
+void shadow_shmem_get(struct shadow_shmem *shmem)
+{
+	refcount_inc(&shmem->ref);
+}
+
+/**
+ * shadow_shmem_put() - drop a reference; the last frees object and pages
+ * @shmem: the object
+ */
+void shadow_shmem_put(struct shadow_shmem *shmem)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(shmem);
+	struct page *page;
+	unsigned long index;
+
+	if (!refcount_dec_and_test(&shmem->ref))
+		return;
+	xa_for_each(&obj->pages, index, page)
+		shadow_put_page(page);
+	xa_destroy(&obj->pages);
+	atomic_long_dec(&shadow_counters.shmem);
+	kfree(obj);
+}
+
+/**
+ * shadow_shmem_get_page() - the page at @index, created zeroed if absent
+ * @shmem: the object
+ * @index: page index in the object
+ *
+ * Return: the page with a reference for the caller, or an ERR_PTR.
+ */
+struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
+				   unsigned long index)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(shmem);
+	struct page *page, *old;
+
+	page = xa_load(&obj->pages, index);
+	if (page) {
+		shadow_get_page(page);
+		return page;
+	}
+	page = shadow_alloc_page(false);
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	old = xa_cmpxchg(&obj->pages, index, NULL, page, GFP_KERNEL_ACCOUNT);
+	if (xa_is_err(old)) {
+		shadow_put_page(page);
+		return ERR_PTR(xa_err(old));
+	}
+	if (old) {
+		/* Another fault filled the slot first: use its page. */
+		shadow_put_page(page);
+		page = old;
+	}
+	shadow_get_page(page);
+	return page;
 }

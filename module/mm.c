@@ -71,46 +71,6 @@ void shadow_vm_area_free(struct shadow_vma *vma)
 }
 
 /**
- * shadow_shmem_zero_setup() - a new backing object for MAP_SHARED anonymous
- *
- * Return: the object with one reference, or NULL.
- */
-struct shadow_shmem *shadow_shmem_zero_setup(void)
-{
-	static atomic_long_t last_id;
-	struct shadow_shmem *shmem;
-
-	shmem = kzalloc(sizeof(*shmem), GFP_KERNEL_ACCOUNT);
-	if (!shmem)
-		return NULL;
-	refcount_set(&shmem->ref, 1);
-	shmem->id = atomic_long_inc_return(&last_id);
-	atomic_long_inc(&shadow_counters.shmem);
-	return shmem;
-}
-
-/**
- * shadow_shmem_get() - take a reference on a shared backing object
- * @shmem: the object
- */
-void shadow_shmem_get(struct shadow_shmem *shmem)
-{
-	refcount_inc(&shmem->ref);
-}
-
-/**
- * shadow_shmem_put() - drop a reference; the last frees the object
- * @shmem: the object
- */
-void shadow_shmem_put(struct shadow_shmem *shmem)
-{
-	if (refcount_dec_and_test(&shmem->ref)) {
-		atomic_long_dec(&shadow_counters.shmem);
-		kfree(shmem);
-	}
-}
-
-/**
  * shadow_mm_alloc() - create an empty address space (mm_alloc)
  * @mmap_base: top of the top-down mmap area, already validated
  *
@@ -165,7 +125,10 @@ err_free_mm:
 /* The struct goes when its last reference goes (__mmdrop). */
 static void __shadow_mmdrop(struct shadow_mm *mm)
 {
+	/* check_mm(): exit_mmap gave every page and table back. */
 	WARN_ON_ONCE(mm->map_count || mm->total_vm || mm->locked_vm);
+	WARN_ON_ONCE(mm->rss_anon || mm->rss_shmem || mm->nr_puds ||
+		     mm->nr_pmds || mm->nr_ptes);
 	free_page((unsigned long)mm->pgd);
 	atomic_long_dec(&shadow_counters.pages);
 	ida_free(&shadow_mm_ida, mm->id);

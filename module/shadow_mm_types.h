@@ -73,10 +73,20 @@ struct shadow_vma {
  * @data_vm: pages in private writable, non-stack VMAs
  * @exec_vm: pages in executable, non-writable VMAs
  * @stack_vm: pages in VM_GROWSDOWN VMAs
+ * @nr_puds: PUD tables (pages) below the PGD
+ * @nr_pmds: PMD tables
+ * @nr_ptes: PTE tables
+ * @rss_anon: private anonymous pages mapped
+ * @rss_shmem: shared anonymous pages mapped
+ * @min_flt: faults served without I/O
+ * @maj_flt: faults that needed I/O (swap-in)
+ * @cow_copies: write faults that copied a page (do_wp_page -> wp_page_copy)
+ * @cow_reuses: write faults that reused a page in place (wp_page_reuse)
  * @id: small stable id for traces, maps and debugfs
  * @mmlist: entry in the module's list of live address spaces
- * @mmap_lock: protects @mm_mt, the VMAs in it and the counters above
- * @page_table_lock: protects the page tables
+ * @mmap_lock: protects @mm_mt, the VMAs in it and the layout counters
+ * @page_table_lock: protects the page tables, the table and rss counts,
+ *                   and the fault counters
  */
 struct shadow_mm {
 	struct maple_tree mm_mt;
@@ -93,6 +103,15 @@ struct shadow_mm {
 	unsigned long data_vm;
 	unsigned long exec_vm;
 	unsigned long stack_vm;
+	unsigned long nr_puds;
+	unsigned long nr_pmds;
+	unsigned long nr_ptes;
+	unsigned long rss_anon;
+	unsigned long rss_shmem;
+	unsigned long min_flt;
+	unsigned long maj_flt;
+	unsigned long cow_copies;
+	unsigned long cow_reuses;
 	unsigned int id;
 	struct list_head mmlist;
 	struct rw_semaphore mmap_lock;	/* protects the fields above */

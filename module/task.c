@@ -195,8 +195,158 @@ static int shadow_task_get_stats(struct shadow_ucmd *ucmd)
 	cmd->out_locked_vm = mm->locked_vm;
 	cmd->out_mmap_base = mm->mmap_base;
 	cmd->out_task_size = mm->task_size;
+	spin_lock(&mm->page_table_lock);
+	cmd->out_rss_anon = mm->rss_anon;
+	cmd->out_rss_shmem = mm->rss_shmem;
+	cmd->out_nr_puds = mm->nr_puds;
+	cmd->out_nr_pmds = mm->nr_pmds;
+	cmd->out_nr_ptes = mm->nr_ptes;
+	cmd->out_min_flt = mm->min_flt;
+	cmd->out_maj_flt = mm->maj_flt;
+	cmd->out_cow_copies = mm->cow_copies;
+	cmd->out_cow_reuses = mm->cow_reuses;
+	spin_unlock(&mm->page_table_lock);
 	shadow_mmap_read_unlock(mm);
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+static int shadow_task_fault(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_fault *cmd = ucmd->cmd;
+	unsigned long done;
+	int ret;
+
+	if (cmd->flags & ~(SHADOW_FAULT_WRITE | SHADOW_FAULT_EXEC) ||
+	    cmd->flags == (SHADOW_FAULT_WRITE | SHADOW_FAULT_EXEC))
+		return -EINVAL;
+	if (cmd->addr + cmd->len < cmd->addr)
+		return -EFAULT;
+	ret = shadow_fault_range(ucmd->mm, cmd->addr, cmd->len, cmd->flags,
+				 &done);
+	cmd->out_nr_pages = done;
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd)) ?: ret;
+}
+
+static int shadow_task_access(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_access *cmd = ucmd->cmd;
+	bool write = cmd->flags & SHADOW_ACCESS_WRITE;
+	bool force = cmd->flags & SHADOW_ACCESS_FORCE;
+	char __user *ubuf = u64_to_user_ptr(cmd->buf);
+	unsigned long total = 0, done;
+	void *bounce;
+	int ret = 0;
+
+	if (cmd->flags & ~(SHADOW_ACCESS_WRITE | SHADOW_ACCESS_FORCE))
+		return -EINVAL;
+	if (cmd->addr + cmd->len < cmd->addr)
+		return -EFAULT;
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!bounce)
+		return -ENOMEM;
+
+	/* A page at a time through a bounce buffer, no lock held on copies. */
+	while (total < cmd->len) {
+		unsigned long chunk = min_t(u64, cmd->len - total, PAGE_SIZE);
+
+		if (write && copy_from_user(bounce, ubuf + total, chunk)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = shadow_access_vm(ucmd->mm, cmd->addr + total, bounce,
+				       chunk, write, force, &done);
+		if (!write && copy_to_user(ubuf + total, bounce, done)) {
+			ret = -EFAULT;
+			break;
+		}
+		total += done;
+		if (ret || done < chunk)
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	kfree(bounce);
+	if (!total && cmd->len)
+		return ret ?: -EFAULT;
+	cmd->out_len = total;
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/* Copy one PTE's state into a record; page_table_lock held. */
+static void shadow_page_info(pte_t *pte, struct shadow_page_info *info)
+{
+	struct shadow_page *sp;
+	pte_t entry;
+
+	memset(info, 0, sizeof(*info));
+	if (!pte)
+		return;
+	entry = *pte;
+	if (!pte_present(entry))
+		return;
+	info->flags = SHADOW_PAGE_PRESENT |
+		      (pte_write(entry) ? SHADOW_PAGE_WRITE : 0) |
+		      (pte_dirty(entry) ? SHADOW_PAGE_DIRTY : 0) |
+		      (pte_young(entry) ? SHADOW_PAGE_YOUNG : 0);
+	if (pte_special(entry)) {
+		info->flags |= SHADOW_PAGE_ZERO;
+		return;
+	}
+	sp = shadow_page_meta(pte_page(entry));
+	info->page_id = sp->id;
+	info->mapcount = atomic_read(&sp->mapcount);
+	if (READ_ONCE(sp->anon_exclusive))
+		info->flags |= SHADOW_PAGE_EXCLUSIVE;
+}
+
+#define SHADOW_WALK_BATCH	64
+
+static int shadow_task_walk(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_walk *cmd = ucmd->cmd;
+	struct shadow_page_info __user *upages = u64_to_user_ptr(cmd->pages);
+	struct shadow_page_info *batch;
+	struct shadow_mm *mm = ucmd->mm;
+	unsigned long addr = cmd->addr, i, n;
+	int ret = 0;
+
+	if (cmd->flags || offset_in_page(cmd->addr) ||
+	    cmd->nr_pages > SHADOW_MAX_VMA_RECORDS ||
+	    cmd->addr + cmd->nr_pages * PAGE_SIZE < cmd->addr)
+		return -EINVAL;
+	batch = kmalloc_array(SHADOW_WALK_BATCH, sizeof(*batch),
+			      GFP_KERNEL_ACCOUNT);
+	if (!batch)
+		return -ENOMEM;
+	if (shadow_mmap_read_lock_killable(mm)) {
+		kfree(batch);
+		return -EINTR;
+	}
+	for (i = 0; i < cmd->nr_pages && !ret; i += n) {
+		struct shadow_vma *vma;
+		unsigned long j;
+
+		n = min_t(u64, cmd->nr_pages - i, SHADOW_WALK_BATCH);
+		for (j = 0; j < n; j++, addr += PAGE_SIZE) {
+			pte_t *pte = shadow_pte_lookup(mm, addr);
+
+			spin_lock(&mm->page_table_lock);
+			shadow_page_info(pte, &batch[j]);
+			spin_unlock(&mm->page_table_lock);
+			vma = shadow_find_vma(mm, addr);
+			if (vma && vma->vm_start <= addr && vma->vm_shmem &&
+			    batch[j].page_id)
+				batch[j].flags |= SHADOW_PAGE_SHMEM;
+		}
+		if (copy_to_user(upages + i, batch, n * sizeof(*batch)))
+			ret = -EFAULT;
+		cond_resched();
+	}
+	shadow_mmap_read_unlock(mm);
+	kfree(batch);
+	return ret;
 }
 
 static const struct shadow_ioctl_op shadow_task_ops[] = {
@@ -217,6 +367,15 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 			SHADOW_MM_GET_MAPS,
 			shadow_task_get_maps, struct shadow_mm_get_maps,
 			out_len),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_FAULT,
+			SHADOW_MM_FAULT, shadow_task_fault,
+			struct shadow_mm_fault, out_nr_pages),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_ACCESS,
+			SHADOW_MM_ACCESS, shadow_task_access,
+			struct shadow_mm_access, out_len),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_WALK,
+			SHADOW_MM_WALK, shadow_task_walk,
+			struct shadow_mm_walk, pages),
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_GET_STATS,
 			SHADOW_MM_GET_STATS,
 			shadow_task_get_stats, struct shadow_mm_stats,

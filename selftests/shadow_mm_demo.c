@@ -37,7 +37,7 @@ int main(void)
 {
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	__u64 a, b;
-	__u32 id;
+	__u32 id = 0;
 	int dev, mfd;
 	long ret;
 

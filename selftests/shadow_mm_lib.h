@@ -147,6 +147,43 @@ static inline char *shadow_get_maps(int mfd)
 	return buf;
 }
 
+static inline int _shadow_fault(int mfd, __u64 addr, __u64 len,
+				unsigned int flags, __u64 *nr)
+{
+	struct shadow_mm_fault f = {
+		.size = sizeof(f), .flags = flags, .addr = addr, .len = len,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_FAULT, &f);
+
+	if (nr)
+		*nr = f.out_nr_pages;
+	return ret;
+}
+
+/* Read or write bytes; bytes transferred or -errno. */
+static inline long _shadow_access(int mfd, __u64 addr, void *buf, __u64 len,
+				  unsigned int flags)
+{
+	struct shadow_mm_access a = {
+		.size = sizeof(a), .flags = flags, .addr = addr, .len = len,
+		.buf = (uintptr_t)buf,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_ACCESS, &a);
+
+	return ret ? ret : (long)a.out_len;
+}
+
+static inline int _shadow_walk(int mfd, __u64 addr, __u64 nr,
+			       struct shadow_page_info *pages)
+{
+	struct shadow_mm_walk w = {
+		.size = sizeof(w), .addr = addr, .nr_pages = nr,
+		.pages = (uintptr_t)pages,
+	};
+
+	return shadow_ioctl(mfd, SHADOW_MM_WALK, &w);
+}
+
 /* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */
 static inline long shadow_counter(const char *name)
 {

@@ -51,10 +51,17 @@ enum {
 	SHADOW_MM_CMD_GET_VMAS = 0x13,
 	SHADOW_MM_CMD_GET_MAPS = 0x14,
 	SHADOW_MM_CMD_GET_STATS = 0x15,
+	SHADOW_MM_CMD_FAULT = 0x16,
+	SHADOW_MM_CMD_ACCESS = 0x17,
+	SHADOW_MM_CMD_WALK = 0x18,
 };
 
-/* Features announced by SHADOW_MM_API. */
-#define SHADOW_MM_FEATURE_VMA		_BITULL(0)	/* mmap/munmap/exit/maps */
+/*
+ * Features announced by SHADOW_MM_API: VMA for mmap, munmap, exit and the
+ * maps; PGTABLE for faults, access and the page walk.
+ */
+#define SHADOW_MM_FEATURE_VMA		_BITULL(0)
+#define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -294,6 +301,15 @@ struct shadow_mm_get_maps {
  * @out_locked_vm: VM_LOCKED pages
  * @out_mmap_base: top of the top-down mmap area
  * @out_task_size: end of the user address space
+ * @out_rss_anon: private anonymous pages mapped (the zero page not counted)
+ * @out_rss_shmem: shared anonymous pages mapped
+ * @out_nr_puds: page-table pages at the PUD level (below the PGD page)
+ * @out_nr_pmds: page-table pages at the PMD level
+ * @out_nr_ptes: page-table pages at the PTE level
+ * @out_min_flt: faults served from memory
+ * @out_maj_flt: faults that needed I/O
+ * @out_cow_copies: write faults that copied a page (or the zero page)
+ * @out_cow_reuses: write faults that made a page writable in place
  */
 struct shadow_mm_stats {
 	__u32 size;
@@ -306,8 +322,119 @@ struct shadow_mm_stats {
 	__aligned_u64 out_locked_vm;
 	__aligned_u64 out_mmap_base;
 	__aligned_u64 out_task_size;
+	__aligned_u64 out_rss_anon;
+	__aligned_u64 out_rss_shmem;
+	__aligned_u64 out_nr_puds;
+	__aligned_u64 out_nr_pmds;
+	__aligned_u64 out_nr_ptes;
+	__aligned_u64 out_min_flt;
+	__aligned_u64 out_maj_flt;
+	__aligned_u64 out_cow_copies;
+	__aligned_u64 out_cow_reuses;
 };
 
 #define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
+
+/* struct shadow_mm_fault.flags: the kind of access; none means a read. */
+#define SHADOW_FAULT_WRITE	_BITUL(0)
+#define SHADOW_FAULT_EXEC	_BITUL(1)
+
+/**
+ * struct shadow_mm_fault - ioctl(SHADOW_MM_FAULT)
+ * @size: sizeof(struct shadow_mm_fault)
+ * @flags: SHADOW_FAULT_WRITE or SHADOW_FAULT_EXEC (not both), or 0 to read
+ * @addr: first address touched
+ * @len: bytes; every page of [@addr, @addr + @len) is touched
+ * @out_nr_pages: pages touched before the first error
+ *
+ * Touches each page as a CPU access would: a page fault where the PTE does
+ * not allow the access (handle_mm_fault), the accessed/dirty bits where it
+ * does. Fails with -EFAULT at a page outside any VMA or against its
+ * protection (where a process would get SIGSEGV), -ENOMEM when memory runs
+ * out.
+ */
+struct shadow_mm_fault {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__aligned_u64 out_nr_pages;
+};
+
+#define SHADOW_MM_FAULT		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_FAULT)
+
+/* struct shadow_mm_access.flags */
+#define SHADOW_ACCESS_WRITE	_BITUL(0)	/* else read */
+#define SHADOW_ACCESS_FORCE	_BITUL(1)	/* FOLL_FORCE, as ptrace */
+
+/**
+ * struct shadow_mm_access - ioctl(SHADOW_MM_ACCESS)
+ * @size: sizeof(struct shadow_mm_access)
+ * @flags: SHADOW_ACCESS_WRITE, SHADOW_ACCESS_FORCE
+ * @addr: address in the shadow address space
+ * @len: bytes to transfer
+ * @buf: user buffer to read into or write from
+ * @out_len: bytes transferred
+ *
+ * Reads or writes the address space's memory as access_process_vm() does,
+ * faulting pages in as needed and stopping at the first page it may not
+ * access. VM_READ/VM_WRITE are honoured unless SHADOW_ACCESS_FORCE is given;
+ * a forced write breaks COW and never reaches a shared mapping without
+ * VM_WRITE. Fails with -EFAULT when not a byte could be transferred (or
+ * @buf is bad).
+ */
+struct shadow_mm_access {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__aligned_u64 buf;
+	__aligned_u64 out_len;
+};
+
+#define SHADOW_MM_ACCESS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_ACCESS)
+
+/* struct shadow_page_info.flags */
+#define SHADOW_PAGE_PRESENT	_BITUL(0)
+#define SHADOW_PAGE_WRITE	_BITUL(1)	/* PTE writable */
+#define SHADOW_PAGE_DIRTY	_BITUL(2)
+#define SHADOW_PAGE_YOUNG	_BITUL(3)
+#define SHADOW_PAGE_ZERO	_BITUL(4)	/* the shared zero page */
+#define SHADOW_PAGE_EXCLUSIVE	_BITUL(5)	/* anon-exclusive */
+#define SHADOW_PAGE_SHMEM	_BITUL(6)	/* of a shared anonymous object */
+
+/**
+ * struct shadow_page_info - one page, as written by SHADOW_MM_WALK
+ * @page_id: opaque id of the page mapped (equal ids: the same page);
+ *           0 when nothing or the zero page is mapped
+ * @flags: SHADOW_PAGE_*
+ * @mapcount: how many PTEs, in every shadow address space, map the page
+ */
+struct shadow_page_info {
+	__aligned_u64 page_id;
+	__u32 flags;
+	__u32 mapcount;
+};
+
+/**
+ * struct shadow_mm_walk - ioctl(SHADOW_MM_WALK)
+ * @size: sizeof(struct shadow_mm_walk)
+ * @flags: must be 0
+ * @addr: page-aligned start
+ * @nr_pages: pages to report, at most 1048576
+ * @pages: user pointer to @nr_pages struct shadow_page_info
+ *
+ * Like /proc/<pid>/pagemap: one record per page of the range, mapped or
+ * not; never a kernel address or pfn.
+ */
+struct shadow_mm_walk {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 nr_pages;
+	__aligned_u64 pages;
+};
+
+#define SHADOW_MM_WALK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_WALK)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */

@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Page tables, page faults and memory access in shadow address spaces:
+ * the zero page, new anonymous pages, copy-on-write from the zero page,
+ * protection faults, shared anonymous pages, page-table pages per level and
+ * their freeing, and the module's page count returning to where it was.
+ */
+#include <pthread.h>
+
+#include "kselftest_harness.h"
+#include "shadow_mm_lib.h"
+
+#define RW	(PROT_READ | PROT_WRITE)
+#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
+#define BASE	0x100000000000UL	/* 16 TiB: PGD index 32 */
+#define GB	(1UL << 30)
+#define MB2	(2UL << 20)
+
+FIXTURE(pt) {
+	int dev;
+	int mfd;
+	long pages;
+};
+
+FIXTURE_SETUP(pt)
+{
+	self->pages = shadow_counter("pages");
+	self->dev = shadow_open_dev();
+	ASSERT_LE(0, self->dev);
+	self->mfd = _shadow_create(self->dev, 0, NULL);
+	ASSERT_LE(0, self->mfd);
+}
+
+FIXTURE_TEARDOWN(pt)
+{
+	close(self->mfd);
+	close(self->dev);
+	/* Every page and table the test made is gone with the space. */
+	EXPECT_EQ(self->pages, shadow_counter("pages"));
+}
+
+static struct shadow_mm_stats stats(struct __test_metadata *_metadata,
+				    int mfd)
+{
+	struct shadow_mm_stats st;
+
+	EXPECT_EQ(0, _shadow_get_stats(mfd, &st));
+	return st;
+}
+
+/* A read maps the zero page; a write then copies it (COW). */
+TEST_F(pt, zero_page_then_cow)
+{
+	struct shadow_page_info p[2];
+	struct shadow_mm_stats st;
+	__u64 nr;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, &nr));
+	EXPECT_EQ(1, nr);
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 2, p));
+	/* x86's page protections carry _PAGE_ACCESSED: new PTEs are young. */
+	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_YOUNG | SHADOW_PAGE_ZERO,
+		  p[0].flags);
+	EXPECT_EQ(0, p[0].page_id);
+	EXPECT_EQ(0, p[1].flags);
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(0, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_min_flt);
+
+	/* A second read of a mapped page is no fault. */
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, &nr));
+	EXPECT_EQ(1, stats(_metadata, self->mfd).out_min_flt);
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, SHADOW_FAULT_WRITE,
+				   &nr));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 1, p));
+	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
+		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_EXCLUSIVE, p[0].flags);
+	EXPECT_NE(0, p[0].page_id);
+	EXPECT_EQ(1, p[0].mapcount);
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(1, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_cow_copies);
+	EXPECT_EQ(0, st.out_cow_reuses);
+	EXPECT_EQ(2, st.out_min_flt);
+}
+
+/* A write to an untouched page maps a new zeroed page: no COW. */
+TEST_F(pt, write_fault_new_page)
+{
+	struct shadow_page_info p[4];
+	struct shadow_mm_stats st;
+	char buf[4 * 4096];
+	__u64 nr;
+	int i;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE,
+				   SHADOW_FAULT_WRITE, &nr));
+	EXPECT_EQ(4, nr);
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 4, p));
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
+			  SHADOW_PAGE_DIRTY | SHADOW_PAGE_YOUNG |
+			  SHADOW_PAGE_EXCLUSIVE, p[i].flags);
+		if (i)
+			EXPECT_NE(p[i - 1].page_id, p[i].page_id);
+	}
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(4, st.out_rss_anon);
+	EXPECT_EQ(0, st.out_cow_copies);
+	EXPECT_EQ(4, st.out_min_flt);
+	memset(buf, 0x55, sizeof(buf));
+	ASSERT_EQ(sizeof(buf), _shadow_access(self->mfd, BASE, buf,
+					      sizeof(buf), 0));
+	for (i = 0; i < (int)sizeof(buf); i++)
+		ASSERT_EQ(0, buf[i]);
+}
+
+/* Bytes written through the space read back, across page boundaries. */
+TEST_F(pt, content_roundtrip)
+{
+	char in[3 * 4096], out[3 * 4096 + 200];
+	struct shadow_mm_stats st;
+	int i;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	for (i = 0; i < (int)sizeof(in); i++)
+		in[i] = (char)(i * 7 + 3);
+	ASSERT_EQ(sizeof(in), _shadow_access(self->mfd, BASE + 100, in,
+					     sizeof(in), SHADOW_ACCESS_WRITE));
+	ASSERT_EQ(sizeof(out), _shadow_access(self->mfd, BASE, out,
+					      sizeof(out), 0));
+	for (i = 0; i < 100; i++)
+		ASSERT_EQ(0, out[i]);
+	ASSERT_EQ(0, memcmp(in, out + 100, sizeof(in)));
+	/* Pages 0-3 are all touched by the write: four new pages. */
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(4, st.out_rss_anon);
+	/* Reading beyond the VMA stops at its end. */
+	EXPECT_EQ(PAGE - 10, _shadow_access(self->mfd, BASE + 3 * PAGE + 10,
+					    out, 2 * PAGE, 0));
+}
+
+/* Accesses against the protection fail like SIGSEGV: -EFAULT. */
+TEST_F(pt, protection_faults)
+{
+	char buf[16] = "forced write";
+	struct shadow_page_info p;
+	__u64 nr;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, PROT_READ, PRIV,
+				  NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 2 * PAGE, PAGE, PROT_NONE,
+				  PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 4 * PAGE, PAGE, PROT_READ,
+				  SHARED, NULL));
+
+	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE, PAGE,
+					 SHADOW_FAULT_WRITE, &nr));
+	EXPECT_EQ(0, nr);
+	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE, PAGE,
+					 SHADOW_FAULT_EXEC, &nr));
+	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE + 2 * PAGE, PAGE, 0,
+					 &nr));
+	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE + PAGE, PAGE, 0,
+					 &nr));
+	/* A range that runs into a hole stops there. */
+	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE, 2 * PAGE, 0, &nr));
+	EXPECT_EQ(1, nr);
+	EXPECT_EQ(-EINVAL, _shadow_fault(self->mfd, BASE, PAGE,
+					 SHADOW_FAULT_WRITE |
+					 SHADOW_FAULT_EXEC, &nr));
+
+	/* Without force, access honours the protection... */
+	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, BASE, buf, 4,
+					  SHADOW_ACCESS_WRITE));
+	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, BASE + 2 * PAGE, buf, 4,
+					  0));
+	/* ...with it, a read of PROT_NONE works (VM_MAYREAD)... */
+	EXPECT_EQ(4, _shadow_access(self->mfd, BASE + 2 * PAGE, buf, 4,
+				    SHADOW_ACCESS_FORCE));
+	EXPECT_EQ(0, buf[0]);
+	/* ...a write into a private read-only page breaks COW... */
+	strcpy(buf, "forced write");
+	EXPECT_EQ(12, _shadow_access(self->mfd, BASE, buf, 12,
+				     SHADOW_ACCESS_WRITE |
+				     SHADOW_ACCESS_FORCE));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(12, _shadow_access(self->mfd, BASE, buf, 12, 0));
+	EXPECT_STREQ("forced write", buf);
+	/* ...and leaves the PTE read-only on an exclusive page. */
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 1, &p));
+	EXPECT_EQ(0, p.flags & SHADOW_PAGE_WRITE);
+	EXPECT_EQ(SHADOW_PAGE_EXCLUSIVE, p.flags & SHADOW_PAGE_EXCLUSIVE);
+	/* A shared read-only mapping never takes a forced write. */
+	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, BASE + 4 * PAGE, buf, 4,
+					  SHADOW_ACCESS_WRITE |
+					  SHADOW_ACCESS_FORCE));
+	EXPECT_EQ(-EINVAL, _shadow_access(self->mfd, BASE, buf, 4, 4));
+	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, BASE, (void *)8, 4, 0));
+}
+
+/* Shared anonymous memory: pages of the object, even on a read. */
+TEST_F(pt, shared_anonymous)
+{
+	struct shadow_page_info p[2];
+	struct shadow_mm_stats st;
+	char buf[8];
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+				  NULL));
+	ASSERT_EQ(5, _shadow_access(self->mfd, BASE + PAGE, "hello", 5,
+				    SHADOW_ACCESS_WRITE));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, NULL));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 2, p));
+	/* shmem's vm_page_prot is writable: a read maps it writable, clean. */
+	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_YOUNG |
+		  SHADOW_PAGE_SHMEM, p[0].flags);
+	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_YOUNG |
+		  SHADOW_PAGE_DIRTY | SHADOW_PAGE_SHMEM, p[1].flags);
+	EXPECT_NE(0, p[0].page_id);
+	EXPECT_EQ(1, p[1].mapcount);
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(2, st.out_rss_shmem);
+	EXPECT_EQ(0, st.out_rss_anon);
+
+	/* Unmap and map again: a new object, zero-filled. */
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, 2 * PAGE));
+	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_shmem);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+				  NULL));
+	ASSERT_EQ(5, _shadow_access(self->mfd, BASE + PAGE, buf, 5, 0));
+	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0", 5));
+}
+
+/* A shared mapping split by munmap keeps one object: contents survive. */
+TEST_F(pt, shared_split_keeps_pages)
+{
+	char buf[8] = "";
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, SHARED,
+				  NULL));
+	ASSERT_EQ(4, _shadow_access(self->mfd, BASE + 3 * PAGE, "tail", 4,
+				    SHADOW_ACCESS_WRITE));
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + PAGE, PAGE));
+	ASSERT_EQ(4, _shadow_access(self->mfd, BASE + 3 * PAGE, buf, 4, 0));
+	EXPECT_STREQ("tail", buf);
+}
+
+/*
+ * Page-table pages per level, and when they go: two pages either side of
+ * a 2 MiB, a 1 GiB and a 512 GiB boundary.
+ */
+TEST_F(pt, pagetables_per_level)
+{
+	static const struct {
+		unsigned long boundary;
+		unsigned long puds, pmds, ptes;
+	} cases[] = {
+		{ BASE + 3 * MB2, 1, 1, 2 },		/* 2 MiB */
+		{ BASE + 5 * GB, 1, 2, 2 },		/* 1 GiB */
+		{ BASE + 512 * GB, 2, 2, 2 },		/* 512 GiB */
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned long b = cases[i].boundary;
+		struct shadow_mm_stats st;
+
+		TH_LOG("boundary %#lx", b);
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, b - PAGE, 2 * PAGE, RW,
+					  PRIV, NULL));
+		ASSERT_EQ(0, _shadow_fault(self->mfd, b - PAGE, 2 * PAGE,
+					   SHADOW_FAULT_WRITE, NULL));
+		st = stats(_metadata, self->mfd);
+		EXPECT_EQ(cases[i].puds, st.out_nr_puds);
+		EXPECT_EQ(cases[i].pmds, st.out_nr_pmds);
+		EXPECT_EQ(cases[i].ptes, st.out_nr_ptes);
+		EXPECT_EQ(2, st.out_rss_anon);
+
+		/* The upper page goes: its tables go, the lower's stay. */
+		ASSERT_EQ(0, _shadow_munmap(self->mfd, b, PAGE));
+		st = stats(_metadata, self->mfd);
+		EXPECT_EQ(1, st.out_nr_puds);
+		EXPECT_EQ(1, st.out_nr_pmds);
+		EXPECT_EQ(1, st.out_nr_ptes);
+		EXPECT_EQ(1, st.out_rss_anon);
+
+		/* The last page under them goes: every table goes. */
+		ASSERT_EQ(0, _shadow_munmap(self->mfd, b - PAGE, PAGE));
+		st = stats(_metadata, self->mfd);
+		EXPECT_EQ(0, st.out_nr_puds);
+		EXPECT_EQ(0, st.out_nr_pmds);
+		EXPECT_EQ(0, st.out_nr_ptes);
+		EXPECT_EQ(0, st.out_rss_anon);
+	}
+}
+
+/* A table shared with a neighbour VMA stays until the neighbour goes. */
+TEST_F(pt, pagetable_kept_for_neighbour)
+{
+	struct shadow_mm_stats st;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 2 * PAGE, PAGE, PROT_READ,
+				  PRIV, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 2 * PAGE, PAGE, 0, NULL));
+	ASSERT_EQ(1, stats(_metadata, self->mfd).out_nr_ptes);
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, PAGE));
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(1, st.out_nr_ptes);
+	EXPECT_EQ(0, st.out_rss_anon);
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 2 * PAGE, PAGE));
+	EXPECT_EQ(0, stats(_metadata, self->mfd).out_nr_ptes);
+}
+
+/* munmap of a populated range across 2 MiB and 1 GiB boundaries. */
+TEST_F(pt, munmap_populated_across_boundaries)
+{
+	const unsigned long start = BASE + GB - MB2 - 4 * PAGE;
+	const unsigned long len = 2 * MB2 + 8 * PAGE;
+	struct shadow_mm_stats st;
+	char buf[8];
+	long before;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, len, RW, PRIV, NULL));
+	before = shadow_counter("pages");
+	ASSERT_EQ(0, _shadow_fault(self->mfd, start, len, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(4, _shadow_access(self->mfd, start, "head", 4,
+				    SHADOW_ACCESS_WRITE));
+	ASSERT_EQ(4, _shadow_access(self->mfd, start + len - PAGE, "tail", 4,
+				    SHADOW_ACCESS_WRITE));
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(len / PAGE, st.out_rss_anon);
+	/* [start, +len) spans PTE tables at 4 2 MiB slots, 2 PMD tables. */
+	EXPECT_EQ(4, st.out_nr_ptes);
+	EXPECT_EQ(2, st.out_nr_pmds);
+	EXPECT_EQ(1, st.out_nr_puds);
+	EXPECT_EQ(before + len / PAGE + 4 + 2 + 1, shadow_counter("pages"));
+
+	/* Unmap all but the first and the last page. */
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, start + PAGE, len - 2 * PAGE));
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(2, st.out_rss_anon);
+	EXPECT_EQ(2, st.out_nr_ptes);
+	EXPECT_EQ(2, st.out_nr_pmds);
+	EXPECT_EQ(before + 2 + 2 + 2 + 1, shadow_counter("pages"));
+	ASSERT_EQ(4, _shadow_access(self->mfd, start, buf, 4, 0));
+	EXPECT_EQ(0, memcmp(buf, "head", 4));
+	ASSERT_EQ(4, _shadow_access(self->mfd, start + len - PAGE, buf, 4, 0));
+	EXPECT_EQ(0, memcmp(buf, "tail", 4));
+}
+
+/* MAP_FIXED over populated memory drops the old pages. */
+TEST_F(pt, map_fixed_over_populated)
+{
+	char buf[4];
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(4, _shadow_access(self->mfd, BASE + PAGE, "old!", 4,
+				    SHADOW_ACCESS_WRITE));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + PAGE, PAGE, RW, PRIV,
+				  NULL));
+	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_anon);
+	ASSERT_EQ(4, _shadow_access(self->mfd, BASE + PAGE, buf, 4, 0));
+	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0", 4));
+}
+
+/* Exit frees every page and table at once, before the fd is closed. */
+TEST_F(pt, exit_frees_everything)
+{
+	long pages;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 64 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + GB, 64 * PAGE, RW, SHARED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 64 * PAGE,
+				   SHADOW_FAULT_WRITE, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + GB, 64 * PAGE, 0, NULL));
+	pages = shadow_counter("pages");
+	EXPECT_LE(self->pages + 1 + 128 + 3, pages);
+	ASSERT_EQ(0, _shadow_exit(self->mfd));
+	/* The last user gone, nothing holds the mm: even its PGD goes. */
+	EXPECT_EQ(self->pages, shadow_counter("pages"));
+}
+
+/* The page walk rejects bad arguments. */
+TEST_F(pt, walk_bad_input)
+{
+	struct shadow_page_info p;
+	struct shadow_mm_walk w = { .size = sizeof(w) };
+
+	EXPECT_EQ(-EINVAL, _shadow_walk(self->mfd, BASE + 1, 1, &p));
+	EXPECT_EQ(-EINVAL, _shadow_walk(self->mfd, BASE, 1UL << 21, &p));
+	EXPECT_EQ(-EINVAL, _shadow_walk(self->mfd, -PAGE, 2, &p));
+	EXPECT_EQ(-EFAULT, _shadow_walk(self->mfd, BASE, 1, (void *)8));
+	w.flags = 1;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	/* Unmapped and kernel-half addresses are just not present. */
+	ASSERT_EQ(0, _shadow_walk(self->mfd, 0xffff800000000000UL, 1, &p));
+	EXPECT_EQ(0, p.flags);
+}
+
+/*
+ * The real kernel agrees on presence: a read maps the zero page (one pfn
+ * for all), a write a page of its own, an untouched page nothing.
+ */
+TEST_F(pt, presence_matches_pagemap)
+{
+	const unsigned long win = 0x200000000000UL;
+	struct shadow_page_info p[4];
+	volatile char *r;
+	__u64 pm[4];
+	int fd, i;
+
+	r = mmap((void *)win, 4 * PAGE, RW, PRIV, -1, 0);
+	ASSERT_EQ((void *)win, (void *)r);
+	(void)r[PAGE];
+	(void)r[3 * PAGE];
+	r[2 * PAGE] = 1;
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(pm), pread(fd, pm, sizeof(pm), win / PAGE * 8));
+	close(fd);
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, win, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, win + PAGE, PAGE, 0, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, win + 3 * PAGE, PAGE, 0, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, win + 2 * PAGE, PAGE,
+				   SHADOW_FAULT_WRITE, NULL));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, win, 4, p));
+	for (i = 0; i < 4; i++) {
+		EXPECT_EQ(!!(pm[i] >> 63), !!(p[i].flags & SHADOW_PAGE_PRESENT));
+	}
+	/* Both read pages are one page (the zero page) in each kernel. */
+	EXPECT_EQ(pm[1] & ((1ULL << 55) - 1), pm[3] & ((1ULL << 55) - 1));
+	EXPECT_NE(pm[1] & ((1ULL << 55) - 1), pm[2] & ((1ULL << 55) - 1));
+	EXPECT_EQ(SHADOW_PAGE_ZERO, p[1].flags & SHADOW_PAGE_ZERO);
+	EXPECT_EQ(SHADOW_PAGE_ZERO, p[3].flags & SHADOW_PAGE_ZERO);
+	EXPECT_EQ(0, p[2].flags & SHADOW_PAGE_ZERO);
+	/* The written page is exclusively mapped in both (pagemap bit 56). */
+	EXPECT_EQ(1, (pm[2] >> 56) & 1);
+	EXPECT_EQ(SHADOW_PAGE_EXCLUSIVE, p[2].flags & SHADOW_PAGE_EXCLUSIVE);
+	munmap((void *)win, 4 * PAGE);
+}
+
+struct racer {
+	int mfd;
+	int id;
+	int *stop;
+	long ops;
+};
+
+static void *racer(void *arg)
+{
+	struct racer *r = arg;
+	unsigned int seed = r->id;
+	char buf[64];
+
+	while (!__atomic_load_n(r->stop, __ATOMIC_RELAXED)) {
+		unsigned long pg = rand_r(&seed) % 64;
+		unsigned long addr = BASE + pg * PAGE;
+
+		switch (rand_r(&seed) % 5) {
+		case 0:
+			_shadow_munmap(r->mfd, addr, (rand_r(&seed) % 4 + 1) *
+				       PAGE);
+			break;
+		case 1:
+			_shadow_mmap(r->mfd, addr, (rand_r(&seed) % 4 + 1) *
+				     PAGE, RW, rand_r(&seed) % 3 ? PRIV : SHARED,
+				     NULL);
+			break;
+		case 2:
+			_shadow_fault(r->mfd, addr, 4 * PAGE,
+				      rand_r(&seed) % 2 ? SHADOW_FAULT_WRITE : 0,
+				      NULL);
+			break;
+		case 3:
+			memset(buf, r->id, sizeof(buf));
+			_shadow_access(r->mfd, addr + 4000, buf, sizeof(buf),
+				       SHADOW_ACCESS_WRITE);
+			break;
+		default:
+			_shadow_access(r->mfd, addr + 100, buf, sizeof(buf), 0);
+			break;
+		}
+		r->ops++;
+	}
+	return NULL;
+}
+
+/*
+ * Threads faulting, writing and reading while others map and unmap the
+ * same space: no crash, counters consistent, nothing leaked.
+ */
+TEST_F(pt, concurrent_faults_and_munmap)
+{
+	/* Racers map up to 4 pages from page 63: walk 67 and more. */
+	struct shadow_page_info p[72];
+	struct racer r[4];
+	pthread_t t[4];
+	struct shadow_mm_stats st;
+	unsigned long present = 0;
+	int stop = 0, i;
+	long ops = 0;
+
+	for (i = 0; i < 4; i++) {
+		r[i] = (struct racer){ self->mfd, i + 1, &stop, 0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, racer, &r[i]));
+	}
+	sleep(2);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ops += r[i].ops;
+	}
+	TH_LOG("%ld operations", ops);
+	EXPECT_LT(1000, ops);
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 72, p));
+	for (i = 0; i < 72; i++)
+		if ((p[i].flags & SHADOW_PAGE_PRESENT) &&
+		    !(p[i].flags & SHADOW_PAGE_ZERO))
+			present++;
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(present, st.out_rss_anon + st.out_rss_shmem);
+}
+
+TEST_HARNESS_MAIN
