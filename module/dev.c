@@ -4,7 +4,6 @@
  * spaces (SHADOW_MM_CREATE), and the ioctl dispatcher shared with the
  * address-space fds.
  */
-#include <linux/file.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -12,7 +11,9 @@
 
 #include "internal.h"
 
-#define SHADOW_MM_FEATURES	(SHADOW_MM_FEATURE_VMA | SHADOW_MM_FEATURE_PGTABLE)
+#define SHADOW_MM_FEATURES	(SHADOW_MM_FEATURE_VMA |	\
+				 SHADOW_MM_FEATURE_PGTABLE |	\
+				 SHADOW_MM_FEATURE_FORK)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm
@@ -129,8 +130,6 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 	struct shadow_mm_create *cmd = ucmd->cmd;
 	unsigned long mmap_base;
 	struct shadow_mm *mm;
-	struct file *file;
-	int fd, ret;
 
 	if (!READ_ONCE(df->api_done))
 		return -EPERM;
@@ -141,37 +140,10 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 	    mmap_base <= shadow_mmap_min_addr)
 		return -EINVAL;
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
-	if (fd < 0)
-		return fd;
-
 	mm = shadow_mm_alloc(mmap_base);
-	if (IS_ERR(mm)) {
-		ret = PTR_ERR(mm);
-		goto err_put_fd;
-	}
-
-	ret = shadow_task_create(mm, &file);
-	if (ret)
-		goto err_mmput;
-
-	cmd->out_id = mm->id;
-	ret = shadow_ucmd_respond(ucmd, sizeof(*cmd));
-	if (ret)
-		goto err_fput;
-
-	/* The fd table owns the file, and through it the mm, from here on. */
-	fd_install(fd, file);
-	return fd;
-
-err_fput:
-	fput(file);	/* its release drops the mm */
-	goto err_put_fd;
-err_mmput:
-	shadow_mmput(mm);
-err_put_fd:
-	put_unused_fd(fd);
-	return ret;
+	if (IS_ERR(mm))
+		return PTR_ERR(mm);
+	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));
 }
 
 static const struct shadow_ioctl_op shadow_dev_ops[] = {

@@ -61,6 +61,8 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 		return 0;
 	}
 
+	if (shadow_anon_vma_prepare(mm, vma))
+		return -ENOMEM;
 	page = shadow_alloc_page(true);
 	if (!page)
 		return -ENOMEM;
@@ -137,10 +139,11 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 					   pte_t *pte, pte_t orig,
 					   struct page *old)
 {
-	struct page *new;
+	struct page *new = NULL;
 	pte_t entry;
 
-	new = shadow_alloc_page(true);
+	if (!shadow_anon_vma_prepare(mm, vma))
+		new = shadow_alloc_page(true);
 	if (!new) {
 		if (old)
 			shadow_put_page(old);

@@ -139,8 +139,17 @@ int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
 		     unsigned long len, bool write, bool force,
 		     unsigned long *done);
 
+/* rmap.c */
+int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
+int shadow_anon_vma_fork(struct shadow_vma *dst, struct shadow_vma *src);
+
+/* fork.c */
+int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm);
+
 /* task.c */
 int shadow_task_create(struct shadow_mm *mm, struct file **filep);
+int shadow_task_publish(struct shadow_ucmd *ucmd, struct shadow_mm *mm,
+			__u32 *out_id, size_t cmd_len);
 u64 shadow_task_ioctls(void);
 
 /* task_mmu.c */

@@ -39,9 +39,14 @@ static unsigned long shadow_round_hint_to_min(struct shadow_mm *mm,
 	return hint;
 }
 
-/* vm_stat_account(): total_vm and the exec/stack/data split. */
-static void shadow_vm_stat_account(struct shadow_mm *mm,
-				   unsigned long vm_flags, long npages)
+/**
+ * shadow_vm_stat_account() - total_vm and its exec/stack/data split
+ * @mm: the address space
+ * @vm_flags: the flags of the VMA the pages belong to
+ * @npages: pages mapped (positive) or unmapped (negative)
+ */
+void shadow_vm_stat_account(struct shadow_mm *mm, unsigned long vm_flags,
+			    long npages)
 {
 	mm->total_vm += npages;
 	if ((vm_flags & (VM_EXEC | VM_WRITE | VM_GROWSDOWN)) == VM_EXEC)

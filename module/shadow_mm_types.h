@@ -38,7 +38,10 @@ struct shadow_shmem {
  * @vm_page_prot: page protection bits derived from @vm_flags
  * @vm_pgoff: offset in PAGE_SIZE units; for private anonymous memory the
  *            address the VMA was first mapped at, as in Linux
- * @anon_vma: the private anonymous backing, set by the first fault
+ * @anon_vma: the private anonymous backing, set by the first write fault;
+ *            the VMA holds a reference on it
+ * @vm_anon_chain: length of the anon_vma chain: 0 without an anon_vma, 1
+ *                 for one of its own, more when inherited through fork
  * @vm_shmem: the shared anonymous backing, or NULL
  * @vm_detach_next: link of the list of VMAs detached by one munmap
  *                  (6.1's mt_detach side tree, without an allocation)
@@ -51,6 +54,7 @@ struct shadow_vma {
 	unsigned long vm_page_prot;
 	unsigned long vm_pgoff;
 	void *anon_vma;
+	unsigned int vm_anon_chain;
 	struct shadow_shmem *vm_shmem;
 	struct shadow_vma *vm_detach_next;
 };
@@ -180,6 +184,8 @@ unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
 int shadow_vm_munmap(struct shadow_mm *mm, unsigned long start,
 		     unsigned long len);
 void shadow_exit_mmap(struct shadow_mm *mm);
+void shadow_vm_stat_account(struct shadow_mm *mm, unsigned long vm_flags,
+			    long npages);
 
 /*
  * Calls out of the layout code, into the engine's allocators and page-table
@@ -190,6 +196,8 @@ void shadow_vm_area_free(struct shadow_vma *vma);
 struct shadow_shmem *shadow_shmem_zero_setup(void);
 void shadow_shmem_get(struct shadow_shmem *shmem);
 void shadow_shmem_put(struct shadow_shmem *shmem);
+void shadow_anon_vma_get(void *anon_vma);
+void shadow_anon_vma_put(void *anon_vma);
 void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,
 		       unsigned long start, unsigned long end);
 void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,

@@ -210,6 +210,33 @@ static int shadow_task_get_stats(struct shadow_ucmd *ucmd)
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
+/* SHADOW_MM_FORK: a child address space, or another user of this one. */
+static int shadow_task_fork(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_fork *cmd = ucmd->cmd;
+	struct shadow_mm *mm;
+	int ret;
+
+	if (cmd->flags & ~SHADOW_FORK_VM || cmd->__reserved)
+		return -EINVAL;
+
+	if (cmd->flags & SHADOW_FORK_VM) {
+		/* CLONE_VM: the same mm, one more user (copy_mm's good_mm). */
+		mm = ucmd->mm;
+		shadow_mmget(mm);
+	} else {
+		mm = shadow_mm_alloc(ucmd->mm->mmap_base);
+		if (IS_ERR(mm))
+			return PTR_ERR(mm);
+		ret = shadow_dup_mmap(mm, ucmd->mm);
+		if (ret) {
+			shadow_mmput(mm);
+			return ret;
+		}
+	}
+	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));
+}
+
 static int shadow_task_fault(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_fault *cmd = ucmd->cmd;
@@ -376,6 +403,9 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_WALK,
 			SHADOW_MM_WALK, shadow_task_walk,
 			struct shadow_mm_walk, pages),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_FORK,
+			SHADOW_MM_FORK, shadow_task_fork,
+			struct shadow_mm_fork, __reserved),
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_GET_STATS,
 			SHADOW_MM_GET_STATS,
 			shadow_task_get_stats, struct shadow_mm_stats,
@@ -422,6 +452,49 @@ static const struct file_operations shadow_task_fops = {
 	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
+
+/**
+ * shadow_task_publish() - hand @mm to user space behind a new fd
+ * @ucmd: the command; its struct is copied back once @out_id is set
+ * @mm: the address space; its user reference passes to the new fd, or is
+ *      dropped on failure
+ * @out_id: where the command's struct wants the address space's id
+ * @cmd_len: the kernel's size of the command's struct
+ *
+ * Return: the new fd, or a negative errno.
+ */
+int shadow_task_publish(struct shadow_ucmd *ucmd, struct shadow_mm *mm,
+			__u32 *out_id, size_t cmd_len)
+{
+	struct file *file;
+	int fd, ret;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto err_mmput;
+	}
+	ret = shadow_task_create(mm, &file);
+	if (ret)
+		goto err_put_fd;
+
+	*out_id = mm->id;
+	ret = shadow_ucmd_respond(ucmd, cmd_len);
+	if (ret) {
+		fput(file);	/* its release drops the mm */
+		put_unused_fd(fd);
+		return ret;
+	}
+	/* The fd table owns the file, and through it the mm, from here on. */
+	fd_install(fd, file);
+	return fd;
+
+err_put_fd:
+	put_unused_fd(fd);
+err_mmput:
+	shadow_mmput(mm);
+	return ret;
+}
 
 /**
  * shadow_task_create() - a new fd-backed user of @mm

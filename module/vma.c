@@ -148,6 +148,7 @@ struct shadow_vma *shadow_vm_area_dup(struct shadow_vma *orig)
 	new->vm_detach_next = NULL;
 	if (new->vm_shmem)
 		shadow_shmem_get(new->vm_shmem);
+	shadow_anon_vma_get(new->anon_vma);
 	return new;
 }
 
@@ -159,6 +160,7 @@ void shadow_remove_vma(struct shadow_vma *vma)
 {
 	if (vma->vm_shmem)
 		shadow_shmem_put(vma->vm_shmem);
+	shadow_anon_vma_put(vma->anon_vma);
 	shadow_vm_area_free(vma);
 }
 
@@ -252,14 +254,14 @@ static bool shadow_is_mergeable_vma(struct shadow_vma *vma,
  *
  * Linux 6.1 lets a VMA without an anon_vma merge with one that has one
  * only when the latter's chain is singular, i.e. it was not inherited
- * through fork. Until fork exists every chain here is singular.
+ * through fork (list_is_singular(&vma->anon_vma_chain)).
  *
  * Return: true when they may merge.
  */
 bool shadow_is_mergeable_anon_vma(void *anon_vma1, void *anon_vma2,
 				  struct shadow_vma *vma)
 {
-	if (!anon_vma1 || !anon_vma2)
+	if ((!anon_vma1 || !anon_vma2) && (!vma || vma->vm_anon_chain == 1))
 		return true;
 	return anon_vma1 == anon_vma2;
 }
@@ -313,8 +315,11 @@ bool shadow_can_vma_merge_after(struct shadow_vma *vma,
 static void shadow_vma_import_anon(struct shadow_vma *importer,
 				   struct shadow_vma *exporter)
 {
-	if (exporter && exporter->anon_vma && !importer->anon_vma)
+	if (exporter && exporter->anon_vma && !importer->anon_vma) {
+		shadow_anon_vma_get(exporter->anon_vma);
 		importer->anon_vma = exporter->anon_vma;
+		importer->vm_anon_chain = exporter->vm_anon_chain;
+	}
 }
 
 /*

@@ -184,6 +184,19 @@ static inline int _shadow_walk(int mfd, __u64 addr, __u64 nr,
 	return shadow_ioctl(mfd, SHADOW_MM_WALK, &w);
 }
 
+/* fork: the child's fd, or -errno. */
+static inline int _shadow_fork(int mfd, unsigned int flags, __u32 *id)
+{
+	struct shadow_mm_fork f = { .size = sizeof(f), .flags = flags };
+	int fd = ioctl(mfd, SHADOW_MM_FORK, &f);
+
+	if (fd < 0)
+		return -errno;
+	if (id)
+		*id = f.out_id;
+	return fd;
+}
+
 /* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */
 static inline long shadow_counter(const char *name)
 {

@@ -54,14 +54,17 @@ enum {
 	SHADOW_MM_CMD_FAULT = 0x16,
 	SHADOW_MM_CMD_ACCESS = 0x17,
 	SHADOW_MM_CMD_WALK = 0x18,
+	SHADOW_MM_CMD_FORK = 0x19,
 };
 
 /*
  * Features announced by SHADOW_MM_API: VMA for mmap, munmap, exit and the
- * maps; PGTABLE for faults, access and the page walk.
+ * maps; PGTABLE for faults, access and the page walk; FORK for fork with
+ * copy-on-write and CLONE_VM-style users.
  */
 #define SHADOW_MM_FEATURE_VMA		_BITULL(0)
 #define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
+#define SHADOW_MM_FEATURE_FORK		_BITULL(2)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -436,5 +439,31 @@ struct shadow_mm_walk {
 };
 
 #define SHADOW_MM_WALK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_WALK)
+
+/* struct shadow_mm_fork.flags */
+#define SHADOW_FORK_VM		_BITUL(0)	/* CLONE_VM: share the mm */
+
+/**
+ * struct shadow_mm_fork - ioctl(SHADOW_MM_FORK) on an address-space fd
+ * @size: sizeof(struct shadow_mm_fork)
+ * @flags: SHADOW_FORK_VM or 0
+ * @out_id: the id of the child's address space (the same one with
+ *          SHADOW_FORK_VM)
+ * @__reserved: must be 0
+ *
+ * fork(2) of the address space (dup_mmap): a new address space with a copy
+ * of every VMA but VM_DONTCOPY ones, VM_LOCKED cleared, private memory
+ * shared copy-on-write, shared memory shared. With SHADOW_FORK_VM, a new
+ * user of the same address space instead (CLONE_VM): it is torn down when
+ * its last user exits. Returns a new address-space fd (O_CLOEXEC).
+ */
+struct shadow_mm_fork {
+	__u32 size;
+	__u32 flags;
+	__u32 out_id;
+	__u32 __reserved;
+};
+
+#define SHADOW_MM_FORK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_FORK)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */

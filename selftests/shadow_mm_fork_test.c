@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fork of shadow address spaces: dup_mmap and copy_page_range, copy-on-write
+ * with Linux 6.1's reuse rule, shared mappings across fork, three
+ * generations closed in every order, CLONE_VM-style users, the same
+ * scenario against a real fork(), and forks racing faults.
+ */
+#include <pthread.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "shadow_mm_lib.h"
+
+#define RW	(PROT_READ | PROT_WRITE)
+#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
+#define BASE	0x100000000000UL
+
+FIXTURE(fork) {
+	int dev;
+	int mfd;
+	long pages;
+};
+
+FIXTURE_SETUP(fork)
+{
+	self->pages = shadow_counter("pages");
+	self->dev = shadow_open_dev();
+	ASSERT_LE(0, self->dev);
+	self->mfd = _shadow_create(self->dev, 0, NULL);
+	ASSERT_LE(0, self->mfd);
+}
+
+FIXTURE_TEARDOWN(fork)
+{
+	close(self->mfd);
+	close(self->dev);
+	EXPECT_EQ(self->pages, shadow_counter("pages"));
+	EXPECT_EQ(0, shadow_counter("vmas"));
+}
+
+static void put(struct __test_metadata *_metadata, int mfd,
+		unsigned long addr, const char *s)
+{
+	ASSERT_EQ((long)strlen(s), _shadow_access(mfd, addr, (void *)s,
+						  strlen(s),
+						  SHADOW_ACCESS_WRITE));
+}
+
+static void expect(struct __test_metadata *_metadata, int mfd,
+		   unsigned long addr, const char *s)
+{
+	char buf[64] = "";
+
+	ASSERT_EQ((long)strlen(s), _shadow_access(mfd, addr, buf, strlen(s),
+						  0));
+	EXPECT_STREQ(s, buf);
+}
+
+static struct shadow_page_info page(struct __test_metadata *_metadata,
+				    int mfd, unsigned long addr)
+{
+	struct shadow_page_info p;
+
+	EXPECT_EQ(0, _shadow_walk(mfd, addr, 1, &p));
+	return p;
+}
+
+static struct shadow_mm_stats stats(struct __test_metadata *_metadata,
+				    int mfd)
+{
+	struct shadow_mm_stats st;
+
+	EXPECT_EQ(0, _shadow_get_stats(mfd, &st));
+	return st;
+}
+
+/*
+ * Parent writes, fork: both see the data in one shared, write-protected
+ * page; the child's write copies; the parent's write then reuses the page
+ * in place, because only its own mapping holds it.
+ */
+TEST_F(fork, cow_then_reuse)
+{
+	struct shadow_page_info pp, cp;
+	struct shadow_mm_stats st;
+	__u32 id = 0, pid;
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	put(_metadata, self->mfd, BASE, "parent");
+	put(_metadata, self->mfd, BASE + PAGE, "untouched");
+	pid = stats(_metadata, self->mfd).out_id;
+	child = _shadow_fork(self->mfd, 0, &id);
+	ASSERT_LE(0, child);
+	EXPECT_NE(pid, id);
+
+	pp = page(_metadata, self->mfd, BASE);
+	cp = page(_metadata, child, BASE);
+	EXPECT_EQ(pp.page_id, cp.page_id);
+	EXPECT_EQ(2, pp.mapcount);
+	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
+	EXPECT_EQ(0, cp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
+	/* The child's copy is old; the parent's PTE keeps its young bit. */
+	EXPECT_EQ(0, cp.flags & SHADOW_PAGE_YOUNG);
+	EXPECT_EQ(SHADOW_PAGE_YOUNG, pp.flags & SHADOW_PAGE_YOUNG);
+	expect(_metadata, child, BASE, "parent");
+	EXPECT_EQ(2, stats(_metadata, child).out_rss_anon);
+
+	put(_metadata, child, BASE, "child!");
+	cp = page(_metadata, child, BASE);
+	EXPECT_NE(pp.page_id, cp.page_id);
+	EXPECT_EQ(1, cp.mapcount);
+	st = stats(_metadata, child);
+	EXPECT_EQ(1, st.out_cow_copies);
+	EXPECT_EQ(0, st.out_cow_reuses);
+	expect(_metadata, self->mfd, BASE, "parent");
+
+	/* Only the parent's mapping holds the old page now: reuse. */
+	put(_metadata, self->mfd, BASE, "PARENT");
+	EXPECT_EQ(pp.page_id, page(_metadata, self->mfd, BASE).page_id);
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(0, st.out_cow_copies);
+	EXPECT_EQ(1, st.out_cow_reuses);
+	expect(_metadata, child, BASE, "child!");
+
+	/* The untouched page is still one page in both. */
+	EXPECT_EQ(page(_metadata, self->mfd, BASE + PAGE).page_id,
+		  page(_metadata, child, BASE + PAGE).page_id);
+	close(child);
+}
+
+/* Once the child has exited, the parent's write reuses without a copy. */
+TEST_F(fork, reuse_after_child_exit)
+{
+	struct shadow_page_info before;
+	struct shadow_mm_stats st;
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
+	put(_metadata, self->mfd, BASE, "x");
+	before = page(_metadata, self->mfd, BASE);
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	ASSERT_EQ(0, _shadow_exit(child));
+	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+	put(_metadata, self->mfd, BASE, "y");
+	EXPECT_EQ(before.page_id, page(_metadata, self->mfd, BASE).page_id);
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(1, st.out_cow_reuses);
+	EXPECT_EQ(0, st.out_cow_copies);
+	close(child);
+}
+
+/* While the child still maps the page, the parent's write copies. */
+TEST_F(fork, copy_while_shared)
+{
+	struct shadow_page_info before;
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
+	put(_metadata, self->mfd, BASE, "x");
+	before = page(_metadata, self->mfd, BASE);
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	put(_metadata, self->mfd, BASE, "y");
+	EXPECT_NE(before.page_id, page(_metadata, self->mfd, BASE).page_id);
+	EXPECT_EQ(before.page_id, page(_metadata, child, BASE).page_id);
+	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_copies);
+	expect(_metadata, child, BASE, "x");
+	close(child);
+}
+
+/*
+ * The same scenario with a real fork(): the parent's page is reused (same
+ * pfn) once the child is gone, copied (new pfn) while the child lives.
+ */
+TEST(real_fork_agrees)
+{
+	const unsigned long win = 0x200000000000UL;
+	int pm = open("/proc/self/pagemap", O_RDONLY);
+	volatile char *p;
+	__u64 e0, e1, e2;
+	int status, pipefd[2];
+	pid_t pid;
+
+	ASSERT_LE(0, pm);
+	p = mmap((void *)win, PAGE, RW, PRIV, -1, 0);
+	ASSERT_EQ((void *)win, (void *)p);
+	p[0] = 'x';
+	ASSERT_EQ(8, pread(pm, &e0, 8, win / PAGE * 8));
+
+	/* Child exits at once: the parent's write then reuses the page. */
+	pid = fork();
+	if (!pid)
+		_exit(p[0] == 'x' ? 0 : 1);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	p[0] = 'y';
+	ASSERT_EQ(8, pread(pm, &e1, 8, win / PAGE * 8));
+	EXPECT_EQ(e0 & ((1ULL << 55) - 1), e1 & ((1ULL << 55) - 1));
+
+	/* Child alive: the parent's write copies. */
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	if (!pid) {
+		char c;
+
+		close(pipefd[1]);
+		if (read(pipefd[0], &c, 1) != 0)
+			_exit(2);
+		_exit(p[0] == 'y' ? 0 : 1);
+	}
+	close(pipefd[0]);
+	p[0] = 'z';
+	ASSERT_EQ(8, pread(pm, &e2, 8, win / PAGE * 8));
+	EXPECT_NE(e1 & ((1ULL << 55) - 1), e2 & ((1ULL << 55) - 1));
+	close(pipefd[1]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	/* The child still saw the value from before the parent's write. */
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(pm);
+	munmap((void *)win, PAGE);
+}
+
+/* Shared anonymous memory stays shared across fork, in both directions. */
+TEST_F(fork, shared_stays_shared)
+{
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+				  NULL));
+	put(_metadata, self->mfd, BASE, "before");
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	/* Shared VMAs are not copied: the child faults them in later. */
+	EXPECT_EQ(0, stats(_metadata, child).out_rss_shmem);
+	expect(_metadata, child, BASE, "before");
+	put(_metadata, self->mfd, BASE + PAGE, "from parent");
+	put(_metadata, child, BASE, "from child");
+	expect(_metadata, child, BASE + PAGE, "from parent");
+	expect(_metadata, self->mfd, BASE, "from child");
+	EXPECT_EQ(page(_metadata, self->mfd, BASE).page_id,
+		  page(_metadata, child, BASE).page_id);
+	EXPECT_EQ(2, page(_metadata, child, BASE).mapcount);
+	EXPECT_EQ(SHADOW_PAGE_WRITE, page(_metadata, child, BASE).flags &
+		  SHADOW_PAGE_WRITE);
+	close(child);
+}
+
+/* The child has the parent's layout and counters, VM_LOCKED cleared. */
+TEST_F(fork, layout_and_counters)
+{
+	struct shadow_vma_info pv[4], cv[4];
+	struct shadow_mm_stats ps, cs;
+	__u32 pn, cn, i;
+	char *pm, *cm;
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 8 * PAGE, 2 * PAGE,
+				  PROT_READ, PRIV | MAP_LOCKED, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 16 * PAGE, PAGE, RW,
+				  SHARED, NULL));
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, SHADOW_TASK_SIZE, pv, 4,
+				      &pn));
+	ASSERT_EQ(0, _shadow_get_vmas(child, 0, SHADOW_TASK_SIZE, cv, 4, &cn));
+	ASSERT_EQ(3, pn);
+	ASSERT_EQ(3, cn);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(pv[i].start, cv[i].start);
+		EXPECT_EQ(pv[i].end, cv[i].end);
+		EXPECT_EQ(pv[i].pgoff, cv[i].pgoff);
+		EXPECT_EQ(pv[i].backing_id, cv[i].backing_id);
+		EXPECT_EQ(pv[i].vm_flags & ~SHADOW_VM_LOCKED, cv[i].vm_flags);
+	}
+	EXPECT_EQ(SHADOW_VM_LOCKED, pv[1].vm_flags & SHADOW_VM_LOCKED);
+	ps = stats(_metadata, self->mfd);
+	cs = stats(_metadata, child);
+	EXPECT_EQ(ps.out_total_vm, cs.out_total_vm);
+	EXPECT_EQ(2, ps.out_locked_vm);
+	EXPECT_EQ(0, cs.out_locked_vm);
+	EXPECT_EQ(ps.out_map_count, cs.out_map_count);
+	pm = shadow_get_maps(self->mfd);
+	cm = shadow_get_maps(child);
+	ASSERT_NE(NULL, pm);
+	ASSERT_NE(NULL, cm);
+	EXPECT_STREQ(pm, cm);
+	free(pm);
+	free(cm);
+	close(child);
+}
+
+/*
+ * Three generations, each closed in every order: contents stay right and
+ * every page comes back.
+ */
+TEST_F(fork, three_generations_every_close_order)
+{
+	static const int orders[6][3] = {
+		{ 0, 1, 2 }, { 0, 2, 1 }, { 1, 0, 2 },
+		{ 1, 2, 0 }, { 2, 0, 1 }, { 2, 1, 0 },
+	};
+	int o;
+
+	for (o = 0; o < 6; o++) {
+		long pages = shadow_counter("pages");
+		int fd[3], i;
+
+		fd[0] = _shadow_create(self->dev, 0, NULL);
+		ASSERT_LE(0, fd[0]);
+		ASSERT_EQ(0, _shadow_mmap(fd[0], BASE, 3 * PAGE, RW, PRIV,
+					  NULL));
+		put(_metadata, fd[0], BASE, "g0");
+		put(_metadata, fd[0], BASE + PAGE, "shared by all");
+		fd[1] = _shadow_fork(fd[0], 0, NULL);
+		ASSERT_LE(0, fd[1]);
+		put(_metadata, fd[1], BASE, "g1");
+		fd[2] = _shadow_fork(fd[1], 0, NULL);
+		ASSERT_LE(0, fd[2]);
+		put(_metadata, fd[2], BASE, "g2");
+		EXPECT_EQ(3, page(_metadata, fd[2], BASE + PAGE).mapcount);
+		for (i = 0; i < 3; i++) {
+			int g = orders[o][i], j;
+
+			close(fd[g]);
+			fd[g] = -1;
+			for (j = 0; j < 3; j++) {
+				char want[3] = { 'g', '0' + j, 0 };
+
+				if (fd[j] < 0)
+					continue;
+				expect(_metadata, fd[j], BASE, want);
+				expect(_metadata, fd[j], BASE + PAGE,
+				       "shared by all");
+			}
+		}
+		EXPECT_EQ(pages, shadow_counter("pages"));
+	}
+}
+
+/*
+ * CLONE_VM users: one mm, mm_users counts them, and only the last exit
+ * tears it down.
+ */
+TEST_F(fork, clone_vm_users)
+{
+	__u32 id1, id2 = 0;
+	long pages;
+	int u2;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
+	put(_metadata, self->mfd, BASE, "same mm");
+	id1 = stats(_metadata, self->mfd).out_id;
+	u2 = _shadow_fork(self->mfd, SHADOW_FORK_VM, &id2);
+	ASSERT_LE(0, u2);
+	EXPECT_EQ(id1, id2);
+	EXPECT_EQ(2, stats(_metadata, u2).out_mm_users);
+	put(_metadata, u2, BASE, "SAME MM");
+	expect(_metadata, self->mfd, BASE, "SAME MM");
+	EXPECT_EQ(-EINVAL, _shadow_fork(u2, 4, NULL));
+	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+
+	pages = shadow_counter("pages");
+	ASSERT_EQ(0, _shadow_exit(self->mfd));
+	/* Still one user: nothing torn down. */
+	EXPECT_EQ(pages, shadow_counter("pages"));
+	EXPECT_EQ(1, stats(_metadata, u2).out_mm_users);
+	expect(_metadata, u2, BASE, "SAME MM");
+	ASSERT_EQ(0, _shadow_exit(u2));
+	EXPECT_EQ(self->pages, shadow_counter("pages"));
+	/* An exited fd: ESRCH before anything else is looked at. */
+	EXPECT_EQ(-ESRCH, _shadow_fork(u2, 0, NULL));
+	close(u2);
+}
+
+/* Page tables are the child's own: same counts, separate pages. */
+TEST_F(fork, child_gets_own_pagetables)
+{
+	struct shadow_mm_stats ps, cs;
+	long before;
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE,
+				   SHADOW_FAULT_WRITE, NULL));
+	before = shadow_counter("pages");
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	ps = stats(_metadata, self->mfd);
+	cs = stats(_metadata, child);
+	EXPECT_EQ(ps.out_nr_ptes, cs.out_nr_ptes);
+	EXPECT_EQ(ps.out_nr_pmds, cs.out_nr_pmds);
+	EXPECT_EQ(ps.out_nr_puds, cs.out_nr_puds);
+	EXPECT_EQ(4, cs.out_rss_anon);
+	/* A PGD and three tables for the child; no data page copied. */
+	EXPECT_EQ(before + 1 + 3, shadow_counter("pages"));
+	close(child);
+}
+
+/* A private mapping only read (zero page) is not copied at fork. */
+TEST_F(fork, zero_page_mapping_not_copied)
+{
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE, 0, NULL));
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	/* No anon_vma: vma_needs_copy() says the faults will refill it. */
+	EXPECT_EQ(0, page(_metadata, child, BASE).flags);
+	EXPECT_EQ(0, stats(_metadata, child).out_nr_ptes);
+	close(child);
+}
+
+struct forker {
+	int mfd;
+	int *stop;
+	long forks;
+};
+
+static void *forker(void *arg)
+{
+	struct forker *f = arg;
+
+	while (!__atomic_load_n(f->stop, __ATOMIC_RELAXED)) {
+		int child = _shadow_fork(f->mfd, 0, NULL);
+		char buf[8];
+
+		if (child >= 0) {
+			_shadow_access(child, BASE + 4000, buf, sizeof(buf),
+				       SHADOW_ACCESS_WRITE);
+			close(child);
+			f->forks++;
+		}
+	}
+	return NULL;
+}
+
+static void *writer(void *arg)
+{
+	struct forker *f = arg;
+	unsigned int seed = 1;
+
+	while (!__atomic_load_n(f->stop, __ATOMIC_RELAXED)) {
+		unsigned long pg = rand_r(&seed) % 32;
+
+		_shadow_fault(f->mfd, BASE + pg * PAGE, PAGE,
+			      SHADOW_FAULT_WRITE, NULL);
+		if (pg == 7)
+			_shadow_munmap(f->mfd, BASE + 8 * PAGE, 4 * PAGE);
+		if (pg == 9)
+			_shadow_mmap(f->mfd, BASE + 8 * PAGE, 4 * PAGE, RW,
+				     PRIV, NULL);
+		f->forks++;
+	}
+	return NULL;
+}
+
+/* Forks racing writes and munmaps: no crash, no leak. */
+TEST_F(fork, forks_race_faults)
+{
+	struct forker f[3];
+	pthread_t t[3];
+	int stop = 0, i;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV, NULL));
+	for (i = 0; i < 3; i++) {
+		f[i] = (struct forker){ self->mfd, &stop, 0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL,
+					    i ? writer : forker, &f[i]));
+	}
+	sleep(2);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	TH_LOG("%ld forks, %ld faults", f[0].forks, f[1].forks + f[2].forks);
+	EXPECT_LT(10, f[0].forks);
+}
+
+TEST_HARNESS_MAIN
