@@ -8,8 +8,15 @@
  *   task->lock                  (spinlock: which mm an fd uses; taken
  *                                alone, to take an mm_users reference)
  *   mm->mmap_lock               (rw_semaphore: the VMA tree, the VMAs and
- *                                the layout counters; write for changes)
- *     mm->page_table_lock       (spinlock: page-table entries and rss)
+ *                                the layout counters; write for changes,
+ *                                read for faults and queries)
+ *     child->mmap_lock          (fork: the child's, SINGLE_DEPTH_NESTING)
+ *       mm->page_table_lock     (spinlock: page-table entries, rss, table
+ *                                and fault counters, vma->anon_vma when a
+ *                                fault sets it)
+ *         parent->page_table_lock (copy_pte_range: the child's is taken
+ *                                first, the parent's nested inside)
+ *   shmem object's xarray lock  (taken alone, inside a fault)
  *   shadow_mmlist_lock          (spinlock: the list of live address spaces;
  *                                taken alone)
  *

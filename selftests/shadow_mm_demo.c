@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The demo `make run` shows: create a shadow address space, map, punch a
- * hole, map over part of a mapping, let neighbours merge, and print the maps
- * and counters after each step. Exits non-zero if any step fails.
+ * hole, map over part of a mapping, let neighbours merge, fault, fork,
+ * break copy-on-write in the child, reuse in the parent, and print the
+ * maps, page walks and counters along the way. Exits non-zero if any step
+ * fails.
  */
 #include "shadow_mm_lib.h"
 
@@ -33,12 +35,47 @@ static int bad(long ret, const char *what)
 	return 1;
 }
 
+/* One line per page of the page walk. */
+static void walk(int mfd, const char *who, __u64 addr, int n)
+{
+	struct shadow_page_info p[8];
+	int i;
+
+	if (_shadow_walk(mfd, addr, n, p))
+		return;
+	for (i = 0; i < n; i++)
+		printf("    %-6s %llx: %s%s%s%s%s%s id=%llu mapcount=%u\n", who,
+		       (unsigned long long)addr + i * PAGE,
+		       p[i].flags & SHADOW_PAGE_PRESENT ? "present" : "none",
+		       p[i].flags & SHADOW_PAGE_WRITE ? " write" : "",
+		       p[i].flags & SHADOW_PAGE_DIRTY ? " dirty" : "",
+		       p[i].flags & SHADOW_PAGE_YOUNG ? " young" : "",
+		       p[i].flags & SHADOW_PAGE_ZERO ? " zero-page" : "",
+		       p[i].flags & SHADOW_PAGE_EXCLUSIVE ? " exclusive" : "",
+		       (unsigned long long)p[i].page_id, p[i].mapcount);
+}
+
+static void counters(int mfd, const char *who)
+{
+	struct shadow_mm_stats st;
+
+	_shadow_get_stats(mfd, &st);
+	printf("    %-6s rss_anon=%llu cow_copies=%llu cow_reuses=%llu ptes=%llu pmds=%llu puds=%llu\n",
+	       who, (unsigned long long)st.out_rss_anon,
+	       (unsigned long long)st.out_cow_copies,
+	       (unsigned long long)st.out_cow_reuses,
+	       (unsigned long long)st.out_nr_ptes,
+	       (unsigned long long)st.out_nr_pmds,
+	       (unsigned long long)st.out_nr_puds);
+}
+
 int main(void)
 {
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	__u64 a, b;
+	char text[32] = "";
 	__u32 id = 0;
-	int dev, mfd;
+	int dev, mfd, child;
 	long ret;
 
 	dev = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
@@ -82,6 +119,47 @@ int main(void)
 	if (bad(ret, "SHADOW_MM_MMAP"))
 		return 1;
 	show(mfd, "mmap 8 shared pages: a /dev/zero-like backing, no merge");
+
+	ret = _shadow_access(mfd, a, "written by the parent", 22,
+			     SHADOW_ACCESS_WRITE);
+	if (bad(ret, "SHADOW_MM_ACCESS"))
+		return 1;
+	ret = _shadow_fault(mfd, a + PAGE, PAGE, 0, NULL);
+	if (bad(ret, "SHADOW_MM_FAULT"))
+		return 1;
+	printf("\n--- step %d: write page 0, read page 1 (the zero page)\n",
+	       ++step);
+	walk(mfd, "parent", a, 3);
+
+	child = _shadow_fork(mfd, 0, &id);
+	if (bad(child, "SHADOW_MM_FORK"))
+		return 1;
+	show(child, "fork: the child's maps are the parent's");
+	printf("    after fork, page 0 is shared and write-protected in both:\n");
+	walk(mfd, "parent", a, 3);
+	walk(child, "child", a, 3);
+
+	ret = _shadow_access(child, a, "written by the child", 21,
+			     SHADOW_ACCESS_WRITE);
+	if (bad(ret, "SHADOW_MM_ACCESS"))
+		return 1;
+	printf("\n--- step %d: the child writes page 0: do_wp_page copies it\n",
+	       ++step);
+	walk(mfd, "parent", a, 1);
+	walk(child, "child", a, 1);
+	ret = _shadow_access(mfd, a, "parent again", 13, SHADOW_ACCESS_WRITE);
+	if (bad(ret, "SHADOW_MM_ACCESS"))
+		return 1;
+	printf("\n--- step %d: the parent writes: its page is its alone, reused\n",
+	       ++step);
+	walk(mfd, "parent", a, 1);
+	_shadow_access(mfd, a, text, sizeof(text), 0);
+	printf("    parent reads \"%s\"\n", text);
+	_shadow_access(child, a, text, sizeof(text), 0);
+	printf("    child reads  \"%s\"\n", text);
+	counters(mfd, "parent");
+	counters(child, "child");
+	close(child);
 
 	if (bad(_shadow_exit(mfd), "SHADOW_MM_EXIT"))
 		return 1;
