@@ -71,8 +71,8 @@ static int shadow_copy_pte_range(struct shadow_mm *dst_mm,
  * Return: 0 or -ENOMEM.
  */
 static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
-				       struct shadow_mm *src_mm,
-				       struct shadow_vma *src_vma)
+					      struct shadow_mm *src_mm,
+					      struct shadow_vma *src_vma)
 {
 	unsigned long addr = src_vma->vm_start, next;
 	int err;

@@ -187,6 +187,10 @@ void shadow_exit_mmap(struct shadow_mm *mm);
 void shadow_vm_stat_account(struct shadow_mm *mm, unsigned long vm_flags,
 			    long npages);
 
+/* madvise.c */
+int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
+		      unsigned long len_in, int behavior);
+
 /*
  * Calls out of the layout code, into the engine's allocators and page-table
  * code (kernel) or into recording stubs (harness).

@@ -237,6 +237,15 @@ static int shadow_task_fork(struct shadow_ucmd *ucmd)
 	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));
 }
 
+static int shadow_task_madvise(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_madvise *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	return shadow_do_madvise(ucmd->mm, cmd->addr, cmd->len, cmd->advice);
+}
+
 static int shadow_task_fault(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_fault *cmd = ucmd->cmd;
@@ -406,6 +415,9 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_FORK,
 			SHADOW_MM_FORK, shadow_task_fork,
 			struct shadow_mm_fork, __reserved),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MADVISE,
+			SHADOW_MM_MADVISE, shadow_task_madvise,
+			struct shadow_mm_madvise, __reserved),
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_GET_STATS,
 			SHADOW_MM_GET_STATS,
 			shadow_task_get_stats, struct shadow_mm_stats,

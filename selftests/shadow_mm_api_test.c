@@ -52,8 +52,8 @@ TEST(api_handshake)
 		  (1ULL << SHADOW_MM_CMD_GET_MAPS) |
 		  (1ULL << SHADOW_MM_CMD_GET_STATS) |
 		  (1ULL << SHADOW_MM_CMD_FAULT) | (1ULL << SHADOW_MM_CMD_ACCESS) |
-		  (1ULL << SHADOW_MM_CMD_WALK) | (1ULL << SHADOW_MM_CMD_FORK),
-		  api.out_ioctls);
+		  (1ULL << SHADOW_MM_CMD_WALK) | (1ULL << SHADOW_MM_CMD_FORK) |
+		  (1ULL << SHADOW_MM_CMD_MADVISE), api.out_ioctls);
 
 	/* Asking for the features it has, at its ABI version, works. */
 	memset(&api, 0, sizeof(api));

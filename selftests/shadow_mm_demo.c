@@ -60,10 +60,11 @@ static void counters(int mfd, const char *who)
 	struct shadow_mm_stats st;
 
 	_shadow_get_stats(mfd, &st);
-	printf("    %-6s rss_anon=%llu cow_copies=%llu cow_reuses=%llu ptes=%llu pmds=%llu puds=%llu\n",
+	printf("    %-6s rss_anon=%llu cow_copies=%llu cow_reuses=%llu",
 	       who, (unsigned long long)st.out_rss_anon,
 	       (unsigned long long)st.out_cow_copies,
-	       (unsigned long long)st.out_cow_reuses,
+	       (unsigned long long)st.out_cow_reuses);
+	printf(" ptes=%llu pmds=%llu puds=%llu\n",
 	       (unsigned long long)st.out_nr_ptes,
 	       (unsigned long long)st.out_nr_pmds,
 	       (unsigned long long)st.out_nr_puds);

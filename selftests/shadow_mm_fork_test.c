@@ -179,7 +179,7 @@ TEST(real_fork_agrees)
 {
 	const unsigned long win = 0x200000000000UL;
 	int pm = open("/proc/self/pagemap", O_RDONLY);
-	volatile char *p;
+	char *p;
 	__u64 e0, e1, e2;
 	int status, pipefd[2];
 	pid_t pid;
@@ -187,16 +187,16 @@ TEST(real_fork_agrees)
 	ASSERT_LE(0, pm);
 	p = mmap((void *)win, PAGE, RW, PRIV, -1, 0);
 	ASSERT_EQ((void *)win, (void *)p);
-	p[0] = 'x';
+	__atomic_store_n(&p[0], 'x', __ATOMIC_RELAXED);
 	ASSERT_EQ(8, pread(pm, &e0, 8, win / PAGE * 8));
 
 	/* Child exits at once: the parent's write then reuses the page. */
 	pid = fork();
 	if (!pid)
-		_exit(p[0] == 'x' ? 0 : 1);
+		_exit(__atomic_load_n(&p[0], __ATOMIC_RELAXED) == 'x' ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	p[0] = 'y';
+	__atomic_store_n(&p[0], 'y', __ATOMIC_RELAXED);
 	ASSERT_EQ(8, pread(pm, &e1, 8, win / PAGE * 8));
 	EXPECT_EQ(e0 & ((1ULL << 55) - 1), e1 & ((1ULL << 55) - 1));
 
@@ -209,10 +209,10 @@ TEST(real_fork_agrees)
 		close(pipefd[1]);
 		if (read(pipefd[0], &c, 1) != 0)
 			_exit(2);
-		_exit(p[0] == 'y' ? 0 : 1);
+		_exit(__atomic_load_n(&p[0], __ATOMIC_RELAXED) == 'y' ? 0 : 1);
 	}
 	close(pipefd[0]);
-	p[0] = 'z';
+	__atomic_store_n(&p[0], 'z', __ATOMIC_RELAXED);
 	ASSERT_EQ(8, pread(pm, &e2, 8, win / PAGE * 8));
 	EXPECT_NE(e1 & ((1ULL << 55) - 1), e2 & ((1ULL << 55) - 1));
 	close(pipefd[1]);
@@ -374,6 +374,51 @@ TEST_F(fork, clone_vm_users)
 	/* An exited fd: ESRCH before anything else is looked at. */
 	EXPECT_EQ(-ESRCH, _shadow_fork(u2, 0, NULL));
 	close(u2);
+}
+
+/* MADV_DONTFORK: the child does not get that part; the rest it does. */
+TEST_F(fork, dontfork_not_copied)
+{
+	struct shadow_vma_info v[4];
+	struct shadow_mm_stats st;
+	__u32 nr;
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	put(_metadata, self->mfd, BASE, "kept");
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 4 * PAGE, 4 * PAGE,
+				     MADV_DONTFORK));
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	ASSERT_EQ(0, _shadow_get_vmas(child, 0, SHADOW_TASK_SIZE, v, 4, &nr));
+	ASSERT_EQ(1, nr);
+	EXPECT_EQ(BASE, v[0].start);
+	EXPECT_EQ(BASE + 4 * PAGE, v[0].end);
+	st = stats(_metadata, child);
+	EXPECT_EQ(4, st.out_total_vm);
+	EXPECT_EQ(1, st.out_map_count);
+	expect(_metadata, child, BASE, "kept");
+	close(child);
+}
+
+/* MADV_WIPEONFORK: the child's copy starts empty; the parent keeps its. */
+TEST_F(fork, wipeonfork_child_sees_zeroes)
+{
+	char buf[8] = "xxxxxxx";
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	put(_metadata, self->mfd, BASE, "secret");
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 2 * PAGE,
+				     MADV_WIPEONFORK));
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	EXPECT_EQ(0, page(_metadata, child, BASE).flags);
+	ASSERT_EQ(6, _shadow_access(child, BASE, buf, 6, 0));
+	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0", 6));
+	expect(_metadata, self->mfd, BASE, "secret");
+	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+	close(child);
 }
 
 /* Page tables are the child's own: same counts, separate pages. */

@@ -184,6 +184,15 @@ static inline int _shadow_walk(int mfd, __u64 addr, __u64 nr,
 	return shadow_ioctl(mfd, SHADOW_MM_WALK, &w);
 }
 
+static inline int _shadow_madvise(int mfd, __u64 addr, __u64 len, int advice)
+{
+	struct shadow_mm_madvise m = {
+		.size = sizeof(m), .addr = addr, .len = len, .advice = advice,
+	};
+
+	return shadow_ioctl(mfd, SHADOW_MM_MADVISE, &m);
+}
+
 /* fork: the child's fd, or -errno. */
 static inline int _shadow_fork(int mfd, unsigned int flags, __u32 *id)
 {

@@ -37,7 +37,7 @@ struct region {
 	char perms[5];
 };
 
-enum op_kind { MMAP, MUNMAP };
+enum op_kind { MMAP, MUNMAP, MADVISE };
 
 /* One step of a scenario; err is the errno both kernels must give. */
 struct op {
@@ -50,6 +50,8 @@ struct op {
 #define MAP(p, n, pr, fl)	{ MMAP, p, n, pr, fl, 0 }
 #define MAP_ERR(p, n, pr, fl, e) { MMAP, p, n, pr, fl, e }
 #define UNMAP(p, n)		{ MUNMAP, p, n, 0, 0, 0 }
+#define ADVISE(p, n, adv)	{ MADVISE, p, n, 0, adv, 0 }
+#define ADVISE_ERR(p, n, adv, e) { MADVISE, p, n, 0, adv, e }
 
 /* Regions of /proc/self/maps inside the window. */
 static int real_layout(struct region *r)
@@ -134,15 +136,20 @@ static void run_scenario(struct __test_metadata *_metadata, int mfd,
 			serr = -_shadow_mmap(mfd, W(op->pg), op->npages * PAGE,
 					     op->prot, scenario_flags(op),
 					     &saddr);
-		} else {
+		} else if (op->kind == MUNMAP) {
 			if (munmap((void *)W(op->pg), op->npages * PAGE))
 				rerr = errno;
 			serr = -_shadow_munmap(mfd, W(op->pg),
 					       op->npages * PAGE);
+		} else {
+			if (madvise((void *)W(op->pg), op->npages * PAGE,
+				    op->flags))
+				rerr = errno;
+			serr = -_shadow_madvise(mfd, W(op->pg),
+						op->npages * PAGE, op->flags);
 		}
-		TH_LOG("step %d: %s pg %ld n %ld -> real %d shadow %d", i,
-		       op->kind == MMAP ? "mmap" : "munmap", op->pg,
-		       op->npages, rerr, serr);
+		TH_LOG("step %d: op %d pg %ld n %ld -> real %d shadow %d", i,
+		       op->kind, op->pg, op->npages, rerr, serr);
 		ASSERT_EQ(op->err, rerr);
 		ASSERT_EQ(op->err, serr);
 		if (op->kind == MMAP && !rerr)
@@ -336,6 +343,59 @@ TEST_F(vma, no_merge_incompatible)
 
 	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
 		     ARRAY_SIZE(want));
+}
+
+/*
+ * madvise splits a VMA whose part changes flags, and the opposite advice
+ * merges it back (vma_merge cases 1-8 through madvise_update_vma):
+ *   |AAAAAAAAAAAAAAAA| -> |AAAA|DDDD|AAAAAAAA| -> |AAAAAAAAAAAAAAAA|
+ */
+TEST_F(vma, madvise_split_and_merge)
+{
+	const struct op ops[] = {
+		MAP(0, 16, RW, PRIV | FIXED),
+		ADVISE(4, 4, MADV_DONTFORK),
+		ADVISE(0, 2, MADV_WIPEONFORK),
+		ADVISE(4, 4, MADV_DOFORK),
+		ADVISE(0, 2, MADV_KEEPONFORK),
+		ADVISE(12, 4, MADV_DONTFORK),
+		ADVISE(8, 4, MADV_DONTFORK),
+	};
+	const struct region want[] = { { 0, 8, "rw-p" }, { 8, 16, "rw-p" } };
+	struct shadow_vma_info v[4];
+	__u32 nr;
+
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
+	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, W(0), W(16), v, 4, &nr));
+	ASSERT_EQ(2, nr);
+	EXPECT_EQ(0, v[0].vm_flags & SHADOW_VM_DONTCOPY);
+	EXPECT_EQ(SHADOW_VM_DONTCOPY, v[1].vm_flags & SHADOW_VM_DONTCOPY);
+}
+
+/* madvise's errors match the real kernel's. */
+TEST_F(vma, madvise_errors)
+{
+	const struct op ops[] = {
+		MAP(0, 4, RW, PRIV | FIXED),
+		MAP(8, 4, RW, SHARED | FIXED),
+		/* A hole in the range: the rest is advised, ENOMEM. */
+		ADVISE_ERR(2, 4, MADV_DONTFORK, ENOMEM),
+		ADVISE_ERR(16, 4, MADV_DONTFORK, ENOMEM),
+		ADVISE_ERR(8, 4, MADV_WIPEONFORK, EINVAL),
+		ADVISE(0, 0, MADV_DONTFORK),
+	};
+	const struct region want[] = {
+		{ 0, 2, "rw-p" }, { 2, 4, "rw-p" }, { 8, 12, "rw-s" },
+	};
+
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
+	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, W(0) + 1, PAGE,
+					   MADV_DONTFORK));
+	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, W(0), -PAGE,
+					   MADV_DONTFORK));
+	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, W(0), PAGE, 12345));
 }
 
 /* A hint address that is free is used as given, by both kernels. */
@@ -722,7 +782,7 @@ TEST_F(vma, maps_text_shared)
 TEST_F(vma, get_maps_short_buffer)
 {
 	struct shadow_mm_get_maps g = { .size = sizeof(g) };
-	char buf[8] = "xxxxxxx";
+	char buf[8] = "xxxxxxx", big[256];
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), PAGE, RW, PRIV | FIXED,
 				  NULL));
@@ -736,14 +796,10 @@ TEST_F(vma, get_maps_short_buffer)
 	g.buf_len = 4096;
 	EXPECT_EQ(-EFAULT, shadow_ioctl(self->mfd, SHADOW_MM_GET_MAPS, &g));
 	/* A huge buf_len costs only what the text needs. */
-	{
-		char big[256];
-
-		g.buf = (uintptr_t)big;
-		g.buf_len = 1ULL << 40;
-		EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_GET_MAPS, &g));
-		EXPECT_EQ(0, memcmp(big, "100000000000-100000001000 rw-p ", 31));
-	}
+	g.buf = (uintptr_t)big;
+	g.buf_len = 1ULL << 40;
+	EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_GET_MAPS, &g));
+	EXPECT_EQ(0, memcmp(big, "100000000000-100000001000 rw-p ", 31));
 	g.buf_len = 0;
 	g.flags = 1;
 	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_GET_MAPS, &g));

@@ -55,6 +55,7 @@ enum {
 	SHADOW_MM_CMD_ACCESS = 0x17,
 	SHADOW_MM_CMD_WALK = 0x18,
 	SHADOW_MM_CMD_FORK = 0x19,
+	SHADOW_MM_CMD_MADVISE = 0x1a,
 };
 
 /*
@@ -465,5 +466,31 @@ struct shadow_mm_fork {
 };
 
 #define SHADOW_MM_FORK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_FORK)
+
+/**
+ * struct shadow_mm_madvise - ioctl(SHADOW_MM_MADVISE) on an address-space fd
+ * @size: sizeof(struct shadow_mm_madvise)
+ * @flags: must be 0
+ * @addr: page-aligned start
+ * @len: length, rounded up to pages
+ * @advice: MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK or MADV_KEEPONFORK
+ *          (others: -EINVAL, for now)
+ * @__reserved: must be 0
+ *
+ * madvise(2), with its splits, merges and errors: -EINVAL (unaligned start,
+ * wrapping range, unsupported advice, MADV_WIPEONFORK on shared memory),
+ * -ENOMEM (part of the range unmapped; the rest is advised), -EAGAIN (a
+ * split could not be made).
+ */
+struct shadow_mm_madvise {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__s32 advice;
+	__u32 __reserved;
+};
+
+#define SHADOW_MM_MADVISE	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MADVISE)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */
