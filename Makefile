@@ -4,7 +4,9 @@
 #
 #   make            module (against KDIR) and the selftests
 #   make run        boot the VM, load the module, run the demo
-#   make check      every test: built, booted, run; ends "N passed, N failed"
+#   make check      every test: unit tests, then built, booted, run in the
+#                   VM; ends "N passed, N failed"
+#   make unit       the user-space VMA harness alone (no VM), in seconds
 #   make shell      boot the VM with the module loaded and open a shell
 #   make lint       checkpatch --strict and sparse
 #
@@ -39,7 +41,8 @@ SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 # APPEND="..." adds kernel command-line arguments.
 VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)")
 
-.PHONY: all module module-vm selftests check run shell lint clean help
+.PHONY: all module module-vm selftests check run shell lint unit unit-build \
+	clean help
 
 all: module selftests
 
@@ -52,8 +55,13 @@ module-vm:
 selftests:
 	$(SELFTESTS_MAKE)
 
-check: module-vm selftests
-	scripts/vm-run --mode tests --kernel $(VMLINUZ) $(VM_ARGS)
+# The user-space unit tests first: a failure there stops before booting.
+# Their counts join the VM's in the closing "N passed, N failed" line.
+check: module-vm selftests unit-build
+	@scripts/unit-run $(UNIT_PROGS) > $(BUILD)/unit.log 2>&1; rc=$$?; \
+	grep -E '^(not ok|# Totals)' $(BUILD)/unit.log; tail -n 1 $(BUILD)/unit.log; \
+	if [ $$rc -ne 0 ]; then echo "unit tests failed: see $(BUILD)/unit.log"; exit 1; fi
+	scripts/vm-run --mode tests --kernel $(VMLINUZ) --prior $(BUILD)/unit.log $(VM_ARGS)
 
 run: module-vm selftests
 	scripts/vm-run --mode demo --kernel $(VMLINUZ) $(VM_ARGS)
@@ -63,6 +71,18 @@ shell: module-vm selftests
 
 lint: module-vm
 	scripts/lint --checkpatch $(CHECKPATCH) --kdir $(VM_KDIR)
+
+# make unit: the layout code (module/vma.c, mmap.c) in user space, with
+# Linux 6.1's maple tree, ASan and UBSan (selftests/vma); no VM. Ends with
+# "N passed, N failed".
+UNIT_OUT := $(BUILD)/vma
+UNIT_PROGS := $(UNIT_OUT)/vma_test $(UNIT_OUT)/vma_model_test
+unit-build:
+	$(MAKE) -C selftests/vma KSRC_CACHE=$(KSRC_CACHE) TOPDIR=$(CURDIR) \
+		OUTPUT=$(UNIT_OUT)
+
+unit: unit-build
+	scripts/unit-run $(UNIT_PROGS)
 
 clean:
 	rm -rf $(BUILD) module/*.o module/*.ko module/*.mod module/*.mod.c \

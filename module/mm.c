@@ -78,6 +78,24 @@ void shadow_vm_area_free(struct shadow_vma *vma)
 }
 
 /**
+ * shadow_mas_nomem_wait() - wait for memory after a tree store failed
+ *
+ * A blocking allocation reclaims (and charges the memcg) as the maple
+ * tree's own non-blocking node allocation cannot.
+ *
+ * Return: true when memory could be had: the store is worth retrying.
+ */
+bool shadow_mas_nomem_wait(void)
+{
+	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT);
+
+	if (!page)
+		return false;
+	__free_page(page);
+	return true;
+}
+
+/**
  * shadow_mm_alloc() - create an empty address space (mm_alloc)
  * @mmap_base: top of the top-down mmap area, already validated
  *

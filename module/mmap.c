@@ -148,7 +148,7 @@ shadow_detach_vmas_to_be_unmapped(struct shadow_mm *mm, unsigned long start,
 			*locked_vm += shadow_vma_pages(vma);
 	}
 
-	err = mas_store_gfp(&mas_clear, NULL, SHADOW_GFP);
+	err = shadow_mas_store(&mas_clear, NULL);
 	if (err)
 		*list = NULL;
 	return err;

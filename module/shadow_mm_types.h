@@ -14,6 +14,7 @@
 #define _SHADOW_MM_TYPES_H
 
 struct shadow_mm;
+struct ma_state;
 
 /**
  * struct shadow_shmem - the object behind a shared anonymous mapping
@@ -137,6 +138,7 @@ struct shadow_vma *shadow_vma_next(struct shadow_mm *mm,
 				   struct shadow_vma *vma);
 struct shadow_vma *shadow_vma_prev(struct shadow_mm *mm,
 				   struct shadow_vma *vma);
+int shadow_mas_store(struct ma_state *mas, void *entry);
 int shadow_vma_store(struct shadow_mm *mm, struct shadow_vma *vma);
 struct shadow_vma *shadow_vm_area_dup(struct shadow_vma *orig);
 void shadow_remove_vma(struct shadow_vma *vma);
@@ -200,6 +202,7 @@ void shadow_vm_area_free(struct shadow_vma *vma);
 struct shadow_shmem *shadow_shmem_zero_setup(void);
 void shadow_shmem_get(struct shadow_shmem *shmem);
 void shadow_shmem_put(struct shadow_shmem *shmem);
+bool shadow_mas_nomem_wait(void);
 void shadow_anon_vma_get(void *anon_vma);
 void shadow_anon_vma_put(void *anon_vma);
 void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,

@@ -101,6 +101,43 @@ struct shadow_vma *shadow_vma_prev(struct shadow_mm *mm,
 	return mas_prev(&mas, 0);
 }
 
+/* How often a tree store that ran out of memory is retried. */
+#define SHADOW_STORE_RETRIES	3
+
+/**
+ * shadow_mas_store() - store @entry over [mas->index, mas->last]
+ * @mas: the maple state, set to the range
+ * @entry: the entry, or NULL to erase
+ *
+ * Linux 6.1 preallocates maple nodes before a store (mas_preallocate, not
+ * exported) so that the store itself cannot fail. mas_store_gfp() instead
+ * retries for as long as each round allocates something, which never ends
+ * when allocations keep failing after a partial success (under a memcg
+ * limit, say). Here a store allocates without blocking and, when that
+ * fails, is retried a bounded number of times after waiting for memory.
+ *
+ * Return: 0, or -ENOMEM with the tree unchanged.
+ */
+int shadow_mas_store(struct ma_state *mas, void *entry)
+{
+	unsigned long index = mas->index, last = mas->last;
+	int tries = 0, err;
+
+	for (;;) {
+		mas_store(mas, entry);
+		if (!xa_is_err(mas->node)) {
+			mas_destroy(mas);
+			return 0;
+		}
+		err = xa_err(mas->node);
+		mas_destroy(mas);
+		mas_set_range(mas, index, last);
+		if (err != -ENOMEM || ++tries > SHADOW_STORE_RETRIES ||
+		    !shadow_mas_nomem_wait())
+			return err;
+	}
+}
+
 /*
  * Make [start, end) of the tree point at @vma, whatever it held there. On
  * failure the tree is unchanged, so callers change a VMA's fields only after
@@ -112,7 +149,7 @@ static int shadow_vma_store_range(struct shadow_mm *mm, struct shadow_vma *vma,
 	MA_STATE(mas, &mm->mm_mt, start, end - 1);
 
 	shadow_mmap_assert_write_locked(mm);
-	return mas_store_gfp(&mas, vma, SHADOW_GFP);
+	return shadow_mas_store(&mas, vma);
 }
 
 /**

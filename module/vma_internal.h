@@ -19,6 +19,7 @@
 #include <linux/rwsem.h>
 #include <linux/sched/signal.h>
 #include <linux/spinlock.h>
+#include <linux/xarray.h>
 #include <linux/shadow_mm.h>
 
 #include "shadow_mm_types.h"
