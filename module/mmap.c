@@ -365,6 +365,10 @@ shadow_flow unsigned long shadow_do_mmap(struct shadow_mm *mm,
 	if (!len)
 		return -EINVAL;
 
+	/* Does the application expect PROT_READ to imply PROT_EXEC? */
+	if ((prot & PROT_READ) && shadow_read_implies_exec())
+		prot |= PROT_EXEC;
+
 	/* force arch specific MAP_FIXED handling in get_unmapped_area */
 	if (flags & MAP_FIXED_NOREPLACE)
 		flags |= MAP_FIXED;
@@ -511,6 +515,7 @@ shadow_flow void shadow_exit_mmap(struct shadow_mm *mm)
 		shadow_remove_vma(list);
 		list = vma;
 		count++;
+		shadow_cond_resched();
 	}
 	shadow_warn_on(count != mm->map_count);
 	mm->map_count -= count;

@@ -15,6 +15,7 @@
 #include <linux/maple_tree.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/personality.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/sched/signal.h>
@@ -100,6 +101,18 @@ static inline bool shadow_may_expand_vm(struct shadow_mm *mm,
 		return false;
 	}
 	return true;
+}
+
+/* The caller's personality: PROT_READ implies PROT_EXEC (do_mmap). */
+static inline bool shadow_read_implies_exec(void)
+{
+	return current->personality & READ_IMPLIES_EXEC;
+}
+
+/* A long walk under mmap_lock lets others run. */
+static inline void shadow_cond_resched(void)
+{
+	cond_resched();
 }
 
 static inline bool shadow_can_do_mlock(void)

@@ -8,6 +8,7 @@
  * errors: the running kernel is the oracle.
  */
 #include <pthread.h>
+#include <sys/personality.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
@@ -578,6 +579,39 @@ TEST_F(vma, topdown_placement)
 	 */
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, c, PAGE, PROT_EXEC, PRIV, &a));
 	EXPECT_EQ(base - 3 * PAGE, a);
+}
+
+/*
+ * READ_IMPLIES_EXEC: PROT_READ maps executable, in the shadow space as in
+ * the real one of a child with that personality.
+ */
+TEST_F(vma, read_implies_exec)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct region r[MAX_REGIONS];
+		struct shadow_vma_info v;
+		__u32 nr;
+
+		if (personality(READ_IMPLIES_EXEC) < 0)
+			_exit(10);
+		if (mmap((void *)W(0), PAGE, PROT_READ, PRIV | FIXED, -1, 0) ==
+		    MAP_FAILED || real_layout(r) != 1 ||
+		    strcmp(r[0].perms, "r-xp"))
+			_exit(11);
+		if (_shadow_mmap(self->mfd, W(0), PAGE, PROT_READ,
+				 PRIV | FIXED, NULL) ||
+		    _shadow_get_vmas(self->mfd, W(0), W(1), &v, 1, &nr) ||
+		    !(v.vm_flags & SHADOW_VM_EXEC))
+			_exit(12);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* A VM_GROWSDOWN VMA keeps its guard gap free of top-down placements. */

@@ -188,6 +188,16 @@ static inline void shadow_mmap_read_unlock(struct shadow_mm *mm)
 }
 
 /* Not x86's protection_map: the bits it is derived from, for the tests. */
+/* The harness's task has no personality flags. */
+static inline bool shadow_read_implies_exec(void)
+{
+	return false;
+}
+
+static inline void shadow_cond_resched(void)
+{
+}
+
 static inline unsigned long shadow_vm_get_page_prot(unsigned long vm_flags)
 {
 	return vm_flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED);
