@@ -152,6 +152,25 @@ TEST_F(fork, reuse_after_child_exit)
 	close(child);
 }
 
+/* Once the child has unmapped the page, the parent's write reuses it. */
+TEST_F(fork, reuse_after_child_munmap)
+{
+	struct shadow_page_info before;
+	int child;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	put(_metadata, self->mfd, BASE, "x");
+	before = page(_metadata, self->mfd, BASE);
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	ASSERT_EQ(0, _shadow_munmap(child, BASE, PAGE));
+	put(_metadata, self->mfd, BASE, "y");
+	EXPECT_EQ(before.page_id, page(_metadata, self->mfd, BASE).page_id);
+	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_reuses);
+	EXPECT_EQ(0, stats(_metadata, self->mfd).out_cow_copies);
+	close(child);
+}
+
 /* While the child still maps the page, the parent's write copies. */
 TEST_F(fork, copy_while_shared)
 {
