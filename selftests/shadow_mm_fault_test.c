@@ -8,7 +8,7 @@
 #include <pthread.h>
 
 #include "kselftest_harness.h"
-#include "shadow_mm_lib.h"
+#include "shadow_mm_test.h"
 
 #define RW	(PROT_READ | PROT_WRITE)
 #define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
@@ -38,15 +38,6 @@ FIXTURE_TEARDOWN(pt)
 	close(self->dev);
 	/* Every page and table the test made is gone with the space. */
 	EXPECT_EQ(self->pages, shadow_counter("pages"));
-}
-
-static struct shadow_mm_stats stats(struct __test_metadata *_metadata,
-				    int mfd)
-{
-	struct shadow_mm_stats st;
-
-	EXPECT_EQ(0, _shadow_get_stats(mfd, &st));
-	return st;
 }
 
 /* A read maps the zero page; a write then copies it (COW). */

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
-#include "shadow_mm_lib.h"
+#include "shadow_mm_test.h"
 
 #define RW	(PROT_READ | PROT_WRITE)
 #define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
@@ -37,42 +37,6 @@ FIXTURE_TEARDOWN(fork)
 	close(self->dev);
 	EXPECT_EQ(self->pages, shadow_counter("pages"));
 	EXPECT_EQ(0, shadow_counter("vmas"));
-}
-
-static void put(struct __test_metadata *_metadata, int mfd,
-		unsigned long addr, const char *s)
-{
-	ASSERT_EQ((long)strlen(s), _shadow_access(mfd, addr, (void *)s,
-						  strlen(s),
-						  SHADOW_ACCESS_WRITE));
-}
-
-static void expect(struct __test_metadata *_metadata, int mfd,
-		   unsigned long addr, const char *s)
-{
-	char buf[64] = "";
-
-	ASSERT_EQ((long)strlen(s), _shadow_access(mfd, addr, buf, strlen(s),
-						  0));
-	EXPECT_STREQ(s, buf);
-}
-
-static struct shadow_page_info page(struct __test_metadata *_metadata,
-				    int mfd, unsigned long addr)
-{
-	struct shadow_page_info p;
-
-	EXPECT_EQ(0, _shadow_walk(mfd, addr, 1, &p));
-	return p;
-}
-
-static struct shadow_mm_stats stats(struct __test_metadata *_metadata,
-				    int mfd)
-{
-	struct shadow_mm_stats st;
-
-	EXPECT_EQ(0, _shadow_get_stats(mfd, &st));
-	return st;
 }
 
 /*
