@@ -7,6 +7,7 @@
 #   make check      every test: unit tests, then built, booted, run in the
 #                   VM; ends "N passed, N failed"
 #   make unit       the user-space VMA harness alone (no VM), in seconds
+#   make check-debug  the same under a debug kernel (KASAN, lockdep, ...)
 #   make shell      boot the VM with the module loaded and open a shell
 #   make lint       checkpatch --strict and sparse
 #
@@ -41,7 +42,8 @@ SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 # APPEND="..." adds kernel command-line arguments.
 VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)")
 
-.PHONY: all module module-vm selftests check run shell lint unit unit-build \
+.PHONY: all module module-vm selftests check check-debug run shell lint unit \
+	unit-build \
 	clean help
 
 all: module selftests
@@ -62,6 +64,22 @@ check: module-vm selftests unit-build
 	grep -E '^(not ok|# Totals)' $(BUILD)/unit.log; tail -n 1 $(BUILD)/unit.log; \
 	if [ $$rc -ne 0 ]; then echo "unit tests failed: see $(BUILD)/unit.log"; exit 1; fi
 	scripts/vm-run --mode tests --kernel $(VMLINUZ) --prior $(BUILD)/unit.log $(VM_ARGS)
+
+# The same suite under a debug kernel built from linux-source-6.1 (KASAN,
+# lockdep, kmemleak, UBSAN, DEBUG_VM, fault injection): built once per
+# config fragment into the cache (about 6 minutes), the module built against
+# it in build/debug-module.
+DEBUG_MODULE := $(BUILD)/debug-module
+check-debug: selftests unit-build
+	@scripts/unit-run $(UNIT_PROGS) > $(BUILD)/unit.log 2>&1 || \
+		{ tail -n 1 $(BUILD)/unit.log; exit 1; }
+	@kdir=$$(scripts/debug-kernel/build | tail -n 1) && \
+	rm -rf $(DEBUG_MODULE) && mkdir -p $(DEBUG_MODULE) && \
+	cp -r Kbuild module uapi $(DEBUG_MODULE)/ && \
+	$(MAKE) -C $$kdir M=$(DEBUG_MODULE) W=1 modules && \
+	scripts/vm-run --mode tests --kernel $$kdir/arch/x86/boot/bzImage \
+		--ko $(DEBUG_MODULE)/module/shadow_mm.ko --log $(BUILD)/vm/debug.log \
+		--prior $(BUILD)/unit.log $(VM_ARGS)
 
 run: module-vm selftests
 	scripts/vm-run --mode demo --kernel $(VMLINUZ) $(VM_ARGS)

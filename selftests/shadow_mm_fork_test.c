@@ -528,7 +528,8 @@ TEST_F(fork, forks_race_faults)
 	for (i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
 	TH_LOG("%ld forks, %ld writes", f[0].forks, f[1].forks + f[2].forks);
-	EXPECT_LT(10, f[0].forks);
+	/* Progress, however slow the machine (KASAN under TCG). */
+	EXPECT_LT(0, f[0].forks);
 	EXPECT_EQ(0, f[0].bad);
 	/* The parent kept its own values, untouched by the children. */
 	for (pg = 0; pg < 32; pg++)

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every allocation of every operation, failed in turn (the model of
+ * iommufd_fail_nth.c): for an operation, fail its n-th fault point through
+ * /proc/thread-self/fail-nth (failslab and fail_page_alloc), n = 1, 2, ...
+ * until the call succeeds. Each failing call must return -ENOMEM (or the
+ * errno Linux gives there), leave the address space as it was (layout and
+ * contents), and leak nothing once the space is closed. Needs a kernel with
+ * FAULT_INJECTION (make check-debug); skips elsewhere.
+ */
+#include "kselftest_harness.h"
+#include "shadow_mm_test.h"
+
+#define RW	(PROT_READ | PROT_WRITE)
+#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
+#define BASE	0x100000000000UL
+/* More fault points than any one operation here has. */
+#define MAX_POINTS	256
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, strlen(val)) < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* Let failslab and fail_page_alloc fail sleeping and order-0 requests. */
+static int setup_fault_injection(void)
+{
+	static const char * const knobs[][2] = {
+		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
+		{ "/sys/kernel/debug/failslab/verbose", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+	};
+	unsigned int i;
+
+	if (access("/proc/thread-self/fail-nth", W_OK))
+		return -1;
+	for (i = 0; i < ARRAY_SIZE(knobs); i++)
+		if (write_file(knobs[i][0], knobs[i][1]))
+			return -1;
+	return 0;
+}
+
+static int fail_nth_fd = -1;
+
+static void fail_nth_arm(int n)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", n);
+	if (pwrite(fail_nth_fd, buf, strlen(buf), 0) < 0)
+		abort();
+}
+
+/* Disarm; true when the n-th point was reached (the count ran out). */
+static bool fail_nth_disarm(void)
+{
+	char buf[16] = "";
+
+	if (pread(fail_nth_fd, buf, sizeof(buf) - 1, 0) < 0)
+		abort();
+	if (pwrite(fail_nth_fd, "0", 1, 0) < 0)
+		abort();
+	return atoi(buf) == 0;
+}
+
+struct counts {
+	long mms, vmas, pages, shmem;
+};
+
+static struct counts counts(void)
+{
+	return (struct counts){
+		shadow_counter("mms"), shadow_counter("vmas"),
+		shadow_counter("pages"), shadow_counter("shmem"),
+	};
+}
+
+/* The state an operation must leave unchanged when it fails. */
+struct snapshot {
+	char *maps;
+	char data[4][16];
+};
+
+/* Probed pages; the third lies in the range OP_MAP_FIXED replaces. */
+static const unsigned long probe[4] = {
+	BASE, BASE + 5 * PAGE, BASE + 9 * PAGE, BASE + 64 * PAGE,
+};
+
+static void snap(int mfd, struct snapshot *s)
+{
+	int i;
+
+	s->maps = shadow_get_maps(mfd);
+	for (i = 0; i < 4; i++) {
+		memset(s->data[i], 0, sizeof(s->data[i]));
+		_shadow_access(mfd, probe[i], s->data[i], sizeof(s->data[i]),
+			       SHADOW_ACCESS_FORCE);
+	}
+}
+
+/*
+ * A layout with something of everything: private pages written, a zero
+ * page, a shared object, holes, a forked child holding COW pages.
+ */
+static int setup_space(struct __test_metadata *_metadata, int dev,
+		       int *child)
+{
+	int mfd = _shadow_create(dev, 0, NULL);
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 4 * PAGE, RW, SHARED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 64 * PAGE, 4 * PAGE, PROT_READ,
+				  PRIV, NULL));
+	put(_metadata, mfd, BASE, "private page 0");
+	put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
+	put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
+	ASSERT_EQ(0, _shadow_fault(mfd, BASE + 64 * PAGE, PAGE, 0, NULL));
+	*child = _shadow_fork(mfd, 0, NULL);
+	ASSERT_LE(0, *child);
+	return mfd;
+}
+
+enum op {
+	OP_CREATE, OP_MMAP, OP_MMAP_SHARED, OP_MUNMAP_SPLIT, OP_MAP_FIXED,
+	OP_FAULT, OP_COW, OP_ACCESS_FORCE, OP_FORK, OP_MADVISE, OP_CLONE_VM,
+	NR_OPS,
+};
+
+static const char * const op_names[] = {
+	"create", "mmap", "mmap shared", "munmap with two splits",
+	"MAP_FIXED over two VMAs", "write fault", "COW break", "forced write",
+	"fork", "madvise split", "CLONE_VM",
+};
+
+/* An access's result as 0 or -errno. */
+static int access_result(long ret)
+{
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* Run one operation; 0 or -errno. A new fd goes to *newfd. */
+static int run_op(enum op op, int dev, int mfd, int *newfd)
+{
+	char buf[8] = "written";
+
+	switch (op) {
+	case OP_CREATE:
+		*newfd = _shadow_create(dev, 0, NULL);
+		return *newfd < 0 ? *newfd : 0;
+	case OP_MMAP:
+		return _shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW, PRIV,
+				    NULL);
+	case OP_MMAP_SHARED:
+		return _shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW,
+				    SHARED, NULL);
+	case OP_MUNMAP_SPLIT:
+		return _shadow_munmap(mfd, BASE + 2 * PAGE, 8 * PAGE);
+	case OP_MAP_FIXED:
+		return _shadow_mmap(mfd, BASE + 6 * PAGE, 4 * PAGE, PROT_READ,
+				    PRIV, NULL);
+	case OP_FAULT:
+		return _shadow_fault(mfd, BASE + PAGE, 3 * PAGE,
+				     SHADOW_FAULT_WRITE, NULL);
+	case OP_COW:
+		return access_result(_shadow_access(mfd, BASE + 5 * PAGE, buf,
+						    4, SHADOW_ACCESS_WRITE));
+	case OP_ACCESS_FORCE:
+		return access_result(_shadow_access(mfd, BASE + 64 * PAGE, buf,
+						    4, SHADOW_ACCESS_WRITE |
+						    SHADOW_ACCESS_FORCE));
+	case OP_FORK:
+		*newfd = _shadow_fork(mfd, 0, NULL);
+		return *newfd < 0 ? *newfd : 0;
+	case OP_MADVISE:
+		return _shadow_madvise(mfd, BASE + 2 * PAGE, 2 * PAGE,
+				       MADV_DONTFORK);
+	case OP_CLONE_VM:
+		*newfd = _shadow_fork(mfd, SHADOW_FORK_VM, NULL);
+		return *newfd < 0 ? *newfd : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Which errno a failed allocation gives for @op, as Linux would. */
+static int expected_errno(enum op op)
+{
+	return op == OP_MADVISE ? -EAGAIN : -ENOMEM;
+}
+
+/*
+ * Sweep every fault point of @op; returns how many there were, and in
+ * *@failed how many made the call fail. Some injected failures are
+ * absorbed and the call succeeds: kmemleak's own metadata, allocated after
+ * each object, falls back to its emergency pool, for one. A munmap or
+ * madvise that fails keeps the splits it made (as Linux does), so its
+ * check is on the contents only.
+ */
+static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
+		 int *failed)
+{
+	int n;
+
+	*failed = 0;
+
+	for (n = 1; n < MAX_POINTS; n++) {
+		struct counts before = counts();
+		struct snapshot s0, s1;
+		int mfd, child, newfd = -1, ret;
+		bool hit;
+
+		mfd = setup_space(_metadata, dev, &child);
+		snap(mfd, &s0);
+		fail_nth_arm(n);
+		ret = run_op(op, dev, mfd, &newfd);
+		hit = fail_nth_disarm();
+
+		if (!hit) {
+			/* Fewer fault points than n: it simply worked. */
+			EXPECT_EQ(0, ret);
+		} else if (ret) {
+			(*failed)++;
+			EXPECT_EQ(expected_errno(op), ret) {
+				TH_LOG("%s, fault point %d: %d", op_names[op],
+				       n, ret);
+			}
+			snap(mfd, &s1);
+			if (op != OP_MUNMAP_SPLIT && op != OP_MADVISE &&
+			    op != OP_MAP_FIXED) {
+				EXPECT_STREQ(s0.maps, s1.maps);
+			}
+			/*
+			 * A failed MAP_FIXED has already unmapped the range
+			 * it was to replace, as in Linux (mmap_region()
+			 * unmaps first): only the rest must be intact.
+			 */
+			if (op == OP_MAP_FIXED)
+				memcpy(s1.data[2], s0.data[2],
+				       sizeof(s0.data[2]));
+			EXPECT_EQ(0, memcmp(s0.data, s1.data, sizeof(s0.data))) {
+				TH_LOG("%s, fault point %d: contents changed",
+				       op_names[op], n);
+			}
+			free(s1.maps);
+		}
+		free(s0.maps);
+		if (newfd >= 0)
+			close(newfd);
+		close(child);
+		close(mfd);
+		/* Nothing leaked, whatever happened. */
+		EXPECT_EQ(before.mms, shadow_counter("mms"));
+		EXPECT_EQ(before.vmas, shadow_counter("vmas"));
+		EXPECT_EQ(before.pages, shadow_counter("pages"));
+		EXPECT_EQ(before.shmem, shadow_counter("shmem"));
+		if (!hit)
+			break;
+	}
+	ASSERT_GT(MAX_POINTS, n);
+	return n - 1;
+}
+
+FIXTURE(fail_nth) {
+	int dev;
+	bool no_injection;
+};
+
+FIXTURE_VARIANT(fail_nth) {
+	enum op op;
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, create) {
+	.op = OP_CREATE,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, mmap) {
+	.op = OP_MMAP,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, mmap_shared) {
+	.op = OP_MMAP_SHARED,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, munmap_split) {
+	.op = OP_MUNMAP_SPLIT,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, map_fixed) {
+	.op = OP_MAP_FIXED,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, fault) {
+	.op = OP_FAULT,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, cow) {
+	.op = OP_COW,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, access_force) {
+	.op = OP_ACCESS_FORCE,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, fork) {
+	.op = OP_FORK,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, madvise) {
+	.op = OP_MADVISE,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, clone_vm) {
+	.op = OP_CLONE_VM,
+};
+
+FIXTURE_SETUP(fail_nth)
+{
+	/* 6.1's harness runs the body after a SKIP here: it skips there. */
+	self->no_injection = setup_fault_injection() != 0;
+	if (self->no_injection)
+		return;
+	fail_nth_fd = open("/proc/thread-self/fail-nth", O_RDWR);
+	ASSERT_LE(0, fail_nth_fd);
+	self->dev = shadow_open_dev();
+	ASSERT_LE(0, self->dev);
+}
+
+FIXTURE_TEARDOWN(fail_nth)
+{
+	if (fail_nth_fd >= 0)
+		close(fail_nth_fd);
+	if (!self->no_injection)
+		close(self->dev);
+}
+
+/* Every fault point of the variant's operation, failed in turn. */
+TEST_F(fail_nth, every_point)
+{
+	int points, failed;
+
+	if (self->no_injection)
+		SKIP(return, "no fault injection in this kernel (make check-debug)");
+	points = sweep(_metadata, self->dev, variant->op, &failed);
+	TH_LOG("%s: %d fault points, %d made the call fail",
+	       op_names[variant->op], points, failed);
+	/* Each of these allocates at least once. */
+	EXPECT_LT(0, failed);
+}
+
+TEST_HARNESS_MAIN
