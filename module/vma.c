@@ -401,8 +401,9 @@ static int shadow_vma_grow(struct shadow_mm *mm, struct shadow_vma *vma,
  * @shmem: the range's shared backing, or NULL
  * @pgoff: the range's pgoff
  *
- * The eight cases of Linux 6.1 (AAAA the range, PPPP prev, NNNN next, XXXX
- * the VMA after next); in cases 4-8 the range is mapped already (mprotect):
+ * The eight cases of Linux 6.1 (AAAA the range, PPPP prev, NNNN next, FFFF
+ * the VMA following next, X in Linux's comment); in cases 4-8 the range
+ * is mapped already (mprotect):
  *
  *     AAAA             AAAA                   AAAA
  *    PPPPPPNNNNNN    PPPPPPNNNNNN       PPPPPPNNNNNN
@@ -411,11 +412,11 @@ static int shadow_vma_grow(struct shadow_mm *mm, struct shadow_vma *vma,
  *    mmap, brk or    case 4 below       case 5 below
  *    mremap move:
  *                        AAAA               AAAA
- *                    PPPP    NNNN       PPPPNNNNXXXX
+ *                    PPPP    NNNN       PPPPNNNNFFFF
  *                    might become       might become
  *                    PPPPPPPPPPPP 1 or  PPPPPPPPPPPP 6 or
- *                    PPPPPPPPNNNN 2 or  PPPPPPPPXXXX 7 or
- *                    PPPPNNNNNNNN 3     PPPPXXXXXXXX 8
+ *                    PPPPPPPPNNNN 2 or  PPPPPPPPFFFF 7 or
+ *                    PPPPNNNNNNNN 3     PPPPFFFFFFFF 8
  *
  * Each case is one tree store of the VMA that survives, so a failed
  * allocation leaves every VMA as it was.

@@ -17,29 +17,6 @@
 #define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
 #define BASE	0x100000000000UL
 
-struct counts {
-	long mms, vmas, pages, shmem;
-};
-
-static struct counts counts(void)
-{
-	return (struct counts){
-		shadow_counter("mms"), shadow_counter("vmas"),
-		shadow_counter("pages"), shadow_counter("shmem"),
-	};
-}
-
-static void expect_counts(struct __test_metadata *_metadata,
-			  struct counts want)
-{
-	struct counts now = counts();
-
-	EXPECT_EQ(want.mms, now.mms);
-	EXPECT_EQ(want.vmas, now.vmas);
-	EXPECT_EQ(want.pages, now.pages);
-	EXPECT_EQ(want.shmem, now.shmem);
-}
-
 /* A child busy with every kind of operation, until it is killed. */
 static void busy_child(void)
 {

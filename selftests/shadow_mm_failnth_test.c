@@ -74,18 +74,6 @@ static bool fail_nth_disarm(void)
 	return atoi(buf) == 0;
 }
 
-struct counts {
-	long mms, vmas, pages, shmem;
-};
-
-static struct counts counts(void)
-{
-	return (struct counts){
-		shadow_counter("mms"), shadow_counter("vmas"),
-		shadow_counter("pages"), shadow_counter("shmem"),
-	};
-}
-
 /* The state an operation must leave unchanged when it fails. */
 struct snapshot {
 	char *maps;
@@ -262,10 +250,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 		close(child);
 		close(mfd);
 		/* Nothing leaked, whatever happened. */
-		EXPECT_EQ(before.mms, shadow_counter("mms"));
-		EXPECT_EQ(before.vmas, shadow_counter("vmas"));
-		EXPECT_EQ(before.pages, shadow_counter("pages"));
-		EXPECT_EQ(before.shmem, shadow_counter("shmem"));
+		expect_counts(_metadata, before);
 		if (!hit)
 			break;
 	}

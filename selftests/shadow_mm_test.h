@@ -48,4 +48,29 @@ static inline void expect(struct __test_metadata *_metadata, int mfd,
 	EXPECT_STREQ(s, buf);
 }
 
+/* The module-wide object counts (debugfs), for leak checks. */
+struct counts {
+	long mms, vmas, pages, shmem;
+};
+
+static inline struct counts counts(void)
+{
+	return (struct counts){
+		shadow_counter("mms"), shadow_counter("vmas"),
+		shadow_counter("pages"), shadow_counter("shmem"),
+	};
+}
+
+/* Every count is back to @want. */
+static inline void expect_counts(struct __test_metadata *_metadata,
+				 struct counts want)
+{
+	struct counts now = counts();
+
+	EXPECT_EQ(want.mms, now.mms);
+	EXPECT_EQ(want.vmas, now.vmas);
+	EXPECT_EQ(want.pages, now.pages);
+	EXPECT_EQ(want.shmem, now.shmem);
+}
+
 #endif /* _SHADOW_MM_TEST_H */
