@@ -282,7 +282,7 @@ static bool shadow_pte_allows(pte_t entry, unsigned int flags)
  * @done: set to the number of pages touched
  *
  * Return: 0, -EFAULT at the first page outside any VMA or against its
- * protection (the SIGSEGV of this engine), -ENOMEM, or -EINTR.
+ * protection (the SIGSEGV of this engine), -ENOMEM, or -EINTR (killed).
  */
 int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 		       unsigned long len, unsigned int flags,
@@ -310,6 +310,11 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 		if (ret)
 			break;
 		(*done)++;
+		/* A huge range must not make its caller unkillable. */
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		cond_resched();
 	}
 	shadow_mmap_read_unlock(mm);
