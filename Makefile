@@ -43,7 +43,7 @@ SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)")
 
 .PHONY: all module module-vm selftests check check-debug run shell lint unit \
-	unit-build \
+	unit-build unit-log \
 	clean help
 
 all: module selftests
@@ -59,10 +59,7 @@ selftests:
 
 # The user-space unit tests first: a failure there stops before booting.
 # Their counts join the VM's in the closing "N passed, N failed" line.
-check: module-vm selftests unit-build
-	@scripts/unit-run $(UNIT_PROGS) > $(BUILD)/unit.log 2>&1; rc=$$?; \
-	grep -E '^(not ok|# Totals)' $(BUILD)/unit.log; tail -n 1 $(BUILD)/unit.log; \
-	if [ $$rc -ne 0 ]; then echo "unit tests failed: see $(BUILD)/unit.log"; exit 1; fi
+check: module-vm selftests unit-log
 	scripts/vm-run --mode tests --kernel $(VMLINUZ) --prior $(BUILD)/unit.log $(VM_ARGS)
 
 # The same suite under a debug kernel built from linux-source-6.1 (KASAN,
@@ -70,9 +67,7 @@ check: module-vm selftests unit-build
 # config fragment into the cache (about 6 minutes), the module built against
 # it in build/debug-module.
 DEBUG_MODULE := $(BUILD)/debug-module
-check-debug: selftests unit-build
-	@scripts/unit-run $(UNIT_PROGS) > $(BUILD)/unit.log 2>&1 || \
-		{ tail -n 1 $(BUILD)/unit.log; exit 1; }
+check-debug: selftests unit-log
 	@kdir=$$(scripts/debug-kernel/build | tail -n 1) && \
 	rm -rf $(DEBUG_MODULE) && mkdir -p $(DEBUG_MODULE) && \
 	cp -r Kbuild module uapi $(DEBUG_MODULE)/ && \
@@ -101,6 +96,13 @@ unit-build:
 
 unit: unit-build
 	scripts/unit-run $(UNIT_PROGS)
+
+# The unit tests as a first step of check and check-debug: their log is
+# kept for the VM runner's closing count, and a failure stops the run.
+unit-log: unit-build
+	@scripts/unit-run $(UNIT_PROGS) > $(BUILD)/unit.log 2>&1; rc=$$?; \
+	grep -E '^(not ok|# Totals)' $(BUILD)/unit.log; tail -n 1 $(BUILD)/unit.log; \
+	if [ $$rc -ne 0 ]; then echo "unit tests failed: see $(BUILD)/unit.log"; exit 1; fi
 
 clean:
 	rm -rf $(BUILD) module/*.o module/*.ko module/*.mod module/*.mod.c \

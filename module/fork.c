@@ -80,7 +80,7 @@ static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
 	if (!src_vma->anon_vma)
 		return 0;
 	do {
-		next = min(ALIGN(addr + 1, PMD_SIZE), src_vma->vm_end);
+		next = shadow_pmd_addr_end(addr, src_vma->vm_end);
 		err = shadow_copy_pte_range(dst_mm, src_mm, src_vma, addr,
 					    next);
 		if (err)

@@ -89,12 +89,14 @@ int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len);
  * @mapcount: PTEs mapping the page (the shadow of _mapcount)
  * @anon_exclusive: a private anonymous page that only one mapping may
  *                  use: a write fault reuses it in place (PageAnonExclusive)
+ * @shmem: a page of a shared anonymous object
  * @id: the opaque page id the page walk reports
  */
 struct shadow_page {
 	atomic_t refs;
 	atomic_t mapcount;
 	bool anon_exclusive;
+	bool shmem;
 	u64 id;
 };
 
@@ -114,6 +116,23 @@ struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base);
 void shadow_mmget(struct shadow_mm *mm);
 void shadow_mmput(struct shadow_mm *mm);
 void shadow_mmdrop(struct shadow_mm *mm);
+
+/* The end of the span of @size containing @addr, capped at @end. */
+static inline unsigned long shadow_addr_end(unsigned long addr,
+					    unsigned long end,
+					    unsigned long size)
+{
+	unsigned long boundary = (addr + size) & ~(size - 1);
+
+	return boundary - 1 < end - 1 ? boundary : end;
+}
+
+/* The end of @addr's PTE table span (pmd_addr_end), capped at @end. */
+static inline unsigned long shadow_pmd_addr_end(unsigned long addr,
+						unsigned long end)
+{
+	return shadow_addr_end(addr, end, PMD_SIZE);
+}
 
 /* pgtable.c */
 pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr);

@@ -114,7 +114,7 @@ static shadow_flow void shadow_zap_page_range(struct shadow_mm *mm,
 	while (addr < end) {
 		pte_t *pte = shadow_pte_lookup(mm, addr);
 
-		next = min(ALIGN(addr + 1, PMD_SIZE), end);
+		next = shadow_pmd_addr_end(addr, end);
 		if (pte)
 			shadow_zap_pte_range(mm, vma, pte, addr, next);
 		addr = next;
@@ -245,6 +245,7 @@ struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
 	page = shadow_alloc_page(false);
 	if (!page)
 		return ERR_PTR(-ENOMEM);
+	shadow_page_meta(page)->shmem = true;
 	old = xa_cmpxchg(&obj->pages, index, NULL, page, GFP_KERNEL_ACCOUNT);
 	if (xa_is_err(old)) {
 		shadow_put_page(page);

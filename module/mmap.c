@@ -105,18 +105,28 @@ static shadow_flow void shadow_unmap_region(struct shadow_mm *mm,
 			     next ? next->vm_start : 0);
 }
 
-/* Free detached VMAs and take them out of the counters (remove_vma_list). */
-static shadow_flow void shadow_remove_vma_list(struct shadow_mm *mm,
-					       struct shadow_vma *vma)
+/*
+ * Free detached VMAs and take them out of the counters (remove_vma_list);
+ * returns how many there were.
+ */
+static shadow_flow int shadow_remove_vma_list(struct shadow_mm *mm,
+					      struct shadow_vma *vma)
 {
+	int count = 0;
+
 	while (vma) {
 		struct shadow_vma *next = vma->vm_detach_next;
 
 		shadow_vm_stat_account(mm, vma->vm_flags,
 				       -(long)shadow_vma_pages(vma));
+		if (vma->vm_flags & VM_LOCKED)
+			mm->locked_vm -= shadow_vma_pages(vma);
 		shadow_remove_vma(vma);
 		vma = next;
+		count++;
+		shadow_cond_resched();
 	}
+	return count;
 }
 
 /*
@@ -127,7 +137,7 @@ static shadow_flow void shadow_remove_vma_list(struct shadow_mm *mm,
 static shadow_flow int
 shadow_detach_vmas_to_be_unmapped(struct shadow_mm *mm, unsigned long start,
 				  unsigned long end, struct shadow_vma **list,
-				  int *count, unsigned long *locked_vm)
+				  int *count)
 {
 	struct shadow_vma *vma, **tail = list;
 
@@ -137,15 +147,12 @@ shadow_detach_vmas_to_be_unmapped(struct shadow_mm *mm, unsigned long start,
 
 	*list = NULL;
 	*count = 0;
-	*locked_vm = 0;
 	mas_for_each(&mas, vma, end - 1) {
 		shadow_warn_on(vma->vm_start < start || vma->vm_end > end);
 		vma->vm_detach_next = NULL;
 		*tail = vma;
 		tail = &vma->vm_detach_next;
 		(*count)++;
-		if (vma->vm_flags & VM_LOCKED)
-			*locked_vm += shadow_vma_pages(vma);
 	}
 
 	err = shadow_mas_store(&mas_clear, NULL);
@@ -165,7 +172,6 @@ static shadow_flow int shadow_do_align_munmap(struct shadow_mm *mm,
 					      unsigned long end)
 {
 	struct shadow_vma *prev, *next, *last, *detached;
-	unsigned long locked_vm;
 	int count, error;
 
 	/* Does it split the first one? */
@@ -194,10 +200,9 @@ static shadow_flow int shadow_do_align_munmap(struct shadow_mm *mm,
 	next = shadow_find_vma(mm, end);
 
 	error = shadow_detach_vmas_to_be_unmapped(mm, start, end, &detached,
-						  &count, &locked_vm);
+						  &count);
 	if (error)
 		return error;
-	mm->locked_vm -= locked_vm;
 	mm->map_count -= count;
 
 	shadow_unmap_region(mm, detached, prev, next, start, end);
@@ -489,7 +494,7 @@ int shadow_vm_munmap(struct shadow_mm *mm, unsigned long start,
 shadow_flow void shadow_exit_mmap(struct shadow_mm *mm)
 {
 	struct shadow_vma *vma, *list = NULL, **tail = &list;
-	int count = 0;
+	int count;
 
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
@@ -506,17 +511,7 @@ shadow_flow void shadow_exit_mmap(struct shadow_mm *mm)
 	}
 
 	/* Walk the list again, actually closing and freeing it. */
-	while (list) {
-		vma = list->vm_detach_next;
-		shadow_vm_stat_account(mm, list->vm_flags,
-				       -(long)shadow_vma_pages(list));
-		if (list->vm_flags & VM_LOCKED)
-			mm->locked_vm -= shadow_vma_pages(list);
-		shadow_remove_vma(list);
-		list = vma;
-		count++;
-		shadow_cond_resched();
-	}
+	count = shadow_remove_vma_list(mm, list);
 	shadow_warn_on(count != mm->map_count);
 	mm->map_count -= count;
 	__mt_destroy(&mm->mm_mt);

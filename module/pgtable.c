@@ -153,15 +153,6 @@ static void shadow_clear_entry(struct shadow_mm *mm, unsigned long *entry,
 	shadow_free_table(table);
 }
 
-/* The end of the span of @size containing @addr, capped at @end. */
-static unsigned long shadow_addr_end(unsigned long addr, unsigned long end,
-				     unsigned long size)
-{
-	unsigned long boundary = (addr + size) & ~(size - 1);
-
-	return boundary - 1 < end - 1 ? boundary : end;
-}
-
 /*
  * True when the table of span @size that starts at @start lies wholly
  * within [floor, ceiling) for the range ending at @end (the checks

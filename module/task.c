@@ -335,6 +335,8 @@ static void shadow_page_info(pte_t *pte, struct shadow_page_info *info)
 	info->mapcount = atomic_read(&sp->mapcount);
 	if (READ_ONCE(sp->anon_exclusive))
 		info->flags |= SHADOW_PAGE_EXCLUSIVE;
+	if (sp->shmem)
+		info->flags |= SHADOW_PAGE_SHMEM;
 }
 
 #define SHADOW_WALK_BATCH	64
@@ -361,7 +363,6 @@ static int shadow_task_walk(struct shadow_ucmd *ucmd)
 		return -EINTR;
 	}
 	for (i = 0; i < cmd->nr_pages && !ret; i += n) {
-		struct shadow_vma *vma;
 		unsigned long j;
 
 		n = min_t(u64, cmd->nr_pages - i, SHADOW_WALK_BATCH);
@@ -371,10 +372,6 @@ static int shadow_task_walk(struct shadow_ucmd *ucmd)
 			spin_lock(&mm->page_table_lock);
 			shadow_page_info(pte, &batch[j]);
 			spin_unlock(&mm->page_table_lock);
-			vma = shadow_find_vma(mm, addr);
-			if (vma && vma->vm_start <= addr && vma->vm_shmem &&
-			    batch[j].page_id)
-				batch[j].flags |= SHADOW_PAGE_SHMEM;
 		}
 		if (copy_to_user(upages + i, batch, n * sizeof(*batch)))
 			ret = -EFAULT;
