@@ -113,7 +113,14 @@ shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm)
 		return -EINTR;
 	down_write_nested(&mm->mmap_lock, SINGLE_DEPTH_NESTING);
 
-	mm->def_flags = oldmm->def_flags;
+	/*
+	 * dup_mm copies the mm_struct, but mm_init keeps only
+	 * VM_INIT_DEF_MASK of def_flags: mlockall(MCL_FUTURE) is not
+	 * inherited.
+	 */
+	mm->def_flags = oldmm->def_flags & VM_INIT_DEF_MASK;
+	mm->start_brk = oldmm->start_brk;
+	mm->brk = oldmm->brk;
 
 	mas_for_each(&mas, mpnt, ULONG_MAX) {
 		if (mpnt->vm_flags & VM_DONTCOPY)

@@ -124,6 +124,8 @@ struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base)
 	mm->task_size = SHADOW_TASK_SIZE;
 	mm->mmap_base = mmap_base;
 	mm->mmap_min_addr = shadow_mmap_min_addr;
+	mm->start_brk = SHADOW_DEFAULT_START_BRK;
+	mm->brk = SHADOW_DEFAULT_START_BRK;
 	atomic_set(&mm->mm_users, 1);
 	atomic_set(&mm->mm_count, 1);
 	init_rwsem(&mm->mmap_lock);

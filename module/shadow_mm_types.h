@@ -78,6 +78,8 @@ struct shadow_vma {
  * @data_vm: pages in private writable, non-stack VMAs
  * @exec_vm: pages in executable, non-writable VMAs
  * @stack_vm: pages in VM_GROWSDOWN VMAs
+ * @start_brk: where the heap starts
+ * @brk: the program break
  * @nr_puds: PUD tables (pages) below the PGD
  * @nr_pmds: PMD tables
  * @nr_ptes: PTE tables
@@ -108,6 +110,8 @@ struct shadow_mm {
 	unsigned long data_vm;
 	unsigned long exec_vm;
 	unsigned long stack_vm;
+	unsigned long start_brk;
+	unsigned long brk;
 	unsigned long nr_puds;
 	unsigned long nr_pmds;
 	unsigned long nr_ptes;

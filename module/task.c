@@ -195,6 +195,12 @@ static int shadow_task_get_stats(struct shadow_ucmd *ucmd)
 	cmd->out_locked_vm = mm->locked_vm;
 	cmd->out_mmap_base = mm->mmap_base;
 	cmd->out_task_size = mm->task_size;
+	cmd->out_data_vm = mm->data_vm;
+	cmd->out_exec_vm = mm->exec_vm;
+	cmd->out_stack_vm = mm->stack_vm;
+	cmd->out_def_flags = mm->def_flags;
+	cmd->out_start_brk = mm->start_brk;
+	cmd->out_brk = mm->brk;
 	spin_lock(&mm->page_table_lock);
 	cmd->out_rss_anon = mm->rss_anon;
 	cmd->out_rss_shmem = mm->rss_shmem;

@@ -56,16 +56,29 @@ enum {
 	SHADOW_MM_CMD_WALK = 0x18,
 	SHADOW_MM_CMD_FORK = 0x19,
 	SHADOW_MM_CMD_MADVISE = 0x1a,
+	SHADOW_MM_CMD_MPROTECT = 0x1b,
+	SHADOW_MM_CMD_MLOCK = 0x1c,
+	SHADOW_MM_CMD_MUNLOCK = 0x1d,
+	SHADOW_MM_CMD_MLOCKALL = 0x1e,
+	SHADOW_MM_CMD_MUNLOCKALL = 0x1f,
+	SHADOW_MM_CMD_MREMAP = 0x20,
+	SHADOW_MM_CMD_BRK = 0x21,
 };
 
 /*
  * Features announced by SHADOW_MM_API: VMA for mmap, munmap, exit and the
  * maps; PGTABLE for faults, access and the page walk; FORK for fork with
- * copy-on-write and CLONE_VM-style users.
+ * copy-on-write and CLONE_VM-style users; MPROTECT for mprotect; MLOCK for
+ * mlock, munlock, mlockall, munlockall, MAP_LOCKED and MAP_POPULATE;
+ * MREMAP for mremap; BRK for brk and MAP_GROWSDOWN stacks that grow.
  */
 #define SHADOW_MM_FEATURE_VMA		_BITULL(0)
 #define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
 #define SHADOW_MM_FEATURE_FORK		_BITULL(2)
+#define SHADOW_MM_FEATURE_MPROTECT	_BITULL(3)
+#define SHADOW_MM_FEATURE_MLOCK		_BITULL(4)
+#define SHADOW_MM_FEATURE_MREMAP	_BITULL(5)
+#define SHADOW_MM_FEATURE_BRK		_BITULL(6)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -314,6 +327,13 @@ struct shadow_mm_get_maps {
  * @out_maj_flt: faults that needed I/O
  * @out_cow_copies: write faults that copied a page (or the zero page)
  * @out_cow_reuses: write faults that made a page writable in place
+ * @out_data_vm: pages in private writable, non-stack VMAs
+ * @out_exec_vm: pages in executable, non-writable VMAs
+ * @out_stack_vm: pages in VM_GROWSDOWN VMAs
+ * @out_def_flags: VM_* flags every new mapping gets (VM_LOCKED, and
+ *                 VM_LOCKONFAULT, after mlockall(MCL_FUTURE))
+ * @out_start_brk: where the heap starts
+ * @out_brk: the program break
  */
 struct shadow_mm_stats {
 	__u32 size;
@@ -335,6 +355,12 @@ struct shadow_mm_stats {
 	__aligned_u64 out_maj_flt;
 	__aligned_u64 out_cow_copies;
 	__aligned_u64 out_cow_reuses;
+	__aligned_u64 out_data_vm;
+	__aligned_u64 out_exec_vm;
+	__aligned_u64 out_stack_vm;
+	__aligned_u64 out_def_flags;
+	__aligned_u64 out_start_brk;
+	__aligned_u64 out_brk;
 };
 
 #define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
@@ -492,5 +518,177 @@ struct shadow_mm_madvise {
 };
 
 #define SHADOW_MM_MADVISE	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MADVISE)
+
+/**
+ * struct shadow_mm_mprotect - ioctl(SHADOW_MM_MPROTECT)
+ * @size: sizeof(struct shadow_mm_mprotect)
+ * @flags: must be 0
+ * @addr: page-aligned start
+ * @len: length, rounded up to pages
+ * @prot: PROT_* of <sys/mman.h>, with PROT_GROWSDOWN / PROT_GROWSUP
+ * @__reserved: must be 0
+ *
+ * mprotect(2) with Linux 6.1's splits, merges and errors: -EINVAL
+ * (unaligned start, unknown prot bits, wrapping range, PROT_GROWSDOWN on a
+ * VMA that does not grow down), -ENOMEM (part of the range unmapped: the
+ * VMAs before the hole are changed, as in Linux; or the map count limit),
+ * -EACCES (a protection the VMA's VM_MAY* flags do not allow). Present PTEs
+ * are updated in place; pages shared copy-on-write stay write-protected.
+ */
+struct shadow_mm_mprotect {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__u32 prot;
+	__u32 __reserved;
+};
+
+#define SHADOW_MM_MPROTECT	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MPROTECT)
+
+/**
+ * struct shadow_mm_mlock - ioctl(SHADOW_MM_MLOCK)
+ * @size: sizeof(struct shadow_mm_mlock)
+ * @flags: must be 0
+ * @addr: start (rounded down to a page, as mlock(2))
+ * @len: length (the range is rounded out to pages)
+ * @mlock_flags: 0 or MLOCK_ONFAULT, as mlock2(2)
+ * @__reserved: must be 0
+ *
+ * mlock2(2): VM_LOCKED (and VM_LOCKONFAULT) set on the range, with splits
+ * and merges, locked_vm accounted against the caller's RLIMIT_MEMLOCK
+ * unless it has CAP_IPC_LOCK, and every page made present (write-faulted
+ * for private writable memory) unless MLOCK_ONFAULT. Errors as mlock2(2):
+ * -EINVAL (unknown flags), -ENOMEM (a hole in the range, the map count,
+ * the rlimit), -EAGAIN (pages could not be made present).
+ */
+struct shadow_mm_mlock {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__u32 mlock_flags;
+	__u32 __reserved;
+};
+
+#define SHADOW_MM_MLOCK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MLOCK)
+
+/**
+ * struct shadow_mm_munlock - ioctl(SHADOW_MM_MUNLOCK)
+ * @size: sizeof(struct shadow_mm_munlock)
+ * @flags: must be 0
+ * @addr: start (rounded down to a page)
+ * @len: length (rounded out to pages)
+ *
+ * munlock(2): VM_LOCKED and VM_LOCKONFAULT cleared on the range.
+ */
+struct shadow_mm_munlock {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+};
+
+#define SHADOW_MM_MUNLOCK	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MUNLOCK)
+
+/**
+ * struct shadow_mm_mlockall - ioctl(SHADOW_MM_MLOCKALL)
+ * @size: sizeof(struct shadow_mm_mlockall)
+ * @flags: must be 0
+ * @mcl_flags: MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, as mlockall(2)
+ * @__reserved: must be 0
+ *
+ * mlockall(2): MCL_FUTURE sets the address space's def_flags so that later
+ * mappings are locked; MCL_CURRENT locks every VMA now. -EINVAL for no
+ * flag, an unknown one, or MCL_ONFAULT alone.
+ */
+struct shadow_mm_mlockall {
+	__u32 size;
+	__u32 flags;
+	__u32 mcl_flags;
+	__u32 __reserved;
+};
+
+#define SHADOW_MM_MLOCKALL	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MLOCKALL)
+
+/**
+ * struct shadow_mm_munlockall - ioctl(SHADOW_MM_MUNLOCKALL)
+ * @size: sizeof(struct shadow_mm_munlockall)
+ * @flags: must be 0
+ *
+ * munlockall(2): every VMA unlocked, def_flags cleared.
+ */
+struct shadow_mm_munlockall {
+	__u32 size;
+	__u32 flags;
+};
+
+#define SHADOW_MM_MUNLOCKALL	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MUNLOCKALL)
+
+/**
+ * struct shadow_mm_mremap - ioctl(SHADOW_MM_MREMAP)
+ * @size: sizeof(struct shadow_mm_mremap)
+ * @flags: must be 0
+ * @old_addr: page-aligned start of the mapping to resize or move
+ * @old_len: its length (0 with MREMAP_MAYMOVE duplicates a shared mapping)
+ * @new_len: the new length
+ * @new_addr: the destination with MREMAP_FIXED
+ * @mremap_flags: MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP
+ * @__reserved: must be 0
+ * @out_addr: the mapping's address afterwards
+ *
+ * mremap(2) with Linux 6.1's rules and errors: shrinking unmaps the tail,
+ * growing extends in place when the room is free, else moves with
+ * MREMAP_MAYMOVE; a move carries the page tables and pages (no copy).
+ * -EINVAL, -ENOMEM, -EFAULT as mremap(2).
+ */
+struct shadow_mm_mremap {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 old_addr;
+	__aligned_u64 old_len;
+	__aligned_u64 new_len;
+	__aligned_u64 new_addr;
+	__u32 mremap_flags;
+	__u32 __reserved;
+	__aligned_u64 out_addr;
+};
+
+#define SHADOW_MM_MREMAP	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MREMAP)
+
+/* struct shadow_mm_brk.flags */
+#define SHADOW_BRK_SET_START	_BITUL(0)	/* PR_SET_MM_START_BRK */
+
+/*
+ * Where a new address space's heap starts: just past a small PIE loaded at
+ * ELF_ET_DYN_BASE with randomization off.
+ */
+#define SHADOW_DEFAULT_START_BRK	0x555555559000ULL
+
+/**
+ * struct shadow_mm_brk - ioctl(SHADOW_MM_BRK)
+ * @size: sizeof(struct shadow_mm_brk)
+ * @flags: 0, or SHADOW_BRK_SET_START
+ * @brk: the requested program break (0 asks for the current one); with
+ *       SHADOW_BRK_SET_START, the new start_brk (page aligned, and the
+ *       heap must be empty): start_brk and brk both become @brk
+ * @out_brk: the program break afterwards
+ * @out_start_brk: where the heap starts
+ *
+ * brk(2): growing maps anonymous memory that merges with the heap
+ * (do_brk_flags), shrinking unmaps; like the system call it never fails
+ * for a refused request: @out_brk then holds the old break. Only
+ * SHADOW_BRK_SET_START fails (-EINVAL unaligned, outside the address space
+ * or the heap not empty).
+ */
+struct shadow_mm_brk {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 brk;
+	__aligned_u64 out_brk;
+	__aligned_u64 out_start_brk;
+};
+
+#define SHADOW_MM_BRK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_BRK)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */
