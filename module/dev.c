@@ -168,7 +168,7 @@ static int shadow_dev_open(struct inode *inode, struct file *file)
 {
 	struct shadow_dev_file *df;
 
-	df = kzalloc(sizeof(*df), GFP_KERNEL_ACCOUNT);
+	df = kzalloc(sizeof(*df), GFP_SHADOW);
 	if (!df)
 		return -ENOMEM;
 	file->private_data = df;

@@ -25,6 +25,18 @@ static bool shadow_access_error(struct shadow_vma *vma, unsigned int flags)
 	return !(vma->vm_flags & (VM_READ | VM_WRITE | VM_EXEC));
 }
 
+/*
+ * max_pages_per_mm: would mapping one more data page take @mm past its
+ * limit? Page tables are not counted: at most three per data page.
+ */
+static bool shadow_rss_limit_reached(struct shadow_mm *mm)
+{
+	unsigned long limit = READ_ONCE(shadow_max_pages_per_mm);
+
+	lockdep_assert_held(&mm->page_table_lock);
+	return limit && mm->rss_anon + mm->rss_shmem >= limit;
+}
+
 static pte_t shadow_mk_pte(struct page *page, struct shadow_vma *vma)
 {
 	return mk_pte(page, __pgprot(vma->vm_page_prot));
@@ -48,6 +60,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 {
 	struct page *page;
 	pte_t entry;
+	int ret;
 
 	if (!(flags & SHADOW_FAULT_WRITE)) {
 		entry = pte_mkspecial(pfn_pte(my_zero_pfn(addr),
@@ -71,11 +84,12 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 		entry = pte_mkwrite(pte_mkdirty(entry));
 
 	spin_lock(&mm->page_table_lock);
-	if (!pte_none(*pte)) {
-		/* Another fault mapped it first. */
+	if (!pte_none(*pte) || shadow_rss_limit_reached(mm)) {
+		/* Another fault mapped it first, or the limit is reached. */
+		ret = pte_none(*pte) ? -ENOMEM : 0;
 		spin_unlock(&mm->page_table_lock);
 		shadow_put_page(page);
-		return 0;
+		return ret;
 	}
 	atomic_set(&shadow_page_meta(page)->mapcount, 1);
 	mm->rss_anon++;
@@ -95,6 +109,7 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 			      ((addr - vma->vm_start) >> PAGE_SHIFT);
 	struct page *page;
 	pte_t entry;
+	int ret;
 
 	page = shadow_shmem_get_page(vma->vm_shmem, index);
 	if (IS_ERR(page))
@@ -104,10 +119,11 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 		entry = shadow_maybe_mkwrite(pte_mkdirty(entry), vma);
 
 	spin_lock(&mm->page_table_lock);
-	if (!pte_none(*pte)) {
+	if (!pte_none(*pte) || shadow_rss_limit_reached(mm)) {
+		ret = pte_none(*pte) ? -ENOMEM : 0;
 		spin_unlock(&mm->page_table_lock);
 		shadow_put_page(page);
-		return 0;
+		return ret;
 	}
 	/* The reference shadow_shmem_get_page() took is the PTE's. */
 	atomic_inc(&shadow_page_meta(page)->mapcount);
@@ -141,6 +157,7 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 {
 	struct page *new = NULL;
 	pte_t entry;
+	int ret;
 
 	if (!shadow_anon_vma_prepare(mm, vma))
 		new = shadow_alloc_page(true);
@@ -155,13 +172,17 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 	entry = shadow_maybe_mkwrite(entry, vma);
 
 	spin_lock(&mm->page_table_lock);
-	if (!pte_same(*pte, orig)) {
-		/* The PTE changed under us: the access retries. */
+	if (!pte_same(*pte, orig) || (!old && shadow_rss_limit_reached(mm))) {
+		/*
+		 * The PTE changed under us: the access retries. Or the copy
+		 * of the zero page would be a page past the limit.
+		 */
+		ret = pte_same(*pte, orig) ? -ENOMEM : 0;
 		spin_unlock(&mm->page_table_lock);
 		shadow_put_page(new);
 		if (old)
 			shadow_put_page(old);
-		return 0;
+		return ret;
 	}
 	set_pte(pte, entry);
 	atomic_set(&shadow_page_meta(new)->mapcount, 1);

@@ -46,6 +46,21 @@ umode_t shadow_dev_mode = 0600;
 module_param_named(dev_mode, shadow_dev_mode, ushort, 0444);
 MODULE_PARM_DESC(dev_mode, "Mode of /dev/shadow_mm (default 0600)");
 
+/*
+ * Limits on what one user can make the engine hold; both may be changed at
+ * run time and apply to later requests. Memory as such is limited by the
+ * caller's memory cgroup, which every allocation is charged to.
+ */
+unsigned int shadow_max_mms_per_user = 4096;
+module_param_named(max_mms_per_user, shadow_max_mms_per_user, uint, 0644);
+MODULE_PARM_DESC(max_mms_per_user,
+		 "Most live address spaces one user may have; create and fork fail with EAGAIN past it (0: no limit, default 4096)");
+
+unsigned long shadow_max_pages_per_mm;
+module_param_named(max_pages_per_mm, shadow_max_pages_per_mm, ulong, 0644);
+MODULE_PARM_DESC(max_pages_per_mm,
+		 "Most data pages (rss) one address space may map; a fault past it fails with ENOMEM (0: no limit, the default)");
+
 static struct dentry *shadow_debugfs_dir;
 
 static int shadow_counters_show(struct seq_file *m, void *v)

@@ -19,23 +19,30 @@
  *   shmem object's xarray lock  (taken alone, inside a fault)
  *   shadow_mmlist_lock          (spinlock: the list of live address spaces;
  *                                taken alone)
+ *   shadow_user_mms_lock        (mutex: address spaces per user; taken
+ *                                alone, in create, fork and the last mmput)
  *
  * No lock is held across a user copy except mmap_lock for reading.
  *
  * Lifetime of a struct shadow_mm:
  *
- *   shadow_mm_alloc()    mm_users = 1, mm_count = 1, on shadow_mmlist
+ *   shadow_mm_alloc()    mm_users = 1, mm_count = 1, on shadow_mmlist,
+ *        |               counted against its user's max_mms_per_user
  *        |
  *   live                 each fd that has not exited holds one mm_users;
  *        |               an ioctl in flight holds one more (shadow_mmget)
  *   last shadow_mmput()  exit_mmap: every VMA, page and page table is
- *        |               freed; off shadow_mmlist; the users' mm_count
- *        |               reference is dropped
+ *        |               freed; off shadow_mmlist; no longer counted
+ *        |               against its user; the users' mm_count reference
+ *        |               is dropped
  *   last shadow_mmdrop() the PGD, the id and the struct are freed
  */
+#include <linux/cred.h>
 #include <linux/gfp.h>
 #include <linux/idr.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/xarray.h>
 
 #include "internal.h"
 
@@ -49,6 +56,53 @@ static DEFINE_IDA(shadow_mm_ida);
 static LIST_HEAD(shadow_mmlist);
 static DEFINE_SPINLOCK(shadow_mmlist_lock);
 
+/*
+ * Live address spaces per user (uid in the initial namespace -> count, as
+ * an xarray value): RLIMIT_NPROC's counterpart for max_mms_per_user.
+ */
+static DEFINE_XARRAY(shadow_user_mms);
+static DEFINE_MUTEX(shadow_user_mms_lock);
+
+/*
+ * Count one more address space against @uid, unless that takes it past
+ * max_mms_per_user (0: no limit): then -EAGAIN, as fork(2) at RLIMIT_NPROC.
+ */
+static int shadow_user_mms_charge(unsigned int uid)
+{
+	unsigned int limit = READ_ONCE(shadow_max_mms_per_user);
+	unsigned long count;
+	int ret;
+
+	mutex_lock(&shadow_user_mms_lock);
+	count = xa_to_value(xa_load(&shadow_user_mms, uid) ?: xa_mk_value(0));
+	if (limit && count >= limit) {
+		ret = -EAGAIN;
+		goto out_unlock;
+	}
+	ret = xa_err(xa_store(&shadow_user_mms, uid, xa_mk_value(count + 1),
+			      GFP_SHADOW));
+out_unlock:
+	mutex_unlock(&shadow_user_mms_lock);
+	return ret;
+}
+
+static void shadow_user_mms_uncharge(unsigned int uid)
+{
+	unsigned long count;
+
+	mutex_lock(&shadow_user_mms_lock);
+	count = xa_to_value(xa_load(&shadow_user_mms, uid));
+	if (!WARN_ON_ONCE(!count)) {
+		/* Storing a value in place of a value allocates nothing. */
+		if (count == 1)
+			xa_erase(&shadow_user_mms, uid);
+		else
+			xa_store(&shadow_user_mms, uid, xa_mk_value(count - 1),
+				 GFP_NOWAIT);
+	}
+	mutex_unlock(&shadow_user_mms_lock);
+}
+
 /**
  * shadow_vm_area_alloc() - allocate a zeroed VMA for @mm (vm_area_alloc)
  * @mm: the address space it will belong to
@@ -59,7 +113,7 @@ struct shadow_vma *shadow_vm_area_alloc(struct shadow_mm *mm)
 {
 	struct shadow_vma *vma;
 
-	vma = kmem_cache_zalloc(shadow_vma_cachep, GFP_KERNEL_ACCOUNT);
+	vma = kmem_cache_zalloc(shadow_vma_cachep, GFP_SHADOW);
 	if (!vma)
 		return NULL;
 	vma->vm_mm = mm;
@@ -87,7 +141,7 @@ void shadow_vm_area_free(struct shadow_vma *vma)
  */
 bool shadow_mas_nomem_wait(void)
 {
-	struct page *page = alloc_page(GFP_KERNEL_ACCOUNT);
+	struct page *page = alloc_page(GFP_SHADOW);
 
 	if (!page)
 		return false;
@@ -99,19 +153,28 @@ bool shadow_mas_nomem_wait(void)
  * shadow_mm_alloc() - create an empty address space (mm_alloc)
  * @mmap_base: top of the top-down mmap area, already validated
  *
- * Return: the address space with one user, or an ERR_PTR.
+ * The address space is charged to the calling user.
+ *
+ * Return: the address space with one user, or an ERR_PTR: -EAGAIN when
+ * the user has max_mms_per_user address spaces already, -ENOMEM.
  */
 struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base)
 {
+	unsigned int uid = from_kuid(&init_user_ns, current_uid());
 	struct shadow_mm *mm;
 	struct page *pgd_page;
-	int id;
+	int id, ret;
 
-	mm = kmem_cache_zalloc(shadow_mm_cachep, GFP_KERNEL_ACCOUNT);
+	ret = shadow_user_mms_charge(uid);
+	if (ret)
+		return ERR_PTR(ret);
+
+	ret = -ENOMEM;
+	mm = kmem_cache_zalloc(shadow_mm_cachep, GFP_SHADOW);
 	if (!mm)
-		return ERR_PTR(-ENOMEM);
+		goto err_uncharge;
 
-	pgd_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	pgd_page = alloc_page(GFP_SHADOW | __GFP_ZERO);
 	if (!pgd_page)
 		goto err_free_mm;
 
@@ -120,6 +183,7 @@ struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base)
 		goto err_free_pgd;
 
 	mm->id = id;
+	mm->owner_uid = uid;
 	mm->pgd = page_address(pgd_page);
 	mm->task_size = SHADOW_TASK_SIZE;
 	mm->mmap_base = mmap_base;
@@ -146,7 +210,9 @@ err_free_pgd:
 	__free_page(pgd_page);
 err_free_mm:
 	kmem_cache_free(shadow_mm_cachep, mm);
-	return ERR_PTR(-ENOMEM);
+err_uncharge:
+	shadow_user_mms_uncharge(uid);
+	return ERR_PTR(ret);
 }
 
 /* The struct goes when its last reference goes (__mmdrop). */
@@ -190,6 +256,8 @@ static noinline void __shadow_mmput(struct shadow_mm *mm)
 	spin_lock(&shadow_mmlist_lock);
 	list_del_init(&mm->mmlist);
 	spin_unlock(&shadow_mmlist_lock);
+	/* It holds no memory now but its struct and PGD. */
+	shadow_user_mms_uncharge(mm->owner_uid);
 
 	shadow_mmdrop(mm);
 }
@@ -233,6 +301,8 @@ err_mm_cache:
 void shadow_mm_exit(void)
 {
 	WARN_ON(!list_empty(&shadow_mmlist));
+	WARN_ON(!xa_empty(&shadow_user_mms));
+	xa_destroy(&shadow_user_mms);
 	kmem_cache_destroy(shadow_vma_cachep);
 	kmem_cache_destroy(shadow_mm_cachep);
 	ida_destroy(&shadow_mm_ida);

@@ -90,6 +90,8 @@ struct shadow_vma {
  * @cow_copies: write faults that copied a page (do_wp_page -> wp_page_copy)
  * @cow_reuses: write faults that reused a page in place (wp_page_reuse)
  * @id: small stable id for traces, maps and debugfs
+ * @owner_uid: the user it is charged to (max_mms_per_user), in the
+ *             initial user namespace
  * @mmlist: entry in the module's list of live address spaces
  * @mmap_lock: protects @mm_mt, the VMAs in it and the layout counters
  * @page_table_lock: protects the page tables, the table and rss counts,
@@ -122,6 +124,7 @@ struct shadow_mm {
 	unsigned long cow_copies;
 	unsigned long cow_reuses;
 	unsigned int id;
+	unsigned int owner_uid;
 	struct list_head mmlist;
 	struct rw_semaphore mmap_lock;	/* protects the fields above */
 	spinlock_t page_table_lock;	/* protects the page tables */
