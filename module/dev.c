@@ -168,7 +168,7 @@ static int shadow_dev_open(struct inode *inode, struct file *file)
 {
 	struct shadow_dev_file *df;
 
-	df = kzalloc(sizeof(*df), GFP_SHADOW);
+	df = kzalloc(sizeof(*df), SHADOW_GFP);
 	if (!df)
 		return -ENOMEM;
 	file->private_data = df;

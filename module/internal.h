@@ -12,15 +12,6 @@
 
 #include "vma_internal.h"
 
-/*
- * Every allocation made on behalf of user space: charged to the caller's
- * memory cgroup (__GFP_ACCOUNT), and failing with -ENOMEM at the cgroup's
- * limit instead of invoking its OOM killer (__GFP_RETRY_MAYFAIL): the
- * ioctls can return an error, so a process that asks for too much gets one
- * and nothing is killed to make room for it.
- */
-#define GFP_SHADOW		(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
-
 #define SHADOW_TASK_SIZE	((1UL << 47) - PAGE_SIZE)
 /* mmap_base() with an 8 MiB stack rlimit: the gap is clamped to 128 MiB. */
 #define SHADOW_MMAP_GAP		(128UL << 20)

@@ -30,10 +30,10 @@ struct page *shadow_alloc_page(bool anon_exclusive)
 	struct shadow_page *sp;
 	struct page *page;
 
-	sp = kzalloc(sizeof(*sp), GFP_SHADOW);
+	sp = kzalloc(sizeof(*sp), SHADOW_GFP);
 	if (!sp)
 		return NULL;
-	page = alloc_page(GFP_SHADOW | __GFP_ZERO);
+	page = alloc_page(SHADOW_GFP | __GFP_ZERO);
 	if (!page) {
 		kfree(sp);
 		return NULL;
@@ -186,7 +186,7 @@ struct shadow_shmem *shadow_shmem_zero_setup(void)
 	static atomic_long_t last_id;
 	struct shadow_shmem_object *obj;
 
-	obj = kzalloc(sizeof(*obj), GFP_SHADOW);
+	obj = kzalloc(sizeof(*obj), SHADOW_GFP);
 	if (!obj)
 		return NULL;
 	refcount_set(&obj->shmem.ref, 1);
@@ -246,7 +246,7 @@ struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
 	if (!page)
 		return ERR_PTR(-ENOMEM);
 	shadow_page_meta(page)->shmem = true;
-	old = xa_cmpxchg(&obj->pages, index, NULL, page, GFP_SHADOW);
+	old = xa_cmpxchg(&obj->pages, index, NULL, page, SHADOW_GFP);
 	if (xa_is_err(old)) {
 		shadow_put_page(page);
 		return ERR_PTR(xa_err(old));

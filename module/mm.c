@@ -80,7 +80,7 @@ static int shadow_user_mms_charge(unsigned int uid)
 		goto out_unlock;
 	}
 	ret = xa_err(xa_store(&shadow_user_mms, uid, xa_mk_value(count + 1),
-			      GFP_SHADOW));
+			      SHADOW_GFP));
 out_unlock:
 	mutex_unlock(&shadow_user_mms_lock);
 	return ret;
@@ -113,7 +113,7 @@ struct shadow_vma *shadow_vm_area_alloc(struct shadow_mm *mm)
 {
 	struct shadow_vma *vma;
 
-	vma = kmem_cache_zalloc(shadow_vma_cachep, GFP_SHADOW);
+	vma = kmem_cache_zalloc(shadow_vma_cachep, SHADOW_GFP);
 	if (!vma)
 		return NULL;
 	vma->vm_mm = mm;
@@ -141,7 +141,7 @@ void shadow_vm_area_free(struct shadow_vma *vma)
  */
 bool shadow_mas_nomem_wait(void)
 {
-	struct page *page = alloc_page(GFP_SHADOW);
+	struct page *page = alloc_page(SHADOW_GFP);
 
 	if (!page)
 		return false;
@@ -170,11 +170,11 @@ struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base)
 		return ERR_PTR(ret);
 
 	ret = -ENOMEM;
-	mm = kmem_cache_zalloc(shadow_mm_cachep, GFP_SHADOW);
+	mm = kmem_cache_zalloc(shadow_mm_cachep, SHADOW_GFP);
 	if (!mm)
 		goto err_uncharge;
 
-	pgd_page = alloc_page(GFP_SHADOW | __GFP_ZERO);
+	pgd_page = alloc_page(SHADOW_GFP | __GFP_ZERO);
 	if (!pgd_page)
 		goto err_free_mm;
 

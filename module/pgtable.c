@@ -44,7 +44,7 @@ static unsigned long shadow_table_entry(void *table)
 
 static void *shadow_alloc_table(void)
 {
-	struct page *page = alloc_page(GFP_SHADOW | __GFP_ZERO);
+	struct page *page = alloc_page(SHADOW_GFP | __GFP_ZERO);
 
 	if (!page)
 		return NULL;

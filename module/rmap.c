@@ -30,7 +30,7 @@ static struct shadow_anon_vma *shadow_anon_vma_alloc(struct shadow_anon_vma *par
 	static atomic_long_t last_id;
 	struct shadow_anon_vma *av;
 
-	av = kzalloc(sizeof(*av), GFP_SHADOW);
+	av = kzalloc(sizeof(*av), SHADOW_GFP);
 	if (!av)
 		return NULL;
 	refcount_set(&av->refcount, 1);

@@ -283,7 +283,7 @@ static int shadow_task_access(struct shadow_ucmd *ucmd)
 		return -EINVAL;
 	if (cmd->addr + cmd->len < cmd->addr)
 		return -EFAULT;
-	bounce = kmalloc(PAGE_SIZE, GFP_SHADOW);
+	bounce = kmalloc(PAGE_SIZE, SHADOW_GFP);
 	if (!bounce)
 		return -ENOMEM;
 
@@ -361,7 +361,7 @@ static int shadow_task_walk(struct shadow_ucmd *ucmd)
 	    cmd->addr + cmd->nr_pages * PAGE_SIZE < cmd->addr)
 		return -EINVAL;
 	batch = kmalloc_array(SHADOW_WALK_BATCH, sizeof(*batch),
-			      GFP_SHADOW);
+			      SHADOW_GFP);
 	if (!batch)
 		return -ENOMEM;
 	if (shadow_mmap_read_lock_killable(mm)) {
@@ -523,7 +523,7 @@ int shadow_task_create(struct shadow_mm *mm, struct file **filep)
 	struct shadow_task *task;
 	struct file *file;
 
-	task = kzalloc(sizeof(*task), GFP_SHADOW);
+	task = kzalloc(sizeof(*task), SHADOW_GFP);
 	if (!task)
 		return -ENOMEM;
 	spin_lock_init(&task->lock);

@@ -88,7 +88,7 @@ int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 		return -EINTR;
 	size = min_t(u64, max_len,
 		     (u64)mm->map_count * SHADOW_MAPS_LINE_MAX);
-	buf = kvmalloc(size ?: 1, GFP_SHADOW);
+	buf = kvmalloc(size ?: 1, SHADOW_GFP);
 	if (!buf) {
 		shadow_mmap_read_unlock(mm);
 		return -ENOMEM;

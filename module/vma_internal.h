@@ -25,8 +25,14 @@
 
 #include "shadow_mm_types.h"
 
-/* Every allocation the layout code makes is charged to the caller. */
-#define SHADOW_GFP		GFP_KERNEL_ACCOUNT
+/*
+ * Every allocation made on behalf of user space: charged to the caller's
+ * memory cgroup (__GFP_ACCOUNT), and failing with -ENOMEM at the cgroup's
+ * limit instead of invoking its OOM killer (__GFP_RETRY_MAYFAIL): the
+ * ioctls can return an error, so a process that asks for too much gets one
+ * and nothing is killed to make room for it.
+ */
+#define SHADOW_GFP		(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
 
 /* Linux's default stack_guard_gap: 256 pages. */
 #define SHADOW_STACK_GUARD_GAP	(256UL << PAGE_SHIFT)
