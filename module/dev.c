@@ -10,6 +10,7 @@
 #include <linux/uaccess.h>
 
 #include "internal.h"
+#include "trace.h"
 
 #define SHADOW_MM_FEATURES	(SHADOW_MM_FEATURE_VMA |	\
 				 SHADOW_MM_FEATURE_PGTABLE |	\
@@ -143,6 +144,7 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 	mm = shadow_mm_alloc(mmap_base);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
+	trace_shadow_mm_create(mm, 0);
 	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));
 }
 

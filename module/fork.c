@@ -8,17 +8,19 @@
  * is held and the parent's nested inside it, as copy_pte_range() does.
  */
 #include "internal.h"
+#include "trace.h"
 
 /*
  * copy_pte_range() for [addr, end) inside one PTE table: every present PTE
  * is copied; a private writable one is write-protected in both spaces; the
  * page stops being anon-exclusive and gains a mapping and a reference; the
- * child's copy is old.
+ * child's copy is old. *@copied counts the PTEs copied.
  */
 static int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 				 struct shadow_mm *src_mm,
 				 struct shadow_vma *src_vma,
-				 unsigned long addr, unsigned long end)
+				 unsigned long addr, unsigned long end,
+				 unsigned long *copied)
 {
 	bool cow = (src_vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) ==
 		   VM_MAYWRITE;
@@ -53,6 +55,7 @@ static int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 			pte = pte_wrprotect(pte);
 		}
 		set_pte(dst_pte, pte_mkold(pte));
+		(*copied)++;
 	}
 	spin_unlock(&src_mm->page_table_lock);
 	spin_unlock(&dst_mm->page_table_lock);
@@ -64,6 +67,7 @@ static int shadow_copy_pte_range(struct shadow_mm *dst_mm,
  * @dst_mm: the child
  * @src_mm: the parent
  * @src_vma: the parent's VMA
+ * @copied: incremented for each PTE copied
  *
  * Only VMAs with an anon_vma are copied (vma_needs_copy): the PTEs of
  * shared and never-written private memory are left for faults to fill.
@@ -72,7 +76,8 @@ static int shadow_copy_pte_range(struct shadow_mm *dst_mm,
  */
 static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
 					      struct shadow_mm *src_mm,
-					      struct shadow_vma *src_vma)
+					      struct shadow_vma *src_vma,
+					      unsigned long *copied)
 {
 	unsigned long addr = src_vma->vm_start, next;
 	int err;
@@ -82,7 +87,7 @@ static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
 	do {
 		next = shadow_pmd_addr_end(addr, src_vma->vm_end);
 		err = shadow_copy_pte_range(dst_mm, src_mm, src_vma, addr,
-					    next);
+					    next, copied);
 		if (err)
 			return err;
 		addr = next;
@@ -104,6 +109,7 @@ static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
  */
 shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm)
 {
+	unsigned long vmas = 0, ptes = 0;
 	struct shadow_vma *mpnt, *tmp;
 	int err = 0;
 
@@ -142,15 +148,17 @@ shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm)
 			break;
 		}
 		mm->map_count++;
+		vmas++;
 		/* The child's counters cover what it really got. */
 		shadow_vm_stat_account(mm, tmp->vm_flags,
 				       (tmp->vm_end - tmp->vm_start) >>
 				       PAGE_SHIFT);
 		if (!(tmp->vm_flags & VM_WIPEONFORK))
-			err = shadow_copy_page_range(mm, oldmm, mpnt);
+			err = shadow_copy_page_range(mm, oldmm, mpnt, &ptes);
 		if (err)
 			break;
 	}
+	trace_shadow_mm_fork(oldmm, mm, vmas, ptes, err);
 
 	up_write(&mm->mmap_lock);
 	up_write(&oldmm->mmap_lock);

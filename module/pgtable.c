@@ -17,6 +17,7 @@
 #include <linux/mm.h>
 
 #include "internal.h"
+#include "trace.h"
 
 #define SHADOW_PTRS		512
 #define SHADOW_PGDIR_SHIFT	39
@@ -58,12 +59,26 @@ static void shadow_free_table(void *table)
 	free_page((unsigned long)table);
 }
 
+/* The count of @mm's tables at @level. */
+static unsigned long *shadow_level_count(struct shadow_mm *mm,
+					 enum shadow_pt_level level)
+{
+	switch (level) {
+	case SHADOW_PT_PUD:
+		return &mm->nr_puds;
+	case SHADOW_PT_PMD:
+		return &mm->nr_pmds;
+	default:
+		return &mm->nr_ptes;
+	}
+}
+
 /*
- * Make *@entry point at a new table unless it already points at one
- * (__pte_alloc and friends). @level counts the tables of that level.
+ * Make *@entry point at a new table of @level, the one mapping @addr,
+ * unless it already points at one (__pte_alloc and friends).
  */
 static int shadow_entry_alloc(struct shadow_mm *mm, unsigned long *entry,
-			      unsigned long *level)
+			      unsigned long addr, enum shadow_pt_level level)
 {
 	void *table;
 
@@ -78,12 +93,14 @@ static int shadow_entry_alloc(struct shadow_mm *mm, unsigned long *entry,
 		/* The zeroed table is visible before the entry to it. */
 		smp_wmb();
 		WRITE_ONCE(*entry, shadow_table_entry(table));
-		(*level)++;
+		(*shadow_level_count(mm, level))++;
 		table = NULL;
 	}
 	spin_unlock(&mm->page_table_lock);
 	if (table)
 		shadow_free_table(table);
+	else
+		trace_shadow_mm_pgtable_alloc(mm, addr, level);
 	return 0;
 }
 
@@ -100,15 +117,18 @@ shadow_flow pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr)
 	unsigned long *pgd, *pud, *pmd;
 
 	pgd = (unsigned long *)mm->pgd + shadow_index(addr, SHADOW_PGDIR_SHIFT);
-	if (shadow_entry_alloc(mm, pgd, &mm->nr_puds))
+	if (shadow_entry_alloc(mm, pgd, addr & ~(SHADOW_PGDIR_SIZE - 1),
+			       SHADOW_PT_PUD))
 		return NULL;
 	pud = (unsigned long *)shadow_entry_table(READ_ONCE(*pgd)) +
 	      shadow_index(addr, SHADOW_PUD_SHIFT);
-	if (shadow_entry_alloc(mm, pud, &mm->nr_pmds))
+	if (shadow_entry_alloc(mm, pud, addr & ~(SHADOW_PUD_SIZE - 1),
+			       SHADOW_PT_PMD))
 		return NULL;
 	pmd = (unsigned long *)shadow_entry_table(READ_ONCE(*pud)) +
 	      shadow_index(addr, SHADOW_PMD_SHIFT);
-	if (shadow_entry_alloc(mm, pmd, &mm->nr_ptes))
+	if (shadow_entry_alloc(mm, pmd, addr & ~(SHADOW_PMD_SIZE - 1),
+			       SHADOW_PT_PTE))
 		return NULL;
 	return (pte_t *)shadow_entry_table(READ_ONCE(*pmd)) +
 	       shadow_index(addr, PAGE_SHIFT);
@@ -140,17 +160,21 @@ pte_t *shadow_pte_lookup(struct shadow_mm *mm, unsigned long addr)
 	       shadow_index(addr, PAGE_SHIFT);
 }
 
-/* Clear a table entry and free the table it pointed at. */
+/*
+ * Clear a table entry and free the table of @level it pointed at, the one
+ * mapping @addr.
+ */
 static void shadow_clear_entry(struct shadow_mm *mm, unsigned long *entry,
-			       unsigned long *counter)
+			       unsigned long addr, enum shadow_pt_level level)
 {
 	void *table = shadow_entry_table(*entry);
 
 	spin_lock(&mm->page_table_lock);
 	WRITE_ONCE(*entry, 0);
-	(*counter)--;
+	(*shadow_level_count(mm, level))--;
 	spin_unlock(&mm->page_table_lock);
 	shadow_free_table(table);
+	trace_shadow_mm_pgtable_free(mm, addr, level);
 }
 
 /*
@@ -185,12 +209,14 @@ static void shadow_free_pmd_range(struct shadow_mm *mm, unsigned long *pud,
 			/* free_pte_range() */
 			shadow_clear_entry(mm,
 					   &pmd[shadow_index(addr, SHADOW_PMD_SHIFT)],
-					   &mm->nr_ptes);
+					   addr & ~(SHADOW_PMD_SIZE - 1),
+					   SHADOW_PT_PTE);
 		addr = next;
 	} while (addr != end);
 
 	if (shadow_table_may_go(start, end, floor, ceiling, SHADOW_PUD_SIZE))
-		shadow_clear_entry(mm, pud, &mm->nr_pmds);
+		shadow_clear_entry(mm, pud, start & ~(SHADOW_PUD_SIZE - 1),
+				   SHADOW_PT_PMD);
 }
 
 static void shadow_free_pud_range(struct shadow_mm *mm, unsigned long *pgd,
@@ -210,7 +236,8 @@ static void shadow_free_pud_range(struct shadow_mm *mm, unsigned long *pgd,
 
 	if (shadow_table_may_go(start, end, floor, ceiling,
 				SHADOW_PGDIR_SIZE))
-		shadow_clear_entry(mm, pgd, &mm->nr_puds);
+		shadow_clear_entry(mm, pgd, start & ~(SHADOW_PGDIR_SIZE - 1),
+				   SHADOW_PT_PUD);
 }
 
 /**

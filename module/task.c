@@ -15,6 +15,7 @@
 #include <linux/uaccess.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /* Most VMA records one SHADOW_MM_GET_VMAS may ask for. */
 #define SHADOW_MAX_VMA_RECORDS	BIT(20)
@@ -234,6 +235,7 @@ static int shadow_task_fork(struct shadow_ucmd *ucmd)
 		mm = shadow_mm_alloc(ucmd->mm->mmap_base);
 		if (IS_ERR(mm))
 			return PTR_ERR(mm);
+		trace_shadow_mm_create(mm, ucmd->mm->id);
 		ret = shadow_dup_mmap(mm, ucmd->mm);
 		if (ret) {
 			shadow_mmput(mm);
