@@ -85,7 +85,8 @@ shell: module-vm selftests
 lint: module-vm
 	scripts/lint --checkpatch $(CHECKPATCH) --kdir $(VM_KDIR)
 
-# make unit: the layout code (module/vma.c, mmap.c) in user space, with
+# make unit: the layout code (module/vma.c, mmap.c, madvise.c) in user
+# space, with
 # Linux 6.1's maple tree, ASan and UBSan (selftests/vma); no VM. Ends with
 # "N passed, N failed".
 UNIT_OUT := $(BUILD)/vma

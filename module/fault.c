@@ -342,8 +342,15 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 	return ret;
 }
 
-/* get_user_pages' check_vma_flags(): may this access use @vma? */
-static bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force)
+/**
+ * shadow_gup_allowed() - may get_user_pages use @vma (check_vma_flags)?
+ * @vma: the VMA
+ * @write: FOLL_WRITE
+ * @force: FOLL_FORCE
+ *
+ * Return: true when the access may go on to follow or fault pages.
+ */
+bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force)
 {
 	unsigned long vm_flags = vma->vm_flags;
 
@@ -376,14 +383,24 @@ static bool shadow_can_follow_write_pte(pte_t entry, struct shadow_vma *vma,
 	       READ_ONCE(shadow_page_meta(pte_page(entry))->anon_exclusive);
 }
 
-/*
- * The page at @addr for a read or write by get_user_pages (follow_page,
- * faulting until it can be followed). NULL means the zero page.
+/**
+ * shadow_follow_page() - the page at @addr for get_user_pages
+ * @mm: the address space, mmap_lock held
+ * @vma: the VMA containing @addr, shadow_gup_allowed() already checked
+ * @addr: page-aligned address
+ * @write: FOLL_WRITE
+ * @force: FOLL_FORCE
+ * @err: set to 0, or to the fault's error
+ *
+ * follow_page_mask(), faulting (faultin_page) until the PTE can be
+ * followed; FOLL_TOUCH marks it young, and dirty for a write.
+ *
+ * Return: the page with a reference for the caller; NULL for the zero
+ * page or on error (*@err says which).
  */
-static struct page *shadow_follow_page(struct shadow_mm *mm,
-				       struct shadow_vma *vma,
-				       unsigned long addr, bool write,
-				       bool force, int *err)
+struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
+				unsigned long addr, bool write, bool force,
+				int *err)
 {
 	unsigned int flags = write ? SHADOW_FAULT_WRITE : 0;
 	struct page *page;

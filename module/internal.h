@@ -136,6 +136,61 @@ static inline unsigned long shadow_pmd_addr_end(unsigned long addr,
 	return shadow_addr_end(addr, end, PMD_SIZE);
 }
 
+/*
+ * The fixed geometry of a shadow page-table tree (pgtable.c): four levels
+ * of 512 entries whatever the running kernel folds.
+ */
+#define SHADOW_PTRS		512
+#define SHADOW_PGDIR_SHIFT	39
+#define SHADOW_PUD_SHIFT	30
+#define SHADOW_PMD_SHIFT	21
+#define SHADOW_PGDIR_SIZE	BIT(SHADOW_PGDIR_SHIFT)
+#define SHADOW_PUD_SIZE		BIT(SHADOW_PUD_SHIFT)
+#define SHADOW_PMD_SIZE		BIT(SHADOW_PMD_SHIFT)
+
+static inline unsigned long shadow_index(unsigned long addr, int shift)
+{
+	return (addr >> shift) & (SHADOW_PTRS - 1);
+}
+
+/* The table an entry of any level points at. */
+static inline void *shadow_entry_table(unsigned long val)
+{
+	return __va(val & PTE_PFN_MASK);
+}
+
+/*
+ * The slot of @addr at each level, for walks that read the entry above
+ * first (pgd_offset, pud_offset, pmd_offset, pte_offset_map): @pgd, @pud
+ * and @pmd are the values of present entries.
+ */
+static inline unsigned long *shadow_pgd_offset(struct shadow_mm *mm,
+					       unsigned long addr)
+{
+	return (unsigned long *)mm->pgd +
+	       shadow_index(addr, SHADOW_PGDIR_SHIFT);
+}
+
+static inline unsigned long *shadow_pud_offset(unsigned long pgd,
+					       unsigned long addr)
+{
+	return (unsigned long *)shadow_entry_table(pgd) +
+	       shadow_index(addr, SHADOW_PUD_SHIFT);
+}
+
+static inline unsigned long *shadow_pmd_offset(unsigned long pud,
+					       unsigned long addr)
+{
+	return (unsigned long *)shadow_entry_table(pud) +
+	       shadow_index(addr, SHADOW_PMD_SHIFT);
+}
+
+static inline pte_t *shadow_pte_offset(unsigned long pmd, unsigned long addr)
+{
+	return (pte_t *)shadow_entry_table(pmd) +
+	       shadow_index(addr, PAGE_SHIFT);
+}
+
 /* pgtable.c */
 pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr);
 pte_t *shadow_pte_lookup(struct shadow_mm *mm, unsigned long addr);
@@ -159,6 +214,28 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
 		     unsigned long len, bool write, bool force,
 		     unsigned long *done);
+bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force);
+struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
+				unsigned long addr, bool write, bool force,
+				int *err);
+
+/* gup.c */
+long shadow_populate_vma_page_range(struct shadow_mm *mm,
+				    struct shadow_vma *vma,
+				    unsigned long start, unsigned long end);
+int __shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
+			 unsigned long len, bool ignore_errors);
+
+/* mprotect.c */
+int shadow_do_mprotect_pkey(struct shadow_mm *mm, unsigned long start,
+			    size_t len, unsigned long prot, int pkey);
+
+/* mlock.c */
+int shadow_do_mlock(struct shadow_mm *mm, unsigned long start, size_t len,
+		    unsigned long flags);
+int shadow_do_munlock(struct shadow_mm *mm, unsigned long start, size_t len);
+int shadow_do_mlockall(struct shadow_mm *mm, unsigned int flags);
+int shadow_do_munlockall(struct shadow_mm *mm);
 
 /* rmap.c */
 int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);

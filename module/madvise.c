@@ -2,29 +2,160 @@
 /*
  * madvise() of shadow address spaces, after mm/madvise.c of Linux 6.1:
  * do_madvise -> madvise_walk_vmas -> madvise_vma_behavior ->
- * madvise_update_vma (vma_merge, or split_vma at either end).
+ * madvise_update_vma (vma_merge, or split_vma at either end) for advice
+ * that changes VMA flags, or the page-table work of the others.
  *
- * The advice modelled so far changes VMA flags only: MADV_DONTFORK and
- * MADV_DOFORK (VM_DONTCOPY), MADV_WIPEONFORK and MADV_KEEPONFORK
- * (VM_WIPEONFORK). They take mmap_lock for writing.
+ * Advice modelled:
+ *
+ *  - flags only, mmap_lock for writing: MADV_NORMAL, MADV_RANDOM,
+ *    MADV_SEQUENTIAL (VM_RAND_READ, VM_SEQ_READ), MADV_DONTFORK,
+ *    MADV_DOFORK (VM_DONTCOPY), MADV_WIPEONFORK, MADV_KEEPONFORK
+ *    (VM_WIPEONFORK), MADV_DONTDUMP, MADV_DODUMP (VM_DONTDUMP);
+ *  - mmap_lock for reading: MADV_DONTNEED and MADV_DONTNEED_LOCKED (the
+ *    range's PTEs are zapped), MADV_WILLNEED (nothing to read ahead
+ *    without swap or files, but its errors), MADV_POPULATE_READ and
+ *    MADV_POPULATE_WRITE (faultin_vma_page_range).
  *
  * This file includes only vma_internal.h: the user-space harness can
- * compile it unchanged.
+ * compile it unchanged. The page-table work is behind
+ * shadow_zap_page_range_single() and shadow_faultin_vma_page_range(),
+ * which the harness stubs.
  */
 #include "vma_internal.h"
 
-/* The advice this engine implements. */
+/* The advice this engine implements (madvise_behavior_valid). */
 static bool shadow_madvise_behavior_valid(int behavior)
 {
 	switch (behavior) {
-	case MADV_DONTFORK:
 	case MADV_DOFORK:
+	case MADV_DONTFORK:
+	case MADV_NORMAL:
+	case MADV_SEQUENTIAL:
+	case MADV_RANDOM:
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+	case MADV_DONTDUMP:
+	case MADV_DODUMP:
 	case MADV_WIPEONFORK:
 	case MADV_KEEPONFORK:
 		return true;
 	default:
 		return false;
 	}
+}
+
+/*
+ * Any behaviour which results in changes to the vma->vm_flags needs to
+ * take mmap_lock for writing. Others, which simply traverse vmas, need
+ * to only take it for reading.
+ */
+static bool shadow_madvise_need_mmap_write(int behavior)
+{
+	switch (behavior) {
+	case MADV_WILLNEED:
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+		return false;
+	default:
+		/* be safe, default to 1. list exceptions explicitly */
+		return true;
+	}
+}
+
+/* vma_lookup(): the VMA containing @addr, or NULL. */
+static struct shadow_vma *shadow_madvise_vma_lookup(struct shadow_mm *mm,
+						    unsigned long addr)
+{
+	struct shadow_vma *vma = shadow_find_vma(mm, addr);
+
+	return vma && vma->vm_start <= addr ? vma : NULL;
+}
+
+/*
+ * MADV_WILLNEED (madvise_willneed): Linux reads swapped-out pages back
+ * in; the engine has no swap and no files, so nothing is to be read.
+ */
+static long shadow_madvise_willneed(struct shadow_vma *vma,
+				    struct shadow_vma **prev)
+{
+	*prev = vma;
+	return 0;
+}
+
+/*
+ * MADV_DONTNEED (madvise_dontneed_free): the application no longer needs
+ * the pages; they are dropped without being saved. Private memory reads
+ * back zeroes, shared memory its object's pages. VM_LOCKED memory refuses
+ * unless MADV_DONTNEED_LOCKED.
+ */
+static shadow_flow long shadow_madvise_dontneed(struct shadow_mm *mm,
+						struct shadow_vma *vma,
+						struct shadow_vma **prev,
+						unsigned long start,
+						unsigned long end,
+						int behavior)
+{
+	unsigned long forbidden = 0;
+
+	*prev = vma;
+	if (behavior != MADV_DONTNEED_LOCKED)
+		forbidden |= VM_LOCKED;
+	if (vma->vm_flags & forbidden)
+		return -EINVAL;
+	if (start == end)
+		return 0;
+	shadow_zap_page_range_single(mm, vma, start, end);
+	return 0;
+}
+
+/*
+ * MADV_POPULATE_READ/WRITE (madvise_populate): prefault the range
+ * readable or writable, without forcing: -EINVAL where the VMA does not
+ * allow the access, -EFAULT where the fault would raise SIGSEGV or
+ * SIGBUS, -ENOMEM when memory runs out, -EINTR when killed.
+ */
+static shadow_flow long shadow_madvise_populate(struct shadow_mm *mm,
+						struct shadow_vma *vma,
+						struct shadow_vma **prev,
+						unsigned long start,
+						unsigned long end,
+						int behavior)
+{
+	const bool write = behavior == MADV_POPULATE_WRITE;
+	unsigned long tmp_end;
+	long pages;
+
+	*prev = vma;
+
+	while (start < end) {
+		if (!vma || start >= vma->vm_end) {
+			vma = shadow_madvise_vma_lookup(mm, start);
+			if (!vma)
+				return -ENOMEM;
+		}
+
+		tmp_end = min(end, vma->vm_end);
+		/* Populate (prefault) page tables readable/writable. */
+		pages = shadow_faultin_vma_page_range(mm, vma, start, tmp_end,
+						      write);
+		if (pages < 0) {
+			switch (pages) {
+			case -EINTR:
+			case -EINVAL: /* Incompatible mappings / permissions. */
+			case -EFAULT: /* VM_FAULT_SIGBUS or VM_FAULT_SIGSEGV */
+				return pages;
+			default:
+				return -ENOMEM;
+			}
+		}
+		start += pages * PAGE_SIZE;
+	}
+	return 0;
 }
 
 /*
@@ -76,7 +207,7 @@ success:
 	return 0;
 }
 
-/* madvise_vma_behavior(): the new flags of one VMA's part. */
+/* madvise_vma_behavior(): the advice on one VMA's part of the range. */
 static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 				       struct shadow_vma *vma,
 				       struct shadow_vma **prev,
@@ -87,6 +218,25 @@ static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 	int error;
 
 	switch (behavior) {
+	case MADV_WILLNEED:
+		return shadow_madvise_willneed(vma, prev);
+	case MADV_DONTNEED:
+	case MADV_DONTNEED_LOCKED:
+		return shadow_madvise_dontneed(mm, vma, prev, start, end,
+					       behavior);
+	case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE:
+		return shadow_madvise_populate(mm, vma, prev, start, end,
+					       behavior);
+	case MADV_NORMAL:
+		new_flags = new_flags & ~VM_RAND_READ & ~VM_SEQ_READ;
+		break;
+	case MADV_SEQUENTIAL:
+		new_flags = (new_flags & ~VM_RAND_READ) | VM_SEQ_READ;
+		break;
+	case MADV_RANDOM:
+		new_flags = (new_flags & ~VM_SEQ_READ) | VM_RAND_READ;
+		break;
 	case MADV_DONTFORK:
 		new_flags |= VM_DONTCOPY;
 		break;
@@ -103,6 +253,14 @@ static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 		break;
 	case MADV_KEEPONFORK:
 		new_flags &= ~VM_WIPEONFORK;
+		break;
+	case MADV_DONTDUMP:
+		new_flags |= VM_DONTDUMP;
+		break;
+	case MADV_DODUMP:
+		if (new_flags & VM_SPECIAL)
+			return -EINVAL;
+		new_flags &= ~VM_DONTDUMP;
 		break;
 	}
 
@@ -158,16 +316,19 @@ static int shadow_madvise_walk_vmas(struct shadow_mm *mm, unsigned long start,
  * @mm: the address space
  * @start: page-aligned start
  * @len_in: length, rounded up to pages
- * @behavior: MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK
+ * @behavior: an MADV_* advice this file models (see the top)
  *
  * Return: 0; -EINVAL for unknown advice, an unaligned start, a wrapping
  * range, or advice a VMA cannot take; -ENOMEM when part of the range is
- * unmapped (the rest is advised); -EAGAIN when a split failed; -EINTR.
+ * unmapped (the rest is advised), or when a populate runs out of memory;
+ * -EAGAIN when a split failed; -EFAULT when a populate's fault fails;
+ * -EINTR.
  */
 shadow_flow int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
 				  unsigned long len_in, int behavior)
 {
 	unsigned long end, len;
+	bool write;
 	int error;
 
 	if (!shadow_madvise_behavior_valid(behavior))
@@ -184,9 +345,17 @@ shadow_flow int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
 	if (end == start)
 		return 0;
 
-	if (shadow_mmap_write_lock_killable(mm))
-		return -EINTR;
+	write = shadow_madvise_need_mmap_write(behavior);
+	if (write) {
+		if (shadow_mmap_write_lock_killable(mm))
+			return -EINTR;
+	} else {
+		shadow_mmap_read_lock(mm);
+	}
 	error = shadow_madvise_walk_vmas(mm, start, end, behavior);
-	shadow_mmap_write_unlock(mm);
+	if (write)
+		shadow_mmap_write_unlock(mm);
+	else
+		shadow_mmap_read_unlock(mm);
 	return error;
 }

@@ -123,6 +123,25 @@ static shadow_flow void shadow_zap_page_range(struct shadow_mm *mm,
 }
 
 /**
+ * shadow_zap_page_range_single() - drop the PTEs of [start, end) of @vma
+ * @mm: the address space, mmap_lock held (for reading is enough)
+ * @vma: the VMA, which stays mapped
+ * @start: start of the range
+ * @end: its end
+ *
+ * MADV_DONTNEED's zap_page_range_single(): the pages go, the page tables
+ * stay; the next touch faults afresh (zeroes for private memory, the
+ * object's page for shared memory).
+ */
+void shadow_zap_page_range_single(struct shadow_mm *mm,
+				  struct shadow_vma *vma, unsigned long start,
+				  unsigned long end)
+{
+	shadow_mmap_assert_locked(mm);
+	shadow_zap_page_range(mm, vma, start, end);
+}
+
+/**
  * shadow_unmap_vmas() - drop the PTEs of [start, end) in @vmas (unmap_vmas)
  * @mm: the address space, mmap_lock held for writing
  * @vmas: the detached VMAs, linked by vm_detach_next

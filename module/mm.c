@@ -9,7 +9,8 @@
  *                                alone, to take an mm_users reference)
  *   mm->mmap_lock               (rw_semaphore: the VMA tree, the VMAs and
  *                                the layout counters; write for changes,
- *                                read for faults and queries)
+ *                                read for faults, populating, madvise's
+ *                                zaps and queries)
  *     child->mmap_lock          (fork: the child's, SINGLE_DEPTH_NESTING)
  *       mm->page_table_lock     (spinlock: page-table entries, rss, table
  *                                and fault counters, vma->anon_vma when a

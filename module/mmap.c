@@ -449,6 +449,9 @@ shadow_flow unsigned long shadow_do_mmap(struct shadow_mm *mm,
  * @flags: MAP_* flags
  * @pgoff: page offset
  *
+ * MAP_POPULATE and MAP_LOCKED mappings are populated once the lock is
+ * dropped, errors ignored, as vm_mmap_pgoff() does.
+ *
  * Return: as shadow_do_mmap(), or -EINTR when killed waiting for the lock.
  */
 unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
@@ -461,6 +464,8 @@ unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
 		return -EINTR;
 	ret = shadow_do_mmap(mm, addr, len, prot, flags, pgoff, &populate);
 	shadow_mmap_write_unlock(mm);
+	if (populate)
+		shadow_mm_populate(mm, ret, populate);
 	return ret;
 }
 

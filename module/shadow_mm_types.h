@@ -216,5 +216,13 @@ void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,
 		       unsigned long start, unsigned long end);
 void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,
 			  unsigned long floor, unsigned long ceiling);
+void shadow_zap_page_range_single(struct shadow_mm *mm,
+				  struct shadow_vma *vma, unsigned long start,
+				  unsigned long end);
+long shadow_faultin_vma_page_range(struct shadow_mm *mm,
+				   struct shadow_vma *vma, unsigned long start,
+				   unsigned long end, bool write);
+void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
+			unsigned long len);
 
 #endif /* _SHADOW_MM_TYPES_H */

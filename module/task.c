@@ -254,6 +254,62 @@ static int shadow_task_madvise(struct shadow_ucmd *ucmd)
 	return shadow_do_madvise(ucmd->mm, cmd->addr, cmd->len, cmd->advice);
 }
 
+/* SHADOW_MM_MPROTECT: mprotect(2), without protection keys. */
+static int shadow_task_mprotect(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_mprotect *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	return shadow_do_mprotect_pkey(ucmd->mm, cmd->addr, cmd->len,
+				       cmd->prot, -1);
+}
+
+/* SHADOW_MM_MLOCK: mlock2(2). */
+static int shadow_task_mlock(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_mlock *cmd = ucmd->cmd;
+	unsigned long vm_flags = VM_LOCKED;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	if (cmd->mlock_flags & ~MLOCK_ONFAULT)
+		return -EINVAL;
+	if (cmd->mlock_flags & MLOCK_ONFAULT)
+		vm_flags |= VM_LOCKONFAULT;
+	return shadow_do_mlock(ucmd->mm, cmd->addr, cmd->len, vm_flags);
+}
+
+/* SHADOW_MM_MUNLOCK: munlock(2). */
+static int shadow_task_munlock(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_munlock *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EINVAL;
+	return shadow_do_munlock(ucmd->mm, cmd->addr, cmd->len);
+}
+
+/* SHADOW_MM_MLOCKALL: mlockall(2). */
+static int shadow_task_mlockall(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_mlockall *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	return shadow_do_mlockall(ucmd->mm, cmd->mcl_flags);
+}
+
+/* SHADOW_MM_MUNLOCKALL: munlockall(2). */
+static int shadow_task_munlockall(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_munlockall *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EINVAL;
+	return shadow_do_munlockall(ucmd->mm);
+}
+
 static int shadow_task_fault(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_fault *cmd = ucmd->cmd;
@@ -423,6 +479,21 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MADVISE,
 			SHADOW_MM_MADVISE, shadow_task_madvise,
 			struct shadow_mm_madvise, __reserved),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MPROTECT,
+			SHADOW_MM_MPROTECT, shadow_task_mprotect,
+			struct shadow_mm_mprotect, __reserved),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MLOCK,
+			SHADOW_MM_MLOCK, shadow_task_mlock,
+			struct shadow_mm_mlock, __reserved),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MUNLOCK,
+			SHADOW_MM_MUNLOCK, shadow_task_munlock,
+			struct shadow_mm_munlock, len),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MLOCKALL,
+			SHADOW_MM_MLOCKALL, shadow_task_mlockall,
+			struct shadow_mm_mlockall, __reserved),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MUNLOCKALL,
+			SHADOW_MM_MUNLOCKALL, shadow_task_munlockall,
+			struct shadow_mm_munlockall, flags),
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_GET_STATS,
 			SHADOW_MM_GET_STATS,
 			shadow_task_get_stats, struct shadow_mm_stats,

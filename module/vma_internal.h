@@ -76,6 +76,11 @@ static inline int shadow_mmap_read_lock_killable(struct shadow_mm *mm)
 	return down_read_killable(&mm->mmap_lock);
 }
 
+static inline void shadow_mmap_read_lock(struct shadow_mm *mm)
+{
+	down_read(&mm->mmap_lock);
+}
+
 static inline void shadow_mmap_read_unlock(struct shadow_mm *mm)
 {
 	up_read(&mm->mmap_lock);

@@ -193,6 +193,50 @@ static inline int _shadow_madvise(int mfd, __u64 addr, __u64 len, int advice)
 	return shadow_ioctl(mfd, SHADOW_MM_MADVISE, &m);
 }
 
+static inline int _shadow_mprotect(int mfd, __u64 addr, __u64 len, int prot)
+{
+	struct shadow_mm_mprotect m = {
+		.size = sizeof(m), .addr = addr, .len = len, .prot = prot,
+	};
+
+	return shadow_ioctl(mfd, SHADOW_MM_MPROTECT, &m);
+}
+
+/* mlock2(2): @flags 0 or MLOCK_ONFAULT. */
+static inline int _shadow_mlock(int mfd, __u64 addr, __u64 len,
+				unsigned int flags)
+{
+	struct shadow_mm_mlock m = {
+		.size = sizeof(m), .addr = addr, .len = len,
+		.mlock_flags = flags,
+	};
+
+	return shadow_ioctl(mfd, SHADOW_MM_MLOCK, &m);
+}
+
+static inline int _shadow_munlock(int mfd, __u64 addr, __u64 len)
+{
+	struct shadow_mm_munlock m = {
+		.size = sizeof(m), .addr = addr, .len = len,
+	};
+
+	return shadow_ioctl(mfd, SHADOW_MM_MUNLOCK, &m);
+}
+
+static inline int _shadow_mlockall(int mfd, unsigned int flags)
+{
+	struct shadow_mm_mlockall m = { .size = sizeof(m), .mcl_flags = flags };
+
+	return shadow_ioctl(mfd, SHADOW_MM_MLOCKALL, &m);
+}
+
+static inline int _shadow_munlockall(int mfd)
+{
+	struct shadow_mm_munlockall m = { .size = sizeof(m) };
+
+	return shadow_ioctl(mfd, SHADOW_MM_MUNLOCKALL, &m);
+}
+
 /* fork: the child's fd, or -errno. */
 static inline int _shadow_fork(int mfd, unsigned int flags, __u32 *id)
 {

@@ -18,12 +18,18 @@
 enum harness_call_kind {
 	HARNESS_UNMAP_VMAS = 1,
 	HARNESS_FREE_PGTABLES,
+	HARNESS_ZAP_RANGE,
+	HARNESS_FAULTIN,
+	HARNESS_POPULATE,
 };
 
 /*
  * One call of shadow_unmap_vmas() (@a, @b: start, end) or of
  * shadow_free_pgtables() (@a, @b: floor, ceiling), with a summary of the
- * list of VMAs it was handed.
+ * list of VMAs it was handed; or of shadow_zap_page_range_single(),
+ * shadow_faultin_vma_page_range() (@a, @b: start, end; the VMA's start
+ * and end in @first_start, @last_end; @pages 1 for a write) or
+ * shadow_mm_populate() (@a, @b: start, end).
  */
 struct harness_call {
 	enum harness_call_kind kind;
@@ -56,6 +62,12 @@ struct harness_counters {
 };
 
 #define HARNESS_LIVELOCK_RETRIES	10000
+
+/*
+ * What shadow_faultin_vma_page_range() returns: 0 for every page done,
+ * else this error (the kernel's -EINVAL, -EFAULT, -ENOMEM, -EINTR...).
+ */
+extern long harness_faultin_error;
 
 extern struct harness_record harness_record;
 extern struct harness_counters harness_counters;

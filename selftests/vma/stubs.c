@@ -189,6 +189,58 @@ void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,
 	harness_record_call(HARNESS_FREE_PGTABLES, vmas, floor, ceiling);
 }
 
+/* The page-table calls of madvise and mmap: recorded, not done. */
+static void harness_record_range(enum harness_call_kind kind,
+				 struct shadow_vma *vma, unsigned long start,
+				 unsigned long end, unsigned long extra)
+{
+	struct harness_call call = {
+		.kind = kind,
+		.a = start,
+		.b = end,
+		.nr_vmas = vma ? 1 : 0,
+		.first_start = vma ? vma->vm_start : 0,
+		.last_end = vma ? vma->vm_end : 0,
+		.pages = extra,
+		.sorted = true,
+	};
+
+	if (harness_record.nr_calls < HARNESS_MAX_CALLS)
+		harness_record.calls[harness_record.nr_calls] = call;
+	harness_record.nr_calls++;
+}
+
+long harness_faultin_error;
+
+void shadow_zap_page_range_single(struct shadow_mm *mm,
+				  struct shadow_vma *vma, unsigned long start,
+				  unsigned long end)
+{
+	shadow_mmap_assert_locked(mm);
+	harness_record_range(HARNESS_ZAP_RANGE, vma, start, end, 0);
+}
+
+long shadow_faultin_vma_page_range(struct shadow_mm *mm,
+				   struct shadow_vma *vma, unsigned long start,
+				   unsigned long end, bool write)
+{
+	shadow_mmap_assert_locked(mm);
+	shadow_warn_on(start < vma->vm_start || end > vma->vm_end ||
+		       start >= end);
+	harness_record_range(HARNESS_FAULTIN, vma, start, end, write);
+	if (harness_faultin_error)
+		return harness_faultin_error;
+	return (end - start) >> PAGE_SHIFT;
+}
+
+void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
+			unsigned long len)
+{
+	/* Called with mmap_lock dropped, as vm_mmap_pgoff() does. */
+	shadow_warn_on(harness_locks.write_held || harness_locks.read_held);
+	harness_record_range(HARNESS_POPULATE, NULL, start, start + len, 0);
+}
+
 /*
  * The slab of tools/include/linux/slab.h, for the maple tree's nodes. Like
  * the radix-tree shim's, an object is zeroed only with __GFP_ZERO; unlike

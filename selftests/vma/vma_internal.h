@@ -69,6 +69,8 @@
 #define VM_MAYSHARE	SHADOW_VM_MAYSHARE
 #define VM_GROWSDOWN	SHADOW_VM_GROWSDOWN
 #define VM_LOCKED	SHADOW_VM_LOCKED
+#define VM_SEQ_READ	SHADOW_VM_SEQ_READ
+#define VM_RAND_READ	SHADOW_VM_RAND_READ
 #define VM_DONTCOPY	SHADOW_VM_DONTCOPY
 #define VM_DONTEXPAND	SHADOW_VM_DONTEXPAND
 #define VM_LOCKONFAULT	SHADOW_VM_LOCKONFAULT
@@ -77,6 +79,9 @@
 #define VM_WIPEONFORK	SHADOW_VM_WIPEONFORK
 #define VM_DONTDUMP	SHADOW_VM_DONTDUMP
 #define VM_SOFTDIRTY	SHADOW_VM_SOFTDIRTY
+
+/* Linux's VM_IO, which the engine never sets: not in the uapi. */
+#define VM_IO		0x00004000UL
 
 /* x86-64: no VM_GROWSUP (VM_NONE); the stack grows down. */
 #define VM_GROWSUP	0
@@ -179,6 +184,11 @@ static inline int shadow_mmap_read_lock_killable(struct shadow_mm *mm)
 		return -EINTR;
 	harness_locks.read_held++;
 	return 0;
+}
+
+static inline void shadow_mmap_read_lock(struct shadow_mm *mm)
+{
+	harness_locks.read_held++;
 }
 
 static inline void shadow_mmap_read_unlock(struct shadow_mm *mm)

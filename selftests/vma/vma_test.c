@@ -1444,6 +1444,159 @@ TEST_F(vma, vm_mmap_munmap_locking)
 	ASSERT_EQ(0, harness_locks.write_held);
 }
 
+/* vm_mmap_pgoff() populates MAP_POPULATE and MAP_LOCKED after unlocking. */
+TEST_F(vma, vm_mmap_populate)
+{
+	struct shadow_mm *mm = self->mm;
+
+	harness_limits.cap_ipc_lock = true;
+	ASSERT_EQ(A(0), shadow_vm_mmap_pgoff(mm, A(0), 3 * PG - 1, PROT_READ,
+					     MAP_FPA | MAP_POPULATE, 0));
+	ASSERT_EQ(A(4), shadow_vm_mmap_pgoff(mm, A(4), PG, PROT_READ,
+					     MAP_FPA | MAP_LOCKED, 0));
+	ASSERT_EQ(A(6), shadow_vm_mmap_pgoff(mm, A(6), PG, PROT_READ,
+					     MAP_FPA | MAP_POPULATE |
+					     MAP_NONBLOCK, 0));
+	ASSERT_EQ(A(8), shadow_vm_mmap_pgoff(mm, A(8), PG, PROT_READ,
+					     MAP_FPA, 0));
+	/* A failed mmap populates nothing. */
+	ASSERT_EQ(-EINVAL, (long)shadow_vm_mmap_pgoff(mm, A(10) + 1, PG,
+						      PROT_READ, MAP_FPA |
+						      MAP_POPULATE, 0));
+	ASSERT_EQ(2, harness_record.nr_calls);
+	check_call(_metadata, 0, HARNESS_POPULATE, A(0), A(3), 0, 0);
+	check_call(_metadata, 1, HARNESS_POPULATE, A(4), A(5), 0, 0);
+	/* After mlockall(MCL_FUTURE) every mapping is locked and populated. */
+	mm->def_flags = VM_LOCKED;
+	ASSERT_EQ(A(12), shadow_vm_mmap_pgoff(mm, A(12), 2 * PG, PROT_READ,
+					      MAP_FPA, 0));
+	mm->def_flags = 0;
+	check_call(_metadata, 2, HARNESS_POPULATE, A(12), A(14), 0, 0);
+	ASSERT_EQ(3, mm->locked_vm);
+}
+
+/*
+ * MADV_RANDOM, MADV_SEQUENTIAL and MADV_NORMAL change VM_RAND_READ and
+ * VM_SEQ_READ, splitting and merging back; MADV_DONTDUMP and MADV_DODUMP
+ * VM_DONTDUMP.
+ *   |AAAAAAAAAAAAAAAA| -> |AAAA|RRRR|AAAAAAAA| -> |AAAA|SSSS|AAAAAAAA|
+ *   -> |AAAAAAAAAAAAAAAA|
+ */
+TEST_F(vma, madvise_read_hints_and_dump)
+{
+	struct shadow_mm *mm = self->mm;
+
+	ASSERT_EQ(A(0), do_mmap(mm, A(0), 16 * PG, PROT_READ | PROT_WRITE,
+				MAP_FPA));
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(4), 4 * PG, MADV_RANDOM));
+	CHECK_LAYOUT(mm, { A(0), A(4), .flags = VMF_RW },
+		     { A(4), A(8), PGOFF(4), VMF_RW | VM_RAND_READ },
+		     { A(8), A(16), PGOFF(8), VMF_RW });
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(4), 4 * PG, MADV_SEQUENTIAL));
+	CHECK_LAYOUT(mm, { A(0), A(4), .flags = VMF_RW },
+		     { A(4), A(8), PGOFF(4), VMF_RW | VM_SEQ_READ },
+		     { A(8), A(16), PGOFF(8), VMF_RW });
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(4), 4 * PG, MADV_NORMAL));
+	CHECK_LAYOUT(mm, { A(0), A(16), PGOFF(0), VMF_RW });
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(12), 4 * PG, MADV_DONTDUMP));
+	CHECK_LAYOUT(mm, { A(0), A(12), .flags = VMF_RW },
+		     { A(12), A(16), PGOFF(12), VMF_RW | VM_DONTDUMP });
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(8), 8 * PG, MADV_DODUMP));
+	CHECK_LAYOUT(mm, { A(0), A(16), PGOFF(0), VMF_RW });
+	/* Flag advice takes mmap_lock for writing, and touches no PTE. */
+	ASSERT_EQ(5, harness_locks.nr_write_locks);
+	ASSERT_EQ(0, harness_record.nr_calls);
+}
+
+/*
+ * MADV_DONTNEED zaps each VMA's part of the range under mmap_lock for
+ * reading, skips holes but reports them, and refuses VM_LOCKED memory
+ * unless MADV_DONTNEED_LOCKED.
+ *   |AAAAAAAA|  |SSSS|   |LLLL|
+ *   0        8  10   14  16   20
+ */
+TEST_F(vma, madvise_dontneed)
+{
+	struct shadow_mm *mm = self->mm;
+
+	harness_limits.cap_ipc_lock = true;
+	harness_locks.strict = true;
+	shadow_mmap_write_lock(mm);
+	ASSERT_EQ(A(0), do_mmap(mm, A(0), 8 * PG, PROT_READ | PROT_WRITE,
+				MAP_FPA));
+	ASSERT_EQ(A(10), do_mmap(mm, A(10), 4 * PG, PROT_READ | PROT_WRITE,
+				 MAP_SA | MAP_FIXED));
+	ASSERT_EQ(A(16), do_mmap(mm, A(16), 4 * PG, PROT_READ,
+				 MAP_FPA | MAP_LOCKED));
+	shadow_mmap_write_unlock(mm);
+
+	ASSERT_EQ(-ENOMEM, shadow_do_madvise(mm, A(2), 10 * PG,
+					     MADV_DONTNEED));
+	ASSERT_EQ(2, harness_record.nr_calls);
+	check_call(_metadata, 0, HARNESS_ZAP_RANGE, A(2), A(8), 1, 0);
+	check_call(_metadata, 1, HARNESS_ZAP_RANGE, A(10), A(12), 1, 0);
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(10), 4 * PG, MADV_DONTNEED));
+	check_call(_metadata, 2, HARNESS_ZAP_RANGE, A(10), A(14), 1, 0);
+	/* VM_LOCKED: refused, whatever came before in the range. */
+	ASSERT_EQ(-EINVAL, shadow_do_madvise(mm, A(12), 6 * PG,
+					     MADV_DONTNEED));
+	check_call(_metadata, 3, HARNESS_ZAP_RANGE, A(12), A(14), 1, 0);
+	ASSERT_EQ(4, harness_record.nr_calls);
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(16), 4 * PG,
+				       MADV_DONTNEED_LOCKED));
+	check_call(_metadata, 4, HARNESS_ZAP_RANGE, A(16), A(20), 1, 0);
+	/* MADV_WILLNEED has nothing to do, but reports the holes. */
+	ASSERT_EQ(-ENOMEM, shadow_do_madvise(mm, A(6), 6 * PG,
+					     MADV_WILLNEED));
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(0), 8 * PG, MADV_WILLNEED));
+	ASSERT_EQ(5, harness_record.nr_calls);
+	/* None of them took mmap_lock for writing; no layout changed. */
+	ASSERT_EQ(1, harness_locks.nr_write_locks);
+	harness_locks.strict = false;
+	CHECK_LAYOUT(mm, { A(0), A(8) }, { A(10), A(14) }, { A(16), A(20) });
+}
+
+/*
+ * MADV_POPULATE_READ/WRITE prefault each VMA's part; the errors of
+ * faultin_vma_page_range() come back as madvise_populate() maps them.
+ */
+TEST_F(vma, madvise_populate)
+{
+	struct shadow_mm *mm = self->mm;
+
+	ASSERT_EQ(A(0), do_mmap(mm, A(0), 8 * PG, PROT_READ | PROT_WRITE,
+				MAP_FPA));
+	ASSERT_EQ(A(8), do_mmap(mm, A(8), 4 * PG, PROT_READ, MAP_FPA));
+	ASSERT_EQ(A(14), do_mmap(mm, A(14), 2 * PG, PROT_READ, MAP_FPA));
+
+	ASSERT_EQ(0, shadow_do_madvise(mm, A(4), 8 * PG,
+				       MADV_POPULATE_WRITE));
+	check_call(_metadata, 0, HARNESS_FAULTIN, A(4), A(8), 1, 1);
+	check_call(_metadata, 1, HARNESS_FAULTIN, A(8), A(12), 1, 1);
+	ASSERT_EQ(-ENOMEM, shadow_do_madvise(mm, A(10), 6 * PG,
+					     MADV_POPULATE_READ));
+	check_call(_metadata, 2, HARNESS_FAULTIN, A(10), A(12), 1, 0);
+	check_call(_metadata, 3, HARNESS_FAULTIN, A(14), A(16), 1, 0);
+
+	harness_faultin_error = -EINVAL;
+	ASSERT_EQ(-EINVAL, shadow_do_madvise(mm, A(0), 16 * PG,
+					     MADV_POPULATE_WRITE));
+	ASSERT_EQ(5, harness_record.nr_calls);
+	harness_faultin_error = -EFAULT;
+	ASSERT_EQ(-EFAULT, shadow_do_madvise(mm, A(0), PG,
+					     MADV_POPULATE_READ));
+	harness_faultin_error = -EINTR;
+	ASSERT_EQ(-EINTR, shadow_do_madvise(mm, A(0), PG,
+					    MADV_POPULATE_READ));
+	/* Anything else, -EHWPOISON say, is reported as -ENOMEM. */
+	harness_faultin_error = -EHWPOISON;
+	ASSERT_EQ(-ENOMEM, shadow_do_madvise(mm, A(0), PG,
+					     MADV_POPULATE_READ));
+	harness_faultin_error = 0;
+	ASSERT_EQ(0, harness_locks.nr_write_locks);
+	CHECK_LAYOUT(mm, { A(0), A(8) }, { A(8), A(12) }, { A(14), A(16) });
+}
+
 /* With the harness's strict locks, a change without mmap_lock is caught. */
 TEST_F(vma, unlocked_change_warns)
 {

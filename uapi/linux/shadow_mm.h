@@ -222,6 +222,8 @@ struct shadow_mm_exit {
 #define SHADOW_VM_MAYSHARE	0x00000080ULL
 #define SHADOW_VM_GROWSDOWN	0x00000100ULL
 #define SHADOW_VM_LOCKED	0x00002000ULL
+#define SHADOW_VM_SEQ_READ	0x00008000ULL
+#define SHADOW_VM_RAND_READ	0x00010000ULL
 #define SHADOW_VM_DONTCOPY	0x00020000ULL
 #define SHADOW_VM_DONTEXPAND	0x00040000ULL
 #define SHADOW_VM_LOCKONFAULT	0x00080000ULL
@@ -499,8 +501,26 @@ struct shadow_mm_fork {
  * @flags: must be 0
  * @addr: page-aligned start
  * @len: length, rounded up to pages
- * @advice: MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK or MADV_KEEPONFORK
- *          (others: -EINVAL, for now)
+ * @advice: one of
+ *
+ *  - MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL: SHADOW_VM_RAND_READ and
+ *    SHADOW_VM_SEQ_READ, which keep VMAs from merging;
+ *  - MADV_DONTFORK, MADV_DOFORK (SHADOW_VM_DONTCOPY), MADV_WIPEONFORK,
+ *    MADV_KEEPONFORK (SHADOW_VM_WIPEONFORK), MADV_DONTDUMP, MADV_DODUMP
+ *    (SHADOW_VM_DONTDUMP);
+ *  - MADV_DONTNEED, MADV_DONTNEED_LOCKED: the range's pages are unmapped:
+ *    private memory reads zeroes afterwards, shared memory its object's
+ *    pages; -EINVAL on VM_LOCKED memory unless MADV_DONTNEED_LOCKED;
+ *  - MADV_WILLNEED: nothing to read ahead (no swap, no files), only its
+ *    errors;
+ *  - MADV_POPULATE_READ, MADV_POPULATE_WRITE: every page of the range
+ *    made present, readable or writable (a write breaks COW), with
+ *    -EINVAL where the VMA does not allow that access (PROT_NONE, or a
+ *    write to read-only memory), -EFAULT where the fault would raise
+ *    SIGSEGV or SIGBUS, -ENOMEM when memory runs out.
+ *
+ *  Other advice (MADV_FREE, MADV_REMOVE, MADV_COLD, MADV_PAGEOUT, ...)
+ *  gives -EINVAL.
  * @__reserved: must be 0
  *
  * madvise(2), with its splits, merges and errors: -EINVAL (unaligned start,
