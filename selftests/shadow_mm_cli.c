@@ -122,6 +122,7 @@ struct cmd {
 	int var;			/* as=NAME, or -1 */
 	char *data;			/* write's bytes, echo's text */
 	size_t data_len;
+	int fill;			/* write's fill=BYTE */
 	char detail[64];		/* added to an error message */
 };
 
@@ -976,7 +977,7 @@ static int parse_write(struct parser *p, struct cmd *c)
 		if (!option(p, "len", &len))
 			return usage_error(p, c->type, "fill= without len=");
 		c->mode = 1;
-		c->data_len = byte;
+		c->fill = byte;
 		return parse_expr(p, &len, "len=N", &c->e[1]);
 	}
 	if (nargs(p, c, 3, 4) || parse_force(p, c, 3))
@@ -1377,7 +1378,7 @@ static int run_write(struct cmd *c)
 		buf = malloc(a.len + 1);
 		if (!buf)
 			return -ENOMEM;
-		memset(buf, (int)c->data_len, a.len);
+		memset(buf, c->fill, a.len);
 	}
 	a.buf = (uintptr_t)buf;
 	ret = do_ioctl(fd, SHADOW_MM_ACCESS, &a);

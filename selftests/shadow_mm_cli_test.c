@@ -176,6 +176,8 @@ FIXTURE_VARIANT_ADD(cli, fault_access) { .script = "fault_access.sh" };
 FIXTURE_VARIANT_ADD(cli, fork_cow) { .script = "fork_cow.sh" };
 /* Comments, strings, escapes, $var arithmetic, size suffixes, echo. */
 FIXTURE_VARIANT_ADD(cli, syntax) { .script = "syntax.sh" };
+/* The example of README.md. */
+FIXTURE_VARIANT_ADD(cli, readme) { .script = "readme.sh" };
 /* The demo that make run shows. */
 FIXTURE_VARIANT_ADD(cli, demo) { .script = "demo.sh" };
 /* A script read from stdin: "<stdin>" in messages. */
