@@ -1,0 +1,2 @@
+create a
+munmap a 0x10000

@@ -1,0 +1,5 @@
+create a
+fork a b
+close b
+maps a
+maps b

@@ -1,0 +1,2 @@
+create a
+! ENOMEMORY mmap a - 1p rw- private|anonymous

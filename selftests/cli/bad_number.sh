@@ -1,0 +1,2 @@
+create a
+mmap a - 16q rw- private|anonymous

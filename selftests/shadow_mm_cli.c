@@ -1,0 +1,2139 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * shadow_mm_cli: drive shadow address spaces from a script or a prompt.
+ *
+ * usage: shadow_mm_cli [-x] [-n] [SCRIPT | -]
+ *
+ * A script holds one command per line ("help" lists them, the README
+ * describes them); address spaces are named by labels and results can be
+ * kept in $variables. The whole script is parsed before anything runs: a
+ * malformed line is reported as SCRIPT:LINE and the exit status is 2 (-n
+ * stops there). The commands then run in order; the first one that fails
+ * when it was not expected to stops the script with status 1.
+ *
+ * The output is deterministic, so that runs can be compared with golden
+ * files: page ids and the ids of shared anonymous objects are replaced by
+ * aliases (p1, p2... and 1, 2...) in order of first appearance.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "shadow_mm_lib.h"
+
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK		18
+#define MADV_KEEPONFORK		19
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT		0x01
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT		4
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE	0x03
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC		0x80000
+#endif
+
+#define MAX_TOKENS	24		/* words on one line */
+#define MAX_TERMS	8		/* terms of one address expression */
+#define MAX_IO		(1024UL * 1024)	/* bytes one read or write moves */
+#define MAX_WALK	(1024UL * 1024)	/* the kernel's limit on a walk */
+#define MAPS_NAME_COLUMN 73		/* 25 + 6 * sizeof(void *) */
+#define EXIT_FAILED	1
+#define EXIT_SYNTAX	2
+/* A run error that is no errno: reported where it happens. */
+#define RUN_FATAL	(-100000)
+
+/* One word of a line, unescaped when it was a quoted string. */
+struct token {
+	const char *s;
+	size_t len;
+	bool quoted;
+};
+
+/* $name or a number, added or subtracted. */
+struct term {
+	int var;			/* index in cli.vars, or -1 */
+	bool neg;
+	__u64 val;
+};
+
+/* An address or a length: a sum of terms, evaluated when the line runs. */
+struct expr {
+	int nr;
+	struct term t[MAX_TERMS];
+};
+
+struct label {
+	char *name;
+	bool declared;			/* as the parser sees it */
+	int fd;				/* -1 when its create or fork failed */
+};
+
+struct var {
+	char *name;
+	bool set;
+	__u64 val;
+};
+
+/* Ids of the kernel's (page ids, shared objects) and their aliases. */
+struct alias_map {
+	__u64 *keys;
+	unsigned int *vals;
+	size_t cap, nr;
+};
+
+struct cmd;
+struct parser;
+
+struct cmd_type {
+	const char *name;
+	const char *usage;
+	int (*parse)(struct parser *p, struct cmd *c);
+	int (*run)(struct cmd *c);
+	int ioctl_nr;			/* for the ENOTTY hint, or -1 */
+	const char *ioctl_name;
+	bool needs_dev;
+	bool may_fail;			/* takes the "! ERRNO" prefix */
+};
+
+/* One parsed line. */
+struct cmd {
+	const struct cmd_type *type;
+	int line;
+	char *text;			/* what -x echoes */
+	int expect;			/* errno the command must fail with */
+	int mm, mm2;			/* labels */
+	struct expr e[4];
+	__u64 prot, flags;
+	int mode;
+	int var;			/* as=NAME, or -1 */
+	char *data;			/* write's bytes, echo's text */
+	size_t data_len;
+	int fill;			/* write's fill=BYTE */
+	char detail[64];		/* added to an error message */
+};
+
+struct parser {
+	const char *cmd;		/* command name, for messages */
+	struct token pos[MAX_TOKENS];	/* positional words */
+	int npos;
+	struct token opt[MAX_TOKENS];	/* key=value words */
+	bool opt_used[MAX_TOKENS];
+	int nopt;
+};
+
+static struct {
+	const char *script;		/* name used in messages */
+	int line;			/* line being parsed or run */
+	bool trace;			/* -x */
+	int dev;
+	__u64 ioctls;			/* SHADOW_MM_API's out_ioctls */
+	struct label *labels;
+	int nr_labels;
+	struct var *vars;
+	int nr_vars;
+	struct alias_map pages, shmem;
+} cli = { .dev = -1 };
+
+/* --- messages -------------------------------------------------------------- */
+
+static void err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s:%d: ", cli.script, cli.line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static const char *errno_name(int e)
+{
+	const char *name = strerrorname_np(e);
+
+	return name ? name : "E?";
+}
+
+/* ENOMEM -> 12; 0 when unknown. */
+static int errno_from_name(const char *name)
+{
+	int e;
+
+	for (e = 1; e < 4096; e++) {
+		const char *n = strerrorname_np(e);
+
+		if (n && !strcmp(n, name))
+			return e;
+	}
+	return 0;
+}
+
+/* --- aliases --------------------------------------------------------------- */
+
+static unsigned int alias_of(struct alias_map *m, __u64 key)
+{
+	size_t i;
+
+	if (m->nr * 2 >= m->cap) {
+		struct alias_map bigger = { .cap = m->cap ? m->cap * 2 : 64 };
+
+		bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
+		bigger.vals = calloc(bigger.cap, sizeof(*bigger.vals));
+		if (!bigger.keys || !bigger.vals) {
+			perror("shadow_mm_cli");
+			exit(EXIT_FAILED);
+		}
+		for (i = 0; i < m->cap; i++) {
+			size_t j;
+
+			if (!m->vals[i])
+				continue;
+			for (j = m->keys[i] % bigger.cap; bigger.vals[j];
+			     j = (j + 1) % bigger.cap)
+				;
+			bigger.keys[j] = m->keys[i];
+			bigger.vals[j] = m->vals[i];
+		}
+		bigger.nr = m->nr;
+		free(m->keys);
+		free(m->vals);
+		*m = bigger;
+	}
+	for (i = key % m->cap; m->vals[i]; i = (i + 1) % m->cap)
+		if (m->keys[i] == key)
+			return m->vals[i];
+	m->keys[i] = key;
+	m->vals[i] = ++m->nr;
+	return m->vals[i];
+}
+
+/* --- labels and variables -------------------------------------------------- */
+
+static bool valid_name(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (i = 1; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return false;
+	return true;
+}
+
+static int find_label(const char *s, size_t len)
+{
+	int i;
+
+	for (i = 0; i < cli.nr_labels; i++)
+		if (strlen(cli.labels[i].name) == len &&
+		    !memcmp(cli.labels[i].name, s, len))
+			return i;
+	return -1;
+}
+
+static int find_var(const char *s, size_t len)
+{
+	int i;
+
+	for (i = 0; i < cli.nr_vars; i++)
+		if (strlen(cli.vars[i].name) == len &&
+		    !memcmp(cli.vars[i].name, s, len))
+			return i;
+	return -1;
+}
+
+static void *grow(void *array, int nr, size_t size)
+{
+	array = realloc(array, (nr + 1) * size);
+	if (!array) {
+		perror("shadow_mm_cli");
+		exit(EXIT_FAILED);
+	}
+	return array;
+}
+
+static char *dup_token(const struct token *t)
+{
+	char *s = malloc(t->len + 1);
+
+	if (!s) {
+		perror("shadow_mm_cli");
+		exit(EXIT_FAILED);
+	}
+	memcpy(s, t->s, t->len);
+	s[t->len] = '\0';
+	return s;
+}
+
+/* --- parsing: words -------------------------------------------------------- */
+
+/* The escapes of strings, in scripts and in read's output. */
+static const char esc_names[] = "ntr0\\\"";
+static const char esc_chars[] = { '\n', '\t', '\r', '\0', '\\', '"' };
+
+static int escape(int c)
+{
+	const char *e = c ? strchr(esc_names, c) : NULL;
+
+	return e ? esc_chars[e - esc_names] : -1;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/*
+ * Split @line into words: bare words end at white space; a word that starts
+ * with a double quote is a string, with C's escapes for newline, tab,
+ * return, NUL, backslash and quote, and \xHH; a # that starts a word starts
+ * a comment. Words are written unescaped into @buf, which is as
+ * long as @line. @start and @end delimit what -x echoes.
+ */
+static int tokenize(const char *line, char *buf, struct token *tok,
+		    size_t *start, size_t *end)
+{
+	const char *s = line;
+	int n = 0;
+
+	*start = *end = 0;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			return n;
+		if (n == MAX_TOKENS) {
+			err("too many words on the line (at most %d)",
+			    MAX_TOKENS);
+			return -1;
+		}
+		if (!n)
+			*start = s - line;
+		tok[n].s = buf;
+		tok[n].quoted = *s == '"';
+		if (tok[n].quoted) {
+			for (s++; *s != '"'; s++) {
+				int c = (unsigned char)*s;
+
+				if (!c) {
+					err("unterminated string");
+					return -1;
+				}
+				if (c == '\\' && s[1] == 'x') {
+					if (hexval(s[2]) < 0 ||
+					    hexval(s[3]) < 0) {
+						err("expected two hex digits after \\x");
+						return -1;
+					}
+					c = hexval(s[2]) * 16 + hexval(s[3]);
+					s += 3;
+				} else if (c == '\\') {
+					c = escape(s[1]);
+					if (c < 0) {
+						err("unknown escape '\\%c' in a string",
+						    s[1] ? s[1] : ' ');
+						return -1;
+					}
+					s++;
+				}
+				*buf++ = c;
+			}
+			s++;
+			if (*s && *s != ' ' && *s != '\t') {
+				err("expected white space after a string");
+				return -1;
+			}
+		} else {
+			while (*s && *s != ' ' && *s != '\t')
+				*buf++ = *s++;
+		}
+		tok[n].len = buf - tok[n].s;
+		*buf++ = '\0';
+		*end = s - line;
+		n++;
+	}
+}
+
+static bool is_option(const struct token *t)
+{
+	const char *eq;
+
+	if (t->quoted)
+		return false;
+	eq = memchr(t->s, '=', t->len);
+	return eq && valid_name(t->s, eq - t->s);
+}
+
+/* The value of option @key=, or NULL when absent. */
+static struct token *option(struct parser *p, const char *key,
+			    struct token *val)
+{
+	size_t klen = strlen(key);
+	int i;
+
+	for (i = 0; i < p->nopt; i++) {
+		struct token *t = &p->opt[i];
+
+		if (t->len > klen && t->s[klen] == '=' &&
+		    !memcmp(t->s, key, klen)) {
+			p->opt_used[i] = true;
+			val->s = t->s + klen + 1;
+			val->len = t->len - klen - 1;
+			val->quoted = false;
+			return val;
+		}
+	}
+	return NULL;
+}
+
+static int usage_error(struct parser *p, const struct cmd_type *type,
+		       const char *what)
+{
+	err("%s: %s; usage: %s", p->cmd, what, type->usage);
+	return -1;
+}
+
+static int nargs(struct parser *p, struct cmd *c, int min, int max)
+{
+	if (p->npos < min)
+		return usage_error(p, c->type, "too few arguments");
+	if (p->npos > max)
+		return usage_error(p, c->type, "too many arguments");
+	return 0;
+}
+
+/* --- parsing: values ------------------------------------------------------- */
+
+/* 0x1f, 31, with an optional k, m, g or p (4 KiB pages) multiplier. */
+static bool parse_number(const char *s, size_t len, __u64 *val)
+{
+	unsigned int base = 10;
+	__u64 v = 0, mul = 1;
+	size_t i = 0, digits = 0;
+
+	if (len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		i = 2;
+	}
+	for (; i < len; i++, digits++) {
+		int d = hexval(s[i]);
+
+		if (d < 0 || d >= (int)base)
+			break;
+		if (v > (~0ULL - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	if (!digits)
+		return false;
+	if (i + 1 == len) {
+		static const char suffixes[] = "kmgp";
+		static const __u64 muls[] = { 1024, 1024 * 1024,
+					      1024 * 1024 * 1024, PAGE };
+		const char *suffix = strchr(suffixes, tolower(s[i]));
+
+		if (!s[i] || !suffix)
+			return false;
+		mul = muls[suffix - suffixes];
+		i++;
+	}
+	if (i != len || v > ~0ULL / mul)
+		return false;
+	*val = v * mul;
+	return true;
+}
+
+/* An address or length: terms like 0x1000, 16p, $x joined by + and -. */
+static int parse_expr(struct parser *p, const struct token *t,
+		      const char *what, struct expr *e)
+{
+	const char *s = t->s, *end = t->s + t->len;
+
+	e->nr = 0;
+	if (t->quoted || !t->len)
+		goto bad;
+	while (s < end) {
+		struct term *term = &e->t[e->nr];
+		const char *w;
+		bool neg = false;
+
+		if (*s == '+' || *s == '-') {
+			neg = *s == '-';
+			s++;
+		} else if (e->nr) {
+			goto bad;
+		}
+		for (w = s; w < end && *w != '+' && *w != '-'; w++)
+			;
+		if (e->nr == MAX_TERMS) {
+			err("%s: %s: at most %d terms", p->cmd, what,
+			    MAX_TERMS);
+			return -1;
+		}
+		term->neg = neg;
+		term->var = -1;
+		if (*s == '$') {
+			if (!valid_name(s + 1, w - s - 1))
+				goto bad;
+			term->var = find_var(s + 1, w - s - 1);
+			if (term->var < 0) {
+				err("%s: unknown variable '%.*s' (set one with as=NAME first)",
+				    p->cmd, (int)(w - s), s);
+				return -1;
+			}
+		} else if (!parse_number(s, w - s, &term->val)) {
+			goto bad;
+		}
+		e->nr++;
+		s = w;
+	}
+	if (e->nr)
+		return 0;
+bad:
+	err("%s: expected %s (like 0x10000, 64k, 16p or $var, joined by + or -), got '%.*s'",
+	    p->cmd, what, (int)t->len, t->s);
+	return -1;
+}
+
+struct name_val {
+	const char *name;
+	__u64 val;
+};
+
+static const struct name_val map_flag_names[] = {
+	{ "private", MAP_PRIVATE },
+	{ "shared", MAP_SHARED },
+	{ "shared_validate", MAP_SHARED_VALIDATE },
+	{ "anonymous", MAP_ANONYMOUS },
+	{ "fixed", MAP_FIXED },
+	{ "fixed_noreplace", MAP_FIXED_NOREPLACE },
+	{ "noreserve", MAP_NORESERVE },
+	{ "growsdown", MAP_GROWSDOWN },
+	{ "populate", MAP_POPULATE },
+	{ "locked", MAP_LOCKED },
+	{ "stack", MAP_STACK },
+	{ "hugetlb", MAP_HUGETLB },
+	{ "32bit", MAP_32BIT },
+	{ "sync", MAP_SYNC },
+	{ }
+};
+
+static const struct name_val advice_names[] = {
+	{ "normal", MADV_NORMAL },
+	{ "random", MADV_RANDOM },
+	{ "sequential", MADV_SEQUENTIAL },
+	{ "willneed", MADV_WILLNEED },
+	{ "dontneed", MADV_DONTNEED },
+	{ "free", MADV_FREE },
+	{ "remove", MADV_REMOVE },
+	{ "dontfork", MADV_DONTFORK },
+	{ "dofork", MADV_DOFORK },
+	{ "dontdump", MADV_DONTDUMP },
+	{ "dodump", MADV_DODUMP },
+	{ "wipeonfork", MADV_WIPEONFORK },
+	{ "keeponfork", MADV_KEEPONFORK },
+	{ "populate_read", MADV_POPULATE_READ },
+	{ "populate_write", MADV_POPULATE_WRITE },
+	{ }
+};
+
+static const struct name_val mremap_flag_names[] = {
+	{ "maymove", MREMAP_MAYMOVE },
+	{ "fixed", MREMAP_FIXED },
+	{ "dontunmap", MREMAP_DONTUNMAP },
+	{ }
+};
+
+static const struct name_val mcl_names[] = {
+	{ "current", MCL_CURRENT },
+	{ "future", MCL_FUTURE },
+	{ "onfault", MCL_ONFAULT },
+	{ }
+};
+
+static const struct name_val prot_extra_names[] = {
+	{ "growsdown", PROT_GROWSDOWN },
+	{ "growsup", PROT_GROWSUP },
+	{ }
+};
+
+/* Flag names of struct shadow_vma_info.vm_flags, in bit order. */
+static const struct name_val vm_flag_names[] = {
+	{ "read", SHADOW_VM_READ },
+	{ "write", SHADOW_VM_WRITE },
+	{ "exec", SHADOW_VM_EXEC },
+	{ "shared", SHADOW_VM_SHARED },
+	{ "mayread", SHADOW_VM_MAYREAD },
+	{ "maywrite", SHADOW_VM_MAYWRITE },
+	{ "mayexec", SHADOW_VM_MAYEXEC },
+	{ "mayshare", SHADOW_VM_MAYSHARE },
+	{ "growsdown", SHADOW_VM_GROWSDOWN },
+	{ "locked", SHADOW_VM_LOCKED },
+	{ "dontcopy", SHADOW_VM_DONTCOPY },
+	{ "dontexpand", SHADOW_VM_DONTEXPAND },
+	{ "lockonfault", SHADOW_VM_LOCKONFAULT },
+	{ "account", SHADOW_VM_ACCOUNT },
+	{ "noreserve", SHADOW_VM_NORESERVE },
+	{ "wipeonfork", SHADOW_VM_WIPEONFORK },
+	{ "dontdump", SHADOW_VM_DONTDUMP },
+	{ "softdirty", SHADOW_VM_SOFTDIRTY },
+	{ }
+};
+
+static const struct name_val *lookup(const struct name_val *names,
+				     const char *s, size_t len)
+{
+	for (; names->name; names++)
+		if (strlen(names->name) == len && !memcmp(names->name, s, len))
+			return names;
+	return NULL;
+}
+
+static void list_names(const struct name_val *names, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (; names->name && n < size; names++)
+		n += snprintf(buf + n, size - n, "%s%s", n ? ", " : "",
+			      names->name);
+}
+
+/* A |-list of names from @names or numbers, ORed into @val. */
+static int parse_flags(struct parser *p, const struct token *t,
+		       const char *what, const struct name_val *names,
+		       __u64 *val)
+{
+	const char *s = t->s, *end = t->s + t->len;
+	char known[256];
+
+	if (t->quoted || !t->len)
+		goto bad;
+	while (s <= end) {
+		const char *w = memchr(s, '|', end - s);
+		const struct name_val *nv;
+		__u64 v;
+
+		if (!w)
+			w = end;
+		nv = lookup(names, s, w - s);
+		if (nv)
+			*val |= nv->val;
+		else if (parse_number(s, w - s, &v))
+			*val |= v;
+		else
+			goto bad;
+		s = w + 1;
+	}
+	return 0;
+bad:
+	list_names(names, known, sizeof(known));
+	err("%s: expected %s (%s, or a number, joined by |), got '%.*s'",
+	    p->cmd, what, known, (int)t->len, t->s);
+	return -1;
+}
+
+/* rw-, r-x, ---, optionally |growsdown or |growsup; or a number. */
+static int parse_prot(struct parser *p, const struct token *t, __u64 *prot)
+{
+	const char *bar = memchr(t->s, '|', t->len);
+	size_t len = bar ? (size_t)(bar - t->s) : t->len;
+	struct token rest;
+
+	*prot = 0;
+	if (t->quoted)
+		goto bad;
+	if (len == 3 && strchr("r-", t->s[0]) && strchr("w-", t->s[1]) &&
+	    strchr("x-", t->s[2]))
+		*prot = (t->s[0] == 'r' ? PROT_READ : 0) |
+			(t->s[1] == 'w' ? PROT_WRITE : 0) |
+			(t->s[2] == 'x' ? PROT_EXEC : 0);
+	else if (!parse_number(t->s, len, prot))
+		goto bad;
+	if (!bar)
+		return 0;
+	rest.s = bar + 1;
+	rest.len = t->len - len - 1;
+	rest.quoted = false;
+	return parse_flags(p, &rest, "PROT flags", prot_extra_names, prot);
+bad:
+	err("%s: expected PROT like rw- or r-x, got '%.*s'", p->cmd,
+	    (int)t->len, t->s);
+	return -1;
+}
+
+static int parse_label(struct parser *p, const struct token *t)
+{
+	int i;
+
+	if (t->quoted || !valid_name(t->s, t->len)) {
+		err("%s: expected a LABEL (letters, digits, _), got '%.*s'",
+		    p->cmd, (int)t->len, t->s);
+		return -1;
+	}
+	i = find_label(t->s, t->len);
+	if (i < 0 || !cli.labels[i].declared) {
+		err("%s: unknown address space '%.*s'%s", p->cmd,
+		    (int)t->len, t->s,
+		    i < 0 ? " (create it first)" : " (it was closed)");
+		return -1;
+	}
+	return i;
+}
+
+/* A label for a new address space: create's, fork's child. */
+static int new_label(struct parser *p, const struct token *t)
+{
+	int i;
+
+	if (t->quoted || !valid_name(t->s, t->len)) {
+		err("%s: expected a new LABEL (letters, digits, _), got '%.*s'",
+		    p->cmd, (int)t->len, t->s);
+		return -1;
+	}
+	i = find_label(t->s, t->len);
+	if (i >= 0 && cli.labels[i].declared) {
+		err("%s: '%.*s' already names an address space (close it first)",
+		    p->cmd, (int)t->len, t->s);
+		return -1;
+	}
+	if (i < 0) {
+		cli.labels = grow(cli.labels, cli.nr_labels,
+				  sizeof(*cli.labels));
+		i = cli.nr_labels++;
+		cli.labels[i].name = dup_token(t);
+		cli.labels[i].fd = -1;
+	}
+	cli.labels[i].declared = true;
+	return i;
+}
+
+/* as=NAME: the variable the command sets; declared from here on. */
+static int parse_as(struct parser *p, struct cmd *c)
+{
+	struct token t;
+	int i;
+
+	c->var = -1;
+	if (!option(p, "as", &t))
+		return 0;
+	if (!valid_name(t.s, t.len)) {
+		err("%s: expected as=NAME (letters, digits, _), got 'as=%.*s'",
+		    p->cmd, (int)t.len, t.s);
+		return -1;
+	}
+	i = find_var(t.s, t.len);
+	if (i < 0) {
+		cli.vars = grow(cli.vars, cli.nr_vars, sizeof(*cli.vars));
+		i = cli.nr_vars++;
+		cli.vars[i].name = dup_token(&t);
+		cli.vars[i].set = false;
+	}
+	c->var = i;
+	return 0;
+}
+
+/* A word that must be one of @words; its index, or -1. */
+static int parse_word(struct parser *p, const struct token *t,
+		      const char *what, const char *const *words)
+{
+	int i;
+
+	for (i = 0; words[i]; i++)
+		if (!t->quoted && strlen(words[i]) == t->len &&
+		    !memcmp(words[i], t->s, t->len))
+			return i;
+	err("%s: expected %s, got '%.*s'", p->cmd, what, (int)t->len, t->s);
+	return -1;
+}
+
+/* --- parsing: commands ----------------------------------------------------- */
+
+/* LABEL ADDR LEN, the start of many commands. */
+static int parse_range(struct parser *p, struct cmd *c)
+{
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0 || parse_expr(p, &p->pos[1], "ADDR", &c->e[0]) ||
+	    parse_expr(p, &p->pos[2], "LEN", &c->e[1]))
+		return -1;
+	return 0;
+}
+
+static int parse_create(struct parser *p, struct cmd *c)
+{
+	struct token t;
+
+	if (nargs(p, c, 1, 1))
+		return -1;
+	if (option(p, "mmap_base", &t) &&
+	    parse_expr(p, &t, "mmap_base=ADDR", &c->e[0]))
+		return -1;
+	c->mm = new_label(p, &p->pos[0]);
+	return c->mm < 0 ? -1 : 0;
+}
+
+static int parse_mmap(struct parser *p, struct cmd *c)
+{
+	struct token t;
+
+	if (nargs(p, c, 5, 5))
+		return -1;
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0)
+		return -1;
+	if ((p->pos[1].len != 1 || p->pos[1].s[0] != '-' ||
+	     p->pos[1].quoted) &&
+	    parse_expr(p, &p->pos[1], "ADDR or -", &c->e[0]))
+		return -1;
+	if (parse_expr(p, &p->pos[2], "LEN", &c->e[1]) ||
+	    parse_prot(p, &p->pos[3], &c->prot) ||
+	    parse_flags(p, &p->pos[4], "FLAGS", map_flag_names, &c->flags))
+		return -1;
+	if (option(p, "offset", &t) &&
+	    parse_expr(p, &t, "offset=N", &c->e[2]))
+		return -1;
+	return parse_as(p, c);
+}
+
+static int parse_range_only(struct parser *p, struct cmd *c)
+{
+	if (nargs(p, c, 3, 3))
+		return -1;
+	return parse_range(p, c);
+}
+
+static int parse_mprotect(struct parser *p, struct cmd *c)
+{
+	if (nargs(p, c, 4, 4) || parse_range(p, c))
+		return -1;
+	return parse_prot(p, &p->pos[3], &c->prot);
+}
+
+static int parse_madvise(struct parser *p, struct cmd *c)
+{
+	const struct name_val *nv;
+	char known[256];
+
+	if (nargs(p, c, 4, 4) || parse_range(p, c))
+		return -1;
+	nv = lookup(advice_names, p->pos[3].s, p->pos[3].len);
+	if (nv && !p->pos[3].quoted) {
+		c->flags = nv->val;
+		return 0;
+	}
+	if (!p->pos[3].quoted &&
+	    parse_number(p->pos[3].s, p->pos[3].len, &c->flags))
+		return 0;
+	list_names(advice_names, known, sizeof(known));
+	err("%s: expected ADVICE (%s, or a number), got '%.*s'", p->cmd,
+	    known, (int)p->pos[3].len, p->pos[3].s);
+	return -1;
+}
+
+static int parse_mremap(struct parser *p, struct cmd *c)
+{
+	struct token t;
+	int i;
+
+	if (nargs(p, c, 4, MAX_TOKENS) || parse_range(p, c) ||
+	    parse_expr(p, &p->pos[3], "NEWLEN", &c->e[2]))
+		return -1;
+	for (i = 4; i < p->npos; i++)
+		if (parse_flags(p, &p->pos[i], "mremap flags",
+				mremap_flag_names, &c->flags))
+			return -1;
+	if (option(p, "to", &t) && parse_expr(p, &t, "to=ADDR", &c->e[3]))
+		return -1;
+	return parse_as(p, c);
+}
+
+static int parse_mlock(struct parser *p, struct cmd *c)
+{
+	static const char *const words[] = { "onfault", NULL };
+
+	if (nargs(p, c, 3, 4) || parse_range(p, c))
+		return -1;
+	if (p->npos == 4) {
+		if (parse_word(p, &p->pos[3], "onfault", words) < 0)
+			return -1;
+		c->flags = MLOCK_ONFAULT;
+	}
+	return 0;
+}
+
+static int parse_mlockall(struct parser *p, struct cmd *c)
+{
+	int i;
+
+	if (nargs(p, c, 2, MAX_TOKENS))
+		return -1;
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0)
+		return -1;
+	for (i = 1; i < p->npos; i++)
+		if (parse_flags(p, &p->pos[i], "mlockall flags", mcl_names,
+				&c->flags))
+			return -1;
+	return 0;
+}
+
+static int parse_label_only(struct parser *p, struct cmd *c)
+{
+	if (nargs(p, c, 1, 1))
+		return -1;
+	c->mm = parse_label(p, &p->pos[0]);
+	return c->mm < 0 ? -1 : 0;
+}
+
+static int parse_close(struct parser *p, struct cmd *c)
+{
+	if (parse_label_only(p, c))
+		return -1;
+	cli.labels[c->mm].declared = false;
+	return 0;
+}
+
+static int parse_brk(struct parser *p, struct cmd *c)
+{
+	struct token t;
+
+	if (nargs(p, c, 1, 2))
+		return -1;
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0)
+		return -1;
+	if (option(p, "start", &t)) {
+		if (p->npos == 2)
+			return usage_error(p, c->type,
+					   "ADDR and start= together");
+		c->flags = SHADOW_BRK_SET_START;
+		return parse_expr(p, &t, "start=ADDR", &c->e[0]);
+	}
+	if (p->npos == 2)
+		return parse_expr(p, &p->pos[1], "ADDR", &c->e[0]);
+	return 0;
+}
+
+static int parse_touch(struct parser *p, struct cmd *c)
+{
+	static const char *const words[] = { "read", "write", "exec", NULL };
+
+	if (nargs(p, c, 4, 4) || parse_range(p, c))
+		return -1;
+	c->mode = parse_word(p, &p->pos[3], "read, write or exec", words);
+	return c->mode < 0 ? -1 : 0;
+}
+
+static int parse_force(struct parser *p, struct cmd *c, int i)
+{
+	static const char *const words[] = { "force", NULL };
+
+	if (p->npos <= i)
+		return 0;
+	if (parse_word(p, &p->pos[i], "force", words) < 0)
+		return -1;
+	c->flags |= SHADOW_ACCESS_FORCE;
+	return 0;
+}
+
+static int parse_write(struct parser *p, struct cmd *c)
+{
+	struct token fill, len;
+	__u64 byte;
+
+	if (nargs(p, c, 2, 4))
+		return -1;
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0 || parse_expr(p, &p->pos[1], "ADDR", &c->e[0]))
+		return -1;
+	if (option(p, "fill", &fill)) {
+		if (nargs(p, c, 2, 3) || parse_force(p, c, 2))
+			return -1;
+		if (!parse_number(fill.s, fill.len, &byte) || byte > 255) {
+			err("%s: expected fill=BYTE (0 to 255), got 'fill=%.*s'",
+			    p->cmd, (int)fill.len, fill.s);
+			return -1;
+		}
+		if (!option(p, "len", &len))
+			return usage_error(p, c->type, "fill= without len=");
+		c->mode = 1;
+		c->fill = byte;
+		return parse_expr(p, &len, "len=N", &c->e[1]);
+	}
+	if (nargs(p, c, 3, 4) || parse_force(p, c, 3))
+		return -1;
+	if (!p->pos[2].quoted) {
+		err("%s: expected a \"STRING\" or fill=BYTE len=N, got '%.*s'",
+		    p->cmd, (int)p->pos[2].len, p->pos[2].s);
+		return -1;
+	}
+	c->data = dup_token(&p->pos[2]);
+	c->data_len = p->pos[2].len;
+	return 0;
+}
+
+static int parse_read(struct parser *p, struct cmd *c)
+{
+	static const char *const words[] = { "text", "hex", NULL };
+	int i = 3;
+
+	if (nargs(p, c, 3, 5) || parse_range(p, c))
+		return -1;
+	if (p->npos > i && !(p->pos[i].len == 5 &&
+			     !memcmp(p->pos[i].s, "force", 5))) {
+		c->mode = parse_word(p, &p->pos[i], "hex, text or force",
+				     words);
+		if (c->mode < 0)
+			return -1;
+		i++;
+	}
+	if (p->npos > i + 1)
+		return usage_error(p, c->type, "too many arguments");
+	return parse_force(p, c, i);
+}
+
+static int parse_fork(struct parser *p, struct cmd *c)
+{
+	static const char *const words[] = { "vm", NULL };
+
+	if (nargs(p, c, 2, 3))
+		return -1;
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0)
+		return -1;
+	if (p->npos == 3 && parse_word(p, &p->pos[2], "vm", words) < 0)
+		return -1;
+	c->flags = p->npos == 3 ? SHADOW_FORK_VM : 0;
+	c->mm2 = new_label(p, &p->pos[1]);
+	return c->mm2 < 0 ? -1 : 0;
+}
+
+static int parse_vmas(struct parser *p, struct cmd *c)
+{
+	if (nargs(p, c, 1, 3))
+		return -1;
+	if (p->npos == 2)
+		return usage_error(p, c->type, "START without END");
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0)
+		return -1;
+	if (p->npos == 3 &&
+	    (parse_expr(p, &p->pos[1], "START", &c->e[0]) ||
+	     parse_expr(p, &p->pos[2], "END", &c->e[1])))
+		return -1;
+	return 0;
+}
+
+static int parse_walk(struct parser *p, struct cmd *c)
+{
+	if (nargs(p, c, 3, 3))
+		return -1;
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0 || parse_expr(p, &p->pos[1], "ADDR", &c->e[0]) ||
+	    parse_expr(p, &p->pos[2], "NPAGES", &c->e[1]))
+		return -1;
+	return 0;
+}
+
+static int parse_none(struct parser *p, struct cmd *c)
+{
+	return nargs(p, c, 0, 0);
+}
+
+static int parse_echo(struct parser *p, struct cmd *c)
+{
+	size_t n = 0;
+	int i;
+
+	/* key=value words are echoed too, in their place. */
+	for (i = 0; i < p->npos; i++)
+		n += p->pos[i].len + 1;
+	c->data = calloc(1, n + 1);
+	if (!c->data)
+		return -1;
+	for (i = 0, n = 0; i < p->npos; i++) {
+		memcpy(c->data + n, p->pos[i].s, p->pos[i].len);
+		n += p->pos[i].len;
+		if (i + 1 < p->npos)
+			c->data[n++] = ' ';
+	}
+	c->data_len = n;
+	return 0;
+}
+
+static int parse_sleep(struct parser *p, struct cmd *c)
+{
+	if (nargs(p, c, 1, 1))
+		return -1;
+	return parse_expr(p, &p->pos[0], "MS", &c->e[0]);
+}
+
+/* --- running --------------------------------------------------------------- */
+
+static int eval(const struct expr *e, __u64 *val)
+{
+	__u64 v = 0;
+	int i;
+
+	for (i = 0; i < e->nr; i++) {
+		const struct term *t = &e->t[i];
+		__u64 x = t->val;
+
+		if (t->var >= 0) {
+			if (!cli.vars[t->var].set) {
+				err("$%s has no value: the command that sets it failed",
+				    cli.vars[t->var].name);
+				return -1;
+			}
+			x = cli.vars[t->var].val;
+		}
+		v = t->neg ? v - x : v + x;
+	}
+	*val = v;
+	return 0;
+}
+
+/* Evaluate @n expressions of @c into @v. */
+static int eval_args(struct cmd *c, int n, __u64 *v)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (eval(&c->e[i], &v[i]))
+			return -1;
+	return 0;
+}
+
+static int mm_fd(struct cmd *c, int label)
+{
+	if (cli.labels[label].fd < 0) {
+		err("%s has no address space: the command that made it failed",
+		    cli.labels[label].name);
+		return -1;
+	}
+	return cli.labels[label].fd;
+}
+
+static int do_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+static void set_var(struct cmd *c, __u64 val)
+{
+	if (c->var < 0)
+		return;
+	cli.vars[c->var].set = true;
+	cli.vars[c->var].val = val;
+}
+
+static void print_range(const char *label, const char *what, __u64 start,
+			__u64 len, struct cmd *c)
+{
+	printf("%s: %s 0x%llx-0x%llx", label, what, (unsigned long long)start,
+	       (unsigned long long)(start + ((len + PAGE - 1) & ~(PAGE - 1))));
+	if (c->var >= 0)
+		printf(" as $%s", cli.vars[c->var].name);
+	putchar('\n');
+}
+
+static int run_create(struct cmd *c)
+{
+	struct shadow_mm_create cr = { .size = sizeof(cr) };
+	struct label *l = &cli.labels[c->mm];
+	__u64 base = 0;
+	int fd;
+
+	if (c->e[0].nr && eval(&c->e[0], &base))
+		return RUN_FATAL;
+	cr.mmap_base = base;
+	fd = ioctl(cli.dev, SHADOW_MM_CREATE, &cr);
+	if (fd < 0)
+		return -errno;
+	l->fd = fd;
+	printf("%s: id %u\n", l->name, cr.out_id);
+	return 0;
+}
+
+static int run_mmap(struct cmd *c)
+{
+	struct shadow_mm_mmap m = {
+		.size = sizeof(m), .prot = c->prot, .map_flags = c->flags,
+		.fd = -1,
+	};
+	__u64 v[3] = { 0, 0, 0 };
+	int fd = mm_fd(c, c->mm), ret;
+
+	if (fd < 0 || eval_args(c, 3, v))
+		return RUN_FATAL;
+	m.addr = v[0];
+	m.len = v[1];
+	m.offset = v[2];
+	ret = do_ioctl(fd, SHADOW_MM_MMAP, &m);
+	if (ret)
+		return ret;
+	set_var(c, m.out_addr);
+	print_range(cli.labels[c->mm].name, "mapped", m.out_addr, m.len, c);
+	return 0;
+}
+
+static int run_munmap(struct cmd *c)
+{
+	struct shadow_mm_munmap u = { .size = sizeof(u) };
+	int fd = mm_fd(c, c->mm);
+	__u64 v[2];
+
+	if (fd < 0 || eval_args(c, 2, v))
+		return RUN_FATAL;
+	u.addr = v[0];
+	u.len = v[1];
+	return do_ioctl(fd, SHADOW_MM_MUNMAP, &u);
+}
+
+static int run_mprotect(struct cmd *c)
+{
+	struct shadow_mm_mprotect m = { .size = sizeof(m), .prot = c->prot };
+	int fd = mm_fd(c, c->mm);
+	__u64 v[2];
+
+	if (fd < 0 || eval_args(c, 2, v))
+		return RUN_FATAL;
+	m.addr = v[0];
+	m.len = v[1];
+	return do_ioctl(fd, SHADOW_MM_MPROTECT, &m);
+}
+
+static int run_madvise(struct cmd *c)
+{
+	struct shadow_mm_madvise m = { .size = sizeof(m),
+				       .advice = (int)c->flags };
+	int fd = mm_fd(c, c->mm);
+	__u64 v[2];
+
+	if (fd < 0 || eval_args(c, 2, v))
+		return RUN_FATAL;
+	m.addr = v[0];
+	m.len = v[1];
+	return do_ioctl(fd, SHADOW_MM_MADVISE, &m);
+}
+
+static int run_mremap(struct cmd *c)
+{
+	struct shadow_mm_mremap m = { .size = sizeof(m),
+				      .mremap_flags = c->flags };
+	int fd = mm_fd(c, c->mm), ret;
+	__u64 v[4] = { 0, 0, 0, 0 };
+
+	if (fd < 0 || eval_args(c, 4, v))
+		return RUN_FATAL;
+	m.old_addr = v[0];
+	m.old_len = v[1];
+	m.new_len = v[2];
+	m.new_addr = v[3];
+	ret = do_ioctl(fd, SHADOW_MM_MREMAP, &m);
+	if (ret)
+		return ret;
+	set_var(c, m.out_addr);
+	print_range(cli.labels[c->mm].name, "remapped to", m.out_addr,
+		    m.new_len, c);
+	return 0;
+}
+
+static int run_mlock(struct cmd *c)
+{
+	struct shadow_mm_mlock m = { .size = sizeof(m),
+				     .mlock_flags = c->flags };
+	int fd = mm_fd(c, c->mm);
+	__u64 v[2];
+
+	if (fd < 0 || eval_args(c, 2, v))
+		return RUN_FATAL;
+	m.addr = v[0];
+	m.len = v[1];
+	return do_ioctl(fd, SHADOW_MM_MLOCK, &m);
+}
+
+static int run_munlock(struct cmd *c)
+{
+	struct shadow_mm_munlock m = { .size = sizeof(m) };
+	int fd = mm_fd(c, c->mm);
+	__u64 v[2];
+
+	if (fd < 0 || eval_args(c, 2, v))
+		return RUN_FATAL;
+	m.addr = v[0];
+	m.len = v[1];
+	return do_ioctl(fd, SHADOW_MM_MUNLOCK, &m);
+}
+
+static int run_mlockall(struct cmd *c)
+{
+	struct shadow_mm_mlockall m = { .size = sizeof(m),
+					.mcl_flags = c->flags };
+	int fd = mm_fd(c, c->mm);
+
+	return fd < 0 ? RUN_FATAL : do_ioctl(fd, SHADOW_MM_MLOCKALL, &m);
+}
+
+static int run_munlockall(struct cmd *c)
+{
+	struct shadow_mm_munlockall m = { .size = sizeof(m) };
+	int fd = mm_fd(c, c->mm);
+
+	return fd < 0 ? RUN_FATAL : do_ioctl(fd, SHADOW_MM_MUNLOCKALL, &m);
+}
+
+static int run_brk(struct cmd *c)
+{
+	struct shadow_mm_brk b = { .size = sizeof(b), .flags = c->flags };
+	int fd = mm_fd(c, c->mm), ret;
+	__u64 v = 0;
+
+	if (fd < 0 || (c->e[0].nr && eval(&c->e[0], &v)))
+		return RUN_FATAL;
+	b.brk = v;
+	ret = do_ioctl(fd, SHADOW_MM_BRK, &b);
+	if (ret)
+		return ret;
+	printf("%s: brk 0x%llx start_brk 0x%llx\n", cli.labels[c->mm].name,
+	       (unsigned long long)b.out_brk,
+	       (unsigned long long)b.out_start_brk);
+	return 0;
+}
+
+static int run_touch(struct cmd *c)
+{
+	static const unsigned int kinds[] = {
+		0, SHADOW_FAULT_WRITE, SHADOW_FAULT_EXEC,
+	};
+	struct shadow_mm_fault f = { .size = sizeof(f),
+				     .flags = kinds[c->mode] };
+	int fd = mm_fd(c, c->mm), ret;
+	__u64 v[2];
+
+	if (fd < 0 || eval_args(c, 2, v))
+		return RUN_FATAL;
+	f.addr = v[0];
+	f.len = v[1];
+	ret = do_ioctl(fd, SHADOW_MM_FAULT, &f);
+	if (ret) {
+		snprintf(c->detail, sizeof(c->detail), " after %llu page%s",
+			 (unsigned long long)f.out_nr_pages,
+			 f.out_nr_pages == 1 ? "" : "s");
+		return ret;
+	}
+	printf("%s: touched %llu page%s\n", cli.labels[c->mm].name,
+	       (unsigned long long)f.out_nr_pages,
+	       f.out_nr_pages == 1 ? "" : "s");
+	return 0;
+}
+
+static void print_count(__u64 done, __u64 asked, const char *unit)
+{
+	if (done == asked)
+		printf("%llu %s%s", (unsigned long long)done, unit,
+		       done == 1 ? "" : "s");
+	else
+		printf("%llu of %llu %ss", (unsigned long long)done,
+		       (unsigned long long)asked, unit);
+}
+
+static int run_write(struct cmd *c)
+{
+	struct shadow_mm_access a = { .size = sizeof(a),
+				      .flags = SHADOW_ACCESS_WRITE | c->flags };
+	int fd = mm_fd(c, c->mm), ret;
+	__u64 v[2] = { 0, 0 };
+	char *buf = c->data;
+
+	if (fd < 0 || eval_args(c, c->mode ? 2 : 1, v))
+		return RUN_FATAL;
+	a.addr = v[0];
+	a.len = c->mode ? v[1] : c->data_len;
+	if (c->mode) {
+		if (a.len > MAX_IO) {
+			err("write: at most %lu bytes at a time", MAX_IO);
+			return RUN_FATAL;
+		}
+		buf = malloc(a.len + 1);
+		if (!buf)
+			return -ENOMEM;
+		memset(buf, c->fill, a.len);
+	}
+	a.buf = (uintptr_t)buf;
+	ret = do_ioctl(fd, SHADOW_MM_ACCESS, &a);
+	if (buf != c->data)
+		free(buf);
+	if (ret)
+		return ret;
+	printf("%s: wrote ", cli.labels[c->mm].name);
+	print_count(a.out_len, a.len, "byte");
+	putchar('\n');
+	return 0;
+}
+
+static void print_text(const unsigned char *buf, size_t len)
+{
+	size_t i;
+
+	putchar('"');
+	for (i = 0; i < len; i++) {
+		int ch = buf[i];
+
+		const char *e = memchr(esc_chars, ch, sizeof(esc_chars));
+
+		if (e)
+			printf("\\%c", esc_names[e - esc_chars]);
+		else if (isprint(ch))
+			putchar(ch);
+		else
+			printf("\\x%02x", ch);
+	}
+	fputs("\"\n", stdout);
+}
+
+/* hexdump -C, with the shadow addresses. */
+static void print_hex(__u64 addr, const unsigned char *buf, size_t len)
+{
+	size_t i, j;
+
+	for (i = 0; i < len; i += 16) {
+		printf("0x%llx ", (unsigned long long)(addr + i));
+		for (j = i; j < i + 16; j++) {
+			if (j % 8 == 0)
+				putchar(' ');
+			if (j < len)
+				printf("%02x ", buf[j]);
+			else
+				fputs("   ", stdout);
+		}
+		fputs(" |", stdout);
+		for (j = i; j < i + 16 && j < len; j++)
+			putchar(isprint(buf[j]) ? buf[j] : '.');
+		fputs("|\n", stdout);
+	}
+}
+
+static int run_read(struct cmd *c)
+{
+	struct shadow_mm_access a = { .size = sizeof(a), .flags = c->flags };
+	int fd = mm_fd(c, c->mm), ret;
+	unsigned char *buf;
+	__u64 v[2];
+
+	if (fd < 0 || eval_args(c, 2, v))
+		return RUN_FATAL;
+	if (v[1] > MAX_IO) {
+		err("read: at most %lu bytes at a time", MAX_IO);
+		return RUN_FATAL;
+	}
+	buf = calloc(1, v[1] + 1);
+	if (!buf)
+		return -ENOMEM;
+	a.addr = v[0];
+	a.len = v[1];
+	a.buf = (uintptr_t)buf;
+	ret = do_ioctl(fd, SHADOW_MM_ACCESS, &a);
+	if (!ret) {
+		if (a.out_len != a.len) {
+			printf("%s: read ", cli.labels[c->mm].name);
+			print_count(a.out_len, a.len, "byte");
+			putchar('\n');
+		}
+		if (c->mode)
+			print_hex(a.addr, buf, a.out_len);
+		else
+			print_text(buf, a.out_len);
+	}
+	free(buf);
+	return ret;
+}
+
+static int run_fork(struct cmd *c)
+{
+	struct shadow_mm_fork f = { .size = sizeof(f), .flags = c->flags };
+	int fd = mm_fd(c, c->mm), child;
+
+	if (fd < 0)
+		return RUN_FATAL;
+	child = ioctl(fd, SHADOW_MM_FORK, &f);
+	if (child < 0)
+		return -errno;
+	cli.labels[c->mm2].fd = child;
+	if (c->flags & SHADOW_FORK_VM)
+		printf("%s: shares %s's address space, id %u\n",
+		       cli.labels[c->mm2].name, cli.labels[c->mm].name,
+		       f.out_id);
+	else
+		printf("%s: forked from %s, id %u\n", cli.labels[c->mm2].name,
+		       cli.labels[c->mm].name, f.out_id);
+	return 0;
+}
+
+static int run_exit(struct cmd *c)
+{
+	struct shadow_mm_exit e = { .size = sizeof(e) };
+	int fd = mm_fd(c, c->mm);
+
+	return fd < 0 ? RUN_FATAL : do_ioctl(fd, SHADOW_MM_EXIT, &e);
+}
+
+static int run_close(struct cmd *c)
+{
+	struct label *l = &cli.labels[c->mm];
+
+	if (l->fd >= 0 && close(l->fd))
+		return -errno;
+	l->fd = -1;
+	return 0;
+}
+
+/*
+ * A maps line with its shared object's inode number replaced by the
+ * object's alias, the name column kept where the kernel puts it.
+ */
+static void print_maps_line(const char *line, size_t len)
+{
+	unsigned long long start, end, pgoff, ino;
+	unsigned int major, minor;
+	char perms[5], out[256];
+	int n = 0, w;
+
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end,
+		   perms, &pgoff, &major, &minor, &ino, &n) < 7 || !n ||
+	    !ino || major || minor != 1) {
+		fwrite(line, 1, len, stdout);
+		return;
+	}
+	w = snprintf(out, sizeof(out), "%08llx-%08llx %s %08llx %02x:%02x %u ",
+		     start, end, perms, pgoff, major, minor,
+		     alias_of(&cli.shmem, ino));
+	printf("%s%*s%.*s", out, w < MAPS_NAME_COLUMN ? MAPS_NAME_COLUMN - w : 0,
+	       "", (int)(len - n), line + n);
+}
+
+static int run_maps(struct cmd *c)
+{
+	struct shadow_mm_get_maps g = { .size = sizeof(g) };
+	int fd = mm_fd(c, c->mm), ret;
+	char *buf = NULL, *s, *nl;
+
+	if (fd < 0)
+		return RUN_FATAL;
+	for (;;) {
+		ret = do_ioctl(fd, SHADOW_MM_GET_MAPS, &g);
+		if (ret != -ENOSPC)
+			break;
+		free(buf);
+		buf = malloc(g.out_len + 1);
+		if (!buf)
+			return -ENOMEM;
+		g.buf = (uintptr_t)buf;
+		g.buf_len = g.out_len;
+	}
+	if (!ret) {
+		if (!g.out_len)
+			puts("(no mappings)");
+		for (s = buf; s && s < buf + g.out_len; s = nl + 1) {
+			nl = memchr(s, '\n', buf + g.out_len - s);
+			if (!nl)
+				nl = buf + g.out_len - 1;
+			print_maps_line(s, nl - s + 1);
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+static void print_names(__u64 flags, const struct name_val *names)
+{
+	const char *sep = "";
+
+	if (!flags) {
+		putchar('0');
+		return;
+	}
+	for (; names->name; names++) {
+		if (!(flags & names->val))
+			continue;
+		printf("%s%s", sep, names->name);
+		flags &= ~names->val;
+		sep = "|";
+	}
+	if (flags)
+		printf("%s0x%llx", sep, (unsigned long long)flags);
+}
+
+static int run_vmas(struct cmd *c)
+{
+	struct shadow_mm_get_vmas g = { .size = sizeof(g) };
+	int fd = mm_fd(c, c->mm), ret;
+	struct shadow_vma_info *v;
+	__u64 range[2] = { 0, SHADOW_TASK_SIZE };
+	__u32 i;
+
+	if (fd < 0 || (c->e[0].nr && eval_args(c, 2, range)))
+		return RUN_FATAL;
+	g.start = range[0];
+	g.end = range[1];
+	ret = do_ioctl(fd, SHADOW_MM_GET_VMAS, &g);
+	if (ret)
+		return ret;
+	v = calloc(g.out_nr_vmas + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	g.vmas = (uintptr_t)v;
+	g.nr_vmas = g.out_nr_vmas;
+	ret = do_ioctl(fd, SHADOW_MM_GET_VMAS, &g);
+	if (!ret && !g.out_nr_vmas)
+		puts("(no vmas)");
+	for (i = 0; !ret && i < g.out_nr_vmas && i < g.nr_vmas; i++) {
+		printf("0x%llx-0x%llx pages=%llu ",
+		       (unsigned long long)v[i].start,
+		       (unsigned long long)v[i].end,
+		       (unsigned long long)(v[i].end - v[i].start) / PAGE);
+		if (v[i].backing == SHADOW_VMA_ANON_PRIVATE)
+			fputs("anon", stdout);
+		else if (v[i].backing == SHADOW_VMA_ANON_SHARED)
+			printf("shmem=%u",
+			       alias_of(&cli.shmem, v[i].backing_id));
+		else
+			printf("backing=%u", v[i].backing);
+		printf(" pgoff=0x%llx flags=", (unsigned long long)v[i].pgoff);
+		print_names(v[i].vm_flags, vm_flag_names);
+		putchar('\n');
+	}
+	free(v);
+	return ret;
+}
+
+static const struct name_val page_flag_names[] = {
+	{ "present", SHADOW_PAGE_PRESENT },
+	{ "write", SHADOW_PAGE_WRITE },
+	{ "dirty", SHADOW_PAGE_DIRTY },
+	{ "young", SHADOW_PAGE_YOUNG },
+	{ "zero", SHADOW_PAGE_ZERO },
+	{ "exclusive", SHADOW_PAGE_EXCLUSIVE },
+	{ "shmem", SHADOW_PAGE_SHMEM },
+	{ }
+};
+
+static int run_walk(struct cmd *c)
+{
+	struct shadow_mm_walk w = { .size = sizeof(w) };
+	int fd = mm_fd(c, c->mm), ret;
+	struct shadow_page_info *pages = NULL;
+	__u64 v[2], i;
+
+	if (fd < 0 || eval_args(c, 2, v))
+		return RUN_FATAL;
+	w.addr = v[0];
+	w.nr_pages = v[1];
+	/* Past the limit, the kernel refuses before it looks at @pages. */
+	if (w.nr_pages <= MAX_WALK) {
+		pages = calloc(w.nr_pages + 1, sizeof(*pages));
+		if (!pages)
+			return -ENOMEM;
+		w.pages = (uintptr_t)pages;
+	}
+	ret = do_ioctl(fd, SHADOW_MM_WALK, &w);
+	for (i = 0; !ret && i < w.nr_pages; i++) {
+		const struct shadow_page_info *pi = &pages[i];
+		const struct name_val *nv;
+		const char *sep = "";
+
+		printf("0x%llx ", (unsigned long long)(w.addr + i * PAGE));
+		if (!(pi->flags & SHADOW_PAGE_PRESENT))
+			fputs("none", stdout);
+		for (nv = page_flag_names; nv->name; nv++) {
+			if (pi->flags & nv->val) {
+				printf("%s%s", sep, nv->name);
+				sep = " ";
+			}
+		}
+		if (pi->flags & ~0x7fU)
+			printf(" 0x%x", pi->flags & ~0x7fU);
+		if (pi->page_id)
+			printf(" p%u mapcount=%u",
+			       alias_of(&cli.pages, pi->page_id), pi->mapcount);
+		putchar('\n');
+	}
+	free(pages);
+	return ret;
+}
+
+static int run_stats(struct cmd *c)
+{
+	struct shadow_mm_stats s = { .size = sizeof(s) };
+	int fd = mm_fd(c, c->mm), ret;
+
+	if (fd < 0)
+		return RUN_FATAL;
+	ret = do_ioctl(fd, SHADOW_MM_GET_STATS, &s);
+	if (ret)
+		return ret;
+	printf("id=%u mm_users=%u mm_count=%u map_count=%u\n", s.out_id,
+	       s.out_mm_users, s.out_mm_count, s.out_map_count);
+	printf("total_vm=%llu locked_vm=%llu data_vm=%llu exec_vm=%llu stack_vm=%llu\n",
+	       (unsigned long long)s.out_total_vm,
+	       (unsigned long long)s.out_locked_vm,
+	       (unsigned long long)s.out_data_vm,
+	       (unsigned long long)s.out_exec_vm,
+	       (unsigned long long)s.out_stack_vm);
+	printf("rss_anon=%llu rss_shmem=%llu nr_puds=%llu nr_pmds=%llu nr_ptes=%llu\n",
+	       (unsigned long long)s.out_rss_anon,
+	       (unsigned long long)s.out_rss_shmem,
+	       (unsigned long long)s.out_nr_puds,
+	       (unsigned long long)s.out_nr_pmds,
+	       (unsigned long long)s.out_nr_ptes);
+	printf("min_flt=%llu maj_flt=%llu cow_copies=%llu cow_reuses=%llu\n",
+	       (unsigned long long)s.out_min_flt,
+	       (unsigned long long)s.out_maj_flt,
+	       (unsigned long long)s.out_cow_copies,
+	       (unsigned long long)s.out_cow_reuses);
+	printf("mmap_base=0x%llx task_size=0x%llx start_brk=0x%llx brk=0x%llx def_flags=",
+	       (unsigned long long)s.out_mmap_base,
+	       (unsigned long long)s.out_task_size,
+	       (unsigned long long)s.out_start_brk,
+	       (unsigned long long)s.out_brk);
+	print_names(s.out_def_flags, vm_flag_names);
+	putchar('\n');
+	return 0;
+}
+
+static int run_counters(struct cmd *c)
+{
+	FILE *f = fopen(SHADOW_COUNTERS, "r");
+	char line[256];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+static int run_echo(struct cmd *c)
+{
+	fwrite(c->data, 1, c->data_len, stdout);
+	putchar('\n');
+	return 0;
+}
+
+static int run_sleep(struct cmd *c)
+{
+	struct timespec ts;
+	__u64 ms;
+
+	if (eval(&c->e[0], &ms))
+		return RUN_FATAL;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000;
+	while (nanosleep(&ts, &ts))
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+static int run_help(struct cmd *c);
+
+static int run_quit(struct cmd *c)
+{
+	return 0;
+}
+
+static const struct cmd_type cmd_types[] = {
+	{ "create", "create LABEL [mmap_base=ADDR]",
+	  parse_create, run_create, SHADOW_MM_CMD_CREATE,
+	  "SHADOW_MM_CREATE", true, true },
+	{ "mmap", "mmap LABEL ADDR|- LEN PROT FLAGS [offset=N] [as=NAME]",
+	  parse_mmap, run_mmap, SHADOW_MM_CMD_MMAP,
+	  "SHADOW_MM_MMAP", true, true },
+	{ "munmap", "munmap LABEL ADDR LEN",
+	  parse_range_only, run_munmap, SHADOW_MM_CMD_MUNMAP,
+	  "SHADOW_MM_MUNMAP", true, true },
+	{ "mprotect", "mprotect LABEL ADDR LEN PROT",
+	  parse_mprotect, run_mprotect, SHADOW_MM_CMD_MPROTECT,
+	  "SHADOW_MM_MPROTECT", true, true },
+	{ "madvise", "madvise LABEL ADDR LEN ADVICE",
+	  parse_madvise, run_madvise, SHADOW_MM_CMD_MADVISE,
+	  "SHADOW_MM_MADVISE", true, true },
+	{ "mremap",
+	  "mremap LABEL OLD OLDLEN NEWLEN [maymove|fixed|dontunmap] [to=ADDR] [as=NAME]",
+	  parse_mremap, run_mremap, SHADOW_MM_CMD_MREMAP,
+	  "SHADOW_MM_MREMAP", true, true },
+	{ "mlock", "mlock LABEL ADDR LEN [onfault]",
+	  parse_mlock, run_mlock, SHADOW_MM_CMD_MLOCK,
+	  "SHADOW_MM_MLOCK", true, true },
+	{ "munlock", "munlock LABEL ADDR LEN",
+	  parse_range_only, run_munlock, SHADOW_MM_CMD_MUNLOCK,
+	  "SHADOW_MM_MUNLOCK", true, true },
+	{ "mlockall", "mlockall LABEL current|future|onfault...",
+	  parse_mlockall, run_mlockall, SHADOW_MM_CMD_MLOCKALL,
+	  "SHADOW_MM_MLOCKALL", true, true },
+	{ "munlockall", "munlockall LABEL",
+	  parse_label_only, run_munlockall, SHADOW_MM_CMD_MUNLOCKALL,
+	  "SHADOW_MM_MUNLOCKALL", true, true },
+	{ "brk", "brk LABEL [ADDR | start=ADDR]",
+	  parse_brk, run_brk, SHADOW_MM_CMD_BRK,
+	  "SHADOW_MM_BRK", true, true },
+	{ "touch", "touch LABEL ADDR LEN read|write|exec",
+	  parse_touch, run_touch, SHADOW_MM_CMD_FAULT,
+	  "SHADOW_MM_FAULT", true, true },
+	{ "write", "write LABEL ADDR \"STRING\"|fill=BYTE len=N [force]",
+	  parse_write, run_write, SHADOW_MM_CMD_ACCESS,
+	  "SHADOW_MM_ACCESS", true, true },
+	{ "read", "read LABEL ADDR LEN [text|hex] [force]",
+	  parse_read, run_read, SHADOW_MM_CMD_ACCESS,
+	  "SHADOW_MM_ACCESS", true, true },
+	{ "fork", "fork PARENT CHILD [vm]",
+	  parse_fork, run_fork, SHADOW_MM_CMD_FORK,
+	  "SHADOW_MM_FORK", true, true },
+	{ "exit", "exit LABEL",
+	  parse_label_only, run_exit, SHADOW_MM_CMD_EXIT,
+	  "SHADOW_MM_EXIT", true, true },
+	{ "close", "close LABEL",
+	  parse_close, run_close, -1, NULL, true, false },
+	{ "maps", "maps LABEL",
+	  parse_label_only, run_maps, SHADOW_MM_CMD_GET_MAPS,
+	  "SHADOW_MM_GET_MAPS", true, true },
+	{ "vmas", "vmas LABEL [START END]",
+	  parse_vmas, run_vmas, SHADOW_MM_CMD_GET_VMAS,
+	  "SHADOW_MM_GET_VMAS", true, true },
+	{ "walk", "walk LABEL ADDR NPAGES",
+	  parse_walk, run_walk, SHADOW_MM_CMD_WALK,
+	  "SHADOW_MM_WALK", true, true },
+	{ "stats", "stats LABEL",
+	  parse_label_only, run_stats, SHADOW_MM_CMD_GET_STATS,
+	  "SHADOW_MM_GET_STATS", true, true },
+	{ "counters", "counters",
+	  parse_none, run_counters, -1, NULL, false, true },
+	{ "echo", "echo [TEXT...]",
+	  parse_echo, run_echo, -1, NULL, false, false },
+	{ "sleep", "sleep MS",
+	  parse_sleep, run_sleep, -1, NULL, false, false },
+	{ "help", "help",
+	  parse_none, run_help, -1, NULL, false, false },
+	{ "quit", "quit",
+	  parse_none, run_quit, -1, NULL, false, false },
+	{ }
+};
+
+static int run_help(struct cmd *c)
+{
+	const struct cmd_type *t;
+
+	puts("Commands (a line may start with \"! ERRNO\": it must fail so):");
+	for (t = cmd_types; t->name; t++)
+		printf("  %s\n", t->usage);
+	puts("ADDR, LEN: 0x1000, 4096, 4k, 1p (pages), $var, $var+0x1000");
+	puts("PROT: rw-, r-x, ---;  FLAGS: private|anonymous, shared|anonymous|fixed...");
+	return 0;
+}
+
+/* --- lines ----------------------------------------------------------------- */
+
+/*
+ * Parse one line into @c: 1 when it holds a command, 0 when blank or a
+ * comment, -1 (reported) when malformed.
+ */
+static int parse_line(const char *line, struct cmd *c)
+{
+	size_t len = strlen(line), start, end;
+	char *buf = malloc(len + 1);
+	struct token tok[MAX_TOKENS];
+	struct parser p = { };
+	int n, i = 0, ret = -1;
+
+	if (!buf)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->line = cli.line;
+	c->var = -1;
+	n = tokenize(line, buf, tok, &start, &end);
+	if (n <= 0) {
+		ret = n;
+		goto out;
+	}
+	if (tok[0].len == 1 && tok[0].s[0] == '!' && !tok[0].quoted) {
+		if (n < 3) {
+			err("expected '! ERRNO COMMAND ...'");
+			goto out;
+		}
+		c->expect = tok[1].quoted ? 0 : errno_from_name(tok[1].s);
+		if (!c->expect) {
+			err("expected an errno name like ENOMEM after '!', got '%.*s'",
+			    (int)tok[1].len, tok[1].s);
+			goto out;
+		}
+		i = 2;
+	}
+	for (c->type = cmd_types; c->type->name; c->type++)
+		if (!tok[i].quoted && !strcmp(c->type->name, tok[i].s))
+			break;
+	if (!c->type->name) {
+		err("unknown command '%.*s' (try help)", (int)tok[i].len,
+		    tok[i].s);
+		goto out;
+	}
+	p.cmd = c->type->name;
+	if (c->expect && !c->type->may_fail) {
+		err("%s: cannot be expected to fail", p.cmd);
+		goto out;
+	}
+	for (i++; i < n; i++) {
+		if (c->type->parse != parse_echo && is_option(&tok[i]))
+			p.opt[p.nopt++] = tok[i];
+		else
+			p.pos[p.npos++] = tok[i];
+	}
+	if (c->type->parse(&p, c))
+		goto out;
+	for (i = 0; i < p.nopt; i++) {
+		if (!p.opt_used[i]) {
+			const char *eq = memchr(p.opt[i].s, '=', p.opt[i].len);
+
+			err("%s: unknown option '%.*s='; usage: %s", p.cmd,
+			    (int)(eq - p.opt[i].s), p.opt[i].s,
+			    c->type->usage);
+			goto out;
+		}
+	}
+	c->text = strndup(line + start, end - start);
+	ret = c->text ? 1 : -1;
+out:
+	free(buf);
+	return ret;
+}
+
+static int open_dev(void)
+{
+	struct shadow_mm_api api = { .size = sizeof(api) };
+	int ret;
+
+	cli.dev = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
+	if (cli.dev < 0) {
+		err("%s: %s (%s)", SHADOW_DEV, strerror(errno),
+		    errno_name(errno));
+		return -1;
+	}
+	ret = do_ioctl(cli.dev, SHADOW_MM_API, &api);
+	if (ret) {
+		err("SHADOW_MM_API: %s (%s)", strerror(-ret),
+		    errno_name(-ret));
+		close(cli.dev);
+		cli.dev = -1;
+		return -1;
+	}
+	cli.ioctls = api.out_ioctls;
+	return 0;
+}
+
+/* Run a parsed line: 0, or EXIT_FAILED (reported). */
+static int run_line(struct cmd *c)
+{
+	const struct cmd_type *t = c->type;
+	const char *name = t->name;
+	int ret;
+
+	cli.line = c->line;
+	if (cli.trace) {
+		printf("+ %s\n", c->text);
+		fflush(stdout);
+	}
+	if (t->needs_dev && cli.dev < 0 && open_dev())
+		return EXIT_FAILED;
+	c->detail[0] = '\0';
+	ret = t->run(c);
+	fflush(stdout);
+	if (ret == RUN_FATAL)
+		return EXIT_FAILED;
+	/* A label whose address space was not made can be made again. */
+	if (ret && (t->run == run_create || t->run == run_fork))
+		cli.labels[t->run == run_fork ? c->mm2 : c->mm].declared =
+			false;
+	if (c->expect && ret == -c->expect) {
+		printf("%s: %s (%s)%s, as expected\n", name, strerror(-ret),
+		       errno_name(-ret), c->detail);
+		fflush(stdout);
+		return 0;
+	}
+	if (c->expect && !ret) {
+		err("%s: succeeded, expected %s", name,
+		    errno_name(c->expect));
+		return EXIT_FAILED;
+	}
+	if (c->expect) {
+		err("%s: %s (%s)%s, expected %s", name, strerror(-ret),
+		    errno_name(-ret), c->detail, errno_name(c->expect));
+		return EXIT_FAILED;
+	}
+	if (!ret)
+		return 0;
+	if (ret == -ENOTTY && t->ioctl_nr >= 0 &&
+	    !(cli.ioctls & (1ULL << t->ioctl_nr)))
+		err("%s: %s (%s): this shadow_mm module does not implement %s yet",
+		    name, strerror(-ret), errno_name(-ret), t->ioctl_name);
+	else
+		err("%s: %s (%s)%s", name, strerror(-ret), errno_name(-ret),
+		    c->detail);
+	return EXIT_FAILED;
+}
+
+static void free_cmd(struct cmd *c)
+{
+	free(c->text);
+	free(c->data);
+}
+
+/* Parse all of @f, then run it: the exit status. */
+static int run_script(FILE *f, bool parse_only)
+{
+	struct cmd *cmds = NULL;
+	int nr = 0, i, ret = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	for (cli.line = 1; (len = getline(&line, &cap, f)) >= 0; cli.line++) {
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (strlen(line) != (size_t)len) {
+			err("a NUL byte in the script");
+			ret = EXIT_SYNTAX;
+			break;
+		}
+		cmds = grow(cmds, nr, sizeof(*cmds));
+		ret = parse_line(line, &cmds[nr]);
+		if (ret < 0) {
+			ret = EXIT_SYNTAX;
+			break;
+		}
+		if (ret > 0 && cmds[nr].type->run == run_quit) {
+			free_cmd(&cmds[nr]);
+			ret = 0;
+			break;
+		}
+		nr += ret;
+		ret = 0;
+	}
+	free(line);
+	if (ferror(f)) {
+		err("reading the script: %s", strerror(errno));
+		ret = EXIT_SYNTAX;
+	}
+	for (i = 0; !ret && !parse_only && i < nr; i++)
+		ret = run_line(&cmds[i]);
+	for (i = 0; i < nr; i++)
+		free_cmd(&cmds[i]);
+	free(cmds);
+	return ret;
+}
+
+/* The prompt: each line parsed and run at once; errors do not stop it. */
+static int interact(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	struct cmd c;
+	int ret;
+
+	for (cli.line = 1;; cli.line++) {
+		fputs("shadow_mm> ", stdout);
+		fflush(stdout);
+		if (getline(&line, &cap, stdin) < 0) {
+			putchar('\n');
+			break;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		ret = parse_line(line, &c);
+		if (ret > 0 && c.type->run == run_quit) {
+			free_cmd(&c);
+			break;
+		}
+		if (ret > 0)
+			run_line(&c);
+		if (ret > 0)
+			free_cmd(&c);
+	}
+	free(line);
+	return 0;
+}
+
+static void print_usage(void)
+{
+	fputs("usage: shadow_mm_cli [-x] [-n] [SCRIPT | -]\n"
+	      "  -x  echo each command before its output\n"
+	      "  -n  check the script's syntax, run nothing\n"
+	      "With no SCRIPT and a terminal on stdin: a prompt (try help).\n",
+	      stderr);
+}
+
+int main(int argc, char **argv)
+{
+	bool parse_only = false;
+	const char *path = NULL;
+	FILE *f = stdin;
+	int i, ret;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-x")) {
+			cli.trace = true;
+		} else if (!strcmp(argv[i], "-n")) {
+			parse_only = true;
+		} else if (!strcmp(argv[i], "-h") ||
+			   !strcmp(argv[i], "--help")) {
+			print_usage();
+			return 0;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			print_usage();
+			return EXIT_SYNTAX;
+		} else if (!path && i == argc - 1) {
+			path = argv[i];
+		} else {
+			print_usage();
+			return EXIT_SYNTAX;
+		}
+	}
+	if (!path && isatty(STDIN_FILENO) && !parse_only) {
+		cli.script = "<stdin>";
+		return interact();
+	}
+	if (!path || !strcmp(path, "-")) {
+		cli.script = "<stdin>";
+	} else {
+		cli.script = path;
+		f = fopen(path, "r");
+		if (!f) {
+			fprintf(stderr, "shadow_mm_cli: %s: %s\n", path,
+				strerror(errno));
+			return EXIT_SYNTAX;
+		}
+	}
+	ret = run_script(f, parse_only);
+	if (f != stdin)
+		fclose(f);
+	fflush(stdout);
+	return ret;
+}
