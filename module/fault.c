@@ -14,6 +14,7 @@
 #include <linux/highmem.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /* x86's access_error(): may this access touch @vma at all? */
 static bool shadow_access_error(struct shadow_vma *vma, unsigned int flags)
@@ -69,6 +70,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 		if (pte_none(*pte)) {
 			set_pte(pte, entry);
 			mm->min_flt++;
+			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_ZERO);
 		}
 		spin_unlock(&mm->page_table_lock);
 		return 0;
@@ -95,6 +97,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 	mm->rss_anon++;
 	mm->min_flt++;
 	set_pte(pte, entry);
+	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_ANON);
 	spin_unlock(&mm->page_table_lock);
 	return 0;
 }
@@ -130,19 +133,22 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 	mm->rss_shmem++;
 	mm->min_flt++;
 	set_pte(pte, entry);
+	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SHARED);
 	spin_unlock(&mm->page_table_lock);
 	return 0;
 }
 
 /* Make the faulting PTE writable in place (wp_page_reuse). */
 static void shadow_wp_page_reuse(struct shadow_mm *mm, struct shadow_vma *vma,
-				 pte_t *pte, pte_t entry)
+				 unsigned long addr, pte_t *pte, pte_t entry)
 	__releases(&mm->page_table_lock)
 {
 	entry = shadow_maybe_mkwrite(pte_mkdirty(pte_mkyoung(entry)), vma);
 	set_pte(pte, entry);
 	mm->min_flt++;
 	mm->cow_reuses++;
+	trace_shadow_mm_fault(mm, addr, SHADOW_FAULT_WRITE,
+			      SHADOW_FK_COW_REUSE);
 	spin_unlock(&mm->page_table_lock);
 }
 
@@ -152,8 +158,8 @@ static void shadow_wp_page_reuse(struct shadow_mm *mm, struct shadow_vma *vma,
  */
 static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 					   struct shadow_vma *vma,
-					   pte_t *pte, pte_t orig,
-					   struct page *old)
+					   unsigned long addr, pte_t *pte,
+					   pte_t orig, struct page *old)
 {
 	struct page *new = NULL;
 	pte_t entry;
@@ -195,6 +201,8 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 	}
 	mm->min_flt++;
 	mm->cow_copies++;
+	trace_shadow_mm_fault(mm, addr, SHADOW_FAULT_WRITE,
+			      SHADOW_FK_COW_COPY);
 	spin_unlock(&mm->page_table_lock);
 	if (old)
 		shadow_put_page(old);
@@ -208,7 +216,8 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
  * reference (then it becomes exclusive); the mapcount plays no part.
  */
 static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
-					 struct shadow_vma *vma, pte_t *pte,
+					 struct shadow_vma *vma,
+					 unsigned long addr, pte_t *pte,
 					 pte_t entry)
 	__releases(&mm->page_table_lock)
 {
@@ -218,29 +227,66 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 	if (pte_special(entry)) {
 		/* The zero page: always a new page. */
 		spin_unlock(&mm->page_table_lock);
-		return shadow_wp_page_copy(mm, vma, pte, entry, NULL);
+		return shadow_wp_page_copy(mm, vma, addr, pte, entry, NULL);
 	}
 	page = pte_page(entry);
 	sp = shadow_page_meta(page);
 
 	if (vma->vm_flags & VM_SHARED) {
 		/* wp_page_shared(): the object's page is ours to write. */
-		shadow_wp_page_reuse(mm, vma, pte, entry);
+		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
 	if (READ_ONCE(sp->anon_exclusive)) {
-		shadow_wp_page_reuse(mm, vma, pte, entry);
+		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
 	if (atomic_read(&sp->refs) == 1) {
 		/* Only our mapping holds it: it is exclusively ours now. */
 		WRITE_ONCE(sp->anon_exclusive, true);
-		shadow_wp_page_reuse(mm, vma, pte, entry);
+		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
 	shadow_get_page(page);
 	spin_unlock(&mm->page_table_lock);
-	return shadow_wp_page_copy(mm, vma, pte, entry, page);
+	return shadow_wp_page_copy(mm, vma, addr, pte, entry, page);
+}
+
+/* Find or make the PTE and act on what it holds (__handle_mm_fault). */
+static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
+						struct shadow_vma *vma,
+						unsigned long addr,
+						unsigned int flags)
+{
+	pte_t *pte, entry;
+
+	pte = shadow_pte_alloc(mm, addr);
+	if (!pte)
+		return -ENOMEM;
+
+	entry = READ_ONCE(*pte);
+	if (pte_none(entry)) {
+		if (vma->vm_shmem)
+			return shadow_do_shared_fault(mm, vma, addr, pte, flags);
+		return shadow_do_anonymous_page(mm, vma, addr, pte, flags);
+	}
+
+	spin_lock(&mm->page_table_lock);
+	if (!pte_same(*pte, entry)) {
+		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_RETRY);
+		spin_unlock(&mm->page_table_lock);
+		return 0;
+	}
+	if (flags & SHADOW_FAULT_WRITE) {
+		if (!pte_write(entry))
+			return shadow_do_wp_page(mm, vma, addr, pte, entry);
+		entry = pte_mkdirty(entry);
+	}
+	/* What the CPU's page walk does to a present PTE: set A (and D). */
+	set_pte(pte, pte_mkyoung(entry));
+	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_ACCESS);
+	spin_unlock(&mm->page_table_lock);
+	return 0;
 }
 
 /**
@@ -256,34 +302,13 @@ shadow_flow int shadow_handle_mm_fault(struct shadow_mm *mm,
 				       struct shadow_vma *vma,
 				       unsigned long addr, unsigned int flags)
 {
-	pte_t *pte, entry;
+	int ret;
 
 	addr &= PAGE_MASK;
-	pte = shadow_pte_alloc(mm, addr);
-	if (!pte)
-		return -ENOMEM;
-
-	entry = READ_ONCE(*pte);
-	if (pte_none(entry)) {
-		if (vma->vm_shmem)
-			return shadow_do_shared_fault(mm, vma, addr, pte, flags);
-		return shadow_do_anonymous_page(mm, vma, addr, pte, flags);
-	}
-
-	spin_lock(&mm->page_table_lock);
-	if (!pte_same(*pte, entry)) {
-		spin_unlock(&mm->page_table_lock);
-		return 0;
-	}
-	if (flags & SHADOW_FAULT_WRITE) {
-		if (!pte_write(entry))
-			return shadow_do_wp_page(mm, vma, pte, entry);
-		entry = pte_mkdirty(entry);
-	}
-	/* What the CPU's page walk does to a present PTE: set A (and D). */
-	set_pte(pte, pte_mkyoung(entry));
-	spin_unlock(&mm->page_table_lock);
-	return 0;
+	ret = __shadow_handle_mm_fault(mm, vma, addr, flags);
+	if (ret)
+		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_OOM);
+	return ret;
 }
 
 /* Would the CPU's access go through this PTE without a fault? */
@@ -320,6 +345,7 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 		vma = shadow_find_vma(mm, addr);
 		if (!vma || vma->vm_start > addr ||
 		    shadow_access_error(vma, flags)) {
+			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SEGV);
 			ret = -EFAULT;
 			break;
 		}

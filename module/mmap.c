@@ -163,13 +163,13 @@ shadow_detach_vmas_to_be_unmapped(struct shadow_mm *mm, unsigned long start,
 
 /*
  * The steps of do_munmap once a VMA overlapping [start, end) is known
- * (do_mas_align_munmap). A successful first split is not undone when a
- * later step fails, as in Linux.
+ * (do_mas_align_munmap); *@removed counts the VMAs unmapped. A successful
+ * first split is not undone when a later step fails, as in Linux.
  */
 static shadow_flow int shadow_do_align_munmap(struct shadow_mm *mm,
 					      struct shadow_vma *vma,
 					      unsigned long start,
-					      unsigned long end)
+					      unsigned long end, int *removed)
 {
 	struct shadow_vma *prev, *next, *last, *detached;
 	int count, error;
@@ -204,10 +204,35 @@ static shadow_flow int shadow_do_align_munmap(struct shadow_mm *mm,
 	if (error)
 		return error;
 	mm->map_count -= count;
+	*removed = count;
 
 	shadow_unmap_region(mm, detached, prev, next, start, end);
 	shadow_remove_vma_list(mm, detached);
 	return 0;
+}
+
+/* The checks of munmap and the search for the first VMA (do_mas_munmap). */
+static shadow_flow int shadow_do_mas_munmap(struct shadow_mm *mm,
+					    unsigned long start,
+					    unsigned long len, int *removed)
+{
+	unsigned long end;
+	struct shadow_vma *vma;
+
+	if (offset_in_page(start) || start > mm->task_size ||
+	    len > mm->task_size - start)
+		return -EINVAL;
+
+	end = start + PAGE_ALIGN(len);
+	if (end == start)
+		return -EINVAL;
+
+	/* Find the first overlapping VMA */
+	vma = shadow_find_vma_intersection(mm, start, end);
+	if (!vma)
+		return 0;
+
+	return shadow_do_align_munmap(mm, vma, start, end, removed);
 }
 
 /**
@@ -222,24 +247,12 @@ static shadow_flow int shadow_do_align_munmap(struct shadow_mm *mm,
 shadow_flow int shadow_do_munmap(struct shadow_mm *mm, unsigned long start,
 				 unsigned long len)
 {
-	unsigned long end;
-	struct shadow_vma *vma;
+	int removed = 0, ret;
 
 	shadow_mmap_assert_write_locked(mm);
-	if (offset_in_page(start) || start > mm->task_size ||
-	    len > mm->task_size - start)
-		return -EINVAL;
-
-	end = start + PAGE_ALIGN(len);
-	if (end == start)
-		return -EINVAL;
-
-	/* Find the first overlapping VMA */
-	vma = shadow_find_vma_intersection(mm, start, end);
-	if (!vma)
-		return 0;
-
-	return shadow_do_align_munmap(mm, vma, start, end);
+	ret = shadow_do_mas_munmap(mm, start, len, &removed);
+	trace_shadow_mm_munmap(mm, start, len, removed, ret);
+	return ret;
 }
 
 /*
@@ -463,6 +476,16 @@ unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
 	if (shadow_mmap_write_lock_killable(mm))
 		return -EINTR;
 	ret = shadow_do_mmap(mm, addr, len, prot, flags, pgoff, &populate);
+	if (IS_ERR_VALUE(ret)) {
+		trace_shadow_mm_mmap(mm, addr, len, prot, flags, ret, false);
+	} else {
+		struct shadow_vma *vma = shadow_find_vma(mm, ret);
+
+		/* Merged: the VMA covering the new range is larger. */
+		trace_shadow_mm_mmap(mm, addr, len, prot, flags, ret,
+				     vma->vm_start != ret ||
+				     vma->vm_end != ret + PAGE_ALIGN(len));
+	}
 	shadow_mmap_write_unlock(mm);
 	if (populate)
 		shadow_mm_populate(mm, ret, populate);
@@ -504,6 +527,7 @@ shadow_flow void shadow_exit_mmap(struct shadow_mm *mm)
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	shadow_mmap_write_lock(mm);
+	trace_shadow_mm_exit_mmap(mm);
 	mas_for_each(&mas, vma, ULONG_MAX) {
 		vma->vm_detach_next = NULL;
 		*tail = vma;

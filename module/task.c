@@ -248,21 +248,29 @@ static int shadow_task_fork(struct shadow_ucmd *ucmd)
 static int shadow_task_madvise(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_madvise *cmd = ucmd->cmd;
+	int ret;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
-	return shadow_do_madvise(ucmd->mm, cmd->addr, cmd->len, cmd->advice);
+	ret = shadow_do_madvise(ucmd->mm, cmd->addr, cmd->len, cmd->advice);
+	trace_shadow_mm_madvise(ucmd->mm, cmd->addr, cmd->len, cmd->advice,
+				ret);
+	return ret;
 }
 
 /* SHADOW_MM_MPROTECT: mprotect(2), without protection keys. */
 static int shadow_task_mprotect(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_mprotect *cmd = ucmd->cmd;
+	int ret;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
-	return shadow_do_mprotect_pkey(ucmd->mm, cmd->addr, cmd->len,
-				       cmd->prot, -1);
+	ret = shadow_do_mprotect_pkey(ucmd->mm, cmd->addr, cmd->len,
+				      cmd->prot, -1);
+	trace_shadow_mm_mprotect(ucmd->mm, cmd->addr, cmd->len, cmd->prot,
+				 ret);
+	return ret;
 }
 
 /* SHADOW_MM_MLOCK: mlock2(2). */
@@ -270,6 +278,7 @@ static int shadow_task_mlock(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_mlock *cmd = ucmd->cmd;
 	unsigned long vm_flags = VM_LOCKED;
+	int ret;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
@@ -277,17 +286,22 @@ static int shadow_task_mlock(struct shadow_ucmd *ucmd)
 		return -EINVAL;
 	if (cmd->mlock_flags & MLOCK_ONFAULT)
 		vm_flags |= VM_LOCKONFAULT;
-	return shadow_do_mlock(ucmd->mm, cmd->addr, cmd->len, vm_flags);
+	ret = shadow_do_mlock(ucmd->mm, cmd->addr, cmd->len, vm_flags);
+	trace_shadow_mm_mlock(ucmd->mm, cmd->addr, cmd->len, vm_flags, ret);
+	return ret;
 }
 
 /* SHADOW_MM_MUNLOCK: munlock(2). */
 static int shadow_task_munlock(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_munlock *cmd = ucmd->cmd;
+	int ret;
 
 	if (cmd->flags)
 		return -EINVAL;
-	return shadow_do_munlock(ucmd->mm, cmd->addr, cmd->len);
+	ret = shadow_do_munlock(ucmd->mm, cmd->addr, cmd->len);
+	trace_shadow_mm_mlock(ucmd->mm, cmd->addr, cmd->len, 0, ret);
+	return ret;
 }
 
 /* SHADOW_MM_MLOCKALL: mlockall(2). */

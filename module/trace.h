@@ -17,47 +17,53 @@
 
 #include "shadow_mm_types.h"
 
-/* How a fault was resolved: the kind field of shadow_mm_fault. */
-#define SHADOW_FAULT_KINDS						\
-	EM(SHADOW_FK_ZERO, "zero_page")					\
-	EM(SHADOW_FK_ANON, "new_anon")					\
-	EM(SHADOW_FK_SHARED, "shared")					\
-	EM(SHADOW_FK_COW_COPY, "cow_copy")				\
-	EM(SHADOW_FK_COW_REUSE, "cow_reuse")				\
-	EM(SHADOW_FK_ACCESS, "access")					\
-	EM(SHADOW_FK_RETRY, "retry")					\
-	EM(SHADOW_FK_STACK, "stack_grow")				\
-	EM(SHADOW_FK_SEGV, "segv")					\
-	EMe(SHADOW_FK_OOM, "oom")
-
 #ifndef _SHADOW_MM_TRACE_ENUMS
 #define _SHADOW_MM_TRACE_ENUMS
-#undef EM
-#undef EMe
-#define EM(a, b)	a,
-#define EMe(a, b)	a
-enum shadow_fault_kind { SHADOW_FAULT_KINDS };
+/* How a fault was resolved: the kind field of shadow_mm_fault. */
+enum shadow_fault_kind {
+	SHADOW_FK_ZERO,		/* the zero page mapped for a read */
+	SHADOW_FK_ANON,		/* a new zeroed private page */
+	SHADOW_FK_SHARED,	/* the shared object's page mapped */
+	SHADOW_FK_COW_COPY,	/* do_wp_page copied the page */
+	SHADOW_FK_COW_REUSE,	/* do_wp_page made it writable in place */
+	SHADOW_FK_ACCESS,	/* present: only the accessed/dirty bits */
+	SHADOW_FK_RETRY,	/* the PTE changed under the fault */
+	SHADOW_FK_STACK,	/* a stack VMA grew down to the address */
+	SHADOW_FK_SEGV,		/* no VMA, or against its protection */
+	SHADOW_FK_OOM,		/* out of memory (or past a limit) */
+};
 
 /* Page-table levels of shadow_mm_pgtable_alloc/free. */
 enum shadow_pt_level {
-	SHADOW_PT_PUD = 3,
-	SHADOW_PT_PMD = 2,
 	SHADOW_PT_PTE = 1,
+	SHADOW_PT_PMD = 2,
+	SHADOW_PT_PUD = 3,
 };
 #endif
 
-#undef EM
-#undef EMe
-#define EM(a, b)	TRACE_DEFINE_ENUM(a);
-#define EMe(a, b)	TRACE_DEFINE_ENUM(a);
-SHADOW_FAULT_KINDS
+TRACE_DEFINE_ENUM(SHADOW_FK_ZERO);
+TRACE_DEFINE_ENUM(SHADOW_FK_ANON);
+TRACE_DEFINE_ENUM(SHADOW_FK_SHARED);
+TRACE_DEFINE_ENUM(SHADOW_FK_COW_COPY);
+TRACE_DEFINE_ENUM(SHADOW_FK_COW_REUSE);
+TRACE_DEFINE_ENUM(SHADOW_FK_ACCESS);
+TRACE_DEFINE_ENUM(SHADOW_FK_RETRY);
+TRACE_DEFINE_ENUM(SHADOW_FK_STACK);
+TRACE_DEFINE_ENUM(SHADOW_FK_SEGV);
+TRACE_DEFINE_ENUM(SHADOW_FK_OOM);
 
-#undef EM
-#undef EMe
-#define EM(a, b)	{ a, b },
-#define EMe(a, b)	{ a, b }
-
-#define show_fault_kind(k)	__print_symbolic(k, SHADOW_FAULT_KINDS)
+#define show_fault_kind(k)						\
+	__print_symbolic(k,						\
+			 { SHADOW_FK_ZERO, "zero_page" },		\
+			 { SHADOW_FK_ANON, "new_anon" },		\
+			 { SHADOW_FK_SHARED, "shared" },		\
+			 { SHADOW_FK_COW_COPY, "cow_copy" },		\
+			 { SHADOW_FK_COW_REUSE, "cow_reuse" },		\
+			 { SHADOW_FK_ACCESS, "access" },		\
+			 { SHADOW_FK_RETRY, "retry" },			\
+			 { SHADOW_FK_STACK, "stack_grow" },		\
+			 { SHADOW_FK_SEGV, "segv" },			\
+			 { SHADOW_FK_OOM, "oom" })
 #define show_pt_level(l)	__print_symbolic(l, { SHADOW_PT_PUD, "pud" }, \
 						 { SHADOW_PT_PMD, "pmd" },   \
 						 { SHADOW_PT_PTE, "pte" })

@@ -221,6 +221,7 @@ int __shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
 
 	shadow_mmap_assert_write_locked(mm);
 	shadow_warn_on(addr <= vma->vm_start || addr >= vma->vm_end);
+	trace_shadow_mm_split_vma(vma, addr, new_below);
 
 	new = shadow_vm_area_dup(vma);
 	if (!new)
@@ -462,6 +463,7 @@ struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 				    prev->vm_pgoff, mid != next ? mid : NULL,
 				    next))
 			return NULL;
+		trace_shadow_mm_vma_merge(prev, mid != next ? 6 : 1);
 		return prev;
 	}
 
@@ -477,6 +479,7 @@ struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 			mid->vm_pgoff += (end - mid->vm_start) >> PAGE_SHIFT;
 			mid->vm_start = end;
 		}
+		trace_shadow_mm_vma_merge(prev, whole ? 7 : overlap ? 5 : 2);
 		return prev;
 	}
 
@@ -492,6 +495,8 @@ struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 			shadow_vma_import_anon(next, prev);
 			prev->vm_end = addr;
 		}
+		trace_shadow_mm_vma_merge(next, shrink_prev ? 4 :
+					  mid != next ? 8 : 3);
 		return next;
 	}
 	return NULL;
@@ -506,6 +511,8 @@ struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
  * @pgoff: new pgoff
  * @next: the VMA after @vma, removed when @end reaches its end
  *
+ * Traced as a vma_merge of case 0.
+ *
  * Return: 0, or -ENOMEM with nothing changed.
  */
 int shadow_vma_expand(struct shadow_mm *mm, struct shadow_vma *vma,
@@ -513,9 +520,13 @@ int shadow_vma_expand(struct shadow_mm *mm, struct shadow_vma *vma,
 		      unsigned long pgoff, struct shadow_vma *next)
 {
 	bool remove_next = next && next != vma && end == next->vm_end;
+	int err;
 
-	return shadow_vma_grow(mm, vma, start, end, pgoff,
-			       remove_next ? next : NULL, NULL);
+	err = shadow_vma_grow(mm, vma, start, end, pgoff,
+			      remove_next ? next : NULL, NULL);
+	if (!err)
+		trace_shadow_mm_vma_merge(vma, 0);
+	return err;
 }
 
 /**

@@ -24,6 +24,7 @@
 #include <linux/shadow_mm.h>
 
 #include "shadow_mm_types.h"
+#include "trace.h"
 
 /*
  * Every allocation made on behalf of user space: charged to the caller's

@@ -241,4 +241,13 @@ static inline bool shadow_mlock_future_ok(struct shadow_mm *mm,
 	       harness_limits.memlock_pages;
 }
 
+/* The module's trace events (module/trace.h): nothing to trace here. */
+#define trace_shadow_mm_mmap(...)		do { } while (0)
+#define trace_shadow_mm_munmap(...)		do { } while (0)
+#define trace_shadow_mm_exit_mmap(...)		do { } while (0)
+#define trace_shadow_mm_split_vma(...)		do { } while (0)
+#define trace_shadow_mm_vma_merge(...)		do { } while (0)
+#define trace_shadow_mm_madvise(...)		do { } while (0)
+#define trace_shadow_mm_brk(...)		do { } while (0)
+
 #endif /* _SHADOW_VMA_INTERNAL_H */
