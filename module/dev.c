@@ -13,7 +13,9 @@
 
 #define SHADOW_MM_FEATURES	(SHADOW_MM_FEATURE_VMA |	\
 				 SHADOW_MM_FEATURE_PGTABLE |	\
-				 SHADOW_MM_FEATURE_FORK)
+				 SHADOW_MM_FEATURE_FORK |	\
+				 SHADOW_MM_FEATURE_MREMAP |	\
+				 SHADOW_MM_FEATURE_BRK)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm

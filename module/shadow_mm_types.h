@@ -192,6 +192,14 @@ int shadow_vm_munmap(struct shadow_mm *mm, unsigned long start,
 void shadow_exit_mmap(struct shadow_mm *mm);
 void shadow_vm_stat_account(struct shadow_mm *mm, unsigned long vm_flags,
 			    long npages);
+struct shadow_vma *shadow_copy_vma(struct shadow_vma **vmap,
+				   unsigned long addr, unsigned long len,
+				   unsigned long pgoff, bool keep_source);
+unsigned long shadow_sys_brk(struct shadow_mm *mm, unsigned long brk);
+int shadow_expand_downwards(struct shadow_mm *mm, struct shadow_vma *vma,
+			    unsigned long address);
+int shadow_expand_stack_locked(struct shadow_mm *mm, struct shadow_vma *vma,
+			       unsigned long address);
 
 /* madvise.c */
 int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
@@ -213,5 +221,8 @@ void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,
 		       unsigned long start, unsigned long end);
 void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,
 			  unsigned long floor, unsigned long ceiling);
+int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
+void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
+			unsigned long len);
 
 #endif /* _SHADOW_MM_TYPES_H */
