@@ -18,12 +18,14 @@
 enum harness_call_kind {
 	HARNESS_UNMAP_VMAS = 1,
 	HARNESS_FREE_PGTABLES,
+	HARNESS_POPULATE,
 };
 
 /*
  * One call of shadow_unmap_vmas() (@a, @b: start, end) or of
  * shadow_free_pgtables() (@a, @b: floor, ceiling), with a summary of the
- * list of VMAs it was handed.
+ * list of VMAs it was handed; or of shadow_mm_populate() (@a, @b: start,
+ * end, no VMAs).
  */
 struct harness_call {
 	enum harness_call_kind kind;
@@ -80,6 +82,9 @@ static inline void harness_set_anon_vma(struct shadow_vma *vma, void *anon_vma)
 	vma->vm_anon_chain = 1;
 	shadow_anon_vma_get(anon_vma);
 }
+
+/* The anon_vma shadow_anon_vma_prepare() attaches. */
+extern int harness_anon_vma_token;
 
 /* Identity of a VMA: a serial number never reused, unlike its address. */
 unsigned long harness_vma_serial(const struct shadow_vma *vma);
