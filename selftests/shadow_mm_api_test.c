@@ -44,7 +44,8 @@ TEST(api_handshake)
 	ASSERT_EQ(0, shadow_ioctl(fd, SHADOW_MM_API, &api));
 	EXPECT_EQ(SHADOW_MM_ABI_VERSION, api.out_abi_version);
 	EXPECT_EQ(SHADOW_MM_FEATURE_VMA | SHADOW_MM_FEATURE_PGTABLE |
-		  SHADOW_MM_FEATURE_FORK, api.out_features);
+		  SHADOW_MM_FEATURE_FORK | SHADOW_MM_FEATURE_MREMAP |
+		  SHADOW_MM_FEATURE_BRK, api.out_features);
 	EXPECT_EQ((1ULL << SHADOW_MM_CMD_API) | (1ULL << SHADOW_MM_CMD_CREATE) |
 		  (1ULL << SHADOW_MM_CMD_MMAP) | (1ULL << SHADOW_MM_CMD_MUNMAP) |
 		  (1ULL << SHADOW_MM_CMD_EXIT) |
@@ -53,7 +54,9 @@ TEST(api_handshake)
 		  (1ULL << SHADOW_MM_CMD_GET_STATS) |
 		  (1ULL << SHADOW_MM_CMD_FAULT) | (1ULL << SHADOW_MM_CMD_ACCESS) |
 		  (1ULL << SHADOW_MM_CMD_WALK) | (1ULL << SHADOW_MM_CMD_FORK) |
-		  (1ULL << SHADOW_MM_CMD_MADVISE), api.out_ioctls);
+		  (1ULL << SHADOW_MM_CMD_MADVISE) |
+		  (1ULL << SHADOW_MM_CMD_MREMAP) | (1ULL << SHADOW_MM_CMD_BRK),
+		  api.out_ioctls);
 
 	/* Asking for the features it has, at its ABI version, works. */
 	memset(&api, 0, sizeof(api));
