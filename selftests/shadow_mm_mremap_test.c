@@ -12,11 +12,14 @@
  * sharing with a fork child, and leave the page-table counts where they
  * started once everything is unmapped.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <linux/capability.h>
 
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
@@ -26,6 +29,7 @@
 #endif
 
 /* A window far from this static binary, its heap and its mmap area. */
+#define HEAP_START	0x180000000000UL
 #define WIN		0x100000000000UL
 #define WIN_PAGES	1024UL
 #define W(pg)		(WIN + (unsigned long)(pg) * PAGE)
@@ -764,6 +768,41 @@ TEST_F(mremap, dontunmap_shared)
 	EXPECT_EQ(0, v[1].pgoff);
 }
 
+/*
+ * Shared memory moves like private memory: the object's pages, with their
+ * ids and rss; a fork child that shares the object sees writes made at the
+ * new place.
+ */
+TEST_F(mremap, move_shared)
+{
+	struct shadow_page_info before, after;
+	struct shadow_mm_stats st;
+	int child;
+	__u64 out;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW,
+				  SHARED | FIXED, NULL));
+	put(_metadata, self->mfd, W(2), "object");
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	before = page(_metadata, self->mfd, W(2));
+	ASSERT_EQ(0, _shadow_mremap(self->mfd, W(0), 4 * PAGE, 8 * PAGE,
+				    MFIXED, W(64), &out));
+	after = page(_metadata, self->mfd, W(66));
+	EXPECT_EQ(before.page_id, after.page_id);
+	EXPECT_EQ(before.flags, after.flags);
+	EXPECT_EQ(SHADOW_PAGE_SHMEM, after.flags & SHADOW_PAGE_SHMEM);
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(1, st.out_rss_shmem);
+	EXPECT_EQ(0, st.out_rss_anon);
+	put(_metadata, self->mfd, W(66), "OBJECT");
+	expect(_metadata, child, W(2), "OBJECT");
+	/* The grown part is the object's, at the next index. */
+	put(_metadata, child, W(3), "index 3");
+	expect(_metadata, self->mfd, W(67), "index 3");
+	close(child);
+}
+
 /* old_len 0 duplicates a shared mapping: one object, two places. */
 TEST_F(mremap, duplicate_shared)
 {
@@ -917,6 +956,64 @@ TEST_F(mremap, locked_growth_populated)
 	EXPECT_EQ(12, stats(_metadata, self->mfd).out_locked_vm);
 }
 
+/*
+ * A locked mapping that moves stays locked and counted; MREMAP_DONTUNMAP
+ * splits it first, and the part left behind is unlocked.
+ */
+TEST_F(mremap, locked_move_and_dontunmap)
+{
+	RUN(self->mfd,
+	    OP_MAP(0, 4, RW, PRIV | MAP_LOCKED | FIXED),
+	    OP_MAP(4, 4, RO, PRIV | FIXED),
+	    OP_REMAP(0, 4, 6, MAYMOVE, 0, -1),
+	    OP_MAP(100, 8, RW, PRIV | MAP_LOCKED | FIXED),
+	    OP_REMAP(102, 2, 2, DONTUNMAP, 200, 200));
+	COMPARE(self->mfd, { 4, 8, "r--p" }, { 100, 102, "rw-p" },
+		{ 102, 104, "rw-p" }, { 104, 108, "rw-p" },
+		{ 200, 202, "rw-p" });
+	/*
+	 * 6 moved; of the 8 at 100, the 2 left behind are unlocked and the
+	 * 2 that moved are locked at 200 without being counted again.
+	 */
+	EXPECT_EQ(6 + 2 + 4 + 2, stats(_metadata, self->mfd).out_locked_vm);
+}
+
+/* capset(2) without libcap: drop one capability from the effective set. */
+static int drop_effective_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[cap / 32].effective &= ~(1U << (cap % 32));
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/*
+ * Without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds a locked mapping's growth:
+ * EAGAIN (mlock_future_check), in place or moving.
+ */
+TEST_F(mremap, locked_growth_memlock_limit)
+{
+	struct rlimit rl = { 8 * PAGE, RLIM_INFINITY }, old;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_MEMLOCK, &old));
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_EQ(0, drop_effective_cap(CAP_IPC_LOCK));
+	RUN(self->mfd,
+	    OP_MAP(0, 4, RW, PRIV | MAP_LOCKED | FIXED),
+	    OP_REMAP_ERR(0, 4, 12, 0, 0, EAGAIN),
+	    OP_REMAP_ERR(0, 4, 12, MFIXED, 100, EAGAIN),
+	    OP_REMAP(0, 4, 8, 0, 0, 0),
+	    OP_REMAP_ERR(0, 8, 9, MAYMOVE, 0, EAGAIN));
+	COMPARE(self->mfd, { 0, 8, "rw-p" });
+	EXPECT_EQ(8, stats(_metadata, self->mfd).out_locked_vm);
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &old));
+}
+
 /* RLIMIT_AS and RLIMIT_DATA bound a growth: ENOMEM. */
 TEST_F(mremap, rlimit)
 {
@@ -958,6 +1055,106 @@ TEST_F(mremap, accounting)
 	EXPECT_EQ(2, st.out_exec_vm);
 	EXPECT_EQ(0, st.out_data_vm);
 	EXPECT_EQ(8, st.out_total_vm);
+}
+
+#define THREADS		4
+#define RUN_SECONDS	2
+
+struct stress {
+	int mfd;
+	unsigned int seed;
+	int *stop;
+	long ops;
+};
+
+static void *stress_thread(void *arg)
+{
+	struct stress *s = arg;
+	struct shadow_page_info pages[16];
+	char buf[64];
+
+	while (!__atomic_load_n(s->stop, __ATOMIC_RELAXED)) {
+		unsigned long pg = rand_r(&s->seed) % 96;
+		unsigned long n = rand_r(&s->seed) % 8 + 1;
+		unsigned long to = rand_r(&s->seed) % 96;
+		int fd;
+
+		switch (rand_r(&s->seed) % 6) {
+		case 0:
+			_shadow_mremap(s->mfd, W(pg), n * PAGE,
+				       (rand_r(&s->seed) % 8 + 1) * PAGE,
+				       rand_r(&s->seed) % 2 ? MFIXED : MAYMOVE,
+				       W(to), NULL);
+			break;
+		case 1:
+			_shadow_mmap(s->mfd, W(pg), n * PAGE, RW,
+				     (rand_r(&s->seed) % 2 ? PRIV : SHARED) |
+				     FIXED | (n == 1 ? GROWS : 0), NULL);
+			break;
+		case 2:
+			_shadow_fault(s->mfd, W(pg), n * PAGE,
+				      SHADOW_FAULT_WRITE, NULL);
+			break;
+		case 3:
+			_shadow_access(s->mfd, W(pg), buf, sizeof(buf), 0);
+			_shadow_walk(s->mfd, W(pg), 16, pages);
+			break;
+		case 4:
+			fd = _shadow_fork(s->mfd, 0, NULL);
+			if (fd >= 0)
+				close(fd);
+			break;
+		default:
+			_shadow_brk(s->mfd, HEAP_START + n * PAGE * 4, 0, NULL);
+			break;
+		}
+		s->ops++;
+	}
+	return NULL;
+}
+
+/*
+ * Threads moving, mapping, faulting, growing stacks, walking, forking and
+ * moving the break in one address space end with a sane layout whose
+ * counters add up (and, under the debug kernel, no lockdep report).
+ */
+TEST_F(mremap, concurrent)
+{
+	struct shadow_vma_info v[256];
+	struct stress s[THREADS];
+	pthread_t t[THREADS];
+	struct shadow_mm_stats st;
+	__u64 pages = 0, last_end = 0;
+	int stop = 0;
+	long ops = 0;
+	__u32 nr, i;
+
+	ASSERT_EQ((long)HEAP_START, _shadow_brk(self->mfd, HEAP_START,
+						SHADOW_BRK_SET_START, NULL));
+	for (i = 0; i < THREADS; i++) {
+		s[i] = (struct stress){ self->mfd, i + 1, &stop, 0 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, stress_thread, &s[i]));
+	}
+	sleep(RUN_SECONDS);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ops += s[i].ops;
+	}
+	TH_LOG("%ld operations", ops);
+	EXPECT_LT(500, ops);
+	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, SHADOW_TASK_SIZE, v, 256,
+				      &nr));
+	ASSERT_GE(256, nr);
+	for (i = 0; i < nr; i++) {
+		EXPECT_LT(v[i].start, v[i].end);
+		EXPECT_LE(last_end, v[i].start);
+		last_end = v[i].end;
+		pages += (v[i].end - v[i].start) / PAGE;
+	}
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(nr, st.out_map_count);
+	EXPECT_EQ(pages, st.out_total_vm);
 }
 
 /* SHADOW_MM_BRK fixture: the heap placed in the window. */
