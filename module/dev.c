@@ -16,7 +16,9 @@
 				 SHADOW_MM_FEATURE_PGTABLE |	\
 				 SHADOW_MM_FEATURE_FORK |	\
 				 SHADOW_MM_FEATURE_MPROTECT |	\
-				 SHADOW_MM_FEATURE_MLOCK)
+				 SHADOW_MM_FEATURE_MLOCK |	\
+				 SHADOW_MM_FEATURE_MREMAP |	\
+				 SHADOW_MM_FEATURE_BRK)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm

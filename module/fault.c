@@ -319,6 +319,48 @@ static bool shadow_pte_allows(pte_t entry, unsigned int flags)
 	return !(flags & SHADOW_FAULT_WRITE) || pte_write(entry);
 }
 
+/*
+ * The VMA a touch of @addr uses, with mmap_lock held for reading, as
+ * x86-64's do_user_addr_fault() finds it (lock_mm_and_find_vma): the VMA
+ * containing @addr, or the VM_GROWSDOWN VMA above it grown down to cover
+ * it. Growing takes mmap_lock for writing: the read lock is dropped, the
+ * VMA looked up again, and the lock downgraded afterwards. Returns with
+ * mmap_lock held for reading, except on -EINTR (killed waiting for it).
+ */
+static struct shadow_vma *shadow_lock_mm_and_find_vma(struct shadow_mm *mm,
+						      unsigned long addr,
+						      unsigned int flags,
+						      int *err)
+{
+	struct shadow_vma *vma = shadow_find_vma(mm, addr);
+
+	*err = 0;
+	if (likely(vma && vma->vm_start <= addr))
+		return vma;
+
+	/*
+	 * Well, dang. We might still be successful, but only
+	 * if we can extend a vma to do so.
+	 */
+	if (!vma || !(vma->vm_flags & VM_GROWSDOWN))
+		return NULL;
+
+	shadow_mmap_read_unlock(mm);
+	if (shadow_mmap_write_lock_killable(mm)) {
+		*err = -EINTR;
+		return NULL;
+	}
+	vma = shadow_find_vma(mm, addr);
+	if (vma && vma->vm_start > addr) {
+		if (shadow_expand_stack_locked(mm, vma, addr))
+			vma = NULL;
+		else
+			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_STACK);
+	}
+	shadow_mmap_write_downgrade(mm);
+	return vma;
+}
+
 /**
  * shadow_fault_range() - touch every page of a range as a CPU would
  * @mm: the address space
@@ -326,6 +368,9 @@ static bool shadow_pte_allows(pte_t entry, unsigned int flags)
  * @len: its length
  * @flags: SHADOW_FAULT_WRITE, SHADOW_FAULT_EXEC, or 0 for a read
  * @done: set to the number of pages touched
+ *
+ * A page just below a VM_GROWSDOWN VMA grows it, within the stack guard
+ * gap and the stack's limits (expand_stack).
  *
  * Return: 0, -EFAULT at the first page outside any VMA or against its
  * protection (the SIGSEGV of this engine), -ENOMEM, or -EINTR (killed).
@@ -342,9 +387,10 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 	if (shadow_mmap_read_lock_killable(mm))
 		return -EINTR;
 	for (addr &= PAGE_MASK; addr < end; addr += PAGE_SIZE) {
-		vma = shadow_find_vma(mm, addr);
-		if (!vma || vma->vm_start > addr ||
-		    shadow_access_error(vma, flags)) {
+		vma = shadow_lock_mm_and_find_vma(mm, addr, flags, &ret);
+		if (ret)
+			return ret;	/* mmap_lock is not held */
+		if (!vma || shadow_access_error(vma, flags)) {
 			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SEGV);
 			ret = -EFAULT;
 			break;
@@ -463,6 +509,36 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 	}
 }
 
+/*
+ * expand_stack() for access_process_vm, with mmap_lock held for reading:
+ * drop it, grow the stack above @addr under the write lock, downgrade.
+ * Returns the VMA now containing @addr with mmap_lock held for reading,
+ * or NULL with mmap_lock dropped.
+ */
+static struct shadow_vma *shadow_expand_stack(struct shadow_mm *mm,
+					      unsigned long addr)
+{
+	struct shadow_vma *vma, *prev;
+
+	shadow_mmap_read_unlock(mm);
+	if (shadow_mmap_write_lock_killable(mm))
+		return NULL;
+
+	vma = shadow_find_vma_prev(mm, addr, &prev);
+	if (vma && vma->vm_start <= addr)
+		goto success;
+	/* x86-64 has no VM_GROWSUP: prev never grows up to @addr. */
+	if (vma && !shadow_expand_downwards(mm, vma, addr))
+		goto success;
+
+	shadow_mmap_write_unlock(mm);
+	return NULL;
+
+success:
+	shadow_mmap_write_downgrade(mm);
+	return vma;
+}
+
 /**
  * shadow_access_vm() - read or write bytes of an address space
  * @mm: the address space
@@ -475,7 +551,9 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
  *         shared or read-only object
  * @done: set to the bytes transferred
  *
- * Stops at the first page it may not access (access_process_vm).
+ * Stops at the first page it may not access (access_process_vm). An
+ * access that starts below a VM_GROWSDOWN VMA grows it first, as
+ * __access_remote_vm() does.
  *
  * Return: 0, -ENOMEM, or -EINTR.
  */
@@ -489,6 +567,12 @@ int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
 	*done = 0;
 	if (shadow_mmap_read_lock_killable(mm))
 		return -EINTR;
+
+	/* We might need to expand the stack to access it */
+	vma = shadow_find_vma(mm, addr);
+	if ((!vma || vma->vm_start > addr) && !shadow_expand_stack(mm, addr))
+		return 0;	/* nothing transferred, mmap_lock dropped */
+
 	while (len) {
 		unsigned long offset = offset_in_page(addr);
 		unsigned long bytes = min(len, PAGE_SIZE - offset);

@@ -194,6 +194,10 @@ static inline pte_t *shadow_pte_offset(unsigned long pmd, unsigned long addr)
 /* pgtable.c */
 pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr);
 pte_t *shadow_pte_lookup(struct shadow_mm *mm, unsigned long addr);
+unsigned long *shadow_pud_entry(struct shadow_mm *mm, unsigned long addr,
+				bool alloc);
+unsigned long *shadow_pmd_entry(struct shadow_mm *mm, unsigned long addr,
+				bool alloc);
 void shadow_free_pgd_range(struct shadow_mm *mm, unsigned long addr,
 			   unsigned long end, unsigned long floor,
 			   unsigned long ceiling);
@@ -238,8 +242,12 @@ int shadow_do_mlockall(struct shadow_mm *mm, unsigned int flags);
 int shadow_do_munlockall(struct shadow_mm *mm);
 
 /* rmap.c */
-int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
 int shadow_anon_vma_fork(struct shadow_vma *dst, struct shadow_vma *src);
+
+/* mremap.c */
+unsigned long shadow_sys_mremap(struct shadow_mm *mm, unsigned long addr,
+				unsigned long old_len, unsigned long new_len,
+				unsigned long flags, unsigned long new_addr);
 
 /* fork.c */
 int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm);

@@ -10,11 +10,17 @@
  *   mm->mmap_lock               (rw_semaphore: the VMA tree, the VMAs and
  *                                the layout counters; write for changes,
  *                                read for faults, populating, madvise's
- *                                zaps and queries)
+ *                                zaps and queries; a fault or access that
+ *                                grows a stack drops its read hold, takes
+ *                                it for writing and downgrades, as
+ *                                lock_mm_and_find_vma; mmap, brk and
+ *                                mremap populate after dropping it)
  *     child->mmap_lock          (fork: the child's, SINGLE_DEPTH_NESTING)
  *       mm->page_table_lock     (spinlock: page-table entries, rss, table
  *                                and fault counters, vma->anon_vma when a
- *                                fault sets it)
+ *                                fault sets it; mremap moves entries under
+ *                                it with mmap_lock held for writing, source
+ *                                and destination under the one lock)
  *         parent->page_table_lock (copy_pte_range: the child's is taken
  *                                first, the parent's nested inside)
  *   shmem object's xarray lock  (taken alone, inside a fault)

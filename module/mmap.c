@@ -546,3 +546,353 @@ shadow_flow void shadow_exit_mmap(struct shadow_mm *mm)
 	__mt_destroy(&mm->mm_mt);
 	shadow_mmap_write_unlock(mm);
 }
+
+/*
+ * check_brk_limits(): the heap may grow to [addr, addr + len) when that
+ * range is a valid fixed mapping and mlockall(MCL_FUTURE)'s limit allows.
+ */
+static int shadow_check_brk_limits(struct shadow_mm *mm, unsigned long addr,
+				   unsigned long len)
+{
+	unsigned long mapped_addr;
+
+	mapped_addr = shadow_get_unmapped_area(mm, addr, len, 0, MAP_FIXED);
+	if (IS_ERR_VALUE(mapped_addr))
+		return mapped_addr;
+	return shadow_mlock_future_ok(mm, mm->def_flags, len) ? 0 : -EAGAIN;
+}
+
+/*
+ * Grow the heap over [addr, addr + len): extend @vma, the VMA just below,
+ * when it ends at @addr and could merge with a new anonymous mapping
+ * there, else insert a new VMA (do_brk_flags). Only new VMAs merge this
+ * way: after fork the heap's anon_vma chain is no longer singular.
+ */
+static shadow_flow int shadow_do_brk_flags(struct shadow_mm *mm,
+					   struct shadow_vma *vma,
+					   unsigned long addr,
+					   unsigned long len,
+					   unsigned long flags)
+{
+	/* VM_DATA_DEFAULT_FLAGS of x86: VM_DATA_FLAGS_TSK_EXEC. */
+	flags |= VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC |
+		 (shadow_read_implies_exec() ? VM_EXEC : 0) | VM_ACCOUNT |
+		 mm->def_flags;
+	if (!shadow_may_expand_vm(mm, flags, len >> PAGE_SHIFT))
+		return -ENOMEM;
+	if (mm->map_count > shadow_max_map_count)
+		return -ENOMEM;
+
+	/* Expand the existing vma if possible. */
+	if (vma && vma->vm_end == addr &&
+	    shadow_can_vma_merge_after(vma, flags, NULL, NULL,
+				       addr >> PAGE_SHIFT)) {
+		if (shadow_vma_expand(mm, vma, vma->vm_start, addr + len,
+				      vma->vm_pgoff, NULL))
+			return -ENOMEM;
+		goto out;
+	}
+
+	/* create a vma struct for an anonymous mapping */
+	vma = shadow_vm_area_alloc(mm);
+	if (!vma)
+		return -ENOMEM;
+	vma->vm_start = addr;
+	vma->vm_end = addr + len;
+	vma->vm_pgoff = addr >> PAGE_SHIFT;
+	vma->vm_flags = flags;
+	vma->vm_page_prot = shadow_vm_get_page_prot(flags);
+	if (shadow_vma_store(mm, vma)) {
+		shadow_vm_area_free(vma);
+		return -ENOMEM;
+	}
+	mm->map_count++;
+out:
+	mm->total_vm += len >> PAGE_SHIFT;
+	mm->data_vm += len >> PAGE_SHIFT;
+	if (flags & VM_LOCKED)
+		mm->locked_vm += len >> PAGE_SHIFT;
+	vma->vm_flags |= VM_SOFTDIRTY;
+	return 0;
+}
+
+/**
+ * shadow_sys_brk() - move the program break (the brk system call)
+ * @mm: the address space
+ * @brk: the requested break
+ *
+ * Shrinking unmaps the heap's tail; growing checks RLIMIT_DATA, the
+ * mapping limits and the guard gap of the next VMA, then extends the heap
+ * (do_brk_flags). The address space has no data segment of its own
+ * (end_data == start_data) and no CONFIG_COMPAT_BRK, as Debian's kernel.
+ * With mlockall(MCL_FUTURE) in force the new heap is populated.
+ *
+ * Return: the new break, or the old one when the request is refused; only
+ * -EINTR (killed waiting for mmap_lock) is an error.
+ */
+shadow_flow unsigned long shadow_sys_brk(struct shadow_mm *mm,
+					 unsigned long brk)
+{
+	unsigned long newbrk, oldbrk, origbrk, min_brk, rlim;
+	struct shadow_vma *brkvma, *next;
+	bool populate;
+	int removed;
+
+	MA_STATE(mas, &mm->mm_mt, 0, 0);
+
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+
+	origbrk = mm->brk;
+	min_brk = mm->start_brk;
+	if (brk < min_brk)
+		goto out;
+
+	/*
+	 * Check against rlimit here (check_data_rlimit), before the break is
+	 * rounded up, so that a limit that is not page aligned holds.
+	 */
+	rlim = shadow_rlimit_data();
+	if (rlim < RLIM_INFINITY && brk - mm->start_brk > rlim)
+		goto out;
+
+	newbrk = PAGE_ALIGN(brk);
+	oldbrk = PAGE_ALIGN(mm->brk);
+	if (oldbrk == newbrk) {
+		mm->brk = brk;
+		goto success;
+	}
+
+	/* Always allow shrinking brk. */
+	if (brk <= mm->brk) {
+		/* Search one past newbrk */
+		mas_set(&mas, newbrk);
+		brkvma = mas_find(&mas, oldbrk);
+		if (!brkvma || brkvma->vm_start >= oldbrk)
+			goto out; /* mapping intersects with an existing non-brk vma. */
+		mm->brk = brk;
+		if (!shadow_do_align_munmap(mm, brkvma, newbrk, oldbrk,
+					    &removed))
+			goto success;
+		mm->brk = origbrk;
+		goto out;
+	}
+
+	if (shadow_check_brk_limits(mm, oldbrk, newbrk - oldbrk))
+		goto out;
+
+	/*
+	 * Only check if the next VMA is within the stack_guard_gap of the
+	 * expansion area
+	 */
+	mas_set(&mas, oldbrk);
+	next = mas_find(&mas, newbrk - 1 + PAGE_SIZE + SHADOW_STACK_GUARD_GAP);
+	if (next && newbrk + PAGE_SIZE > shadow_vm_start_gap(next))
+		goto out;
+
+	brkvma = mas_prev(&mas, mm->start_brk);
+	/* Ok, looks good - let it rip. */
+	if (shadow_do_brk_flags(mm, brkvma, oldbrk, newbrk - oldbrk, 0) < 0)
+		goto out;
+
+	mm->brk = brk;
+
+success:
+	populate = newbrk > oldbrk && (mm->def_flags & VM_LOCKED);
+	trace_shadow_mm_brk(mm, brk, origbrk, brk);
+	shadow_mmap_write_unlock(mm);
+	if (populate)
+		shadow_mm_populate(mm, oldbrk, newbrk - oldbrk);
+	return brk;
+
+out:
+	trace_shadow_mm_brk(mm, brk, origbrk, origbrk);
+	shadow_mmap_write_unlock(mm);
+	return origbrk;
+}
+
+/*
+ * May a stack grow by @grow pages to @size bytes (acct_stack_growth)?
+ * The address space, RLIMIT_STACK and, for a locked stack, RLIMIT_MEMLOCK
+ * limits; no overcommit check (the engine commits nothing up front).
+ */
+static int shadow_acct_stack_growth(struct shadow_mm *mm,
+				    struct shadow_vma *vma,
+				    unsigned long size, unsigned long grow)
+{
+	/* address space limit tests */
+	if (!shadow_may_expand_vm(mm, vma->vm_flags, grow))
+		return -ENOMEM;
+
+	/* Stack limit test */
+	if (size > shadow_rlimit_stack())
+		return -ENOMEM;
+
+	/* mlock limit tests */
+	if (!shadow_mlock_future_ok(mm, vma->vm_flags, grow << PAGE_SHIFT))
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * shadow_expand_downwards() - grow a VM_GROWSDOWN VMA down to @address
+ * @mm: the address space, mmap_lock held for writing
+ * @vma: the VMA; @address lies below it
+ * @address: the address that must become part of it
+ *
+ * expand_downwards() of Linux 6.1 (with the write lock its stable
+ * releases take for it): the guard gap against an accessible VMA below
+ * that does not grow down, mmap_min_addr, and acct_stack_growth()'s
+ * limits. The anon_vma is prepared first, so the pages the growth is for
+ * can be faulted at once.
+ *
+ * Return: 0, -EFAULT (not a stack), -EPERM (below mmap_min_addr) or
+ * -ENOMEM (gap, limits, or memory).
+ */
+shadow_flow int shadow_expand_downwards(struct shadow_mm *mm,
+					struct shadow_vma *vma,
+					unsigned long address)
+{
+	struct shadow_vma *prev;
+	unsigned long size, grow;
+	int error;
+
+	shadow_mmap_assert_write_locked(mm);
+	if (!(vma->vm_flags & VM_GROWSDOWN))
+		return -EFAULT;
+
+	address &= PAGE_MASK;
+	if (address < mm->mmap_min_addr)
+		return -EPERM;
+
+	/* Enforce stack_guard_gap */
+	prev = shadow_vma_prev(mm, vma);
+	/* Check that both stack segments have the same anon_vma? */
+	if (prev && !(prev->vm_flags & VM_GROWSDOWN) &&
+	    (prev->vm_flags & (VM_READ | VM_WRITE | VM_EXEC)) &&
+	    address - prev->vm_end < SHADOW_STACK_GUARD_GAP)
+		return -ENOMEM;
+
+	/* We must make sure the anon_vma is allocated. */
+	if (shadow_anon_vma_prepare(mm, vma))
+		return -ENOMEM;
+
+	if (address >= vma->vm_start)
+		return 0;
+
+	size = vma->vm_end - address;
+	grow = (vma->vm_start - address) >> PAGE_SHIFT;
+	if (grow > vma->vm_pgoff)
+		return -ENOMEM;
+	error = shadow_acct_stack_growth(mm, vma, size, grow);
+	if (error)
+		return error;
+	/* Overwrite old entry in mtree. */
+	if (shadow_vma_expand(mm, vma, address, vma->vm_end,
+			      vma->vm_pgoff - grow, NULL))
+		return -ENOMEM;
+	if (vma->vm_flags & VM_LOCKED)
+		mm->locked_vm += grow;
+	shadow_vm_stat_account(mm, vma->vm_flags, grow);
+	return 0;
+}
+
+/**
+ * shadow_expand_stack_locked() - grow a stack to cover @address
+ * @mm: the address space, mmap_lock held for writing
+ * @vma: the first VMA above @address
+ * @address: the faulting address
+ *
+ * Return: 0, -EINVAL when @vma does not grow down, or as
+ * shadow_expand_downwards().
+ */
+int shadow_expand_stack_locked(struct shadow_mm *mm, struct shadow_vma *vma,
+			       unsigned long address)
+{
+	if (!(vma->vm_flags & VM_GROWSDOWN))
+		return -EINVAL;
+	return shadow_expand_downwards(mm, vma, address);
+}
+
+/**
+ * shadow_copy_vma() - the VMA an mremap move goes to (copy_vma)
+ * @vmap: the VMA being moved; updated when the destination merged with it
+ * @addr: the destination, free
+ * @len: its length
+ * @pgoff: the pgoff the moved range has
+ * @keep_source: MREMAP_DONTUNMAP: the source stays, so it must not merge
+ *               with the destination
+ *
+ * The destination merges with its neighbours when it can (vma_merge);
+ * otherwise it is a copy of the source, sharing its anon_vma and shared
+ * backing. A source that never had a page faulted in takes a pgoff that
+ * matches the destination, to merge there more easily.
+ *
+ * Return: the VMA covering the destination, or NULL.
+ */
+shadow_flow struct shadow_vma *shadow_copy_vma(struct shadow_vma **vmap,
+					       unsigned long addr,
+					       unsigned long len,
+					       unsigned long pgoff,
+					       bool keep_source)
+{
+	struct shadow_vma *vma = *vmap, *new_vma, *prev;
+	struct shadow_mm *mm = vma->vm_mm;
+	unsigned long vma_start = vma->vm_start;
+	bool faulted_in_anon_vma = true;
+	bool can_self_merge = false;
+
+	shadow_mmap_assert_write_locked(mm);
+	/*
+	 * If anonymous vma has not yet been faulted, update new pgoff
+	 * to match new location, to increase its chance of merging.
+	 */
+	if (!vma->vm_shmem && !vma->anon_vma) {
+		pgoff = addr >> PAGE_SHIFT;
+		faulted_in_anon_vma = false;
+		can_self_merge = true;
+	}
+
+	new_vma = shadow_find_vma_prev(mm, addr, &prev);
+	if (shadow_warn_on(new_vma && new_vma->vm_start < addr + len))
+		return NULL;	/* should never get here */
+
+	/*
+	 * If the original VMA is kept (MREMAP_DONTUNMAP), the source and
+	 * destination VMA must be treated distinctly: no self-merge, which
+	 * can only happen next to the source.
+	 */
+	if (can_self_merge && keep_source &&
+	    (addr == vma->vm_end || vma->vm_start == addr + len))
+		new_vma = NULL;
+	else
+		new_vma = shadow_vma_merge(mm, prev, addr, addr + len,
+					   vma->vm_flags, vma->anon_vma,
+					   vma->vm_shmem, pgoff);
+	if (new_vma) {
+		/* Source vma may have been merged into new_vma */
+		if (vma_start >= new_vma->vm_start &&
+		    vma_start < new_vma->vm_end) {
+			/*
+			 * Only a VMA never faulted in, whose pgoff was reset
+			 * to the destination, can merge with itself.
+			 */
+			shadow_warn_on(faulted_in_anon_vma);
+			*vmap = new_vma;
+		}
+		return new_vma;
+	}
+
+	new_vma = shadow_vm_area_dup(vma);
+	if (!new_vma)
+		return NULL;
+	new_vma->vm_start = addr;
+	new_vma->vm_end = addr + len;
+	new_vma->vm_pgoff = pgoff;
+	if (shadow_vma_store(mm, new_vma)) {
+		shadow_remove_vma(new_vma);
+		return NULL;
+	}
+	mm->map_count++;
+	return new_vma;
+}

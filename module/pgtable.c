@@ -95,24 +95,61 @@ static int shadow_entry_alloc(struct shadow_mm *mm, unsigned long *entry,
  */
 shadow_flow pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr)
 {
-	unsigned long *pgd, *pud, *pmd;
+	unsigned long *pmd = shadow_pmd_entry(mm, addr, true);
 
-	pgd = (unsigned long *)mm->pgd + shadow_index(addr, SHADOW_PGDIR_SHIFT);
-	if (shadow_entry_alloc(mm, pgd, addr & ~(SHADOW_PGDIR_SIZE - 1),
-			       SHADOW_PT_PUD))
-		return NULL;
-	pud = (unsigned long *)shadow_entry_table(READ_ONCE(*pgd)) +
-	      shadow_index(addr, SHADOW_PUD_SHIFT);
-	if (shadow_entry_alloc(mm, pud, addr & ~(SHADOW_PUD_SIZE - 1),
-			       SHADOW_PT_PMD))
-		return NULL;
-	pmd = (unsigned long *)shadow_entry_table(READ_ONCE(*pud)) +
-	      shadow_index(addr, SHADOW_PMD_SHIFT);
-	if (shadow_entry_alloc(mm, pmd, addr & ~(SHADOW_PMD_SIZE - 1),
-			       SHADOW_PT_PTE))
+	if (!pmd || shadow_entry_alloc(mm, pmd, addr & ~(SHADOW_PMD_SIZE - 1),
+				       SHADOW_PT_PTE))
 		return NULL;
 	return (pte_t *)shadow_entry_table(READ_ONCE(*pmd)) +
 	       shadow_index(addr, PAGE_SHIFT);
+}
+
+/**
+ * shadow_pud_entry() - the PUD-level entry of @addr (it points at a PMD table)
+ * @mm: the address space, mmap_lock held
+ * @addr: a user address
+ * @alloc: allocate the PUD table when missing (pud_alloc), else return NULL
+ *
+ * Return: the entry's slot (written under page_table_lock), or NULL.
+ */
+unsigned long *shadow_pud_entry(struct shadow_mm *mm, unsigned long addr,
+				bool alloc)
+{
+	unsigned long *pgd;
+
+	pgd = (unsigned long *)mm->pgd + shadow_index(addr, SHADOW_PGDIR_SHIFT);
+	if (alloc && shadow_entry_alloc(mm, pgd, addr & ~(SHADOW_PGDIR_SIZE - 1),
+				       SHADOW_PT_PUD))
+		return NULL;
+	if (!READ_ONCE(*pgd))
+		return NULL;
+	return (unsigned long *)shadow_entry_table(READ_ONCE(*pgd)) +
+	       shadow_index(addr, SHADOW_PUD_SHIFT);
+}
+
+/**
+ * shadow_pmd_entry() - the PMD-level entry of @addr (it points at a PTE table)
+ * @mm: the address space, mmap_lock held
+ * @addr: a user address
+ * @alloc: allocate the PUD and PMD tables when missing (pmd_alloc), else
+ *         return NULL
+ *
+ * Return: the entry's slot (written under page_table_lock), or NULL.
+ */
+unsigned long *shadow_pmd_entry(struct shadow_mm *mm, unsigned long addr,
+				bool alloc)
+{
+	unsigned long *pud = shadow_pud_entry(mm, addr, alloc);
+
+	if (!pud)
+		return NULL;
+	if (alloc && shadow_entry_alloc(mm, pud, addr & ~(SHADOW_PUD_SIZE - 1),
+				       SHADOW_PT_PMD))
+		return NULL;
+	if (!READ_ONCE(*pud))
+		return NULL;
+	return (unsigned long *)shadow_entry_table(READ_ONCE(*pud)) +
+	       shadow_index(addr, SHADOW_PMD_SHIFT);
 }
 
 /**

@@ -195,6 +195,14 @@ int shadow_vm_munmap(struct shadow_mm *mm, unsigned long start,
 void shadow_exit_mmap(struct shadow_mm *mm);
 void shadow_vm_stat_account(struct shadow_mm *mm, unsigned long vm_flags,
 			    long npages);
+struct shadow_vma *shadow_copy_vma(struct shadow_vma **vmap,
+				   unsigned long addr, unsigned long len,
+				   unsigned long pgoff, bool keep_source);
+unsigned long shadow_sys_brk(struct shadow_mm *mm, unsigned long brk);
+int shadow_expand_downwards(struct shadow_mm *mm, struct shadow_vma *vma,
+			    unsigned long address);
+int shadow_expand_stack_locked(struct shadow_mm *mm, struct shadow_vma *vma,
+			       unsigned long address);
 
 /* madvise.c */
 int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
@@ -222,6 +230,7 @@ void shadow_zap_page_range_single(struct shadow_mm *mm,
 long shadow_faultin_vma_page_range(struct shadow_mm *mm,
 				   struct shadow_vma *vma, unsigned long start,
 				   unsigned long end, bool write);
+int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
 void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 			unsigned long len);
 

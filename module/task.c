@@ -324,6 +324,72 @@ static int shadow_task_munlockall(struct shadow_ucmd *ucmd)
 	return shadow_do_munlockall(ucmd->mm);
 }
 
+static int shadow_task_mremap(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_mremap *cmd = ucmd->cmd;
+	unsigned long addr;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	addr = shadow_sys_mremap(ucmd->mm, cmd->old_addr, cmd->old_len,
+				 cmd->new_len, cmd->mremap_flags,
+				 cmd->new_addr);
+	trace_shadow_mm_mremap(ucmd->mm, cmd->old_addr, cmd->old_len,
+			       cmd->new_len, cmd->mremap_flags, addr);
+	if (IS_ERR_VALUE(addr))
+		return (long)addr;
+
+	cmd->out_addr = addr;
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/*
+ * SHADOW_BRK_SET_START: prctl(PR_SET_MM_START_BRK) for an empty heap, with
+ * the break moved along, so that the heap can be placed anywhere.
+ */
+static int shadow_set_start_brk(struct shadow_mm *mm, unsigned long start)
+{
+	int ret = 0;
+
+	if (offset_in_page(start) || start < mm->mmap_min_addr ||
+	    start >= mm->task_size)
+		return -EINVAL;
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	if (mm->brk != mm->start_brk)
+		ret = -EINVAL;
+	else
+		mm->start_brk = start;
+	mm->brk = mm->start_brk;
+	shadow_mmap_write_unlock(mm);
+	return ret;
+}
+
+static int shadow_task_brk(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_brk *cmd = ucmd->cmd;
+	struct shadow_mm *mm = ucmd->mm;
+	unsigned long brk;
+	int ret;
+
+	if (cmd->flags & ~SHADOW_BRK_SET_START)
+		return -EINVAL;
+	if (cmd->flags & SHADOW_BRK_SET_START) {
+		ret = shadow_set_start_brk(mm, cmd->brk);
+		if (ret)
+			return ret;
+		brk = cmd->brk;
+	} else {
+		brk = shadow_sys_brk(mm, cmd->brk);
+		if (IS_ERR_VALUE(brk))
+			return (long)brk;
+	}
+
+	cmd->out_brk = brk;
+	cmd->out_start_brk = READ_ONCE(mm->start_brk);
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 static int shadow_task_fault(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_fault *cmd = ucmd->cmd;
@@ -512,6 +578,12 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 			SHADOW_MM_GET_STATS,
 			shadow_task_get_stats, struct shadow_mm_stats,
 			out_task_size),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MREMAP,
+			SHADOW_MM_MREMAP, shadow_task_mremap,
+			struct shadow_mm_mremap, out_addr),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_BRK,
+			SHADOW_MM_BRK, shadow_task_brk,
+			struct shadow_mm_brk, out_start_brk),
 };
 
 /**

@@ -28,11 +28,16 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
 	}
 }
 
-/* One line of maps (show_map_vma); returns its length. */
+/*
+ * One line of maps (show_map_vma); returns its length. Private anonymous
+ * memory touching the heap's range is named [heap].
+ */
 static int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 {
+	struct shadow_mm *mm = vma->vm_mm;
 	unsigned long flags = vma->vm_flags;
 	unsigned long long pgoff = 0;
+	const char *name = NULL;
 	unsigned long ino = 0;
 	int dev_minor = 0;
 	int n;
@@ -51,9 +56,13 @@ static int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 		      flags & VM_MAYSHARE ? 's' : 'p',
 		      pgoff, 0, dev_minor, ino);
 	if (vma->vm_shmem)
-		n += scnprintf(line + n, size - n, "%*s/dev/zero (deleted)",
+		name = "/dev/zero (deleted)";
+	else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk)
+		name = "[heap]";
+	if (name)
+		n += scnprintf(line + n, size - n, "%*s%s",
 			       (int)max_t(long, SHADOW_MAPS_NAME_COLUMN - n,
-					  1), "");
+					  1), "", name);
 	n += scnprintf(line + n, size - n, "\n");
 	return n;
 }

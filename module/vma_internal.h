@@ -72,6 +72,11 @@ static inline void shadow_mmap_write_unlock(struct shadow_mm *mm)
 	up_write(&mm->mmap_lock);
 }
 
+static inline void shadow_mmap_write_downgrade(struct shadow_mm *mm)
+{
+	downgrade_write(&mm->mmap_lock);
+}
+
 static inline int shadow_mmap_read_lock_killable(struct shadow_mm *mm)
 {
 	return down_read_killable(&mm->mmap_lock);
@@ -125,6 +130,17 @@ static inline bool shadow_read_implies_exec(void)
 static inline void shadow_cond_resched(void)
 {
 	cond_resched();
+}
+
+/* The caller's RLIMIT_STACK and RLIMIT_DATA, in bytes. */
+static inline unsigned long shadow_rlimit_stack(void)
+{
+	return rlimit(RLIMIT_STACK);
+}
+
+static inline unsigned long shadow_rlimit_data(void)
+{
+	return rlimit(RLIMIT_DATA);
 }
 
 static inline bool shadow_can_do_mlock(void)

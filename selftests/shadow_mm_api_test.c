@@ -45,7 +45,8 @@ TEST(api_handshake)
 	EXPECT_EQ(SHADOW_MM_ABI_VERSION, api.out_abi_version);
 	EXPECT_EQ(SHADOW_MM_FEATURE_VMA | SHADOW_MM_FEATURE_PGTABLE |
 		  SHADOW_MM_FEATURE_FORK | SHADOW_MM_FEATURE_MPROTECT |
-		  SHADOW_MM_FEATURE_MLOCK, api.out_features);
+		  SHADOW_MM_FEATURE_MLOCK | SHADOW_MM_FEATURE_MREMAP |
+		  SHADOW_MM_FEATURE_BRK, api.out_features);
 	EXPECT_EQ((1ULL << SHADOW_MM_CMD_API) | (1ULL << SHADOW_MM_CMD_CREATE) |
 		  (1ULL << SHADOW_MM_CMD_MMAP) | (1ULL << SHADOW_MM_CMD_MUNMAP) |
 		  (1ULL << SHADOW_MM_CMD_EXIT) |
@@ -59,7 +60,9 @@ TEST(api_handshake)
 		  (1ULL << SHADOW_MM_CMD_MLOCK) |
 		  (1ULL << SHADOW_MM_CMD_MUNLOCK) |
 		  (1ULL << SHADOW_MM_CMD_MLOCKALL) |
-		  (1ULL << SHADOW_MM_CMD_MUNLOCKALL), api.out_ioctls);
+		  (1ULL << SHADOW_MM_CMD_MUNLOCKALL) |
+		  (1ULL << SHADOW_MM_CMD_MREMAP) | (1ULL << SHADOW_MM_CMD_BRK),
+		  api.out_ioctls);
 
 	/* Asking for the features it has, at its ABI version, works. */
 	memset(&api, 0, sizeof(api));
@@ -248,7 +251,7 @@ TEST(create_bad_input)
 TEST(create_defaults)
 {
 	struct shadow_mm_stats st;
-	__u32 id1, id2;
+	__u32 id1 = 0, id2 = 0;
 	int fd = shadow_open_dev();
 	int m1, m2;
 

@@ -124,7 +124,7 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 enum op {
 	OP_CREATE, OP_MMAP, OP_MMAP_SHARED, OP_MUNMAP_SPLIT, OP_MAP_FIXED,
 	OP_FAULT, OP_COW, OP_ACCESS_FORCE, OP_FORK, OP_MADVISE, OP_CLONE_VM,
-	OP_EXIT, OP_MPROTECT, OP_MLOCK,
+	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE,
 	NR_OPS,
 };
 
@@ -132,7 +132,7 @@ static const char * const op_names[] = {
 	"create", "mmap", "mmap shared", "munmap with two splits",
 	"MAP_FIXED over two VMAs", "write fault", "COW break", "forced write",
 	"fork", "madvise split", "CLONE_VM", "exit", "mprotect with two splits",
-	"mlock with two splits and populate",
+	"mlock with two splits and populate", "mremap move",
 };
 
 /* An access's result as 0 or -errno. */
@@ -188,6 +188,14 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 					PROT_READ);
 	case OP_MLOCK:
 		return _shadow_mlock(mfd, BASE + 2 * PAGE, 2 * PAGE, 0);
+	case OP_MREMAP_MOVE:
+		/*
+		 * The shared mapping above leaves no room: the written pages,
+		 * COW-shared with the child, move to a new 512 GiB region
+		 * (new tables at every level).
+		 */
+		return _shadow_mremap(mfd, BASE, 8 * PAGE, 16 * PAGE,
+				      MREMAP_MAYMOVE, 0, NULL);
 	default:
 		return -EINVAL;
 	}
@@ -345,6 +353,10 @@ FIXTURE_VARIANT_ADD(fail_nth, mprotect) {
 
 FIXTURE_VARIANT_ADD(fail_nth, mlock) {
 	.op = OP_MLOCK,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, mremap_move) {
+	.op = OP_MREMAP_MOVE,
 };
 
 FIXTURE_SETUP(fail_nth)

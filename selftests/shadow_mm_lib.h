@@ -250,6 +250,38 @@ static inline int _shadow_fork(int mfd, unsigned int flags, __u32 *id)
 	return fd;
 }
 
+/* mremap: 0 with the new address in *out, or -errno. */
+static inline int _shadow_mremap(int mfd, __u64 addr, __u64 old_len,
+				 __u64 new_len, unsigned int flags,
+				 __u64 new_addr, __u64 *out)
+{
+	struct shadow_mm_mremap m = {
+		.size = sizeof(m), .old_addr = addr, .old_len = old_len,
+		.new_len = new_len, .new_addr = new_addr,
+		.mremap_flags = flags,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_MREMAP, &m);
+
+	if (!ret && out)
+		*out = m.out_addr;
+	return ret;
+}
+
+/* brk: the break afterwards (never an error but EINTR), or -errno. */
+static inline long _shadow_brk(int mfd, __u64 brk, unsigned int flags,
+			       __u64 *start_brk)
+{
+	struct shadow_mm_brk b = { .size = sizeof(b), .flags = flags,
+				   .brk = brk };
+	int ret = shadow_ioctl(mfd, SHADOW_MM_BRK, &b);
+
+	if (ret)
+		return ret;
+	if (start_brk)
+		*start_brk = b.out_start_brk;
+	return (long)b.out_brk;
+}
+
 /* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */
 static inline long shadow_counter(const char *name)
 {

@@ -18,6 +18,8 @@ struct harness_locks harness_locks;
 struct harness_limits harness_limits = {
 	.as_pages = ULONG_MAX,
 	.data_pages = ULONG_MAX,
+	.data_bytes = RLIM_INFINITY,
+	.stack_bytes = RLIM_INFINITY,
 	.memlock_pages = ULONG_MAX,
 	.cap_ipc_lock = false,
 };
@@ -428,6 +430,24 @@ void shadow_anon_vma_put(void *anon_vma)
 {
 	if (anon_vma)
 		harness_counters.anon_refs--;
+}
+
+/*
+ * A first fault's anon_vma_prepare(): the VMA gets the harness's own
+ * anon_vma token unless it has one. Failable.
+ */
+int harness_anon_vma_token;
+
+int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma)
+{
+	if (vma->anon_vma)
+		return 0;
+	if (harness_alloc_fails())
+		return -ENOMEM;
+	vma->anon_vma = &harness_anon_vma_token;
+	vma->vm_anon_chain = 1;
+	shadow_anon_vma_get(vma->anon_vma);
+	return 0;
 }
 
 /* The wait for memory after a failed tree store: one more failable try. */

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <linux/kconfig.h>
 #include <linux/types.h>
@@ -123,6 +124,8 @@ struct harness_locks {
 struct harness_limits {
 	unsigned long as_pages;		/* RLIMIT_AS, in pages */
 	unsigned long data_pages;	/* RLIMIT_DATA, in pages */
+	unsigned long data_bytes;	/* RLIMIT_DATA, in bytes, for brk */
+	unsigned long stack_bytes;	/* RLIMIT_STACK, in bytes */
 	unsigned long memlock_pages;	/* RLIMIT_MEMLOCK, in pages */
 	bool cap_ipc_lock;		/* CAP_IPC_LOCK */
 };
@@ -224,6 +227,16 @@ static inline bool shadow_may_expand_vm(struct shadow_mm *mm,
 	    mm->data_vm + npages > harness_limits.data_pages)
 		return false;
 	return true;
+}
+
+static inline unsigned long shadow_rlimit_stack(void)
+{
+	return harness_limits.stack_bytes;
+}
+
+static inline unsigned long shadow_rlimit_data(void)
+{
+	return harness_limits.data_bytes;
 }
 
 static inline bool shadow_can_do_mlock(void)

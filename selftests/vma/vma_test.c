@@ -1612,6 +1612,310 @@ TEST_F(vma, unlocked_change_warns)
 	harness_warn_aborts = true;
 }
 
+/* The heap of the brk tests: a break at A(0), as start_brk is set. */
+static void heap_at(struct shadow_mm *mm, unsigned long start)
+{
+	mm->start_brk = start;
+	mm->brk = start;
+}
+
+/*
+ * brk: growing maps a private anonymous VMA (VM_DATA_DEFAULT_FLAGS |
+ * VM_ACCOUNT) that later growth extends in place; the break may be
+ * unaligned; shrinking unmaps the tail with the heap as floor.
+ *   0    4    8
+ *   HHHH          brk(4)
+ *   HHHHHHHH      brk(8): the same VMA grown
+ *   HHH           brk(2.x): [3, 8) unmapped
+ */
+TEST_F(vma, brk_grow_and_shrink)
+{
+	struct shadow_mm *mm = self->mm;
+	struct shadow_vma *heap;
+
+	heap_at(mm, A(0));
+	ASSERT_EQ(A(4), shadow_sys_brk(mm, A(4)));
+	heap = shadow_find_vma(mm, A(0));
+	ASSERT_NE(NULL, heap);
+	CHECK_LAYOUT(mm, { A(0), A(4), PGOFF(0), VMF_RW, heap });
+	ASSERT_EQ(A(8), shadow_sys_brk(mm, A(8)));
+	CHECK_LAYOUT(mm, { A(0), A(8), PGOFF(0), VMF_RW, heap });
+	ASSERT_EQ(8, mm->data_vm);
+	ASSERT_EQ(8, mm->total_vm);
+	ASSERT_EQ(A(8), mm->brk);
+
+	harness_record_reset();
+	ASSERT_EQ(A(2) + 5, shadow_sys_brk(mm, A(2) + 5));
+	CHECK_LAYOUT(mm, { A(0), A(3), PGOFF(0), VMF_RW, heap });
+	CHECK_UNMAP(0, A(3), A(8), A(3), 0, 1, 5);
+	ASSERT_EQ(3, mm->data_vm);
+	/* Same page: only the break moves. */
+	ASSERT_EQ(A(2) + 9, shadow_sys_brk(mm, A(2) + 9));
+	ASSERT_EQ(A(2) + 9, mm->brk);
+	/* Below start_brk, and the query: the old break. */
+	ASSERT_EQ(A(2) + 9, shadow_sys_brk(mm, A(0) - 1));
+	ASSERT_EQ(A(2) + 9, shadow_sys_brk(mm, 0));
+	ASSERT_EQ(A(0), shadow_sys_brk(mm, A(0)));
+	CHECK_EMPTY(mm);
+	/* Each call took mmap_lock for writing, and dropped it. */
+	ASSERT_EQ(7, harness_locks.nr_write_locks);
+	ASSERT_EQ(0, harness_locks.write_held);
+}
+
+/*
+ * The growth keeps one page free below the next VMA and the guard gap
+ * below a stack; a VMA in the way refuses it.
+ */
+TEST_F(vma, brk_gaps)
+{
+	struct shadow_mm *mm = self->mm;
+
+	heap_at(mm, A(0));
+	add_vma(mm, A(12), A(13), VMF_R, PGOFF(12));
+	ASSERT_EQ(A(11), shadow_sys_brk(mm, A(11)));
+	ASSERT_EQ(A(11), shadow_sys_brk(mm, A(11) + 1));
+	ASSERT_EQ(A(11), shadow_sys_brk(mm, A(20)));
+	ASSERT_EQ(0, shadow_do_munmap(mm, A(12), PG));
+	add_vma(mm, A(300), A(301), VMF_RW | VM_GROWSDOWN, PGOFF(300));
+	ASSERT_EQ(A(43), shadow_sys_brk(mm, A(43)));
+	ASSERT_EQ(A(43), shadow_sys_brk(mm, A(43) + 1));
+	/* Beyond the address space. */
+	ASSERT_EQ(A(43), shadow_sys_brk(mm, HARNESS_TASK_SIZE + PG));
+	ASSERT_EQ(A(43), shadow_sys_brk(mm, -PG));
+	CHECK_LAYOUT(mm, { A(0), A(43), PGOFF(0), VMF_RW },
+		     { A(300), A(301) });
+}
+
+/*
+ * Limits: RLIMIT_DATA on the break and on the pages, max_map_count, and
+ * under mlockall(MCL_FUTURE) RLIMIT_MEMLOCK; with VM_LOCKED in def_flags
+ * the new heap is locked and populated once the lock is dropped.
+ */
+TEST_F(vma, brk_limits_and_populate)
+{
+	struct shadow_mm *mm = self->mm;
+
+	heap_at(mm, A(0));
+	harness_limits.data_bytes = 8 * PG + 10;
+	harness_limits.data_pages = 8;
+	ASSERT_EQ(A(8), shadow_sys_brk(mm, A(8)));
+	ASSERT_EQ(A(8), shadow_sys_brk(mm, A(8) + 10));
+	ASSERT_EQ(A(8), shadow_sys_brk(mm, A(8) + 11));
+	harness_limits.data_bytes = RLIM_INFINITY;
+	harness_limits.data_pages = ULONG_MAX;
+
+	mm->map_count = shadow_max_map_count + 1;
+	ASSERT_EQ(A(8), shadow_sys_brk(mm, A(9)));
+	mm->map_count = 1;
+
+	mm->def_flags = VM_LOCKED;
+	harness_limits.memlock_pages = 2;
+	ASSERT_EQ(A(8), shadow_sys_brk(mm, A(11)));
+	ASSERT_EQ(0, harness_record.nr_calls);
+	harness_limits.memlock_pages = 3;
+	ASSERT_EQ(A(11), shadow_sys_brk(mm, A(11)));
+	ASSERT_EQ(1, harness_record.nr_calls);
+	ASSERT_EQ(HARNESS_POPULATE, harness_record.calls[0].kind);
+	ASSERT_EQ(A(8), harness_record.calls[0].a);
+	ASSERT_EQ(A(11), harness_record.calls[0].b);
+	ASSERT_EQ(0, harness_locks.write_held);
+	ASSERT_EQ(3, mm->locked_vm);
+	/* The locked part does not merge with the unlocked heap. */
+	CHECK_LAYOUT(mm, { A(0), A(8), PGOFF(0), VMF_RW },
+		     { A(8), A(11), PGOFF(8), VMF_RW | VM_LOCKED });
+	/* Shrinking populates nothing: it unmaps. */
+	ASSERT_EQ(A(9), shadow_sys_brk(mm, A(9)));
+	ASSERT_EQ(3, harness_record.nr_calls);
+	CHECK_UNMAP(1, A(9), A(11), A(9), 0, 1, 2);
+	ASSERT_EQ(1, mm->locked_vm);
+	mm->def_flags = 0;
+}
+
+/*
+ * After fork the heap's anon_vma chain is not singular: brk grows it by a
+ * new VMA. Without an anon_vma, or with one of its own, it is extended.
+ */
+TEST_F(vma, brk_after_fork)
+{
+	struct shadow_mm *mm = self->mm;
+	struct shadow_vma *heap;
+
+	heap_at(mm, A(0));
+	ASSERT_EQ(A(4), shadow_sys_brk(mm, A(4)));
+	heap = shadow_find_vma(mm, A(0));
+	harness_set_anon_vma(heap, AV1);
+	ASSERT_EQ(A(6), shadow_sys_brk(mm, A(6)));
+	CHECK_LAYOUT(mm, { A(0), A(6), PGOFF(0), VMF_RW, heap });
+	heap->vm_anon_chain = 2;
+	ASSERT_EQ(A(8), shadow_sys_brk(mm, A(8)));
+	CHECK_LAYOUT(mm, { A(0), A(6), PGOFF(0), VMF_RW, heap },
+		     { A(6), A(8), PGOFF(6), VMF_RW });
+}
+
+/* A failed allocation leaves the heap and the break as they were. */
+TEST_F(vma, brk_allocation_fails)
+{
+	struct shadow_mm *mm = self->mm;
+
+	heap_at(mm, A(0));
+	harness_fail_alloc(1, true);
+	ASSERT_EQ(A(0), shadow_sys_brk(mm, A(4)));
+	harness_fail_alloc(0, false);
+	CHECK_EMPTY(mm);
+	ASSERT_EQ(A(4), shadow_sys_brk(mm, A(4)));
+	/* A shrink whose split fails keeps the break. */
+	harness_fail_alloc(1, true);
+	ASSERT_EQ(A(4), shadow_sys_brk(mm, A(2)));
+	harness_fail_alloc(0, false);
+	CHECK_LAYOUT(mm, { A(0), A(4), PGOFF(0), VMF_RW });
+	ASSERT_EQ(A(4), mm->brk);
+	ASSERT_EQ(4, mm->data_vm);
+	harness_locks.killable_fails = true;
+	ASSERT_EQ(-EINTR, (long)shadow_sys_brk(mm, A(8)));
+	harness_locks.killable_fails = false;
+}
+
+#define VMF_STACK	(VMF_RW | VM_GROWSDOWN)
+
+/*
+ * expand_downwards(): a stack grows down to any address, as long as the
+ * guard gap to an accessible VMA below that does not grow down stays
+ * free, the stack fits RLIMIT_STACK and it stays above mmap_min_addr. Its
+ * anon_vma is prepared first.
+ *   0   4              260            300  304
+ *   AAAA   ...           <- SSSSSSSSSSSSSSSS
+ */
+TEST_F(vma, stack_expand_downwards)
+{
+	struct shadow_mm *mm = self->mm;
+	struct shadow_vma *stack, *low;
+
+	low = add_vma(mm, A(0), A(4), VMF_RW, PGOFF(0));
+	stack = add_vma(mm, A(300), A(304), VMF_STACK, PGOFF(300));
+	harness_locks.strict = true;
+	shadow_mmap_write_lock(mm);
+	ASSERT_EQ(0, shadow_expand_downwards(mm, stack, A(299) + 5));
+	ASSERT_EQ(&harness_anon_vma_token, stack->anon_vma);
+	ASSERT_EQ(0, shadow_expand_stack_locked(mm, stack, A(260)));
+	ASSERT_EQ(-ENOMEM, shadow_expand_downwards(mm, stack, A(259)));
+	/* Already covered: nothing to do. */
+	ASSERT_EQ(0, shadow_expand_downwards(mm, stack, A(270)));
+	ASSERT_EQ(-EINVAL, shadow_expand_stack_locked(mm, low, A(0) - PG));
+	ASSERT_EQ(-EFAULT, shadow_expand_downwards(mm, low, A(0) - PG));
+	shadow_mmap_write_unlock(mm);
+	harness_locks.strict = false;
+	CHECK_LAYOUT(mm, { A(0), A(4), PGOFF(0), VMF_RW, low },
+		     { A(260), A(304), PGOFF(260), VMF_STACK, stack });
+	ASSERT_EQ(44, mm->stack_vm);
+	ASSERT_EQ(48, mm->total_vm);
+
+	/* PROT_NONE below: no gap to keep. */
+	low->vm_flags = VMF_NONE;
+	ASSERT_EQ(0, shadow_expand_downwards(mm, stack, A(4)));
+	ASSERT_EQ(PGOFF(4), stack->vm_pgoff);
+	ASSERT_EQ(300, mm->stack_vm);
+	low->vm_flags = VMF_RW;
+}
+
+/* Pages from mmap_min_addr, for the limits of a stack's growth. */
+#define LOW(n)		(HARNESS_MMAP_MIN_ADDR + (unsigned long)(n) * PG)
+
+TEST_F(vma, stack_expand_limits)
+{
+	struct shadow_mm *mm = self->mm;
+	struct shadow_vma *stack;
+
+	stack = add_vma(mm, LOW(16), LOW(20), VMF_STACK, LOW(16) >> PAGE_SHIFT);
+	/* RLIMIT_STACK: the whole stack's size. */
+	harness_limits.stack_bytes = 8 * PG;
+	ASSERT_EQ(0, shadow_expand_downwards(mm, stack, LOW(12)));
+	ASSERT_EQ(-ENOMEM, shadow_expand_downwards(mm, stack, LOW(11)));
+	harness_limits.stack_bytes = RLIM_INFINITY;
+	/* RLIMIT_AS */
+	harness_limits.as_pages = 10;
+	ASSERT_EQ(-ENOMEM, shadow_expand_downwards(mm, stack, LOW(9)));
+	harness_limits.as_pages = ULONG_MAX;
+	/* RLIMIT_MEMLOCK for a locked stack */
+	stack->vm_flags |= VM_LOCKED;
+	mm->locked_vm = 8;
+	harness_limits.memlock_pages = 9;
+	ASSERT_EQ(-ENOMEM, shadow_expand_downwards(mm, stack, LOW(10)));
+	harness_limits.memlock_pages = 10;
+	ASSERT_EQ(0, shadow_expand_downwards(mm, stack, LOW(10)));
+	ASSERT_EQ(10, mm->locked_vm);
+	stack->vm_flags &= ~VM_LOCKED;
+	mm->locked_vm = 0;
+	/* mmap_min_addr */
+	ASSERT_EQ(-EPERM, shadow_expand_downwards(mm, stack, LOW(0) - 1));
+	ASSERT_EQ(0, shadow_expand_downwards(mm, stack, LOW(0)));
+	/* A failed anon_vma_prepare() grows nothing. */
+	stack = add_vma(mm, A(100), A(104), VMF_STACK, PGOFF(100));
+	harness_fail_alloc(1, true);
+	ASSERT_EQ(-ENOMEM, shadow_expand_downwards(mm, stack, A(90)));
+	harness_fail_alloc(0, false);
+	CHECK_LAYOUT(mm, { LOW(0), LOW(20), LOW(0) >> PAGE_SHIFT },
+		     { A(100), A(104), PGOFF(100), VMF_STACK, stack });
+	ASSERT_EQ(NULL, stack->anon_vma);
+}
+
+/*
+ * copy_vma(): the destination of an mremap move merges with a neighbour
+ * when it can; a VMA never faulted in takes the destination's pgoff for
+ * it, and may merge with itself unless MREMAP_DONTUNMAP keeps it.
+ */
+TEST_F(vma, copy_vma)
+{
+	struct shadow_mm *mm = self->mm;
+	struct shadow_vma *vma, *src, *new, *nbr;
+
+	/* Faulted: a copy with the same anon_vma and pgoff. */
+	src = add_vma(mm, A(0), A(4), VMF_RW, PGOFF(0));
+	harness_set_anon_vma(src, AV1);
+	vma = src;
+	new = shadow_copy_vma(&vma, A(20), 4 * PG, PGOFF(0), false);
+	ASSERT_NE(NULL, new);
+	ASSERT_EQ(src, vma);
+	ASSERT_EQ(AV1, new->anon_vma);
+	account(mm, VMF_RW, 4);
+	CHECK_LAYOUT(mm, { A(0), A(4), PGOFF(0), VMF_RW, src },
+		     { A(20), A(24), PGOFF(0), VMF_RW, new });
+	ASSERT_EQ(0, shadow_do_munmap(mm, A(0), 4 * PG));
+
+	/* Unfaulted, next to a neighbour: merged, pgoff of the place. */
+	nbr = add_vma(mm, A(40), A(44), VMF_RW, PGOFF(40));
+	src = add_vma(mm, A(60), A(64), VMF_RW, PGOFF(60));
+	vma = src;
+	new = shadow_copy_vma(&vma, A(44), 4 * PG, PGOFF(60), false);
+	ASSERT_EQ(nbr, new);
+	ASSERT_EQ(src, vma);
+	account(mm, VMF_RW, 4);
+	CHECK_LAYOUT(mm, { A(20), A(24), PGOFF(0), VMF_RW },
+		     { A(40), A(48), PGOFF(40), VMF_RW, nbr },
+		     { A(60), A(64), PGOFF(60), VMF_RW, src });
+
+	/* Unfaulted, next to itself: it merges with itself... */
+	new = shadow_copy_vma(&vma, A(64), 2 * PG, PGOFF(60), false);
+	ASSERT_EQ(src, new);
+	ASSERT_EQ(src, vma);
+	account(mm, VMF_RW, 2);
+	CHECK_LAYOUT(mm, { A(20), A(24) }, { A(40), A(48) },
+		     { A(60), A(66), PGOFF(60), VMF_RW, src });
+	/* ...unless it stays (MREMAP_DONTUNMAP). */
+	new = shadow_copy_vma(&vma, A(66), 2 * PG, PGOFF(60), true);
+	ASSERT_NE(src, new);
+	account(mm, VMF_RW, 2);
+	CHECK_LAYOUT(mm, { A(20), A(24) }, { A(40), A(48) },
+		     { A(60), A(66), PGOFF(60), VMF_RW, src },
+		     { A(66), A(68), PGOFF(66), VMF_RW, new });
+
+	/* A failed allocation: nothing. */
+	harness_fail_alloc(1, true);
+	ASSERT_EQ(NULL, shadow_copy_vma(&vma, A(100), PG, PGOFF(60), false));
+	harness_fail_alloc(0, false);
+	CHECK_LAYOUT(mm, { A(20), A(24) }, { A(40), A(48) }, { A(60), A(66) },
+		     { A(66), A(68) });
+}
+
 /* exit_mmap: one unmap of everything, and every object freed. */
 TEST_F(vma, exit_mmap)
 {
