@@ -145,12 +145,114 @@ static inline unsigned long shadow_pmd_addr_end(unsigned long addr,
 	return shadow_addr_end(addr, end, PMD_SIZE);
 }
 
+/*
+ * The fixed geometry of a shadow page-table tree (pgtable.c): four levels
+ * of 512 entries whatever the running kernel folds.
+ */
+#define SHADOW_PTRS		512
+#define SHADOW_PGDIR_SHIFT	39
+#define SHADOW_PUD_SHIFT	30
+#define SHADOW_PMD_SHIFT	21
+#define SHADOW_PGDIR_SIZE	BIT(SHADOW_PGDIR_SHIFT)
+#define SHADOW_PUD_SIZE		BIT(SHADOW_PUD_SHIFT)
+#define SHADOW_PMD_SIZE		BIT(SHADOW_PMD_SHIFT)
+
+static inline unsigned long shadow_index(unsigned long addr, int shift)
+{
+	return (addr >> shift) & (SHADOW_PTRS - 1);
+}
+
+/* The table an entry of any level points at. */
+static inline void *shadow_entry_table(unsigned long val)
+{
+	return __va(val & PTE_PFN_MASK);
+}
+
+/*
+ * The slot of @addr at each level, for walks that read the entry above
+ * first (pgd_offset, pud_offset, pmd_offset, pte_offset_map): @pgd, @pud
+ * and @pmd are the values of present entries.
+ */
+static inline unsigned long *shadow_pgd_offset(struct shadow_mm *mm,
+					       unsigned long addr)
+{
+	return (unsigned long *)mm->pgd +
+	       shadow_index(addr, SHADOW_PGDIR_SHIFT);
+}
+
+static inline unsigned long *shadow_pud_offset(unsigned long pgd,
+					       unsigned long addr)
+{
+	return (unsigned long *)shadow_entry_table(pgd) +
+	       shadow_index(addr, SHADOW_PUD_SHIFT);
+}
+
+static inline unsigned long *shadow_pmd_offset(unsigned long pud,
+					       unsigned long addr)
+{
+	return (unsigned long *)shadow_entry_table(pud) +
+	       shadow_index(addr, SHADOW_PMD_SHIFT);
+}
+
+static inline pte_t *shadow_pte_offset(unsigned long pmd, unsigned long addr)
+{
+	return (pte_t *)shadow_entry_table(pmd) +
+	       shadow_index(addr, PAGE_SHIFT);
+}
+
 /* pgtable.c */
 pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr);
 pte_t *shadow_pte_lookup(struct shadow_mm *mm, unsigned long addr);
 void shadow_free_pgd_range(struct shadow_mm *mm, unsigned long addr,
 			   unsigned long end, unsigned long floor,
 			   unsigned long ceiling);
+
+/* pagewalk.c: depths of the levels, as pte_hole() reports them */
+#define SHADOW_DEPTH_PGD	0
+#define SHADOW_DEPTH_PUD	1
+#define SHADOW_DEPTH_PMD	2
+#define SHADOW_DEPTH_PTE	3
+
+struct shadow_pagewalk;
+
+/**
+ * struct shadow_pagewalk_ops - callbacks of shadow_walk_page_range()
+ * @pgd_entry: a present PGD entry (its value), spanning [addr, next)
+ * @pud_entry: a present PUD entry
+ * @pmd_entry: a present PMD entry
+ * @pte_entry: each PTE of a present PTE table, none or not, with
+ *             page_table_lock held
+ * @pte_hole: [addr, next) has no table below an entry of level @depth
+ *            (SHADOW_DEPTH_*)
+ */
+struct shadow_pagewalk_ops {
+	int (*pgd_entry)(unsigned long pgd, unsigned long addr,
+			 unsigned long next, struct shadow_pagewalk *walk);
+	int (*pud_entry)(unsigned long pud, unsigned long addr,
+			 unsigned long next, struct shadow_pagewalk *walk);
+	int (*pmd_entry)(unsigned long pmd, unsigned long addr,
+			 unsigned long next, struct shadow_pagewalk *walk);
+	int (*pte_entry)(pte_t *pte, unsigned long addr, unsigned long next,
+			 struct shadow_pagewalk *walk);
+	int (*pte_hole)(unsigned long addr, unsigned long next, int depth,
+			struct shadow_pagewalk *walk);
+};
+
+/**
+ * struct shadow_pagewalk - the state of a walk, for its callbacks
+ * @ops: the callbacks
+ * @mm: the address space
+ * @private: the caller's
+ */
+struct shadow_pagewalk {
+	const struct shadow_pagewalk_ops *ops;
+	struct shadow_mm *mm;
+	void *private;
+};
+
+int shadow_walk_page_range(struct shadow_mm *mm, unsigned long start,
+			   unsigned long end,
+			   const struct shadow_pagewalk_ops *ops, void *private);
 
 /* memory.c */
 struct page *shadow_alloc_page(bool anon_exclusive);

@@ -18,25 +18,6 @@
 
 #include "internal.h"
 
-#define SHADOW_PTRS		512
-#define SHADOW_PGDIR_SHIFT	39
-#define SHADOW_PUD_SHIFT	30
-#define SHADOW_PMD_SHIFT	21
-#define SHADOW_PGDIR_SIZE	BIT(SHADOW_PGDIR_SHIFT)
-#define SHADOW_PUD_SIZE		BIT(SHADOW_PUD_SHIFT)
-#define SHADOW_PMD_SIZE		BIT(SHADOW_PMD_SHIFT)
-
-static unsigned long shadow_index(unsigned long addr, int shift)
-{
-	return (addr >> shift) & (SHADOW_PTRS - 1);
-}
-
-/* The table an entry of any level points at. */
-static void *shadow_entry_table(unsigned long val)
-{
-	return __va(val & PTE_PFN_MASK);
-}
-
 static unsigned long shadow_table_entry(void *table)
 {
 	return __pa(table) | _PAGE_TABLE;
