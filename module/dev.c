@@ -143,6 +143,7 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 	mm = shadow_mm_alloc(mmap_base);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
+	shadow_debugfs_mm_add(mm);
 	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));
 }
 

@@ -125,8 +125,12 @@ int shadow_mm_init(void);
 void shadow_mm_exit(void);
 struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base);
 void shadow_mmget(struct shadow_mm *mm);
+bool shadow_mmget_not_zero(struct shadow_mm *mm);
 void shadow_mmput(struct shadow_mm *mm);
+void shadow_mmput_async(struct shadow_mm *mm);
+void shadow_mmput_async_flush(void);
 void shadow_mmdrop(struct shadow_mm *mm);
+struct shadow_mm *shadow_mmlist_next(struct shadow_mm *prev);
 
 /* The end of the span of @size containing @addr, capped at @end. */
 static inline unsigned long shadow_addr_end(unsigned long addr,
@@ -285,8 +289,25 @@ int shadow_task_publish(struct shadow_ucmd *ucmd, struct shadow_mm *mm,
 u64 shadow_task_ioctls(void);
 
 /* task_mmu.c */
+struct seq_file;
+
+/* No maps line is longer: the name column plus the longest name. */
+#define SHADOW_MAPS_LINE_MAX	160
+
+int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size);
 int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 		     size_t *len);
+int shadow_show_smaps(struct seq_file *m, struct shadow_mm *mm);
 void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info);
+void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st);
+
+/* dump_pagetables.c */
+int shadow_ptdump_show(struct seq_file *m, struct shadow_mm *mm);
+
+/* debugfs.c */
+void shadow_debugfs_init(void);
+void shadow_debugfs_exit(void);
+void shadow_debugfs_mm_add(struct shadow_mm *mm);
+void shadow_debugfs_mm_remove(struct shadow_mm *mm);
 
 #endif /* _SHADOW_INTERNAL_H */
