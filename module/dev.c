@@ -149,6 +149,7 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
 	trace_shadow_mm_create(mm, 0);
+	shadow_debugfs_mm_add(mm);
 	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));
 }
 

@@ -116,8 +116,12 @@ int shadow_mm_init(void);
 void shadow_mm_exit(void);
 struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base);
 void shadow_mmget(struct shadow_mm *mm);
+bool shadow_mmget_not_zero(struct shadow_mm *mm);
 void shadow_mmput(struct shadow_mm *mm);
+void shadow_mmput_async(struct shadow_mm *mm);
+void shadow_mmput_async_flush(void);
 void shadow_mmdrop(struct shadow_mm *mm);
+struct shadow_mm *shadow_mmlist_next(struct shadow_mm *prev);
 
 /* The end of the span of @size containing @addr, capped at @end. */
 static inline unsigned long shadow_addr_end(unsigned long addr,
@@ -202,6 +206,53 @@ void shadow_free_pgd_range(struct shadow_mm *mm, unsigned long addr,
 			   unsigned long end, unsigned long floor,
 			   unsigned long ceiling);
 
+/* pagewalk.c: depths of the levels, as pte_hole() reports them */
+#define SHADOW_DEPTH_PGD	0
+#define SHADOW_DEPTH_PUD	1
+#define SHADOW_DEPTH_PMD	2
+#define SHADOW_DEPTH_PTE	3
+
+struct shadow_pagewalk;
+
+/**
+ * struct shadow_pagewalk_ops - callbacks of shadow_walk_page_range()
+ * @pgd_entry: a present PGD entry (its value), spanning [addr, next)
+ * @pud_entry: a present PUD entry
+ * @pmd_entry: a present PMD entry
+ * @pte_entry: each PTE of a present PTE table, none or not, with
+ *             page_table_lock held
+ * @pte_hole: [addr, next) has no table below an entry of level @depth
+ *            (SHADOW_DEPTH_*)
+ */
+struct shadow_pagewalk_ops {
+	int (*pgd_entry)(unsigned long pgd, unsigned long addr,
+			 unsigned long next, struct shadow_pagewalk *walk);
+	int (*pud_entry)(unsigned long pud, unsigned long addr,
+			 unsigned long next, struct shadow_pagewalk *walk);
+	int (*pmd_entry)(unsigned long pmd, unsigned long addr,
+			 unsigned long next, struct shadow_pagewalk *walk);
+	int (*pte_entry)(pte_t *pte, unsigned long addr, unsigned long next,
+			 struct shadow_pagewalk *walk);
+	int (*pte_hole)(unsigned long addr, unsigned long next, int depth,
+			struct shadow_pagewalk *walk);
+};
+
+/**
+ * struct shadow_pagewalk - the state of a walk, for its callbacks
+ * @ops: the callbacks
+ * @mm: the address space
+ * @private: the caller's
+ */
+struct shadow_pagewalk {
+	const struct shadow_pagewalk_ops *ops;
+	struct shadow_mm *mm;
+	void *private;
+};
+
+int shadow_walk_page_range(struct shadow_mm *mm, unsigned long start,
+			   unsigned long end,
+			   const struct shadow_pagewalk_ops *ops, void *private);
+
 /* memory.c */
 struct page *shadow_alloc_page(bool anon_exclusive);
 void shadow_get_page(struct page *page);
@@ -259,8 +310,25 @@ int shadow_task_publish(struct shadow_ucmd *ucmd, struct shadow_mm *mm,
 u64 shadow_task_ioctls(void);
 
 /* task_mmu.c */
+struct seq_file;
+
+/* No maps line is longer: the name column plus the longest name. */
+#define SHADOW_MAPS_LINE_MAX	160
+
+int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size);
 int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 		     size_t *len);
+int shadow_show_smaps(struct seq_file *m, struct shadow_mm *mm);
 void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info);
+void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st);
+
+/* dump_pagetables.c */
+int shadow_ptdump_show(struct seq_file *m, struct shadow_mm *mm);
+
+/* debugfs.c */
+void shadow_debugfs_init(void);
+void shadow_debugfs_exit(void);
+void shadow_debugfs_mm_add(struct shadow_mm *mm);
+void shadow_debugfs_mm_remove(struct shadow_mm *mm);
 
 #endif /* _SHADOW_INTERNAL_H */

@@ -2,11 +2,9 @@
 /*
  * shadow_mm: a shadow address-space engine.
  *
- * Module parameters, the debugfs counters, and module init/exit.
+ * Module parameters, and module init/exit.
  */
-#include <linux/debugfs.h>
 #include <linux/module.h>
-#include <linux/seq_file.h>
 
 #include "internal.h"
 
@@ -61,18 +59,6 @@ module_param_named(max_pages_per_mm, shadow_max_pages_per_mm, ulong, 0644);
 MODULE_PARM_DESC(max_pages_per_mm,
 		 "Most data pages (rss) one address space may map; a fault past it fails with ENOMEM (0: no limit, the default)");
 
-static struct dentry *shadow_debugfs_dir;
-
-static int shadow_counters_show(struct seq_file *m, void *v)
-{
-	seq_printf(m, "mms %ld\n", atomic_long_read(&shadow_counters.mms));
-	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
-	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
-	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(shadow_counters);
-
 static int __init shadow_mm_module_init(void)
 {
 	int err;
@@ -105,24 +91,29 @@ static int __init shadow_mm_module_init(void)
 	err = shadow_mm_init();
 	if (err)
 		return err;
+	/* Before the device: an address space's directory goes in it. */
+	shadow_debugfs_init();
 	err = shadow_dev_init();
 	if (err)
-		goto err_mm;
-
-	shadow_debugfs_dir = debugfs_create_dir("shadow_mm", NULL);
-	debugfs_create_file("counters", 0400, shadow_debugfs_dir, NULL,
-			    &shadow_counters_fops);
+		goto err_debugfs;
 	return 0;
 
-err_mm:
+err_debugfs:
+	shadow_debugfs_exit();
 	shadow_mm_exit();
 	return err;
 }
 
 static void __exit shadow_mm_module_exit(void)
 {
-	debugfs_remove_recursive(shadow_debugfs_dir);
 	shadow_dev_exit();
+	/*
+	 * No fd or debugfs file is open (each pins the module), but a
+	 * debugfs reader may have left a teardown to the worker, which
+	 * removes that address space's directory: let it finish first.
+	 */
+	shadow_mmput_async_flush();
+	shadow_debugfs_exit();
 	shadow_mm_exit();
 }
 

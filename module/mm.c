@@ -25,30 +25,43 @@
  *                                first, the parent's nested inside)
  *   shmem object's xarray lock  (taken alone, inside a fault)
  *   shadow_mmlist_lock          (spinlock: the list of live address spaces;
- *                                taken alone)
+ *                                taken alone; a walker takes a user
+ *                                reference on an entry and drops the lock
+ *                                before looking at it, shadow_mmlist_next())
  *   shadow_user_mms_lock        (mutex: address spaces per user; taken
  *                                alone, in create, fork and the last mmput)
  *
  * No lock is held across a user copy except mmap_lock for reading.
+ *
+ * A debugfs read of an address space's directory (debugfs.c) takes mmap_lock
+ * for reading, and page_table_lock inside it, as an ioctl does; removing
+ * the directory waits for such reads, outside every lock of this tree.
  *
  * Lifetime of a struct shadow_mm:
  *
  *   shadow_mm_alloc()    mm_users = 1, mm_count = 1, on shadow_mmlist,
  *        |               counted against its user's max_mms_per_user
  *        |
+ *   complete             create or fork succeeded: its debugfs directory
+ *        |               appears (shadow_debugfs_mm_add)
  *   live                 each fd that has not exited holds one mm_users;
- *        |               an ioctl in flight holds one more (shadow_mmget)
- *   last shadow_mmput()  exit_mmap: every VMA, page and page table is
+ *        |               an ioctl in flight holds one more (shadow_mmget),
+ *        |               a debugfs reader too (shadow_mmget_not_zero)
+ *   last shadow_mmput()  the debugfs directory goes, after its readers;
+ *        |               exit_mmap: every VMA, page and page table is
  *        |               freed; off shadow_mmlist; no longer counted
  *        |               against its user; the users' mm_count reference
- *        |               is dropped
+ *        |               is dropped. A debugfs reader's last put defers
+ *        |               all this to a worker (shadow_mmput_async)
  *   last shadow_mmdrop() the PGD, the id and the struct are freed
  */
 #include <linux/cred.h>
 #include <linux/gfp.h>
 #include <linux/idr.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "internal.h"
@@ -62,6 +75,9 @@ static DEFINE_IDA(shadow_mm_ida);
 /* The live address spaces: the seed's mmlist. */
 static LIST_HEAD(shadow_mmlist);
 static DEFINE_SPINLOCK(shadow_mmlist_lock);
+
+/* Runs the teardowns that shadow_mmput_async() defers. */
+static struct workqueue_struct *shadow_mm_wq;
 
 /*
  * Live address spaces per user (uid in the initial namespace -> count, as
@@ -191,6 +207,7 @@ struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base)
 
 	mm->id = id;
 	mm->owner_uid = uid;
+	mm->owner_pid = task_tgid_nr(current);
 	mm->pgd = page_address(pgd_page);
 	mm->task_size = SHADOW_TASK_SIZE;
 	mm->mmap_base = mmap_base;
@@ -255,9 +272,26 @@ void shadow_mmget(struct shadow_mm *mm)
 	atomic_inc(&mm->mm_users);
 }
 
+/**
+ * shadow_mmget_not_zero() - take a user reference unless the last is gone
+ * @mm: the address space; its struct must be kept alive some other way
+ *      (shadow_mmlist_lock, or the debugfs file being read)
+ *
+ * Return: true with a reference taken, false when @mm is being torn down.
+ */
+bool shadow_mmget_not_zero(struct shadow_mm *mm)
+{
+	return atomic_inc_not_zero(&mm->mm_users);
+}
+
 /* The last user is gone: tear the address space down (__mmput). */
 static noinline void __shadow_mmput(struct shadow_mm *mm)
 {
+	/*
+	 * First, while everything is intact: no debugfs reader is in its
+	 * files once this returns, and none can get in.
+	 */
+	shadow_debugfs_mm_remove(mm);
 	shadow_exit_mmap(mm);
 
 	spin_lock(&shadow_mmlist_lock);
@@ -282,6 +316,66 @@ void shadow_mmput(struct shadow_mm *mm)
 		__shadow_mmput(mm);
 }
 
+static void shadow_mmput_async_fn(struct work_struct *work)
+{
+	__shadow_mmput(container_of(work, struct shadow_mm, async_put_work));
+}
+
+/**
+ * shadow_mmput_async() - drop a user reference, tearing down in a worker
+ * @mm: the address space
+ *
+ * For a debugfs reader (mmput_async): its put may be the last one, and the
+ * teardown removes the debugfs directory, which waits for the reads in
+ * progress in it, the caller's own among them.
+ */
+void shadow_mmput_async(struct shadow_mm *mm)
+{
+	if (atomic_dec_and_test(&mm->mm_users)) {
+		INIT_WORK(&mm->async_put_work, shadow_mmput_async_fn);
+		queue_work(shadow_mm_wq, &mm->async_put_work);
+	}
+}
+
+/**
+ * shadow_mmput_async_flush() - wait for the teardowns queued so far
+ */
+void shadow_mmput_async_flush(void)
+{
+	flush_workqueue(shadow_mm_wq);
+}
+
+/**
+ * shadow_mmlist_next() - the next live address space (try_to_unuse's walk)
+ * @prev: the one the caller is done with, whose user reference this drops
+ *        (asynchronously), or NULL to start at the beginning
+ *
+ * The reference the caller holds on @prev keeps it on shadow_mmlist, and
+ * so keeps its place in the walk while the lock is not held.
+ *
+ * Return: the next address space on the list that still has users, with a
+ * user reference taken for the caller, or NULL at the end of the list.
+ */
+struct shadow_mm *shadow_mmlist_next(struct shadow_mm *prev)
+{
+	struct shadow_mm *mm = NULL, *pos;
+	struct list_head *p;
+
+	spin_lock(&shadow_mmlist_lock);
+	for (p = prev ? prev->mmlist.next : shadow_mmlist.next;
+	     p != &shadow_mmlist; p = p->next) {
+		pos = list_entry(p, struct shadow_mm, mmlist);
+		if (shadow_mmget_not_zero(pos)) {
+			mm = pos;
+			break;
+		}
+	}
+	spin_unlock(&shadow_mmlist_lock);
+	if (prev)
+		shadow_mmput_async(prev);
+	return mm;
+}
+
 /**
  * shadow_mm_init() - create the caches
  *
@@ -295,8 +389,13 @@ int shadow_mm_init(void)
 	shadow_vma_cachep = KMEM_CACHE(shadow_vma, SLAB_ACCOUNT);
 	if (!shadow_vma_cachep)
 		goto err_mm_cache;
+	shadow_mm_wq = alloc_workqueue("shadow_mm", 0, 0);
+	if (!shadow_mm_wq)
+		goto err_vma_cache;
 	return 0;
 
+err_vma_cache:
+	kmem_cache_destroy(shadow_vma_cachep);
 err_mm_cache:
 	kmem_cache_destroy(shadow_mm_cachep);
 	return -ENOMEM;
@@ -304,9 +403,13 @@ err_mm_cache:
 
 /**
  * shadow_mm_exit() - destroy the caches; every object is gone by now
+ *
+ * The deferred teardowns are done too: shadow_mmput_async_flush() ran
+ * before the debugfs root went.
  */
 void shadow_mm_exit(void)
 {
+	destroy_workqueue(shadow_mm_wq);
 	WARN_ON(!list_empty(&shadow_mmlist));
 	WARN_ON(!xa_empty(&shadow_user_mms));
 	xa_destroy(&shadow_user_mms);

@@ -5,16 +5,17 @@
  *
  * This header includes nothing. Whoever includes it first provides
  * struct maple_tree, struct rw_semaphore, spinlock_t, atomic_t, refcount_t,
- * struct list_head, pgd_t and the VM_* flags: the module through
- * vma_internal.h (kernel headers), the user-space VMA harness through its own
- * vma_internal.h (tools/ shims). Both builds compile the very same vma.c and
- * mmap.c against these definitions.
+ * struct list_head, struct work_struct, pid_t, pgd_t and the VM_* flags:
+ * the module through vma_internal.h (kernel headers), the user-space VMA
+ * harness through its own vma_internal.h (tools/ shims). Both builds
+ * compile the very same vma.c and mmap.c against these definitions.
  */
 #ifndef _SHADOW_MM_TYPES_H
 #define _SHADOW_MM_TYPES_H
 
 struct shadow_mm;
 struct ma_state;
+struct dentry;
 
 /**
  * struct shadow_shmem - the object behind a shared anonymous mapping
@@ -92,7 +93,17 @@ struct shadow_vma {
  * @id: small stable id for traces, maps and debugfs
  * @owner_uid: the user it is charged to (max_mms_per_user), in the
  *             initial user namespace
- * @mmlist: entry in the module's list of live address spaces
+ * @owner_pid: the process that created it (SHADOW_MM_CREATE) or forked it
+ *             (SHADOW_MM_FORK without SHADOW_FORK_VM): the caller's tgid in
+ *             the initial pid namespace, for debugfs; a CLONE_VM user
+ *             changes nothing. It may have exited since.
+ * @mmlist: entry in the module's list of live address spaces; the mm stays
+ *          on it while it has users
+ * @debugfs_dir: its directory in debugfs (mm<id>/), made once the address
+ *               space is complete and removed by the last shadow_mmput()
+ *               before anything is torn down; NULL or an ERR_PTR when
+ *               there is none
+ * @async_put_work: runs the teardown of shadow_mmput_async()
  * @mmap_lock: protects @mm_mt, the VMAs in it and the layout counters
  * @page_table_lock: protects the page tables, the table and rss counts,
  *                   and the fault counters
@@ -125,7 +136,10 @@ struct shadow_mm {
 	unsigned long cow_reuses;
 	unsigned int id;
 	unsigned int owner_uid;
+	pid_t owner_pid;
 	struct list_head mmlist;
+	struct dentry *debugfs_dir;
+	struct work_struct async_put_work;
 	struct rw_semaphore mmap_lock;	/* protects the fields above */
 	spinlock_t page_table_lock;	/* protects the page tables */
 };

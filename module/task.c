@@ -187,32 +187,7 @@ static int shadow_task_get_stats(struct shadow_ucmd *ucmd)
 		return -EINVAL;
 	if (shadow_mmap_read_lock_killable(mm))
 		return -EINTR;
-	cmd->out_id = mm->id;
-	/* Less the reference that pins it for this call. */
-	cmd->out_mm_users = atomic_read(&mm->mm_users) - 1;
-	cmd->out_mm_count = atomic_read(&mm->mm_count);
-	cmd->out_map_count = mm->map_count;
-	cmd->out_total_vm = mm->total_vm;
-	cmd->out_locked_vm = mm->locked_vm;
-	cmd->out_mmap_base = mm->mmap_base;
-	cmd->out_task_size = mm->task_size;
-	cmd->out_data_vm = mm->data_vm;
-	cmd->out_exec_vm = mm->exec_vm;
-	cmd->out_stack_vm = mm->stack_vm;
-	cmd->out_def_flags = mm->def_flags;
-	cmd->out_start_brk = mm->start_brk;
-	cmd->out_brk = mm->brk;
-	spin_lock(&mm->page_table_lock);
-	cmd->out_rss_anon = mm->rss_anon;
-	cmd->out_rss_shmem = mm->rss_shmem;
-	cmd->out_nr_puds = mm->nr_puds;
-	cmd->out_nr_pmds = mm->nr_pmds;
-	cmd->out_nr_ptes = mm->nr_ptes;
-	cmd->out_min_flt = mm->min_flt;
-	cmd->out_maj_flt = mm->maj_flt;
-	cmd->out_cow_copies = mm->cow_copies;
-	cmd->out_cow_reuses = mm->cow_reuses;
-	spin_unlock(&mm->page_table_lock);
+	shadow_get_stats(mm, cmd);
 	shadow_mmap_read_unlock(mm);
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
@@ -241,6 +216,7 @@ static int shadow_task_fork(struct shadow_ucmd *ucmd)
 			shadow_mmput(mm);
 			return ret;
 		}
+		shadow_debugfs_mm_add(mm);
 	}
 	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));
 }

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What a shadow address space looks like from outside, after
- * fs/proc/task_mmu.c: the maps text and the VMA records.
+ * fs/proc/task_mmu.c: the maps text, the VMA records, smaps, and the
+ * statistics.
  */
+#include <linux/log2.h>
+#include <linux/seq_file.h>
+
 #include "internal.h"
 
 /* Column where the name starts in /proc/<pid>/maps on a 64-bit kernel. */
@@ -28,11 +32,17 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
 	}
 }
 
-/*
- * One line of maps (show_map_vma); returns its length. Private anonymous
- * memory touching the heap's range is named [heap].
+/**
+ * shadow_show_map_vma() - one line of maps (show_map_vma)
+ * @vma: the VMA
+ * @line: the buffer, SHADOW_MAPS_LINE_MAX bytes
+ * @size: its size
+ *
+ * Private anonymous memory touching the heap's range is named [heap].
+ *
+ * Return: the length of the line, newline included.
  */
-static int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
+int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 {
 	struct shadow_mm *mm = vma->vm_mm;
 	unsigned long flags = vma->vm_flags;
@@ -66,9 +76,6 @@ static int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 	n += scnprintf(line + n, size - n, "\n");
 	return n;
 }
-
-/* No maps line is longer: the name column plus the longest name. */
-#define SHADOW_MAPS_LINE_MAX	160
 
 /**
  * shadow_show_maps() - the address space in /proc/<pid>/maps format
@@ -112,5 +119,277 @@ int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 	shadow_mmap_read_unlock(mm);
 	*bufp = buf;
 	*len = total;
+	return 0;
+}
+
+/**
+ * shadow_get_stats() - the counters of SHADOW_MM_GET_STATS
+ * @mm: the address space, mmap_lock held for reading, pinned by the caller
+ *      with one user reference, which is not counted
+ * @st: filled in but for size and flags
+ */
+void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
+{
+	shadow_mmap_assert_locked(mm);
+	st->out_id = mm->id;
+	st->out_mm_users = atomic_read(&mm->mm_users) - 1;
+	st->out_mm_count = atomic_read(&mm->mm_count);
+	st->out_map_count = mm->map_count;
+	st->out_total_vm = mm->total_vm;
+	st->out_locked_vm = mm->locked_vm;
+	st->out_mmap_base = mm->mmap_base;
+	st->out_task_size = mm->task_size;
+	st->out_data_vm = mm->data_vm;
+	st->out_exec_vm = mm->exec_vm;
+	st->out_stack_vm = mm->stack_vm;
+	st->out_def_flags = mm->def_flags;
+	st->out_start_brk = mm->start_brk;
+	st->out_brk = mm->brk;
+	spin_lock(&mm->page_table_lock);
+	st->out_rss_anon = mm->rss_anon;
+	st->out_rss_shmem = mm->rss_shmem;
+	st->out_nr_puds = mm->nr_puds;
+	st->out_nr_pmds = mm->nr_pmds;
+	st->out_nr_ptes = mm->nr_ptes;
+	st->out_min_flt = mm->min_flt;
+	st->out_maj_flt = mm->maj_flt;
+	st->out_cow_copies = mm->cow_copies;
+	st->out_cow_reuses = mm->cow_reuses;
+	spin_unlock(&mm->page_table_lock);
+}
+
+/*
+ * Proportional set size in fixed point, as smaps keeps it: a page mapped
+ * N times adds (PAGE_SIZE << SHADOW_PSS_SHIFT) / N.
+ */
+#define SHADOW_PSS_SHIFT	12
+
+/* struct mem_size_stats, less what the engine has none of (THP, swap). */
+struct shadow_mem_size_stats {
+	unsigned long resident;
+	unsigned long shared_clean;
+	unsigned long shared_dirty;
+	unsigned long private_clean;
+	unsigned long private_dirty;
+	unsigned long referenced;
+	unsigned long anonymous;
+	u64 pss;
+	u64 pss_dirty;
+	u64 pss_locked;
+	bool locked;		/* the VMA being walked is VM_LOCKED */
+};
+
+static void shadow_smaps_page_accumulate(struct shadow_mem_size_stats *mss,
+					 unsigned long size, u64 pss,
+					 bool dirty, bool private)
+{
+	mss->pss += pss;
+	if (mss->locked)
+		mss->pss_locked += pss;
+	if (dirty) {
+		mss->pss_dirty += pss;
+		if (private)
+			mss->private_dirty += size;
+		else
+			mss->shared_dirty += size;
+	} else {
+		if (private)
+			mss->private_clean += size;
+		else
+			mss->shared_clean += size;
+	}
+}
+
+/*
+ * smaps_account() for one mapped page. A page that only this mapping
+ * references is private and wholly its own; otherwise its share is set by
+ * the shadow mapcount, and it is private when no other PTE maps it. The
+ * engine keeps no PG_dirty: the PTE's dirty bit alone says dirty.
+ */
+static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
+				 struct page *page, bool young, bool dirty)
+{
+	struct shadow_page *sp = shadow_page_meta(page);
+	u64 pss = (u64)PAGE_SIZE << SHADOW_PSS_SHIFT;
+	int mapcount;
+
+	if (!sp->shmem)
+		mss->anonymous += PAGE_SIZE;
+	mss->resident += PAGE_SIZE;
+	if (young)
+		mss->referenced += PAGE_SIZE;
+
+	if (atomic_read(&sp->refs) == 1) {
+		shadow_smaps_page_accumulate(mss, PAGE_SIZE, pss, dirty, true);
+		return;
+	}
+	mapcount = atomic_read(&sp->mapcount);
+	if (mapcount >= 2)
+		pss = div_u64(pss, mapcount);
+	shadow_smaps_page_accumulate(mss, PAGE_SIZE, pss, dirty, mapcount < 2);
+}
+
+/* smaps_pte_entry(): the zero page is no page of the VMA's (vm_normal_page). */
+static int shadow_smaps_pte_entry(pte_t *pte, unsigned long addr,
+				  unsigned long next,
+				  struct shadow_pagewalk *walk)
+{
+	pte_t entry = *pte;
+
+	lockdep_assert_held(&walk->mm->page_table_lock);
+	if (!pte_present(entry) || pte_special(entry))
+		return 0;
+	shadow_smaps_account(walk->private, pte_page(entry), pte_young(entry),
+			     pte_dirty(entry));
+	return 0;
+}
+
+static const struct shadow_pagewalk_ops shadow_smaps_walk_ops = {
+	.pte_entry = shadow_smaps_pte_entry,
+};
+
+/* VmFlags: the mnemonics of Linux 6.1's show_smap_vma_flags(). */
+static void shadow_show_smap_vma_flags(struct seq_file *m,
+				       struct shadow_vma *vma)
+{
+	/* A flag without a name here shows as "??"; "" is never shown. */
+	static const char * const mnemonics[BITS_PER_LONG] = {
+		[ilog2(VM_READ)]	= "rd",
+		[ilog2(VM_WRITE)]	= "wr",
+		[ilog2(VM_EXEC)]	= "ex",
+		[ilog2(VM_SHARED)]	= "sh",
+		[ilog2(VM_MAYREAD)]	= "mr",
+		[ilog2(VM_MAYWRITE)]	= "mw",
+		[ilog2(VM_MAYEXEC)]	= "me",
+		[ilog2(VM_MAYSHARE)]	= "ms",
+		[ilog2(VM_GROWSDOWN)]	= "gd",
+		[ilog2(VM_PFNMAP)]	= "pf",
+		[ilog2(VM_LOCKED)]	= "lo",
+		[ilog2(VM_IO)]		= "io",
+		[ilog2(VM_SEQ_READ)]	= "sr",
+		[ilog2(VM_RAND_READ)]	= "rr",
+		[ilog2(VM_DONTCOPY)]	= "dc",
+		[ilog2(VM_DONTEXPAND)]	= "de",
+		[ilog2(VM_ACCOUNT)]	= "ac",
+		[ilog2(VM_NORESERVE)]	= "nr",
+		[ilog2(VM_HUGETLB)]	= "ht",
+		[ilog2(VM_SYNC)]	= "sf",
+		[ilog2(VM_ARCH_1)]	= "ar",
+		[ilog2(VM_WIPEONFORK)]	= "wf",
+		[ilog2(VM_DONTDUMP)]	= "dd",
+#ifdef CONFIG_MEM_SOFT_DIRTY
+		[ilog2(VM_SOFTDIRTY)]	= "sd",
+#endif
+		[ilog2(VM_MIXEDMAP)]	= "mm",
+		[ilog2(VM_HUGEPAGE)]	= "hg",
+		[ilog2(VM_NOHUGEPAGE)]	= "nh",
+		[ilog2(VM_MERGEABLE)]	= "mg",
+		[ilog2(VM_UFFD_MISSING)] = "um",
+		[ilog2(VM_UFFD_WP)]	= "uw",
+#ifdef CONFIG_ARCH_HAS_PKEYS
+		/* These come out via ProtectionKey. */
+		[ilog2(VM_PKEY_BIT0)]	= "",
+		[ilog2(VM_PKEY_BIT1)]	= "",
+		[ilog2(VM_PKEY_BIT2)]	= "",
+		[ilog2(VM_PKEY_BIT3)]	= "",
+#if VM_PKEY_BIT4
+		[ilog2(VM_PKEY_BIT4)]	= "",
+#endif
+#endif
+#ifdef CONFIG_HAVE_ARCH_USERFAULTFD_MINOR
+		[ilog2(VM_UFFD_MINOR)]	= "ui",
+#endif
+	};
+	const char *name;
+	size_t i;
+
+	seq_puts(m, "VmFlags: ");
+	for (i = 0; i < BITS_PER_LONG; i++) {
+		name = mnemonics[i] ?: "??";
+		if (!name[0])
+			continue;
+		if (vma->vm_flags & (1UL << i)) {
+			seq_puts(m, name);
+			seq_putc(m, ' ');
+		}
+	}
+	seq_putc(m, '\n');
+}
+
+/* seq_put_decimal_ull_width(), which modules cannot call. */
+static void shadow_seq_put_decimal_width(struct seq_file *m, const char *str,
+					 unsigned long long num, int width)
+{
+	seq_printf(m, "%s%*llu", str, width, num);
+}
+
+#define SHADOW_SEQ_PUT_DEC(str, val) \
+	shadow_seq_put_decimal_width(m, str, (val) >> 10, 8)
+
+/* show_smap(): one VMA, with __show_smap()'s lines in its order. */
+static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
+			     const struct shadow_mem_size_stats *mss)
+{
+	char line[SHADOW_MAPS_LINE_MAX];
+
+	seq_write(m, line, shadow_show_map_vma(vma, line, sizeof(line)));
+	SHADOW_SEQ_PUT_DEC("Size:           ", vma->vm_end - vma->vm_start);
+	SHADOW_SEQ_PUT_DEC(" kB\nKernelPageSize: ", PAGE_SIZE);
+	SHADOW_SEQ_PUT_DEC(" kB\nMMUPageSize:    ", PAGE_SIZE);
+	SHADOW_SEQ_PUT_DEC(" kB\nRss:            ", mss->resident);
+	SHADOW_SEQ_PUT_DEC(" kB\nPss:            ",
+			   mss->pss >> SHADOW_PSS_SHIFT);
+	SHADOW_SEQ_PUT_DEC(" kB\nPss_Dirty:      ",
+			   mss->pss_dirty >> SHADOW_PSS_SHIFT);
+	SHADOW_SEQ_PUT_DEC(" kB\nShared_Clean:   ", mss->shared_clean);
+	SHADOW_SEQ_PUT_DEC(" kB\nShared_Dirty:   ", mss->shared_dirty);
+	SHADOW_SEQ_PUT_DEC(" kB\nPrivate_Clean:  ", mss->private_clean);
+	SHADOW_SEQ_PUT_DEC(" kB\nPrivate_Dirty:  ", mss->private_dirty);
+	SHADOW_SEQ_PUT_DEC(" kB\nReferenced:     ", mss->referenced);
+	SHADOW_SEQ_PUT_DEC(" kB\nAnonymous:      ", mss->anonymous);
+	/* No MADV_FREE, huge pages or swap: what Linux shows without them. */
+	SHADOW_SEQ_PUT_DEC(" kB\nLazyFree:       ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nAnonHugePages:  ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nShmemPmdMapped: ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nFilePmdMapped:  ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nShared_Hugetlb: ", 0);
+	shadow_seq_put_decimal_width(m, " kB\nPrivate_Hugetlb: ", 0, 7);
+	SHADOW_SEQ_PUT_DEC(" kB\nSwap:           ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nSwapPss:        ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nLocked:         ",
+			   mss->pss_locked >> SHADOW_PSS_SHIFT);
+	seq_puts(m, " kB\n");
+	seq_puts(m, "THPeligible:    0\n");
+	shadow_show_smap_vma_flags(m, vma);
+}
+
+/**
+ * shadow_show_smaps() - the address space in /proc/<pid>/smaps format
+ * @m: where the text goes
+ * @mm: the address space, pinned by the caller
+ *
+ * Each VMA's maps line, then its sizes in kB as Linux 6.1 prints them,
+ * counted by a walk of its page tables (smap_gather_stats), then VmFlags.
+ *
+ * Return: 0, or -EINTR when killed waiting for mmap_lock.
+ */
+int shadow_show_smaps(struct seq_file *m, struct shadow_mm *mm)
+{
+	struct shadow_mem_size_stats mss;
+	struct shadow_vma *vma;
+
+	MA_STATE(mas, &mm->mm_mt, 0, 0);
+
+	if (shadow_mmap_read_lock_killable(mm))
+		return -EINTR;
+	mas_for_each(&mas, vma, ULONG_MAX) {
+		memset(&mss, 0, sizeof(mss));
+		mss.locked = vma->vm_flags & VM_LOCKED;
+		shadow_walk_page_range(mm, vma->vm_start, vma->vm_end,
+				       &shadow_smaps_walk_ops, &mss);
+		shadow_show_smap(m, vma, &mss);
+		cond_resched();
+	}
+	shadow_mmap_read_unlock(mm);
 	return 0;
 }

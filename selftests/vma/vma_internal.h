@@ -108,6 +108,11 @@ struct harness_pgd {
 
 #define pgd_t		struct harness_pgd
 
+/* The asynchronous teardown's work item is the kernel build's business. */
+struct work_struct {
+	void (*func)(struct work_struct *work);
+};
+
 /*
  * The harness's knobs and records (stubs.c). Every test runs in its own
  * process, so they start from these defaults in each test.

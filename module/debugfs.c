@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/kernel/debug/shadow_mm/: the engine seen from outside, for whoever
+ * can read debugfs (root).
+ *
+ *   counters     module-wide counts of address spaces, VMAs, pages and
+ *                shared backings, for leak checks
+ *   mmlist       one line per live address space: owner and counters
+ *   mm<id>/      one directory per address space, from the moment its
+ *                create or fork succeeds to its last user's exit:
+ *     maps       the SHADOW_MM_GET_MAPS text (/proc/<pid>/maps)
+ *     smaps      /proc/<pid>/smaps
+ *     pagetables its page-table tree, after /sys/kernel/debug/page_tables/
+ *
+ * A reader of an address space's files holds a user reference on it for
+ * the read, as /proc/<pid>/maps does (mmget_not_zero); an address space
+ * whose last user is gone reads as empty. The directory is removed by the
+ * last shadow_mmput() before the address space is torn down, and removal
+ * waits for reads in progress: the address space a file names is there for
+ * as long as the file can be read. A reader drops its reference with
+ * shadow_mmput_async(), since the teardown it may start would wait for
+ * its own read. Nothing shown is a kernel address.
+ */
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+
+#include "internal.h"
+
+static struct dentry *shadow_debugfs_root;
+
+static int shadow_counters_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "mms %ld\n", atomic_long_read(&shadow_counters.mms));
+	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
+	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
+	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_counters);
+
+/* The columns of mmlist: the owner, then SHADOW_MM_GET_STATS's counters. */
+static const char * const shadow_mmlist_columns[] = {
+	"id", "pid", "uid", "mm_users", "mm_count", "map_count", "total_vm",
+	"locked_vm", "rss_anon", "rss_shmem", "nr_ptes", "nr_pmds", "nr_puds",
+	"min_flt", "maj_flt", "cow_copies", "cow_reuses",
+};
+
+#define SHADOW_MMLIST_WIDTH	8
+
+static int shadow_mmlist_width(int col)
+{
+	return max_t(int, strlen(shadow_mmlist_columns[col]),
+		     SHADOW_MMLIST_WIDTH);
+}
+
+static void shadow_mmlist_line(struct seq_file *m, struct shadow_mm *mm,
+			       const struct shadow_mm_stats *st)
+{
+	const u64 val[] = {
+		st->out_id, mm->owner_pid, mm->owner_uid, st->out_mm_users,
+		st->out_mm_count, st->out_map_count, st->out_total_vm,
+		st->out_locked_vm, st->out_rss_anon, st->out_rss_shmem,
+		st->out_nr_ptes, st->out_nr_pmds, st->out_nr_puds,
+		st->out_min_flt, st->out_maj_flt, st->out_cow_copies,
+		st->out_cow_reuses,
+	};
+	int i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(val) != ARRAY_SIZE(shadow_mmlist_columns));
+	for (i = 0; i < ARRAY_SIZE(val); i++)
+		seq_printf(m, "%s%*llu", i ? " " : "", shadow_mmlist_width(i),
+			   val[i]);
+	seq_putc(m, '\n');
+}
+
+/*
+ * mmlist: a header, then each address space that has users, in creation
+ * order. mm_users leaves out the reference the reader holds; pages are
+ * counted in pages, as SHADOW_MM_GET_STATS counts them.
+ */
+static int shadow_mmlist_show(struct seq_file *m, void *v)
+{
+	struct shadow_mm_stats st;
+	struct shadow_mm *mm = NULL;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(shadow_mmlist_columns); i++)
+		seq_printf(m, "%s%*s", i ? " " : "", shadow_mmlist_width(i),
+			   shadow_mmlist_columns[i]);
+	seq_putc(m, '\n');
+
+	while ((mm = shadow_mmlist_next(mm))) {
+		if (shadow_mmap_read_lock_killable(mm)) {
+			shadow_mmput_async(mm);
+			return -EINTR;
+		}
+		shadow_get_stats(mm, &st);
+		shadow_mmap_read_unlock(mm);
+		shadow_mmlist_line(m, mm, &st);
+		cond_resched();
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_mmlist);
+
+/* Run @show on the file's address space under a user reference. */
+static int shadow_mm_file_show(struct seq_file *m,
+			       int (*show)(struct seq_file *m,
+					   struct shadow_mm *mm))
+{
+	struct shadow_mm *mm = m->private;
+	int ret;
+
+	/* Its last user is gone: nothing to show (m_start of /proc maps). */
+	if (!shadow_mmget_not_zero(mm))
+		return 0;
+	ret = show(m, mm);
+	shadow_mmput_async(mm);
+	return ret;
+}
+
+static int shadow_maps_show_mm(struct seq_file *m, struct shadow_mm *mm)
+{
+	size_t len;
+	char *buf;
+	int ret;
+
+	ret = shadow_show_maps(mm, U64_MAX, &buf, &len);
+	if (ret)
+		return ret;
+	seq_write(m, buf, len);
+	kvfree(buf);
+	return 0;
+}
+
+static int shadow_maps_show(struct seq_file *m, void *v)
+{
+	return shadow_mm_file_show(m, shadow_maps_show_mm);
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_maps);
+
+static int shadow_smaps_show(struct seq_file *m, void *v)
+{
+	return shadow_mm_file_show(m, shadow_show_smaps);
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_smaps);
+
+static int shadow_pagetables_show(struct seq_file *m, void *v)
+{
+	return shadow_mm_file_show(m, shadow_ptdump_show);
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_pagetables);
+
+/**
+ * shadow_debugfs_mm_add() - publish an address space's directory
+ * @mm: the address space, complete (created, or forked with success); the
+ *      caller holds a user reference
+ *
+ * debugfs is best effort: without the directory the address space works
+ * the same.
+ */
+void shadow_debugfs_mm_add(struct shadow_mm *mm)
+{
+	struct dentry *dir;
+	char name[16];
+
+	snprintf(name, sizeof(name), "mm%u", mm->id);
+	dir = debugfs_create_dir(name, shadow_debugfs_root);
+	debugfs_create_file("maps", 0400, dir, mm, &shadow_maps_fops);
+	debugfs_create_file("smaps", 0400, dir, mm, &shadow_smaps_fops);
+	debugfs_create_file("pagetables", 0400, dir, mm,
+			    &shadow_pagetables_fops);
+	mm->debugfs_dir = dir;
+}
+
+/**
+ * shadow_debugfs_mm_remove() - remove an address space's directory
+ * @mm: the address space, whose last user is gone
+ *
+ * Waits for the reads in progress in it; no read starts after.
+ */
+void shadow_debugfs_mm_remove(struct shadow_mm *mm)
+{
+	debugfs_remove(mm->debugfs_dir);
+	mm->debugfs_dir = NULL;
+}
+
+/**
+ * shadow_debugfs_init() - create /sys/kernel/debug/shadow_mm/
+ */
+void shadow_debugfs_init(void)
+{
+	shadow_debugfs_root = debugfs_create_dir("shadow_mm", NULL);
+	debugfs_create_file("counters", 0400, shadow_debugfs_root, NULL,
+			    &shadow_counters_fops);
+	debugfs_create_file("mmlist", 0400, shadow_debugfs_root, NULL,
+			    &shadow_mmlist_fops);
+}
+
+/**
+ * shadow_debugfs_exit() - remove it; no address space is left
+ */
+void shadow_debugfs_exit(void)
+{
+	debugfs_remove(shadow_debugfs_root);
+}
