@@ -16,11 +16,12 @@
  * page stops being anon-exclusive and gains a mapping and a reference; the
  * child's copy is old. *@copied counts the PTEs copied.
  */
-static int shadow_copy_pte_range(struct shadow_mm *dst_mm,
-				 struct shadow_mm *src_mm,
-				 struct shadow_vma *src_vma,
-				 unsigned long addr, unsigned long end,
-				 unsigned long *copied)
+static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
+					     struct shadow_mm *src_mm,
+					     struct shadow_vma *src_vma,
+					     unsigned long addr,
+					     unsigned long end,
+					     unsigned long *copied)
 {
 	bool cow = (src_vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) ==
 		   VM_MAYWRITE;

@@ -242,6 +242,148 @@ TEST_F(trace, event_sequence)
 }
 
 /*
+ * Filters and histograms work on the fields: a filter on the address
+ * space's id keeps one space's faults; a hist trigger counts faults per
+ * kind.
+ */
+TEST_F(trace, filter_and_hist)
+{
+	char filter[64], trigger[128], *trace, *got, *hist;
+	int m1, m2, n = 0;
+	__u32 id1, id2;
+	const char *p;
+
+	m1 = _shadow_create(self->dev, 0, &id1);
+	m2 = _shadow_create(self->dev, 0, &id2);
+	ASSERT_LE(0, m1);
+	ASSERT_LE(0, m2);
+	ASSERT_EQ(0, _shadow_mmap(m1, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(m2, BASE, 8 * PAGE, RW, PRIV, NULL));
+
+	snprintf(filter, sizeof(filter), "id == %u", id2);
+	ASSERT_EQ(0, tr_write("events/shadow_mm/shadow_mm_fault/filter",
+			      filter));
+	ASSERT_EQ(0, tr_write("events/shadow_mm/shadow_mm_fault/enable", "1"));
+	/* kinds: 1 = new_anon, 0 = zero_page (enum shadow_fault_kind) */
+	/* A trigger has its own filter: the event's does not apply to it. */
+	snprintf(trigger, sizeof(trigger),
+		 "hist:keys=kind:vals=hitcount:sort=kind if id == %u", id2);
+	if (tr_write("events/shadow_mm/shadow_mm_fault/trigger", trigger))
+		TH_LOG("no hist triggers in this kernel: filter only");
+	ASSERT_EQ(0, tr_write("tracing_on", "1"));
+	ASSERT_EQ(0, _shadow_fault(m1, BASE, 8 * PAGE, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, _shadow_fault(m2, BASE, 3 * PAGE, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, _shadow_fault(m2, BASE + 4 * PAGE, 2 * PAGE, 0, NULL));
+	ASSERT_EQ(0, tr_write("tracing_on", "0"));
+
+	trace = tr_read("trace");
+	ASSERT_NE(NULL, trace);
+	got = events_of(trace);
+	for (p = got; (p = strstr(p, "shadow_mm_fault: ")); p++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "mm=%u ", id2);
+		EXPECT_EQ(0, strncmp(p + strlen("shadow_mm_fault: "), want,
+				     strlen(want)));
+		n++;
+	}
+	EXPECT_EQ(5, n) TH_LOG("%s", got);
+
+	hist = tr_read("events/shadow_mm/shadow_mm_fault/hist");
+	if (hist && strstr(hist, "hitcount")) {
+		EXPECT_NE(NULL, strstr(hist, "{ kind:          0 } hitcount:          2"))
+			TH_LOG("%s", hist);
+		EXPECT_NE(NULL, strstr(hist, "{ kind:          1 } hitcount:          3"))
+			TH_LOG("%s", hist);
+	}
+	memmove(trigger + 1, trigger, strlen(trigger) + 1);
+	trigger[0] = '!';
+	tr_write("events/shadow_mm/shadow_mm_fault/trigger", trigger);
+	tr_write("events/shadow_mm/shadow_mm_fault/filter", "0");
+	free(hist);
+	free(got);
+	free(trace);
+	close(m1);
+	close(m2);
+}
+
+/*
+ * The function_graph trace of @op run on @mfd with set_graph_function
+ * @func; NULL when the tracer is missing.
+ */
+static char *graph_of(struct __test_metadata *_metadata, const char *func,
+		      int (*op)(int mfd), int mfd)
+{
+	char pid[32], *trace;
+
+	if (tr_write("current_tracer", "function_graph"))
+		return NULL;
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	EXPECT_EQ(0, tr_write("set_ftrace_pid", pid));
+	EXPECT_EQ(0, tr_write("set_graph_function", func));
+	EXPECT_EQ(0, tr_write("trace", ""));
+	EXPECT_EQ(0, tr_write("tracing_on", "1"));
+	EXPECT_EQ(0, op(mfd));
+	EXPECT_EQ(0, tr_write("tracing_on", "0"));
+	trace = tr_read("trace");
+	EXPECT_NE(NULL, trace);
+	EXPECT_FALSE(has_kernel_address(trace ?: ""));
+	return trace;
+}
+
+/* Every step of @flow appears in @trace, in this order. */
+static void expect_flow(struct __test_metadata *_metadata, const char *trace,
+			const char * const *flow, unsigned int n)
+{
+	const char *p = trace;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		char want[96];
+
+		snprintf(want, sizeof(want), " %s", flow[i]);
+		p = strstr(p, want);
+		EXPECT_NE(NULL, p) TH_LOG("step %s missing or out of order:\n%s",
+					  flow[i], trace);
+		if (!p)
+			return;
+		p += strlen(want);
+	}
+}
+
+/* A populated space: 16 written pages at BASE. */
+static int populated_space(struct __test_metadata *_metadata, int dev)
+{
+	int mfd = _shadow_create(dev, 0, NULL);
+
+	EXPECT_LE(0, mfd);
+	EXPECT_EQ(0, _shadow_mmap(mfd, BASE, 16 * PAGE, RW, PRIV, NULL));
+	EXPECT_EQ(0, _shadow_fault(mfd, BASE, 16 * PAGE, SHADOW_FAULT_WRITE,
+				   NULL));
+	return mfd;
+}
+
+static int op_munmap(int mfd)
+{
+	return _shadow_munmap(mfd, BASE + 4 * PAGE, 4 * PAGE);
+}
+
+static int fork_fd = -1;
+
+static int op_fork(int mfd)
+{
+	fork_fd = _shadow_fork(mfd, 0, NULL);
+	return fork_fd < 0 ? fork_fd : 0;
+}
+
+static int op_cow(int mfd)
+{
+	return _shadow_fault(mfd, BASE, PAGE, SHADOW_FAULT_WRITE, NULL);
+}
+
+/*
  * function_graph of a munmap that splits at both ends: the calls nest as
  * in do_munmap (seed 001): find the VMA, split the front and the rear,
  * detach, unmap the region (its page tables), remove the VMAs.
@@ -249,50 +391,76 @@ TEST_F(trace, event_sequence)
 TEST_F(trace, function_graph_munmap)
 {
 	static const char * const flow[] = {
-		"shadow_do_munmap", "shadow_find_vma_intersection",
-		"shadow_do_align_munmap", "__shadow_split_vma",
-		"shadow_find_vma", "__shadow_split_vma",
+		"shadow_do_munmap", "shadow_do_mas_munmap",
+		"shadow_find_vma_intersection", "shadow_do_align_munmap",
+		"__shadow_split_vma", "shadow_find_vma", "__shadow_split_vma",
 		"shadow_find_vma_prev", "shadow_find_vma",
 		"shadow_detach_vmas_to_be_unmapped", "shadow_unmap_region",
 		"shadow_unmap_vmas", "shadow_free_pgtables",
 		"shadow_free_pgd_range", "shadow_remove_vma_list",
 	};
-	char pid[32], *trace, *p;
-	unsigned int i;
-	int mfd;
+	int mfd = populated_space(_metadata, self->dev);
+	char *trace = graph_of(_metadata, "shadow_do_munmap", op_munmap, mfd);
 
-	mfd = _shadow_create(self->dev, 0, NULL);
-	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 16 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_fault(mfd, BASE, 16 * PAGE, SHADOW_FAULT_WRITE,
-				   NULL));
-
-	if (tr_write("current_tracer", "function_graph"))
-		SKIP(goto out, "no function_graph tracer");
-	snprintf(pid, sizeof(pid), "%d", getpid());
-	ASSERT_EQ(0, tr_write("set_ftrace_pid", pid));
-	ASSERT_EQ(0, tr_write("set_graph_function", "shadow_do_munmap"));
-	ASSERT_EQ(0, tr_write("trace", ""));
-	ASSERT_EQ(0, tr_write("tracing_on", "1"));
-	ASSERT_EQ(0, _shadow_munmap(mfd, BASE + 4 * PAGE, 4 * PAGE));
-	ASSERT_EQ(0, tr_write("tracing_on", "0"));
-	trace = tr_read("trace");
-	ASSERT_NE(NULL, trace);
-
-	/* The flow's steps appear in this order. */
-	for (p = trace, i = 0; i < ARRAY_SIZE(flow); i++) {
-		char want[96];
-
-		snprintf(want, sizeof(want), " %s", flow[i]);
-		p = strstr(p, want);
-		ASSERT_NE(NULL, p) TH_LOG("step %s missing or out of order:\n%s",
-					  flow[i], trace);
-		p += strlen(want);
-	}
-	EXPECT_FALSE(has_kernel_address(trace));
+	if (trace)
+		expect_flow(_metadata, trace, flow, ARRAY_SIZE(flow));
 	free(trace);
-out:
 	close(mfd);
+	if (!trace)
+		SKIP(return, "no function_graph tracer");
+}
+
+/*
+ * function_graph of a fork (seed 000's copy_mm -> dup_mmap): each VMA
+ * duplicated, its anon_vma forked, stored in the child's tree, and its
+ * page tables copied.
+ */
+TEST_F(trace, function_graph_fork)
+{
+	static const char * const flow[] = {
+		"shadow_dup_mmap", "shadow_vm_area_dup", "shadow_anon_vma_fork",
+		"shadow_vma_store", "shadow_vm_stat_account",
+		"shadow_copy_page_range", "shadow_copy_pte_range",
+		"shadow_pte_lookup", "shadow_pte_alloc",
+	};
+	int mfd = populated_space(_metadata, self->dev);
+	char *trace = graph_of(_metadata, "shadow_dup_mmap", op_fork, mfd);
+
+	if (trace)
+		expect_flow(_metadata, trace, flow, ARRAY_SIZE(flow));
+	free(trace);
+	close(fork_fd);
+	close(mfd);
+	if (!trace)
+		SKIP(return, "no function_graph tracer");
+}
+
+/*
+ * function_graph of a COW fault after fork (seed 004's do_wp_page): the
+ * PTE found, do_wp_page decides to copy, the anon_vma is ready, a new
+ * page is allocated and the old one's reference dropped.
+ */
+TEST_F(trace, function_graph_cow)
+{
+	static const char * const flow[] = {
+		"shadow_handle_mm_fault", "__shadow_handle_mm_fault",
+		"shadow_pte_alloc", "shadow_do_wp_page", "shadow_wp_page_copy",
+		"shadow_anon_vma_prepare", "shadow_alloc_page",
+		"shadow_put_page",
+	};
+	int mfd = populated_space(_metadata, self->dev);
+	int child = _shadow_fork(mfd, 0, NULL);
+	char *trace;
+
+	ASSERT_LE(0, child);
+	trace = graph_of(_metadata, "shadow_handle_mm_fault", op_cow, child);
+	if (trace)
+		expect_flow(_metadata, trace, flow, ARRAY_SIZE(flow));
+	free(trace);
+	close(child);
+	close(mfd);
+	if (!trace)
+		SKIP(return, "no function_graph tracer");
 }
 
 TEST_HARNESS_MAIN
