@@ -915,7 +915,7 @@ TEST_F(prot, mlock_rounding)
 	EXPECT_EQ(-1, syscall(SYS_mlock2, W(0), PAGE, 2));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-EINVAL, _shadow_mlock(self->mfd, W(0), PAGE, 2));
-	{
+	do {
 		struct shadow_mm_mlock m = {
 			.size = sizeof(m), .addr = W(0), .len = PAGE,
 			.__reserved = 1,
@@ -928,7 +928,7 @@ TEST_F(prot, mlock_rounding)
 						&m));
 		EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_MUNLOCK,
 						&u));
-	}
+	} while (0);
 }
 
 /*
