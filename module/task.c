@@ -373,7 +373,13 @@ static int shadow_task_walk(struct shadow_ucmd *ucmd)
 
 		n = min_t(u64, cmd->nr_pages - i, SHADOW_WALK_BATCH);
 		for (j = 0; j < n; j++, addr += PAGE_SIZE) {
-			pte_t *pte = shadow_pte_lookup(mm, addr);
+			/*
+			 * Nothing is mapped at or above task_size (pagemap
+			 * stops there too); the tables index bits 12-47 only,
+			 * so a lookup there would find the page of an alias.
+			 */
+			pte_t *pte = addr < mm->task_size ?
+				     shadow_pte_lookup(mm, addr) : NULL;
 
 			spin_lock(&mm->page_table_lock);
 			shadow_page_info(pte, &batch[j]);

@@ -2440,6 +2440,39 @@ TEST(no_kernel_pointers)
 }
 
 /*
+ * The page walk of an address at or above TASK_SIZE reports nothing, even
+ * where the address differs from a mapped one only in bits the page
+ * tables do not index (bits 48-63).
+ */
+TEST(walk_beyond_task_size)
+{
+	struct shadow_page_info p[4];
+	int dev = shadow_open_dev(), mfd, i, b;
+
+	ASSERT_LE(0, dev);
+	mfd = _shadow_create(dev, 0, NULL);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, _shadow_mmap(mfd, WIN_BASE, 4 * PAGE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_fault(mfd, WIN_BASE, 4 * PAGE,
+				   SHADOW_FAULT_WRITE, NULL));
+	ASSERT_EQ(0, _shadow_walk(mfd, WIN_BASE, 4, p));
+	for (i = 0; i < 4; i++)
+		ASSERT_TRUE(p[i].flags & SHADOW_PAGE_PRESENT);
+	for (b = 48; b < 64; b++) {
+		memset(p, POISON, sizeof(p));
+		ASSERT_EQ(0, _shadow_walk(mfd, WIN_BASE | 1UL << b, 4, p));
+		for (i = 0; i < 4; i++)
+			EXPECT_EQ(0, p[i].flags | p[i].page_id | p[i].mapcount)
+				TH_LOG("bit %d, page %d", b, i);
+	}
+	close(mfd);
+	close(dev);
+}
+
+/*
  * The harness kills a test after its timeout: give each fuzzing test its
  * share of SHADOW_FUZZ_SECONDS and a margin for the teardown, which can be
  * slow under a debug kernel. Their sum stays within selftests/settings
@@ -2452,6 +2485,7 @@ static void __attribute__((constructor)) fuzz_timeouts(void)
 	_hostile_ioctls_object.timeout = t;
 	_concurrent_ops_object.timeout = t;
 	_no_kernel_pointers_object.timeout = 60;
+	_walk_beyond_task_size_object.timeout = 60;
 }
 
 TEST_HARNESS_MAIN
