@@ -117,7 +117,7 @@ static inline const char *eset_str(__uint128_t set, char *buf, size_t len)
 
 	n += snprintf(buf + n, len - n, "{");
 	for (e = 1; e < 128 && n < len; e++) {
-		char tmp[16];
+		char tmp[24];
 
 		if (eset_has(set, e))
 			n += snprintf(buf + n, len - n, "%s%s",

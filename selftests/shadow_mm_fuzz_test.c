@@ -1278,7 +1278,7 @@ static struct verdict judge(struct fuzz *f, const struct call *k)
 static void describe(struct fuzz *f, const struct call *k, int ret, int err,
 		     const struct verdict *v)
 {
-	char e1[16], e2[16], set[256];
+	char e1[24], e2[24], set[256];
 	size_t n, i, words = k->c ? min_u64(k->size, k->c->size) / 8 : 4;
 
 	n = snprintf(f->desc, sizeof(f->desc),
@@ -1700,9 +1700,8 @@ static void cfail(struct worker *w, const char *fmt, ...)
 	n = c->failures++;
 	pthread_mutex_unlock(&c->lock);
 	if (n < MAX_REPORTS)
-		ksft_print_msg("seed %llu thread %d call %ld: %s\n",
-			       (unsigned long long)fuzz_seed, w->id, w->calls,
-			       msg);
+		fprintf(TH_LOG_STREAM, "# seed %llu thread %d call %ld: %s\n",
+			(unsigned long long)fuzz_seed, w->id, w->calls, msg);
 }
 
 /*
@@ -1713,7 +1712,7 @@ static void ccheck(struct worker *w, int i, bool exited, unsigned int nr,
 		   int err, __uint128_t allowed, const char *args)
 {
 	struct conc *c = w->c;
-	char e1[16], set[256];
+	char e1[24], set[256];
 	bool ok, exiting;
 
 	pthread_mutex_lock(&c->lock);
