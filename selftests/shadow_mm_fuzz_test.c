@@ -685,6 +685,10 @@ static void fill_fault(struct fuzz *f, void *p)
 	s->flags = pick_flags(f, SHADOW_FAULT_WRITE | SHADOW_FAULT_EXEC);
 	s->addr = pick_addr(f);
 	s->len = pick_len(f, s->addr);
+	if (one_in(&f->r, 16)) {
+		s->addr += rnd_below(&f->r, PAGE);
+		s->len = rnd_below(&f->r, 2);
+	}
 	s->out_nr_pages = rnd(&f->r);
 }
 
@@ -1025,10 +1029,14 @@ struct call {
 	bool tail_nonzero;
 };
 
-/* How a call may end: exactly @exact, or success or an errno of @allowed. */
+/*
+ * How a call may end: exactly @exact, or success or an errno of @allowed;
+ * or only success when @must_pass.
+ */
 struct verdict {
 	int exact;	/* > 0: this errno and nothing else */
 	__uint128_t allowed;
+	bool must_pass;
 	const char *why;
 };
 
@@ -1239,39 +1247,49 @@ static struct verdict judge(struct fuzz *f, const struct call *k)
 	bool dev = k->target == T_DEV || k->target == T_DEV_NEW;
 
 	if (k->target == T_CLOSED)
-		return (struct verdict){ EBADF, 0, "closed fd" };
+		return (struct verdict){ .exact = EBADF, .why = "closed fd" };
 	if (k->target == T_NULL || k->target == T_PIPE)
-		return (struct verdict){ ENOTTY, 0, "not a shadow_mm fd" };
+		return (struct verdict){ .exact = ENOTTY, .why = "not a shadow_mm fd" };
 	if (!c || c->dev != dev)
-		return (struct verdict){ ENOTTY, 0, "no such command here" };
+		return (struct verdict){ .exact = ENOTTY, .why = "no such command here" };
 	if (!(f->ioctls & (1ULL << c->nr)))
-		return (struct verdict){ ENOTTY, 0, "not implemented" };
+		return (struct verdict){ .exact = ENOTTY, .why = "not implemented" };
 	if (k->argkind >= PTR_NULL)
-		return (struct verdict){ EFAULT, 0, "bad struct pointer" };
+		return (struct verdict){ .exact = EFAULT, .why = "bad struct pointer" };
 	if (k->argkind == PTR_STRADDLE && k->avail < 4)
-		return (struct verdict){ EFAULT, 0, "size unreadable" };
+		return (struct verdict){ .exact = EFAULT, .why = "size unreadable" };
 	if (k->size < c->min_size)
-		return (struct verdict){ EINVAL, 0, "size below minimum" };
+		return (struct verdict){ .exact = EINVAL, .why = "size below minimum" };
 	if (k->size > PAGE)
-		return (struct verdict){ E2BIG, 0, "size above a page" };
+		return (struct verdict){ .exact = E2BIG, .why = "size above a page" };
 	if (k->argkind == PTR_STRADDLE && k->size > k->avail)
-		return (struct verdict){ 0, EF | (k->tail_nonzero ?
-						 ES(E2BIG) : 0),
-					 "struct runs into a guard page" };
+		return (struct verdict){
+			.allowed = EF | (k->tail_nonzero ? ES(E2BIG) : 0),
+			.why = "struct runs into a guard page",
+		};
 	if (k->size > c->size && k->tail_nonzero)
-		return (struct verdict){ E2BIG, 0, "non-zero tail" };
+		return (struct verdict){ .exact = E2BIG, .why = "non-zero tail" };
 	if (!dev && f->slot[k->slot].exited)
-		return (struct verdict){ ESRCH, 0, "exited" };
+		return (struct verdict){ .exact = ESRCH, .why = "exited" };
 	if (c->nr == SHADOW_MM_CMD_CREATE && k->target == T_DEV_NEW)
-		return (struct verdict){ EPERM, 0, "no handshake" };
+		return (struct verdict){ .exact = EPERM, .why = "no handshake" };
 	kernel_view(f, k, view);
 	if (c->bad_flags(f, view))
-		return (struct verdict){ EINVAL, 0, "bad flags or reserved" };
+		return (struct verdict){ .exact = EINVAL, .why = "bad flags or reserved" };
 
 	v.allowed = c->errs;
 	if (k->argkind == PTR_RO && c->responds)
 		v.allowed |= EF;
 	v.why = "handler";
+	/* Touching or moving nothing cannot fail. */
+	if (k->argkind != PTR_RO &&
+	    ((c->nr == SHADOW_MM_CMD_FAULT &&
+	      !((struct shadow_mm_fault *)view)->len) ||
+	     (c->nr == SHADOW_MM_CMD_ACCESS &&
+	      !((struct shadow_mm_access *)view)->len))) {
+		v.must_pass = true;
+		v.why = "empty range";
+	}
 	return v;
 }
 
@@ -1308,6 +1326,7 @@ static void describe(struct fuzz *f, const struct call *k, int ret, int err,
 			 " -> ret %d %s; expected %s (%s)", ret,
 			 errname(err, e1, sizeof(e1)),
 			 v->exact ? errname(v->exact, e2, sizeof(e2)) :
+			 v->must_pass ? "success" :
 				    eset_str(v->allowed, set, sizeof(set)),
 			 v->why);
 }
@@ -1325,24 +1344,67 @@ static void fail(struct fuzz *f, const struct call *k, int ret, int err,
 }
 
 /*
- * What a successful call left in the buffers must make sense: the page
- * walk reports nothing mapped at or above TASK_SIZE (nothing can be), VMA
- * records lie below it in order.
+ * What a successful call wrote must make sense: a new mapping lies in the
+ * user address space (where MAP_FIXED put it); no more pages are touched
+ * or bytes moved than asked for; the maps text is as long as it says; the
+ * page walk reports nothing at or above TASK_SIZE (nothing can be there);
+ * VMA records lie below it, in order, in the range asked for.
  */
 static void check_output(struct fuzz *f, const struct call *k, int ret,
 			 const struct verdict *v)
 {
+	const struct shadow_mm_mmap *mm = k->arg;
+	const struct shadow_mm_fault *fl = k->arg;
+	const struct shadow_mm_access *ac = k->arg;
+	const struct shadow_mm_get_maps *gm = k->arg;
 	const struct shadow_mm_walk *w = k->arg;
 	const struct shadow_mm_get_vmas *g = k->arg;
-	__u64 i, last = 0;
+	bool bufs = f->bufkind == PTR_GOOD || f->bufkind == PTR_TIGHT;
+	__u64 i, last = 0, end;
 
-	if (k->argkind != PTR_GOOD || f->bufkind < 0 ||
-	    f->bufkind > PTR_TIGHT)
+	/* Only a whole struct in writable memory holds every output. */
+	if (k->argkind != PTR_GOOD || k->size < k->c->size)
 		return;
-	if (k->c->nr == SHADOW_MM_CMD_WALK) {
-		const struct shadow_page_info *p = (void *)(uintptr_t)w->pages;
+	switch (k->c->nr) {
+	case SHADOW_MM_CMD_CREATE:
+		if (!((const struct shadow_mm_create *)k->arg)->out_id)
+			fail(f, k, ret, 0, v, "no id", 0);
+		break;
+	case SHADOW_MM_CMD_FORK:
+		if (!((const struct shadow_mm_fork *)k->arg)->out_id)
+			fail(f, k, ret, 0, v, "no id", 0);
+		break;
+	case SHADOW_MM_CMD_MMAP:
+		end = mm->out_addr + ((mm->len + PAGE - 1) & ~(PAGE - 1));
+		if ((mm->out_addr & (PAGE - 1)) || mm->out_addr < 0x10000 ||
+		    end > SHADOW_TASK_SIZE || end <= mm->out_addr ||
+		    ((mm->map_flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
+		     mm->out_addr != mm->addr))
+			fail(f, k, ret, 0, v, "a bad mapping address",
+			     mm->out_addr);
+		break;
+	case SHADOW_MM_CMD_FAULT:
+		end = (fl->addr + fl->len + PAGE - 1) / PAGE;
+		if (fl->out_nr_pages > (fl->len ? end - fl->addr / PAGE : 0))
+			fail(f, k, ret, 0, v, "more pages than the range",
+			     fl->out_nr_pages);
+		break;
+	case SHADOW_MM_CMD_ACCESS:
+		if (ac->out_len > ac->len || (ac->len && !ac->out_len))
+			fail(f, k, ret, 0, v, "a bad length", ac->out_len);
+		break;
+	case SHADOW_MM_CMD_GET_MAPS:
+		if (gm->out_len > gm->buf_len ||
+		    (bufs && gm->out_len &&
+		     (memchr((void *)(uintptr_t)gm->buf, 0, gm->out_len) ||
+		      ((char *)(uintptr_t)gm->buf)[gm->out_len - 1] != '\n')))
+			fail(f, k, ret, 0, v, "bad maps text", gm->out_len);
+		break;
+	case SHADOW_MM_CMD_WALK:
+		for (i = 0; bufs && i < w->nr_pages; i++) {
+			const struct shadow_page_info *p =
+				(void *)(uintptr_t)w->pages;
 
-		for (i = 0; i < w->nr_pages; i++) {
 			if (w->addr + i * PAGE < SHADOW_TASK_SIZE)
 				continue;
 			if (p[i].flags || p[i].page_id || p[i].mapcount) {
@@ -1351,11 +1413,13 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 				return;
 			}
 		}
-	}
-	if (k->c->nr == SHADOW_MM_CMD_GET_VMAS) {
-		const struct shadow_vma_info *p = (void *)(uintptr_t)g->vmas;
+		break;
+	case SHADOW_MM_CMD_GET_VMAS:
+		for (i = 0; bufs && i < min_u64(g->nr_vmas, g->out_nr_vmas);
+		     i++) {
+			const struct shadow_vma_info *p =
+				(void *)(uintptr_t)g->vmas;
 
-		for (i = 0; i < min_u64(g->nr_vmas, g->out_nr_vmas); i++) {
 			if (p[i].start >= p[i].end || p[i].start < last ||
 			    p[i].end > SHADOW_TASK_SIZE ||
 			    p[i].end <= g->start || p[i].start >= g->end) {
@@ -1364,6 +1428,7 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 			}
 			last = p[i].end;
 		}
+		break;
 	}
 }
 
@@ -1415,6 +1480,8 @@ static void fuzz_one(struct fuzz *f)
 	if (v.exact) {
 		if (err != v.exact)
 			fail(f, &k, ret, err, &v, "wrong result", 0);
+	} else if (err && v.must_pass) {
+		fail(f, &k, ret, err, &v, "an empty range failed", 0);
 	} else if (err) {
 		__u64 addr = ((struct shadow_mm_mmap *)f->raw)->addr;
 		__u32 mflags = ((struct shadow_mm_mmap *)f->raw)->map_flags;
@@ -1424,10 +1491,17 @@ static void fuzz_one(struct fuzz *f)
 
 		if (!eset_has(v.allowed, err) && !quirk)
 			fail(f, &k, ret, err, &v, "errno not allowed", 0);
+		/* Too small a buffer: the length the text needs. */
+		if (err == ENOSPC && k.argkind == PTR_GOOD &&
+		    ((struct shadow_mm_get_maps *)k.arg)->out_len <=
+		    ((struct shadow_mm_get_maps *)k.arg)->buf_len)
+			fail(f, &k, ret, err, &v, "ENOSPC with room", 0);
 	} else if (k.c->nr == SHADOW_MM_CMD_CREATE ||
 		   k.c->nr == SHADOW_MM_CMD_FORK) {
 		if (ret < 3)
 			fail(f, &k, ret, err, &v, "not a new fd", 0);
+		else
+			check_output(f, &k, ret, &v);
 	} else if (ret) {
 		fail(f, &k, ret, err, &v, "success is not 0", 0);
 	} else {
@@ -1497,6 +1571,30 @@ static void fuzz_housekeeping(struct fuzz *f)
 	}
 }
 
+/* The layout of a live space holds together: records sorted, counts agree. */
+static void check_layout(struct __test_metadata *_metadata, int fd)
+{
+	const __u32 cap = 1 << 16;
+	struct shadow_vma_info *v = calloc(cap, sizeof(*v));
+	struct shadow_mm_stats st;
+	__u64 pages = 0, last = 0;
+	__u32 nr, i;
+
+	ASSERT_NE(NULL, v);
+	ASSERT_EQ(0, _shadow_get_vmas(fd, 0, -1ULL, v, cap, &nr));
+	ASSERT_GE(cap, nr);
+	for (i = 0; i < nr; i++) {
+		EXPECT_LT(v[i].start, v[i].end);
+		EXPECT_LE(last, v[i].start);
+		last = v[i].end;
+		pages += (v[i].end - v[i].start) / PAGE;
+	}
+	ASSERT_EQ(0, _shadow_get_stats(fd, &st));
+	EXPECT_EQ(nr, st.out_map_count);
+	EXPECT_EQ(pages, st.out_total_vm);
+	free(v);
+}
+
 /* The share of SHADOW_FUZZ_SECONDS each fuzzing test gets. */
 static double fuzz_share(void)
 {
@@ -1547,8 +1645,11 @@ TEST(hostile_ioctls)
 			break;
 	}
 
-	for (i = 0; i < MAX_SLOTS; i++)
+	for (i = 0; i < MAX_SLOTS; i++) {
+		if (f->slot[i].fd >= 0 && !f->slot[i].exited)
+			check_layout(_metadata, f->slot[i].fd);
 		slot_close(f, i);
+	}
 	ASSERT_LE(0, f->dev_new);
 	close(f->dev_new);
 	close(f->dev);
@@ -2119,30 +2220,6 @@ static void *c_worker(void *arg)
 	return NULL;
 }
 
-/* The layout of a live space holds together: records sorted, counts agree. */
-static void c_check_layout(struct __test_metadata *_metadata, int fd)
-{
-	const __u32 cap = 1 << 16;
-	struct shadow_vma_info *v = calloc(cap, sizeof(*v));
-	struct shadow_mm_stats st;
-	__u64 pages = 0, last = 0;
-	__u32 nr, i;
-
-	ASSERT_NE(NULL, v);
-	ASSERT_EQ(0, _shadow_get_vmas(fd, 0, -1ULL, v, cap, &nr));
-	ASSERT_GE(cap, nr);
-	for (i = 0; i < nr; i++) {
-		EXPECT_LT(v[i].start, v[i].end);
-		EXPECT_LE(last, v[i].start);
-		last = v[i].end;
-		pages += (v[i].end - v[i].start) / PAGE;
-	}
-	ASSERT_EQ(0, _shadow_get_stats(fd, &st));
-	EXPECT_EQ(nr, st.out_map_count);
-	EXPECT_EQ(pages, st.out_total_vm);
-	free(v);
-}
-
 /*
  * Threads running every operation with valid arguments on a shared set of
  * address spaces, which they also fork, exit and close under each other:
@@ -2194,7 +2271,7 @@ TEST(concurrent_ops)
 		if (c->slot[i].fd < 0)
 			continue;
 		if (!c->slot[i].exiting)
-			c_check_layout(_metadata, c->slot[i].fd);
+			check_layout(_metadata, c->slot[i].fd);
 		close(c->slot[i].fd);
 	}
 	close(c->dev);
