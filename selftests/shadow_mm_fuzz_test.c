@@ -2549,6 +2549,34 @@ TEST(walk_beyond_task_size)
 }
 
 /*
+ * A fault of an empty range touches nothing, even at an unaligned address
+ * (in a hole, or in a page that is not yet present).
+ */
+TEST(fault_empty_range)
+{
+	struct shadow_page_info p;
+	__u64 nr = 1;
+	int dev = shadow_open_dev(), mfd;
+
+	ASSERT_LE(0, dev);
+	mfd = _shadow_create(dev, 0, NULL);
+	ASSERT_LE(0, mfd);
+	EXPECT_EQ(0, _shadow_fault(mfd, WIN_BASE + 1, 0, 0, &nr));
+	EXPECT_EQ(0, nr);
+	ASSERT_EQ(0, _shadow_mmap(mfd, WIN_BASE, PAGE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				  NULL));
+	nr = 1;
+	EXPECT_EQ(0, _shadow_fault(mfd, WIN_BASE + 100, 0, SHADOW_FAULT_WRITE,
+				   &nr));
+	EXPECT_EQ(0, nr);
+	ASSERT_EQ(0, _shadow_walk(mfd, WIN_BASE, 1, &p));
+	EXPECT_EQ(0, p.flags);
+	close(mfd);
+	close(dev);
+}
+
+/*
  * The harness kills a test after its timeout: give each fuzzing test its
  * share of SHADOW_FUZZ_SECONDS and a margin for the teardown, which can be
  * slow under a debug kernel. Their sum stays within selftests/settings
@@ -2562,6 +2590,7 @@ static void __attribute__((constructor)) fuzz_timeouts(void)
 	_concurrent_ops_object.timeout = t;
 	_no_kernel_pointers_object.timeout = 60;
 	_walk_beyond_task_size_object.timeout = 60;
+	_fault_empty_range_object.timeout = 60;
 }
 
 TEST_HARNESS_MAIN
