@@ -1238,6 +1238,41 @@ static void kernel_view(struct fuzz *f, const struct call *k, void *view)
 	memcpy(view, f->raw, min_u64(k->size, k->c->size));
 }
 
+static __u64 page_align(__u64 len)
+{
+	return (len + PAGE - 1) & ~(PAGE - 1);
+}
+
+/* do_munmap()'s checks; past them only a failed split may fail. */
+static struct verdict judge_munmap(const struct shadow_mm_munmap *m,
+				   struct verdict v)
+{
+	if ((m->addr & (PAGE - 1)) || m->addr > SHADOW_TASK_SIZE ||
+	    m->len > SHADOW_TASK_SIZE - m->addr || !page_align(m->len))
+		return (struct verdict){ .exact = EINVAL, .why = "bad range" };
+	v.allowed = EM;
+	return v;
+}
+
+/* do_madvise()'s checks, for the advice the module has had from the start. */
+static struct verdict judge_madvise(const struct shadow_mm_madvise *m,
+				    struct verdict v)
+{
+	__u64 len = page_align(m->len);
+
+	if (m->advice != MADV_DONTFORK && m->advice != MADV_DOFORK &&
+	    m->advice != MADV_WIPEONFORK && m->advice != MADV_KEEPONFORK)
+		return v;
+	if ((m->addr & (PAGE - 1)) || (m->len && !len) ||
+	    m->addr + len < m->addr)
+		return (struct verdict){ .exact = EINVAL, .why = "bad range" };
+	if (!len) {
+		v.must_pass = true;
+		v.why = "empty range";
+	}
+	return v;
+}
+
 /* What the call may return, from everything the fuzzer knows. */
 static struct verdict judge(struct fuzz *f, const struct call *k)
 {
@@ -1281,6 +1316,15 @@ static struct verdict judge(struct fuzz *f, const struct call *k)
 	if (k->argkind == PTR_RO && c->responds)
 		v.allowed |= EF;
 	v.why = "handler";
+	/*
+	 * munmap(2) and madvise(2) check their arguments before looking
+	 * at the layout: those answers are known.
+	 */
+	if (c->nr == SHADOW_MM_CMD_MUNMAP)
+		return judge_munmap((void *)view, v);
+	if (c->nr == SHADOW_MM_CMD_MADVISE)
+		return judge_madvise((void *)view, v);
+
 	/* Touching or moving nothing cannot fail. */
 	if (k->argkind != PTR_RO &&
 	    ((c->nr == SHADOW_MM_CMD_FAULT &&
@@ -1432,6 +1476,41 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 	}
 }
 
+/*
+ * An argument error of SHADOW_MM_MMAP does not depend on the layout: the
+ * real mmap(2) in this process must give the same errno. MAP_FIXED becomes
+ * MAP_FIXED_NOREPLACE there, so that nothing of the fuzzer's is replaced;
+ * a real mapping made after all is unmapped again.
+ */
+static void mmap_oracle(struct fuzz *f, const struct call *k, int err,
+			const struct verdict *v)
+{
+	const struct shadow_mm_mmap *m = (const void *)f->raw;
+	__u32 flags = m->map_flags;
+	void *p;
+	int rerr;
+	char what[64], e[24];
+
+	if (flags & MAP_FIXED)
+		flags = (flags & ~MAP_FIXED) | MAP_FIXED_NOREPLACE;
+	/* A real file would be mapped: the module maps no files. */
+	if (!(flags & MAP_ANONYMOUS) && m->fd >= 0)
+		return;
+	p = mmap((void *)(uintptr_t)m->addr, m->len, m->prot, flags, m->fd,
+		 m->offset);
+	rerr = p == MAP_FAILED ? errno : 0;
+	if (p != MAP_FAILED)
+		munmap(p, m->len);
+	/* NOREPLACE met one of ours before the error MAP_FIXED met. */
+	if (rerr == EEXIST && !(m->map_flags & MAP_FIXED_NOREPLACE))
+		return;
+	if (rerr != err) {
+		snprintf(what, sizeof(what), "mmap(2) says %s",
+			 errname(rerr, e, sizeof(e)));
+		fail(f, k, -1, err, v, what, 0);
+	}
+}
+
 /* A command, by the weights of the table. */
 static const struct cmd *pick_cmd(struct fuzz *f)
 {
@@ -1491,6 +1570,9 @@ static void fuzz_one(struct fuzz *f)
 
 		if (!eset_has(v.allowed, err) && !quirk)
 			fail(f, &k, ret, err, &v, "errno not allowed", 0);
+		else if (k.c->nr == SHADOW_MM_CMD_MMAP &&
+			 (err == EINVAL || err == EBADF))
+			mmap_oracle(f, &k, err, &v);
 		/* Too small a buffer: the length the text needs. */
 		if (err == ENOSPC && k.argkind == PTR_GOOD &&
 		    ((struct shadow_mm_get_maps *)k.arg)->out_len <=
