@@ -72,13 +72,17 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
+	/*
+	 * mmap(2) on x86-64 takes a byte offset, page aligned, and checks it
+	 * before anything else; ksys_mmap_pgoff() then wants a file unless
+	 * MAP_ANONYMOUS.
+	 */
+	if (offset_in_page(cmd->offset))
+		return -EINVAL;
 	if (!(cmd->map_flags & MAP_ANONYMOUS))
 		return cmd->fd < 0 ? -EBADF : -EOPNOTSUPP;
 	if (cmd->map_flags & SHADOW_MAP_UNSUPPORTED)
 		return -EOPNOTSUPP;
-	/* mmap(2) on x86-64 takes a byte offset: page aligned. */
-	if (offset_in_page(cmd->offset))
-		return -EINVAL;
 
 	addr = shadow_vm_mmap_pgoff(ucmd->mm, cmd->addr, cmd->len, cmd->prot,
 				    cmd->map_flags,

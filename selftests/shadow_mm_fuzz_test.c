@@ -2659,6 +2659,49 @@ TEST(fault_empty_range)
 }
 
 /*
+ * mmap(2) on x86-64 checks the offset before it looks for the file: with
+ * neither MAP_ANONYMOUS nor an fd, an unaligned offset gives EINVAL, as
+ * the real mmap(2) here says.
+ */
+TEST(mmap_offset_before_fd)
+{
+	static const struct {
+		int flags, fd;
+		__u64 offset;
+	} cases[] = {
+		{ MAP_PRIVATE, -1, 1 },
+		{ MAP_PRIVATE, -1, PAGE - 1 },
+		{ MAP_SHARED, -1, -1ULL },
+		{ MAP_PRIVATE, -1, 0 },
+		{ MAP_PRIVATE | MAP_ANONYMOUS, -1, 1 },
+	};
+	struct shadow_mm_mmap m;
+	int dev = shadow_open_dev(), mfd, rerr, serr;
+	unsigned int i;
+	void *p;
+
+	ASSERT_LE(0, dev);
+	mfd = _shadow_create(dev, 0, NULL);
+	ASSERT_LE(0, mfd);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		p = mmap(NULL, PAGE, PROT_READ, cases[i].flags, cases[i].fd,
+			 cases[i].offset);
+		rerr = p == MAP_FAILED ? errno : 0;
+		m = (struct shadow_mm_mmap){
+			.size = sizeof(m), .len = PAGE, .prot = PROT_READ,
+			.map_flags = cases[i].flags, .fd = cases[i].fd,
+			.offset = cases[i].offset,
+		};
+		serr = -shadow_ioctl(mfd, SHADOW_MM_MMAP, &m);
+		EXPECT_NE(0, rerr);
+		EXPECT_EQ(rerr, serr) TH_LOG("case %u", i);
+	}
+	EXPECT_EQ(EINVAL, serr);
+	close(mfd);
+	close(dev);
+}
+
+/*
  * The harness kills a test after its timeout: give each fuzzing test its
  * share of SHADOW_FUZZ_SECONDS and a margin for the teardown, which can be
  * slow under a debug kernel. Their sum stays within selftests/settings
@@ -2673,6 +2716,7 @@ static void __attribute__((constructor)) fuzz_timeouts(void)
 	_no_kernel_pointers_object.timeout = 60;
 	_walk_beyond_task_size_object.timeout = 60;
 	_fault_empty_range_object.timeout = 60;
+	_mmap_offset_before_fd_object.timeout = 60;
 }
 
 TEST_HARNESS_MAIN
