@@ -86,7 +86,9 @@
  *   MUNLOCKALL  nothing
  *   MREMAP      EINVAL, ENOMEM, EFAULT (old range not mapped; struct);
  *               EAGAIN as mremap(2) (locked memory beyond its limit)
- *   BRK         EINVAL (SHADOW_BRK_SET_START), EFAULT (struct)
+ *   BRK         EINVAL (SHADOW_BRK_SET_START), EFAULT (struct); nothing
+ *               without flags: like brk(2) it refuses by keeping the old
+ *               break
  *
  * EINTR is documented for a caller killed while it waits; nothing kills
  * these callers, so it is never allowed. A success returns 0, or a new fd
@@ -1333,6 +1335,12 @@ static struct verdict judge(struct fuzz *f, const struct call *k)
 	      !((struct shadow_mm_access *)view)->len))) {
 		v.must_pass = true;
 		v.why = "empty range";
+	}
+	/* brk(2) never fails: a refused break leaves the old one. */
+	if (k->argkind != PTR_RO && c->nr == SHADOW_MM_CMD_BRK &&
+	    !((struct shadow_mm_brk *)view)->flags) {
+		v.must_pass = true;
+		v.why = "brk without flags";
 	}
 	return v;
 }
