@@ -11,6 +11,10 @@
  *   SHADOW_FUZZ_CALLS=n    stop hostile_ioctls after n calls (to replay a
  *                          failure exactly; default: no limit).
  *
+ * In the VM, set them on the kernel command line, which hands unknown
+ * VAR=value words to init's environment:
+ *   make check T=shadow_mm_fuzz_test APPEND="SHADOW_FUZZ_SEED=42"
+ *
  * hostile_ioctls, one thread: the same seed makes the same calls. Every
  * command number of the uapi, unknown numbers, wrong _IOC type, direction
  * and size encodings, garbage in the upper 32 bits of the request (which
@@ -93,6 +97,14 @@
  * EINTR is documented for a caller killed while it waits; nothing kills
  * these callers, so it is never allowed. A success returns 0, or a new fd
  * for CREATE and FORK.
+ *
+ * Some answers are known more closely. munmap(2) and madvise(2) check their
+ * arguments before the layout: a bad range must give EINVAL, an empty
+ * madvise 0. A FAULT or ACCESS of an empty range, and a BRK without flags,
+ * must succeed. An EINVAL or EBADF of MMAP is an argument error: the real
+ * mmap(2) of this process, asked the same (MAP_FIXED made
+ * MAP_FIXED_NOREPLACE, so that nothing of ours is replaced), must agree.
+ * And what a successful call wrote must make sense (see check_output()).
  *
  * The shadow address spaces take their limits from the calling process:
  * RLIMIT_AS is lowered so that no address space can map, and a fault or a
