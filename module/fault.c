@@ -384,6 +384,9 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 	int ret = 0;
 
 	*done = 0;
+	/* An empty range touches nothing, wherever it starts. */
+	if (!len)
+		return 0;
 	if (shadow_mmap_read_lock_killable(mm))
 		return -EINTR;
 	for (addr &= PAGE_MASK; addr < end; addr += PAGE_SIZE) {

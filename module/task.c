@@ -73,13 +73,17 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
+	/*
+	 * mmap(2) on x86-64 takes a byte offset, page aligned, and checks it
+	 * before anything else; ksys_mmap_pgoff() then wants a file unless
+	 * MAP_ANONYMOUS.
+	 */
+	if (offset_in_page(cmd->offset))
+		return -EINVAL;
 	if (!(cmd->map_flags & MAP_ANONYMOUS))
 		return cmd->fd < 0 ? -EBADF : -EOPNOTSUPP;
 	if (cmd->map_flags & SHADOW_MAP_UNSUPPORTED)
 		return -EOPNOTSUPP;
-	/* mmap(2) on x86-64 takes a byte offset: page aligned. */
-	if (offset_in_page(cmd->offset))
-		return -EINVAL;
 
 	addr = shadow_vm_mmap_pgoff(ucmd->mm, cmd->addr, cmd->len, cmd->prot,
 				    cmd->map_flags,
@@ -487,7 +491,13 @@ static int shadow_task_walk(struct shadow_ucmd *ucmd)
 
 		n = min_t(u64, cmd->nr_pages - i, SHADOW_WALK_BATCH);
 		for (j = 0; j < n; j++, addr += PAGE_SIZE) {
-			pte_t *pte = shadow_pte_lookup(mm, addr);
+			/*
+			 * Nothing is mapped at or above task_size (pagemap
+			 * stops there too); the tables index bits 12-47 only,
+			 * so a lookup there would find the page of an alias.
+			 */
+			pte_t *pte = addr < mm->task_size ?
+				     shadow_pte_lookup(mm, addr) : NULL;
 
 			spin_lock(&mm->page_table_lock);
 			shadow_page_info(pte, &batch[j]);
