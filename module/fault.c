@@ -139,8 +139,10 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 }
 
 /* Make the faulting PTE writable in place (wp_page_reuse). */
-static void shadow_wp_page_reuse(struct shadow_mm *mm, struct shadow_vma *vma,
-				 unsigned long addr, pte_t *pte, pte_t entry)
+static shadow_flow void shadow_wp_page_reuse(struct shadow_mm *mm,
+					     struct shadow_vma *vma,
+					     unsigned long addr, pte_t *pte,
+					     pte_t entry)
 	__releases(&mm->page_table_lock)
 {
 	entry = shadow_maybe_mkwrite(pte_mkdirty(pte_mkyoung(entry)), vma);

@@ -44,8 +44,11 @@
 /* An invariant of the layout code broke: loud, once, never fatal. */
 #define shadow_warn_on(cond)	WARN_ON_ONCE(cond)
 
-/* A steering point on a flow that the function_graph trace should show. */
-#define shadow_flow		noinline
+/*
+ * A step of a flow that the function_graph trace should show, under its
+ * own name: not inlined, and not cloned (no .constprop/.isra suffix).
+ */
+#define shadow_flow		noinline __noclone
 
 static inline void shadow_mmap_assert_locked(struct shadow_mm *mm)
 {
