@@ -118,8 +118,9 @@ unsigned long *shadow_pud_entry(struct shadow_mm *mm, unsigned long addr,
 	unsigned long *pgd;
 
 	pgd = (unsigned long *)mm->pgd + shadow_index(addr, SHADOW_PGDIR_SHIFT);
-	if (alloc && shadow_entry_alloc(mm, pgd, addr & ~(SHADOW_PGDIR_SIZE - 1),
-				       SHADOW_PT_PUD))
+	if (alloc &&
+	    shadow_entry_alloc(mm, pgd, addr & ~(SHADOW_PGDIR_SIZE - 1),
+			       SHADOW_PT_PUD))
 		return NULL;
 	if (!READ_ONCE(*pgd))
 		return NULL;
@@ -143,8 +144,9 @@ unsigned long *shadow_pmd_entry(struct shadow_mm *mm, unsigned long addr,
 
 	if (!pud)
 		return NULL;
-	if (alloc && shadow_entry_alloc(mm, pud, addr & ~(SHADOW_PUD_SIZE - 1),
-				       SHADOW_PT_PMD))
+	if (alloc &&
+	    shadow_entry_alloc(mm, pud, addr & ~(SHADOW_PUD_SIZE - 1),
+			       SHADOW_PT_PMD))
 		return NULL;
 	if (!READ_ONCE(*pud))
 		return NULL;

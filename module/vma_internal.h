@@ -46,9 +46,10 @@
 
 /*
  * A step of a flow that the function_graph trace should show, under its
- * own name: not inlined, and not cloned (no .constprop/.isra suffix).
+ * own name: not inlined (Kbuild keeps gcc from cloning it as .constprop
+ * or .isra).
  */
-#define shadow_flow		noinline __noclone
+#define shadow_flow		noinline
 
 static inline void shadow_mmap_assert_locked(struct shadow_mm *mm)
 {
