@@ -320,6 +320,8 @@ static char *graph_of(struct __test_metadata *_metadata, const char *func,
 
 	if (tr_write("current_tracer", "function_graph"))
 		return NULL;
+	/* The module's functions only: the flow, without the allocator's. */
+	EXPECT_EQ(0, tr_write("set_ftrace_filter", ":mod:shadow_mm"));
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	EXPECT_EQ(0, tr_write("set_ftrace_pid", pid));
 	EXPECT_EQ(0, tr_write("set_graph_function", func));
@@ -330,6 +332,8 @@ static char *graph_of(struct __test_metadata *_metadata, const char *func,
 	trace = tr_read("trace");
 	EXPECT_NE(NULL, trace);
 	EXPECT_FALSE(has_kernel_address(trace ?: ""));
+	/* The graph goes to the log: the README's examples come from it. */
+	TH_LOG("function_graph of %s:\n%s", func, trace ?: "");
 	return trace;
 }
 
