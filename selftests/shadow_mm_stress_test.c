@@ -89,6 +89,7 @@ struct pg {
 	bool mapped, shared, dontfork, wipe;
 	int prot;
 	__u32 seq;	/* the pattern last written; 0: zeroes */
+	int src;	/* the page it was written at: mremap moves it */
 };
 
 struct chaos_fd {
@@ -227,7 +228,7 @@ static void check_page(struct thread *t, int fd, int m, int pg,
 		      ret);
 		return;
 	}
-	pattern(t, m, pg, p->seq, t->want);
+	pattern(t, m, p->src, p->seq, t->want);
 	if (memcmp(t->page, t->want, PAGE))
 		tfail(t, "%s space %d page %d: holds %#llx, want pattern %u (%#llx)",
 		      who, m, pg, (unsigned long long)t->page[0], p->seq,
@@ -316,21 +317,28 @@ static void own_unmap(struct thread *t, int m, int fd)
 		t->own[m][i] = (struct pg){ 0 };
 }
 
+/* Write a new pattern into page @pg of the range, and note it. */
+static bool own_put(struct thread *t, int m, int fd, int pg)
+{
+	long ret = write_page(t, fd, m, pg, ++t->seq);
+
+	if (ret != PAGE) {
+		tfail(t, "space %d page %d: write gave %ld", m, pg, ret);
+		return false;
+	}
+	t->own[m][pg].seq = t->seq;
+	t->own[m][pg].src = pg;
+	return true;
+}
+
 static void own_write(struct thread *t, int m, int fd)
 {
 	int pg = rnd_below(&t->r, OWN_PAGES);
 	int n = mapped_run(t, m, pg, 1 + rnd_below(&t->r, 4), true), i;
-	long ret;
 
-	for (i = pg; i < pg + n; i++) {
-		ret = write_page(t, fd, m, i, ++t->seq);
-		if (ret != PAGE) {
-			tfail(t, "space %d page %d: write gave %ld", m, i,
-			      ret);
+	for (i = pg; i < pg + n; i++)
+		if (!own_put(t, m, fd, i))
 			return;
-		}
-		t->own[m][i].seq = t->seq;
-	}
 }
 
 static void own_madvise(struct thread *t, int m, int fd)
@@ -427,15 +435,15 @@ static void own_mlock(struct thread *t, int m, int fd)
 		      pg + n - 1, err);
 }
 
-/* Move one page to another place of the range (its VMA part moves). */
-static void own_mremap(struct thread *t, int m, int fd)
+/*
+ * Move page @from of the range to @to (its VMA part moves); its contents
+ * keep the pattern of the page they were written at.
+ */
+static void own_move(struct thread *t, int m, int fd, int from, int to)
 {
 	struct shadow_mm_mremap mr = { .size = sizeof(mr) };
-	int from = rnd_below(&t->r, OWN_PAGES);
-	int to = rnd_below(&t->r, OWN_PAGES), err;
+	int err;
 
-	if (!t->own[m][from].mapped || from == to)
-		return;
 	mr.old_addr = own_addr(t, from);
 	mr.old_len = PAGE;
 	mr.new_len = PAGE;
@@ -449,6 +457,16 @@ static void own_mremap(struct thread *t, int m, int fd)
 	}
 	t->own[m][to] = t->own[m][from];
 	t->own[m][from] = (struct pg){ 0 };
+}
+
+static void own_mremap(struct thread *t, int m, int fd)
+{
+	int from = rnd_below(&t->r, OWN_PAGES);
+	int to = rnd_below(&t->r, OWN_PAGES);
+
+	if (!t->own[m][from].mapped || from == to)
+		return;
+	own_move(t, m, fd, from, to);
 }
 
 /*
@@ -484,8 +502,11 @@ static void own_fork(struct thread *t, int m, int fd)
 			tfail(t, "space %d page %d: write gave %ld", m, pg,
 			      ret);
 		t->own[m][pg].seq = t->seq;
-		if (child[pg].shared)
+		t->own[m][pg].src = pg;
+		if (child[pg].shared) {
 			child[pg].seq = t->seq;
+			child[pg].src = pg;
+		}
 		check_page(t, cfd, m, pg, &child[pg], "child after parent write");
 
 		ret = write_page(t, cfd, m, pg, ++t->seq);
@@ -493,8 +514,11 @@ static void own_fork(struct thread *t, int m, int fd)
 			tfail(t, "child space %d page %d: write gave %ld", m,
 			      pg, ret);
 		child[pg].seq = t->seq;
-		if (child[pg].shared)
+		child[pg].src = pg;
+		if (child[pg].shared) {
 			t->own[m][pg].seq = t->seq;
+			t->own[m][pg].src = pg;
+		}
 		check_page(t, fd, m, pg, &t->own[m][pg],
 			   "parent after child write");
 		check_page(t, cfd, m, pg, &child[pg], "child after its write");
@@ -770,6 +794,72 @@ static void *stress_thread(void *arg)
 	for (m = 0; m < SPACES; m++)
 		check_range(t, t->view[m], m, t->own[m], "final");
 	return NULL;
+}
+
+/*
+ * The model, alone and in order: a moved page holds the pattern of the
+ * page it was written at, in the space and in a fork of it. (The model
+ * once expected the pattern of the page it was moved to, and the stress
+ * test reported the module's correct moves as lost writes.)
+ */
+TEST(model_follows_mremap)
+{
+	struct counts before = counts();
+	struct shadow_mm_api api = { .size = sizeof(api) };
+	struct pg child[OWN_PAGES];
+	struct stress s;
+	struct thread *t;
+	int fd, cfd, i;
+
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.lock, NULL);
+	s.dev = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, s.dev);
+	ASSERT_EQ(0, shadow_ioctl(s.dev, SHADOW_MM_API, &api));
+	s.ioctls = api.out_ioctls;
+	t = calloc(1, sizeof(*t));
+	ASSERT_NE(NULL, t);
+	t->s = &s;
+	t->id = 1;
+	if (!has(t, SHADOW_MM_CMD_MREMAP)) {
+		free(t);
+		close(s.dev);
+		SKIP(return, "no SHADOW_MM_MREMAP");
+	}
+	fd = _shadow_create(s.dev, 0, NULL);
+	ASSERT_LE(0, fd);
+	s.space[0] = fd;
+	t->view[0] = fd;
+
+	ASSERT_EQ(0, _shadow_mmap(fd, own_addr(t, 0), 8 * PAGE, RW,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+				  NULL));
+	for (i = 0; i < 8; i++)
+		t->own[0][i] = (struct pg){ .mapped = true, .prot = RW };
+	ASSERT_TRUE(own_put(t, 0, fd, 2));
+	ASSERT_TRUE(own_put(t, 0, fd, 3));
+	/* Into a hole, and over a page with a pattern of its own. */
+	own_move(t, 0, fd, 2, 12);
+	own_move(t, 0, fd, 3, 12);
+	EXPECT_EQ(3, t->own[0][12].src);
+	own_move(t, 0, fd, 12, 5);
+	check_range(t, fd, 0, t->own[0], "own");
+
+	cfd = _shadow_fork(fd, 0, NULL);
+	ASSERT_LE(0, cfd);
+	memcpy(child, t->own[0], sizeof(child));
+	check_range(t, cfd, 0, child, "child");
+	/* The parent's write copies: the child keeps the moved pattern. */
+	ASSERT_TRUE(own_put(t, 0, fd, 5));
+	check_range(t, cfd, 0, child, "child after parent write");
+	check_range(t, fd, 0, t->own[0], "own after write");
+	close(cfd);
+
+	EXPECT_EQ(0, s.failures);
+	close(fd);
+	close(s.dev);
+	free(t);
+	expect_counts(_metadata, before);
 }
 
 /*
