@@ -2,11 +2,13 @@
 /*
  * Page faults in a shadow address space, after mm/memory.c of Linux 6.1:
  * handle_mm_fault -> handle_pte_fault -> do_anonymous_page (the zero page on
- * read, a new zeroed page on write), do_shared_fault (the shared anonymous
- * object's page) and do_wp_page (wp_page_reuse when the page is exclusively
- * this mapping's, wp_page_copy otherwise). And the two ways user space
- * touches memory: a CPU-like touch of a range (shadow_fault_range) and
- * access_process_vm (shadow_access_vm), with get_user_pages' rules.
+ * read, a new zeroed page on write), do_read_fault (fault-around: the
+ * pages a shared anonymous object already has, mapped around a read),
+ * do_shared_fault (the object's page) and do_wp_page (wp_page_reuse when
+ * the page is exclusively this mapping's, wp_page_copy otherwise). And the
+ * two ways user space touches memory: a CPU-like touch of a range
+ * (shadow_fault_range) and access_process_vm (shadow_access_vm), with
+ * get_user_pages' rules.
  *
  * Everything here runs with mmap_lock held for reading; PTEs, rss and the
  * fault counters change under page_table_lock.
@@ -136,6 +138,83 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SHARED);
 	spin_unlock(&mm->page_table_lock);
 	return 0;
+}
+
+/*
+ * Pages a read fault maps around itself: fault_around_bytes' default,
+ * 64 KiB (a debugfs knob the module cannot read).
+ */
+#define SHADOW_FAULT_AROUND_PAGES	16
+
+/*
+ * Map the pages the object already holds around a read fault at @addr
+ * (do_fault_around -> filemap_map_pages): from the fault-around block of
+ * @addr, or the VMA's start, to the nearest of that block's size, the
+ * VMA's end and the page table's end, wherever no PTE is set, all with
+ * vm_page_prot (young: x86 does not want old prefaulted PTEs); none past
+ * max_pages_per_mm, where the fault proper fails.
+ * @pte is @addr's PTE; its neighbours are in the same table.
+ *
+ * Return: true when @addr itself was mapped (VM_FAULT_NOPAGE).
+ */
+static shadow_flow bool shadow_do_fault_around(struct shadow_mm *mm,
+					       struct shadow_vma *vma,
+					       unsigned long addr, pte_t *pte,
+					       unsigned int flags)
+{
+	unsigned long span = SHADOW_FAULT_AROUND_PAGES * PAGE_SIZE;
+	unsigned long start, end, a;
+	bool mapped = false;
+	pte_t *ptep;
+
+	start = max(addr & ~(span - 1), vma->vm_start);
+	end = min3(ALIGN(start + 1, PMD_SIZE), vma->vm_end, start + span);
+	ptep = pte - ((addr - start) >> PAGE_SHIFT);
+	for (a = start; a < end; a += PAGE_SIZE, ptep++) {
+		unsigned long index = vma->vm_pgoff +
+				      ((a - vma->vm_start) >> PAGE_SHIFT);
+		struct page *page;
+		pte_t entry;
+
+		if (!pte_none(READ_ONCE(*ptep)))
+			continue;
+		page = shadow_shmem_find_page(vma->vm_shmem, index);
+		if (!page)
+			continue;
+		entry = shadow_mk_pte(page, vma);
+		spin_lock(&mm->page_table_lock);
+		if (!pte_none(*ptep) || shadow_rss_limit_reached(mm)) {
+			spin_unlock(&mm->page_table_lock);
+			shadow_put_page(page);
+			continue;
+		}
+		/* The reference the lookup took is the PTE's. */
+		atomic_inc(&shadow_page_meta(page)->mapcount);
+		mm->rss_shmem++;
+		set_pte(ptep, entry);
+		if (a == addr) {
+			mm->min_flt++;
+			mapped = true;
+			trace_shadow_mm_fault(mm, addr, flags,
+					      SHADOW_FK_SHARED);
+		}
+		spin_unlock(&mm->page_table_lock);
+	}
+	return mapped;
+}
+
+/*
+ * A read fault on a shared anonymous PTE (do_read_fault): fault-around
+ * first, the object's page (created if need be) when that did not map it.
+ */
+static shadow_flow int shadow_do_read_fault(struct shadow_mm *mm,
+					    struct shadow_vma *vma,
+					    unsigned long addr, pte_t *pte,
+					    unsigned int flags)
+{
+	if (shadow_do_fault_around(mm, vma, addr, pte, flags))
+		return 0;
+	return shadow_do_shared_fault(mm, vma, addr, pte, flags);
 }
 
 /* Make the faulting PTE writable in place (wp_page_reuse). */
@@ -268,6 +347,8 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 
 	entry = READ_ONCE(*pte);
 	if (pte_none(entry)) {
+		if (vma->vm_shmem && !(flags & SHADOW_FAULT_WRITE))
+			return shadow_do_read_fault(mm, vma, addr, pte, flags);
 		if (vma->vm_shmem)
 			return shadow_do_shared_fault(mm, vma, addr, pte, flags);
 		return shadow_do_anonymous_page(mm, vma, addr, pte, flags);

@@ -259,6 +259,8 @@ void shadow_get_page(struct page *page);
 void shadow_put_page(struct page *page);
 struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
 				   unsigned long index);
+struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
+				    unsigned long index);
 
 /* fault.c: flags are the uapi's SHADOW_FAULT_* */
 int shadow_handle_mm_fault(struct shadow_mm *mm, struct shadow_vma *vma,

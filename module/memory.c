@@ -244,6 +244,25 @@ void shadow_shmem_put(struct shadow_shmem *shmem)
 }
 
 /**
+ * shadow_shmem_find_page() - the page at @index if the object has one
+ * @shmem: the object, pinned by the caller (a VMA under mmap_lock)
+ * @index: page index in the object
+ *
+ * Pages leave an object only when it is freed, so the page found stays.
+ *
+ * Return: the page with a reference for the caller, or NULL.
+ */
+struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
+				    unsigned long index)
+{
+	struct page *page = xa_load(&to_shmem_object(shmem)->pages, index);
+
+	if (page)
+		shadow_get_page(page);
+	return page;
+}
+
+/**
  * shadow_shmem_get_page() - the page at @index, created zeroed if absent
  * @shmem: the object
  * @index: page index in the object

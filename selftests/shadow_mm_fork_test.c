@@ -231,6 +231,80 @@ TEST_F(fork, shared_stays_shared)
 	close(child);
 }
 
+/*
+ * A read fault in a shared mapping maps the object's pages around it that
+ * are already there (fault-around: 16 pages from the 64 KiB block of the
+ * address, or from the VMA's start), in the shadow child as in a real one.
+ * The VMA starts mid-block: pages 12..51 of BASE; the parent wrote some.
+ */
+TEST_F(fork, shared_read_faults_around)
+{
+	static const int written[] = { 12, 14, 20, 31, 33, 47 };
+	static const int touched[] = { 13, 40 };
+	/* [12, 28) around 13; [32, 48) around 40; 31 is in neither. */
+	const char *want = "PPP.....P............P......P......P....";
+	const unsigned long start = BASE + 12 * PAGE, npages = 40;
+	struct shadow_page_info pg[40];
+	char real[41] = "", shadow[41] = "";
+	int child, pipefd[2], status;
+	unsigned long i;
+	char *p;
+	pid_t pid;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, npages * PAGE, RW, SHARED,
+				  NULL));
+	for (i = 0; i < ARRAY_SIZE(written); i++)
+		put(_metadata, self->mfd, BASE + written[i] * PAGE, "w");
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	for (i = 0; i < ARRAY_SIZE(touched); i++)
+		ASSERT_EQ(0, _shadow_fault(child, BASE + touched[i] * PAGE,
+					   PAGE, 0, NULL));
+	ASSERT_EQ(0, _shadow_walk(child, start, npages, pg));
+	for (i = 0; i < npages; i++)
+		shadow[i] = pg[i].flags & SHADOW_PAGE_PRESENT ? 'P' : '.';
+	/* The two faults mapped 7 pages, counted once each. */
+	EXPECT_EQ(7, stats(_metadata, child).out_rss_shmem);
+	EXPECT_EQ(2, stats(_metadata, child).out_min_flt);
+	/* Prefaulted PTEs too are young and, from a read, clean. */
+	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_YOUNG |
+		  SHADOW_PAGE_SHMEM, pg[0].flags);
+	EXPECT_EQ(2, pg[0].mapcount);
+	expect(_metadata, child, BASE + 20 * PAGE, "w");
+	close(child);
+
+	/* The same in a real process and its child. */
+	p = mmap((void *)start, npages * PAGE, RW, SHARED, -1, 0);
+	ASSERT_EQ((void *)start, (void *)p);
+	for (i = 0; i < ARRAY_SIZE(written); i++)
+		__atomic_store_n(&p[(written[i] - 12) * PAGE], 'w',
+				 __ATOMIC_RELAXED);
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int pm = open("/proc/self/pagemap", O_RDONLY);
+		__u64 e[40];
+
+		for (i = 0; i < ARRAY_SIZE(touched); i++)
+			(void)__atomic_load_n(&p[(touched[i] - 12) * PAGE],
+					      __ATOMIC_RELAXED);
+		if (pread(pm, e, sizeof(e), start / PAGE * 8) != sizeof(e))
+			_exit(1);
+		for (i = 0; i < npages; i++)
+			real[i] = e[i] >> 63 ? 'P' : '.';
+		_exit(write(pipefd[1], real, npages) == (ssize_t)npages ? 0 : 2);
+	}
+	ASSERT_EQ(npages, read(pipefd[0], real, npages));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	munmap(p, npages * PAGE);
+	EXPECT_STREQ(want, real);
+	EXPECT_STREQ(want, shadow);
+}
+
 /* The child has the parent's layout and counters, VM_LOCKED cleared. */
 TEST_F(fork, layout_and_counters)
 {
