@@ -8,6 +8,7 @@
 #                   VM; ends "N passed, N failed"
 #   make unit       the user-space VMA harness alone (no VM), in seconds
 #   make check-debug  the same under a debug kernel (KASAN, lockdep, ...)
+#   make fuzz       the differential fuzzer in the VM, SECONDS=600 [SEED=n]
 #   make shell      boot the VM with the module loaded and open a shell
 #   make lint       checkpatch --strict and sparse
 #
@@ -42,7 +43,7 @@ SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 # APPEND="..." adds kernel command-line arguments.
 VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)")
 
-.PHONY: all module module-vm selftests check check-debug run shell lint unit \
+.PHONY: all module module-vm selftests check check-debug run shell lint unit fuzz \
 	unit-build unit-log \
 	clean help
 
@@ -75,6 +76,22 @@ check-debug: selftests unit-log
 	scripts/vm-run --mode tests --kernel $$kdir/arch/x86/boot/bzImage \
 		--ko $(DEBUG_MODULE)/module/shadow_mm.ko --log $(BUILD)/vm/debug.log \
 		--prior $(BUILD)/unit.log $(VM_ARGS)
+
+# make fuzz SECONDS=3600 [SEED=n] [SEQ=i] [OPS=n] [TWIN=1]:
+# shadow_mm_diff_test alone in the VM, outside the kselftest runner's
+# timeout, for SECONDS (default 600); SEQ replays one sequence of SEED
+# verbosely; OPS is the most operations per sequence; TWIN=1 checks the
+# fuzzer itself, a second real process standing in for the module. The
+# VM gets SECONDS plus time to boot and to shorten a mismatch.
+FUZZ_SECONDS = $(or $(SECONDS),600)
+FUZZ_ENV = SHADOW_DIFF_SECONDS=$(FUZZ_SECONDS) $(if $(SEED),SHADOW_DIFF_SEED=$(SEED)) \
+	$(if $(SEQ),SHADOW_DIFF_SEQ=$(SEQ)) $(if $(OPS),SHADOW_DIFF_OPS=$(OPS)) \
+	$(if $(TWIN),SHADOW_DIFF_TWIN=$(TWIN))
+fuzz: module-vm selftests
+	scripts/vm-run --mode fuzz --kernel $(VMLINUZ) \
+		--timeout $$(( $(FUZZ_SECONDS) + 1200 )) \
+		$(foreach e,$(FUZZ_ENV),--env $(e)) \
+		$(if $(APPEND),--append "$(APPEND)")
 
 run: module-vm selftests
 	scripts/vm-run --mode demo --kernel $(VMLINUZ) $(VM_ARGS)
@@ -111,4 +128,4 @@ clean:
 		Module.symvers modules.order .*.cmd
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,13p' Makefile
