@@ -379,7 +379,8 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
  * @addr: the faulting address
  * @flags: SHADOW_FAULT_WRITE, SHADOW_FAULT_EXEC
  *
- * Return: 0 (the access may be retried), or -ENOMEM.
+ * Return: 0 (the access may be retried), -EFAULT past the end of a shared
+ * object (VM_FAULT_SIGBUS), or -ENOMEM.
  */
 shadow_flow int shadow_handle_mm_fault(struct shadow_mm *mm,
 				       struct shadow_vma *vma,
@@ -390,7 +391,8 @@ shadow_flow int shadow_handle_mm_fault(struct shadow_mm *mm,
 	addr &= PAGE_MASK;
 	ret = __shadow_handle_mm_fault(mm, vma, addr, flags);
 	if (ret)
-		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_OOM);
+		trace_shadow_mm_fault(mm, addr, flags, ret == -EFAULT ?
+				      SHADOW_FK_SIGBUS : SHADOW_FK_OOM);
 	return ret;
 }
 
@@ -641,7 +643,8 @@ success:
  * access that starts below a VM_GROWSDOWN VMA grows it first, as
  * __access_remote_vm() does.
  *
- * Return: 0, -ENOMEM, or -EINTR.
+ * Return: 0, -EFAULT (past the end of a shared object), -ENOMEM, or
+ * -EINTR.
  */
 int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
 		     unsigned long len, bool write, bool force,

@@ -183,11 +183,13 @@ shadow_flow void shadow_free_pgtables(struct shadow_mm *mm,
 /*
  * The object behind a shared anonymous mapping: the engine's shmem inode.
  * @shmem is what the layout code sees; @pages holds its pages by index,
- * each with one reference.
+ * each with one reference; @size is its i_size in pages, the length of
+ * the mapping that made it (mremap may map more of it than that).
  */
 struct shadow_shmem_object {
 	struct shadow_shmem shmem;
 	struct xarray pages;
+	unsigned long size;
 };
 
 static struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
@@ -197,10 +199,11 @@ static struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
 
 /**
  * shadow_shmem_zero_setup() - a new backing object for MAP_SHARED anonymous
+ * @size: its size in bytes, the new mapping's length (shmem_zero_setup)
  *
  * Return: the object with one reference, or NULL.
  */
-struct shadow_shmem *shadow_shmem_zero_setup(void)
+struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
 {
 	static atomic_long_t last_id;
 	struct shadow_shmem_object *obj;
@@ -210,6 +213,7 @@ struct shadow_shmem *shadow_shmem_zero_setup(void)
 		return NULL;
 	refcount_set(&obj->shmem.ref, 1);
 	obj->shmem.id = atomic_long_inc_return(&last_id);
+	obj->size = size >> PAGE_SHIFT;
 	xa_init(&obj->pages);
 	atomic_long_inc(&shadow_counters.shmem);
 	return &obj->shmem;
@@ -267,6 +271,9 @@ struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
  * @shmem: the object
  * @index: page index in the object
  *
+ * Past the object's end there is no page: shmem_get_folio_gfp() refuses,
+ * and the fault is a SIGBUS (-EFAULT here, as get_user_pages says).
+ *
  * Return: the page with a reference for the caller, or an ERR_PTR.
  */
 struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
@@ -274,6 +281,9 @@ struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
 {
 	struct shadow_shmem_object *obj = to_shmem_object(shmem);
 	struct page *page, *old;
+
+	if (index >= obj->size)
+		return ERR_PTR(-EFAULT);
 
 	page = xa_load(&obj->pages, index);
 	if (page) {

@@ -325,7 +325,7 @@ cannot_expand:
 	vma->vm_pgoff = pgoff;
 
 	if (vm_flags & VM_SHARED) {
-		vma->vm_shmem = shadow_shmem_zero_setup();
+		vma->vm_shmem = shadow_shmem_zero_setup(end - addr);
 		if (!vma->vm_shmem) {
 			error = -ENOMEM;
 			goto free_vma;

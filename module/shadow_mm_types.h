@@ -228,7 +228,7 @@ int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
  */
 struct shadow_vma *shadow_vm_area_alloc(struct shadow_mm *mm);
 void shadow_vm_area_free(struct shadow_vma *vma);
-struct shadow_shmem *shadow_shmem_zero_setup(void);
+struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size);
 void shadow_shmem_get(struct shadow_shmem *shmem);
 void shadow_shmem_put(struct shadow_shmem *shmem);
 bool shadow_mas_nomem_wait(void);

@@ -31,6 +31,7 @@ enum shadow_fault_kind {
 	SHADOW_FK_STACK,	/* a stack VMA grew down to the address */
 	SHADOW_FK_SEGV,		/* no VMA, or against its protection */
 	SHADOW_FK_OOM,		/* out of memory (or past a limit) */
+	SHADOW_FK_SIGBUS,	/* past the end of a shared object */
 };
 
 /* Page-table levels of shadow_mm_pgtable_alloc/free. */
@@ -51,6 +52,7 @@ TRACE_DEFINE_ENUM(SHADOW_FK_RETRY);
 TRACE_DEFINE_ENUM(SHADOW_FK_STACK);
 TRACE_DEFINE_ENUM(SHADOW_FK_SEGV);
 TRACE_DEFINE_ENUM(SHADOW_FK_OOM);
+TRACE_DEFINE_ENUM(SHADOW_FK_SIGBUS);
 
 #define show_fault_kind(k)						\
 	__print_symbolic(k,						\
@@ -63,7 +65,8 @@ TRACE_DEFINE_ENUM(SHADOW_FK_OOM);
 			 { SHADOW_FK_RETRY, "retry" },			\
 			 { SHADOW_FK_STACK, "stack_grow" },		\
 			 { SHADOW_FK_SEGV, "segv" },			\
-			 { SHADOW_FK_OOM, "oom" })
+			 { SHADOW_FK_OOM, "oom" },			\
+			 { SHADOW_FK_SIGBUS, "sigbus" })
 #define show_pt_level(l)	__print_symbolic(l, { SHADOW_PT_PUD, "pud" }, \
 						 { SHADOW_PT_PMD, "pmd" },   \
 						 { SHADOW_PT_PTE, "pte" })

@@ -227,6 +227,71 @@ TEST_F(pt, shared_anonymous)
 	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0", 5));
 }
 
+/*
+ * A shared anonymous object is as large as the mapping that made it
+ * (shmem_zero_setup's i_size): mremap may map more of it, but a fault past
+ * its end is a SIGBUS (-EFAULT), a forced access stops there, mlock fails
+ * with ENOMEM after locking, MADV_POPULATE_READ with EFAULT. The same
+ * steps in this process give the real kernel's answers.
+ */
+TEST_F(pt, shared_object_ends_at_its_size)
+{
+	const unsigned long win = 0x200000000000UL;
+	struct shadow_page_info pg[4];
+	char buf[4 * PAGE];
+	int fd, status, real_mlock, real_populate;
+	ssize_t real_peek;
+	__u64 nr, out;
+	void *p;
+	pid_t pid;
+
+	/* The real kernel. */
+	p = mmap((void *)win, 2 * PAGE, RW, SHARED, -1, 0);
+	ASSERT_EQ((void *)win, p);
+	ASSERT_EQ(p, mremap(p, 2 * PAGE, 4 * PAGE, 0));
+	fd = open("/proc/self/mem", O_RDWR);
+	ASSERT_LE(0, fd);
+	real_peek = pread(fd, buf, sizeof(buf), win + PAGE);
+	close(fd);
+	real_mlock = mlock(p, 4 * PAGE) ? errno : 0;
+	munlock(p, 4 * PAGE);
+	real_populate = madvise(p, 4 * PAGE, MADV_POPULATE_READ) ? errno : 0;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		__atomic_store_n((char *)p + 2 * PAGE, 1, __ATOMIC_RELAXED);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	munmap(p, 4 * PAGE);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS);
+	EXPECT_EQ(PAGE, real_peek);
+	EXPECT_EQ(ENOMEM, real_mlock);
+	EXPECT_EQ(EFAULT, real_populate);
+
+	/* The shadow space. */
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_mremap(self->mfd, BASE, 2 * PAGE, 4 * PAGE, 0, 0,
+				    &out));
+	ASSERT_EQ(BASE, out);
+	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE, 4 * PAGE,
+					 SHADOW_FAULT_WRITE, &nr));
+	EXPECT_EQ(2, nr);
+	EXPECT_EQ(real_peek, _shadow_access(self->mfd, BASE + PAGE, buf,
+					    sizeof(buf),
+					    SHADOW_ACCESS_FORCE));
+	EXPECT_EQ(-real_mlock, _shadow_mlock(self->mfd, BASE, 4 * PAGE, 0));
+	EXPECT_EQ(0, _shadow_munlock(self->mfd, BASE, 4 * PAGE));
+	EXPECT_EQ(-real_populate, _shadow_madvise(self->mfd, BASE, 4 * PAGE,
+						  MADV_POPULATE_READ));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 4, pg));
+	EXPECT_EQ(SHADOW_PAGE_PRESENT, pg[1].flags & SHADOW_PAGE_PRESENT);
+	EXPECT_EQ(0, pg[2].flags);
+	EXPECT_EQ(0, pg[3].flags);
+	EXPECT_EQ(2, stats(_metadata, self->mfd).out_rss_shmem);
+}
+
 /* A shared mapping split by munmap keeps one object: contents survive. */
 TEST_F(pt, shared_split_keeps_pages)
 {

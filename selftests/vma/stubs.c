@@ -118,7 +118,7 @@ unsigned long harness_vma_serial(const struct shadow_vma *vma)
 	return container_of(vma, struct harness_vma, vma)->serial;
 }
 
-struct shadow_shmem *shadow_shmem_zero_setup(void)
+struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
 {
 	struct shadow_shmem *shmem;
 

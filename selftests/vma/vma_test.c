@@ -80,7 +80,7 @@ static struct shadow_vma *add_vma(struct shadow_mm *mm, unsigned long start,
 	vma->vm_pgoff = pgoff;
 	vma->vm_page_prot = shadow_vm_get_page_prot(flags);
 	if (flags & VM_SHARED)
-		vma->vm_shmem = shadow_shmem_zero_setup();
+		vma->vm_shmem = shadow_shmem_zero_setup(end - start);
 	if (shadow_vma_store(mm, vma))
 		abort();
 	mm->map_count++;
@@ -515,7 +515,7 @@ static void merge_refused(struct __test_metadata *_metadata,
 		if (range_shares_prev_shmem)
 			shmem = prev->vm_shmem;
 		else
-			shmem = shadow_shmem_zero_setup();
+			shmem = shadow_shmem_zero_setup(A(8) - A(4));
 	}
 	ASSERT_EQ(NULL, shadow_vma_merge(mm, prev, A(4), A(8), range_flags,
 					 range_anon, shmem, range_pgoff));
