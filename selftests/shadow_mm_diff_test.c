@@ -1783,6 +1783,25 @@ static const struct vrec *next_vma(const struct side *sd, unsigned long a)
 }
 
 /*
+ * Would [addr, addr + len), in pages, reach past the window into the
+ * plugs, which differ between the two sides (and beyond them, into the
+ * real process itself)? A length that wraps around fails before any
+ * change on both sides: those are kept.
+ */
+static bool past_window(unsigned long addr, unsigned long len)
+{
+	unsigned long start = addr & ~(PAGE - 1), end;
+
+	if (!len || __builtin_add_overflow(len, addr - start, &end) ||
+	    __builtin_add_overflow(end, PAGE - 1, &end))
+		return false;
+	end &= ~(PAGE - 1);
+	if (__builtin_add_overflow(start, end, &end))
+		return false;
+	return end > WIN_TOP;
+}
+
+/*
  * Cases left out at run time, on the state before the step (the one both
  * sides were just found to agree on), so that a sequence shortened by
  * delta debugging never steps into them.
@@ -1805,6 +1824,36 @@ static const char *diff_skip(const struct world *w, const struct op *op,
 			live += w->s[i].live;
 		if (live < 2)
 			return "it is the last process";
+	}
+	/*
+	 * Nothing may reach past the window: a fixed mmap would replace
+	 * the plug, mremap unmaps the old tail it drops before it looks
+	 * at the VMAs, and so on.
+	 */
+	switch (op->kind) {
+	case OP_MMAP:
+		if ((op->flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) &&
+		    past_window(op->addr, op->len))
+			return "its range reaches past the window";
+		break;
+	case OP_MUNMAP:
+	case OP_MPROTECT:
+	case OP_MADVISE:
+	case OP_MLOCK:
+	case OP_MUNLOCK:
+	case OP_READ:
+	case OP_WRITE:
+	case OP_PEEK:
+	case OP_POKE:
+		if (past_window(op->addr, op->len))
+			return "its range reaches past the window";
+		break;
+	case OP_MREMAP:
+		if (past_window(op->addr, op->len) ||
+		    ((op->arg & MREMAP_FIXED) &&
+		     past_window(op->new_addr, op->new_len)))
+			return "its range reaches past the window";
+		break;
 	}
 	/*
 	 * A CPU touch (and /proc/<pid>/mem, through expand_stack()) in the
@@ -2370,7 +2419,8 @@ static void gen_op(struct rng *r, const struct world *w,
 			op->len = v->end - op->addr;
 			if (rnd(r, 3) == 0)
 				op->len = (1 + rnd(r, op->len / PAGE)) * PAGE;
-			else if (rnd(r, 10) == 0)
+			else if (rnd(r, 10) == 0 &&
+				 op->addr + op->len + 3 * PAGE <= WIN_TOP)
 				op->len += rnd(r, 4) * PAGE;
 		} else {
 			gen_range(r, sd, &op->addr, &op->len);
