@@ -153,7 +153,8 @@ struct shadow_mm_create {
  * MAP_SHARED and MAP_PRIVATE, unaligned fixed address, MAP_GROWSDOWN with
  * MAP_SHARED), -ENOMEM (length overflow, no room, beyond the user address
  * space, map count above max_map_count), -EEXIST (MAP_FIXED_NOREPLACE over a
- * mapping), -EPERM (a fixed address below mmap_min_addr), -EAGAIN
+ * mapping), -EPERM (a fixed address below mmap_min_addr, or MAP_LOCKED
+ * with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK), -EAGAIN
  * (MAP_LOCKED beyond RLIMIT_MEMLOCK), -EBADF (no MAP_ANONYMOUS and @fd -1),
  * -EOPNOTSUPP (a file mapping or a mapping flag the engine does not model).
  */
