@@ -501,20 +501,6 @@ static void check_want(struct __test_metadata *_metadata, int mfd,
 	check_want(_metadata, self->mfd, __want, ARRAY_SIZE(__want));	\
 } while (0)
 
-/* capset(2) without libcap: drop one capability from the effective set. */
-static int drop_effective_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data);
-}
-
 static int set_memlock_pages(unsigned long pages)
 {
 	struct rlimit rl = { pages * PAGE, pages * PAGE };

@@ -978,20 +978,6 @@ TEST_F(mremap, locked_move_and_dontunmap)
 	EXPECT_EQ(6 + 2 + 4 + 2, stats(_metadata, self->mfd).out_locked_vm);
 }
 
-/* capset(2) without libcap: drop one capability from the effective set. */
-static int drop_effective_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data);
-}
-
 /*
  * Without CAP_IPC_LOCK, RLIMIT_MEMLOCK bounds a locked mapping's growth:
  * EAGAIN (mlock_future_check), in place or moving.

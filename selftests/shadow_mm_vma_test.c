@@ -501,20 +501,6 @@ TEST_F(vma, bad_arguments_match_kernel)
 	}
 }
 
-/* capset(2) without libcap: drop one capability from the effective set. */
-static int drop_effective_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data);
-}
-
 /*
  * Below mmap_min_addr: a fixed mapping is refused with EPERM for a task
  * without CAP_SYS_RAWIO (the shadow task never has it), and a hint is raised
