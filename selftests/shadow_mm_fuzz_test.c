@@ -89,7 +89,9 @@
  *   MLOCKALL    EINVAL, ENOMEM; EPERM as mlockall(2)
  *   MUNLOCKALL  nothing
  *   MREMAP      EINVAL, ENOMEM, EFAULT (old range not mapped; struct);
- *               EAGAIN as mremap(2) (locked memory beyond its limit)
+ *               EAGAIN as mremap(2) (locked memory beyond its limit);
+ *               EPERM as mremap(2) (a destination below mmap_min_addr:
+ *               get_unmapped_area()'s security_mmap_addr())
  *   BRK         EINVAL (SHADOW_BRK_SET_START), EFAULT (struct); nothing
  *               without flags: like brk(2) it refuses by keeping the old
  *               break
@@ -965,7 +967,7 @@ static const struct cmd cmds[] = {
 	CMD(1, MUNLOCKALL, shadow_mm_munlockall, FULL(shadow_mm_munlockall),
 	    false, false, 0, fill_munlockall, bad_flags_only),
 	CMD(4, MREMAP, shadow_mm_mremap, FULL(shadow_mm_mremap), false, true,
-	    EI | EM | EF | ES(EAGAIN), fill_mremap, bad_mremap),
+	    EI | EM | EF | ES(EAGAIN) | ES(EPERM), fill_mremap, bad_mremap),
 	CMD(3, BRK, shadow_mm_brk, FULL(shadow_mm_brk), false, true, EI,
 	    fill_brk, bad_brk),
 };
@@ -1521,8 +1523,12 @@ static void mmap_oracle(struct fuzz *f, const struct call *k, int err,
 	rerr = p == MAP_FAILED ? errno : 0;
 	if (p != MAP_FAILED)
 		munmap(p, m->len);
-	/* NOREPLACE met one of ours before the error MAP_FIXED met. */
-	if (rerr == EEXIST && !(m->map_flags & MAP_FIXED_NOREPLACE))
+	/*
+	 * NOREPLACE met a mapping of this process (one of the fuzzer's, or
+	 * the program itself): do_mmap() checks that before the flags, so
+	 * whatever the module said next depends on its own layout.
+	 */
+	if (rerr == EEXIST)
 		return;
 	if (rerr != err) {
 		snprintf(what, sizeof(what), "mmap(2) says %s",
