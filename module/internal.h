@@ -21,6 +21,7 @@ extern unsigned long shadow_mmap_min_addr;
 extern umode_t shadow_dev_mode;
 extern unsigned int shadow_max_mms_per_user;
 extern unsigned long shadow_max_pages_per_mm;
+extern unsigned long shadow_swap_slots;
 
 /**
  * struct shadow_counters - module-wide object counts, for leak checks
@@ -28,12 +29,22 @@ extern unsigned long shadow_max_pages_per_mm;
  * @vmas: VMAs allocated and not yet freed
  * @pages: pages the engine holds (page tables and data)
  * @shmem: shared anonymous backing objects alive
+ * @anon_vmas: anon_vmas alive
+ * @swap_slots: swap slots in use on the shadow swap device
+ * @swap_pages: pages of the swap device's store (contents of slots)
+ * @swapins: pages read back from the swap device, since load
+ * @swapouts: pages written to the swap device, since load
  */
 struct shadow_counters {
 	atomic_long_t mms;
 	atomic_long_t vmas;
 	atomic_long_t pages;
 	atomic_long_t shmem;
+	atomic_long_t anon_vmas;
+	atomic_long_t swap_slots;
+	atomic_long_t swap_pages;
+	atomic_long_t swapins;
+	atomic_long_t swapouts;
 };
 
 extern struct shadow_counters shadow_counters;
@@ -84,22 +95,44 @@ long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
 			   shadow_get_mm_t get_mm);
 int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len);
 
+struct shadow_anon_vma;
+
 /**
  * struct shadow_page - the engine's metadata of a data page it allocated
  * @refs: engine references: one per PTE mapping the page, one from a
- *        shmem object holding it, one per user in flight
+ *        shmem object holding it, one from the swap cache, one per user
+ *        in flight
  * @mapcount: PTEs mapping the page (the shadow of _mapcount)
  * @anon_exclusive: a private anonymous page that only one mapping may
  *                  use: a write fault reuses it in place (PageAnonExclusive)
  * @shmem: a page of a shared anonymous object
+ * @dirty: PG_dirty: a PTE that mapped it was dirty when try_to_unmap
+ *         cleared it, or its contents differ from its swap slot's
  * @id: the opaque page id the page walk reports
+ * @anon_vma: a private anonymous page's anon_vma (page->mapping), with a
+ *            reference (rmap.c); NULL until first mapped, and for shmem
+ * @shmem_obj: a shmem page's object (page->mapping), no reference: the
+ *             object holds the page
+ * @index: page->index: for anon, the linear page index it was first
+ *         mapped at (vma->vm_pgoff + page offset in the VMA); for shmem,
+ *         its index in the object
+ * @swap: the swap entry (swp_entry_t.val) of a page in the swap cache
+ *        (PageSwapCache), else 0 (swapfile.c)
+ *
+ * @anon_vma, @index and @dirty change with the page locked: here, under
+ * the lock of the reclaim or fault that owns it (rmap.c's lock order).
  */
 struct shadow_page {
 	atomic_t refs;
 	atomic_t mapcount;
 	bool anon_exclusive;
 	bool shmem;
+	bool dirty;
 	u64 id;
+	struct shadow_anon_vma *anon_vma;
+	struct shadow_shmem *shmem_obj;
+	unsigned long index;
+	unsigned long swap;
 };
 
 static inline struct shadow_page *shadow_page_meta(struct page *page)
@@ -294,8 +327,49 @@ int shadow_do_munlock(struct shadow_mm *mm, unsigned long start, size_t len);
 int shadow_do_mlockall(struct shadow_mm *mm, unsigned int flags);
 int shadow_do_munlockall(struct shadow_mm *mm);
 
-/* rmap.c */
+/* rmap.c: the reverse map (lock order at the top of rmap.c) */
 int shadow_anon_vma_fork(struct shadow_vma *dst, struct shadow_vma *src);
+/* page_add_new_anon_rmap(): a new private page, exclusive to @vma */
+void shadow_page_add_new_anon_rmap(struct page *page, struct shadow_vma *vma,
+				   unsigned long addr);
+/*
+ * page_add_anon_rmap() for a swapped-in page: sets the anon_vma and index
+ * if the page has none (@vma's own when @exclusive, else its root's).
+ */
+void shadow_page_add_anon_rmap(struct page *page, struct shadow_vma *vma,
+			       unsigned long addr, bool exclusive);
+/* page_move_anon_rmap(): an exclusive page reused by @vma in place */
+void shadow_page_move_anon_rmap(struct page *page, struct shadow_vma *vma);
+/* The page's metadata is being freed: drop its anon_vma reference. */
+void shadow_page_free_rmap(struct shadow_page *sp);
+/*
+ * page_referenced(): the PTEs mapping @page that were young, in every
+ * address space, their young bits cleared; *@vm_flags gathers the flags
+ * of the VMAs that map it (VM_LOCKED). @locked_mm is the address space
+ * whose mmap_lock the caller holds; others are only trylocked, and
+ * *@busy set when one could not be.
+ */
+int shadow_page_referenced(struct page *page, struct shadow_mm *locked_mm,
+			   unsigned long *vm_flags, bool *busy);
+/*
+ * try_to_unmap(): clear every PTE mapping @page (a private page must be in
+ * the swap cache: its PTEs become its swap entry). Stops at a VM_LOCKED
+ * VMA. Returns the PTEs cleared; the page is unmapped when its mapcount
+ * is 0 afterwards.
+ */
+unsigned long shadow_try_to_unmap(struct page *page,
+				  struct shadow_mm *locked_mm, bool *busy);
+
+/* swapfile.c, swap_state.c: the shadow swap device and its swap cache */
+int shadow_swap_init(void);
+void shadow_swap_exit(void);
+/* swap_duplicate(): one more swap PTE (fork, try_to_unmap) holds @entry */
+void shadow_swap_duplicate(swp_entry_t entry);
+/* free_swap_and_cache(): a swap PTE holding @entry is zapped */
+void shadow_free_swap_and_cache(swp_entry_t entry);
+/* free_swap_cache(): @page lost a mapping; drop it from the swap cache
+ * when nothing uses its slot any more */
+void shadow_free_swap_cache(struct page *page);
 
 /* mremap.c */
 unsigned long shadow_sys_mremap(struct shadow_mm *mm, unsigned long addr,

@@ -90,6 +90,9 @@ struct shadow_vma {
  * @maj_flt: faults that needed I/O (swap-in)
  * @cow_copies: write faults that copied a page (do_wp_page -> wp_page_copy)
  * @cow_reuses: write faults that reused a page in place (wp_page_reuse)
+ * @nr_swapents: swap entries in the page tables (MM_SWAPENTS)
+ * @swapins: pages brought back from swap by faults here
+ * @swapouts: PTEs here that try_to_unmap turned into swap entries
  * @id: small stable id for traces, maps and debugfs
  * @owner_uid: the user it is charged to (max_mms_per_user), in the
  *             initial user namespace
@@ -134,6 +137,9 @@ struct shadow_mm {
 	unsigned long maj_flt;
 	unsigned long cow_copies;
 	unsigned long cow_reuses;
+	unsigned long nr_swapents;
+	unsigned long swapins;
+	unsigned long swapouts;
 	unsigned int id;
 	unsigned int owner_uid;
 	pid_t owner_pid;

@@ -45,6 +45,7 @@
 enum {
 	SHADOW_MM_CMD_API = 0x00,
 	SHADOW_MM_CMD_CREATE = 0x01,
+	SHADOW_MM_CMD_DEV_RECLAIM = 0x02,
 	SHADOW_MM_CMD_MMAP = 0x10,
 	SHADOW_MM_CMD_MUNMAP = 0x11,
 	SHADOW_MM_CMD_EXIT = 0x12,
@@ -63,6 +64,7 @@ enum {
 	SHADOW_MM_CMD_MUNLOCKALL = 0x1f,
 	SHADOW_MM_CMD_MREMAP = 0x20,
 	SHADOW_MM_CMD_BRK = 0x21,
+	SHADOW_MM_CMD_RECLAIM = 0x22,
 };
 
 /*
@@ -70,7 +72,8 @@ enum {
  * maps; PGTABLE for faults, access and the page walk; FORK for fork with
  * copy-on-write and CLONE_VM-style users; MPROTECT for mprotect; MLOCK for
  * mlock, munlock, mlockall, munlockall, MAP_LOCKED and MAP_POPULATE;
- * MREMAP for mremap; BRK for brk and MAP_GROWSDOWN stacks that grow.
+ * MREMAP for mremap; BRK for brk and MAP_GROWSDOWN stacks that grow;
+ * SWAP for the reverse map, reclaim and the shadow swap device.
  */
 #define SHADOW_MM_FEATURE_VMA		_BITULL(0)
 #define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
@@ -79,6 +82,7 @@ enum {
 #define SHADOW_MM_FEATURE_MLOCK		_BITULL(4)
 #define SHADOW_MM_FEATURE_MREMAP	_BITULL(5)
 #define SHADOW_MM_FEATURE_BRK		_BITULL(6)
+#define SHADOW_MM_FEATURE_SWAP		_BITULL(7)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -338,6 +342,10 @@ struct shadow_mm_get_maps {
  *                 VM_LOCKONFAULT, after mlockall(MCL_FUTURE))
  * @out_start_brk: where the heap starts
  * @out_brk: the program break
+ * @out_swapents: swap entries in its page tables (MM_SWAPENTS)
+ * @out_swapins: pages it brought back from the swap device (each one also
+ *               a major fault)
+ * @out_swapouts: its PTEs that reclaim turned into swap entries
  */
 struct shadow_mm_stats {
 	__u32 size;
@@ -365,6 +373,9 @@ struct shadow_mm_stats {
 	__aligned_u64 out_def_flags;
 	__aligned_u64 out_start_brk;
 	__aligned_u64 out_brk;
+	__aligned_u64 out_swapents;
+	__aligned_u64 out_swapins;
+	__aligned_u64 out_swapouts;
 };
 
 #define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
@@ -436,13 +447,20 @@ struct shadow_mm_access {
 #define SHADOW_PAGE_ZERO	_BITUL(4)	/* the shared zero page */
 #define SHADOW_PAGE_EXCLUSIVE	_BITUL(5)	/* anon-exclusive */
 #define SHADOW_PAGE_SHMEM	_BITUL(6)	/* of a shared anonymous object */
+#define SHADOW_PAGE_SWAP	_BITUL(7)	/* a swap entry, not present */
+#define SHADOW_PAGE_SWAPCACHE	_BITUL(8)	/* present, in the swap cache */
 
 /**
  * struct shadow_page_info - one page, as written by SHADOW_MM_WALK
  * @page_id: opaque id of the page mapped (equal ids: the same page);
- *           0 when nothing or the zero page is mapped
- * @flags: SHADOW_PAGE_*
- * @mapcount: how many PTEs, in every shadow address space, map the page
+ *           0 when nothing or the zero page is mapped. For a swap entry
+ *           (SHADOW_PAGE_SWAP) the opaque id of its swap slot instead
+ *           (equal ids: the same slot; never equal to a page's id)
+ * @flags: SHADOW_PAGE_*; with SHADOW_PAGE_SWAP, SHADOW_PAGE_EXCLUSIVE is
+ *         the swap PTE's exclusive bit (pte_swp_exclusive)
+ * @mapcount: how many PTEs, in every shadow address space, map the page;
+ *            for a swap entry, the slot's swap count (swap_map: the swap
+ *            PTEs and shmem objects that hold it)
  */
 struct shadow_page_info {
 	__aligned_u64 page_id;
@@ -662,7 +680,8 @@ struct shadow_mm_munlockall {
  * mremap(2) with Linux 6.1's rules and errors: shrinking unmaps the tail,
  * growing extends in place when the room is free, else moves with
  * MREMAP_MAYMOVE; a move carries the page tables and pages (no copy).
- * -EINVAL, -ENOMEM, -EFAULT as mremap(2).
+ * -EINVAL, -ENOMEM, -EFAULT, -EAGAIN (locked memory beyond RLIMIT_MEMLOCK)
+ * and -EPERM (a destination below mmap_min_addr) as mremap(2).
  */
 struct shadow_mm_mremap {
 	__u32 size;
@@ -712,5 +731,66 @@ struct shadow_mm_brk {
 };
 
 #define SHADOW_MM_BRK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_BRK)
+
+/* struct shadow_mm_reclaim.flags */
+#define SHADOW_RECLAIM_AGE	_BITUL(0)	/* age only: unmap nothing */
+
+/**
+ * struct shadow_mm_reclaim - ioctl(SHADOW_MM_RECLAIM), ioctl(SHADOW_DEV_RECLAIM)
+ * @size: sizeof(struct shadow_mm_reclaim)
+ * @flags: 0, or SHADOW_RECLAIM_AGE
+ * @addr: page-aligned start of the range (SHADOW_MM_RECLAIM); must be 0
+ *        for SHADOW_DEV_RECLAIM
+ * @len: the range's length, rounded up to pages; 0 means the whole
+ *       address space (SHADOW_MM_RECLAIM); must be 0 for
+ *       SHADOW_DEV_RECLAIM
+ * @nr_to_reclaim: stop once this many pages are reclaimed; 0: no limit
+ * @out_scanned: present data pages looked at (the zero page is not one)
+ * @out_referenced: pages skipped because a PTE mapping them was young
+ *                  (page_referenced: the young bits are cleared, so the
+ *                  next pass takes them)
+ * @out_locked: pages skipped because a VM_LOCKED VMA maps them
+ * @out_busy: pages left (partly) mapped: another address space mapping
+ *            them was busy (its mmap_lock held), or the swap device full
+ * @out_unmapped: PTEs cleared by try_to_unmap, in every address space
+ * @out_swapped_out: private anonymous pages now out on the swap device
+ * @out_shmem: shared anonymous pages unmapped and written to the swap
+ *             device from their object (shmem_writepage)
+ * @out_written: pages whose contents were written to the swap device
+ *               (dirty, or never written before); a clean page still
+ *               in the swap cache is dropped without a write
+ * @out_reclaimed: pages freed, the sum of the two kinds above
+ *
+ * Reclaim after mm/vmscan.c: every present page of the range (or of the
+ * whole address space; for SHADOW_DEV_RECLAIM, of every address space on
+ * the module's mmlist, as swap_mm did) is aged with page_referenced and,
+ * if no PTE was young, unmapped everywhere with try_to_unmap, its
+ * contents written to the shadow swap device and the page freed. The
+ * PTEs become swap entries (private anonymous pages) or none (shared
+ * anonymous pages, which their object takes back on the next fault).
+ * With SHADOW_RECLAIM_AGE pages are aged and counted, nothing is
+ * unmapped. Fails with -EINVAL (an unaligned @addr, a wrapping range,
+ * @addr or @len for SHADOW_DEV_RECLAIM), -EINTR (killed); pages that
+ * cannot be reclaimed are counted, not errors.
+ */
+struct shadow_mm_reclaim {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__aligned_u64 nr_to_reclaim;
+	__aligned_u64 out_scanned;
+	__aligned_u64 out_referenced;
+	__aligned_u64 out_locked;
+	__aligned_u64 out_busy;
+	__aligned_u64 out_unmapped;
+	__aligned_u64 out_swapped_out;
+	__aligned_u64 out_shmem;
+	__aligned_u64 out_written;
+	__aligned_u64 out_reclaimed;
+};
+
+#define SHADOW_MM_RECLAIM	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_RECLAIM)
+#define SHADOW_DEV_RECLAIM	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_DEV_RECLAIM)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */
