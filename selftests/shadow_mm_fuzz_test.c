@@ -1524,11 +1524,12 @@ static void mmap_oracle(struct fuzz *f, const struct call *k, int err,
 	if (p != MAP_FAILED)
 		munmap(p, m->len);
 	/*
-	 * NOREPLACE met a mapping of this process (one of the fuzzer's, or
-	 * the program itself): do_mmap() checks that before the flags, so
-	 * whatever the module said next depends on its own layout.
+	 * The real process's layout answered first: NOREPLACE met one of its
+	 * mappings (the fuzzer's, or the program itself), or the gap search
+	 * found no room (ENOMEM). do_mmap() does both before it looks at the
+	 * map type, so what the module said next depends on its own layout.
 	 */
-	if (rerr == EEXIST)
+	if (rerr == EEXIST || rerr == ENOMEM)
 		return;
 	if (rerr != err) {
 		snprintf(what, sizeof(what), "mmap(2) says %s",
