@@ -10,7 +10,12 @@
 #   make check-debug  the same under a debug kernel (KASAN, lockdep, ...)
 #   make fuzz       the differential fuzzer in the VM, SECONDS=600 [SEED=n]
 #   make shell      boot the VM with the module loaded and open a shell
-#   make lint       checkpatch --strict and sparse
+#   make lint       checkpatch --strict, sparse and the man pages
+#   make install    module, CLI, uapi header and man pages [DESTDIR=]
+#                   [PREFIX=/usr] [KERNELRELEASE=|KDIR=]; make uninstall
+#   make deb        the Debian packages (shadow-mm-dkms, shadow-mm-tools)
+#   make check-install  install and uninstall into a DESTDIR, build the
+#                   packages and check their contents; no VM
 #
 # Everything fetched or extracted lives in $(SHADOW_MM_CACHE); see
 # scripts/setup.sh.
@@ -20,7 +25,11 @@ export SHADOW_MM_CACHE
 ENV_MK := $(SHADOW_MM_CACHE)/env.mk
 BUILD := $(CURDIR)/build
 
-NO_SETUP_GOALS := clean help
+# Installing and packaging build only against kernel headers that are
+# already there: they install nothing and fetch nothing.
+NO_SETUP_GOALS := clean help version install uninstall install-module \
+	uninstall-module install-tools uninstall-tools tools dkms-source deb \
+	lint-man check-install
 ifeq ($(filter-out $(NO_SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 else
 # Make remakes env.mk through setup.sh (installing what is missing) and
@@ -30,6 +39,14 @@ $(ENV_MK): scripts/setup.sh
 include $(ENV_MK)
 endif
 
+# KERNELRELEASE=6.1.0-57-amd64 picks /lib/modules/<it>/build; KDIR= a
+# build tree, whose release is read from its utsrelease.h (Debian's
+# include/config/kernel.release holds the upstream version instead).
+ifneq ($(KERNELRELEASE),)
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
+endif
+# Kbuild keeps its own KERNELRELEASE: never pass ours down.
+MAKEOVERRIDES := $(filter-out KERNELRELEASE=%,$(MAKEOVERRIDES))
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
 KDIR ?= $(if $(wildcard $(RUNNING_KDIR)/Makefile),$(RUNNING_KDIR),$(DEBIAN_KDIR))
 # The VM boots Debian's kernel: its tests need the module built for it.
@@ -44,8 +61,9 @@ SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)")
 
 .PHONY: all module module-vm selftests check check-debug run shell lint unit fuzz \
-	unit-build unit-log \
-	clean help
+	unit-build unit-log lint-man tools install uninstall install-module \
+	uninstall-module install-tools uninstall-tools dkms-source deb \
+	check-install version clean help
 
 all: module selftests
 
@@ -99,7 +117,7 @@ run: module-vm selftests
 shell: module-vm selftests
 	scripts/vm-run --mode shell --kernel $(VMLINUZ) $(VM_ARGS)
 
-lint: module-vm
+lint: module-vm lint-man
 	scripts/lint --checkpatch $(CHECKPATCH) --kdir $(VM_KDIR)
 
 # make unit: the layout code (module/vma.c, mmap.c, madvise.c) in user
@@ -122,10 +140,100 @@ unit-log: unit-build
 	grep -E '^(not ok|# Totals)' $(BUILD)/unit.log; tail -n 1 $(BUILD)/unit.log; \
 	if [ $$rc -ne 0 ]; then echo "unit tests failed: see $(BUILD)/unit.log"; exit 1; fi
 
+# --- installing and packaging ------------------------------------------------
+
+# The version, once: MODULE_VERSION in module/main.c (dkms.conf and
+# debian/changelog must agree; make check-install checks they do).
+VERSION := $(shell sed -n 's/^MODULE_VERSION("\(.*\)");$$/\1/p' module/main.c)
+PACKAGE := shadow-mm
+PREFIX ?= /usr
+INSTALL_MOD_DIR ?= updates
+INSTALL ?= install
+DEPMOD ?= /sbin/depmod
+
+KREL = $(or $(KERNELRELEASE),$(shell sed -n \
+	's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null))
+MODDIR = $(DESTDIR)/lib/modules/$(KREL)/$(INSTALL_MOD_DIR)
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+INCDIR = $(DESTDIR)$(PREFIX)/include/linux
+MANDIR = $(DESTDIR)$(PREFIX)/share/man
+MAN_PAGES := $(sort $(wildcard man/*.[1-9]))
+# Sources of the module, as DKMS and the -dkms package get them.
+MODULE_SRC := Kbuild dkms.conf $(sort $(wildcard module/Kbuild module/*.[ch])) \
+	uapi/linux/shadow_mm.h
+
+version:
+	@echo $(VERSION)
+
+# The man pages as man(1) renders them, with every groff warning on (-ww):
+# any warning fails.
+lint-man:
+	@rc=0; for m in $(MAN_PAGES); do \
+		out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings=w -E UTF-8 \
+			-l -Tutf8 -Z $$m 2>&1 >/dev/null; \
+			LC_ALL=C.UTF-8 groff -t -man -ww -z $$m 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; rc=1; fi; \
+	done; \
+	if [ $$rc -eq 0 ]; then echo "lint-man: $(MAN_PAGES): no groff warnings"; fi; \
+	exit $$rc
+
+# The CLI for installing: dynamically linked, with the caller's CFLAGS,
+# CPPFLAGS and LDFLAGS (dpkg-buildflags' hardening in a package build),
+# unlike the static test build in build/selftests.
+TOOLS_OUT := $(BUILD)/tools
+CFLAGS ?= -O2 -g
+CLI_CFLAGS := -Wall -Wextra -Wno-sign-compare -Wno-unused-parameter \
+	-D_GNU_SOURCE -Iuapi -Iselftests
+tools: $(TOOLS_OUT)/shadow_mm_cli
+
+$(TOOLS_OUT)/shadow_mm_cli: selftests/shadow_mm_cli.c selftests/shadow_mm_lib.h \
+		uapi/linux/shadow_mm.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CLI_CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
+
+check-krel = @test -n "$(KREL)" || { echo "make: no kernel release: set \
+	KERNELRELEASE= (for /lib/modules/<release>/build) or KDIR=" >&2; exit 1; }
+
+# The module into /lib/modules/<release>/updates, then depmod; with
+# DESTDIR no depmod (the packaging or the image builder runs it).
+install-module: module
+	$(check-krel)
+	@vermagic=$$(/sbin/modinfo -F vermagic module/shadow_mm.ko) && \
+	case "$$vermagic" in "$(KREL) "*) ;; *) echo "make: module/shadow_mm.ko \
+	is built for $${vermagic%% *}, not $(KREL)" >&2; exit 1;; esac
+	$(INSTALL) -D -m 0644 module/shadow_mm.ko $(MODDIR)/shadow_mm.ko
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KREL))
+
+uninstall-module:
+	$(check-krel)
+	rm -f $(MODDIR)/shadow_mm.ko
+	-rmdir --ignore-fail-on-non-empty $(MODDIR)
+	$(if $(DESTDIR),,$(DEPMOD) -a $(KREL))
+
+install-tools: tools
+	$(INSTALL) -D -m 0755 $(TOOLS_OUT)/shadow_mm_cli $(BINDIR)/shadow_mm_cli
+	$(INSTALL) -D -m 0644 uapi/linux/shadow_mm.h $(INCDIR)/shadow_mm.h
+	$(foreach m,$(MAN_PAGES),$(INSTALL) -D -m 0644 $(m) \
+		$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m));)
+
+uninstall-tools:
+	rm -f $(BINDIR)/shadow_mm_cli $(INCDIR)/shadow_mm.h \
+		$(foreach m,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m)))
+
+install: install-module install-tools
+uninstall: uninstall-tools uninstall-module
+
+# The module's sources where DKMS looks for them:
+# $(DESTDIR)/usr/src/shadow-mm-<version>; then dkms add shadow-mm/<version>.
+dkms-source:
+	$(foreach f,$(MODULE_SRC),$(INSTALL) -D -m 0644 $(f) \
+		$(DESTDIR)/usr/src/$(PACKAGE)-$(VERSION)/$(f);)
+
 clean:
 	rm -rf $(BUILD) module/*.o module/*.ko module/*.mod module/*.mod.c \
 		module/.*.cmd module/modules.order module/*.mod.o \
 		Module.symvers modules.order .*.cmd
 
 help:
-	@sed -n '3,13p' Makefile
+	@sed -n '3,19p' Makefile
