@@ -160,7 +160,8 @@ INCDIR = $(DESTDIR)$(PREFIX)/include/linux
 MANDIR = $(DESTDIR)$(PREFIX)/share/man
 MAN_PAGES := $(sort $(wildcard man/*.[1-9]))
 # Sources of the module, as DKMS and the -dkms package get them.
-MODULE_SRC := Kbuild dkms.conf $(sort $(wildcard module/Kbuild module/*.[ch])) \
+MODULE_SRC := Kbuild dkms.conf $(filter-out %.mod.c,$(sort $(wildcard \
+	module/Kbuild module/*.[ch]))) \
 	uapi/linux/shadow_mm.h
 
 version:
