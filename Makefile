@@ -231,6 +231,24 @@ dkms-source:
 	$(foreach f,$(MODULE_SRC),$(INSTALL) -D -m 0644 $(f) \
 		$(DESTDIR)/usr/src/$(PACKAGE)-$(VERSION)/$(f);)
 
+# make deb: shadow-mm-dkms and shadow-mm-tools .debs in build/deb/, built
+# by dpkg-buildpackage from a copy of the tree (its tracked and new files),
+# so that nothing is written beside or into the tree.
+DEB_OUT := $(BUILD)/deb
+DEB_SRC := $(DEB_OUT)/$(PACKAGE)-$(VERSION)
+deb:
+	rm -rf $(DEB_OUT)
+	mkdir -p $(DEB_SRC)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -co --exclude-standard | \
+		while read -r f; do [ ! -e "$$f" ] || echo "$$f"; done | \
+		tar -cf - -T - | tar -xf - -C $(DEB_SRC); \
+	else \
+		tar -cf - --exclude=./build . | tar -xf - -C $(DEB_SRC); \
+	fi
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	@ls -l $(DEB_OUT)/*.deb
+
 clean:
 	rm -rf $(BUILD) module/*.o module/*.ko module/*.mod module/*.mod.c \
 		module/.*.cmd module/modules.order module/*.mod.o \
