@@ -231,7 +231,8 @@ dkms-source:
 	$(foreach f,$(MODULE_SRC),$(INSTALL) -D -m 0644 $(f) \
 		$(DESTDIR)/usr/src/$(PACKAGE)-$(VERSION)/$(f);)
 
-# make deb: shadow-mm-dkms and shadow-mm-tools .debs in build/deb/, built
+# make deb: the source package and the shadow-mm-dkms and shadow-mm-tools
+# .debs in build/deb/, built
 # by dpkg-buildpackage from a copy of the tree (its tracked and new files),
 # so that nothing is written beside or into the tree.
 DEB_OUT := $(BUILD)/deb
@@ -246,7 +247,7 @@ deb:
 	else \
 		tar -cf - --exclude=./build . | tar -xf - -C $(DEB_SRC); \
 	fi
-	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc
 	@ls -l $(DEB_OUT)/*.deb
 
 clean:
