@@ -32,6 +32,8 @@ static const struct kernel_param_ops shadow_max_map_count_ops = {
 
 module_param_cb(max_map_count, &shadow_max_map_count_ops,
 		&shadow_max_map_count, 0644);
+/* module_param_cb() records no type: modinfo shows it from this. */
+__MODULE_PARM_TYPE(max_map_count, "int");
 MODULE_PARM_DESC(max_map_count,
 		 "Most VMAs an address space may have (vm.max_map_count, default 65530)");
 
