@@ -31,6 +31,8 @@ NO_SETUP_GOALS := clean help version install uninstall install-module \
 	uninstall-module install-tools uninstall-tools tools dkms-source deb \
 	lint-man check-install
 ifeq ($(filter-out $(NO_SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
+# The headers setup.sh chose, if it ever ran; nothing is installed here.
+-include $(ENV_MK)
 else
 # Make remakes env.mk through setup.sh (installing what is missing) and
 # restarts with its variables.
@@ -249,6 +251,11 @@ deb:
 	fi
 	cd $(DEB_SRC) && dpkg-buildpackage -us -uc
 	@ls -l $(DEB_OUT)/*.deb
+
+# No VM: install and uninstall into a DESTDIR, the DKMS sources, the man
+# pages, the packages' contents and lintian (scripts/check-install).
+check-install:
+	scripts/check-install $(if $(KDIR),--kdir $(KDIR))
 
 clean:
 	rm -rf $(BUILD) module/*.o module/*.ko module/*.mod module/*.mod.c \
