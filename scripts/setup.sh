@@ -18,7 +18,7 @@ SRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
 # Debian packages the build and the VM runner need.
 PKGS=(linux-headers-amd64 linux-source-6.1 qemu-system-x86 busybox-static
       cpio sparse build-essential bc bison flex libelf-dev libssl-dev kmod
-      xz-utils liburcu-dev perl)
+      xz-utils liburcu-dev perl man-db groff-base)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
