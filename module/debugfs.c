@@ -3,8 +3,9 @@
  * /sys/kernel/debug/shadow_mm/: the engine seen from outside, for whoever
  * can read debugfs (root).
  *
- *   counters     module-wide counts of address spaces, VMAs, pages and
- *                shared backings, for leak checks
+ *   counters     module-wide counts of address spaces, VMAs, pages,
+ *                shared backings and swap slots and store pages, for leak
+ *                checks; and the pages swapped in and out since load
  *   mmlist       one line per live address space: owner and counters
  *   mm<id>/      one directory per address space, from the moment its
  *                create or fork succeeds to its last user's exit:
@@ -34,6 +35,14 @@ static int shadow_counters_show(struct seq_file *m, void *v)
 	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
 	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
+	seq_printf(m, "swap_slots %ld\n",
+		   atomic_long_read(&shadow_counters.swap_slots));
+	seq_printf(m, "swap_pages %ld\n",
+		   atomic_long_read(&shadow_counters.swap_pages));
+	seq_printf(m, "swapins %ld\n",
+		   atomic_long_read(&shadow_counters.swapins));
+	seq_printf(m, "swapouts %ld\n",
+		   atomic_long_read(&shadow_counters.swapouts));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shadow_counters);
@@ -42,7 +51,8 @@ DEFINE_SHOW_ATTRIBUTE(shadow_counters);
 static const char * const shadow_mmlist_columns[] = {
 	"id", "pid", "uid", "mm_users", "mm_count", "map_count", "total_vm",
 	"locked_vm", "rss_anon", "rss_shmem", "nr_ptes", "nr_pmds", "nr_puds",
-	"min_flt", "maj_flt", "cow_copies", "cow_reuses",
+	"min_flt", "maj_flt", "cow_copies", "cow_reuses", "swapents",
+	"swapins", "swapouts",
 };
 
 #define SHADOW_MMLIST_WIDTH	8
@@ -62,7 +72,8 @@ static void shadow_mmlist_line(struct seq_file *m, struct shadow_mm *mm,
 		st->out_locked_vm, st->out_rss_anon, st->out_rss_shmem,
 		st->out_nr_ptes, st->out_nr_pmds, st->out_nr_puds,
 		st->out_min_flt, st->out_maj_flt, st->out_cow_copies,
-		st->out_cow_reuses,
+		st->out_cow_reuses, st->out_swapents, st->out_swapins,
+		st->out_swapouts,
 	};
 	int i;
 

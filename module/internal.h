@@ -12,6 +12,9 @@
 
 #include "vma_internal.h"
 
+#include <linux/swap.h>
+#include <linux/swapops.h>
+
 #define SHADOW_TASK_SIZE	((1UL << 47) - PAGE_SIZE)
 /* mmap_base() with an 8 MiB stack rlimit: the gap is clamped to 128 MiB. */
 #define SHADOW_MMAP_GAP		(128UL << 20)
@@ -291,9 +294,10 @@ struct page *shadow_alloc_page(bool anon_exclusive);
 void shadow_get_page(struct page *page);
 void shadow_put_page(struct page *page);
 struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
-				   unsigned long index);
+				   unsigned long index, u64 *swapped);
 struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
 				    unsigned long index);
+bool shadow_shmem_writepage(struct page *page);
 
 /* fault.c: flags are the uapi's SHADOW_FAULT_* */
 int shadow_handle_mm_fault(struct shadow_mm *mm, struct shadow_vma *vma,
@@ -370,6 +374,28 @@ void shadow_free_swap_and_cache(swp_entry_t entry);
 /* free_swap_cache(): @page lost a mapping; drop it from the swap cache
  * when nothing uses its slot any more */
 void shadow_free_swap_cache(struct page *page);
+/* swap_free(): a swap PTE or shmem object lets go of @entry */
+void shadow_swap_free(swp_entry_t entry);
+bool shadow_swap_full(void);
+int shadow_add_to_swap(struct page *page);
+bool shadow_try_to_free_swap(struct page *page);
+bool shadow_swap_pageout(struct page *page, bool *written);
+struct page *shadow_swapin(swp_entry_t entry, bool *major);
+swp_entry_t shadow_swap_alloc_shmem(void);
+void shadow_swap_write_shmem(swp_entry_t entry, struct page *page);
+void shadow_swap_read_shmem(swp_entry_t entry, struct page *page);
+unsigned int shadow_swap_count(swp_entry_t entry);
+
+/* The walk's opaque id of a swap slot: never a page's id. */
+static inline u64 shadow_swap_slot_id(swp_entry_t entry)
+{
+	return BIT_ULL(63) | swp_offset(entry);
+}
+
+/* vmscan.c: reclaim (SHADOW_MM_RECLAIM, SHADOW_DEV_RECLAIM) */
+int shadow_reclaim_mm(struct shadow_mm *mm, struct shadow_mm_reclaim *rc);
+int shadow_reclaim_all(struct shadow_mm_reclaim *rc);
+int shadow_reclaim_check(const struct shadow_mm_reclaim *rc);
 
 /* mremap.c */
 unsigned long shadow_sys_mremap(struct shadow_mm *mm, unsigned long addr,

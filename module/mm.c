@@ -245,7 +245,7 @@ static void __shadow_mmdrop(struct shadow_mm *mm)
 	/* check_mm(): exit_mmap gave every page and table back. */
 	WARN_ON_ONCE(mm->map_count || mm->total_vm || mm->locked_vm);
 	WARN_ON_ONCE(mm->rss_anon || mm->rss_shmem || mm->nr_puds ||
-		     mm->nr_pmds || mm->nr_ptes);
+		     mm->nr_pmds || mm->nr_ptes || mm->nr_swapents);
 	free_page((unsigned long)mm->pgd);
 	atomic_long_dec(&shadow_counters.pages);
 	ida_free(&shadow_mm_ida, mm->id);

@@ -90,7 +90,7 @@ static bool shadow_move_normal_entry(struct shadow_mm *mm,
  * Move the PTEs of [old_addr, old_end), inside one PTE table, to the PTEs
  * from @new_pte on (move_ptes). The page behind each PTE keeps its
  * references, mapcount and anon-exclusive state: one PTE maps it before
- * and one after.
+ * and one after; a swap PTE moves as it is, holding its slot.
  */
 static void shadow_move_ptes(struct shadow_mm *mm, pte_t *old_pte,
 			     unsigned long old_addr, unsigned long old_end,
@@ -106,6 +106,8 @@ static void shadow_move_ptes(struct shadow_mm *mm, pte_t *old_pte,
 		/* Set soft dirty bit so we can notice the ptes were moved. */
 		if (IS_ENABLED(CONFIG_MEM_SOFT_DIRTY) && pte_present(pte))
 			pte = pte_mksoft_dirty(pte);
+		else if (IS_ENABLED(CONFIG_MEM_SOFT_DIRTY) && is_swap_pte(pte))
+			pte = pte_swp_mksoft_dirty(pte);
 		set_pte(new_pte, pte);
 	}
 	spin_unlock(&mm->page_table_lock);
