@@ -371,19 +371,28 @@ void shadow_swap_exit(void);
 void shadow_swap_duplicate(swp_entry_t entry);
 /* free_swap_and_cache(): a swap PTE holding @entry is zapped */
 void shadow_free_swap_and_cache(swp_entry_t entry);
-/* free_swap_cache(): @page lost a mapping; drop it from the swap cache
- * when nothing uses its slot any more */
+/*
+ * free_swap_cache(): @page lost a mapping; drop it from the swap cache
+ * when nothing uses its slot any more
+ */
 void shadow_free_swap_cache(struct page *page);
 /* swap_free(): a swap PTE or shmem object lets go of @entry */
 void shadow_swap_free(swp_entry_t entry);
+/* vm_swap_full(): more than half the slots in use */
 bool shadow_swap_full(void);
+/* add_to_swap(): a slot for @page, which enters the swap cache */
 int shadow_add_to_swap(struct page *page);
+/* folio_free_swap(): out of the swap cache if no swap PTE holds the slot */
 bool shadow_try_to_free_swap(struct page *page);
+/* pageout() + __remove_mapping() of an unmapped swap cache page */
 bool shadow_swap_pageout(struct page *page, bool *written);
+/* swap cache lookup, or read into it: the page of a swap PTE's entry */
 struct page *shadow_swapin(swp_entry_t entry, bool *major);
+/* shmem_writepage() and shmem_swapin_folio()'s use of the device */
 swp_entry_t shadow_swap_alloc_shmem(void);
 void shadow_swap_write_shmem(swp_entry_t entry, struct page *page);
 void shadow_swap_read_shmem(swp_entry_t entry, struct page *page);
+/* swp_swapcount(): the swap PTEs and objects holding @entry */
 unsigned int shadow_swap_count(swp_entry_t entry);
 
 /* The walk's opaque id of a swap slot: never a page's id. */

@@ -23,7 +23,15 @@
  *                                and destination under the one lock)
  *         parent->page_table_lock (copy_pte_range: the child's is taken
  *                                first, the parent's nested inside)
- *   shmem object's xarray lock  (taken alone, inside a fault)
+ *           swap device lock    (the xa_lock of swapfile.c's slot xarray:
+ *                                slot counts, the swap cache, page->swap;
+ *                                taken inside page_table_lock by zap, fork,
+ *                                do_swap_page, do_wp_page and try_to_unmap,
+ *                                inside a shmem object's xarray lock, or
+ *                                alone by reclaim and the swap-in)
+ *   shmem object's xarray lock  (inside a fault, or reclaim: the object's
+ *                                pages and swap values; nests the swap
+ *                                device lock)
  *   shadow_mmlist_lock          (spinlock: the list of live address spaces;
  *                                taken alone; a walker takes a user
  *                                reference on an entry and drops the lock
