@@ -34,6 +34,8 @@ static int shadow_counters_show(struct seq_file *m, void *v)
 	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
 	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
+	seq_printf(m, "anon_vmas %ld\n",
+		   atomic_long_read(&shadow_counters.anon_vmas));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shadow_counters);

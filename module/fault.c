@@ -83,6 +83,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 	page = shadow_alloc_page(true);
 	if (!page)
 		return -ENOMEM;
+	shadow_page_add_new_anon_rmap(page, vma, addr);
 	entry = pte_mkyoung(shadow_mk_pte(page, vma));
 	if (vma->vm_flags & VM_WRITE)
 		entry = pte_mkwrite(pte_mkdirty(entry));
@@ -255,6 +256,7 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 	}
 	if (old)
 		copy_highpage(new, old);
+	shadow_page_add_new_anon_rmap(new, vma, addr);
 	entry = pte_mkyoung(pte_mkdirty(shadow_mk_pte(new, vma)));
 	entry = shadow_maybe_mkwrite(entry, vma);
 
@@ -323,8 +325,11 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 		return 0;
 	}
 	if (atomic_read(&sp->refs) == 1) {
-		/* Only our mapping holds it: it is exclusively ours now. */
-		WRITE_ONCE(sp->anon_exclusive, true);
+		/*
+		 * Only our mapping holds it: it is exclusively ours now, and
+		 * moves to our anon_vma (page_move_anon_rmap).
+		 */
+		shadow_page_move_anon_rmap(page, vma);
 		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}

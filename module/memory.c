@@ -65,6 +65,7 @@ void shadow_put_page(struct page *page)
 
 	if (!atomic_dec_and_test(&sp->refs))
 		return;
+	shadow_page_free_rmap(sp);
 	set_page_private(page, 0);
 	kfree(sp);
 	atomic_long_dec(&shadow_counters.pages);
@@ -180,23 +181,6 @@ shadow_flow void shadow_free_pgtables(struct shadow_mm *mm,
 			      ceiling);
 }
 
-/*
- * The object behind a shared anonymous mapping: the engine's shmem inode.
- * @shmem is what the layout code sees; @pages holds its pages by index,
- * each with one reference; @size is its i_size in pages, the length of
- * the mapping that made it (mremap may map more of it than that).
- */
-struct shadow_shmem_object {
-	struct shadow_shmem shmem;
-	struct xarray pages;
-	unsigned long size;
-};
-
-static struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
-{
-	return container_of(s, struct shadow_shmem_object, shmem);
-}
-
 /**
  * shadow_shmem_zero_setup() - a new backing object for MAP_SHARED anonymous
  * @size: its size in bytes, the new mapping's length (shmem_zero_setup)
@@ -215,6 +199,8 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
 	obj->shmem.id = atomic_long_inc_return(&last_id);
 	obj->size = size >> PAGE_SHIFT;
 	xa_init(&obj->pages);
+	INIT_LIST_HEAD(&obj->i_mmap);
+	init_rwsem(&obj->i_mmap_rwsem);
 	atomic_long_inc(&shadow_counters.shmem);
 	return &obj->shmem;
 }
@@ -240,11 +226,53 @@ void shadow_shmem_put(struct shadow_shmem *shmem)
 
 	if (!refcount_dec_and_test(&shmem->ref))
 		return;
-	xa_for_each(&obj->pages, index, page)
+	WARN_ON_ONCE(!list_empty(&obj->i_mmap));
+	xa_for_each(&obj->pages, index, page) {
+		/* Truncated: no longer the object's (page->mapping). */
+		WRITE_ONCE(shadow_page_meta(page)->shmem_obj, NULL);
 		shadow_put_page(page);
+	}
 	xa_destroy(&obj->pages);
 	atomic_long_dec(&shadow_counters.shmem);
 	kfree(obj);
+}
+
+/**
+ * shadow_shmem_link() - a VMA maps its shmem object (get_file, vma_link)
+ * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ *       writing
+ *
+ * The VMA takes a reference on the object and joins its i_mmap list, where
+ * the rmap walks of the object's pages find it. Never fails.
+ */
+void shadow_shmem_link(struct shadow_vma *vma)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+
+	shadow_shmem_get(&obj->shmem);
+	down_write(&obj->i_mmap_rwsem);
+	list_add_tail(&vma->shmem_node, &obj->i_mmap);
+	up_write(&obj->i_mmap_rwsem);
+}
+
+/**
+ * shadow_shmem_unlink() - a VMA no longer maps its shmem object
+ * (unlink_file_vma, fput)
+ * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ *       writing
+ *
+ * The VMA leaves the object's i_mmap list and drops its reference; the
+ * last one frees the object. vm_shmem stays set: the VMA is on its way
+ * out.
+ */
+void shadow_shmem_unlink(struct shadow_vma *vma)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+
+	down_write(&obj->i_mmap_rwsem);
+	list_del(&vma->shmem_node);
+	up_write(&obj->i_mmap_rwsem);
+	shadow_shmem_put(&obj->shmem);
 }
 
 /**
@@ -294,6 +322,9 @@ struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
 	if (!page)
 		return ERR_PTR(-ENOMEM);
 	shadow_page_meta(page)->shmem = true;
+	/* page->mapping and page->index, before anyone can see the page. */
+	shadow_page_meta(page)->shmem_obj = shmem;
+	shadow_page_meta(page)->index = index;
 	old = xa_cmpxchg(&obj->pages, index, NULL, page, SHADOW_GFP);
 	if (xa_is_err(old)) {
 		shadow_put_page(page);
