@@ -4,8 +4,10 @@
  * can read debugfs (root).
  *
  *   counters     module-wide counts of address spaces, VMAs, pages,
- *                shared backings and swap slots and store pages, for leak
- *                checks; and the pages swapped in and out since load
+ *                shared backings, anon_vmas, swap slots and swap store
+ *                pages, for leak checks
+ *   swap         the shadow swap device: its size, the slots used, and
+ *                the pages read from and written to it since load
  *   mmlist       one line per live address space: owner and counters
  *   mm<id>/      one directory per address space, from the moment its
  *                create or fork succeeds to its last user's exit:
@@ -35,17 +37,33 @@ static int shadow_counters_show(struct seq_file *m, void *v)
 	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
 	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
+	seq_printf(m, "anon_vmas %ld\n",
+		   atomic_long_read(&shadow_counters.anon_vmas));
 	seq_printf(m, "swap_slots %ld\n",
 		   atomic_long_read(&shadow_counters.swap_slots));
 	seq_printf(m, "swap_pages %ld\n",
 		   atomic_long_read(&shadow_counters.swap_pages));
-	seq_printf(m, "swapins %ld\n",
-		   atomic_long_read(&shadow_counters.swapins));
-	seq_printf(m, "swapouts %ld\n",
-		   atomic_long_read(&shadow_counters.swapouts));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shadow_counters);
+
+/*
+ * swap: the shadow swap device (/proc/swaps and the pswpin/pswpout lines
+ * of /proc/vmstat): its size and the slots in use, in pages, and the
+ * pages read from and written to it since the module was loaded.
+ */
+static int shadow_swap_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "size %lu\n", READ_ONCE(shadow_swap_slots));
+	seq_printf(m, "used %ld\n",
+		   atomic_long_read(&shadow_counters.swap_slots));
+	seq_printf(m, "pswpin %ld\n",
+		   atomic_long_read(&shadow_counters.swapins));
+	seq_printf(m, "pswpout %ld\n",
+		   atomic_long_read(&shadow_counters.swapouts));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_swap);
 
 /* The columns of mmlist: the owner, then SHADOW_MM_GET_STATS's counters. */
 static const char * const shadow_mmlist_columns[] = {
@@ -206,6 +224,8 @@ void shadow_debugfs_init(void)
 			    &shadow_counters_fops);
 	debugfs_create_file("mmlist", 0400, shadow_debugfs_root, NULL,
 			    &shadow_mmlist_fops);
+	debugfs_create_file("swap", 0400, shadow_debugfs_root, NULL,
+			    &shadow_swap_fops);
 }
 
 /**

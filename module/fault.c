@@ -84,6 +84,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 	page = shadow_alloc_page(true);
 	if (!page)
 		return -ENOMEM;
+	shadow_page_add_new_anon_rmap(page, vma, addr);
 	entry = pte_mkyoung(shadow_mk_pte(page, vma));
 	if (vma->vm_flags & VM_WRITE)
 		entry = pte_mkwrite(pte_mkdirty(entry));
@@ -266,6 +267,7 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 	}
 	if (old)
 		copy_highpage(new, old);
+	shadow_page_add_new_anon_rmap(new, vma, addr);
 	entry = pte_mkyoung(pte_mkdirty(shadow_mk_pte(new, vma)));
 	entry = shadow_maybe_mkwrite(entry, vma);
 
@@ -340,8 +342,11 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 	if (atomic_read(&sp->refs) <= 1 + !!READ_ONCE(sp->swap) &&
 	    (!READ_ONCE(sp->swap) || shadow_try_to_free_swap(page)) &&
 	    atomic_read(&sp->refs) == 1) {
-		/* It is exclusively ours now. */
-		WRITE_ONCE(sp->anon_exclusive, true);
+		/*
+		 * It is exclusively ours now, and moves to our anon_vma
+		 * (page_move_anon_rmap).
+		 */
+		shadow_page_move_anon_rmap(page, vma);
 		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
@@ -434,9 +439,8 @@ static shadow_flow int shadow_do_swap_page(struct shadow_mm *mm,
 	}
 	if (pte_swp_soft_dirty(orig))
 		pte = pte_mksoft_dirty(pte);
+	/* RMAP_EXCLUSIVE: the page becomes anon-exclusive. */
 	shadow_page_add_anon_rmap(page, vma, addr, exclusive);
-	if (exclusive)
-		WRITE_ONCE(sp->anon_exclusive, true);
 	atomic_inc(&sp->mapcount);
 	set_pte(ptep, pte);
 	if (major) {

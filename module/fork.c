@@ -162,7 +162,8 @@ shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm)
 			err = -ENOMEM;
 			break;
 		}
-		tmp->vm_mm = mm;
+		/* A walk may read it: both mms are write-locked. */
+		WRITE_ONCE(tmp->vm_mm, mm);
 		tmp->vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
 		/* A wiped VMA starts over: no anon_vma, faults refill it. */
 		err = shadow_anon_vma_fork(tmp, mpnt->vm_flags & VM_WIPEONFORK ?

@@ -143,6 +143,33 @@ static inline struct shadow_page *shadow_page_meta(struct page *page)
 	return (struct shadow_page *)page_private(page);
 }
 
+/**
+ * struct shadow_shmem_object - the object behind a shared anonymous
+ * mapping: the engine's shmem inode and address_space (memory.c)
+ * @shmem: what the layout code sees
+ * @pages: its pages by index, each with one reference, or for a page that
+ *         went to the swap device an xa_mk_value() of its slot's index,
+ *         which holds the slot (shmem's swap entries in the page cache). A
+ *         page leaves (shmem_writepage) under the xarray's lock, and
+ *         lookups take their page reference under it
+ * @size: its i_size in pages, the length of the mapping that made it
+ *        (mremap may map more of it than that)
+ * @i_mmap: the VMAs that map it (vma->shmem_node), for rmap walks
+ * @i_mmap_rwsem: protects @i_mmap (rmap.c's lock order)
+ */
+struct shadow_shmem_object {
+	struct shadow_shmem shmem;
+	struct xarray pages;
+	unsigned long size;
+	struct list_head i_mmap;
+	struct rw_semaphore i_mmap_rwsem;
+};
+
+static inline struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
+{
+	return container_of(s, struct shadow_shmem_object, shmem);
+}
+
 /* dev.c */
 int shadow_dev_init(void);
 void shadow_dev_exit(void);

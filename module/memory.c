@@ -65,6 +65,7 @@ void shadow_put_page(struct page *page)
 
 	if (!atomic_dec_and_test(&sp->refs))
 		return;
+	shadow_page_free_rmap(sp);
 	set_page_private(page, 0);
 	kfree(sp);
 	atomic_long_dec(&shadow_counters.pages);
@@ -194,27 +195,7 @@ shadow_flow void shadow_free_pgtables(struct shadow_mm *mm,
 			      ceiling);
 }
 
-/*
- * The object behind a shared anonymous mapping: the engine's shmem inode.
- * @shmem is what the layout code sees; @pages holds, by index, its pages,
- * each with one reference, or for a page that went to the swap device an
- * xa_mk_value() of its slot's index, which holds the slot (the swap entry
- * in the page cache of shmem); @size is its i_size in pages, the length of
- * the mapping that made it (mremap may map more of it than that). A page
- * leaves the object (shmem_writepage) under the xarray's lock, and lookups
- * take their reference under it.
- */
-struct shadow_shmem_object {
-	struct shadow_shmem shmem;
-	struct xarray pages;
-	unsigned long size;
-};
-
-static struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
-{
-	return container_of(s, struct shadow_shmem_object, shmem);
-}
-
+/* The slot a shmem object's value entry names, as a swap entry. */
 static swp_entry_t shadow_shmem_swp_entry(void *value)
 {
 	return swp_entry(0, xa_to_value(value));
@@ -238,6 +219,8 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
 	obj->shmem.id = atomic_long_inc_return(&last_id);
 	obj->size = size >> PAGE_SHIFT;
 	xa_init(&obj->pages);
+	INIT_LIST_HEAD(&obj->i_mmap);
+	init_rwsem(&obj->i_mmap_rwsem);
 	atomic_long_inc(&shadow_counters.shmem);
 	return &obj->shmem;
 }
@@ -265,11 +248,15 @@ void shadow_shmem_put(struct shadow_shmem *shmem)
 
 	if (!refcount_dec_and_test(&shmem->ref))
 		return;
+	WARN_ON_ONCE(!list_empty(&obj->i_mmap));
 	xa_for_each(&obj->pages, index, entry) {
-		if (xa_is_value(entry))
+		if (xa_is_value(entry)) {
 			shadow_swap_free(shadow_shmem_swp_entry(entry));
-		else
-			shadow_put_page(entry);
+			continue;
+		}
+		/* Truncated: no longer the object's (page->mapping). */
+		WRITE_ONCE(shadow_page_meta(entry)->shmem_obj, NULL);
+		shadow_put_page(entry);
 	}
 	xa_destroy(&obj->pages);
 	atomic_long_dec(&shadow_counters.shmem);
@@ -297,6 +284,44 @@ static struct page *shadow_shmem_lookup(struct shadow_shmem_object *obj,
 	}
 	*value = NULL;
 	return entry;
+}
+
+/**
+ * shadow_shmem_link() - a VMA maps its shmem object (get_file, vma_link)
+ * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ *       writing
+ *
+ * The VMA takes a reference on the object and joins its i_mmap list, where
+ * the rmap walks of the object's pages find it. Never fails.
+ */
+void shadow_shmem_link(struct shadow_vma *vma)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+
+	shadow_shmem_get(&obj->shmem);
+	down_write(&obj->i_mmap_rwsem);
+	list_add_tail(&vma->shmem_node, &obj->i_mmap);
+	up_write(&obj->i_mmap_rwsem);
+}
+
+/**
+ * shadow_shmem_unlink() - a VMA no longer maps its shmem object
+ * (unlink_file_vma, fput)
+ * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ *       writing
+ *
+ * The VMA leaves the object's i_mmap list and drops its reference; the
+ * last one frees the object. vm_shmem stays set: the VMA is on its way
+ * out.
+ */
+void shadow_shmem_unlink(struct shadow_vma *vma)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+
+	down_write(&obj->i_mmap_rwsem);
+	list_del(&vma->shmem_node);
+	up_write(&obj->i_mmap_rwsem);
+	shadow_shmem_put(&obj->shmem);
 }
 
 /**
@@ -433,10 +458,15 @@ struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
 bool shadow_shmem_writepage(struct page *page)
 {
 	struct shadow_page *sp = shadow_page_meta(page);
-	struct shadow_shmem_object *obj = to_shmem_object(sp->shmem_obj);
+	struct shadow_shmem *shmem = READ_ONCE(sp->shmem_obj);
+	struct shadow_shmem_object *obj;
 	swp_entry_t entry;
 	bool moved = false;
 
+	/* Truncated: the object is gone, the page goes with its holders. */
+	if (!shmem)
+		return false;
+	obj = to_shmem_object(shmem);
 	entry = shadow_swap_alloc_shmem();
 	if (!entry.val)
 		return false;

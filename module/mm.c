@@ -16,6 +16,12 @@
  *                                lock_mm_and_find_vma; mmap, brk and
  *                                mremap populate after dropping it)
  *     child->mmap_lock          (fork: the child's, SINGLE_DEPTH_NESTING)
+ *     anon_vma->root->rwsem     (rw_semaphore: the VMA lists of an anon_vma
+ *     / shmem i_mmap_rwsem       tree / of a shmem object; the rmap walks
+ *                                of rmap.c, which documents this part:
+ *                                another mm's mmap_lock only by trylock,
+ *                                then page_table_lock; the root's
+ *                                children_lock is innermost)
  *       mm->page_table_lock     (spinlock: page-table entries, rss, table
  *                                and fault counters, vma->anon_vma when a
  *                                fault sets it; mremap moves entries under

@@ -280,8 +280,7 @@ static shadow_flow unsigned long shadow_move_vma(struct shadow_mm *mm,
 		 */
 		if (vma->vm_start == old_addr &&
 		    vma->vm_end == old_addr + old_len) {
-			shadow_anon_vma_put(vma->anon_vma);
-			vma->anon_vma = NULL;
+			shadow_anon_vma_unlink(vma);
 			vma->vm_anon_chain = 0;
 			if (!vma->vm_shmem)
 				vma->vm_pgoff = vma->vm_start >> PAGE_SHIFT;

@@ -458,6 +458,34 @@ TRACE_EVENT(shadow_mm_reclaim,
 		  __entry->ret)
 );
 
+/*
+ * try_to_unmap cleared a PTE mapping a page: the page's id, the swap slot
+ * its PTE now holds (0: none, a shmem page's PTE is none), and whether
+ * the PTE was dirty.
+ */
+TRACE_EVENT(shadow_mm_try_to_unmap,
+	TP_PROTO(struct shadow_mm *mm, unsigned long addr, u64 page_id,
+		 unsigned long slot, bool dirty),
+	TP_ARGS(mm, addr, page_id, slot, dirty),
+	TP_STRUCT__entry(
+		__field(unsigned int, id)
+		__field(unsigned long, addr)
+		__field(u64, page_id)
+		__field(unsigned long, slot)
+		__field(bool, dirty)
+	),
+	TP_fast_assign(
+		__entry->id = mm->id;
+		__entry->addr = addr;
+		__entry->page_id = page_id;
+		__entry->slot = slot;
+		__entry->dirty = dirty;
+	),
+	TP_printk("mm=%u addr=0x%lx page=%llu slot=%lu dirty=%d",
+		  __entry->id, __entry->addr, __entry->page_id, __entry->slot,
+		  __entry->dirty)
+);
+
 #endif /* _SHADOW_MM_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH
