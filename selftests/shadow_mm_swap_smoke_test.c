@@ -257,6 +257,69 @@ TEST_F(swap, shared_anon)
 	close(child);
 }
 
+/* The text of a debugfs file of @mfd's address space. */
+static char *mm_file(int mfd, const char *name)
+{
+	struct shadow_mm_stats st;
+	static char buf[65536];
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	if (_shadow_get_stats(mfd, &st))
+		return NULL;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/shadow_mm/mm%u/%s",
+		 st.out_id, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = 0;
+	return buf;
+}
+
+TEST_F(swap, willneed_smaps_ptdump)
+{
+	struct shadow_mm_reclaim rc;
+	struct shadow_mm_stats st;
+	char *text;
+	__u64 addr;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, 4 * PAGE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, &addr));
+	put(_metadata, self->mfd, addr, "one");
+	put(_metadata, self->mfd, addr + PAGE, "two");
+	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, 0, 0,
+			     SHADOW_RECLAIM_AGE, 0, &rc));
+	EXPECT_EQ(2, rc.out_referenced);
+	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, 0, 0, 0, 0, &rc));
+	EXPECT_EQ(2, rc.out_reclaimed);
+
+	text = mm_file(self->mfd, "smaps");
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "\nSwap:                  8 kB\n"));
+	EXPECT_NE(NULL, strstr(text, "\nSwapPss:               8 kB\n"));
+	text = mm_file(self->mfd, "pagetables");
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "8K swap excl"));
+
+	/* Read ahead: the faults find the pages in the swap cache. */
+	EXPECT_EQ(0, _shadow_madvise(self->mfd, addr, 4 * PAGE,
+				     MADV_WILLNEED));
+	EXPECT_EQ(SHADOW_PAGE_SWAP | SHADOW_PAGE_EXCLUSIVE,
+		  page(_metadata, self->mfd, addr).flags);
+	expect(_metadata, self->mfd, addr, "one");
+	expect(_metadata, self->mfd, addr + PAGE, "two");
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(0, st.out_maj_flt);
+	EXPECT_EQ(0, st.out_swapins);
+	EXPECT_EQ(0, st.out_swapents);
+}
+
 TEST_F(swap, bad_input)
 {
 	struct shadow_mm_reclaim rc;
