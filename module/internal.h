@@ -390,8 +390,10 @@ void shadow_swap_exit(void);
 void shadow_swap_duplicate(swp_entry_t entry);
 /* free_swap_and_cache(): a swap PTE holding @entry is zapped */
 void shadow_free_swap_and_cache(swp_entry_t entry);
-/* free_swap_cache(): @page lost a mapping; drop it from the swap cache
- * when nothing uses its slot any more */
+/*
+ * free_swap_cache(): @page lost a mapping; drop it from the swap cache
+ * when nothing uses its slot any more
+ */
 void shadow_free_swap_cache(struct page *page);
 
 /* mremap.c */
