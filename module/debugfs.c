@@ -3,8 +3,8 @@
  * /sys/kernel/debug/shadow_mm/: the engine seen from outside, for whoever
  * can read debugfs (root).
  *
- *   counters     module-wide counts of address spaces, VMAs, pages and
- *                shared backings, for leak checks
+ *   counters     module-wide counts of address spaces, VMAs, pages,
+ *                shared backings and anon_vmas, for leak checks
  *   mmlist       one line per live address space: owner and counters
  *   mm<id>/      one directory per address space, from the moment its
  *                create or fork succeeds to its last user's exit:
