@@ -324,7 +324,7 @@ TEST_F(swap, willneed_smaps_ptdump)
 
 struct reclaimer {
 	int dev;
-	volatile int stop;
+	int stop;
 	unsigned long rounds, reclaimed;
 };
 
@@ -333,7 +333,7 @@ static void *reclaim_loop(void *arg)
 	struct reclaimer *r = arg;
 	struct shadow_mm_reclaim rc;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		if (reclaim(r->dev, SHADOW_DEV_RECLAIM, 0, 0, 0, 0, &rc))
 			break;
 		r->rounds++;
@@ -429,7 +429,7 @@ TEST_F(swap, race_with_reclaim)
 			break;
 		}
 	}
-	r.stop = 1;
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
 	TH_LOG("%lu reclaim rounds, %lu pages reclaimed, %u writes",
 	       r.rounds, r.reclaimed, seq);
