@@ -1006,9 +1006,9 @@ static unsigned long bogus_request(struct fuzz *f, const struct cmd *c)
 	case 3:
 		return _IO(safe_types[RND_IDX(r, safe_types)], c->nr);
 	case 4:
-		/* Numbers no command has: 0x02-0x0f, 0x22-0xff. */
-		nr = rnd_below(r, 2) ? 2 + rnd_below(r, 14) :
-				       0x22 + rnd_below(r, 0xde);
+		/* Numbers no command has: 0x03-0x0f, 0x23-0xff. */
+		nr = rnd_below(r, 2) ? 3 + rnd_below(r, 13) :
+				       0x23 + rnd_below(r, 0xdd);
 		return _IO(SHADOW_MM_TYPE, nr);
 	case 5:
 		/* The kernel drops the upper half: this is @c itself. */
