@@ -1115,6 +1115,66 @@ TEST_F(swap, bad_input)
 	EXPECT_EQ(-ESRCH, _shadow_reclaim(self->mfd, 0, 0, 0, NULL));
 }
 
+/* A "Name:   N kB" field of the debugfs smaps of space @id, or -1. */
+static long smaps_kb(__u32 id, const char *name)
+{
+	char path[128], key[40], *text = NULL, *at;
+	size_t cap = 0;
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/shadow_mm/mm%u/smaps",
+		 id);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (getdelim(&text, &cap, 0, f) > 0) {
+		snprintf(key, sizeof(key), "\n%s:", name);
+		at = strstr(text, key);
+		if (at && sscanf(at + strlen(key), "%ld kB", &kb) != 1)
+			kb = -1;
+	}
+	free(text);
+	fclose(f);
+	return kb;
+}
+
+/*
+ * smaps counts swap entries in Swap, and by the slot's swap count in
+ * SwapPss (smaps_pte_entry of 6.1): a slot parent and child hold counts
+ * half a page in each.
+ */
+TEST_F(swap, smaps_swap)
+{
+	unsigned char data[4 * PAGE];
+	struct shadow_mm_reclaim r;
+	__u32 id, cid = 0;
+	int child;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	id = stats(_metadata, self->mfd).out_id;
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	fill_random(data, sizeof(data), 15);
+	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	EXPECT_EQ(0, smaps_kb(id, "Swap"));
+	r = age_reclaim(_metadata, self->mfd, BASE, 2 * PAGE);
+	EXPECT_EQ(2, r.out_swapped_out);
+	EXPECT_EQ(8, smaps_kb(id, "Swap"));
+	EXPECT_EQ(8, smaps_kb(id, "SwapPss"));
+	EXPECT_EQ(8, smaps_kb(id, "Rss"));
+
+	child = _shadow_fork(self->mfd, 0, &cid);
+	ASSERT_LE(0, child);
+	EXPECT_EQ(8, smaps_kb(cid, "Swap"));
+	EXPECT_EQ(4, smaps_kb(cid, "SwapPss"));
+	EXPECT_EQ(4, smaps_kb(id, "SwapPss"));
+	expect_bytes(_metadata, child, BASE, data, sizeof(data));
+	EXPECT_EQ(0, smaps_kb(cid, "Swap"));
+	EXPECT_EQ(8, smaps_kb(id, "SwapPss"));
+	close(child);
+}
+
 /*
  * Reclaim while other threads fault, write and fork the same space: every
  * byte written is read back, and nothing is left behind.
