@@ -3,8 +3,11 @@
  * /sys/kernel/debug/shadow_mm/: the engine seen from outside, for whoever
  * can read debugfs (root).
  *
- *   counters     module-wide counts of address spaces, VMAs, pages and
- *                shared backings, for leak checks
+ *   counters     module-wide counts of address spaces, VMAs, pages,
+ *                shared backings, anon_vmas, swap slots and swap store
+ *                pages, for leak checks
+ *   swap         the shadow swap device: its size, the slots used, and
+ *                the pages read from and written to it since load
  *   mmlist       one line per live address space: owner and counters
  *   mm<id>/      one directory per address space, from the moment its
  *                create or fork succeeds to its last user's exit:
@@ -34,15 +37,40 @@ static int shadow_counters_show(struct seq_file *m, void *v)
 	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
 	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
+	seq_printf(m, "anon_vmas %ld\n",
+		   atomic_long_read(&shadow_counters.anon_vmas));
+	seq_printf(m, "swap_slots %ld\n",
+		   atomic_long_read(&shadow_counters.swap_slots));
+	seq_printf(m, "swap_pages %ld\n",
+		   atomic_long_read(&shadow_counters.swap_pages));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shadow_counters);
+
+/*
+ * swap: the shadow swap device (/proc/swaps and the pswpin/pswpout lines
+ * of /proc/vmstat): its size and the slots in use, in pages, and the
+ * pages read from and written to it since the module was loaded.
+ */
+static int shadow_swap_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "size %lu\n", READ_ONCE(shadow_swap_slots));
+	seq_printf(m, "used %ld\n",
+		   atomic_long_read(&shadow_counters.swap_slots));
+	seq_printf(m, "pswpin %ld\n",
+		   atomic_long_read(&shadow_counters.swapins));
+	seq_printf(m, "pswpout %ld\n",
+		   atomic_long_read(&shadow_counters.swapouts));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_swap);
 
 /* The columns of mmlist: the owner, then SHADOW_MM_GET_STATS's counters. */
 static const char * const shadow_mmlist_columns[] = {
 	"id", "pid", "uid", "mm_users", "mm_count", "map_count", "total_vm",
 	"locked_vm", "rss_anon", "rss_shmem", "nr_ptes", "nr_pmds", "nr_puds",
-	"min_flt", "maj_flt", "cow_copies", "cow_reuses",
+	"min_flt", "maj_flt", "cow_copies", "cow_reuses", "swapents",
+	"swapins", "swapouts",
 };
 
 #define SHADOW_MMLIST_WIDTH	8
@@ -62,7 +90,8 @@ static void shadow_mmlist_line(struct seq_file *m, struct shadow_mm *mm,
 		st->out_locked_vm, st->out_rss_anon, st->out_rss_shmem,
 		st->out_nr_ptes, st->out_nr_pmds, st->out_nr_puds,
 		st->out_min_flt, st->out_maj_flt, st->out_cow_copies,
-		st->out_cow_reuses,
+		st->out_cow_reuses, st->out_swapents, st->out_swapins,
+		st->out_swapouts,
 	};
 	int i;
 
@@ -195,6 +224,8 @@ void shadow_debugfs_init(void)
 			    &shadow_counters_fops);
 	debugfs_create_file("mmlist", 0400, shadow_debugfs_root, NULL,
 			    &shadow_mmlist_fops);
+	debugfs_create_file("swap", 0400, shadow_debugfs_root, NULL,
+			    &shadow_swap_fops);
 }
 
 /**

@@ -18,7 +18,8 @@
 				 SHADOW_MM_FEATURE_MPROTECT |	\
 				 SHADOW_MM_FEATURE_MLOCK |	\
 				 SHADOW_MM_FEATURE_MREMAP |	\
-				 SHADOW_MM_FEATURE_BRK)
+				 SHADOW_MM_FEATURE_BRK |	\
+				 SHADOW_MM_FEATURE_SWAP)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm
@@ -120,7 +121,8 @@ static int shadow_dev_api(struct shadow_ucmd *ucmd)
 	cmd->out_abi_version = SHADOW_MM_ABI_VERSION;
 	cmd->out_features = SHADOW_MM_FEATURES;
 	cmd->out_ioctls = BIT_ULL(SHADOW_MM_CMD_API) |
-			  BIT_ULL(SHADOW_MM_CMD_CREATE) | shadow_task_ioctls();
+			  BIT_ULL(SHADOW_MM_CMD_CREATE) |
+			  BIT_ULL(SHADOW_MM_CMD_DEV_RECLAIM) | shadow_task_ioctls();
 	if (shadow_ucmd_respond(ucmd, sizeof(*cmd)))
 		return -EFAULT;
 	/* Only an answer that reached user space completes the handshake. */
@@ -153,6 +155,29 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));
 }
 
+/*
+ * SHADOW_DEV_RECLAIM: reclaim from every address space; no range, and the
+ * handshake first, as for SHADOW_MM_CREATE.
+ */
+static int shadow_dev_reclaim(struct shadow_ucmd *ucmd)
+{
+	struct shadow_dev_file *df = ucmd->file->private_data;
+	struct shadow_mm_reclaim *cmd = ucmd->cmd;
+	int ret;
+
+	if (!READ_ONCE(df->api_done))
+		return -EPERM;
+	if (cmd->addr || cmd->len)
+		return -EINVAL;
+	ret = shadow_reclaim_check(cmd);
+	if (ret)
+		return ret;
+	ret = shadow_reclaim_all(cmd);
+	if (ret)
+		return ret;
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 static const struct shadow_ioctl_op shadow_dev_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_API, SHADOW_MM_CMD_API,
 			SHADOW_MM_API, shadow_dev_api,
@@ -161,6 +186,9 @@ static const struct shadow_ioctl_op shadow_dev_ops[] = {
 			SHADOW_MM_CREATE,
 			shadow_dev_create, struct shadow_mm_create,
 			__reserved),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_API, SHADOW_MM_CMD_DEV_RECLAIM,
+			SHADOW_DEV_RECLAIM, shadow_dev_reclaim,
+			struct shadow_mm_reclaim, out_reclaimed),
 };
 
 static long shadow_dev_ioctl(struct file *file, unsigned int cmd,

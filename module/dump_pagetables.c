@@ -5,8 +5,9 @@
  * consecutive entries at the same level with the same flags make one line,
  * with the x86 flag columns of that file and three more for the bits the
  * engine sets that it does not show (accessed, dirty, and the special bit
- * of the zero page); then the number of table pages at each level. No
- * physical address or page frame number is shown.
+ * of the zero page); a run of swap entries shows as "swap" ("swap excl"
+ * when exclusive); then the number of table pages at each level. No
+ * physical address, page frame number or swap offset is shown.
  */
 #include <linux/seq_file.h>
 
@@ -44,10 +45,20 @@ struct shadow_pg_state {
 	unsigned long tables[ARRAY_SIZE(shadow_level_name)];
 };
 
+/*
+ * A swap entry's run: not a bit of any present entry's shown flags. The
+ * swap PTE's exclusive bit (_PAGE_SWP_EXCLUSIVE) goes with it.
+ */
+#define SHADOW_PTDUMP_SWAP	BIT_ULL(62)
+
 /* printk_prot(): the flag columns, then the level. */
 static void shadow_printk_prot(struct seq_file *m, unsigned long pr, int level)
 {
-	if (!(pr & _PAGE_PRESENT)) {
+	if (pr & SHADOW_PTDUMP_SWAP) {
+		/* Not present: a swap entry, exclusive or not. */
+		seq_printf(m, "%-42s", pr & _PAGE_SWP_EXCLUSIVE ?
+			   "swap excl" : "swap");
+	} else if (!(pr & _PAGE_PRESENT)) {
 		seq_printf(m, "%42s", "");
 	} else {
 		seq_puts(m, pr & _PAGE_USER ? "USR " : "    ");
@@ -88,7 +99,8 @@ static void shadow_note_run(struct shadow_pg_state *st, unsigned long addr)
 static void shadow_note_page(struct shadow_pg_state *st, unsigned long addr,
 			     int level, unsigned long val)
 {
-	unsigned long new_prot = val & SHADOW_PTDUMP_FLAGS;
+	unsigned long new_prot = val & (SHADOW_PTDUMP_FLAGS |
+					SHADOW_PTDUMP_SWAP);
 
 	if (st->level != -1 && new_prot == st->current_prot &&
 	    level == st->level)
@@ -136,7 +148,12 @@ static int shadow_ptdump_pte_entry(pte_t *pte, unsigned long addr,
 				   unsigned long next,
 				   struct shadow_pagewalk *walk)
 {
-	shadow_note_page(walk->private, addr, SHADOW_DEPTH_PTE, pte_val(*pte));
+	unsigned long val = pte_val(*pte);
+
+	/* A swap entry shows as one, whatever its offset bits look like. */
+	if (is_swap_pte(*pte))
+		val = SHADOW_PTDUMP_SWAP | (val & _PAGE_SWP_EXCLUSIVE);
+	shadow_note_page(walk->private, addr, SHADOW_DEPTH_PTE, val);
 	return 0;
 }
 

@@ -4,8 +4,9 @@
  * handle_mm_fault -> handle_pte_fault -> do_anonymous_page (the zero page on
  * read, a new zeroed page on write), do_read_fault (fault-around: the
  * pages a shared anonymous object already has, mapped around a read),
- * do_shared_fault (the object's page) and do_wp_page (wp_page_reuse when
- * the page is exclusively this mapping's, wp_page_copy otherwise). And the
+ * do_shared_fault (the object's page, read back from the swap device if
+ * it went there), do_swap_page (a swap PTE) and do_wp_page (wp_page_reuse
+ * when the page is exclusively this mapping's, wp_page_copy otherwise). And the
  * two ways user space touches memory: a CPU-like touch of a range
  * (shadow_fault_range) and access_process_vm (shadow_access_vm), with
  * get_user_pages' rules.
@@ -83,6 +84,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 	page = shadow_alloc_page(true);
 	if (!page)
 		return -ENOMEM;
+	shadow_page_add_new_anon_rmap(page, vma, addr);
 	entry = pte_mkyoung(shadow_mk_pte(page, vma));
 	if (vma->vm_flags & VM_WRITE)
 		entry = pte_mkwrite(pte_mkdirty(entry));
@@ -113,10 +115,11 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 	unsigned long index = vma->vm_pgoff +
 			      ((addr - vma->vm_start) >> PAGE_SHIFT);
 	struct page *page;
+	u64 swapped;
 	pte_t entry;
 	int ret;
 
-	page = shadow_shmem_get_page(vma->vm_shmem, index);
+	page = shadow_shmem_get_page(vma->vm_shmem, index, &swapped);
 	if (IS_ERR(page))
 		return PTR_ERR(page);
 	entry = pte_mkyoung(shadow_mk_pte(page, vma));
@@ -133,9 +136,18 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 	/* The reference shadow_shmem_get_page() took is the PTE's. */
 	atomic_inc(&shadow_page_meta(page)->mapcount);
 	mm->rss_shmem++;
-	mm->min_flt++;
 	set_pte(pte, entry);
-	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SHARED);
+	if (swapped) {
+		/* shmem_swapin_folio() read it back: VM_FAULT_MAJOR. */
+		mm->maj_flt++;
+		mm->swapins++;
+		trace_shadow_mm_swap_in(mm, addr, swapped,
+					shadow_page_meta(page)->id, true);
+		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SWAPIN);
+	} else {
+		mm->min_flt++;
+		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SHARED);
+	}
 	spin_unlock(&mm->page_table_lock);
 	return 0;
 }
@@ -255,6 +267,7 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 	}
 	if (old)
 		copy_highpage(new, old);
+	shadow_page_add_new_anon_rmap(new, vma, addr);
 	entry = pte_mkyoung(pte_mkdirty(shadow_mk_pte(new, vma)));
 	entry = shadow_maybe_mkwrite(entry, vma);
 
@@ -322,15 +335,124 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
-	if (atomic_read(&sp->refs) == 1) {
-		/* Only our mapping holds it: it is exclusively ours now. */
-		WRITE_ONCE(sp->anon_exclusive, true);
+	/*
+	 * Only our mapping holds it, but for the swap cache, which lets go
+	 * when no swap PTE holds the slot any more (folio_free_swap).
+	 */
+	if (atomic_read(&sp->refs) <= 1 + !!READ_ONCE(sp->swap) &&
+	    (!READ_ONCE(sp->swap) || shadow_try_to_free_swap(page)) &&
+	    atomic_read(&sp->refs) == 1) {
+		/*
+		 * It is exclusively ours now, and moves to our anon_vma
+		 * (page_move_anon_rmap).
+		 */
+		shadow_page_move_anon_rmap(page, vma);
 		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
 	shadow_get_page(page);
 	spin_unlock(&mm->page_table_lock);
 	return shadow_wp_page_copy(mm, vma, addr, pte, entry, page);
+}
+
+/*
+ * should_try_to_free_swap(): drop the swap cache page's slot right away
+ * when the device is more than half full, for a VM_LOCKED VMA (its page
+ * will not go out again), or for a write that will likely leave us the
+ * only user of the page.
+ */
+static bool shadow_should_try_to_free_swap(struct page *page,
+					   struct shadow_vma *vma,
+					   unsigned int flags)
+{
+	struct shadow_page *sp = shadow_page_meta(page);
+
+	if (!READ_ONCE(sp->swap))
+		return false;
+	if (shadow_swap_full() || (vma->vm_flags & VM_LOCKED))
+		return true;
+	return (flags & SHADOW_FAULT_WRITE) && atomic_read(&sp->refs) == 2;
+}
+
+/*
+ * A fault on a swap PTE (do_swap_page): the page comes from the swap
+ * cache, or is read back from the device into it (a major fault). The
+ * PTE's hold on the slot goes (swap_free). The page is mapped exclusive
+ * when the swap PTE said so or nothing else holds it; then a write fault
+ * maps it writable at once. Otherwise it is mapped write-protected, and
+ * the write goes on through do_wp_page, which copies it or reuses it
+ * (the fault's caller retries the access, as the CPU would).
+ */
+static shadow_flow int shadow_do_swap_page(struct shadow_mm *mm,
+					   struct shadow_vma *vma,
+					   unsigned long addr, pte_t *ptep,
+					   pte_t orig, unsigned int flags)
+{
+	swp_entry_t entry = pte_to_swp_entry(orig);
+	bool major, exclusive;
+	struct shadow_page *sp;
+	struct page *page;
+	pte_t pte;
+
+	if (shadow_warn_on(vma->vm_shmem || non_swap_entry(entry)))
+		return -EFAULT;
+	page = shadow_swapin(entry, &major);
+	if (IS_ERR(page))
+		return PTR_ERR(page);
+	if (!page) {
+		/* The slot is gone: the PTE must have changed meanwhile. */
+		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_RETRY);
+		return 0;
+	}
+	sp = shadow_page_meta(page);
+
+	spin_lock(&mm->page_table_lock);
+	if (!pte_same(*ptep, orig)) {
+		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_RETRY);
+		spin_unlock(&mm->page_table_lock);
+		shadow_put_page(page);
+		return 0;
+	}
+	if (shadow_rss_limit_reached(mm)) {
+		spin_unlock(&mm->page_table_lock);
+		shadow_put_page(page);
+		return -ENOMEM;
+	}
+
+	exclusive = pte_swp_exclusive(orig);
+	shadow_swap_free(entry);
+	if (shadow_should_try_to_free_swap(page, vma, flags))
+		shadow_try_to_free_swap(page);
+	mm->rss_anon++;
+	mm->nr_swapents--;
+	pte = pte_mkyoung(shadow_mk_pte(page, vma));
+	/*
+	 * Same logic as in do_wp_page(); however, optimize for pages that are
+	 * certainly not shared either because we just allocated them without
+	 * exposing them to the swapcache or because the swap entry indicates
+	 * exclusivity. (Our reference is the one the PTE takes over.)
+	 */
+	if (exclusive || atomic_read(&sp->refs) == 1) {
+		if (flags & SHADOW_FAULT_WRITE)
+			pte = shadow_maybe_mkwrite(pte_mkdirty(pte), vma);
+		exclusive = true;
+	}
+	if (pte_swp_soft_dirty(orig))
+		pte = pte_mksoft_dirty(pte);
+	/* RMAP_EXCLUSIVE: the page becomes anon-exclusive. */
+	shadow_page_add_anon_rmap(page, vma, addr, exclusive);
+	atomic_inc(&sp->mapcount);
+	set_pte(ptep, pte);
+	if (major) {
+		mm->maj_flt++;
+		mm->swapins++;
+	} else {
+		mm->min_flt++;
+	}
+	trace_shadow_mm_swap_in(mm, addr, swp_offset(entry), sp->id, major);
+	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SWAPIN);
+	spin_unlock(&mm->page_table_lock);
+	return 0;
 }
 
 /* Find or make the PTE and act on what it holds (__handle_mm_fault). */
@@ -353,6 +475,8 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 			return shadow_do_shared_fault(mm, vma, addr, pte, flags);
 		return shadow_do_anonymous_page(mm, vma, addr, pte, flags);
 	}
+	if (!pte_present(entry))
+		return shadow_do_swap_page(mm, vma, addr, pte, entry, flags);
 
 	spin_lock(&mm->page_table_lock);
 	if (!pte_same(*pte, entry)) {

@@ -11,10 +11,29 @@
 #include "trace.h"
 
 /*
+ * copy_nonpresent_pte(): the child's swap PTE holds the slot too
+ * (swap_duplicate); the entry is no longer exclusive, in the parent as in
+ * the child. Both page_table_locks are held. Returns the child's PTE.
+ */
+static pte_t shadow_copy_nonpresent_pte(struct shadow_mm *dst_mm,
+					pte_t *src_pte, pte_t pte)
+{
+	shadow_swap_duplicate(pte_to_swp_entry(pte));
+	/* Mark the swap entry as shared. */
+	if (pte_swp_exclusive(pte)) {
+		pte = pte_swp_clear_exclusive(pte);
+		set_pte(src_pte, pte);
+	}
+	dst_mm->nr_swapents++;
+	return pte;
+}
+
+/*
  * copy_pte_range() for [addr, end) inside one PTE table: every present PTE
  * is copied; a private writable one is write-protected in both spaces; the
  * page stops being anon-exclusive and gains a mapping and a reference; the
- * child's copy is old. *@copied counts the PTEs copied.
+ * child's copy is old. A swap PTE is copied by copy_nonpresent_pte().
+ * *@copied counts the PTEs copied.
  */
 static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 					     struct shadow_mm *src_mm,
@@ -41,6 +60,12 @@ static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 
 		if (pte_none(pte))
 			continue;
+		if (!pte_present(pte)) {
+			pte = shadow_copy_nonpresent_pte(dst_mm, src_pte, pte);
+			set_pte(dst_pte, pte);
+			(*copied)++;
+			continue;
+		}
 		if (!pte_special(pte)) {
 			struct page *page = pte_page(pte);
 			struct shadow_page *sp = shadow_page_meta(page);
@@ -137,7 +162,8 @@ shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm)
 			err = -ENOMEM;
 			break;
 		}
-		tmp->vm_mm = mm;
+		/* A walk may read it: both mms are write-locked. */
+		WRITE_ONCE(tmp->vm_mm, mm);
 		tmp->vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
 		/* A wiped VMA starts over: no anon_vma, faults refill it. */
 		err = shadow_anon_vma_fork(tmp, mpnt->vm_flags & VM_WIPEONFORK ?

@@ -12,6 +12,9 @@
 
 #include "vma_internal.h"
 
+#include <linux/swap.h>
+#include <linux/swapops.h>
+
 #define SHADOW_TASK_SIZE	((1UL << 47) - PAGE_SIZE)
 /* mmap_base() with an 8 MiB stack rlimit: the gap is clamped to 128 MiB. */
 #define SHADOW_MMAP_GAP		(128UL << 20)
@@ -138,6 +141,33 @@ struct shadow_page {
 static inline struct shadow_page *shadow_page_meta(struct page *page)
 {
 	return (struct shadow_page *)page_private(page);
+}
+
+/**
+ * struct shadow_shmem_object - the object behind a shared anonymous
+ * mapping: the engine's shmem inode and address_space (memory.c)
+ * @shmem: what the layout code sees
+ * @pages: its pages by index, each with one reference, or for a page that
+ *         went to the swap device an xa_mk_value() of its slot's index,
+ *         which holds the slot (shmem's swap entries in the page cache). A
+ *         page leaves (shmem_writepage) under the xarray's lock, and
+ *         lookups take their page reference under it
+ * @size: its i_size in pages, the length of the mapping that made it
+ *        (mremap may map more of it than that)
+ * @i_mmap: the VMAs that map it (vma->shmem_node), for rmap walks
+ * @i_mmap_rwsem: protects @i_mmap (rmap.c's lock order)
+ */
+struct shadow_shmem_object {
+	struct shadow_shmem shmem;
+	struct xarray pages;
+	unsigned long size;
+	struct list_head i_mmap;
+	struct rw_semaphore i_mmap_rwsem;
+};
+
+static inline struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
+{
+	return container_of(s, struct shadow_shmem_object, shmem);
 }
 
 /* dev.c */
@@ -291,9 +321,10 @@ struct page *shadow_alloc_page(bool anon_exclusive);
 void shadow_get_page(struct page *page);
 void shadow_put_page(struct page *page);
 struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
-				   unsigned long index);
+				   unsigned long index, u64 *swapped);
 struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
 				    unsigned long index);
+bool shadow_shmem_writepage(struct page *page);
 
 /* fault.c: flags are the uapi's SHADOW_FAULT_* */
 int shadow_handle_mm_fault(struct shadow_mm *mm, struct shadow_vma *vma,
@@ -367,9 +398,40 @@ void shadow_swap_exit(void);
 void shadow_swap_duplicate(swp_entry_t entry);
 /* free_swap_and_cache(): a swap PTE holding @entry is zapped */
 void shadow_free_swap_and_cache(swp_entry_t entry);
-/* free_swap_cache(): @page lost a mapping; drop it from the swap cache
- * when nothing uses its slot any more */
+/*
+ * free_swap_cache(): @page lost a mapping; drop it from the swap cache
+ * when nothing uses its slot any more
+ */
 void shadow_free_swap_cache(struct page *page);
+/* swap_free(): a swap PTE or shmem object lets go of @entry */
+void shadow_swap_free(swp_entry_t entry);
+/* vm_swap_full(): more than half the slots in use */
+bool shadow_swap_full(void);
+/* add_to_swap(): a slot for @page, which enters the swap cache */
+int shadow_add_to_swap(struct page *page);
+/* folio_free_swap(): out of the swap cache if no swap PTE holds the slot */
+bool shadow_try_to_free_swap(struct page *page);
+/* pageout() + __remove_mapping() of an unmapped swap cache page */
+bool shadow_swap_pageout(struct page *page, bool *written);
+/* swap cache lookup, or read into it: the page of a swap PTE's entry */
+struct page *shadow_swapin(swp_entry_t entry, bool *major);
+/* shmem_writepage() and shmem_swapin_folio()'s use of the device */
+swp_entry_t shadow_swap_alloc_shmem(void);
+void shadow_swap_write_shmem(swp_entry_t entry, struct page *page);
+void shadow_swap_read_shmem(swp_entry_t entry, struct page *page);
+/* swp_swapcount(): the swap PTEs and objects holding @entry */
+unsigned int shadow_swap_count(swp_entry_t entry);
+
+/* The walk's opaque id of a swap slot: never a page's id. */
+static inline u64 shadow_swap_slot_id(swp_entry_t entry)
+{
+	return BIT_ULL(63) | swp_offset(entry);
+}
+
+/* vmscan.c: reclaim (SHADOW_MM_RECLAIM, SHADOW_DEV_RECLAIM) */
+int shadow_reclaim_mm(struct shadow_mm *mm, struct shadow_mm_reclaim *rc);
+int shadow_reclaim_all(struct shadow_mm_reclaim *rc);
+int shadow_reclaim_check(const struct shadow_mm_reclaim *rc);
 
 /* mremap.c */
 unsigned long shadow_sys_mremap(struct shadow_mm *mm, unsigned long addr,

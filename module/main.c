@@ -59,6 +59,15 @@ module_param_named(max_pages_per_mm, shadow_max_pages_per_mm, ulong, 0644);
 MODULE_PARM_DESC(max_pages_per_mm,
 		 "Most data pages (rss) one address space may map; a fault past it fails with ENOMEM (0: no limit, the default)");
 
+/*
+ * The size of the shadow swap device, in slots (pages); a change applies
+ * to later allocations, and the slots in use stay.
+ */
+unsigned long shadow_swap_slots = 65536;
+module_param_named(swap_slots, shadow_swap_slots, ulong, 0644);
+MODULE_PARM_DESC(swap_slots,
+		 "Slots (pages) of the shadow swap device; reclaim finds it full past them (0: no swap, default 65536)");
+
 static int __init shadow_mm_module_init(void)
 {
 	int err;
@@ -88,9 +97,12 @@ static int __init shadow_mm_module_init(void)
 	if (shadow_mmap_min_addr > SHADOW_TASK_SIZE - SHADOW_MMAP_GAP)
 		return -EINVAL;
 
-	err = shadow_mm_init();
+	err = shadow_swap_init();
 	if (err)
 		return err;
+	err = shadow_mm_init();
+	if (err)
+		goto err_swap;
 	/* Before the device: an address space's directory goes in it. */
 	shadow_debugfs_init();
 	err = shadow_dev_init();
@@ -101,6 +113,8 @@ static int __init shadow_mm_module_init(void)
 err_debugfs:
 	shadow_debugfs_exit();
 	shadow_mm_exit();
+err_swap:
+	shadow_swap_exit();
 	return err;
 }
 
@@ -115,6 +129,7 @@ static void __exit shadow_mm_module_exit(void)
 	shadow_mmput_async_flush();
 	shadow_debugfs_exit();
 	shadow_mm_exit();
+	shadow_swap_exit();
 }
 
 module_init(shadow_mm_module_init);

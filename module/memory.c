@@ -65,13 +65,18 @@ void shadow_put_page(struct page *page)
 
 	if (!atomic_dec_and_test(&sp->refs))
 		return;
+	shadow_page_free_rmap(sp);
 	set_page_private(page, 0);
 	kfree(sp);
 	atomic_long_dec(&shadow_counters.pages);
 	__free_page(page);
 }
 
-/* Drop one PTE's hold on a page it mapped (page_remove_rmap + put). */
+/*
+ * Drop one PTE's hold on a page it mapped (page_remove_rmap + put); a
+ * swap cache page nothing maps or holds any more leaves the cache
+ * (free_pages_and_swap_cache).
+ */
 static void shadow_zap_page(struct shadow_mm *mm, struct shadow_vma *vma,
 			    struct page *page)
 {
@@ -80,10 +85,15 @@ static void shadow_zap_page(struct shadow_mm *mm, struct shadow_vma *vma,
 		mm->rss_shmem--;
 	else
 		mm->rss_anon--;
+	shadow_free_swap_cache(page);
 	shadow_put_page(page);
 }
 
-/* Clear the PTEs of [addr, end) in one PTE table (zap_pte_range). */
+/*
+ * Clear the PTEs of [addr, end) in one PTE table (zap_pte_range): a
+ * present PTE drops its page, a swap PTE its hold on the swap slot
+ * (free_swap_and_cache).
+ */
 static void shadow_zap_pte_range(struct shadow_mm *mm, struct shadow_vma *vma,
 				 pte_t *pte, unsigned long addr,
 				 unsigned long end)
@@ -95,6 +105,11 @@ static void shadow_zap_pte_range(struct shadow_mm *mm, struct shadow_vma *vma,
 		if (pte_none(ptent))
 			continue;
 		set_pte(pte, __pte(0));
+		if (!pte_present(ptent)) {
+			shadow_free_swap_and_cache(pte_to_swp_entry(ptent));
+			mm->nr_swapents--;
+			continue;
+		}
 		if (pte_special(ptent))
 			continue;
 		shadow_zap_page(mm, vma, pte_page(ptent));
@@ -180,21 +195,10 @@ shadow_flow void shadow_free_pgtables(struct shadow_mm *mm,
 			      ceiling);
 }
 
-/*
- * The object behind a shared anonymous mapping: the engine's shmem inode.
- * @shmem is what the layout code sees; @pages holds its pages by index,
- * each with one reference; @size is its i_size in pages, the length of
- * the mapping that made it (mremap may map more of it than that).
- */
-struct shadow_shmem_object {
-	struct shadow_shmem shmem;
-	struct xarray pages;
-	unsigned long size;
-};
-
-static struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
+/* The slot a shmem object's value entry names, as a swap entry. */
+static swp_entry_t shadow_shmem_swp_entry(void *value)
 {
-	return container_of(s, struct shadow_shmem_object, shmem);
+	return swp_entry(0, xa_to_value(value));
 }
 
 /**
@@ -215,6 +219,8 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
 	obj->shmem.id = atomic_long_inc_return(&last_id);
 	obj->size = size >> PAGE_SHIFT;
 	xa_init(&obj->pages);
+	INIT_LIST_HEAD(&obj->i_mmap);
+	init_rwsem(&obj->i_mmap_rwsem);
 	atomic_long_inc(&shadow_counters.shmem);
 	return &obj->shmem;
 }
@@ -231,20 +237,91 @@ void shadow_shmem_get(struct shadow_shmem *shmem)
 /**
  * shadow_shmem_put() - drop a reference; the last frees object and pages
  * @shmem: the object
+ *
+ * The slots of its swapped-out pages are freed too (shmem_undo_range).
  */
 void shadow_shmem_put(struct shadow_shmem *shmem)
 {
 	struct shadow_shmem_object *obj = to_shmem_object(shmem);
-	struct page *page;
 	unsigned long index;
+	void *entry;
 
 	if (!refcount_dec_and_test(&shmem->ref))
 		return;
-	xa_for_each(&obj->pages, index, page)
-		shadow_put_page(page);
+	WARN_ON_ONCE(!list_empty(&obj->i_mmap));
+	xa_for_each(&obj->pages, index, entry) {
+		if (xa_is_value(entry)) {
+			shadow_swap_free(shadow_shmem_swp_entry(entry));
+			continue;
+		}
+		/* Truncated: no longer the object's (page->mapping). */
+		WRITE_ONCE(shadow_page_meta(entry)->shmem_obj, NULL);
+		shadow_put_page(entry);
+	}
 	xa_destroy(&obj->pages);
 	atomic_long_dec(&shadow_counters.shmem);
 	kfree(obj);
+}
+
+/*
+ * The object's entry at @index, under its lock: a page with a reference
+ * for the caller (return value), or NULL with *@value set to the swap
+ * value there, or to NULL when there is nothing.
+ */
+static struct page *shadow_shmem_lookup(struct shadow_shmem_object *obj,
+					unsigned long index, void **value)
+{
+	void *entry;
+
+	xa_lock(&obj->pages);
+	entry = xa_load(&obj->pages, index);
+	if (entry && !xa_is_value(entry))
+		shadow_get_page(entry);
+	xa_unlock(&obj->pages);
+	if (xa_is_value(entry)) {
+		*value = entry;
+		return NULL;
+	}
+	*value = NULL;
+	return entry;
+}
+
+/**
+ * shadow_shmem_link() - a VMA maps its shmem object (get_file, vma_link)
+ * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ *       writing
+ *
+ * The VMA takes a reference on the object and joins its i_mmap list, where
+ * the rmap walks of the object's pages find it. Never fails.
+ */
+void shadow_shmem_link(struct shadow_vma *vma)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+
+	shadow_shmem_get(&obj->shmem);
+	down_write(&obj->i_mmap_rwsem);
+	list_add_tail(&vma->shmem_node, &obj->i_mmap);
+	up_write(&obj->i_mmap_rwsem);
+}
+
+/**
+ * shadow_shmem_unlink() - a VMA no longer maps its shmem object
+ * (unlink_file_vma, fput)
+ * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ *       writing
+ *
+ * The VMA leaves the object's i_mmap list and drops its reference; the
+ * last one frees the object. vm_shmem stays set: the VMA is on its way
+ * out.
+ */
+void shadow_shmem_unlink(struct shadow_vma *vma)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+
+	down_write(&obj->i_mmap_rwsem);
+	list_del(&vma->shmem_node);
+	up_write(&obj->i_mmap_rwsem);
+	shadow_shmem_put(&obj->shmem);
 }
 
 /**
@@ -252,17 +329,65 @@ void shadow_shmem_put(struct shadow_shmem *shmem)
  * @shmem: the object, pinned by the caller (a VMA under mmap_lock)
  * @index: page index in the object
  *
- * Pages leave an object only when it is freed, so the page found stays.
+ * A page out on the swap device is not there (filemap_map_pages skips
+ * value entries).
  *
  * Return: the page with a reference for the caller, or NULL.
  */
 struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
 				    unsigned long index)
 {
-	struct page *page = xa_load(&to_shmem_object(shmem)->pages, index);
+	void *value;
 
-	if (page)
-		shadow_get_page(page);
+	return shadow_shmem_lookup(to_shmem_object(shmem), index, &value);
+}
+
+/* A new page for the object at @index, with one reference. */
+static struct page *shadow_shmem_alloc_page(struct shadow_shmem *shmem,
+					    unsigned long index)
+{
+	struct page *page = shadow_alloc_page(false);
+	struct shadow_page *sp;
+
+	if (!page)
+		return NULL;
+	sp = shadow_page_meta(page);
+	sp->shmem = true;
+	sp->shmem_obj = shmem;
+	sp->index = index;
+	return page;
+}
+
+/*
+ * shmem_swapin_folio(): bring the page at @index, out in the slot @value
+ * names, back into the object. Returns the page with a reference for the
+ * caller, NULL when someone else changed the entry first (look again), or
+ * an ERR_PTR.
+ */
+static struct page *shadow_shmem_swapin(struct shadow_shmem_object *obj,
+					unsigned long index, void *value)
+{
+	swp_entry_t entry = shadow_shmem_swp_entry(value);
+	struct page *page;
+	void *old;
+
+	page = shadow_shmem_alloc_page(&obj->shmem, index);
+	if (!page)
+		return ERR_PTR(-ENOMEM);
+	xa_lock(&obj->pages);
+	if (xa_load(&obj->pages, index) != value) {
+		xa_unlock(&obj->pages);
+		shadow_put_page(page);
+		return NULL;
+	}
+	/* The value there holds the slot: its contents stay. */
+	shadow_swap_read_shmem(entry, page);
+	shadow_get_page(page);	/* the object's */
+	/* In place of an entry: no allocation. */
+	old = __xa_store(&obj->pages, index, page, GFP_NOWAIT);
+	xa_unlock(&obj->pages);
+	WARN_ON_ONCE(old != value);
+	shadow_swap_free(entry);
 	return page;
 }
 
@@ -270,6 +395,8 @@ struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
  * shadow_shmem_get_page() - the page at @index, created zeroed if absent
  * @shmem: the object
  * @index: page index in the object
+ * @swapped: set to the walk id of the swap slot the page was read back
+ *           from (a major fault), or 0
  *
  * Past the object's end there is no page: shmem_get_folio_gfp() refuses,
  * and the fault is a SIGBUS (-EFAULT here, as get_user_pages says).
@@ -277,33 +404,85 @@ struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
  * Return: the page with a reference for the caller, or an ERR_PTR.
  */
 struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
-				   unsigned long index)
+				   unsigned long index, u64 *swapped)
 {
 	struct shadow_shmem_object *obj = to_shmem_object(shmem);
 	struct page *page, *old;
+	void *value;
 
+	*swapped = 0;
 	if (index >= obj->size)
 		return ERR_PTR(-EFAULT);
 
-	page = xa_load(&obj->pages, index);
-	if (page) {
-		shadow_get_page(page);
-		return page;
-	}
-	page = shadow_alloc_page(false);
-	if (!page)
-		return ERR_PTR(-ENOMEM);
-	shadow_page_meta(page)->shmem = true;
-	old = xa_cmpxchg(&obj->pages, index, NULL, page, SHADOW_GFP);
-	if (xa_is_err(old)) {
+	for (;;) {
+		page = shadow_shmem_lookup(obj, index, &value);
+		if (page)
+			return page;
+		if (value) {
+			page = shadow_shmem_swapin(obj, index, value);
+			if (!page)
+				continue;
+			if (!IS_ERR(page))
+				*swapped = shadow_swap_slot_id(shadow_shmem_swp_entry(value));
+			return page;
+		}
+		page = shadow_shmem_alloc_page(shmem, index);
+		if (!page)
+			return ERR_PTR(-ENOMEM);
+		old = xa_cmpxchg(&obj->pages, index, NULL, page, SHADOW_GFP);
+		if (xa_is_err(old)) {
+			shadow_put_page(page);
+			return ERR_PTR(xa_err(old));
+		}
+		if (!old) {
+			/* The object's reference, and the caller's. */
+			shadow_get_page(page);
+			return page;
+		}
+		/* Another fault filled the slot first: look again. */
 		shadow_put_page(page);
-		return ERR_PTR(xa_err(old));
 	}
-	if (old) {
-		/* Another fault filled the slot first: use its page. */
-		shadow_put_page(page);
-		page = old;
+}
+
+/**
+ * shadow_shmem_writepage() - move an unmapped page of a shared anonymous
+ * object to the swap device (shmem_writepage)
+ * @page: the page, with a reference held by the caller
+ *
+ * The object keeps the slot (a value entry) instead of the page, and
+ * drops its reference: the caller's is then the last. Only a page that
+ * nothing but its object and the caller holds can go.
+ *
+ * Return: true when the page left the object.
+ */
+bool shadow_shmem_writepage(struct page *page)
+{
+	struct shadow_page *sp = shadow_page_meta(page);
+	struct shadow_shmem *shmem = READ_ONCE(sp->shmem_obj);
+	struct shadow_shmem_object *obj;
+	swp_entry_t entry;
+	bool moved = false;
+
+	/* Truncated: the object is gone, the page goes with its holders. */
+	if (!shmem)
+		return false;
+	obj = to_shmem_object(shmem);
+	entry = shadow_swap_alloc_shmem();
+	if (!entry.val)
+		return false;
+	xa_lock(&obj->pages);
+	if (xa_load(&obj->pages, sp->index) == page &&
+	    !atomic_read(&sp->mapcount) && atomic_read(&sp->refs) == 2) {
+		shadow_swap_write_shmem(entry, page);
+		__xa_store(&obj->pages, sp->index,
+			   xa_mk_value(swp_offset(entry)), GFP_NOWAIT);
+		moved = true;
 	}
-	shadow_get_page(page);
-	return page;
+	xa_unlock(&obj->pages);
+	if (!moved) {
+		shadow_swap_free(entry);
+		return false;
+	}
+	shadow_put_page(page);	/* the object's */
+	return true;
 }

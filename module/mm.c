@@ -16,6 +16,12 @@
  *                                lock_mm_and_find_vma; mmap, brk and
  *                                mremap populate after dropping it)
  *     child->mmap_lock          (fork: the child's, SINGLE_DEPTH_NESTING)
+ *     anon_vma->root->rwsem     (rw_semaphore: the VMA lists of an anon_vma
+ *     / shmem i_mmap_rwsem       tree / of a shmem object; the rmap walks
+ *                                of rmap.c, which documents this part:
+ *                                another mm's mmap_lock only by trylock,
+ *                                then page_table_lock; the root's
+ *                                children_lock is innermost)
  *       mm->page_table_lock     (spinlock: page-table entries, rss, table
  *                                and fault counters, vma->anon_vma when a
  *                                fault sets it; mremap moves entries under
@@ -23,7 +29,15 @@
  *                                and destination under the one lock)
  *         parent->page_table_lock (copy_pte_range: the child's is taken
  *                                first, the parent's nested inside)
- *   shmem object's xarray lock  (taken alone, inside a fault)
+ *           swap device lock    (the xa_lock of swapfile.c's slot xarray:
+ *                                slot counts, the swap cache, page->swap;
+ *                                taken inside page_table_lock by zap, fork,
+ *                                do_swap_page, do_wp_page and try_to_unmap,
+ *                                inside a shmem object's xarray lock, or
+ *                                alone by reclaim and the swap-in)
+ *   shmem object's xarray lock  (inside a fault, or reclaim: the object's
+ *                                pages and swap values; nests the swap
+ *                                device lock)
  *   shadow_mmlist_lock          (spinlock: the list of live address spaces;
  *                                taken alone; a walker takes a user
  *                                reference on an entry and drops the lock
@@ -245,7 +259,7 @@ static void __shadow_mmdrop(struct shadow_mm *mm)
 	/* check_mm(): exit_mmap gave every page and table back. */
 	WARN_ON_ONCE(mm->map_count || mm->total_vm || mm->locked_vm);
 	WARN_ON_ONCE(mm->rss_anon || mm->rss_shmem || mm->nr_puds ||
-		     mm->nr_pmds || mm->nr_ptes);
+		     mm->nr_pmds || mm->nr_ptes || mm->nr_swapents);
 	free_page((unsigned long)mm->pgd);
 	atomic_long_dec(&shadow_counters.pages);
 	ida_free(&shadow_mm_ida, mm->id);

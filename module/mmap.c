@@ -325,11 +325,16 @@ cannot_expand:
 	vma->vm_pgoff = pgoff;
 
 	if (vm_flags & VM_SHARED) {
-		vma->vm_shmem = shadow_shmem_zero_setup(end - addr);
-		if (!vma->vm_shmem) {
+		struct shadow_shmem *shmem = shadow_shmem_zero_setup(end - addr);
+
+		if (!shmem) {
 			error = -ENOMEM;
 			goto free_vma;
 		}
+		/* The VMA's own reference and i_mmap entry replace setup's. */
+		vma->vm_shmem = shmem;
+		shadow_shmem_link(vma);
+		shadow_shmem_put(shmem);
 	}
 
 	error = shadow_vma_store(mm, vma);

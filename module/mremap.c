@@ -90,7 +90,7 @@ static bool shadow_move_normal_entry(struct shadow_mm *mm,
  * Move the PTEs of [old_addr, old_end), inside one PTE table, to the PTEs
  * from @new_pte on (move_ptes). The page behind each PTE keeps its
  * references, mapcount and anon-exclusive state: one PTE maps it before
- * and one after.
+ * and one after; a swap PTE moves as it is, holding its slot.
  */
 static void shadow_move_ptes(struct shadow_mm *mm, pte_t *old_pte,
 			     unsigned long old_addr, unsigned long old_end,
@@ -106,6 +106,8 @@ static void shadow_move_ptes(struct shadow_mm *mm, pte_t *old_pte,
 		/* Set soft dirty bit so we can notice the ptes were moved. */
 		if (IS_ENABLED(CONFIG_MEM_SOFT_DIRTY) && pte_present(pte))
 			pte = pte_mksoft_dirty(pte);
+		else if (IS_ENABLED(CONFIG_MEM_SOFT_DIRTY) && is_swap_pte(pte))
+			pte = pte_swp_mksoft_dirty(pte);
 		set_pte(new_pte, pte);
 	}
 	spin_unlock(&mm->page_table_lock);
@@ -278,8 +280,7 @@ static shadow_flow unsigned long shadow_move_vma(struct shadow_mm *mm,
 		 */
 		if (vma->vm_start == old_addr &&
 		    vma->vm_end == old_addr + old_len) {
-			shadow_anon_vma_put(vma->anon_vma);
-			vma->anon_vma = NULL;
+			shadow_anon_vma_unlink(vma);
 			vma->vm_anon_chain = 0;
 			if (!vma->vm_shmem)
 				vma->vm_pgoff = vma->vm_start >> PAGE_SHIFT;

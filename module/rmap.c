@@ -1,30 +1,133 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * anon_vma of shadow address spaces, after mm/rmap.c: the object that ties
- * the private anonymous pages of a VMA to every VMA that may map them.
- * Here it carries the identity and lifetime rules that merging and fork
- * depend on (anon_vma_prepare, find_mergeable_anon_vma, anon_vma_fork);
- * the walk from a page to its mappings comes with reclaim.
+ * The reverse map of shadow address spaces, after mm/rmap.c: from a data
+ * page to every PTE that maps it, in every address space. A private
+ * anonymous page is found through its anon_vma, the object that ties it to
+ * every VMA that may map it (anon_vma_prepare, anon_vma_fork,
+ * unlink_anon_vmas, find_mergeable_anon_vma); a shared anonymous page
+ * through its shmem object's i_mmap list. On top of the walk,
+ * page_referenced (the age query of reclaim) and try_to_unmap.
  *
- * A VMA's anon_vma is set under mm->page_table_lock with mmap_lock held for
- * reading (a fault), and changed only with mmap_lock held for writing.
+ * The anon_vma model: each shadow_anon_vma lists the VMAs whose
+ * vma->anon_vma it is, and the anon_vmas forked from it (its children).
+ * Linux's anon_vma_chain puts a forked VMA in the interval tree of its own
+ * anon_vma and of each of its ancestors; here it is on its own anon_vma's
+ * list only, and the walk from an anon_vma goes down through its
+ * descendants: the VMAs that may map a page of anon_vma AV are those on
+ * the lists of AV and of its descendants, which is what Linux's tree of AV
+ * holds. A page's anon_vma is the anon_vma of the VMA that first mapped it
+ * (page_add_new_anon_rmap), or that VMA's root when a swap-in maps it not
+ * exclusively (__page_set_anon_rmap): always the VMA's own or an ancestor,
+ * so every VMA mapping the page is reached. Linking a VMA allocates
+ * nothing: the list node is in the VMA.
+ *
+ * Lock order (the rmap part of the tree at the top of mm.c):
+ *
+ *   mm->mmap_lock
+ *     anon_vma->root->rwsem  /  shmem object's i_mmap_rwsem
+ *       (another mm->mmap_lock: only mmap_read_trylock, from a walk)
+ *         mm->page_table_lock
+ *           the swap device's lock (shadow_swap_duplicate)
+ *             anon_vma->root->children_lock (spinlock, innermost: a
+ *                                 child joins its parent's list, or a
+ *                                 freed one leaves it)
+ *
+ * - A VMA joins or leaves an anon_vma's list (shadow_anon_vma_link,
+ *   shadow_anon_vma_unlink) with the root's rwsem held for writing, and
+ *   its mm's mmap_lock held for writing; anon_vma_prepare links with it
+ *   held for reading, under page_table_lock as well. Same for a shmem
+ *   object's i_mmap list and its i_mmap_rwsem. A VMA leaves its lists
+ *   before it is freed, so a walk that holds the list's lock never meets
+ *   a freed VMA.
+ * - The children of an anon_vma are added by fork (children_lock) and
+ *   removed when a child's last reference goes, which may be a page's,
+ *   freed in any context (under a page_table_lock): children_lock only,
+ *   list_del_rcu, and the anon_vma is freed after a grace period. A walk
+ *   goes through the children under rcu_read_lock (it sleeps nowhere:
+ *   trylocks and spinlocks only) and holds the root's rwsem for the VMA
+ *   lists.
+ * - A walk (shadow_page_referenced, shadow_try_to_unmap) holds the
+ *   caller's mmap_lock (@locked_mm) and takes the anon_vma root's rwsem
+ *   (or the i_mmap_rwsem) for reading. For a VMA of another address space
+ *   it takes that mm's mmap_lock with mmap_read_trylock only; when that
+ *   fails the VMA is skipped and the caller told (*busy, like
+ *   rwc->contended of folio_referenced). Holding an mm's mmap_lock keeps
+ *   its VMAs' bounds, its page tables and its teardown (exit_mmap takes it
+ *   for writing) away; the mm itself outlives its VMAs, and the VMA is on
+ *   the list the walk holds locked. The lock is dropped before the list's.
+ *   PTEs are read and changed under that mm's page_table_lock.
+ * - A VMA's vm_mm changes only when fork moves a copy to the child, with
+ *   both address spaces' mmap_lock held for writing: a walk may read
+ *   either, and its trylock then fails.
+ *
+ * A page's anon_vma is set, moved and read with the page held: by the
+ * fault that maps it, under page_table_lock when the page is visible.
+ * The page holds a reference on its anon_vma; a shmem page's object is
+ * not referenced by the page (the object holds the page) and is kept by
+ * the VMA the caller found the page in.
  */
+#include <linux/mm.h>
+#include <linux/rculist.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
+#include <linux/swapops.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /**
- * struct shadow_anon_vma - the anon_vma of a shadow address space
- * @refcount: one per VMA pointing at it, one per child anon_vma
- * @parent: the anon_vma it was forked from, or NULL
+ * struct shadow_anon_vma - the anon_vma of shadow address spaces
+ * @root: the root of the fork tree, whose @rwsem and @children_lock guard
+ *        the lists of every anon_vma of the tree (itself for a root)
+ * @parent: the anon_vma it was forked from, or NULL; referenced
+ * @rwsem: the VMA lists of the tree (only the root's is used)
+ * @children_lock: the children lists of the tree (only the root's)
+ * @refcount: one per VMA on @vmas, one per child, one per page whose
+ *            anon_vma it is, one per caller in flight
+ * @vmas: the VMAs whose anon_vma it is (vma->anon_vma_node)
+ * @children: the anon_vmas forked from it (their @sibling), RCU
+ * @sibling: the entry in @parent's @children
  * @id: stable identity, for traces and tests
+ * @rcu: frees it after the walks that may see it in @children
  */
 struct shadow_anon_vma {
-	refcount_t refcount;
+	struct shadow_anon_vma *root;
 	struct shadow_anon_vma *parent;
+	struct rw_semaphore rwsem;
+	spinlock_t children_lock;
+	refcount_t refcount;
+	struct list_head vmas;
+	struct list_head children;
+	struct list_head sibling;
 	unsigned long id;
+	struct rcu_head rcu;
 };
 
+static inline void shadow_anon_vma_lock_write(struct shadow_anon_vma *av)
+{
+	down_write(&av->root->rwsem);
+}
+
+static inline void shadow_anon_vma_unlock_write(struct shadow_anon_vma *av)
+{
+	up_write(&av->root->rwsem);
+}
+
+static inline void shadow_anon_vma_lock_read(struct shadow_anon_vma *av)
+{
+	down_read(&av->root->rwsem);
+}
+
+static inline void shadow_anon_vma_unlock_read(struct shadow_anon_vma *av)
+{
+	up_read(&av->root->rwsem);
+}
+
+/*
+ * anon_vma_alloc(): a new anon_vma with one reference, for the caller to
+ * hand to a VMA. A child of @parent joins its children list, referencing
+ * it, and shares its root.
+ */
 static struct shadow_anon_vma *shadow_anon_vma_alloc(struct shadow_anon_vma *parent)
 {
 	static atomic_long_t last_id;
@@ -33,43 +136,97 @@ static struct shadow_anon_vma *shadow_anon_vma_alloc(struct shadow_anon_vma *par
 	av = kzalloc(sizeof(*av), SHADOW_GFP);
 	if (!av)
 		return NULL;
+	init_rwsem(&av->rwsem);
+	spin_lock_init(&av->children_lock);
 	refcount_set(&av->refcount, 1);
+	INIT_LIST_HEAD(&av->vmas);
+	INIT_LIST_HEAD(&av->children);
+	INIT_LIST_HEAD(&av->sibling);
 	av->id = atomic_long_inc_return(&last_id);
+	av->root = av;
 	if (parent) {
 		refcount_inc(&parent->refcount);
 		av->parent = parent;
+		av->root = parent->root;
+		spin_lock(&av->root->children_lock);
+		list_add_tail_rcu(&av->sibling, &parent->children);
+		spin_unlock(&av->root->children_lock);
 	}
+	atomic_long_inc(&shadow_counters.anon_vmas);
 	return av;
 }
 
-/**
- * shadow_anon_vma_get() - take a reference for a VMA that points at it
- * @anon_vma: the anon_vma, or NULL
- */
-void shadow_anon_vma_get(void *anon_vma)
+static void shadow_anon_vma_get(struct shadow_anon_vma *av)
 {
-	struct shadow_anon_vma *av = anon_vma;
-
-	if (av)
-		refcount_inc(&av->refcount);
+	refcount_inc(&av->refcount);
 }
 
-/**
- * shadow_anon_vma_put() - drop a reference; the last frees it
- * @anon_vma: the anon_vma, or NULL
- *
- * A freed anon_vma drops its reference on its parent.
+/*
+ * put_anon_vma(): drop a reference; the last one frees the anon_vma and
+ * drops its reference on its parent. Any context: it takes no sleeping
+ * lock, since the last reference may be a page's (shadow_put_page under a
+ * page_table_lock). A walk may still be looking at a child being freed
+ * (under rcu_read_lock): it has no VMA and no child left, and its memory
+ * stays until the walk is done.
  */
-void shadow_anon_vma_put(void *anon_vma)
+static void shadow_anon_vma_put(struct shadow_anon_vma *av)
 {
-	struct shadow_anon_vma *av = anon_vma;
-
 	while (av && refcount_dec_and_test(&av->refcount)) {
 		struct shadow_anon_vma *parent = av->parent;
 
-		kfree(av);
+		WARN_ON_ONCE(!list_empty(&av->vmas) ||
+			     !list_empty(&av->children));
+		if (parent) {
+			spin_lock(&av->root->children_lock);
+			list_del_rcu(&av->sibling);
+			spin_unlock(&av->root->children_lock);
+		}
+		atomic_long_dec(&shadow_counters.anon_vmas);
+		kfree_rcu(av, rcu);
 		av = parent;
 	}
+}
+
+/**
+ * shadow_anon_vma_link() - make @vma point at @anon_vma (anon_vma_chain_link)
+ * @vma: a VMA without an anon_vma; its mm's mmap_lock held for writing
+ * @anon_vma: the anon_vma, or NULL (nothing to do)
+ *
+ * The VMA takes a reference and joins the anon_vma's list, so that rmap
+ * walks from the anon_vma's pages find it. Never fails.
+ */
+void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma)
+{
+	struct shadow_anon_vma *av = anon_vma;
+
+	if (!av)
+		return;
+	shadow_warn_on(vma->anon_vma);
+	shadow_anon_vma_get(av);
+	shadow_anon_vma_lock_write(av);
+	list_add_tail(&vma->anon_vma_node, &av->vmas);
+	WRITE_ONCE(vma->anon_vma, av);
+	shadow_anon_vma_unlock_write(av);
+}
+
+/**
+ * shadow_anon_vma_unlink() - @vma leaves its anon_vma (unlink_anon_vmas)
+ * @vma: the VMA; its mm's mmap_lock held for writing
+ *
+ * The VMA leaves the anon_vma's list, its anon_vma becomes NULL and its
+ * reference is dropped. Nothing to do without an anon_vma.
+ */
+void shadow_anon_vma_unlink(struct shadow_vma *vma)
+{
+	struct shadow_anon_vma *av = vma->anon_vma;
+
+	if (!av)
+		return;
+	shadow_anon_vma_lock_write(av);
+	list_del(&vma->anon_vma_node);
+	WRITE_ONCE(vma->anon_vma, NULL);
+	shadow_anon_vma_unlock_write(av);
+	shadow_anon_vma_put(av);
 }
 
 /*
@@ -116,7 +273,9 @@ static void *shadow_find_mergeable_anon_vma(struct shadow_mm *mm,
  * @vma: the VMA
  *
  * Shares a compatible neighbour's anon_vma when there is one, as Linux
- * does, so that the two may merge later.
+ * does, so that the two may merge later. Two faults may race: the
+ * anon_vma is set and the VMA linked under the root's rwsem and
+ * page_table_lock, and the loser drops what it brought.
  *
  * Return: 0 or -ENOMEM.
  */
@@ -137,13 +296,19 @@ shadow_flow int shadow_anon_vma_prepare(struct shadow_mm *mm,
 			return -ENOMEM;
 	}
 
+	shadow_anon_vma_lock_write(av);
 	spin_lock(&mm->page_table_lock);
 	if (likely(!vma->anon_vma)) {
+		list_add_tail(&vma->anon_vma_node, &av->vmas);
 		WRITE_ONCE(vma->anon_vma, av);
 		vma->vm_anon_chain = 1;
-		av = NULL;
+		/* Our reference is the VMA's now. */
+		spin_unlock(&mm->page_table_lock);
+		shadow_anon_vma_unlock_write(av);
+		return 0;
 	}
 	spin_unlock(&mm->page_table_lock);
+	shadow_anon_vma_unlock_write(av);
 	/* Lost the race: drop ours (a reference, or the new one). */
 	shadow_anon_vma_put(av);
 	return 0;
@@ -151,12 +316,15 @@ shadow_flow int shadow_anon_vma_prepare(struct shadow_mm *mm,
 
 /**
  * shadow_anon_vma_fork() - the anon_vma of a VMA copied by fork
- * @dst: the child's VMA, pointing at the parent's anon_vma with a reference
+ * @dst: the child's VMA, linked to the parent's anon_vma by
+ *       shadow_vm_area_dup(); both mms' mmap_lock held for writing
  * @src: the parent's VMA, or NULL when @dst starts without (VM_WIPEONFORK)
  *
  * The child gets an anon_vma of its own whose parent is @src's, and a chain
  * one longer than @src's: it no longer merges with a VMA without an anon_vma
- * (is_mergeable_anon_vma's singular-chain rule).
+ * (is_mergeable_anon_vma's singular-chain rule). The pages @dst shares
+ * with @src keep @src's anon_vma (or an ancestor), from which the walk
+ * reaches @dst through the new child.
  *
  * Return: 0 or -ENOMEM (then @dst has no anon_vma).
  */
@@ -164,15 +332,481 @@ int shadow_anon_vma_fork(struct shadow_vma *dst, struct shadow_vma *src)
 {
 	struct shadow_anon_vma *av;
 
-	shadow_anon_vma_put(dst->anon_vma);
-	dst->anon_vma = NULL;
+	shadow_anon_vma_unlink(dst);
 	dst->vm_anon_chain = 0;
 	if (!src || !src->anon_vma)
 		return 0;
 	av = shadow_anon_vma_alloc(src->anon_vma);
 	if (!av)
 		return -ENOMEM;
-	dst->anon_vma = av;
+	shadow_anon_vma_link(dst, av);
+	shadow_anon_vma_put(av);
 	dst->vm_anon_chain = src->vm_anon_chain + 1;
 	return 0;
+}
+
+/* linear_page_index(): @addr's page index in @vma's backing. */
+static unsigned long shadow_linear_page_index(struct shadow_vma *vma,
+					      unsigned long addr)
+{
+	return vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+}
+
+/*
+ * __page_set_anon_rmap(): a page without an anon_vma gets @vma's, or, not
+ * exclusively mapped, the oldest possible one (the root's), and its index;
+ * a page that has one keeps it. Exclusive makes it anon-exclusive.
+ */
+static void __shadow_page_set_anon_rmap(struct page *page,
+					struct shadow_vma *vma,
+					unsigned long addr, bool exclusive)
+{
+	struct shadow_anon_vma *av = vma->anon_vma;
+	struct shadow_page *sp = shadow_page_meta(page);
+
+	if (WARN_ON_ONCE(!av || sp->shmem))
+		return;
+	if (sp->anon_vma)
+		goto out;
+	if (!exclusive)
+		av = av->root;
+	shadow_anon_vma_get(av);
+	WRITE_ONCE(sp->index, shadow_linear_page_index(vma, addr));
+	WRITE_ONCE(sp->anon_vma, av);
+out:
+	if (exclusive)
+		WRITE_ONCE(sp->anon_exclusive, true);
+}
+
+/**
+ * shadow_page_add_new_anon_rmap() - a new private page, mapped at @addr
+ * of @vma only (page_add_new_anon_rmap)
+ * @page: the page, not yet visible to anyone else
+ * @vma: the VMA, with an anon_vma (shadow_anon_vma_prepare)
+ * @addr: where it is to be mapped
+ *
+ * The page takes @vma's anon_vma, with a reference, and its linear index;
+ * it is anon-exclusive. The caller maps it and counts the mapping.
+ */
+void shadow_page_add_new_anon_rmap(struct page *page, struct shadow_vma *vma,
+				   unsigned long addr)
+{
+	__shadow_page_set_anon_rmap(page, vma, addr, true);
+}
+
+/**
+ * shadow_page_add_anon_rmap() - a swapped-in page mapped at @addr of @vma
+ * (page_add_anon_rmap)
+ * @page: the page
+ * @vma: the VMA, with an anon_vma
+ * @addr: where it is mapped
+ * @exclusive: the swap PTE was exclusive (RMAP_EXCLUSIVE): the page
+ *             becomes anon-exclusive
+ *
+ * A page that already has an anon_vma (it kept it in the swap cache)
+ * keeps it; one that has none gets @vma's when @exclusive, else the root
+ * of @vma's, which every VMA that may share it descends from.
+ */
+void shadow_page_add_anon_rmap(struct page *page, struct shadow_vma *vma,
+			       unsigned long addr, bool exclusive)
+{
+	__shadow_page_set_anon_rmap(page, vma, addr, exclusive);
+}
+
+/**
+ * shadow_page_move_anon_rmap() - a page only @vma maps, reused in place
+ * by a write fault (page_move_anon_rmap)
+ * @page: the page, held by this mapping only; page_table_lock held
+ * @vma: the VMA
+ *
+ * The page moves to @vma's own anon_vma, so that a later walk need not
+ * search the VMAs of the anon_vma it came from, and becomes
+ * anon-exclusive. Its index stays.
+ */
+void shadow_page_move_anon_rmap(struct page *page, struct shadow_vma *vma)
+{
+	struct shadow_anon_vma *av = vma->anon_vma;
+	struct shadow_page *sp = shadow_page_meta(page);
+	struct shadow_anon_vma *old = sp->anon_vma;
+
+	if (WARN_ON_ONCE(!av || sp->shmem))
+		return;
+	if (old != av) {
+		shadow_anon_vma_get(av);
+		WRITE_ONCE(sp->anon_vma, av);
+		/* An ancestor of @av, or @av: never the last reference. */
+		shadow_anon_vma_put(old);
+	}
+	WRITE_ONCE(sp->anon_exclusive, true);
+}
+
+/**
+ * shadow_page_free_rmap() - a page's metadata is being freed
+ * @sp: the metadata
+ *
+ * Drops the page's anon_vma reference. Any context.
+ */
+void shadow_page_free_rmap(struct shadow_page *sp)
+{
+	shadow_anon_vma_put(sp->anon_vma);
+	sp->anon_vma = NULL;
+	sp->shmem_obj = NULL;
+}
+
+/**
+ * struct shadow_rmap_walk_control - what an rmap walk does (rmap_walk_control)
+ * @arg: for @rmap_one
+ * @rmap_one: called for each VMA of the page's rmap at which the page's
+ *            index falls, with that VMA's mm's mmap_lock held; returns
+ *            false to stop the walk
+ * @done: stops the walk when it returns true, or NULL
+ * @locked_mm: the address space whose mmap_lock the caller holds
+ * @contended: a VMA was skipped: its mm's mmap_lock was not free
+ */
+struct shadow_rmap_walk_control {
+	void *arg;
+	bool (*rmap_one)(struct page *page, struct shadow_vma *vma,
+			 unsigned long addr, void *arg);
+	bool (*done)(struct page *page);
+	struct shadow_mm *locked_mm;
+	bool contended;
+};
+
+/*
+ * vma_address(): where @vma maps the page of index @index, or -EFAULT
+ * when that is outside it.
+ */
+static unsigned long shadow_vma_address(unsigned long index,
+					struct shadow_vma *vma)
+{
+	unsigned long addr;
+
+	if (index < vma->vm_pgoff)
+		return -EFAULT;
+	addr = vma->vm_start + ((index - vma->vm_pgoff) << PAGE_SHIFT);
+	if (addr < vma->vm_start || addr >= vma->vm_end)
+		return -EFAULT;
+	return addr;
+}
+
+/*
+ * One VMA of a walk: into its address space (the caller's, or another one
+ * by trylock), then @rwc->rmap_one at the page's address. Returns false
+ * when the walk is to stop.
+ */
+static bool shadow_rmap_walk_vma(struct page *page, struct shadow_vma *vma,
+				 struct shadow_rmap_walk_control *rwc)
+{
+	struct shadow_mm *mm = READ_ONCE(vma->vm_mm);
+	unsigned long addr;
+	bool ret = true;
+
+	if (mm != rwc->locked_mm && !shadow_mmap_read_trylock(mm)) {
+		rwc->contended = true;
+		return true;
+	}
+	addr = shadow_vma_address(READ_ONCE(shadow_page_meta(page)->index),
+				  vma);
+	if (addr != -EFAULT) {
+		ret = rwc->rmap_one(page, vma, addr, rwc->arg);
+		if (ret && rwc->done && rwc->done(page))
+			ret = false;
+	}
+	if (mm != rwc->locked_mm)
+		shadow_mmap_read_unlock(mm);
+	return ret;
+}
+
+/*
+ * rmap_walk_anon(): the VMAs of the page's anon_vma, then those of its
+ * descendants, depth first, under the root's rwsem (the VMA lists) and
+ * rcu_read_lock (the children lists).
+ */
+static shadow_flow void shadow_rmap_walk_anon(struct page *page,
+					      struct shadow_rmap_walk_control *rwc)
+{
+	struct shadow_anon_vma *av, *pos, *next;
+	struct shadow_vma *vma;
+
+	/* The page's reference keeps it, and its ancestors. */
+	av = READ_ONCE(shadow_page_meta(page)->anon_vma);
+	if (!av)
+		return;
+
+	shadow_anon_vma_lock_read(av);
+	rcu_read_lock();
+	pos = av;
+	for (;;) {
+		list_for_each_entry(vma, &pos->vmas, anon_vma_node)
+			if (!shadow_rmap_walk_vma(page, vma, rwc))
+				goto out;
+		/* Next: the first child, else the next sibling up to @av. */
+		next = list_first_or_null_rcu(&pos->children,
+					      struct shadow_anon_vma, sibling);
+		while (!next && pos != av) {
+			next = list_next_or_null_rcu(&pos->parent->children,
+						     &pos->sibling,
+						     struct shadow_anon_vma,
+						     sibling);
+			if (!next)
+				pos = pos->parent;
+		}
+		if (!next)
+			break;
+		pos = next;
+	}
+out:
+	rcu_read_unlock();
+	shadow_anon_vma_unlock_read(av);
+}
+
+/*
+ * rmap_walk_file(): the VMAs mapping the shmem object of the page, under
+ * its i_mmap_rwsem. The object is kept by the VMA of @rwc->locked_mm the
+ * caller found the page in.
+ */
+static shadow_flow void shadow_rmap_walk_file(struct page *page,
+					      struct shadow_rmap_walk_control *rwc)
+{
+	struct shadow_shmem *shmem = READ_ONCE(shadow_page_meta(page)->shmem_obj);
+	struct shadow_shmem_object *obj;
+	struct shadow_vma *vma;
+
+	if (!shmem)
+		return;
+	obj = to_shmem_object(shmem);
+	down_read(&obj->i_mmap_rwsem);
+	list_for_each_entry(vma, &obj->i_mmap, shmem_node)
+		if (!shadow_rmap_walk_vma(page, vma, rwc))
+			break;
+	up_read(&obj->i_mmap_rwsem);
+}
+
+/* rmap_walk(): every VMA that may map @page. */
+static void shadow_rmap_walk(struct page *page,
+			     struct shadow_rmap_walk_control *rwc)
+{
+	if (shadow_page_meta(page)->shmem)
+		shadow_rmap_walk_file(page, rwc);
+	else
+		shadow_rmap_walk_anon(page, rwc);
+}
+
+/*
+ * The PTE at @addr of @vma, if it maps @page (page_vma_mapped_walk), with
+ * page_table_lock held; NULL (and not locked) otherwise.
+ */
+static pte_t *shadow_page_vma_mapped(struct page *page,
+				     struct shadow_vma *vma,
+				     unsigned long addr)
+	__cond_acquires(&vma->vm_mm->page_table_lock)
+{
+	struct shadow_mm *mm = vma->vm_mm;
+	pte_t *pte = shadow_pte_lookup(mm, addr);
+	pte_t ptent;
+
+	if (!pte)
+		return NULL;
+	spin_lock(&mm->page_table_lock);
+	ptent = *pte;
+	if (pte_present(ptent) && !pte_special(ptent) &&
+	    pte_page(ptent) == page)
+		return pte;
+	spin_unlock(&mm->page_table_lock);
+	return NULL;
+}
+
+/* folio_not_mapped(): try_to_unmap is done when no PTE maps the page. */
+static bool shadow_page_not_mapped(struct page *page)
+{
+	return atomic_read(&shadow_page_meta(page)->mapcount) <= 0;
+}
+
+struct shadow_page_referenced_arg {
+	int mapcount;
+	int referenced;
+	unsigned long vm_flags;
+};
+
+/*
+ * folio_referenced_one(): a mapping in a VM_LOCKED VMA ends the walk with
+ * VM_LOCKED; a young PTE is made old (ptep_clear_flush_young: the shadow
+ * page tables are in no TLB) and counts, unless the VMA is read
+ * sequentially.
+ */
+static bool shadow_page_referenced_one(struct page *page,
+				       struct shadow_vma *vma,
+				       unsigned long addr, void *arg)
+{
+	struct shadow_page_referenced_arg *pra = arg;
+	struct shadow_mm *mm = vma->vm_mm;
+	int referenced = 0;
+	pte_t *pte, ptent;
+
+	pte = shadow_page_vma_mapped(page, vma, addr);
+	if (!pte)
+		return true;
+	if (vma->vm_flags & VM_LOCKED) {
+		spin_unlock(&mm->page_table_lock);
+		pra->vm_flags |= VM_LOCKED;
+		return false;
+	}
+	ptent = *pte;
+	if (pte_young(ptent)) {
+		set_pte(pte, pte_mkold(ptent));
+		if (likely(!(vma->vm_flags & VM_SEQ_READ)))
+			referenced++;
+	}
+	spin_unlock(&mm->page_table_lock);
+	pra->mapcount--;
+
+	if (referenced) {
+		pra->referenced++;
+		pra->vm_flags |= vma->vm_flags & ~VM_LOCKED;
+	}
+	return pra->mapcount > 0;
+}
+
+/**
+ * shadow_page_referenced() - test and clear the young bits of every PTE
+ * mapping @page (folio_referenced)
+ * @page: a data page the caller holds a reference on, found mapped in a
+ *        VMA of @locked_mm
+ * @locked_mm: the address space whose mmap_lock the caller holds
+ * @vm_flags: set to VM_LOCKED when a VM_LOCKED VMA maps the page (the walk
+ *            stops there), and to the flags of the VMAs whose mapping was
+ *            young
+ * @busy: set to true when an address space's mmap_lock could not be
+ *        trylocked and its mapping was not looked at (rwc->contended);
+ *        left alone otherwise
+ *
+ * Return: the number of mappings that were young.
+ */
+shadow_flow int shadow_page_referenced(struct page *page,
+				       struct shadow_mm *locked_mm,
+				       unsigned long *vm_flags, bool *busy)
+{
+	struct shadow_page_referenced_arg pra = {
+		.mapcount = atomic_read(&shadow_page_meta(page)->mapcount),
+	};
+	struct shadow_rmap_walk_control rwc = {
+		.rmap_one = shadow_page_referenced_one,
+		.arg = &pra,
+		.locked_mm = locked_mm,
+	};
+
+	shadow_mmap_assert_locked(locked_mm);
+	*vm_flags = 0;
+	if (pra.mapcount <= 0)
+		return 0;
+	shadow_rmap_walk(page, &rwc);
+	*vm_flags = pra.vm_flags;
+	if (rwc.contended)
+		*busy = true;
+	return pra.referenced;
+}
+
+/*
+ * try_to_unmap_one(): clear the PTE, move its dirty bit to the page; a
+ * private page's PTE becomes its swap entry (one more swap count; the
+ * exclusive bit carries PageAnonExclusive, which the page loses), a shmem
+ * page's PTE none; the mapping and its reference go. A VM_LOCKED VMA
+ * stops the walk with the page still mapped.
+ */
+static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
+				    unsigned long addr, void *arg)
+{
+	struct shadow_page *sp = shadow_page_meta(page);
+	struct shadow_mm *mm = vma->vm_mm;
+	unsigned long *nr = arg;
+	swp_entry_t entry = { .val = 0 };
+	pte_t *pte, pteval;
+
+	pte = shadow_page_vma_mapped(page, vma, addr);
+	if (!pte)
+		return true;
+	if (vma->vm_flags & VM_LOCKED) {
+		spin_unlock(&mm->page_table_lock);
+		return false;
+	}
+	if (!sp->shmem) {
+		/* add_to_swap() comes first: the PTE needs the entry. */
+		entry.val = READ_ONCE(sp->swap);
+		if (WARN_ON_ONCE(!entry.val)) {
+			spin_unlock(&mm->page_table_lock);
+			return false;
+		}
+	}
+
+	/* Nuke the page table entry (ptep_clear_flush). */
+	pteval = *pte;
+	set_pte(pte, __pte(0));
+	if (pte_dirty(pteval))
+		WRITE_ONCE(sp->dirty, true);
+
+	if (!sp->shmem) {
+		bool anon_exclusive = READ_ONCE(sp->anon_exclusive);
+		pte_t swp_pte;
+
+		shadow_swap_duplicate(entry);
+		/* page_try_share_anon_rmap(): the PTE is clear first. */
+		if (anon_exclusive)
+			WRITE_ONCE(sp->anon_exclusive, false);
+		mm->rss_anon--;
+		mm->nr_swapents++;
+		mm->swapouts++;
+		swp_pte = swp_entry_to_pte(entry);
+		if (anon_exclusive)
+			swp_pte = pte_swp_mkexclusive(swp_pte);
+		if (pte_soft_dirty(pteval))
+			swp_pte = pte_swp_mksoft_dirty(swp_pte);
+		set_pte(pte, swp_pte);
+	} else {
+		mm->rss_shmem--;
+	}
+	trace_shadow_mm_try_to_unmap(mm, addr, sp->id,
+				     entry.val ? swp_offset(entry) : 0,
+				     pte_dirty(pteval));
+
+	/* page_remove_rmap() and the PTE's reference (never the last). */
+	atomic_dec(&sp->mapcount);
+	shadow_put_page(page);
+	spin_unlock(&mm->page_table_lock);
+	(*nr)++;
+	return true;
+}
+
+/**
+ * shadow_try_to_unmap() - unmap @page from every PTE that maps it
+ * (try_to_unmap)
+ * @page: a data page the caller holds a reference on, found mapped in a
+ *        VMA of @locked_mm; a private one in the swap cache
+ * @locked_mm: the address space whose mmap_lock the caller holds
+ * @busy: set to true when an address space's mmap_lock could not be
+ *        trylocked and its mapping stays; left alone otherwise
+ *
+ * Stops at the first mapping in a VM_LOCKED VMA, and when the page is no
+ * longer mapped.
+ *
+ * Return: the PTEs cleared. The page is unmapped when its mapcount is 0.
+ */
+shadow_flow unsigned long shadow_try_to_unmap(struct page *page,
+					      struct shadow_mm *locked_mm,
+					      bool *busy)
+{
+	unsigned long nr = 0;
+	struct shadow_rmap_walk_control rwc = {
+		.rmap_one = shadow_try_to_unmap_one,
+		.done = shadow_page_not_mapped,
+		.arg = &nr,
+		.locked_mm = locked_mm,
+	};
+
+	shadow_mmap_assert_locked(locked_mm);
+	if (shadow_page_not_mapped(page))
+		return 0;
+	shadow_rmap_walk(page, &rwc);
+	if (rwc.contended)
+		*busy = true;
+	return nr;
 }

@@ -41,10 +41,14 @@ struct shadow_shmem {
  * @vm_pgoff: offset in PAGE_SIZE units; for private anonymous memory the
  *            address the VMA was first mapped at, as in Linux
  * @anon_vma: the private anonymous backing, set by the first write fault;
- *            the VMA holds a reference on it
+ *            the VMA holds a reference on it and is on its list
+ *            (shadow_anon_vma_link)
  * @vm_anon_chain: length of the anon_vma chain: 0 without an anon_vma, 1
  *                 for one of its own, more when inherited through fork
+ * @anon_vma_node: entry in @anon_vma's list of VMAs (the anon_vma_chain
+ *                 of the VMA's own anon_vma), under its root's lock
  * @vm_shmem: the shared anonymous backing, or NULL
+ * @shmem_node: entry in @vm_shmem's i_mmap list, under its i_mmap lock
  * @vm_detach_next: link of the list of VMAs detached by one munmap
  *                  (6.1's mt_detach side tree, without an allocation)
  */
@@ -57,7 +61,9 @@ struct shadow_vma {
 	unsigned long vm_pgoff;
 	void *anon_vma;
 	unsigned int vm_anon_chain;
+	struct list_head anon_vma_node;
 	struct shadow_shmem *vm_shmem;
+	struct list_head shmem_node;
 	struct shadow_vma *vm_detach_next;
 };
 
@@ -238,8 +244,10 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size);
 void shadow_shmem_get(struct shadow_shmem *shmem);
 void shadow_shmem_put(struct shadow_shmem *shmem);
 bool shadow_mas_nomem_wait(void);
-void shadow_anon_vma_get(void *anon_vma);
-void shadow_anon_vma_put(void *anon_vma);
+void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma);
+void shadow_anon_vma_unlink(struct shadow_vma *vma);
+void shadow_shmem_link(struct shadow_vma *vma);
+void shadow_shmem_unlink(struct shadow_vma *vma);
 void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,
 		       unsigned long start, unsigned long end);
 void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,

@@ -444,8 +444,19 @@ static void shadow_page_info(pte_t *pte, struct shadow_page_info *info)
 	if (!pte)
 		return;
 	entry = *pte;
-	if (!pte_present(entry))
+	if (pte_none(entry))
 		return;
+	if (!pte_present(entry)) {
+		swp_entry_t swp = pte_to_swp_entry(entry);
+
+		/* A swap entry: its slot, and the slot's swap count. */
+		info->flags = SHADOW_PAGE_SWAP |
+			      (pte_swp_exclusive(entry) ?
+			       SHADOW_PAGE_EXCLUSIVE : 0);
+		info->page_id = shadow_swap_slot_id(swp);
+		info->mapcount = shadow_swap_count(swp);
+		return;
+	}
 	info->flags = SHADOW_PAGE_PRESENT |
 		      (pte_write(entry) ? SHADOW_PAGE_WRITE : 0) |
 		      (pte_dirty(entry) ? SHADOW_PAGE_DIRTY : 0) |
@@ -461,6 +472,8 @@ static void shadow_page_info(pte_t *pte, struct shadow_page_info *info)
 		info->flags |= SHADOW_PAGE_EXCLUSIVE;
 	if (sp->shmem)
 		info->flags |= SHADOW_PAGE_SHMEM;
+	if (READ_ONCE(sp->swap))
+		info->flags |= SHADOW_PAGE_SWAPCACHE;
 }
 
 #define SHADOW_WALK_BATCH	64
@@ -510,6 +523,39 @@ static int shadow_task_walk(struct shadow_ucmd *ucmd)
 	shadow_mmap_read_unlock(mm);
 	kfree(batch);
 	return ret;
+}
+
+/**
+ * shadow_reclaim_check() - the checks SHADOW_MM_RECLAIM and
+ * SHADOW_DEV_RECLAIM share
+ * @rc: the request
+ *
+ * Return: 0, or -EINVAL for an unknown flag, an unaligned start or a range
+ * that wraps.
+ */
+int shadow_reclaim_check(const struct shadow_mm_reclaim *rc)
+{
+	if (rc->flags & ~SHADOW_RECLAIM_AGE)
+		return -EINVAL;
+	if (offset_in_page(rc->addr) || rc->len > U64_MAX - PAGE_SIZE ||
+	    rc->addr + PAGE_ALIGN(rc->len) < rc->addr)
+		return -EINVAL;
+	return 0;
+}
+
+/* SHADOW_MM_RECLAIM: reclaim a range, or the whole address space. */
+static int shadow_task_reclaim(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_reclaim *cmd = ucmd->cmd;
+	int ret;
+
+	ret = shadow_reclaim_check(cmd);
+	if (ret)
+		return ret;
+	ret = shadow_reclaim_mm(ucmd->mm, cmd);
+	if (ret)
+		return ret;
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
 static const struct shadow_ioctl_op shadow_task_ops[] = {
@@ -570,6 +616,9 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_BRK,
 			SHADOW_MM_BRK, shadow_task_brk,
 			struct shadow_mm_brk, out_start_brk),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_RECLAIM,
+			SHADOW_MM_RECLAIM, shadow_task_reclaim,
+			struct shadow_mm_reclaim, out_reclaimed),
 };
 
 /**

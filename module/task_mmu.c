@@ -155,6 +155,9 @@ void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
 	st->out_maj_flt = mm->maj_flt;
 	st->out_cow_copies = mm->cow_copies;
 	st->out_cow_reuses = mm->cow_reuses;
+	st->out_swapents = mm->nr_swapents;
+	st->out_swapins = mm->swapins;
+	st->out_swapouts = mm->swapouts;
 	spin_unlock(&mm->page_table_lock);
 }
 
@@ -164,9 +167,10 @@ void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
  */
 #define SHADOW_PSS_SHIFT	12
 
-/* struct mem_size_stats, less what the engine has none of (THP, swap). */
+/* struct mem_size_stats, less what the engine has none of (THP). */
 struct shadow_mem_size_stats {
 	unsigned long resident;
+	unsigned long swap;
 	unsigned long shared_clean;
 	unsigned long shared_dirty;
 	unsigned long private_clean;
@@ -176,6 +180,7 @@ struct shadow_mem_size_stats {
 	u64 pss;
 	u64 pss_dirty;
 	u64 pss_locked;
+	u64 swap_pss;
 	bool locked;		/* the VMA being walked is VM_LOCKED */
 };
 
@@ -203,8 +208,8 @@ static void shadow_smaps_page_accumulate(struct shadow_mem_size_stats *mss,
 /*
  * smaps_account() for one mapped page. A page that only this mapping
  * references is private and wholly its own; otherwise its share is set by
- * the shadow mapcount, and it is private when no other PTE maps it. The
- * engine keeps no PG_dirty: the PTE's dirty bit alone says dirty.
+ * the shadow mapcount, and it is private when no other PTE maps it. Dirty
+ * is the PTE's dirty bit or the page's (PG_dirty, sp->dirty).
  */
 static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
 				 struct page *page, bool young, bool dirty)
@@ -213,6 +218,7 @@ static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
 	u64 pss = (u64)PAGE_SIZE << SHADOW_PSS_SHIFT;
 	int mapcount;
 
+	dirty = dirty || READ_ONCE(sp->dirty);
 	if (!sp->shmem)
 		mss->anonymous += PAGE_SIZE;
 	mss->resident += PAGE_SIZE;
@@ -229,14 +235,30 @@ static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
 	shadow_smaps_page_accumulate(mss, PAGE_SIZE, pss, dirty, mapcount < 2);
 }
 
-/* smaps_pte_entry(): the zero page is no page of the VMA's (vm_normal_page). */
+/*
+ * smaps_pte_entry(): the zero page is no page of the VMA's
+ * (vm_normal_page); a swap entry counts in Swap, and its share, by the
+ * slot's swap count, in SwapPss.
+ */
 static int shadow_smaps_pte_entry(pte_t *pte, unsigned long addr,
 				  unsigned long next,
 				  struct shadow_pagewalk *walk)
 {
+	struct shadow_mem_size_stats *mss = walk->private;
 	pte_t entry = *pte;
 
 	lockdep_assert_held(&walk->mm->page_table_lock);
+	if (is_swap_pte(entry)) {
+		u64 pss_delta = (u64)PAGE_SIZE << SHADOW_PSS_SHIFT;
+		unsigned int mapcount;
+
+		mss->swap += PAGE_SIZE;
+		mapcount = shadow_swap_count(pte_to_swp_entry(entry));
+		if (mapcount >= 2)
+			pss_delta = div_u64(pss_delta, mapcount);
+		mss->swap_pss += pss_delta;
+		return 0;
+	}
 	if (!pte_present(entry) || pte_special(entry))
 		return 0;
 	shadow_smaps_account(walk->private, pte_page(entry), pte_young(entry),
@@ -347,15 +369,16 @@ static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
 	SHADOW_SEQ_PUT_DEC(" kB\nPrivate_Dirty:  ", mss->private_dirty);
 	SHADOW_SEQ_PUT_DEC(" kB\nReferenced:     ", mss->referenced);
 	SHADOW_SEQ_PUT_DEC(" kB\nAnonymous:      ", mss->anonymous);
-	/* No MADV_FREE, huge pages or swap: what Linux shows without them. */
+	/* No MADV_FREE or huge pages: what Linux shows without them. */
 	SHADOW_SEQ_PUT_DEC(" kB\nLazyFree:       ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nAnonHugePages:  ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nShmemPmdMapped: ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nFilePmdMapped:  ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nShared_Hugetlb: ", 0);
 	shadow_seq_put_decimal_width(m, " kB\nPrivate_Hugetlb: ", 0, 7);
-	SHADOW_SEQ_PUT_DEC(" kB\nSwap:           ", 0);
-	SHADOW_SEQ_PUT_DEC(" kB\nSwapPss:        ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nSwap:           ", mss->swap);
+	SHADOW_SEQ_PUT_DEC(" kB\nSwapPss:        ",
+			   mss->swap_pss >> SHADOW_PSS_SHIFT);
 	SHADOW_SEQ_PUT_DEC(" kB\nLocked:         ",
 			   mss->pss_locked >> SHADOW_PSS_SHIFT);
 	seq_puts(m, " kB\n");

@@ -32,6 +32,7 @@ enum shadow_fault_kind {
 	SHADOW_FK_SEGV,		/* no VMA, or against its protection */
 	SHADOW_FK_OOM,		/* out of memory (or past a limit) */
 	SHADOW_FK_SIGBUS,	/* past the end of a shared object */
+	SHADOW_FK_SWAPIN,	/* a swap entry: the page brought back */
 };
 
 /* Page-table levels of shadow_mm_pgtable_alloc/free. */
@@ -53,6 +54,7 @@ TRACE_DEFINE_ENUM(SHADOW_FK_STACK);
 TRACE_DEFINE_ENUM(SHADOW_FK_SEGV);
 TRACE_DEFINE_ENUM(SHADOW_FK_OOM);
 TRACE_DEFINE_ENUM(SHADOW_FK_SIGBUS);
+TRACE_DEFINE_ENUM(SHADOW_FK_SWAPIN);
 
 #define show_fault_kind(k)						\
 	__print_symbolic(k,						\
@@ -66,7 +68,8 @@ TRACE_DEFINE_ENUM(SHADOW_FK_SIGBUS);
 			 { SHADOW_FK_STACK, "stack_grow" },		\
 			 { SHADOW_FK_SEGV, "segv" },			\
 			 { SHADOW_FK_OOM, "oom" },			\
-			 { SHADOW_FK_SIGBUS, "sigbus" })
+			 { SHADOW_FK_SIGBUS, "sigbus" },		\
+			 { SHADOW_FK_SWAPIN, "swapin" })
 #define show_pt_level(l)	__print_symbolic(l, { SHADOW_PT_PUD, "pud" }, \
 						 { SHADOW_PT_PMD, "pmd" },   \
 						 { SHADOW_PT_PTE, "pte" })
@@ -365,6 +368,123 @@ DEFINE_EVENT(shadow_mm_pgtable, shadow_mm_pgtable_free,
 	TP_PROTO(struct shadow_mm *mm, unsigned long addr,
 		 enum shadow_pt_level level),
 	TP_ARGS(mm, addr, level));
+
+/*
+ * A page written to the shadow swap device and freed (pageout), or a
+ * clean one dropped without a write: the page's and the slot's walk ids.
+ */
+TRACE_EVENT(shadow_mm_swap_out,
+	TP_PROTO(u64 page_id, unsigned long slot, bool written, bool shmem),
+	TP_ARGS(page_id, slot, written, shmem),
+	TP_STRUCT__entry(
+		__field(u64, page_id)
+		__field(unsigned long, slot)
+		__field(bool, written)
+		__field(bool, shmem)
+	),
+	TP_fast_assign(
+		__entry->page_id = page_id;
+		__entry->slot = slot;
+		__entry->written = written;
+		__entry->shmem = shmem;
+	),
+	TP_printk("page=%llu slot=%lu written=%d shmem=%d", __entry->page_id,
+		  __entry->slot, __entry->written, __entry->shmem)
+);
+
+/*
+ * A fault mapped a page back from a swap slot: read from the device
+ * (major) or found in the swap cache.
+ */
+TRACE_EVENT(shadow_mm_swap_in,
+	TP_PROTO(struct shadow_mm *mm, unsigned long addr, unsigned long slot,
+		 u64 page_id, bool major),
+	TP_ARGS(mm, addr, slot, page_id, major),
+	TP_STRUCT__entry(
+		__field(unsigned int, id)
+		__field(unsigned long, addr)
+		__field(unsigned long, slot)
+		__field(u64, page_id)
+		__field(bool, major)
+	),
+	TP_fast_assign(
+		__entry->id = mm->id;
+		__entry->addr = addr;
+		__entry->slot = slot;
+		__entry->page_id = page_id;
+		__entry->major = major;
+	),
+	TP_printk("mm=%u addr=0x%lx slot=%lu page=%llu major=%d", __entry->id,
+		  __entry->addr, __entry->slot, __entry->page_id,
+		  __entry->major)
+);
+
+/*
+ * One reclaim request done: the address space (0: every one, the
+ * device's), its flags and its outcome.
+ */
+TRACE_EVENT(shadow_mm_reclaim,
+	TP_PROTO(unsigned int mm_id, const struct shadow_mm_reclaim *rc,
+		 int ret),
+	TP_ARGS(mm_id, rc, ret),
+	TP_STRUCT__entry(
+		__field(unsigned int, id)
+		__field(unsigned int, flags)
+		__field(u64, scanned)
+		__field(u64, referenced)
+		__field(u64, locked)
+		__field(u64, busy)
+		__field(u64, unmapped)
+		__field(u64, written)
+		__field(u64, reclaimed)
+		__field(int, ret)
+	),
+	TP_fast_assign(
+		__entry->id = mm_id;
+		__entry->flags = rc->flags;
+		__entry->scanned = rc->out_scanned;
+		__entry->referenced = rc->out_referenced;
+		__entry->locked = rc->out_locked;
+		__entry->busy = rc->out_busy;
+		__entry->unmapped = rc->out_unmapped;
+		__entry->written = rc->out_written;
+		__entry->reclaimed = rc->out_reclaimed;
+		__entry->ret = ret;
+	),
+	TP_printk("mm=%u flags=0x%x scanned=%llu referenced=%llu locked=%llu busy=%llu unmapped=%llu written=%llu reclaimed=%llu ret=%d",
+		  __entry->id, __entry->flags, __entry->scanned,
+		  __entry->referenced, __entry->locked, __entry->busy,
+		  __entry->unmapped, __entry->written, __entry->reclaimed,
+		  __entry->ret)
+);
+
+/*
+ * try_to_unmap cleared a PTE mapping a page: the page's id, the swap slot
+ * its PTE now holds (0: none, a shmem page's PTE is none), and whether
+ * the PTE was dirty.
+ */
+TRACE_EVENT(shadow_mm_try_to_unmap,
+	TP_PROTO(struct shadow_mm *mm, unsigned long addr, u64 page_id,
+		 unsigned long slot, bool dirty),
+	TP_ARGS(mm, addr, page_id, slot, dirty),
+	TP_STRUCT__entry(
+		__field(unsigned int, id)
+		__field(unsigned long, addr)
+		__field(u64, page_id)
+		__field(unsigned long, slot)
+		__field(bool, dirty)
+	),
+	TP_fast_assign(
+		__entry->id = mm->id;
+		__entry->addr = addr;
+		__entry->page_id = page_id;
+		__entry->slot = slot;
+		__entry->dirty = dirty;
+	),
+	TP_printk("mm=%u addr=0x%lx page=%llu slot=%lu dirty=%d",
+		  __entry->id, __entry->addr, __entry->page_id, __entry->slot,
+		  __entry->dirty)
+);
 
 #endif /* _SHADOW_MM_TRACE_H */
 

@@ -171,7 +171,10 @@ int shadow_vma_store(struct shadow_mm *mm, struct shadow_vma *vma)
  * shadow_vm_area_dup() - copy a VMA (vm_area_dup)
  * @orig: the VMA to copy
  *
- * The copy takes its own reference on the shared backing.
+ * The copy joins the reverse map of @orig's backings, with references of
+ * its own: the shared object's i_mmap (get_file, vma_link) and the list of
+ * @orig's anon_vma (anon_vma_clone). Linking allocates nothing: a dup
+ * fails only for the VMA itself.
  *
  * Return: the copy, not in any tree, or NULL.
  */
@@ -183,21 +186,25 @@ struct shadow_vma *shadow_vm_area_dup(struct shadow_vma *orig)
 		return NULL;
 	*new = *orig;
 	new->vm_detach_next = NULL;
+	new->anon_vma = NULL;
 	if (new->vm_shmem)
-		shadow_shmem_get(new->vm_shmem);
-	shadow_anon_vma_get(new->anon_vma);
+		shadow_shmem_link(new);
+	shadow_anon_vma_link(new, orig->anon_vma);
 	return new;
 }
 
 /**
  * shadow_remove_vma() - free a VMA that is in no tree (remove_vma)
  * @vma: the VMA
+ *
+ * It leaves the reverse map first (unlink_anon_vmas, unlink_file_vma):
+ * no rmap walk can find it once it is freed.
  */
 void shadow_remove_vma(struct shadow_vma *vma)
 {
 	if (vma->vm_shmem)
-		shadow_shmem_put(vma->vm_shmem);
-	shadow_anon_vma_put(vma->anon_vma);
+		shadow_shmem_unlink(vma);
+	shadow_anon_vma_unlink(vma);
 	shadow_vm_area_free(vma);
 }
 
@@ -354,8 +361,7 @@ static void shadow_vma_import_anon(struct shadow_vma *importer,
 				   struct shadow_vma *exporter)
 {
 	if (exporter && exporter->anon_vma && !importer->anon_vma) {
-		shadow_anon_vma_get(exporter->anon_vma);
-		importer->anon_vma = exporter->anon_vma;
+		shadow_anon_vma_link(importer, exporter->anon_vma);
 		importer->vm_anon_chain = exporter->vm_anon_chain;
 	}
 }

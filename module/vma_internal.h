@@ -96,6 +96,12 @@ static inline void shadow_mmap_read_unlock(struct shadow_mm *mm)
 	up_read(&mm->mmap_lock);
 }
 
+/* mmap_read_trylock(): an rmap walk's way into another address space. */
+static inline bool shadow_mmap_read_trylock(struct shadow_mm *mm)
+{
+	return down_read_trylock(&mm->mmap_lock) != 0;
+}
+
 static inline unsigned long shadow_vm_get_page_prot(unsigned long vm_flags)
 {
 	return pgprot_val(vm_get_page_prot(vm_flags));

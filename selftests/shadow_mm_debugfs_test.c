@@ -107,7 +107,8 @@ static __u32 mm_id(struct __test_metadata *_metadata, int mfd)
 static const char * const columns[] = {
 	"id", "pid", "uid", "mm_users", "mm_count", "map_count", "total_vm",
 	"locked_vm", "rss_anon", "rss_shmem", "nr_ptes", "nr_pmds", "nr_puds",
-	"min_flt", "maj_flt", "cow_copies", "cow_reuses",
+	"min_flt", "maj_flt", "cow_copies", "cow_reuses", "swapents",
+	"swapins", "swapouts",
 };
 
 #define NCOLS	ARRAY_SIZE(columns)
@@ -120,7 +121,7 @@ struct row {
 enum {
 	C_ID, C_PID, C_UID, C_USERS, C_COUNT, C_MAPS, C_TOTAL, C_LOCKED,
 	C_ANON, C_SHMEM, C_PTES, C_PMDS, C_PUDS, C_MINF, C_MAJF, C_COPIES,
-	C_REUSES,
+	C_REUSES, C_SWAPENTS, C_SWAPINS, C_SWAPOUTS,
 };
 
 /*
@@ -198,6 +199,9 @@ static void expect_row_matches(struct __test_metadata *_metadata,
 	EXPECT_EQ(st.out_maj_flt, r->v[C_MAJF]);
 	EXPECT_EQ(st.out_cow_copies, r->v[C_COPIES]);
 	EXPECT_EQ(st.out_cow_reuses, r->v[C_REUSES]);
+	EXPECT_EQ(st.out_swapents, r->v[C_SWAPENTS]);
+	EXPECT_EQ(st.out_swapins, r->v[C_SWAPINS]);
+	EXPECT_EQ(st.out_swapouts, r->v[C_SWAPOUTS]);
 }
 
 #define MAX_FIELDS	40

@@ -37,6 +37,8 @@ FIXTURE_TEARDOWN(fork)
 	close(self->dev);
 	EXPECT_EQ(self->pages, shadow_counter("pages"));
 	EXPECT_EQ(0, shadow_counter("vmas"));
+	/* Every anon_vma went with its VMAs and pages, forked ones too. */
+	EXPECT_EQ(0, shadow_counter("anon_vmas"));
 }
 
 /*

@@ -144,7 +144,7 @@ TEST_F(trace, events_exist)
 		"shadow_mm_madvise", "shadow_mm_mlock", "shadow_mm_mremap",
 		"shadow_mm_brk", "shadow_mm_split_vma", "shadow_mm_vma_merge",
 		"shadow_mm_fault", "shadow_mm_pgtable_alloc",
-		"shadow_mm_pgtable_free",
+		"shadow_mm_pgtable_free", "shadow_mm_try_to_unmap",
 	};
 	unsigned int i;
 

@@ -86,11 +86,14 @@ void harness_fail_alloc(unsigned long nth, bool persistent);
  * What a first write fault does to a VMA (anon_vma_prepare()): an anon_vma
  * of its own, a chain of one, a reference.
  */
+void harness_anon_vma_get(void *anon_vma);
+void harness_anon_vma_put(void *anon_vma);
+
 static inline void harness_set_anon_vma(struct shadow_vma *vma, void *anon_vma)
 {
 	vma->anon_vma = anon_vma;
 	vma->vm_anon_chain = 1;
-	shadow_anon_vma_get(anon_vma);
+	harness_anon_vma_get(anon_vma);
 }
 
 /* The anon_vma shadow_anon_vma_prepare() attaches. */

@@ -420,16 +420,41 @@ unsigned long harness_mt_validate(struct shadow_mm *mm)
  * anon_vma references: the harness's anon_vmas are tokens the tests own;
  * the references VMAs take and drop on them are only counted.
  */
-void shadow_anon_vma_get(void *anon_vma)
+void harness_anon_vma_get(void *anon_vma)
 {
 	if (anon_vma)
 		harness_counters.anon_refs++;
 }
 
-void shadow_anon_vma_put(void *anon_vma)
+void harness_anon_vma_put(void *anon_vma)
 {
 	if (anon_vma)
 		harness_counters.anon_refs--;
+}
+
+/* The reverse map's links: a reference, and the VMA's pointer. */
+void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma)
+{
+	if (!anon_vma)
+		return;
+	vma->anon_vma = anon_vma;
+	harness_anon_vma_get(anon_vma);
+}
+
+void shadow_anon_vma_unlink(struct shadow_vma *vma)
+{
+	harness_anon_vma_put(vma->anon_vma);
+	vma->anon_vma = NULL;
+}
+
+void shadow_shmem_link(struct shadow_vma *vma)
+{
+	shadow_shmem_get(vma->vm_shmem);
+}
+
+void shadow_shmem_unlink(struct shadow_vma *vma)
+{
+	shadow_shmem_put(vma->vm_shmem);
 }
 
 /*
@@ -446,7 +471,7 @@ int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma)
 		return -ENOMEM;
 	vma->anon_vma = &harness_anon_vma_token;
 	vma->vm_anon_chain = 1;
-	shadow_anon_vma_get(vma->anon_vma);
+	harness_anon_vma_get(vma->anon_vma);
 	return 0;
 }
 

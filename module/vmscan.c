@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reclaim of shadow address spaces, after mm/vmscan.c of Linux 6.1:
+ * shrink_page_list() over the present pages of a range of one address
+ * space (SHADOW_MM_RECLAIM), or of every address space on the module's
+ * mmlist (SHADOW_DEV_RECLAIM, in the spirit of the old swap_out/swap_mm
+ * walk). The engine has no LRU: the pages are taken in address order, and
+ * page_referenced() alone decides their age.
+ *
+ * Each address space is walked with its mmap_lock held for reading; the
+ * reverse map reaches the other address spaces mapping a page with a
+ * trylock of theirs (rmap.c).
+ */
+#include "internal.h"
+#include "trace.h"
+
+/**
+ * struct shadow_scan_control - one reclaim request (struct scan_control)
+ * @rc: the request, whose out_ fields are counted here
+ * @age_only: SHADOW_RECLAIM_AGE: page_referenced() and nothing more
+ */
+struct shadow_scan_control {
+	struct shadow_mm_reclaim *rc;
+	bool age_only;
+};
+
+/* nr_to_reclaim reached? */
+static bool shadow_reclaim_done(struct shadow_scan_control *sc)
+{
+	return sc->rc->nr_to_reclaim &&
+	       sc->rc->out_reclaimed >= sc->rc->nr_to_reclaim;
+}
+
+/*
+ * One page of shrink_page_list(): aged, then for a private page put in the
+ * swap cache (add_to_swap), unmapped everywhere (try_to_unmap), written if
+ * dirty (pageout) and freed; for a shared anonymous page unmapped and
+ * handed to the swap device by its object (shmem_writepage). @page has a
+ * reference of the caller's; @mm's mmap_lock is held.
+ */
+static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
+					   struct shadow_mm *mm,
+					   struct page *page)
+{
+	struct shadow_mm_reclaim *rc = sc->rc;
+	struct shadow_page *sp = shadow_page_meta(page);
+	unsigned long vm_flags = 0;
+	bool busy = false, written;
+	int referenced;
+
+	rc->out_scanned++;
+	referenced = shadow_page_referenced(page, mm, &vm_flags, &busy);
+	if (vm_flags & VM_LOCKED) {
+		rc->out_locked++;
+		return;
+	}
+	if (referenced) {
+		rc->out_referenced++;
+		return;
+	}
+	if (sc->age_only)
+		return;
+	if (busy) {
+		/* A mapping could not be aged: keep it (FOLIOREF_KEEP). */
+		rc->out_busy++;
+		return;
+	}
+
+	if (!sp->shmem && shadow_add_to_swap(page)) {
+		rc->out_busy++;
+		return;
+	}
+	rc->out_unmapped += shadow_try_to_unmap(page, mm, &busy);
+	if (atomic_read(&sp->mapcount)) {
+		rc->out_busy++;
+		return;
+	}
+
+	if (sp->shmem) {
+		if (!shadow_shmem_writepage(page)) {
+			rc->out_busy++;
+			return;
+		}
+		rc->out_shmem++;
+		rc->out_written++;
+	} else {
+		if (!shadow_swap_pageout(page, &written)) {
+			rc->out_busy++;
+			return;
+		}
+		rc->out_swapped_out++;
+		if (written)
+			rc->out_written++;
+	}
+	rc->out_reclaimed++;
+}
+
+/*
+ * The present data pages of [start, end) in @mm, in address order, each
+ * taken with a reference under page_table_lock and shrunk without it.
+ */
+static int shadow_shrink_range(struct shadow_scan_control *sc,
+			       struct shadow_mm *mm, unsigned long start,
+			       unsigned long end)
+{
+	struct shadow_vma *vma;
+
+	MA_STATE(mas, &mm->mm_mt, start, start);
+
+	shadow_mmap_assert_locked(mm);
+	mas_for_each(&mas, vma, end - 1) {
+		unsigned long addr = max(start, vma->vm_start);
+		unsigned long vend = min(end, vma->vm_end), next;
+
+		for (; addr < vend; addr = next) {
+			pte_t *pte = shadow_pte_lookup(mm, addr);
+
+			next = shadow_pmd_addr_end(addr, vend);
+			for (; pte && addr < next; addr += PAGE_SIZE, pte++) {
+				struct page *page = NULL;
+				pte_t entry;
+
+				if (shadow_reclaim_done(sc))
+					return 0;
+				spin_lock(&mm->page_table_lock);
+				entry = *pte;
+				if (pte_present(entry) && !pte_special(entry)) {
+					page = pte_page(entry);
+					shadow_get_page(page);
+				}
+				spin_unlock(&mm->page_table_lock);
+				if (!page)
+					continue;
+				shadow_shrink_page(sc, mm, page);
+				shadow_put_page(page);
+			}
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			cond_resched();
+		}
+	}
+	return 0;
+}
+
+/* The request's out_ fields start at zero, whatever user space sent. */
+static void shadow_reclaim_clear(struct shadow_mm_reclaim *rc)
+{
+	rc->out_scanned = 0;
+	rc->out_referenced = 0;
+	rc->out_locked = 0;
+	rc->out_busy = 0;
+	rc->out_unmapped = 0;
+	rc->out_swapped_out = 0;
+	rc->out_shmem = 0;
+	rc->out_written = 0;
+	rc->out_reclaimed = 0;
+}
+
+/**
+ * shadow_reclaim_mm() - SHADOW_MM_RECLAIM: reclaim a range of @mm
+ * @mm: the address space, pinned by the caller
+ * @rc: the request: flags, addr, len (0: the whole address space),
+ *      nr_to_reclaim, already checked; its out_ fields are filled in
+ *
+ * Return: 0, or -EINTR when killed.
+ */
+int shadow_reclaim_mm(struct shadow_mm *mm, struct shadow_mm_reclaim *rc)
+{
+	struct shadow_scan_control sc = {
+		.rc = rc,
+		.age_only = rc->flags & SHADOW_RECLAIM_AGE,
+	};
+	unsigned long start = rc->addr, end;
+	int ret = 0;
+
+	shadow_reclaim_clear(rc);
+	if (rc->len) {
+		end = min_t(u64, rc->addr + PAGE_ALIGN(rc->len), mm->task_size);
+	} else {
+		start = 0;
+		end = mm->task_size;
+	}
+	if (start < end) {
+		if (shadow_mmap_read_lock_killable(mm))
+			return -EINTR;
+		ret = shadow_shrink_range(&sc, mm, start, end);
+		shadow_mmap_read_unlock(mm);
+	}
+	trace_shadow_mm_reclaim(mm->id, rc, ret);
+	return ret;
+}
+
+/**
+ * shadow_reclaim_all() - SHADOW_DEV_RECLAIM: reclaim every address space
+ * @rc: the request (flags and nr_to_reclaim), already checked; its out_
+ *      fields are filled in
+ *
+ * Each address space on the mmlist that still has users, in creation
+ * order, as a whole, until nr_to_reclaim pages are reclaimed.
+ *
+ * Return: 0, or -EINTR when killed.
+ */
+int shadow_reclaim_all(struct shadow_mm_reclaim *rc)
+{
+	struct shadow_scan_control sc = {
+		.rc = rc,
+		.age_only = rc->flags & SHADOW_RECLAIM_AGE,
+	};
+	struct shadow_mm *mm = NULL;
+	int ret = 0;
+
+	shadow_reclaim_clear(rc);
+	while (!shadow_reclaim_done(&sc) && (mm = shadow_mmlist_next(mm))) {
+		if (shadow_mmap_read_lock_killable(mm)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = shadow_shrink_range(&sc, mm, 0, mm->task_size);
+		shadow_mmap_read_unlock(mm);
+		if (ret)
+			break;
+	}
+	if (mm)
+		shadow_mmput(mm);
+	trace_shadow_mm_reclaim(0, rc, ret);
+	return ret;
+}
