@@ -298,8 +298,11 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 	trace_shadow_mm_fault(mm, addr, SHADOW_FAULT_WRITE,
 			      SHADOW_FK_COW_COPY);
 	spin_unlock(&mm->page_table_lock);
-	if (old)
+	if (old) {
+		/* page_copied: a swap cache page nothing maps now goes. */
+		shadow_free_swap_cache(old);
 		shadow_put_page(old);
+	}
 	return 0;
 }
 
@@ -400,7 +403,17 @@ static shadow_flow int shadow_do_swap_page(struct shadow_mm *mm,
 	if (IS_ERR(page))
 		return PTR_ERR(page);
 	if (!page) {
-		/* The slot is gone: the PTE must have changed meanwhile. */
+		/*
+		 * The slot is gone: the PTE must have changed meanwhile.
+		 * If it has not, the entry is bad (swapin_error): SIGBUS.
+		 */
+		bool same;
+
+		spin_lock(&mm->page_table_lock);
+		same = pte_same(*ptep, orig);
+		spin_unlock(&mm->page_table_lock);
+		if (shadow_warn_on(same))
+			return -EFAULT;
 		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_RETRY);
 		return 0;
 	}

@@ -12,14 +12,14 @@
  *    MADV_DOFORK (VM_DONTCOPY), MADV_WIPEONFORK, MADV_KEEPONFORK
  *    (VM_WIPEONFORK), MADV_DONTDUMP, MADV_DODUMP (VM_DONTDUMP);
  *  - mmap_lock for reading: MADV_DONTNEED and MADV_DONTNEED_LOCKED (the
- *    range's PTEs are zapped), MADV_WILLNEED (nothing to read ahead
- *    without swap or files, but its errors), MADV_POPULATE_READ and
+ *    range's PTEs are zapped), MADV_WILLNEED (swapped-out pages read
+ *    back ahead of their faults), MADV_POPULATE_READ and
  *    MADV_POPULATE_WRITE (faultin_vma_page_range).
  *
  * This file includes only vma_internal.h: the user-space harness can
  * compile it unchanged. The page-table work is behind
- * shadow_zap_page_range_single() and shadow_faultin_vma_page_range(),
- * which the harness stubs.
+ * shadow_zap_page_range_single(), shadow_faultin_vma_page_range() and
+ * shadow_swapin_readahead_range(), which the harness stubs.
  */
 #include "vma_internal.h"
 
@@ -77,13 +77,18 @@ static struct shadow_vma *shadow_madvise_vma_lookup(struct shadow_mm *mm,
 }
 
 /*
- * MADV_WILLNEED (madvise_willneed): Linux reads swapped-out pages back
- * in; the engine has no swap and no files, so nothing is to be read.
+ * MADV_WILLNEED (madvise_willneed): the swapped-out pages of the range are
+ * read back from the swap device ahead of their faults (into the swap
+ * cache for private memory, into the object for shared memory); nothing
+ * is mapped.
  */
-static long shadow_madvise_willneed(struct shadow_vma *vma,
-				    struct shadow_vma **prev)
+static long shadow_madvise_willneed(struct shadow_mm *mm,
+				    struct shadow_vma *vma,
+				    struct shadow_vma **prev,
+				    unsigned long start, unsigned long end)
 {
 	*prev = vma;
+	shadow_swapin_readahead_range(mm, vma, start, end);
 	return 0;
 }
 
@@ -219,7 +224,7 @@ static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 
 	switch (behavior) {
 	case MADV_WILLNEED:
-		return shadow_madvise_willneed(vma, prev);
+		return shadow_madvise_willneed(mm, vma, prev, start, end);
 	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
 		return shadow_madvise_dontneed(mm, vma, prev, start, end,

@@ -486,3 +486,91 @@ bool shadow_shmem_writepage(struct page *page)
 	shadow_put_page(page);	/* the object's */
 	return true;
 }
+
+/*
+ * shmem_swapin_range(): the pages of @shmem from @index to @last that are
+ * out on the swap device come back into the object, unmapped.
+ */
+static void shadow_shmem_swapin_range(struct shadow_shmem *shmem,
+				      unsigned long index, unsigned long last)
+{
+	struct shadow_shmem_object *obj = to_shmem_object(shmem);
+	struct page *page;
+	u64 swapped;
+	void *entry;
+
+	while (index <= last) {
+		xa_lock(&obj->pages);
+		entry = xa_find(&obj->pages, &index, last, XA_PRESENT);
+		while (entry && !xa_is_value(entry))
+			entry = xa_find_after(&obj->pages, &index, last,
+					      XA_PRESENT);
+		xa_unlock(&obj->pages);
+		if (!entry)
+			return;
+		page = shadow_shmem_get_page(shmem, index, &swapped);
+		if (IS_ERR(page))
+			return;
+		shadow_put_page(page);
+		if (index++ == last)
+			return;
+		cond_resched();
+	}
+}
+
+/**
+ * shadow_swapin_readahead_range() - read the swapped-out pages of
+ * [start, end) of @vma back (MADV_WILLNEED's force_swapin_readahead and
+ * shmem_swapin_range)
+ * @mm: the address space, mmap_lock held for reading
+ * @vma: the VMA
+ * @start: start of the range, inside @vma
+ * @end: its end
+ *
+ * A private page goes into the swap cache, where its fault will find it;
+ * a shared one back into its object. Nothing is mapped; a page that
+ * cannot be had (no memory) is left out.
+ */
+void shadow_swapin_readahead_range(struct shadow_mm *mm,
+				   struct shadow_vma *vma, unsigned long start,
+				   unsigned long end)
+{
+	unsigned long addr;
+
+	shadow_mmap_assert_locked(mm);
+	if (start >= end)
+		return;
+	if (vma->vm_shmem) {
+		shadow_shmem_swapin_range(vma->vm_shmem,
+					  vma->vm_pgoff +
+					  ((start - vma->vm_start) >> PAGE_SHIFT),
+					  vma->vm_pgoff +
+					  ((end - 1 - vma->vm_start) >> PAGE_SHIFT));
+		return;
+	}
+	for (addr = start; addr < end; addr += PAGE_SIZE) {
+		pte_t *pte = shadow_pte_lookup(mm, addr);
+		struct page *page;
+		swp_entry_t entry;
+		bool major;
+		pte_t ptent;
+
+		if (!pte) {
+			addr = shadow_pmd_addr_end(addr, end) - PAGE_SIZE;
+			continue;
+		}
+		spin_lock(&mm->page_table_lock);
+		ptent = *pte;
+		spin_unlock(&mm->page_table_lock);
+		if (!is_swap_pte(ptent))
+			continue;
+		entry = pte_to_swp_entry(ptent);
+		if (non_swap_entry(entry))
+			continue;
+		page = shadow_swapin(entry, &major);
+		if (IS_ERR_OR_NULL(page))
+			continue;
+		shadow_put_page(page);
+		cond_resched();
+	}
+}

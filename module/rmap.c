@@ -94,7 +94,7 @@ struct shadow_anon_vma {
 	struct shadow_anon_vma *root;
 	struct shadow_anon_vma *parent;
 	struct rw_semaphore rwsem;
-	spinlock_t children_lock;
+	spinlock_t children_lock;	/* the tree's children lists */
 	refcount_t refcount;
 	struct list_head vmas;
 	struct list_head children;
@@ -593,27 +593,17 @@ static void shadow_rmap_walk(struct page *page,
 }
 
 /*
- * The PTE at @addr of @vma, if it maps @page (page_vma_mapped_walk), with
- * page_table_lock held; NULL (and not locked) otherwise.
+ * Does the PTE map @page (page_vma_mapped_walk's check)? page_table_lock
+ * held.
  */
-static pte_t *shadow_page_vma_mapped(struct page *page,
-				     struct shadow_vma *vma,
-				     unsigned long addr)
-	__cond_acquires(&vma->vm_mm->page_table_lock)
+static bool shadow_pte_maps_page(struct shadow_mm *mm, pte_t *pte,
+				 struct page *page)
 {
-	struct shadow_mm *mm = vma->vm_mm;
-	pte_t *pte = shadow_pte_lookup(mm, addr);
-	pte_t ptent;
+	pte_t ptent = *pte;
 
-	if (!pte)
-		return NULL;
-	spin_lock(&mm->page_table_lock);
-	ptent = *pte;
-	if (pte_present(ptent) && !pte_special(ptent) &&
-	    pte_page(ptent) == page)
-		return pte;
-	spin_unlock(&mm->page_table_lock);
-	return NULL;
+	lockdep_assert_held(&mm->page_table_lock);
+	return pte_present(ptent) && !pte_special(ptent) &&
+	       pte_page(ptent) == page;
 }
 
 /* folio_not_mapped(): try_to_unmap is done when no PTE maps the page. */
@@ -640,24 +630,29 @@ static bool shadow_page_referenced_one(struct page *page,
 {
 	struct shadow_page_referenced_arg *pra = arg;
 	struct shadow_mm *mm = vma->vm_mm;
+	bool mapped, locked = false;
 	int referenced = 0;
-	pte_t *pte, ptent;
+	pte_t *pte;
 
-	pte = shadow_page_vma_mapped(page, vma, addr);
+	pte = shadow_pte_lookup(mm, addr);
 	if (!pte)
 		return true;
-	if (vma->vm_flags & VM_LOCKED) {
-		spin_unlock(&mm->page_table_lock);
-		pra->vm_flags |= VM_LOCKED;
-		return false;
-	}
-	ptent = *pte;
-	if (pte_young(ptent)) {
-		set_pte(pte, pte_mkold(ptent));
+	spin_lock(&mm->page_table_lock);
+	mapped = shadow_pte_maps_page(mm, pte, page);
+	if (mapped && (vma->vm_flags & VM_LOCKED)) {
+		locked = true;
+	} else if (mapped && pte_young(*pte)) {
+		set_pte(pte, pte_mkold(*pte));
 		if (likely(!(vma->vm_flags & VM_SEQ_READ)))
 			referenced++;
 	}
 	spin_unlock(&mm->page_table_lock);
+	if (!mapped)
+		return true;
+	if (locked) {
+		pra->vm_flags |= VM_LOCKED;
+		return false;
+	}
 	pra->mapcount--;
 
 	if (referenced) {
@@ -720,21 +715,25 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 	struct shadow_mm *mm = vma->vm_mm;
 	unsigned long *nr = arg;
 	swp_entry_t entry = { .val = 0 };
+	bool ret = true;
 	pte_t *pte, pteval;
 
-	pte = shadow_page_vma_mapped(page, vma, addr);
+	pte = shadow_pte_lookup(mm, addr);
 	if (!pte)
 		return true;
+	spin_lock(&mm->page_table_lock);
+	if (!shadow_pte_maps_page(mm, pte, page))
+		goto out_unlock;
 	if (vma->vm_flags & VM_LOCKED) {
-		spin_unlock(&mm->page_table_lock);
-		return false;
+		ret = false;
+		goto out_unlock;
 	}
 	if (!sp->shmem) {
 		/* add_to_swap() comes first: the PTE needs the entry. */
 		entry.val = READ_ONCE(sp->swap);
 		if (WARN_ON_ONCE(!entry.val)) {
-			spin_unlock(&mm->page_table_lock);
-			return false;
+			ret = false;
+			goto out_unlock;
 		}
 	}
 
@@ -771,9 +770,10 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 	/* page_remove_rmap() and the PTE's reference (never the last). */
 	atomic_dec(&sp->mapcount);
 	shadow_put_page(page);
-	spin_unlock(&mm->page_table_lock);
 	(*nr)++;
-	return true;
+out_unlock:
+	spin_unlock(&mm->page_table_lock);
+	return ret;
 }
 
 /**

@@ -258,6 +258,9 @@ void shadow_zap_page_range_single(struct shadow_mm *mm,
 long shadow_faultin_vma_page_range(struct shadow_mm *mm,
 				   struct shadow_vma *vma, unsigned long start,
 				   unsigned long end, bool write);
+void shadow_swapin_readahead_range(struct shadow_mm *mm,
+				   struct shadow_vma *vma, unsigned long start,
+				   unsigned long end);
 int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
 void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 			unsigned long len);

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -255,6 +257,188 @@ TEST_F(swap, shared_anon)
 	ASSERT_EQ(0, reclaim(self->dev, SHADOW_DEV_RECLAIM, 0, 0, 0, 0, &rc));
 	EXPECT_EQ(1, rc.out_shmem);
 	close(child);
+}
+
+/* The text of a debugfs file of @mfd's address space. */
+static char *mm_file(int mfd, const char *name)
+{
+	struct shadow_mm_stats st;
+	static char buf[65536];
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	if (_shadow_get_stats(mfd, &st))
+		return NULL;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/shadow_mm/mm%u/%s",
+		 st.out_id, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = 0;
+	return buf;
+}
+
+TEST_F(swap, willneed_smaps_ptdump)
+{
+	struct shadow_mm_reclaim rc;
+	struct shadow_mm_stats st;
+	char *text;
+	__u64 addr;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, 4 * PAGE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, &addr));
+	put(_metadata, self->mfd, addr, "one");
+	put(_metadata, self->mfd, addr + PAGE, "two");
+	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, 0, 0,
+			     SHADOW_RECLAIM_AGE, 0, &rc));
+	EXPECT_EQ(2, rc.out_referenced);
+	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, 0, 0, 0, 0, &rc));
+	EXPECT_EQ(2, rc.out_reclaimed);
+
+	text = mm_file(self->mfd, "smaps");
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "\nSwap:                  8 kB\n"));
+	EXPECT_NE(NULL, strstr(text, "\nSwapPss:               8 kB\n"));
+	text = mm_file(self->mfd, "pagetables");
+	ASSERT_NE(NULL, text);
+	EXPECT_NE(NULL, strstr(text, "8K swap excl"));
+
+	/* Read ahead: the faults find the pages in the swap cache. */
+	EXPECT_EQ(0, _shadow_madvise(self->mfd, addr, 4 * PAGE,
+				     MADV_WILLNEED));
+	EXPECT_EQ(SHADOW_PAGE_SWAP | SHADOW_PAGE_EXCLUSIVE,
+		  page(_metadata, self->mfd, addr).flags);
+	expect(_metadata, self->mfd, addr, "one");
+	expect(_metadata, self->mfd, addr + PAGE, "two");
+	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(0, st.out_maj_flt);
+	EXPECT_EQ(0, st.out_swapins);
+	EXPECT_EQ(0, st.out_swapents);
+}
+
+struct reclaimer {
+	int dev;
+	volatile int stop;
+	unsigned long rounds, reclaimed;
+};
+
+static void *reclaim_loop(void *arg)
+{
+	struct reclaimer *r = arg;
+	struct shadow_mm_reclaim rc;
+
+	while (!r->stop) {
+		if (reclaim(r->dev, SHADOW_DEV_RECLAIM, 0, 0, 0, 0, &rc))
+			break;
+		r->rounds++;
+		r->reclaimed += rc.out_reclaimed;
+	}
+	return NULL;
+}
+
+#define RACE_PAGES	32
+
+/*
+ * Reclaim of every address space runs all the time while one thread
+ * writes, reads, forks, zaps and remaps: every read sees what the model
+ * says, private and shared.
+ */
+TEST_F(swap, race_with_reclaim)
+{
+	static unsigned int model[RACE_PAGES], smodel[RACE_PAGES];
+	struct reclaimer r = { .dev = self->dev };
+	__u64 priv, shared;
+	time_t end = time(NULL) + 3;
+	unsigned int seq = 0, v;
+	pthread_t t;
+	int i;
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, RACE_PAGES * PAGE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, &priv));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, RACE_PAGES * PAGE,
+				  PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, &shared));
+	ASSERT_EQ(0, pthread_create(&t, NULL, reclaim_loop, &r));
+	srand(7);
+	while (time(NULL) < end) {
+		int op = rand() % 8, child;
+
+		i = rand() % RACE_PAGES;
+		switch (op) {
+		case 0: case 1:
+			v = ++seq;
+			ASSERT_EQ(4, _shadow_access(self->mfd, priv + i * PAGE,
+						    &v, 4, SHADOW_ACCESS_WRITE));
+			model[i] = v;
+			break;
+		case 2:
+			v = ++seq;
+			ASSERT_EQ(4, _shadow_access(self->mfd,
+						    shared + i * PAGE, &v, 4,
+						    SHADOW_ACCESS_WRITE));
+			smodel[i] = v;
+			break;
+		case 3:
+			ASSERT_EQ(0, _shadow_madvise(self->mfd,
+						     priv + i * PAGE, PAGE,
+						     MADV_DONTNEED));
+			model[i] = 0;
+			break;
+		case 4:
+			child = _shadow_fork(self->mfd, 0, NULL);
+			ASSERT_LE(0, child);
+			for (i = 0; i < RACE_PAGES; i += 5) {
+				ASSERT_EQ(4, _shadow_access(child,
+							    priv + i * PAGE,
+							    &v, 4, 0));
+				ASSERT_EQ(model[i], v);
+				v = ~model[i];
+				ASSERT_EQ(4, _shadow_access(child,
+							    priv + i * PAGE,
+							    &v, 4,
+							    SHADOW_ACCESS_WRITE));
+				ASSERT_EQ(4, _shadow_access(child,
+							    shared + i * PAGE,
+							    &v, 4, 0));
+				ASSERT_EQ(smodel[i], v);
+			}
+			if (rand() % 2)
+				ASSERT_EQ(0, _shadow_exit(child));
+			close(child);
+			break;
+		case 5:
+			ASSERT_EQ(0, _shadow_madvise(self->mfd, priv,
+						     RACE_PAGES * PAGE,
+						     MADV_WILLNEED));
+			break;
+		default:
+			ASSERT_EQ(4, _shadow_access(self->mfd, priv + i * PAGE,
+						    &v, 4, 0));
+			ASSERT_EQ(model[i], v);
+			ASSERT_EQ(4, _shadow_access(self->mfd,
+						    shared + i * PAGE, &v, 4,
+						    0));
+			ASSERT_EQ(smodel[i], v);
+			break;
+		}
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	TH_LOG("%lu reclaim rounds, %lu pages reclaimed, %u writes",
+	       r.rounds, r.reclaimed, seq);
+	EXPECT_LT(0, r.reclaimed);
+	for (i = 0; i < RACE_PAGES; i++) {
+		ASSERT_EQ(4, _shadow_access(self->mfd, priv + i * PAGE, &v, 4,
+					    0));
+		EXPECT_EQ(model[i], v);
+	}
 }
 
 TEST_F(swap, bad_input)

@@ -235,6 +235,14 @@ long shadow_faultin_vma_page_range(struct shadow_mm *mm,
 	return (end - start) >> PAGE_SHIFT;
 }
 
+void shadow_swapin_readahead_range(struct shadow_mm *mm,
+				   struct shadow_vma *vma, unsigned long start,
+				   unsigned long end)
+{
+	shadow_mmap_assert_locked(mm);
+	shadow_warn_on(start < vma->vm_start || end > vma->vm_end);
+}
+
 void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 			unsigned long len)
 {
