@@ -40,6 +40,15 @@
  * process stays this one's child and its exit is waited for before the
  * next step, and SHADOW_MM_FORK on the shadow side.
  *
+ * Reclaim (SHADOW_MM_FEATURE_SWAP) runs on the shadow side only: the
+ * real process does nothing (the VM has no swap). The pages it swapped
+ * out, in every shadow space, are then read back (a forced read of each
+ * page that was present before the step, as the process would find it)
+ * and the comparison must hold as before: the same contents, the same
+ * pages shared, the same mapcounts. The pages fault-around mapped from a
+ * shared object on the way, which the real process had not mapped, are
+ * zapped again. Later steps then meet pages in the swap cache.
+ *
  * Where the engine and Linux differ on purpose, or an operation is not
  * there yet, the case is avoided or emulated at run time (never only at
  * generation, so that a shortened sequence stays valid); see diff_skip()
@@ -89,6 +98,9 @@
 #endif
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP	4
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED	24
 #endif
 #ifndef PR_SET_THP_DISABLE
 #define PR_SET_THP_DISABLE	41
@@ -151,13 +163,13 @@ static const struct {
 enum op_kind {
 	OP_MMAP, OP_MUNMAP, OP_READ, OP_WRITE, OP_PEEK, OP_POKE, OP_MADVISE,
 	OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MLOCKALL, OP_MUNLOCKALL,
-	OP_MREMAP, OP_FORK, OP_EXIT, NR_OP_KINDS
+	OP_MREMAP, OP_FORK, OP_EXIT, OP_RECLAIM, NR_OP_KINDS
 };
 
 static const char * const op_names[NR_OP_KINDS] = {
 	"mmap", "munmap", "read", "write", "peek", "poke", "madvise",
 	"mprotect", "mlock", "munlock", "mlockall", "munlockall", "mremap",
-	"fork", "exit",
+	"fork", "exit", "reclaim",
 };
 
 /* How often each kind is generated, when active. */
@@ -166,11 +178,13 @@ static const int op_weights[NR_OP_KINDS] = {
 	[OP_PEEK] = 3, [OP_POKE] = 3, [OP_MADVISE] = 8, [OP_MPROTECT] = 10,
 	[OP_MLOCK] = 3, [OP_MUNLOCK] = 2, [OP_MLOCKALL] = 1,
 	[OP_MUNLOCKALL] = 1, [OP_MREMAP] = 9, [OP_FORK] = 5, [OP_EXIT] = 3,
+	[OP_RECLAIM] = 5,
 };
 
 /*
  * One step. @slot is the process / address space it runs in; @arg is the
- * advice, the mlock/mlockall/mremap flags, or fork's new slot.
+ * advice, the mlock/mlockall/mremap flags, fork's new slot, or reclaim's
+ * passes (@val its nr_to_reclaim).
  */
 struct op {
 	int kind;
@@ -416,6 +430,17 @@ static const char *op_str(const struct op *op, char *buf, size_t len)
 	case OP_EXIT:
 		snprintf(buf, len, "[%d] exit()", op->slot);
 		break;
+	case OP_RECLAIM:
+		if (op->len)
+			snprintf(buf, len,
+				 "[%d] reclaim(%s, %#lx, %d passes, nr %u)",
+				 op->slot, win(op->addr, a, sizeof(a)), op->len,
+				 op->arg, op->val);
+		else
+			snprintf(buf, len,
+				 "[%d] reclaim(all, %d passes, nr %u)",
+				 op->slot, op->arg, op->val);
+		break;
 	case OP_WRITE:
 	case OP_POKE:
 		snprintf(buf, len, "[%d] %s(%s, %#lx, pattern %u)", op->slot,
@@ -646,6 +671,10 @@ static void real_exec(const struct op *op, struct result *r)
 	case OP_WRITE:
 		ret = real_touch(op);
 		r->done = __atomic_load_n(&touch_done, __ATOMIC_RELAXED);
+		break;
+	case OP_RECLAIM:
+		/* The shadow side's alone: there is no swap here. */
+		ret = 0;
 		break;
 	default:
 		ret = -EOPNOTSUPP;
@@ -1593,6 +1622,12 @@ static void twin_exec(const struct op *op, struct result *r)
 	}
 }
 
+/*
+ * Pages the reclaim steps took from the shadow spaces (and gave back), of
+ * those they looked at, and those they found young.
+ */
+static long reclaimed_pages, scanned_pages, referenced_pages;
+
 static void shadow_exec(struct world *w, const struct op *op,
 			struct result *r)
 {
@@ -1711,6 +1746,22 @@ static void shadow_exec(struct world *w, const struct op *op,
 	case OP_EXIT:
 		r->ret = _shadow_exit(fd);
 		return;
+	case OP_RECLAIM: {
+		struct shadow_mm_reclaim out;
+		int pass;
+
+		/* A first pass ages young pages, a second takes them. */
+		for (pass = 0; pass < op->arg; pass++) {
+			r->ret = __shadow_reclaim(fd, false, 0, op->addr,
+						  op->len, op->val, &out);
+			if (r->ret)
+				return;
+			reclaimed_pages += out.out_reclaimed;
+			scanned_pages += out.out_scanned;
+			referenced_pages += out.out_referenced;
+		}
+		return;
+	}
 	}
 	r->ret = -EOPNOTSUPP;
 }
@@ -1814,6 +1865,8 @@ static const char *diff_skip(const struct world *w, const struct op *op,
 
 	if (!w->s[op->slot].live)
 		return "its process has exited";
+	if (op->kind == OP_RECLAIM && !caps.kind[OP_RECLAIM])
+		return "the module has no reclaim";
 	if (op->kind == OP_FORK &&
 	    (op->arg < 0 || op->arg >= MAX_SLOTS || w->s[op->arg].live))
 		return "the new slot is taken";
@@ -1877,6 +1930,56 @@ static const char *diff_skip(const struct world *w, const struct op *op,
 	return NULL;
 }
 
+/*
+ * After a reclaim on the shadow side: every page present before the step,
+ * in every space, read back with a forced read (a swap-in, or a fault of
+ * the object's page back into a shared mapping). Such a read maps by
+ * fault-around other pages of the object that the real process had not
+ * mapped: those are zapped again, which only unmaps them.
+ */
+static void diff_swap_back(struct world *w, const struct snap *before)
+{
+	int i, j;
+
+	for (i = 0; i < MAX_SLOTS; i++) {
+		const struct side *sd = &before->shadow[i];
+		int fd = w->s[i].mfd;
+
+		if (!w->s[i].live)
+			continue;
+		for (j = 0; j < sd->nv; j++) {
+			const struct vrec *v = &sd->v[j];
+			unsigned long k, n = (v->end - v->start) / PAGE;
+			unsigned char c;
+
+			for (k = 0; k < n; k++)
+				if (sd->pg[v->first + k].flags & PG_PRESENT)
+					_shadow_access(fd, v->start + k * PAGE,
+						       &c, 1,
+						       SHADOW_ACCESS_FORCE);
+			if (!v->ident)
+				continue;
+			if (n > walk_cap) {
+				free(walk_buf);
+				walk_buf = malloc(n * sizeof(*walk_buf));
+				walk_cap = walk_buf ? n : 0;
+				if (!walk_buf)
+					return;
+			}
+			if (_shadow_walk(fd, v->start, n, walk_buf))
+				continue;
+			for (k = 0; k < n; k++)
+				if ((walk_buf[k].flags & SHADOW_PAGE_PRESENT) &&
+				    !(sd->pg[v->first + k].flags & PG_PRESENT))
+					_shadow_madvise(fd, v->start + k * PAGE,
+							PAGE,
+							v->flags & SHADOW_VM_LOCKED ?
+							MADV_DONTNEED_LOCKED :
+							MADV_DONTNEED);
+		}
+	}
+}
+
 /* The population Linux does after the step, where the module does not. */
 static void diff_after(struct world *w, const struct op *op,
 		       const struct result *r, const struct snap *before)
@@ -1885,6 +1988,8 @@ static void diff_after(struct world *w, const struct op *op,
 	int fd = w->s[op->slot].mfd;
 	int i;
 
+	if (op->kind == OP_RECLAIM && !twin_mode)
+		diff_swap_back(w, before);
 	if (caps.populates || r->ret < 0)
 		goto out;
 	switch (op->kind) {
@@ -2024,7 +2129,9 @@ static int step(struct world *w, const struct op *op, struct snap *st,
 		ret = snap_all(w, st, false);
 		if (!ret)
 			ret = compare(w, st);
-		if (!ret && op->kind != OP_MMAP && op->kind != OP_MREMAP)
+		/* A page swapped out and back in is a new one. */
+		if (!ret && op->kind != OP_MMAP && op->kind != OP_MREMAP &&
+		    op->kind != OP_RECLAIM)
 			ret = compare_idents(w, st);
 		real_quiesce();
 		if (!ret)
@@ -2048,7 +2155,7 @@ struct seq_result {
 };
 
 static struct counts_ {
-	long mms, vmas, pages, shmem;
+	long mms, vmas, pages, shmem, swap_slots, swap_pages;
 } baseline;
 
 static struct counts_ counts_now(void)
@@ -2056,6 +2163,7 @@ static struct counts_ counts_now(void)
 	return (struct counts_){
 		shadow_counter("mms"), shadow_counter("vmas"),
 		shadow_counter("pages"), shadow_counter("shmem"),
+		shadow_counter("swap_slots"), shadow_counter("swap_pages"),
 	};
 }
 
@@ -2108,10 +2216,13 @@ static struct seq_result run_seq(int dev, struct op *ops, int *nops,
 		struct counts_ now = counts_now();
 
 		if (memcmp(&now, &baseline, sizeof(now))) {
-			report("module counters (mms vmas pages shmem): %ld %ld %ld %ld, ",
-			       now.mms, now.vmas, now.pages, now.shmem);
-			report("before: %ld %ld %ld %ld\n", baseline.mms,
-			       baseline.vmas, baseline.pages, baseline.shmem);
+			report("module counters (%s): %ld %ld %ld %ld %ld %ld, ",
+			       "mms vmas pages shmem swap_slots swap_pages",
+			       now.mms, now.vmas, now.pages, now.shmem,
+			       now.swap_slots, now.swap_pages);
+			report("before: %ld %ld %ld %ld %ld %ld\n", baseline.mms,
+			       baseline.vmas, baseline.pages, baseline.shmem,
+			       baseline.swap_slots, baseline.swap_pages);
 			res.mis = MIS_LEAK;
 			res.step = *nops;
 		}
@@ -2462,6 +2573,23 @@ static void gen_op(struct rng *r, const struct world *w,
 		break;
 	case OP_EXIT:
 		break;
+	case OP_RECLAIM:
+		/* A valid range (the real side has nothing to check it). */
+		if (rnd(r, 3)) {
+			gen_range(r, sd, &op->addr, &op->len);
+			op->addr &= ~(PAGE - 1);
+			if (op->addr >= WIN_TOP)
+				op->addr = WIN_BASE;
+			if (!op->len || op->len > WIN_TOP - op->addr)
+				op->len = WIN_TOP - op->addr;
+		}
+		/*
+		 * Two passes mostly: the comparison's reads of every page
+		 * leave them young, and the first pass only ages them.
+		 */
+		op->arg = rnd(r, 8) ? 2 : 1;
+		op->val = rnd(r, 4) ? 0 : 1 + rnd(r, 8);
+		break;
 	}
 	(void)idx;
 }
@@ -2546,6 +2674,7 @@ static void probe_caps(int dev)
 		{ OP_MREMAP, SHADOW_MM_CMD_MREMAP },
 		{ OP_FORK, SHADOW_MM_CMD_FORK },
 		{ OP_EXIT, SHADOW_MM_CMD_FORK },
+		{ OP_RECLAIM, SHADOW_MM_CMD_RECLAIM },
 	};
 	char line[512];
 	size_t i, n;
@@ -2560,6 +2689,8 @@ static void probe_caps(int dev)
 	}
 	for (i = 0; i < ARRAY_SIZE(need); i++)
 		caps.kind[need[i].kind] = caps.ioctls & (1ULL << need[i].cmd);
+	if (!(caps.features & SHADOW_MM_FEATURE_SWAP))
+		caps.kind[OP_RECLAIM] = false;
 	caps.populates = caps.features & SHADOW_MM_FEATURE_MLOCK;
 	caps.grows_stack = caps.features & SHADOW_MM_FEATURE_BRK;
 
@@ -2672,6 +2803,9 @@ static void print_kinds(void)
 			break;
 	}
 	printf("# diff: succeeded/run:%s\n", n ? line : " none");
+	if (kind_runs[OP_RECLAIM])
+		printf("# diff: the reclaim steps swapped out %ld of %ld pages (%ld young)\n",
+		       reclaimed_pages, scanned_pages, referenced_pages);
 }
 
 static void print_ops(const struct op *ops, int n)
@@ -2807,7 +2941,7 @@ TEST_F(diff, fuzz)
 
 static const struct {
 	int n;
-	struct op ops[6];
+	struct op ops[8];
 } known[] = {
 	/* Fault-around: a read in the grandchild maps what [1] faulted. */
 	{ 5, {
@@ -2837,14 +2971,49 @@ static const struct {
 		  .len = 0x1100, .val = 3 },
 		{ .kind = OP_EXIT, .slot = 0 },
 	} },
+	/*
+	 * Swapped out in parent and child: the parent's write after the
+	 * swap-in copies, the child's then reuses; the child's pages go out
+	 * again. (Reclaim steps skip without SHADOW_MM_FEATURE_SWAP.)
+	 */
+	{ 8, {
+		{ .kind = OP_MMAP, .slot = 0, .addr = W(16281),
+		  .len = 4 * PAGE, .prot = RW, .flags = PRIV },
+		{ .kind = OP_WRITE, .slot = 0, .addr = W(16281),
+		  .len = 3 * PAGE, .val = 1 },
+		{ .kind = OP_FORK, .slot = 0, .arg = 1 },
+		{ .kind = OP_RECLAIM, .slot = 0, .arg = 2 },
+		{ .kind = OP_WRITE, .slot = 0, .addr = W(16281), .len = PAGE,
+		  .val = 2 },
+		{ .kind = OP_WRITE, .slot = 1, .addr = W(16281) + 0x10,
+		  .len = 0x100, .val = 3 },
+		{ .kind = OP_RECLAIM, .slot = 1, .arg = 2 },
+		{ .kind = OP_EXIT, .slot = 0 },
+	} },
+	/*
+	 * A shared object's pages written out by a reclaim in the child,
+	 * faulted back into both; then written through the child.
+	 */
+	{ 7, {
+		{ .kind = OP_MMAP, .slot = 0, .addr = W(16270),
+		  .len = 3 * PAGE, .prot = RW, .flags = SHARED | MAP_FIXED },
+		{ .kind = OP_WRITE, .slot = 0, .addr = W(16270),
+		  .len = 3 * PAGE, .val = 4 },
+		{ .kind = OP_FORK, .slot = 0, .arg = 1 },
+		{ .kind = OP_READ, .slot = 1, .addr = W(16271), .len = PAGE },
+		{ .kind = OP_RECLAIM, .slot = 1, .arg = 2 },
+		{ .kind = OP_WRITE, .slot = 1, .addr = W(16272), .len = 0x80,
+		  .val = 5 },
+		{ .kind = OP_EXIT, .slot = 1 },
+	} },
 };
 
 TEST_F(diff, known_sequences)
 {
 	struct seq_result res;
-	struct op ops[6];
+	struct op ops[8];
 	size_t i;
-	int n;
+	int n, j, reclaims;
 
 	if (geteuid())
 		SKIP(return, "needs root for /proc/<pid>/pagemap's pfns");
@@ -2852,6 +3021,8 @@ TEST_F(diff, known_sequences)
 	for (i = 0; i < ARRAY_SIZE(known); i++) {
 		n = known[i].n;
 		memcpy(ops, known[i].ops, sizeof(ops));
+		for (j = 0, reclaims = 0; j < n; j++)
+			reclaims += ops[j].kind == OP_RECLAIM;
 		report_clear();
 		res = run_seq(self->dev, ops, &n, NULL);
 		if (res.mis) {
@@ -2860,7 +3031,9 @@ TEST_F(diff, known_sequences)
 			report_flush();
 		}
 		EXPECT_EQ(MIS_NONE, res.mis);
-		EXPECT_EQ(n, res.nops);
+		/* Reclaim steps are skipped where the module has none. */
+		EXPECT_EQ(caps.kind[OP_RECLAIM] ? 0 : reclaims, res.skipped);
+		EXPECT_EQ(n, res.nops + res.skipped);
 	}
 }
 

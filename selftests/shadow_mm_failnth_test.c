@@ -7,6 +7,15 @@
  * errno Linux gives there), leave the address space as it was (layout and
  * contents), and leak nothing once the space is closed. Needs a kernel with
  * FAULT_INJECTION (make check-debug); skips elsewhere.
+ *
+ * Reclaim (SHADOW_MM_FEATURE_SWAP) fails nothing: like vmscan, it leaves a
+ * page it could not swap out (a swap slot or a store page it could not
+ * allocate) where it was and goes on. Its sweep checks that every
+ * injected failure leaves the contents intact and leaks nothing. The
+ * swap-in sweeps start from a space reclaimed before the injection: a
+ * read and a write fault over swap entries of private pages shared with
+ * the child (do_swap_page), a shared page written out of its object
+ * (shmem_swapin_folio), a present page in the swap cache.
  */
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
@@ -124,7 +133,8 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 enum op {
 	OP_CREATE, OP_MMAP, OP_MMAP_SHARED, OP_MUNMAP_SPLIT, OP_MAP_FIXED,
 	OP_FAULT, OP_COW, OP_ACCESS_FORCE, OP_FORK, OP_MADVISE, OP_CLONE_VM,
-	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE,
+	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE, OP_RECLAIM,
+	OP_SWAPIN_READ, OP_SWAPIN_WRITE,
 	NR_OPS,
 };
 
@@ -133,7 +143,43 @@ static const char * const op_names[] = {
 	"MAP_FIXED over two VMAs", "write fault", "COW break", "forced write",
 	"fork", "madvise split", "CLONE_VM", "exit", "mprotect with two splits",
 	"mlock with two splits and populate", "mremap move",
+	"reclaim (age, then swap out)", "swap-in read faults",
+	"swap-in write faults",
 };
+
+/* The operations that need SHADOW_MM_FEATURE_SWAP. */
+static bool needs_swap(enum op op)
+{
+	return op == OP_RECLAIM || op == OP_SWAPIN_READ ||
+	       op == OP_SWAPIN_WRITE;
+}
+
+/* Reclaim the whole space: one pass to age it, one to swap it out. */
+static int reclaim_space(int mfd, struct shadow_mm_reclaim *r)
+{
+	int ret = _shadow_reclaim(mfd, SHADOW_RECLAIM_AGE, 0, 0, r);
+
+	return ret ? ret : _shadow_reclaim(mfd, 0, 0, 0, r);
+}
+
+/*
+ * Before the injection, after the snapshot (whose reads fault everything
+ * back in): the swap-in sweeps start from a reclaimed space, with page 5
+ * read back into the swap cache.
+ */
+static void prepare_op(struct __test_metadata *_metadata, enum op op,
+		       int mfd)
+{
+	struct shadow_mm_reclaim r;
+	char c;
+
+	if (op != OP_SWAPIN_READ && op != OP_SWAPIN_WRITE)
+		return;
+	ASSERT_EQ(0, reclaim_space(mfd, &r));
+	/* Pages 0 and 5 (with the child) and the shared page 1. */
+	ASSERT_EQ(3, r.out_reclaimed);
+	ASSERT_EQ(1, _shadow_access(mfd, BASE + 5 * PAGE, &c, 1, 0));
+}
 
 /* An access's result as 0 or -errno. */
 static int access_result(long ret)
@@ -196,6 +242,16 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 		 */
 		return _shadow_mremap(mfd, BASE, 8 * PAGE, 16 * PAGE,
 				      MREMAP_MAYMOVE, 0, NULL);
+	case OP_RECLAIM: {
+		struct shadow_mm_reclaim r;
+
+		return reclaim_space(mfd, &r);
+	}
+	case OP_SWAPIN_READ:
+		return _shadow_fault(mfd, BASE, 12 * PAGE, 0, NULL);
+	case OP_SWAPIN_WRITE:
+		return _shadow_fault(mfd, BASE, 12 * PAGE, SHADOW_FAULT_WRITE,
+				     NULL);
 	default:
 		return -EINVAL;
 	}
@@ -246,6 +302,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 
 		mfd = setup_space(_metadata, dev, &child);
 		snap(mfd, &s0);
+		prepare_op(_metadata, op, mfd);
 		fail_nth_arm(n);
 		ret = run_op(op, dev, mfd, &newfd);
 		hit = fail_nth_disarm();
@@ -253,6 +310,15 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 		if (!hit) {
 			/* Fewer fault points than n: it simply worked. */
 			EXPECT_EQ(0, ret);
+		} else if (!ret && op == OP_RECLAIM) {
+			/* A failure absorbed: the pages must be intact. */
+			snap(mfd, &s1);
+			EXPECT_STREQ(s0.maps, s1.maps);
+			EXPECT_EQ(0, memcmp(s0.data, s1.data, sizeof(s0.data))) {
+				TH_LOG("%s, fault point %d: contents changed",
+				       op_names[op], n);
+			}
+			free(s1.maps);
 		} else if (ret) {
 			(*failed)++;
 			EXPECT_TRUE(expected_errno(op, ret)) {
@@ -293,6 +359,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 FIXTURE(fail_nth) {
 	int dev;
 	bool no_injection;
+	bool no_swap;
 };
 
 FIXTURE_VARIANT(fail_nth) {
@@ -359,6 +426,18 @@ FIXTURE_VARIANT_ADD(fail_nth, mremap_move) {
 	.op = OP_MREMAP_MOVE,
 };
 
+FIXTURE_VARIANT_ADD(fail_nth, reclaim) {
+	.op = OP_RECLAIM,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, swapin_read) {
+	.op = OP_SWAPIN_READ,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, swapin_write) {
+	.op = OP_SWAPIN_WRITE,
+};
+
 FIXTURE_SETUP(fail_nth)
 {
 	/* 6.1's harness runs the body after a SKIP here: it skips there. */
@@ -369,6 +448,8 @@ FIXTURE_SETUP(fail_nth)
 	ASSERT_LE(0, fail_nth_fd);
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
+	self->no_swap = !(shadow_features(self->dev) &
+			  SHADOW_MM_FEATURE_SWAP);
 }
 
 FIXTURE_TEARDOWN(fail_nth)
@@ -386,14 +467,18 @@ TEST_F(fail_nth, every_point)
 
 	if (self->no_injection)
 		SKIP(return, "no fault injection in this kernel (make check-debug)");
+	if (needs_swap(variant->op) && self->no_swap)
+		SKIP(return, "the module has no SHADOW_MM_FEATURE_SWAP");
 	points = sweep(_metadata, self->dev, variant->op, &failed);
 	TH_LOG("%s: %d fault points, %d made the call fail",
 	       op_names[variant->op], points, failed);
 	/*
 	 * Each of these allocates at least once; exit allocates nothing that
-	 * could fail, as exit_mmap has no way to report it.
+	 * could fail, as exit_mmap has no way to report it, and reclaim
+	 * reports none: a page it could not swap out stays.
 	 */
-	EXPECT_EQ(variant->op == OP_EXIT, failed == 0);
+	EXPECT_EQ(variant->op == OP_EXIT || variant->op == OP_RECLAIM,
+		  failed == 0);
 }
 
 TEST_HARNESS_MAIN

@@ -51,7 +51,8 @@
  *   EINVAL  size below the command's first struct version.
  *   E2BIG   size above a page, or non-zero bytes past the kernel's struct.
  *   ESRCH   the address-space fd has exited (SHADOW_MM_EXIT).
- *   EPERM   SHADOW_MM_CREATE on a device fd without a handshake.
+ *   EPERM   a device command but SHADOW_MM_API (SHADOW_MM_CREATE,
+ *           SHADOW_DEV_RECLAIM) on a device fd without a handshake.
  *   EINVAL  a flag the command does not know, a reserved field not zero,
  *           both SHADOW_FAULT_WRITE and _EXEC, unknown mlock2, mlockall or
  *           mremap flags; API: a wrong abi_version or unknown feature.
@@ -95,6 +96,10 @@
  *   BRK         EINVAL (SHADOW_BRK_SET_START), EFAULT (struct); nothing
  *               without flags: like brk(2) it refuses by keeping the old
  *               break
+ *   RECLAIM     EINVAL (an unaligned address or a wrapping range: always
+ *               that), EFAULT (struct)
+ *   DEV_RECLAIM EINVAL (an address or a length: refused with the flags),
+ *               EFAULT (struct); EPERM before the handshake, as CREATE
  *
  * EINTR is documented for a caller killed while it waits; nothing kills
  * these callers, so it is never allowed. A success returns 0, or a new fd
@@ -103,7 +108,8 @@
  * Some answers are known more closely. munmap(2) and madvise(2) check their
  * arguments before the layout: a bad range must give EINVAL, an empty
  * madvise 0. A FAULT or ACCESS of an empty range, and a BRK without flags,
- * must succeed. An EINVAL or EBADF of MMAP is an argument error: the real
+ * must succeed. What a successful reclaim counted must add up (see
+ * check_output()). An EINVAL or EBADF of MMAP is an argument error: the real
  * mmap(2) of this process, asked the same (MAP_FIXED made
  * MAP_FIXED_NOREPLACE, so that nothing of ours is replaced), must agree.
  * And what a successful call wrote must make sense (see check_output()).
@@ -917,9 +923,58 @@ static bool bad_brk(struct fuzz *f, const void *p)
 	return s->flags & ~SHADOW_BRK_SET_START;
 }
 
+static void fill_reclaim(struct fuzz *f, void *p)
+{
+	struct shadow_mm_reclaim *s = p;
+	unsigned int i;
+
+	/* Every output field starts as garbage. */
+	for (i = 0; i < sizeof(*s) / 8; i++)
+		((__u64 *)s)[i] = rnd(&f->r);
+	s->size = 0;
+	s->flags = pick_flags(f, SHADOW_RECLAIM_AGE);
+	s->addr = one_in(&f->r, 4) ? 0 : pick_addr(f);
+	s->len = one_in(&f->r, 4) ? 0 : pick_len(f, s->addr);
+	s->nr_to_reclaim = one_in(&f->r, 2) ? 0 :
+			   one_in(&f->r, 8) ? rnd(&f->r) :
+			   rnd_below(&f->r, 64);
+}
+
+static bool bad_reclaim(struct fuzz *f, const void *p)
+{
+	const struct shadow_mm_reclaim *s = p;
+
+	return s->flags & ~SHADOW_RECLAIM_AGE;
+}
+
+static void fill_dev_reclaim(struct fuzz *f, void *p)
+{
+	struct shadow_mm_reclaim *s = p;
+
+	fill_reclaim(f, p);
+	/* Sane calls name no range; the others now and then one. */
+	if (f->sane || !one_in(&f->r, 4)) {
+		s->addr = 0;
+		s->len = 0;
+	}
+	/* Bounded, not to swap out every space of the fuzzer each time. */
+	if (!s->nr_to_reclaim && !one_in(&f->r, 8))
+		s->nr_to_reclaim = 1 + rnd_below(&f->r, 256);
+}
+
+static bool bad_dev_reclaim(struct fuzz *f, const void *p)
+{
+	const struct shadow_mm_reclaim *s = p;
+
+	return (s->flags & ~SHADOW_RECLAIM_AGE) || s->addr || s->len;
+}
+
 #define EF	ES(EFAULT)
 #define EI	ES(EINVAL)
 #define EM	ES(ENOMEM)
+
+/* SHADOW_DEV_RECLAIM, under the name CMD() makes of the command's. */
+#define SHADOW_MM_DEV_RECLAIM	SHADOW_DEV_RECLAIM
 
 #define CMD(w, n, st, min, dev, resp, errs, fill, bad)			\
 	{ w, #n, SHADOW_MM_CMD_##n, SHADOW_MM_##n, sizeof(struct st), min, \
@@ -970,6 +1025,10 @@ static const struct cmd cmds[] = {
 	    EI | EM | EF | ES(EAGAIN) | ES(EPERM), fill_mremap, bad_mremap),
 	CMD(3, BRK, shadow_mm_brk, FULL(shadow_mm_brk), false, true, EI,
 	    fill_brk, bad_brk),
+	CMD(3, RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), false,
+	    true, EI, fill_reclaim, bad_reclaim),
+	CMD(1, DEV_RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), true,
+	    true, EI, fill_dev_reclaim, bad_dev_reclaim),
 };
 
 #define NR_CMDS		ARRAY_SIZE(cmds)
@@ -1289,6 +1348,21 @@ static struct verdict judge_madvise(const struct shadow_mm_madvise *m,
 	return v;
 }
 
+/*
+ * The range checks of SHADOW_MM_RECLAIM (madvise's): an unaligned start
+ * or a range that wraps is EINVAL, anything else a reclaim.
+ */
+static struct verdict judge_reclaim(const struct shadow_mm_reclaim *m,
+				    struct verdict v)
+{
+	__u64 len = page_align(m->len);
+
+	if ((m->addr & (PAGE - 1)) || (m->len && !len) ||
+	    m->addr + len < m->addr)
+		return (struct verdict){ .exact = EINVAL, .why = "bad range" };
+	return v;
+}
+
 /* What the call may return, from everything the fuzzer knows. */
 static struct verdict judge(struct fuzz *f, const struct call *k)
 {
@@ -1322,7 +1396,7 @@ static struct verdict judge(struct fuzz *f, const struct call *k)
 		return (struct verdict){ .exact = E2BIG, .why = "non-zero tail" };
 	if (!dev && f->slot[k->slot].exited)
 		return (struct verdict){ .exact = ESRCH, .why = "exited" };
-	if (c->nr == SHADOW_MM_CMD_CREATE && k->target == T_DEV_NEW)
+	if (c->dev && c->nr != SHADOW_MM_CMD_API && k->target == T_DEV_NEW)
 		return (struct verdict){ .exact = EPERM, .why = "no handshake" };
 	kernel_view(f, k, view);
 	if (c->bad_flags(f, view))
@@ -1340,6 +1414,8 @@ static struct verdict judge(struct fuzz *f, const struct call *k)
 		return judge_munmap((void *)view, v);
 	if (c->nr == SHADOW_MM_CMD_MADVISE)
 		return judge_madvise((void *)view, v);
+	if (c->nr == SHADOW_MM_CMD_RECLAIM)
+		return judge_reclaim((void *)view, v);
 
 	/* Touching or moving nothing cannot fail. */
 	if (k->argkind != PTR_RO &&
@@ -1410,6 +1486,29 @@ static void fail(struct fuzz *f, const struct call *k, int ret, int err,
 }
 
 /*
+ * A reclaim's counters: the pages freed are the private and shared ones;
+ * skipped (referenced, locked) and freed pages are pages it looked at; no
+ * more freed than asked for; aging unmaps, writes and frees nothing. With
+ * @alone (no other thread at work), each page freed had a PTE cleared.
+ */
+static bool reclaim_adds_up(const struct shadow_mm_reclaim *r, bool alone)
+{
+	if (r->out_reclaimed != r->out_swapped_out + r->out_shmem)
+		return false;
+	if (r->out_referenced + r->out_locked + r->out_reclaimed >
+	    r->out_scanned || r->out_written > r->out_scanned)
+		return false;
+	if (alone && r->out_reclaimed > r->out_unmapped)
+		return false;
+	if (r->nr_to_reclaim && r->out_reclaimed > r->nr_to_reclaim)
+		return false;
+	if ((r->flags & SHADOW_RECLAIM_AGE) &&
+	    (r->out_unmapped || r->out_written || r->out_reclaimed))
+		return false;
+	return true;
+}
+
+/*
  * What a successful call wrote must make sense: a new mapping lies in the
  * user address space (where MAP_FIXED put it); no more pages are touched
  * or bytes moved than asked for; the maps text is as long as it says; the
@@ -1425,6 +1524,7 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 	const struct shadow_mm_get_maps *gm = k->arg;
 	const struct shadow_mm_walk *w = k->arg;
 	const struct shadow_mm_get_vmas *g = k->arg;
+	const struct shadow_mm_reclaim *rc = k->arg;
 	bool bufs = f->bufkind == PTR_GOOD || f->bufkind == PTR_TIGHT;
 	__u64 i, last = 0, end;
 
@@ -1479,6 +1579,12 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 				return;
 			}
 		}
+		break;
+	case SHADOW_MM_CMD_RECLAIM:
+	case SHADOW_MM_CMD_DEV_RECLAIM:
+		if (!reclaim_adds_up(rc, true))
+			fail(f, k, ret, 0, v, "reclaim counters do not add up",
+			     rc->out_reclaimed);
 		break;
 	case SHADOW_MM_CMD_GET_VMAS:
 		for (i = 0; bufs && i < min_u64(g->nr_vmas, g->out_nr_vmas);
@@ -1956,7 +2062,8 @@ static int cioctl(int fd, unsigned long req, void *arg)
 enum {
 	C_MMAP, C_MUNMAP, C_FAULT, C_ACCESS, C_WALK, C_VMAS, C_MAPS, C_STATS,
 	C_FORK, C_MADVISE, C_MPROTECT, C_MLOCK, C_MUNLOCK, C_MLOCKALL,
-	C_MUNLOCKALL, C_MREMAP, C_BRK, C_EXIT, C_CLOSE, C_CREATE,
+	C_MUNLOCKALL, C_MREMAP, C_BRK, C_EXIT, C_CLOSE, C_CREATE, C_RECLAIM,
+	C_DEV_RECLAIM,
 };
 
 /* The mix of operations: the common ones appear several times. */
@@ -1966,6 +2073,7 @@ static const unsigned char c_mix[] = {
 	C_ACCESS, C_WALK, C_WALK, C_VMAS, C_MAPS, C_STATS, C_FORK, C_MADVISE,
 	C_MADVISE, C_MPROTECT, C_MPROTECT, C_MLOCK, C_MUNLOCK, C_MREMAP,
 	C_MREMAP, C_BRK, C_MLOCKALL, C_MUNLOCKALL, C_EXIT, C_CLOSE, C_CREATE,
+	C_RECLAIM, C_RECLAIM, C_RECLAIM, C_DEV_RECLAIM,
 };
 
 static const __u32 c_prots[] = {
@@ -2016,6 +2124,7 @@ static void c_one(struct worker *w)
 		struct shadow_mm_mremap mremap;
 		struct shadow_mm_brk brk;
 		struct shadow_mm_exit exit;
+		struct shadow_mm_reclaim reclaim;
 	} u;
 	struct shadow_vma_info vmas[64];
 	struct shadow_page_info pages[64];
@@ -2032,6 +2141,21 @@ static void c_one(struct worker *w)
 			cslot_add(c, fd);
 		else if (fd != -ENOMEM)
 			cfail(w, "create -> %d", fd);
+		return;
+	}
+	if (op == C_DEV_RECLAIM) {
+		/* Every space, a bounded number of pages. */
+		u.reclaim.size = sizeof(u.reclaim);
+		u.reclaim.flags = one_in(r, 3) ? SHADOW_RECLAIM_AGE : 0;
+		u.reclaim.nr_to_reclaim = 1 + rnd_below(r, 128);
+		err = cioctl(c->dev, SHADOW_DEV_RECLAIM, &u.reclaim);
+		if (!(c->ioctls & (1ULL << SHADOW_MM_CMD_DEV_RECLAIM)) ?
+		    err != ENOTTY : err != 0)
+			cfail(w, "DEV_RECLAIM(flags %#x, %llu) -> %d",
+			      u.reclaim.flags,
+			      (unsigned long long)u.reclaim.nr_to_reclaim, err);
+		else if (!err && !reclaim_adds_up(&u.reclaim, false))
+			cfail(w, "DEV_RECLAIM: counters do not add up");
 		return;
 	}
 	i = cslot_get(w, &exited);
@@ -2248,6 +2372,26 @@ static void c_one(struct worker *w)
 		snprintf(args, sizeof(args), "BRK(%#llx)", u.brk.brk);
 		err = cioctl(fd, SHADOW_MM_BRK, &u.brk);
 		ccheck(w, i, exited, SHADOW_MM_CMD_BRK, err, 0, args);
+		break;
+	case C_RECLAIM:
+		n = 1 + rnd_below(r, 64);
+		u.reclaim.size = sizeof(u.reclaim);
+		u.reclaim.flags = one_in(r, 3) ? SHADOW_RECLAIM_AGE : 0;
+		/* A range of the window, or the whole space. */
+		if (!one_in(r, 4)) {
+			u.reclaim.addr = cwin(w, n);
+			u.reclaim.len = n * PAGE;
+		}
+		u.reclaim.nr_to_reclaim = one_in(r, 2) ? 0 :
+					  1 + rnd_below(r, 32);
+		snprintf(args, sizeof(args),
+			 "RECLAIM(%#llx, %#llx, flags %#x, nr %llu)",
+			 u.reclaim.addr, u.reclaim.len, u.reclaim.flags,
+			 (unsigned long long)u.reclaim.nr_to_reclaim);
+		err = cioctl(fd, SHADOW_MM_RECLAIM, &u.reclaim);
+		ccheck(w, i, exited, SHADOW_MM_CMD_RECLAIM, err, 0, args);
+		if (!err && !reclaim_adds_up(&u.reclaim, false))
+			cfail(w, "%s: counters do not add up", args);
 		break;
 	case C_EXIT:
 		u.exit.size = sizeof(u.exit);
@@ -2612,6 +2756,33 @@ TEST(no_kernel_pointers)
 	scan_space(_metadata, mfd, api.out_ioctls, "parent");
 	scan_space(_metadata, child, api.out_ioctls, "child");
 	scan_space(_metadata, vm, api.out_ioctls, "clone_vm");
+
+	/* Swapped out: the reclaim's counters, the walk's swap entries. */
+	if (api.out_features & SHADOW_MM_FEATURE_SWAP) {
+		struct shadow_mm_reclaim rc;
+
+		for (i = 0; i < 2; i++) {
+			memset(&rc, POISON, sizeof(rc));
+			rc.size = sizeof(rc);
+			rc.flags = i ? 0 : SHADOW_RECLAIM_AGE;
+			rc.addr = 0;
+			rc.len = 0;
+			rc.nr_to_reclaim = 0;
+			scan_call(_metadata, mfd, SHADOW_MM_RECLAIM, &rc,
+				  sizeof(rc), "reclaim");
+		}
+		EXPECT_LT(0, rc.out_reclaimed);
+		memset(&rc, POISON, sizeof(rc));
+		rc.size = sizeof(rc);
+		rc.flags = SHADOW_RECLAIM_AGE;
+		rc.addr = 0;
+		rc.len = 0;
+		rc.nr_to_reclaim = 0;
+		scan_call(_metadata, dev, SHADOW_DEV_RECLAIM, &rc, sizeof(rc),
+			  "dev reclaim");
+		scan_space(_metadata, child, api.out_ioctls, "child, swapped");
+		scan_space(_metadata, mfd, api.out_ioctls, "parent, swapped");
+	}
 
 	files = scan_debugfs(_metadata, DEBUGFS_DIR);
 	EXPECT_LE(1, files);

@@ -7,6 +7,7 @@
 #define _SHADOW_MM_LIB_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -296,6 +297,48 @@ static inline long _shadow_brk(int mfd, __u64 brk, unsigned int flags,
 	if (start_brk)
 		*start_brk = b.out_start_brk;
 	return (long)b.out_brk;
+}
+
+/* The features the module announces (SHADOW_MM_API), or 0. */
+static inline __u64 shadow_features(int devfd)
+{
+	struct shadow_mm_api api = { .size = sizeof(api) };
+
+	return shadow_ioctl(devfd, SHADOW_MM_API, &api) ? 0 : api.out_features;
+}
+
+/*
+ * SHADOW_MM_RECLAIM on an address-space fd, or SHADOW_DEV_RECLAIM when
+ * @mfd is a device fd and @dev is true; 0 or -errno, the struct the
+ * kernel wrote back in *@out when @out is not NULL.
+ */
+static inline int __shadow_reclaim(int fd, bool dev, unsigned int flags,
+				   __u64 addr, __u64 len, __u64 nr_to_reclaim,
+				   struct shadow_mm_reclaim *out)
+{
+	struct shadow_mm_reclaim r = {
+		.size = sizeof(r), .flags = flags, .addr = addr, .len = len,
+		.nr_to_reclaim = nr_to_reclaim,
+	};
+	int ret = shadow_ioctl(fd, dev ? SHADOW_DEV_RECLAIM :
+				   SHADOW_MM_RECLAIM, &r);
+
+	if (out)
+		*out = r;
+	return ret;
+}
+
+static inline int _shadow_reclaim(int mfd, unsigned int flags, __u64 addr,
+				  __u64 len, struct shadow_mm_reclaim *out)
+{
+	return __shadow_reclaim(mfd, false, flags, addr, len, 0, out);
+}
+
+static inline int _shadow_dev_reclaim(int devfd, unsigned int flags,
+				      __u64 nr_to_reclaim,
+				      struct shadow_mm_reclaim *out)
+{
+	return __shadow_reclaim(devfd, true, flags, 0, 0, nr_to_reclaim, out);
 }
 
 /* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */

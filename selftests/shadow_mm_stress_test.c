@@ -19,7 +19,8 @@
  * zeroes in VM_WIPEONFORK ones), a private page written in the parent
  * after the fork keeps its old contents in the child and the reverse
  * (copy-on-write), a shared page is seen by both. Where the module has
- * them, it also mprotects, mlocks and mremaps its pages.
+ * them, it also mprotects, mlocks and mremaps its pages, and reclaims them
+ * (swapped out, they must read back as written).
  *
  * The same threads race in a common range of every space: map, unmap,
  * fault, access, advise, protect, lock, remap, query, fork spaces and add
@@ -28,8 +29,8 @@
  * shadow_mm_fuzz_test.c); a call on an exited fd must get ESRCH.
  *
  * At the end every thread checks its ranges once more, every fd is closed,
- * and the module's counters (mms, vmas, pages, shmem) are back at their
- * baseline.
+ * and the module's counters (mms, vmas, pages, shmem, anon_vmas, swap
+ * slots and store pages) are back at their baseline.
  */
 #include <pthread.h>
 #include <sys/resource.h>
@@ -535,6 +536,30 @@ static void own_fork(struct thread *t, int m, int fd)
 	close(cfd);
 }
 
+/*
+ * Reclaim the range (aged first, or not): the pages go to the swap device
+ * or stay; either way they read back as written (the next check).
+ */
+static void own_reclaim(struct thread *t, int m, int fd)
+{
+	struct shadow_mm_reclaim rc;
+	int err = 0;
+
+	if (one_in(&t->r, 2))
+		err = _shadow_reclaim(fd, SHADOW_RECLAIM_AGE, own_addr(t, 0),
+				      OWN_PAGES * PAGE, &rc);
+	if (!err)
+		err = _shadow_reclaim(fd, 0, own_addr(t, 0), OWN_PAGES * PAGE,
+				      &rc);
+	if (err)
+		tfail(t, "space %d: reclaim of the range gave %d", m, err);
+	else if (rc.out_reclaimed != rc.out_swapped_out + rc.out_shmem)
+		tfail(t, "space %d: reclaimed %llu, swapped out %llu, shmem %llu",
+		      m, (unsigned long long)rc.out_reclaimed,
+		      (unsigned long long)rc.out_swapped_out,
+		      (unsigned long long)rc.out_shmem);
+}
+
 /* One operation in the thread's own range of a random space. */
 static void own_one(struct thread *t)
 {
@@ -569,6 +594,13 @@ static void own_one(struct thread *t)
 	case 13:
 		if (has(t, SHADOW_MM_CMD_MREMAP))
 			own_mremap(t, m, fd);
+		break;
+	case 14:
+		if (has(t, SHADOW_MM_CMD_RECLAIM)) {
+			own_reclaim(t, m, fd);
+			break;
+		}
+		own_fork(t, m, fd);
 		break;
 	default:
 		own_fork(t, m, fd);
@@ -634,7 +666,7 @@ static void chaos_one(struct thread *t)
 		fd = t->s->space[rnd_below(r, SPACES)];
 	}
 
-	switch (rnd_below(r, 20)) {
+	switch (rnd_below(r, 21)) {
 	case 0 ... 3:
 		snprintf(what, sizeof(what), "mmap(%#llx, %llu pages)",
 			 (unsigned long long)addr, (unsigned long long)n);
@@ -770,6 +802,18 @@ static void chaos_one(struct thread *t)
 		err = _shadow_exit(fd);
 		chaos_check(t, SHADOW_MM_CMD_EXIT, exited, err, 0, "exit");
 		c->exited = true;
+		break;
+	case 19:
+		/* The common range, or the whole space. */
+		snprintf(what, sizeof(what), "reclaim(%#llx, %llu pages)",
+			 (unsigned long long)addr, (unsigned long long)n);
+		if (one_in(r, 4)) {
+			addr = 0;
+			n = 0;
+		}
+		err = _shadow_reclaim(fd, one_in(r, 3) ? SHADOW_RECLAIM_AGE : 0,
+				      addr, n * PAGE, NULL);
+		chaos_check(t, SHADOW_MM_CMD_RECLAIM, exited, err, 0, what);
 		break;
 	default:
 		if (!c)

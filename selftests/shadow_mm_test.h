@@ -48,9 +48,13 @@ static inline void expect(struct __test_metadata *_metadata, int mfd,
 	EXPECT_STREQ(s, buf);
 }
 
-/* The module-wide object counts (debugfs), for leak checks. */
+/*
+ * The module-wide object counts (debugfs), for leak checks; -1 for a
+ * counter the module does not have (yet).
+ */
 struct counts {
 	long mms, vmas, pages, shmem;
+	long anon_vmas, swap_slots, swap_pages;
 };
 
 static inline struct counts counts(void)
@@ -58,6 +62,8 @@ static inline struct counts counts(void)
 	return (struct counts){
 		shadow_counter("mms"), shadow_counter("vmas"),
 		shadow_counter("pages"), shadow_counter("shmem"),
+		shadow_counter("anon_vmas"), shadow_counter("swap_slots"),
+		shadow_counter("swap_pages"),
 	};
 }
 
@@ -71,6 +77,9 @@ static inline void expect_counts(struct __test_metadata *_metadata,
 	EXPECT_EQ(want.vmas, now.vmas);
 	EXPECT_EQ(want.pages, now.pages);
 	EXPECT_EQ(want.shmem, now.shmem);
+	EXPECT_EQ(want.anon_vmas, now.anon_vmas);
+	EXPECT_EQ(want.swap_slots, now.swap_slots);
+	EXPECT_EQ(want.swap_pages, now.swap_pages);
 }
 
 #endif /* _SHADOW_MM_TEST_H */
