@@ -1623,6 +1623,29 @@ static void twin_exec(const struct op *op, struct result *r)
 }
 
 /*
+ * /proc/<pid>/mem's mem_rw() on the shadow side: one forced access per
+ * chunk of at most a page, each starting where the last stopped, so that
+ * each may grow a stack below its start (__access_remote_vm's
+ * expand_stack()) as the real one does; an error only when nothing moved.
+ */
+static long shadow_mem_rw(int fd, unsigned long addr, unsigned char *buf,
+			  unsigned long len, unsigned int flags)
+{
+	long copied = 0, n;
+
+	while (len) {
+		n = _shadow_access(fd, addr, buf + copied,
+				   len < PAGE ? len : PAGE, flags);
+		if (n <= 0)
+			return copied ? copied : (n < 0 ? n : -EFAULT);
+		addr += n;
+		copied += n;
+		len -= n;
+	}
+	return copied;
+}
+
+/*
  * Pages the reclaim steps took from the shadow spaces (and gave back), of
  * those they looked at, and those they found young.
  */
@@ -1728,14 +1751,14 @@ static void shadow_exec(struct world *w, const struct op *op,
 		return;
 	}
 	case OP_PEEK:
-		r->ret = _shadow_access(fd, op->addr, peek_shadow, op->len,
-					SHADOW_ACCESS_FORCE);
+		r->ret = shadow_mem_rw(fd, op->addr, peek_shadow, op->len,
+				       SHADOW_ACCESS_FORCE);
 		return;
 	case OP_POKE:
 		fill_pattern(peek_shadow, op, op->len);
-		r->ret = _shadow_access(fd, op->addr, peek_shadow, op->len,
-					SHADOW_ACCESS_WRITE |
-					SHADOW_ACCESS_FORCE);
+		r->ret = shadow_mem_rw(fd, op->addr, peek_shadow, op->len,
+				       SHADOW_ACCESS_WRITE |
+				       SHADOW_ACCESS_FORCE);
 		return;
 	case OP_FORK:
 		ret = _shadow_fork(fd, 0, NULL);
