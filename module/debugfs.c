@@ -37,6 +37,11 @@ static int shadow_counters_show(struct seq_file *m, void *v)
 	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
 	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
+	seq_printf(m, "files %ld\n", atomic_long_read(&shadow_counters.files));
+	seq_printf(m, "file_pages %ld\n",
+		   atomic_long_read(&shadow_counters.file_pages));
+	seq_printf(m, "file_faults %ld\n",
+		   atomic_long_read(&shadow_counters.file_faults));
 	seq_printf(m, "anon_vmas %ld\n",
 		   atomic_long_read(&shadow_counters.anon_vmas));
 	seq_printf(m, "swap_slots %ld\n",

@@ -287,8 +287,15 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 	set_pte(pte, entry);
 	atomic_set(&shadow_page_meta(new)->mapcount, 1);
 	if (old) {
+		struct shadow_page *osp = shadow_page_meta(old);
+
 		/* The old PTE's hold on the page goes. */
-		atomic_dec(&shadow_page_meta(old)->mapcount);
+		if (osp->file) {
+			/* A file page: an anonymous page replaces it. */
+			mm->rss_file--;
+			mm->rss_anon++;
+		}
+		atomic_dec(&osp->mapcount);
 		shadow_put_page(old);
 	} else {
 		mm->rss_anon++;
@@ -334,6 +341,9 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
+	if (sp->file)
+		/* A page-cache page in a private mapping: always copied. */
+		goto copy;
 	if (READ_ONCE(sp->anon_exclusive)) {
 		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
@@ -353,6 +363,7 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
+copy:
 	shadow_get_page(page);
 	spin_unlock(&mm->page_table_lock);
 	return shadow_wp_page_copy(mm, vma, addr, pte, entry, page);
@@ -397,7 +408,8 @@ static shadow_flow int shadow_do_swap_page(struct shadow_mm *mm,
 	struct page *page;
 	pte_t pte;
 
-	if (shadow_warn_on(vma->vm_shmem || non_swap_entry(entry)))
+	if (shadow_warn_on((vma->vm_shmem && !shadow_vma_file(vma)) ||
+			   non_swap_entry(entry)))
 		return -EFAULT;
 	page = shadow_swapin(entry, &major);
 	if (IS_ERR(page))
@@ -476,12 +488,22 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 {
 	pte_t *pte, entry;
 
+	if (shadow_file_beyond_eof(vma, addr)) {
+		/*
+		 * Past end of file: SIGBUS. A page mapped before the file
+		 * was truncated goes first (unmap_mapping_range).
+		 */
+		shadow_zap_page_range_single(mm, vma, addr, addr + PAGE_SIZE);
+		return -EFAULT;
+	}
 	pte = shadow_pte_alloc(mm, addr);
 	if (!pte)
 		return -ENOMEM;
 
 	entry = READ_ONCE(*pte);
 	if (pte_none(entry)) {
+		if (shadow_vma_file(vma))
+			return shadow_do_file_fault(mm, vma, addr, pte, flags);
 		if (vma->vm_shmem && !(flags & SHADOW_FAULT_WRITE))
 			return shadow_do_read_fault(mm, vma, addr, pte, flags);
 		if (vma->vm_shmem)
@@ -517,7 +539,7 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
  * @flags: SHADOW_FAULT_WRITE, SHADOW_FAULT_EXEC
  *
  * Return: 0 (the access may be retried), -EFAULT past the end of a shared
- * object (VM_FAULT_SIGBUS), or -ENOMEM.
+ * object or of a file (VM_FAULT_SIGBUS), or -ENOMEM.
  */
 shadow_flow int shadow_handle_mm_fault(struct shadow_mm *mm,
 				       struct shadow_vma *vma,
@@ -704,6 +726,11 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 	pte_t *pte, entry;
 
 	for (;;) {
+		if (shadow_file_beyond_eof(vma, addr)) {
+			/* Truncated under its mapping: SIGBUS, as a fault. */
+			*err = shadow_handle_mm_fault(mm, vma, addr, flags);
+			return NULL;
+		}
 		pte = shadow_pte_lookup(mm, addr);
 		if (pte) {
 			spin_lock(&mm->page_table_lock);

@@ -74,7 +74,7 @@ static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 			atomic_inc(&sp->mapcount);
 			/* page_try_dup_anon_rmap(): no longer exclusive. */
 			WRITE_ONCE(sp->anon_exclusive, false);
-			dst_mm->rss_anon++;
+			(*shadow_mm_counter(dst_mm, sp))++;
 		}
 		if (cow && pte_write(pte)) {
 			set_pte(src_pte, pte_wrprotect(pte));

@@ -37,6 +37,9 @@ extern unsigned long shadow_swap_slots;
  * @swap_pages: pages of the swap device's store (contents of slots)
  * @swapins: pages read back from the swap device, since load
  * @swapouts: pages written to the swap device, since load
+ * @files: file objects alive (one per struct file mapped, filemap.c)
+ * @file_pages: page-cache pages the engine holds a reference on
+ * @file_faults: faults that mapped or copied a page-cache page, since load
  */
 struct shadow_counters {
 	atomic_long_t mms;
@@ -48,6 +51,9 @@ struct shadow_counters {
 	atomic_long_t swap_pages;
 	atomic_long_t swapins;
 	atomic_long_t swapouts;
+	atomic_long_t files;
+	atomic_long_t file_pages;
+	atomic_long_t file_faults;
 };
 
 extern struct shadow_counters shadow_counters;
@@ -121,6 +127,13 @@ struct shadow_anon_vma;
  *         its index in the object
  * @swap: the swap entry (swp_entry_t.val) of a page in the swap cache
  *        (PageSwapCache), else 0 (swapfile.c)
+ * @file: a page-cache page of a mapped file, not allocated by the engine:
+ *        its metadata is found by pfn in filemap.c's table, never through
+ *        page->private, which belongs to the file system; the engine holds
+ *        one page reference (get_page) while @refs is not 0
+ * @mapping: a file page's address_space (page->mapping when it was read),
+ *           for the rmap walk; no reference: a VMA mapping it keeps the
+ *           file
  *
  * @anon_vma, @index and @dirty change with the page locked: here, under
  * the lock of the reclaim or fault that owns it (rmap.c's lock order).
@@ -136,11 +149,27 @@ struct shadow_page {
 	struct shadow_shmem *shmem_obj;
 	unsigned long index;
 	unsigned long swap;
+	bool file;
+	struct address_space *mapping;
 };
+
+/* filemap.c: the metadata of a page-cache page the engine maps, or NULL */
+struct shadow_page *shadow_file_page_meta(struct page *page);
 
 static inline struct shadow_page *shadow_page_meta(struct page *page)
 {
-	return (struct shadow_page *)page_private(page);
+	struct shadow_page *sp = shadow_file_page_meta(page);
+
+	return sp ?: (struct shadow_page *)page_private(page);
+}
+
+/* The rss counter a mapped page counts in (mm_counter()). */
+static inline unsigned long *shadow_mm_counter(struct shadow_mm *mm,
+					       struct shadow_page *sp)
+{
+	if (sp->file)
+		return &mm->rss_file;
+	return sp->shmem ? &mm->rss_shmem : &mm->rss_anon;
 }
 
 /**
@@ -156,6 +185,9 @@ static inline struct shadow_page *shadow_page_meta(struct page *page)
  *        (mremap may map more of it than that)
  * @i_mmap: the VMAs that map it (vma->shmem_node), for rmap walks
  * @i_mmap_rwsem: protects @i_mmap (rmap.c's lock order)
+ * @file_node: for a file object (@shmem.file set), its entry in filemap.c's
+ *             list of file objects; @pages and @size are then unused: the
+ *             pages are the file's page cache
  */
 struct shadow_shmem_object {
 	struct shadow_shmem shmem;
@@ -163,6 +195,7 @@ struct shadow_shmem_object {
 	unsigned long size;
 	struct list_head i_mmap;
 	struct rw_semaphore i_mmap_rwsem;
+	struct list_head file_node;
 };
 
 static inline struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
@@ -326,6 +359,31 @@ struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
 				    unsigned long index);
 bool shadow_shmem_writepage(struct page *page);
 
+/* filemap.c: mappings of files */
+void shadow_filemap_exit(void);
+/* fget() of @fd and its file object, referenced: SHADOW_MM_MMAP */
+struct shadow_shmem *shadow_file_object_get(int fd);
+/* The last reference of a file object went: unlist it, fput(). */
+void shadow_file_object_release(struct shadow_shmem_object *obj);
+/* A file page's last engine reference: metadata and page reference go. */
+void shadow_file_put_page(struct page *page);
+/* The dirty bit of a PTE that mapped a file page moves to the page. */
+void shadow_file_page_mkdirty(struct page *page);
+/* A file VMA's page at @addr is past end of file (a fault there SIGBUSes). */
+bool shadow_file_beyond_eof(struct shadow_vma *vma, unsigned long addr);
+/* The fault of a none PTE of a file VMA (do_fault). */
+int shadow_do_file_fault(struct shadow_mm *mm, struct shadow_vma *vma,
+			 unsigned long addr, pte_t *pte, unsigned int flags);
+/* rmap_walk_file() for a page-cache page: each VMA of @mapping. */
+void shadow_filemap_for_each_object(struct address_space *mapping,
+				    bool (*fn)(struct shadow_shmem_object *obj,
+					       void *arg),
+				    void *arg);
+
+/* msync.c */
+int shadow_do_msync(struct shadow_mm *mm, unsigned long start, size_t len,
+		    int flags);
+
 /* fault.c: flags are the uapi's SHADOW_FAULT_* */
 int shadow_handle_mm_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 			   unsigned long addr, unsigned int flags);
@@ -450,8 +508,11 @@ u64 shadow_task_ioctls(void);
 /* task_mmu.c */
 struct seq_file;
 
-/* No maps line is longer: the name column plus the longest name. */
-#define SHADOW_MAPS_LINE_MAX	160
+/*
+ * No maps line is longer: the name column plus the longest name; a file
+ * path that does not fit is left out.
+ */
+#define SHADOW_MAPS_LINE_MAX	512
 
 int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size);
 int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,

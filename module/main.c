@@ -131,6 +131,7 @@ static void __exit shadow_mm_module_exit(void)
 	shadow_mmput_async_flush();
 	shadow_debugfs_exit();
 	shadow_mm_exit();
+	shadow_filemap_exit();
 	shadow_swap_exit();
 }
 

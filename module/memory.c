@@ -63,6 +63,10 @@ void shadow_put_page(struct page *page)
 {
 	struct shadow_page *sp = shadow_page_meta(page);
 
+	if (sp->file) {
+		shadow_file_put_page(page);
+		return;
+	}
 	if (!atomic_dec_and_test(&sp->refs))
 		return;
 	shadow_page_free_rmap(sp);
@@ -75,16 +79,18 @@ void shadow_put_page(struct page *page)
 /*
  * Drop one PTE's hold on a page it mapped (page_remove_rmap + put); a
  * swap cache page nothing maps or holds any more leaves the cache
- * (free_pages_and_swap_cache).
+ * (free_pages_and_swap_cache). A file page mapped by a dirty PTE is
+ * marked dirty first (set_page_dirty).
  */
 static void shadow_zap_page(struct shadow_mm *mm, struct shadow_vma *vma,
-			    struct page *page)
+			    struct page *page, pte_t ptent)
 {
-	atomic_dec(&shadow_page_meta(page)->mapcount);
-	if (vma->vm_shmem)
-		mm->rss_shmem--;
-	else
-		mm->rss_anon--;
+	struct shadow_page *sp = shadow_page_meta(page);
+
+	if (sp->file && pte_dirty(ptent))
+		shadow_file_page_mkdirty(page);
+	atomic_dec(&sp->mapcount);
+	(*shadow_mm_counter(mm, sp))--;
 	shadow_free_swap_cache(page);
 	shadow_put_page(page);
 }
@@ -112,7 +118,7 @@ static void shadow_zap_pte_range(struct shadow_mm *mm, struct shadow_vma *vma,
 		}
 		if (pte_special(ptent))
 			continue;
-		shadow_zap_page(mm, vma, pte_page(ptent));
+		shadow_zap_page(mm, vma, pte_page(ptent), ptent);
 	}
 	spin_unlock(&mm->page_table_lock);
 }
@@ -248,6 +254,10 @@ void shadow_shmem_put(struct shadow_shmem *shmem)
 
 	if (!refcount_dec_and_test(&shmem->ref))
 		return;
+	if (shmem->file) {
+		shadow_file_object_release(obj);
+		return;
+	}
 	WARN_ON_ONCE(!list_empty(&obj->i_mmap));
 	xa_for_each(&obj->pages, index, entry) {
 		if (xa_is_value(entry)) {
@@ -540,7 +550,7 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 	shadow_mmap_assert_locked(mm);
 	if (start >= end)
 		return;
-	if (vma->vm_shmem) {
+	if (vma->vm_shmem && !vma->vm_shmem->file) {
 		shadow_shmem_swapin_range(vma->vm_shmem,
 					  vma->vm_pgoff +
 					  ((start - vma->vm_start) >> PAGE_SHIFT),

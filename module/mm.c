@@ -16,6 +16,10 @@
  *                                lock_mm_and_find_vma; mmap, brk and
  *                                mremap populate after dropping it)
  *     child->mmap_lock          (fork: the child's, SINGLE_DEPTH_NESTING)
+ *     shadow_file_objects_lock  (rw_semaphore: filemap.c's list of file
+ *                                objects; write to add or free one, read
+ *                                for the rmap walk of a page-cache page,
+ *                                which nests each object's i_mmap_rwsem)
  *     anon_vma->root->rwsem     (rw_semaphore: the VMA lists of an anon_vma
  *     / shmem i_mmap_rwsem       tree / of a shmem object; the rmap walks
  *                                of rmap.c, which documents this part:
@@ -35,6 +39,9 @@
  *                                do_swap_page, do_wp_page and try_to_unmap,
  *                                inside a shmem object's xarray lock, or
  *                                alone by reclaim and the swap-in)
+ *           file page table lock (the xa_lock of filemap.c's pfn table:
+ *                                a file page's metadata; innermost, also
+ *                                taken alone by a fault)
  *   shmem object's xarray lock  (inside a fault, or reclaim: the object's
  *                                pages and swap values; nests the swap
  *                                device lock)
@@ -258,7 +265,8 @@ static void __shadow_mmdrop(struct shadow_mm *mm)
 {
 	/* check_mm(): exit_mmap gave every page and table back. */
 	WARN_ON_ONCE(mm->map_count || mm->total_vm || mm->locked_vm);
-	WARN_ON_ONCE(mm->rss_anon || mm->rss_shmem || mm->nr_puds ||
+	WARN_ON_ONCE(mm->rss_anon || mm->rss_shmem || mm->rss_file ||
+		     mm->nr_puds ||
 		     mm->nr_pmds || mm->nr_ptes || mm->nr_swapents);
 	free_page((unsigned long)mm->pgd);
 	atomic_long_dec(&shadow_counters.pages);

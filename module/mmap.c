@@ -260,6 +260,7 @@ shadow_flow int shadow_do_munmap(struct shadow_mm *mm, unsigned long start,
  * neighbour when the new range can merge with it, else insert a new VMA.
  */
 static shadow_flow unsigned long shadow_mmap_region(struct shadow_mm *mm,
+						    struct shadow_shmem *file,
 						    unsigned long addr,
 						    unsigned long len,
 						    unsigned long vm_flags,
@@ -297,7 +298,7 @@ static shadow_flow unsigned long shadow_mmap_region(struct shadow_mm *mm,
 
 	/* Attempt to expand an old mapping */
 	if (next && next->vm_start == end &&
-	    shadow_can_vma_merge_before(next, vm_flags, NULL, NULL,
+	    shadow_can_vma_merge_before(next, vm_flags, NULL, file,
 					pgoff + pglen)) {
 		merge_end = next->vm_end;
 		vma = next;
@@ -305,7 +306,7 @@ static shadow_flow unsigned long shadow_mmap_region(struct shadow_mm *mm,
 	}
 	if (prev && prev->vm_end == addr &&
 	    shadow_can_vma_merge_after(prev, vm_flags,
-				       vma ? vma->anon_vma : NULL, NULL,
+				       vma ? vma->anon_vma : NULL, file,
 				       pgoff)) {
 		merge_start = prev->vm_start;
 		vma = prev;
@@ -324,7 +325,11 @@ cannot_expand:
 	vma->vm_flags = vm_flags;
 	vma->vm_pgoff = pgoff;
 
-	if (vm_flags & VM_SHARED) {
+	if (file) {
+		/* get_file(): the VMA references the file through its object. */
+		vma->vm_shmem = file;
+		shadow_shmem_link(vma);
+	} else if (vm_flags & VM_SHARED) {
 		struct shadow_shmem *shmem = shadow_shmem_zero_setup(end - addr);
 
 		if (!shmem) {
@@ -361,26 +366,31 @@ free_vma:
 }
 
 /**
- * shadow_do_mmap() - create a mapping (do_mmap, anonymous memory)
+ * shadow_do_mmap_file() - create a mapping (do_mmap)
  * @mm: the address space, mmap_lock held for writing
+ * @file: the file object of a file mapping (a reference of the caller's,
+ *        which the new VMA does not take over), or NULL for anonymous
+ *        memory
  * @addr: hint or fixed address
  * @len: length in bytes
  * @prot: PROT_* flags
- * @flags: MAP_* flags; MAP_ANONYMOUS is implied
- * @pgoff: ignored for anonymous memory
+ * @flags: MAP_* flags
+ * @pgoff: the offset in the file in pages; ignored for anonymous memory
  * @populate: set to the length to populate (MAP_POPULATE, MAP_LOCKED)
  *
  * Return: the address, or a negative errno as an unsigned long.
  */
-shadow_flow unsigned long shadow_do_mmap(struct shadow_mm *mm,
-					 unsigned long addr,
-					 unsigned long len,
-					 unsigned long prot,
-					 unsigned long flags,
-					 unsigned long pgoff,
-					 unsigned long *populate)
+shadow_flow unsigned long shadow_do_mmap_file(struct shadow_mm *mm,
+					      struct shadow_shmem *file,
+					      unsigned long addr,
+					      unsigned long len,
+					      unsigned long prot,
+					      unsigned long flags,
+					      unsigned long pgoff,
+					      unsigned long *populate)
 {
 	unsigned long vm_flags;
+	int error;
 
 	shadow_mmap_assert_write_locked(mm);
 	*populate = 0;
@@ -430,32 +440,60 @@ shadow_flow unsigned long shadow_do_mmap(struct shadow_mm *mm,
 	if (!shadow_mlock_future_ok(mm, vm_flags, len))
 		return -EAGAIN;
 
-	switch (flags & MAP_TYPE) {
-	case MAP_SHARED:
-		if (vm_flags & VM_GROWSDOWN)
+	if (file) {
+		error = shadow_file_mmap_check(file, len, prot, flags, pgoff,
+					       &vm_flags);
+		if (error)
+			return error;
+	} else {
+		switch (flags & MAP_TYPE) {
+		case MAP_SHARED:
+			if (vm_flags & VM_GROWSDOWN)
+				return -EINVAL;
+			/* Ignore pgoff. */
+			pgoff = 0;
+			vm_flags |= VM_SHARED | VM_MAYSHARE;
+			break;
+		case MAP_PRIVATE:
+			/* Set pgoff according to addr for anon_vma. */
+			pgoff = addr >> PAGE_SHIFT;
+			break;
+		default:
 			return -EINVAL;
-		/* Ignore pgoff. */
-		pgoff = 0;
-		vm_flags |= VM_SHARED | VM_MAYSHARE;
-		break;
-	case MAP_PRIVATE:
-		/* Set pgoff according to addr for anon_vma. */
-		pgoff = addr >> PAGE_SHIFT;
-		break;
-	default:
-		return -EINVAL;
+		}
 	}
 
 	/* The shadow engine never overcommits-checks: honour NORESERVE. */
 	if (flags & MAP_NORESERVE)
 		vm_flags |= VM_NORESERVE;
 
-	addr = shadow_mmap_region(mm, addr, len, vm_flags, pgoff);
+	addr = shadow_mmap_region(mm, file, addr, len, vm_flags, pgoff);
 	if (!IS_ERR_VALUE(addr) &&
 	    ((vm_flags & VM_LOCKED) ||
 	     (flags & (MAP_POPULATE | MAP_NONBLOCK)) == MAP_POPULATE))
 		*populate = len;
 	return addr;
+}
+
+/**
+ * shadow_do_mmap() - create an anonymous mapping (do_mmap without a file)
+ * @mm: the address space, mmap_lock held for writing
+ * @addr: hint or fixed address
+ * @len: length in bytes
+ * @prot: PROT_* flags
+ * @flags: MAP_* flags; MAP_ANONYMOUS is implied
+ * @pgoff: ignored for anonymous memory
+ * @populate: set to the length to populate (MAP_POPULATE, MAP_LOCKED)
+ *
+ * Return: the address, or a negative errno as an unsigned long.
+ */
+unsigned long shadow_do_mmap(struct shadow_mm *mm, unsigned long addr,
+			     unsigned long len, unsigned long prot,
+			     unsigned long flags, unsigned long pgoff,
+			     unsigned long *populate)
+{
+	return shadow_do_mmap_file(mm, NULL, addr, len, prot, flags, pgoff,
+				   populate);
 }
 
 /**
@@ -476,11 +514,33 @@ unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
 				   unsigned long len, unsigned long prot,
 				   unsigned long flags, unsigned long pgoff)
 {
+	return shadow_vm_mmap_file(mm, NULL, addr, len, prot, flags, pgoff);
+}
+
+/**
+ * shadow_vm_mmap_file() - shadow_do_mmap_file() under mmap_lock
+ * @mm: the address space
+ * @file: the file object of a file mapping, or NULL
+ * @addr: hint or fixed address
+ * @len: length in bytes
+ * @prot: PROT_* flags
+ * @flags: MAP_* flags
+ * @pgoff: page offset
+ *
+ * Return: as shadow_vm_mmap_pgoff().
+ */
+unsigned long shadow_vm_mmap_file(struct shadow_mm *mm,
+				  struct shadow_shmem *file,
+				  unsigned long addr, unsigned long len,
+				  unsigned long prot, unsigned long flags,
+				  unsigned long pgoff)
+{
 	unsigned long ret, populate;
 
 	if (shadow_mmap_write_lock_killable(mm))
 		return -EINTR;
-	ret = shadow_do_mmap(mm, addr, len, prot, flags, pgoff, &populate);
+	ret = shadow_do_mmap_file(mm, file, addr, len, prot, flags, pgoff,
+				  &populate);
 	if (IS_ERR_VALUE(ret)) {
 		trace_shadow_mm_mmap(mm, addr, len, prot, flags, ret, false);
 	} else {

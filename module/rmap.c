@@ -24,7 +24,9 @@
  * Lock order (the rmap part of the tree at the top of mm.c):
  *
  *   mm->mmap_lock
- *     anon_vma->root->rwsem  /  shmem object's i_mmap_rwsem
+ *     anon_vma->root->rwsem  /  shmem object's i_mmap_rwsem  /
+ *     filemap.c's shadow_file_objects_lock, then a file object's
+ *     i_mmap_rwsem
  *       (another mm->mmap_lock: only mmap_read_trylock, from a walk)
  *         mm->page_table_lock
  *           the swap device's lock (shadow_swap_duplicate)
@@ -462,9 +464,11 @@ void shadow_page_free_rmap(struct shadow_page *sp)
  * @done: stops the walk when it returns true, or NULL
  * @locked_mm: the address space whose mmap_lock the caller holds
  * @contended: a VMA was skipped: its mm's mmap_lock was not free
+ * @page: the page walked for (the file walk's callbacks)
  */
 struct shadow_rmap_walk_control {
 	void *arg;
+	struct page *page;
 	bool (*rmap_one)(struct page *page, struct shadow_vma *vma,
 			 unsigned long addr, void *arg);
 	bool (*done)(struct page *page);
@@ -582,11 +586,45 @@ static shadow_flow void shadow_rmap_walk_file(struct page *page,
 	up_read(&obj->i_mmap_rwsem);
 }
 
+/* One file object of a page-cache page's address_space: its VMAs. */
+static bool shadow_rmap_walk_file_object(struct shadow_shmem_object *obj,
+					 void *arg)
+{
+	struct shadow_rmap_walk_control *rwc = arg;
+	struct page *page = rwc->page;
+	struct shadow_vma *vma;
+	bool ret = true;
+
+	down_read(&obj->i_mmap_rwsem);
+	list_for_each_entry(vma, &obj->i_mmap, shmem_node) {
+		ret = shadow_rmap_walk_vma(page, vma, rwc);
+		if (!ret)
+			break;
+	}
+	up_read(&obj->i_mmap_rwsem);
+	return ret;
+}
+
+/*
+ * rmap_walk_file() for a page-cache page: the VMAs of every file object
+ * of the page's address_space (each struct file open on the inode),
+ * under the list's lock and each object's i_mmap_rwsem.
+ */
+static shadow_flow void shadow_rmap_walk_filemap(struct page *page,
+						 struct shadow_rmap_walk_control *rwc)
+{
+	rwc->page = page;
+	shadow_filemap_for_each_object(shadow_page_meta(page)->mapping,
+				       shadow_rmap_walk_file_object, rwc);
+}
+
 /* rmap_walk(): every VMA that may map @page. */
 static void shadow_rmap_walk(struct page *page,
 			     struct shadow_rmap_walk_control *rwc)
 {
-	if (shadow_page_meta(page)->shmem)
+	if (shadow_page_meta(page)->file)
+		shadow_rmap_walk_filemap(page, rwc);
+	else if (shadow_page_meta(page)->shmem)
 		shadow_rmap_walk_file(page, rwc);
 	else
 		shadow_rmap_walk_anon(page, rwc);
@@ -728,7 +766,7 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 		ret = false;
 		goto out_unlock;
 	}
-	if (!sp->shmem) {
+	if (!sp->shmem && !sp->file) {
 		/* add_to_swap() comes first: the PTE needs the entry. */
 		entry.val = READ_ONCE(sp->swap);
 		if (WARN_ON_ONCE(!entry.val)) {
@@ -740,10 +778,18 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 	/* Nuke the page table entry (ptep_clear_flush). */
 	pteval = *pte;
 	set_pte(pte, __pte(0));
-	if (pte_dirty(pteval))
-		WRITE_ONCE(sp->dirty, true);
+	/* Set the dirty flag on the folio now the pte is gone. */
+	if (pte_dirty(pteval)) {
+		if (sp->file)
+			shadow_file_page_mkdirty(page);
+		else
+			WRITE_ONCE(sp->dirty, true);
+	}
 
-	if (!sp->shmem) {
+	if (sp->file) {
+		/* A file page is simply unmapped: it stays in its file. */
+		mm->rss_file--;
+	} else if (!sp->shmem) {
 		bool anon_exclusive = READ_ONCE(sp->anon_exclusive);
 		pte_t swp_pte;
 

@@ -16,19 +16,27 @@
 struct shadow_mm;
 struct ma_state;
 struct dentry;
+struct file;
 
 /**
- * struct shadow_shmem - the object behind a shared anonymous mapping
+ * struct shadow_shmem - the object behind a shared anonymous mapping, or
+ * behind a mapping of a file
  * @ref: one per VMA that maps it
  * @id: stable identity, shown as the inode number in maps
+ * @file: for a file mapping, the struct file mapped (the VMA's vm_file),
+ *        referenced by the object; NULL for shared anonymous memory
  *
  * Linux backs MAP_SHARED|MAP_ANONYMOUS with a fresh shmem file per mmap call
  * (shmem_zero_setup); this is its counterpart. Being a distinct object per
  * mmap call is what keeps two shared anonymous mappings from merging.
+ * A file mapping's object is one per struct file (filemap.c): VMAs merge
+ * only when they map the same struct file at contiguous offsets, as
+ * vma_merge() compares vm_file and vm_pgoff.
  */
 struct shadow_shmem {
 	refcount_t ref;
 	unsigned long id;
+	struct file *file;
 };
 
 /**
@@ -47,7 +55,8 @@ struct shadow_shmem {
  *                 for one of its own, more when inherited through fork
  * @anon_vma_node: entry in @anon_vma's list of VMAs (the anon_vma_chain
  *                 of the VMA's own anon_vma), under its root's lock
- * @vm_shmem: the shared anonymous backing, or NULL
+ * @vm_shmem: the shared anonymous backing, or the file object of a file
+ *            mapping (private or shared; its @file is the vm_file), or NULL
  * @shmem_node: entry in @vm_shmem's i_mmap list, under its i_mmap lock
  * @vm_detach_next: link of the list of VMAs detached by one munmap
  *                  (6.1's mt_detach side tree, without an allocation)
@@ -92,6 +101,7 @@ struct shadow_vma {
  * @nr_ptes: PTE tables
  * @rss_anon: private anonymous pages mapped
  * @rss_shmem: shared anonymous pages mapped
+ * @rss_file: page-cache pages of files mapped (MM_FILEPAGES)
  * @min_flt: faults served without I/O
  * @maj_flt: faults that needed I/O (swap-in)
  * @cow_copies: write faults that copied a page (do_wp_page -> wp_page_copy)
@@ -139,6 +149,7 @@ struct shadow_mm {
 	unsigned long nr_ptes;
 	unsigned long rss_anon;
 	unsigned long rss_shmem;
+	unsigned long rss_file;
 	unsigned long min_flt;
 	unsigned long maj_flt;
 	unsigned long cow_copies;
@@ -206,16 +217,32 @@ unsigned long shadow_get_unmapped_area(struct shadow_mm *mm,
 				       unsigned long flags);
 int shadow_validate_mm(struct shadow_mm *mm);
 
+/* The file a VMA maps (vma->vm_file), or NULL. */
+static inline struct file *shadow_vma_file(struct shadow_vma *vma)
+{
+	return vma->vm_shmem ? vma->vm_shmem->file : NULL;
+}
+
 /* mmap.c: the layout flows of mm/mmap.c. */
 unsigned long shadow_do_mmap(struct shadow_mm *mm, unsigned long addr,
 			     unsigned long len, unsigned long prot,
 			     unsigned long flags, unsigned long pgoff,
 			     unsigned long *populate);
+unsigned long shadow_do_mmap_file(struct shadow_mm *mm,
+				  struct shadow_shmem *file,
+				  unsigned long addr, unsigned long len,
+				  unsigned long prot, unsigned long flags,
+				  unsigned long pgoff, unsigned long *populate);
 int shadow_do_munmap(struct shadow_mm *mm, unsigned long start,
 		     unsigned long len);
 unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
 				   unsigned long len, unsigned long prot,
 				   unsigned long flags, unsigned long pgoff);
+unsigned long shadow_vm_mmap_file(struct shadow_mm *mm,
+				  struct shadow_shmem *file,
+				  unsigned long addr, unsigned long len,
+				  unsigned long prot, unsigned long flags,
+				  unsigned long pgoff);
 int shadow_vm_munmap(struct shadow_mm *mm, unsigned long start,
 		     unsigned long len);
 void shadow_exit_mmap(struct shadow_mm *mm);
@@ -241,6 +268,15 @@ int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
 struct shadow_vma *shadow_vm_area_alloc(struct shadow_mm *mm);
 void shadow_vm_area_free(struct shadow_vma *vma);
 struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size);
+/*
+ * do_mmap()'s checks of a file mapping (filemap.c): -EOVERFLOW, -EACCES,
+ * -EOPNOTSUPP, -EPERM, -ENODEV, -EINVAL as Linux; *@vm_flags gets
+ * VM_SHARED/VM_MAYSHARE and loses VM_MAYWRITE/VM_MAYEXEC as the file's
+ * mode says.
+ */
+int shadow_file_mmap_check(struct shadow_shmem *file, unsigned long len,
+			   unsigned long prot, unsigned long flags,
+			   unsigned long pgoff, unsigned long *vm_flags);
 void shadow_shmem_get(struct shadow_shmem *shmem);
 void shadow_shmem_put(struct shadow_shmem *shmem);
 bool shadow_mas_nomem_wait(void);

@@ -69,6 +69,7 @@ static bool shadow_exit_mm(struct shadow_task *task)
 static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_mmap *cmd = ucmd->cmd;
+	struct shadow_shmem *file = NULL;
 	unsigned long addr;
 
 	if (cmd->flags || cmd->__reserved)
@@ -76,23 +77,44 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 	/*
 	 * mmap(2) on x86-64 takes a byte offset, page aligned, and checks it
 	 * before anything else; ksys_mmap_pgoff() then wants a file unless
-	 * MAP_ANONYMOUS.
+	 * MAP_ANONYMOUS (fget: -EBADF), and refuses MAP_HUGETLB on a file
+	 * that is not hugetlbfs (-EINVAL).
 	 */
 	if (offset_in_page(cmd->offset))
 		return -EINVAL;
-	if (!(cmd->map_flags & MAP_ANONYMOUS))
-		return cmd->fd < 0 ? -EBADF : -EOPNOTSUPP;
-	if (cmd->map_flags & SHADOW_MAP_UNSUPPORTED)
+	if (!(cmd->map_flags & MAP_ANONYMOUS)) {
+		file = shadow_file_object_get(cmd->fd);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		if (cmd->map_flags & MAP_HUGETLB) {
+			shadow_shmem_put(file);
+			return -EINVAL;
+		}
+	}
+	if (cmd->map_flags & SHADOW_MAP_UNSUPPORTED) {
+		if (file)
+			shadow_shmem_put(file);
 		return -EOPNOTSUPP;
+	}
 
-	addr = shadow_vm_mmap_pgoff(ucmd->mm, cmd->addr, cmd->len, cmd->prot,
-				    cmd->map_flags,
-				    cmd->offset >> PAGE_SHIFT);
+	addr = shadow_vm_mmap_file(ucmd->mm, file, cmd->addr, cmd->len,
+				   cmd->prot, cmd->map_flags,
+				   cmd->offset >> PAGE_SHIFT);
+	/* The new VMA took its own reference on the file object. */
+	if (file)
+		shadow_shmem_put(file);
 	if (IS_ERR_VALUE(addr))
 		return (long)addr;
 
 	cmd->out_addr = addr;
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+static int shadow_task_msync(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_msync *cmd = ucmd->cmd;
+
+	return shadow_do_msync(ucmd->mm, cmd->addr, cmd->len, cmd->flags);
 }
 
 static int shadow_task_munmap(struct shadow_ucmd *ucmd)
@@ -472,6 +494,8 @@ static void shadow_page_info(pte_t *pte, struct shadow_page_info *info)
 		info->flags |= SHADOW_PAGE_EXCLUSIVE;
 	if (sp->shmem)
 		info->flags |= SHADOW_PAGE_SHMEM;
+	if (sp->file)
+		info->flags |= SHADOW_PAGE_FILE;
 	if (READ_ONCE(sp->swap))
 		info->flags |= SHADOW_PAGE_SWAPCACHE;
 }
@@ -619,6 +643,9 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_RECLAIM,
 			SHADOW_MM_RECLAIM, shadow_task_reclaim,
 			struct shadow_mm_reclaim, out_reclaimed),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MSYNC,
+			SHADOW_MM_MSYNC, shadow_task_msync,
+			struct shadow_mm_msync, len),
 };
 
 /**

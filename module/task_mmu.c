@@ -24,7 +24,10 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
 	info->end = vma->vm_end;
 	info->vm_flags = vma->vm_flags;
 	info->pgoff = vma->vm_pgoff;
-	if (vma->vm_shmem) {
+	if (shadow_vma_file(vma)) {
+		info->backing = SHADOW_VMA_FILE;
+		info->backing_id = vma->vm_shmem->id;
+	} else if (vma->vm_shmem) {
 		info->backing = SHADOW_VMA_ANON_SHARED;
 		info->backing_id = vma->vm_shmem->id;
 	} else {
@@ -45,15 +48,23 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
 int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 {
 	struct shadow_mm *mm = vma->vm_mm;
+	struct file *file = shadow_vma_file(vma);
 	unsigned long flags = vma->vm_flags;
 	unsigned long long pgoff = 0;
 	const char *name = NULL;
+	int dev_major = 0, dev_minor = 0;
 	unsigned long ino = 0;
-	int dev_minor = 0;
 	int n;
 
-	/* A shared anonymous mapping is a deleted /dev/zero on shmem. */
-	if (vma->vm_shmem) {
+	if (file) {
+		struct inode *inode = file_inode(file);
+
+		dev_major = MAJOR(inode->i_sb->s_dev);
+		dev_minor = MINOR(inode->i_sb->s_dev);
+		ino = inode->i_ino;
+		pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
+	} else if (vma->vm_shmem) {
+		/* A shared anonymous mapping is a deleted /dev/zero on shmem. */
 		pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
 		dev_minor = 1;
 		ino = vma->vm_shmem->id;
@@ -64,10 +75,24 @@ int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 		      flags & VM_WRITE ? 'w' : '-',
 		      flags & VM_EXEC ? 'x' : '-',
 		      flags & VM_MAYSHARE ? 's' : 'p',
-		      pgoff, 0, dev_minor, ino);
-	if (vma->vm_shmem)
+		      pgoff, dev_major, dev_minor, ino);
+	if (file) {
+		/* seq_file_path(): the path, where the name column starts. */
+		int pad = max_t(int, SHADOW_MAPS_NAME_COLUMN - n, 1);
+		char *path;
+
+		if (n + pad + 2 < size) {
+			path = file_path(file, line + n + pad, size - n - pad - 1);
+			if (!IS_ERR(path)) {
+				memset(line + n, ' ', pad);
+				n += pad;
+				memmove(line + n, path, strlen(path) + 1);
+				n += strlen(line + n);
+			}
+		}
+	} else if (vma->vm_shmem) {
 		name = "/dev/zero (deleted)";
-	else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk)
+	} else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk)
 		name = "[heap]";
 	if (name)
 		n += scnprintf(line + n, size - n, "%*s%s",
@@ -148,6 +173,7 @@ void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
 	spin_lock(&mm->page_table_lock);
 	st->out_rss_anon = mm->rss_anon;
 	st->out_rss_shmem = mm->rss_shmem;
+	st->out_rss_file = mm->rss_file;
 	st->out_nr_puds = mm->nr_puds;
 	st->out_nr_pmds = mm->nr_pmds;
 	st->out_nr_ptes = mm->nr_ptes;
@@ -219,7 +245,7 @@ static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
 	int mapcount;
 
 	dirty = dirty || READ_ONCE(sp->dirty);
-	if (!sp->shmem)
+	if (!sp->shmem && !sp->file)
 		mss->anonymous += PAGE_SIZE;
 	mss->resident += PAGE_SIZE;
 	if (young)

@@ -33,6 +33,8 @@ enum shadow_fault_kind {
 	SHADOW_FK_OOM,		/* out of memory (or past a limit) */
 	SHADOW_FK_SIGBUS,	/* past the end of a shared object */
 	SHADOW_FK_SWAPIN,	/* a swap entry: the page brought back */
+	SHADOW_FK_FILE,		/* a file's page-cache page mapped */
+	SHADOW_FK_FILE_COW,	/* a private copy of a file's page */
 };
 
 /* Page-table levels of shadow_mm_pgtable_alloc/free. */
@@ -55,6 +57,8 @@ TRACE_DEFINE_ENUM(SHADOW_FK_SEGV);
 TRACE_DEFINE_ENUM(SHADOW_FK_OOM);
 TRACE_DEFINE_ENUM(SHADOW_FK_SIGBUS);
 TRACE_DEFINE_ENUM(SHADOW_FK_SWAPIN);
+TRACE_DEFINE_ENUM(SHADOW_FK_FILE);
+TRACE_DEFINE_ENUM(SHADOW_FK_FILE_COW);
 
 #define show_fault_kind(k)						\
 	__print_symbolic(k,						\
@@ -69,7 +73,9 @@ TRACE_DEFINE_ENUM(SHADOW_FK_SWAPIN);
 			 { SHADOW_FK_SEGV, "segv" },			\
 			 { SHADOW_FK_OOM, "oom" },			\
 			 { SHADOW_FK_SIGBUS, "sigbus" },		\
-			 { SHADOW_FK_SWAPIN, "swapin" })
+			 { SHADOW_FK_SWAPIN, "swapin" },		\
+			 { SHADOW_FK_FILE, "file" },			\
+			 { SHADOW_FK_FILE_COW, "file_cow" })
 #define show_pt_level(l)	__print_symbolic(l, { SHADOW_PT_PUD, "pud" }, \
 						 { SHADOW_PT_PMD, "pmd" },   \
 						 { SHADOW_PT_PTE, "pte" })

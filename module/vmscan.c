@@ -35,7 +35,8 @@ static bool shadow_reclaim_done(struct shadow_scan_control *sc)
  * One page of shrink_page_list(): aged, then for a private page put in the
  * swap cache (add_to_swap), unmapped everywhere (try_to_unmap), written if
  * dirty (pageout) and freed; for a shared anonymous page unmapped and
- * handed to the swap device by its object (shmem_writepage). @page has a
+ * handed to the swap device by its object (shmem_writepage); for a file
+ * page unmapped (dirty ones marked dirty first) and let go. @page has a
  * reference of the caller's; @mm's mmap_lock is held.
  */
 static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
@@ -66,7 +67,7 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 		return;
 	}
 
-	if (!sp->shmem && shadow_add_to_swap(page)) {
+	if (!sp->shmem && !sp->file && shadow_add_to_swap(page)) {
 		rc->out_busy++;
 		return;
 	}
@@ -76,7 +77,13 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 		return;
 	}
 
-	if (sp->shmem) {
+	if (sp->file) {
+		/*
+		 * A file page stays in its page cache, dirty if a PTE was:
+		 * the kernel's own reclaim and writeback take it from there.
+		 * The engine's references go with the caller's.
+		 */
+	} else if (sp->shmem) {
 		if (!shadow_shmem_writepage(page)) {
 			rc->out_busy++;
 			return;

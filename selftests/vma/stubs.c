@@ -133,6 +133,14 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
 	return shmem;
 }
 
+/* The harness maps no files. */
+int shadow_file_mmap_check(struct shadow_shmem *file, unsigned long len,
+			   unsigned long prot, unsigned long flags,
+			   unsigned long pgoff, unsigned long *vm_flags)
+{
+	return -ENODEV;
+}
+
 void shadow_shmem_get(struct shadow_shmem *shmem)
 {
 	refcount_inc(&shmem->ref);

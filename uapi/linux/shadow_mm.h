@@ -65,6 +65,7 @@ enum {
 	SHADOW_MM_CMD_MREMAP = 0x20,
 	SHADOW_MM_CMD_BRK = 0x21,
 	SHADOW_MM_CMD_RECLAIM = 0x22,
+	SHADOW_MM_CMD_MSYNC = 0x23,
 };
 
 /*
@@ -83,6 +84,7 @@ enum {
 #define SHADOW_MM_FEATURE_MREMAP	_BITULL(5)
 #define SHADOW_MM_FEATURE_BRK		_BITULL(6)
 #define SHADOW_MM_FEATURE_SWAP		_BITULL(7)
+#define SHADOW_MM_FEATURE_FILE		_BITULL(8)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -145,8 +147,10 @@ struct shadow_mm_create {
  * @addr: hint, or the fixed address with MAP_FIXED / MAP_FIXED_NOREPLACE
  * @len: length in bytes, rounded up to pages
  * @prot: PROT_* of <sys/mman.h>
- * @map_flags: MAP_* of <sys/mman.h>; MAP_ANONYMOUS is required
- * @fd: ignored for anonymous mappings, as by mmap(2)
+ * @map_flags: MAP_* of <sys/mman.h>
+ * @fd: the file to map without MAP_ANONYMOUS (a regular file: tmpfs,
+ *      memfd, or a file system that reads pages with ->read_folio);
+ *      ignored for anonymous mappings, as by mmap(2)
  * @__reserved: must be 0
  * @offset: byte offset, page aligned (-EINVAL otherwise, as mmap(2));
  *          ignored for anonymous mappings
@@ -159,8 +163,15 @@ struct shadow_mm_create {
  * space, map count above max_map_count), -EEXIST (MAP_FIXED_NOREPLACE over a
  * mapping), -EPERM (a fixed address below mmap_min_addr, or MAP_LOCKED
  * with RLIMIT_MEMLOCK 0 and no CAP_IPC_LOCK), -EAGAIN
- * (MAP_LOCKED beyond RLIMIT_MEMLOCK), -EBADF (no MAP_ANONYMOUS and @fd -1),
- * -EOPNOTSUPP (a file mapping or a mapping flag the engine does not model).
+ * (MAP_LOCKED beyond RLIMIT_MEMLOCK), -EBADF (no MAP_ANONYMOUS and @fd not
+ * open), -EOPNOTSUPP (a mapping flag the engine does not model). For a
+ * file (SHADOW_MM_FEATURE_FILE), as mmap(2) too: -EACCES (MAP_SHARED with
+ * PROT_WRITE on a file not open for writing, a file not open for
+ * reading), -EOVERFLOW (offset + length past the largest file size),
+ * -ENODEV (a file without mmap, e.g. a pipe or a directory, and any file
+ * that is not a regular file), -EPERM (PROT_EXEC on a noexec mount),
+ * -EINVAL (MAP_HUGETLB, MAP_GROWSDOWN). The VMA holds the file: it is
+ * released when the last VMA mapping it goes.
  */
 struct shadow_mm_mmap {
 	__u32 size;
@@ -243,6 +254,7 @@ struct shadow_mm_exit {
 enum shadow_vma_backing {
 	SHADOW_VMA_ANON_PRIVATE = 1,
 	SHADOW_VMA_ANON_SHARED = 2,
+	SHADOW_VMA_FILE = 3,	/* a file, private or shared */
 };
 
 /**
@@ -252,8 +264,9 @@ enum shadow_vma_backing {
  * @vm_flags: the VMA's VM_* flags, with Linux's bit values
  * @pgoff: vm_pgoff
  * @backing_id: identity of the backing object: equal for VMAs sharing
- *              one object (a shared anonymous mapping and its splits);
- *              0 for private anonymous memory
+ *              one object (a shared anonymous mapping and its splits;
+ *              the mappings of one open file); 0 for private anonymous
+ *              memory
  * @backing: enum shadow_vma_backing
  * @__reserved: 0
  */
@@ -346,6 +359,7 @@ struct shadow_mm_get_maps {
  * @out_swapins: pages it brought back from the swap device (each one also
  *               a major fault)
  * @out_swapouts: its PTEs that reclaim turned into swap entries
+ * @out_rss_file: page-cache pages of files mapped (MM_FILEPAGES)
  */
 struct shadow_mm_stats {
 	__u32 size;
@@ -376,6 +390,7 @@ struct shadow_mm_stats {
 	__aligned_u64 out_swapents;
 	__aligned_u64 out_swapins;
 	__aligned_u64 out_swapouts;
+	__aligned_u64 out_rss_file;
 };
 
 #define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
@@ -449,6 +464,7 @@ struct shadow_mm_access {
 #define SHADOW_PAGE_SHMEM	_BITUL(6)	/* of a shared anonymous object */
 #define SHADOW_PAGE_SWAP	_BITUL(7)	/* a swap entry, not present */
 #define SHADOW_PAGE_SWAPCACHE	_BITUL(8)	/* present, in the swap cache */
+#define SHADOW_PAGE_FILE	_BITUL(9)	/* a file's page-cache page */
 
 /**
  * struct shadow_page_info - one page, as written by SHADOW_MM_WALK
@@ -759,7 +775,10 @@ struct shadow_mm_brk {
  * @out_written: pages whose contents were written to the swap device
  *               (dirty, or never written before); a clean page still
  *               in the swap cache is dropped without a write
- * @out_reclaimed: pages freed, the sum of the two kinds above
+ * @out_reclaimed: pages freed, the sum of the two kinds above, and the
+ *                 page-cache pages of files the engine unmapped and let
+ *                 go (they stay in their file's page cache, marked dirty
+ *                 when a PTE was)
  *
  * Reclaim after mm/vmscan.c: every present page of the range (or of the
  * whole address space; for SHADOW_DEV_RECLAIM, of every address space on
@@ -792,5 +811,29 @@ struct shadow_mm_reclaim {
 
 #define SHADOW_MM_RECLAIM	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_RECLAIM)
 #define SHADOW_DEV_RECLAIM	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_DEV_RECLAIM)
+
+/**
+ * struct shadow_mm_msync - ioctl(SHADOW_MM_MSYNC) on an address-space fd
+ * @size: sizeof(struct shadow_mm_msync)
+ * @flags: MS_ASYNC, MS_SYNC, MS_INVALIDATE of <sys/mman.h>
+ * @addr: page-aligned start
+ * @len: length in bytes, rounded up to pages
+ *
+ * Behaves as msync(2): the dirty bits of the PTEs of shared file mappings
+ * in the range move to their page-cache pages (set_page_dirty), and with
+ * MS_SYNC the file's range is written back (vfs_fsync_range). Errors as
+ * msync(2): -EINVAL (unaligned @addr, unknown flags, MS_ASYNC with
+ * MS_SYNC), -ENOMEM (the range wraps, or part of it is not mapped; the
+ * mapped parts are still synced), -EBUSY (MS_INVALIDATE over a VM_LOCKED
+ * mapping), or the write-back's error.
+ */
+struct shadow_mm_msync {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+};
+
+#define SHADOW_MM_MSYNC		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MSYNC)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */
