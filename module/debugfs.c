@@ -37,11 +37,6 @@ static int shadow_counters_show(struct seq_file *m, void *v)
 	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));
 	seq_printf(m, "shmem %ld\n", atomic_long_read(&shadow_counters.shmem));
-	seq_printf(m, "files %ld\n", atomic_long_read(&shadow_counters.files));
-	seq_printf(m, "file_pages %ld\n",
-		   atomic_long_read(&shadow_counters.file_pages));
-	seq_printf(m, "file_faults %ld\n",
-		   atomic_long_read(&shadow_counters.file_faults));
 	seq_printf(m, "anon_vmas %ld\n",
 		   atomic_long_read(&shadow_counters.anon_vmas));
 	seq_printf(m, "swap_slots %ld\n",
@@ -51,6 +46,22 @@ static int shadow_counters_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shadow_counters);
+
+/*
+ * filemap: file mappings: the file objects alive (one per struct file
+ * mapped), the page-cache pages the engine holds, and the faults that
+ * mapped or copied a page-cache page since the module was loaded.
+ */
+static int shadow_filemap_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "files %ld\n", atomic_long_read(&shadow_counters.files));
+	seq_printf(m, "file_pages %ld\n",
+		   atomic_long_read(&shadow_counters.file_pages));
+	seq_printf(m, "file_faults %ld\n",
+		   atomic_long_read(&shadow_counters.file_faults));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_filemap);
 
 /*
  * swap: the shadow swap device (/proc/swaps and the pswpin/pswpout lines
@@ -231,6 +242,8 @@ void shadow_debugfs_init(void)
 			    &shadow_mmlist_fops);
 	debugfs_create_file("swap", 0400, shadow_debugfs_root, NULL,
 			    &shadow_swap_fops);
+	debugfs_create_file("filemap", 0400, shadow_debugfs_root, NULL,
+			    &shadow_filemap_fops);
 }
 
 /**

@@ -513,6 +513,12 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 	if (!pte_present(entry))
 		return shadow_do_swap_page(mm, vma, addr, pte, entry, flags);
 
+	if (shadow_file_pte_stale(vma, entry)) {
+		/* Truncated out of the file: unmap it, the access refaults. */
+		shadow_zap_page_range_single(mm, vma, addr, addr + PAGE_SIZE);
+		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_RETRY);
+		return 0;
+	}
 	spin_lock(&mm->page_table_lock);
 	if (!pte_same(*pte, entry)) {
 		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_RETRY);
@@ -736,6 +742,7 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 			spin_lock(&mm->page_table_lock);
 			entry = *pte;
 			if (pte_present(entry) &&
+			    !shadow_file_pte_stale(vma, entry) &&
 			    (!write ||
 			     shadow_can_follow_write_pte(entry, vma, force))) {
 				page = pte_special(entry) ? NULL :

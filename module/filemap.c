@@ -26,8 +26,11 @@
  * Truncation: the engine cannot hook truncate_pagecache(). A fault past
  * the end of file fails (SIGBUS), and so does any access through a PTE
  * that maps a page now past the end: the access unmaps it first, as
- * unmap_mapping_range() would have done. Until then the page stays
- * mapped, out of the page cache, kept by the engine's reference.
+ * unmap_mapping_range() would have done. A PTE mapping a page that
+ * truncation (or a hole punch) took out of the file is unmapped at its
+ * next access too, which then maps the file's current page. Until then
+ * the page stays mapped, out of the page cache, kept by the engine's
+ * reference, and the page walk, smaps and reclaim still see it.
  *
  * Locks: the list of file objects is under shadow_file_objects_lock, an
  * rwsem taken inside mmap_lock and outside an object's i_mmap_rwsem (the
@@ -307,6 +310,29 @@ bool shadow_file_beyond_eof(struct shadow_vma *vma, unsigned long addr)
 
 	return file && shadow_file_index(vma, addr) >=
 		       shadow_file_size_pages(file);
+}
+
+/**
+ * shadow_file_pte_stale() - does @entry map a page its file let go of?
+ * @vma: a VMA, mapping a file or not
+ * @entry: a PTE of it
+ *
+ * A page-cache page that truncation or a hole punch took out of the file
+ * (page->mapping cleared) while the engine mapped it: Linux would have
+ * unmapped it (unmap_mapping_range); the engine does at the next access.
+ *
+ * Return: true when @entry maps a file page no longer in @vma's file.
+ */
+bool shadow_file_pte_stale(struct shadow_vma *vma, pte_t entry)
+{
+	struct file *file = shadow_vma_file(vma);
+	struct page *page;
+
+	if (!file || !pte_present(entry) || pte_special(entry))
+		return false;
+	page = pte_page(entry);
+	return shadow_page_meta(page)->file &&
+	       READ_ONCE(page->mapping) != file->f_mapping;
 }
 
 /*

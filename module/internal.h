@@ -371,6 +371,8 @@ void shadow_file_put_page(struct page *page);
 void shadow_file_page_mkdirty(struct page *page);
 /* A file VMA's page at @addr is past end of file (a fault there SIGBUSes). */
 bool shadow_file_beyond_eof(struct shadow_vma *vma, unsigned long addr);
+/* A PTE of @vma maps a page truncated out of its file. */
+bool shadow_file_pte_stale(struct shadow_vma *vma, pte_t entry);
 /* The fault of a none PTE of a file VMA (do_fault). */
 int shadow_do_file_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 			 unsigned long addr, pte_t *pte, unsigned int flags);

@@ -15,7 +15,9 @@
  * swap-in sweeps start from a space reclaimed before the injection: a
  * read and a write fault over swap entries of private pages shared with
  * the child (do_swap_page), a shared page written out of its object
- * (shmem_swapin_folio), a present page in the swap cache.
+ * (shmem_swapin_folio), a present page in the swap cache. The file sweeps
+ * (SHADOW_MM_FEATURE_FILE) map a memfd, and fault its pages into a private
+ * (do_cow_fault) and a shared mapping of it.
  */
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
@@ -89,6 +91,9 @@ struct snapshot {
 	char data[4][16];
 };
 
+/* A memfd of four pages, for the file sweeps. */
+static int file_fd = -1;
+
 /* Probed pages; the third lies in the range OP_MAP_FIXED replaces. */
 static const unsigned long probe[4] = {
 	BASE, BASE + 5 * PAGE, BASE + 9 * PAGE, BASE + 64 * PAGE,
@@ -106,16 +111,46 @@ static void snap(int mfd, struct snapshot *s)
 	}
 }
 
+enum op {
+	OP_CREATE, OP_MMAP, OP_MMAP_SHARED, OP_MUNMAP_SPLIT, OP_MAP_FIXED,
+	OP_FAULT, OP_COW, OP_ACCESS_FORCE, OP_FORK, OP_MADVISE, OP_CLONE_VM,
+	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE, OP_RECLAIM,
+	OP_SWAPIN_READ, OP_SWAPIN_WRITE, OP_FILE_MMAP, OP_FILE_FAULT,
+	NR_OPS,
+};
+
+/* A mapping of the memfd, at @offset. */
+static int _shadow_mmap_file(int mfd, __u64 addr, __u64 len, int prot,
+			     int flags, __u64 offset)
+{
+	struct shadow_mm_mmap m = {
+		.size = sizeof(m), .addr = addr, .len = len, .prot = prot,
+		.map_flags = flags, .fd = file_fd, .offset = offset,
+	};
+
+	return shadow_ioctl(mfd, SHADOW_MM_MMAP, &m);
+}
+
 /*
  * A layout with something of everything: private pages written, a zero
  * page, a shared object, holes, a forked child holding COW pages.
  */
 static int setup_space(struct __test_metadata *_metadata, int dev,
-		       int *child)
+		       int *child, enum op op)
 {
 	int mfd = _shadow_create(dev, 0, NULL);
 
 	ASSERT_LE(0, mfd);
+	if (op == OP_FILE_FAULT) {
+		/* A private and a shared mapping of the memfd, not faulted. */
+		ASSERT_EQ(0, _shadow_mmap_file(mfd, BASE + 128 * PAGE,
+					       2 * PAGE, RW,
+					       MAP_PRIVATE | MAP_FIXED, 0));
+		ASSERT_EQ(0, _shadow_mmap_file(mfd, BASE + 130 * PAGE,
+					       2 * PAGE, RW,
+					       MAP_SHARED | MAP_FIXED,
+					       2 * PAGE));
+	}
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 4 * PAGE, RW, SHARED,
 				  NULL));
@@ -130,13 +165,6 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 	return mfd;
 }
 
-enum op {
-	OP_CREATE, OP_MMAP, OP_MMAP_SHARED, OP_MUNMAP_SPLIT, OP_MAP_FIXED,
-	OP_FAULT, OP_COW, OP_ACCESS_FORCE, OP_FORK, OP_MADVISE, OP_CLONE_VM,
-	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE, OP_RECLAIM,
-	OP_SWAPIN_READ, OP_SWAPIN_WRITE,
-	NR_OPS,
-};
 
 static const char * const op_names[] = {
 	"create", "mmap", "mmap shared", "munmap with two splits",
@@ -144,7 +172,8 @@ static const char * const op_names[] = {
 	"fork", "madvise split", "CLONE_VM", "exit", "mprotect with two splits",
 	"mlock with two splits and populate", "mremap move",
 	"reclaim (age, then swap out)", "swap-in read faults",
-	"swap-in write faults",
+	"swap-in write faults", "mmap of a file",
+	"file faults (private copy, shared)",
 };
 
 /* The operations that need SHADOW_MM_FEATURE_SWAP. */
@@ -252,6 +281,12 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 	case OP_SWAPIN_WRITE:
 		return _shadow_fault(mfd, BASE, 12 * PAGE, SHADOW_FAULT_WRITE,
 				     NULL);
+	case OP_FILE_MMAP:
+		return _shadow_mmap_file(mfd, BASE + 32 * PAGE, 4 * PAGE, RW,
+					 MAP_SHARED | MAP_FIXED, 0);
+	case OP_FILE_FAULT:
+		return _shadow_fault(mfd, BASE + 128 * PAGE, 4 * PAGE,
+				     SHADOW_FAULT_WRITE, NULL);
 	default:
 		return -EINVAL;
 	}
@@ -300,7 +335,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 		int mfd, child, newfd = -1, ret;
 		bool hit;
 
-		mfd = setup_space(_metadata, dev, &child);
+		mfd = setup_space(_metadata, dev, &child, op);
 		snap(mfd, &s0);
 		prepare_op(_metadata, op, mfd);
 		fail_nth_arm(n);
@@ -360,6 +395,7 @@ FIXTURE(fail_nth) {
 	int dev;
 	bool no_injection;
 	bool no_swap;
+	bool no_file;
 };
 
 FIXTURE_VARIANT(fail_nth) {
@@ -438,6 +474,14 @@ FIXTURE_VARIANT_ADD(fail_nth, swapin_write) {
 	.op = OP_SWAPIN_WRITE,
 };
 
+FIXTURE_VARIANT_ADD(fail_nth, file_mmap) {
+	.op = OP_FILE_MMAP,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, file_fault) {
+	.op = OP_FILE_FAULT,
+};
+
 FIXTURE_SETUP(fail_nth)
 {
 	/* 6.1's harness runs the body after a SKIP here: it skips there. */
@@ -450,6 +494,14 @@ FIXTURE_SETUP(fail_nth)
 	ASSERT_LE(0, self->dev);
 	self->no_swap = !(shadow_features(self->dev) &
 			  SHADOW_MM_FEATURE_SWAP);
+	self->no_file = !(shadow_features(self->dev) &
+			  SHADOW_MM_FEATURE_FILE);
+	if (file_fd < 0) {
+		file_fd = memfd_create("failnth", 0);
+		ASSERT_LE(0, file_fd);
+		ASSERT_EQ(0, ftruncate(file_fd, 4 * PAGE));
+		ASSERT_EQ(9, pwrite(file_fd, "file page", 9, 0));
+	}
 }
 
 FIXTURE_TEARDOWN(fail_nth)
@@ -469,6 +521,9 @@ TEST_F(fail_nth, every_point)
 		SKIP(return, "no fault injection in this kernel (make check-debug)");
 	if (needs_swap(variant->op) && self->no_swap)
 		SKIP(return, "the module has no SHADOW_MM_FEATURE_SWAP");
+	if ((variant->op == OP_FILE_MMAP || variant->op == OP_FILE_FAULT) &&
+	    self->no_file)
+		SKIP(return, "the module has no SHADOW_MM_FEATURE_FILE");
 	points = sweep(_metadata, self->dev, variant->op, &failed);
 	TH_LOG("%s: %d fault points, %d made the call fail",
 	       op_names[variant->op], points, failed);

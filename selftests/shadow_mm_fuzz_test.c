@@ -65,7 +65,9 @@
  *   CREATE      EINVAL (mmap_base), ENOMEM, EFAULT (struct)
  *   MMAP        EINVAL, ENOMEM, EEXIST, EPERM, EOPNOTSUPP, EFAULT (struct);
  *               as mmap(2): EBADF (no MAP_ANONYMOUS and fd < 0), EAGAIN
- *               (MAP_LOCKED beyond RLIMIT_MEMLOCK); and, with MAP_FIXED at
+ *               (MAP_LOCKED beyond RLIMIT_MEMLOCK), EACCES, ENODEV,
+ *               EOVERFLOW (a file mapping of the fuzzer's own fds 0 and
+ *               1); and, with MAP_FIXED at
  *               an address in the last page, the address itself as an
  *               errno: Linux's get_unmapped_area() hands a fixed address
  *               back unchecked and do_mmap() takes it for an error value
@@ -100,6 +102,9 @@
  *               that), EFAULT (struct)
  *   DEV_RECLAIM EINVAL (an address or a length: refused with the flags),
  *               EFAULT (struct); EPERM before the handshake, as CREATE
+ *   MSYNC       as msync(2): EINVAL (flags, unaligned address), ENOMEM
+ *               (a hole or a wrapping range), EBUSY (MS_INVALIDATE over
+ *               locked memory); EFAULT (struct)
  *
  * EINTR is documented for a caller killed while it waits; nothing kills
  * these callers, so it is never allowed. A success returns 0, or a new fd
@@ -969,6 +974,23 @@ static bool bad_dev_reclaim(struct fuzz *f, const void *p)
 	return (s->flags & ~SHADOW_RECLAIM_AGE) || s->addr || s->len;
 }
 
+static void fill_msync(struct fuzz *f, void *p)
+{
+	struct shadow_mm_msync *s = p;
+
+	s->flags = pick_flags(f, MS_ASYNC | MS_INVALIDATE | MS_SYNC);
+	s->addr = pick_addr(f);
+	s->len = pick_len(f, s->addr);
+}
+
+static bool bad_msync(struct fuzz *f, const void *p)
+{
+	const struct shadow_mm_msync *s = p;
+
+	return (s->flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
+	       ((s->flags & MS_ASYNC) && (s->flags & MS_SYNC));
+}
+
 #define EF	ES(EFAULT)
 #define EI	ES(EINVAL)
 #define EM	ES(ENOMEM)
@@ -988,7 +1010,8 @@ static const struct cmd cmds[] = {
 	    EI | EM, fill_create, bad_create),
 	CMD(8, MMAP, shadow_mm_mmap, FULL(shadow_mm_mmap), false, true,
 	    EI | EM | ES(EEXIST) | ES(EPERM) | ES(EOPNOTSUPP) | ES(EBADF) |
-	    ES(EAGAIN), fill_mmap, bad_mmap),
+	    ES(EAGAIN) | ES(EACCES) | ES(ENODEV) | ES(EOVERFLOW),
+	    fill_mmap, bad_mmap),
 	CMD(4, MUNMAP, shadow_mm_munmap, FULL(shadow_mm_munmap), false, false,
 	    EI | EM, fill_munmap, bad_flags_only),
 	CMD(1, EXIT, shadow_mm_exit, FULL(shadow_mm_exit), false, false, 0,
@@ -1029,6 +1052,8 @@ static const struct cmd cmds[] = {
 	    true, EI, fill_reclaim, bad_reclaim),
 	CMD(1, DEV_RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), true,
 	    true, EI, fill_dev_reclaim, bad_dev_reclaim),
+	CMD(2, MSYNC, shadow_mm_msync, FULL(shadow_mm_msync), false, false,
+	    EI | EM | ES(EBUSY), fill_msync, bad_msync),
 };
 
 #define NR_CMDS		ARRAY_SIZE(cmds)
