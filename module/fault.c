@@ -735,7 +735,9 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 		if (shadow_file_beyond_eof(vma, addr)) {
 			/* Truncated under its mapping: SIGBUS, as a fault. */
 			*err = shadow_handle_mm_fault(mm, vma, addr, flags);
-			return NULL;
+			if (*err)
+				return NULL;
+			continue;
 		}
 		pte = shadow_pte_lookup(mm, addr);
 		if (pte) {

@@ -480,7 +480,99 @@ static int shadow_file_set_pte(struct shadow_mm *mm, struct shadow_vma *vma,
 	return 0;
 }
 
-/* do_read_fault() and do_shared_fault(): map the page-cache page. */
+/* Pages a read fault maps around itself: fault_around_bytes' default. */
+#define SHADOW_FILE_FAULT_AROUND_PAGES	16
+
+/*
+ * filemap_map_pages()'s next_uptodate_page(): the page at @index if the
+ * file has it cached, up to date, not locked nor under read-ahead, and
+ * within i_size, with an engine reference; else NULL.
+ */
+static struct page *shadow_next_uptodate_page(struct file *file,
+					      pgoff_t index)
+{
+	struct address_space *mapping = file->f_mapping;
+	struct folio *folio;
+	struct page *page;
+
+	folio = __filemap_get_folio(mapping, index, 0, 0);
+	if (!folio)
+		return NULL;
+	if (folio_test_locked(folio) || !folio_test_uptodate(folio) ||
+	    folio_test_readahead(folio) || folio->mapping != mapping ||
+	    index >= shadow_file_size_pages(file)) {
+		folio_put(folio);
+		return NULL;
+	}
+	page = folio_file_page(folio, index);
+	if (PageHWPoison(page)) {
+		folio_put(folio);
+		return NULL;
+	}
+	get_page(page);
+	folio_put(folio);
+	page = shadow_file_page_attach(page, mapping, index);
+	return IS_ERR(page) ? NULL : page;
+}
+
+/*
+ * do_fault_around() -> filemap_map_pages(): map the pages the file already
+ * has cached around a read fault at @addr, wherever no PTE is set: from
+ * the fault-around block of @addr (or the VMA's start) to the nearest of
+ * that block's end, the VMA's end and the page table's end, all young
+ * (x86 does not want old prefaulted PTEs). @pte is @addr's PTE.
+ *
+ * Return: true when @addr itself was mapped (VM_FAULT_NOPAGE).
+ */
+static shadow_flow bool shadow_filemap_map_pages(struct shadow_mm *mm,
+						 struct shadow_vma *vma,
+						 unsigned long addr,
+						 pte_t *pte,
+						 unsigned int flags)
+{
+	unsigned long span = SHADOW_FILE_FAULT_AROUND_PAGES * PAGE_SIZE;
+	struct file *file = shadow_vma_file(vma);
+	unsigned long start, end, a;
+	bool mapped = false;
+	pte_t *ptep;
+
+	start = max(addr & ~(span - 1), vma->vm_start);
+	end = min3(ALIGN(start + 1, PMD_SIZE), vma->vm_end, start + span);
+	ptep = pte - ((addr - start) >> PAGE_SHIFT);
+	for (a = start; a < end; a += PAGE_SIZE, ptep++) {
+		struct page *page;
+		pte_t entry;
+
+		if (!pte_none(READ_ONCE(*ptep)))
+			continue;
+		page = shadow_next_uptodate_page(file,
+						 shadow_file_index(vma, a));
+		if (!page)
+			continue;
+		entry = pte_mkyoung(mk_pte(page, __pgprot(vma->vm_page_prot)));
+		spin_lock(&mm->page_table_lock);
+		if (!pte_none(*ptep)) {
+			spin_unlock(&mm->page_table_lock);
+			shadow_put_page(page);
+			continue;
+		}
+		/* The reference the lookup took is the PTE's. */
+		atomic_inc(&shadow_page_meta(page)->mapcount);
+		mm->rss_file++;
+		set_pte(ptep, entry);
+		if (a == addr) {
+			mm->min_flt++;
+			mapped = true;
+			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_FILE);
+		}
+		spin_unlock(&mm->page_table_lock);
+	}
+	if (mapped)
+		atomic_long_inc(&shadow_counters.file_faults);
+	return mapped;
+}
+
+/* do_shared_fault(), and do_read_fault()'s own page: map the file's page. */
 static shadow_flow int shadow_do_read_fault_file(struct shadow_mm *mm,
 						 struct shadow_vma *vma,
 						 unsigned long addr,
@@ -562,7 +654,8 @@ static shadow_flow int shadow_do_cow_fault(struct shadow_mm *mm,
  * @pte: its PTE
  * @flags: SHADOW_FAULT_*
  *
- * A read maps the page-cache page (read-only in a private mapping); a
+ * A read maps the page-cache page (read-only in a private mapping), and
+ * those the file has cached around it (fault-around); a
  * write to a private mapping maps a private copy (do_cow_fault); a write
  * to a shared one maps the page dirty and writable (do_shared_fault).
  *
@@ -573,8 +666,12 @@ shadow_flow int shadow_do_file_fault(struct shadow_mm *mm,
 				     unsigned long addr, pte_t *pte,
 				     unsigned int flags)
 {
-	if (!(flags & SHADOW_FAULT_WRITE))
+	if (!(flags & SHADOW_FAULT_WRITE)) {
+		/* do_read_fault(): fault-around first. */
+		if (shadow_filemap_map_pages(mm, vma, addr, pte, flags))
+			return 0;
 		return shadow_do_read_fault_file(mm, vma, addr, pte, flags);
+	}
 	if (!(vma->vm_flags & VM_SHARED))
 		return shadow_do_cow_fault(mm, vma, addr, pte, flags);
 	return shadow_do_read_fault_file(mm, vma, addr, pte, flags);

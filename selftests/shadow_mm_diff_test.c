@@ -40,6 +40,12 @@
  * process stays this one's child and its exit is waited for before the
  * next step, and SHADOW_MM_FORK on the shadow side.
  *
+ * File mappings (SHADOW_MM_FEATURE_FILE) map one memfd, made before any
+ * process and shared by all of them and by the shadow side: both sides
+ * map the very same page-cache pages, so a shared write on one side is
+ * seen on the other, and each side writes the same patterns. Its pages
+ * are all in the page cache; offsets reach past its end (SIGBUS).
+ *
  * Reclaim (SHADOW_MM_FEATURE_SWAP) runs on the shadow side only: the
  * real process does nothing (the VM has no swap). The pages it swapped
  * out, in every shadow space, are then read back (a forced read of each
@@ -183,8 +189,9 @@ static const int op_weights[NR_OP_KINDS] = {
 
 /*
  * One step. @slot is the process / address space it runs in; @arg is the
- * advice, the mlock/mlockall/mremap flags, fork's new slot, or reclaim's
- * passes (@val its nr_to_reclaim).
+ * advice, the mlock/mlockall/mremap flags, fork's new slot, reclaim's
+ * passes (@val its nr_to_reclaim), or a file mmap's offset in pages (@val
+ * 1 for a mapping of the memfd).
  */
 struct op {
 	int kind;
@@ -224,6 +231,10 @@ static struct {
 } caps;
 
 static __u64 zero_pfn;
+
+/* The file every file mapping maps: a memfd of FILE_PAGES pages. */
+#define FILE_PAGES	32
+static int file_fd = -1;
 
 /* ---- random numbers (splitmix64) ----------------------------------- */
 
@@ -385,10 +396,18 @@ static const char *op_str(const struct op *op, char *buf, size_t len)
 
 	switch (op->kind) {
 	case OP_MMAP:
-		snprintf(buf, len, "[%d] mmap(%s, %#lx, %s, %s)", op->slot,
-			 win(op->addr, a, sizeof(a)), op->len,
-			 prot_str(op->prot, p),
-			 map_flags_str(op->flags, f, sizeof(f)));
+		if (op->val)
+			snprintf(buf, len,
+				 "[%d] mmap(%s, %#lx, %s, %s, file, pg %d)",
+				 op->slot, win(op->addr, a, sizeof(a)),
+				 op->len, prot_str(op->prot, p),
+				 map_flags_str(op->flags, f, sizeof(f)),
+				 op->arg);
+		else
+			snprintf(buf, len, "[%d] mmap(%s, %#lx, %s, %s)",
+				 op->slot, win(op->addr, a, sizeof(a)),
+				 op->len, prot_str(op->prot, p),
+				 map_flags_str(op->flags, f, sizeof(f)));
 		break;
 	case OP_MPROTECT:
 		snprintf(buf, len, "[%d] mprotect(%s, %#lx, %s)", op->slot,
@@ -634,7 +653,8 @@ static void real_exec(const struct op *op, struct result *r)
 	switch (op->kind) {
 	case OP_MMAP: {
 		void *p = mmap((void *)op->addr, op->len, op->prot, op->flags,
-			       -1, 0);
+			       op->val ? file_fd : -1,
+			       op->val ? (off_t)op->arg * PAGE : 0);
 
 		ret = p == MAP_FAILED ? -errno : (long)p;
 		break;
@@ -1119,6 +1139,10 @@ static int shadow_snap(struct world *w, int slot, struct side *sd)
 		if (in->backing == SHADOW_VMA_ANON_SHARED) {
 			v->ident = in->backing_id;
 			v->pgoff = in->pgoff + (v->start - in->start) / PAGE;
+		} else if (in->backing == SHADOW_VMA_FILE) {
+			/* Apart from the shared anonymous objects' ids. */
+			v->ident = in->backing_id | (1ULL << 63);
+			v->pgoff = in->pgoff + (v->start - in->start) / PAGE;
 		}
 		n = (v->end - v->start) / PAGE;
 		if (n > walk_cap) {
@@ -1152,7 +1176,8 @@ static int shadow_snap(struct world *w, int slot, struct side *sd)
 			} else if (in_pg->mapcount == 1) {
 				p->flags |= PG_EXCL;
 			}
-			if (in_pg->flags & SHADOW_PAGE_SHMEM)
+			/* pagemap's PM_FILE: shmem or a file's page. */
+			if (in_pg->flags & (SHADOW_PAGE_SHMEM | SHADOW_PAGE_FILE))
 				p->flags |= PG_SHMEM;
 		}
 	}
@@ -1665,8 +1690,20 @@ static void shadow_exec(struct world *w, const struct op *op,
 	}
 	switch (op->kind) {
 	case OP_MMAP:
-		ret = _shadow_mmap(fd, op->addr, op->len, op->prot, op->flags,
-				   &out);
+		if (op->val) {
+			struct shadow_mm_mmap m = {
+				.size = sizeof(m), .addr = op->addr,
+				.len = op->len, .prot = op->prot,
+				.map_flags = op->flags, .fd = file_fd,
+				.offset = (__u64)op->arg * PAGE,
+			};
+
+			ret = shadow_ioctl(fd, SHADOW_MM_MMAP, &m);
+			out = m.out_addr;
+		} else {
+			ret = _shadow_mmap(fd, op->addr, op->len, op->prot,
+					   op->flags, &out);
+		}
 		r->ret = ret ? ret : (long)out;
 		return;
 	case OP_MUNMAP:
@@ -2419,6 +2456,8 @@ static int gen_mmap_flags(struct rng *r)
 		f |= MAP_POPULATE | MAP_NONBLOCK;
 	if (rnd(r, 40) == 0)
 		f &= ~MAP_ANONYMOUS;	/* a file mapping without a file */
+	if (caps.features & SHADOW_MM_FEATURE_FILE && rnd(r, 4) == 0)
+		f &= ~MAP_ANONYMOUS;	/* the memfd (gen_op sets @val) */
 	return f;
 }
 
@@ -2468,6 +2507,11 @@ static void gen_op(struct rng *r, const struct world *w,
 	case OP_MMAP:
 		op->prot = gen_prot(r);
 		op->flags = gen_mmap_flags(r);
+		if (!(op->flags & MAP_ANONYMOUS) && file_fd >= 0 &&
+		    rnd(r, 8)) {
+			op->val = 1;
+			op->arg = rnd(r, FILE_PAGES + 8);
+		}
 		p = gen_page(r, sd);
 		op->addr = WIN_BASE + p * PAGE;
 		op->len = gen_pages(r, WIN_PAGES - p) * PAGE;
@@ -2854,6 +2898,19 @@ static int diff_prepare(int dev)
 	if (drain_page == MAP_FAILED || pin_one_cpu())
 		return -1;
 	probe_caps(dev);
+	if (file_fd < 0 && caps.features & SHADOW_MM_FEATURE_FILE) {
+		/* Every page of it in the page cache. */
+		static unsigned char fill[FILE_PAGES * PAGE];
+		unsigned long i;
+
+		file_fd = memfd_create("shadow_diff", 0);
+		if (file_fd < 0)
+			return -1;
+		for (i = 0; i < sizeof(fill); i++)
+			fill[i] = pattern(7, i);
+		if (write(file_fd, fill, sizeof(fill)) != sizeof(fill))
+			return -1;
+	}
 	baseline = counts_now();
 	return 0;
 }
