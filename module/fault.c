@@ -488,14 +488,8 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 {
 	pte_t *pte, entry;
 
-	if (shadow_file_beyond_eof(vma, addr)) {
-		/*
-		 * Past end of file: SIGBUS. A page mapped before the file
-		 * was truncated goes first (unmap_mapping_range).
-		 */
-		shadow_zap_page_range_single(mm, vma, addr, addr + PAGE_SIZE);
-		return -EFAULT;
-	}
+	if (shadow_file_beyond_eof(vma, addr))
+		return shadow_file_fault_beyond_eof(mm, vma, addr, flags);
 	pte = shadow_pte_alloc(mm, addr);
 	if (!pte)
 		return -ENOMEM;

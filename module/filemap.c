@@ -647,6 +647,34 @@ static shadow_flow int shadow_do_cow_fault(struct shadow_mm *mm,
 }
 
 /**
+ * shadow_file_fault_beyond_eof() - a fault past end of file
+ * @mm: the address space, mmap_lock held for reading
+ * @vma: the VMA, mapping a file
+ * @addr: page-aligned address, past the end of file
+ * @flags: SHADOW_FAULT_*
+ *
+ * A page mapped there before the file was truncated goes first (what
+ * unmap_mapping_range() would have done). A read fault maps what
+ * fault-around finds, as do_read_fault() does before filemap_fault()
+ * fails.
+ *
+ * Return: -EFAULT (VM_FAULT_SIGBUS).
+ */
+int shadow_file_fault_beyond_eof(struct shadow_mm *mm, struct shadow_vma *vma,
+				 unsigned long addr, unsigned int flags)
+{
+	pte_t *pte;
+
+	shadow_zap_page_range_single(mm, vma, addr, addr + PAGE_SIZE);
+	if (!(flags & SHADOW_FAULT_WRITE)) {
+		pte = shadow_pte_alloc(mm, addr);
+		if (pte && pte_none(READ_ONCE(*pte)))
+			shadow_filemap_map_pages(mm, vma, addr, pte, flags);
+	}
+	return -EFAULT;
+}
+
+/**
  * shadow_do_file_fault() - a fault on a none PTE of a file VMA (do_fault)
  * @mm: the address space, mmap_lock held for reading
  * @vma: the VMA, mapping a file

@@ -373,6 +373,9 @@ void shadow_file_page_mkdirty(struct page *page);
 bool shadow_file_beyond_eof(struct shadow_vma *vma, unsigned long addr);
 /* A PTE of @vma maps a page truncated out of its file. */
 bool shadow_file_pte_stale(struct shadow_vma *vma, pte_t entry);
+/* A fault past end of file: fault-around for a read, then SIGBUS. */
+int shadow_file_fault_beyond_eof(struct shadow_mm *mm, struct shadow_vma *vma,
+				 unsigned long addr, unsigned int flags);
 /* The fault of a none PTE of a file VMA (do_fault). */
 int shadow_do_file_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 			 unsigned long addr, pte_t *pte, unsigned int flags);
