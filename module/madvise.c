@@ -252,7 +252,7 @@ static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 		break;
 	case MADV_WIPEONFORK:
 		/* MADV_WIPEONFORK is only supported on anonymous memory. */
-		if (vma->vm_flags & VM_SHARED)
+		if (shadow_vma_file(vma) || vma->vm_flags & VM_SHARED)
 			return -EINVAL;
 		new_flags |= VM_WIPEONFORK;
 		break;
