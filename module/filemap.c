@@ -157,7 +157,7 @@ void shadow_file_object_release(struct shadow_shmem_object *obj)
 }
 
 /**
- * shadow_filemap_for_each_object() - the file objects of an address_space
+ * shadow_filemap_walk_objects() - the file objects of an address_space
  * @mapping: the page's address_space
  * @fn: called for each, under shadow_file_objects_lock held for reading;
  *      returns false to stop
@@ -166,10 +166,8 @@ void shadow_file_object_release(struct shadow_shmem_object *obj)
  * The objects of every struct file open on the inode: the i_mmap tree of
  * Linux's address_space, split by struct file.
  */
-void shadow_filemap_for_each_object(struct address_space *mapping,
-				    bool (*fn)(struct shadow_shmem_object *obj,
-					       void *arg),
-				    void *arg)
+void shadow_filemap_walk_objects(struct address_space *mapping,
+				 shadow_file_object_fn fn, void *arg)
 {
 	struct shadow_shmem_object *obj;
 

@@ -379,11 +379,11 @@ int shadow_file_fault_beyond_eof(struct shadow_mm *mm, struct shadow_vma *vma,
 /* The fault of a none PTE of a file VMA (do_fault). */
 int shadow_do_file_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 			 unsigned long addr, pte_t *pte, unsigned int flags);
-/* rmap_walk_file() for a page-cache page: each VMA of @mapping. */
-void shadow_filemap_for_each_object(struct address_space *mapping,
-				    bool (*fn)(struct shadow_shmem_object *obj,
-					       void *arg),
-				    void *arg);
+/* rmap_walk_file() for a page-cache page: each file object of @mapping. */
+typedef bool (*shadow_file_object_fn)(struct shadow_shmem_object *obj,
+				      void *arg);
+void shadow_filemap_walk_objects(struct address_space *mapping,
+				 shadow_file_object_fn fn, void *arg);
 
 /* msync.c */
 int shadow_do_msync(struct shadow_mm *mm, unsigned long start, size_t len,

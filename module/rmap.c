@@ -614,8 +614,8 @@ static shadow_flow void shadow_rmap_walk_filemap(struct page *page,
 						 struct shadow_rmap_walk_control *rwc)
 {
 	rwc->page = page;
-	shadow_filemap_for_each_object(shadow_page_meta(page)->mapping,
-				       shadow_rmap_walk_file_object, rwc);
+	shadow_filemap_walk_objects(shadow_page_meta(page)->mapping,
+				    shadow_rmap_walk_file_object, rwc);
 }
 
 /* rmap_walk(): every VMA that may map @page. */

@@ -92,8 +92,9 @@ int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 		}
 	} else if (vma->vm_shmem) {
 		name = "/dev/zero (deleted)";
-	} else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk)
+	} else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk) {
 		name = "[heap]";
+	}
 	if (name)
 		n += scnprintf(line + n, size - n, "%*s%s",
 			       (int)max_t(long, SHADOW_MAPS_NAME_COLUMN - n,

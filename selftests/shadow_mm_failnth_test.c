@@ -165,7 +165,6 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 	return mfd;
 }
 
-
 static const char * const op_names[] = {
 	"create", "mmap", "mmap shared", "munmap with two splits",
 	"MAP_FIXED over two VMAs", "write fault", "COW break", "forced write",

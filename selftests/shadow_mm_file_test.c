@@ -253,7 +253,7 @@ TEST_F(file, errnos_match_real)
 	close(closed);
 
 #define C(w, p, f, d, o, l) \
-	c[n++] = (typeof(c[0])){ w, p, f, d, o, l }
+	(c[n++] = (typeof(c[0])){ w, p, f, d, o, l })
 	C("shared writable on O_RDONLY", RW, MAP_SHARED, rofd, 0, PAGE);
 	C("shared read-only on O_RDONLY", PROT_READ, MAP_SHARED, rofd, 0,
 	  PAGE);
@@ -434,7 +434,7 @@ TEST_F(file, msync_errnos)
 		{ BASE, -PAGE, MS_SYNC },
 		{ BASE, 2 * PAGE, MS_SYNC | MS_INVALIDATE },
 	};
-	for (unsigned int i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+	for (unsigned int i = 0; i < ARRAY_SIZE(c); i++) {
 		long want = msync((void *)c[i].addr, c[i].len, c[i].flags) ?
 			    -errno : 0;
 
@@ -557,8 +557,8 @@ TEST_F(file, sigbus_past_eof)
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (!pid) {
-			(void)*(volatile char *)(r + PAGE);
-			(void)*(volatile char *)(r + 2 * PAGE);
+			(void)__atomic_load_n(r + PAGE, __ATOMIC_RELAXED);
+			(void)__atomic_load_n(r + 2 * PAGE, __ATOMIC_RELAXED);
 			_exit(0);
 		}
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
