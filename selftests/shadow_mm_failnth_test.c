@@ -134,7 +134,7 @@ enum op {
 	OP_CREATE, OP_MMAP, OP_MMAP_SHARED, OP_MUNMAP_SPLIT, OP_MAP_FIXED,
 	OP_FAULT, OP_COW, OP_ACCESS_FORCE, OP_FORK, OP_MADVISE, OP_CLONE_VM,
 	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE, OP_RECLAIM,
-	OP_SWAPIN_READ, OP_SWAPIN_WRITE,
+	OP_SWAPIN_READ, OP_SWAPIN_WRITE, OP_BATCH,
 	NR_OPS,
 };
 
@@ -144,7 +144,7 @@ static const char * const op_names[] = {
 	"fork", "madvise split", "CLONE_VM", "exit", "mprotect with two splits",
 	"mlock with two splits and populate", "mremap move",
 	"reclaim (age, then swap out)", "swap-in read faults",
-	"swap-in write faults",
+	"swap-in write faults", "batch (mmap, write, munmap split)",
 };
 
 /* The operations that need SHADOW_MM_FEATURE_SWAP. */
@@ -185,6 +185,30 @@ static void prepare_op(struct __test_metadata *_metadata, enum op op,
 static int access_result(long ret)
 {
 	return ret < 0 ? (int)ret : 0;
+}
+
+/*
+ * A batch stopping at its first error: the call's error, or the error of
+ * the operation that stopped it.
+ */
+static int run_batch(int mfd)
+{
+	static char buf[8] = "batched";
+	struct shadow_mm_batch_op ops[] = {
+		BATCH_MMAP(BASE + 32 * PAGE, 4 * PAGE, RW, PRIV),
+		BATCH_WRITE(BASE + 33 * PAGE, sizeof(buf), buf),
+		BATCH_MUNMAP(BASE + 2 * PAGE, 8 * PAGE),
+	};
+	__u32 done, i;
+	int ret;
+
+	ret = _shadow_batch(mfd, 0, ops, ARRAY_SIZE(ops), &done);
+	if (ret)
+		return ret;
+	for (i = 0; i < done; i++)
+		if (ops[i].out_result < 0)
+			return ops[i].out_result;
+	return done == ARRAY_SIZE(ops) ? 0 : -EPROTO;
 }
 
 /* Run one operation; 0 or -errno. A new fd goes to *newfd. */
@@ -252,6 +276,8 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 	case OP_SWAPIN_WRITE:
 		return _shadow_fault(mfd, BASE, 12 * PAGE, SHADOW_FAULT_WRITE,
 				     NULL);
+	case OP_BATCH:
+		return run_batch(mfd);
 	default:
 		return -EINVAL;
 	}
@@ -271,11 +297,11 @@ static bool expected_errno(enum op op, int ret)
 	return ret == -ENOMEM;
 }
 
-/* A failed munmap, madvise, mprotect or mlock keeps its splits. */
+/* A failed munmap, madvise, mprotect, mlock or batch keeps its splits. */
 static bool keeps_splits(enum op op)
 {
 	return op == OP_MUNMAP_SPLIT || op == OP_MADVISE ||
-	       op == OP_MPROTECT || op == OP_MLOCK;
+	       op == OP_MPROTECT || op == OP_MLOCK || op == OP_BATCH;
 }
 
 /*
@@ -438,6 +464,10 @@ FIXTURE_VARIANT_ADD(fail_nth, swapin_write) {
 	.op = OP_SWAPIN_WRITE,
 };
 
+FIXTURE_VARIANT_ADD(fail_nth, batch) {
+	.op = OP_BATCH,
+};
+
 FIXTURE_SETUP(fail_nth)
 {
 	/* 6.1's harness runs the body after a SKIP here: it skips there. */
@@ -469,6 +499,9 @@ TEST_F(fail_nth, every_point)
 		SKIP(return, "no fault injection in this kernel (make check-debug)");
 	if (needs_swap(variant->op) && self->no_swap)
 		SKIP(return, "the module has no SHADOW_MM_FEATURE_SWAP");
+	if (variant->op == OP_BATCH &&
+	    !(shadow_features(self->dev) & SHADOW_MM_FEATURE_BATCH))
+		SKIP(return, "the module has no SHADOW_MM_FEATURE_BATCH");
 	points = sweep(_metadata, self->dev, variant->op, &failed);
 	TH_LOG("%s: %d fault points, %d made the call fail",
 	       op_names[variant->op], points, failed);
