@@ -14,6 +14,7 @@
 #                   build/bench/ [BENCH_QUICK=1] [BENCH_SIZES=0,1,64,1024]
 #                   [BENCH_VMAS=1,100,10000,65530] [BENCH_REPS=5]
 #                   [BENCH_ONLY=wis,pair,fault,fork,munmap,vmas,populate,memory]
+#                   [BENCH_THP=1 (native side with transparent huge pages)]
 #   make shell      boot the VM with the module loaded and open a shell
 #   make lint       checkpatch --strict, sparse and the man pages
 #   make install    module, CLI, uapi header and man pages [DESTDIR=]
@@ -122,7 +123,7 @@ fuzz: module-vm selftests
 # shadow_mm_bench_test); the CSV comes out of the VM's serial log, the
 # plots are drawn here (gnuplot, installed by setup.sh --bench).
 BENCH_OUT := $(BUILD)/bench
-BENCH_ENV = $(foreach v,BENCH_QUICK BENCH_SIZES BENCH_VMAS BENCH_REPS BENCH_ONLY,\
+BENCH_ENV = $(foreach v,BENCH_QUICK BENCH_SIZES BENCH_VMAS BENCH_REPS BENCH_ONLY BENCH_THP,\
 	$(if $($(v)),--env $(v)=$($(v))))
 bench: module-vm selftests
 	scripts/setup.sh --bench

@@ -15,8 +15,13 @@
  *
  * Costs are nanoseconds per operation (or per page, where the unit says
  * so); the will-it-scale loops' operations per second are 1e9 / ns.
+ *
+ * The engine maps 4 KiB pages only: the native side runs with transparent
+ * huge pages off (PR_SET_THP_DISABLE) unless BENCH_THP=1, else a native
+ * fault would zero 2 MiB at once and a munmap free 512 pages as one.
  */
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -892,6 +897,9 @@ int main(int argc, char **argv)
 	int i;
 
 	configure(argc, argv);
+	if (!(getenv("BENCH_THP") && *getenv("BENCH_THP") == '1') &&
+	    prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		die("PR_SET_THP_DISABLE", errno);
 	cfg.dev = shadow_open_dev();
 	if (cfg.dev < 0)
 		die(SHADOW_DEV, cfg.dev);
