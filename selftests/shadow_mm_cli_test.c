@@ -201,13 +201,16 @@ FIXTURE_VARIANT_ADD(cli, bad_command) { .script = "bad_command.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_args) { .script = "bad_args.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_number) { .script = "bad_number.sh" };
 
-/* The script's output equals its .out file. */
-TEST_F_TIMEOUT(cli, golden, 120)
+/* Run the variant's script (with -b: batched) against its .out file. */
+static void golden(struct __test_metadata *_metadata,
+		   const FIXTURE_DATA(cli) *self,
+		   const FIXTURE_VARIANT(cli) *variant, bool batch)
 {
 	const char *flag = variant->flag ? variant->flag : "-x";
-	char *const args[] = {
-		"shadow_mm_cli", (char *)flag,
-		(char *)(variant->from_stdin ? "-" : variant->script), NULL,
+	char *script = (char *)(variant->from_stdin ? "-" : variant->script);
+	char *const plain[] = { "shadow_mm_cli", (char *)flag, script, NULL };
+	char *const batched[] = {
+		"shadow_mm_cli", "-b", (char *)flag, script, NULL,
 	};
 	char golden[PATH_MAX], *want, *got;
 	size_t want_len = 0, got_len;
@@ -217,7 +220,7 @@ TEST_F_TIMEOUT(cli, golden, 120)
 	ASSERT_NE(NULL, want) TH_LOG("no %s", golden);
 	got = calloc(1, MAX_OUTPUT + 64 + 1);
 	ASSERT_NE(NULL, got);
-	got_len = run_cli(&self->paths, args,
+	got_len = run_cli(&self->paths, batch ? batched : plain,
 			  variant->from_stdin ? variant->script : NULL, got);
 	if (got_len != want_len || memcmp(got, want, want_len))
 		show_diff(want, got);
@@ -226,6 +229,28 @@ TEST_F_TIMEOUT(cli, golden, 120)
 			    got_len));
 	free(got);
 	free(want);
+}
+
+/* The script's output equals its .out file. */
+TEST_F_TIMEOUT(cli, golden, 120)
+{
+	golden(_metadata, self, variant, false);
+}
+
+/*
+ * And with -b, its runs of mmap, munmap, mprotect, madvise and touch sent
+ * as batches: the same output.
+ */
+TEST_F_TIMEOUT(cli, golden_batched, 120)
+{
+	int dev = shadow_open_dev();
+	__u64 features = dev >= 0 ? shadow_features(dev) : 0;
+
+	if (dev >= 0)
+		close(dev);
+	if (!(features & SHADOW_MM_FEATURE_BATCH))
+		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
+	golden(_metadata, self, variant, true);
 }
 
 /*
