@@ -29,19 +29,21 @@
 
 /* Flags of the on-demand fork, when the module has it. */
 #ifndef SHADOW_MM_FEATURE_ODF
-#define SHADOW_MM_FEATURE_ODF	(1ULL << 10)
+#define SHADOW_MM_FEATURE_ODF	_BITULL(10)
 #endif
 #ifndef SHADOW_FORK_ODF
-#define SHADOW_FORK_ODF		(1UL << 1)
+#define SHADOW_FORK_ODF		_BITUL(1)
 #endif
 
-#define MIB		(1UL << 20)
+#define MIB		(1024UL * 1024)
 #define RW		(PROT_READ | PROT_WRITE)
 #define PRIV		(MAP_PRIVATE | MAP_ANONYMOUS)
 /* The shadow window, and the native one, for fixed layouts. */
 #define SWIN		0x100000000000UL
 #define NWIN		0x200000000000UL
 #define MAX_REPS	64
+#define CSV_HEADER	"group,name,param,unit,reps,shadow_min,shadow_median," \
+			"shadow_max,native_min,native_median,native_max,ratio"
 #define MAX_LIST	16
 
 static struct {
@@ -69,7 +71,7 @@ static unsigned long long now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void __attribute__((noreturn)) die(const char *what, long err)
+static void die(const char *what, long err)
 {
 	fprintf(stderr, "shadow_mm_bench: %s: %s\n", what,
 		strerror(err < 0 ? -err : err));
@@ -100,6 +102,9 @@ static void *nmap(unsigned long addr, unsigned long len, int prot)
 		die("mmap", errno);
 	return p;
 }
+
+/* Where the native reads go, so that they are done. */
+unsigned long sink;
 
 static void touch(char *p, unsigned long len)
 {
@@ -347,7 +352,7 @@ static double fault_s(unsigned long pages, unsigned int flags, bool pagewise)
 
 static double fault_n(unsigned long pages, bool write)
 {
-	volatile char *p = nmap(NWIN, pages * PAGE, RW);
+	char *p = nmap(NWIN, pages * PAGE, RW);
 	unsigned long long t0 = now_ns();
 	unsigned long i;
 	char sum = 0;
@@ -359,8 +364,9 @@ static double fault_n(unsigned long pages, bool write)
 			sum += p[i * PAGE];
 	}
 	t0 = now_ns() - t0;
-	munmap((void *)p, pages * PAGE);
-	return (double)t0 / pages + sum;
+	sink += sum;
+	munmap(p, pages * PAGE);
+	return (double)t0 / pages;
 }
 
 static double wfault_range_s(unsigned long n)
@@ -629,7 +635,7 @@ static double vma_op_n(unsigned long unused)
 {
 	unsigned long seed = 1, i, pg;
 	unsigned long long t0 = now_ns();
-	volatile char sum = 0;
+	char sum = 0;
 
 	for (i = 0; i < cfg.loops; i++) {
 		char *addr;
@@ -644,14 +650,16 @@ static double vma_op_n(unsigned long unused)
 			break;
 		case 1:
 			CHECK(madvise(addr, PAGE, MADV_DONTNEED) ? -errno : 0);
-			sum += *(volatile char *)addr;
+			sum += *addr;
 			break;
 		default:
 			munmap(addr, PAGE);
 			nmap((unsigned long)addr, PAGE, prot);
 		}
 	}
-	return (double)(now_ns() - t0) / cfg.loops;
+	t0 = now_ns() - t0;
+	sink += sum;
+	return (double)t0 / cfg.loops;
 }
 
 static void bench_vmas(void)
@@ -830,22 +838,23 @@ static void configure(int argc, char **argv)
 	cfg.quick = getenv("BENCH_QUICK") && *getenv("BENCH_QUICK") == '1';
 	cfg.only = getenv("BENCH_ONLY");
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--smoke"))
+		if (!strcmp(argv[i], "--smoke")) {
 			cfg.smoke = true;
-		else if (!strcmp(argv[i], "--quick"))
+		} else if (!strcmp(argv[i], "--quick")) {
 			cfg.quick = true;
-		else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
 			reps = argv[++i];
-		else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--csv") && i + 1 < argc) {
 			csv = argv[++i];
-		else if (!strcmp(argv[i], "--sizes") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--sizes") && i + 1 < argc) {
 			sizes = argv[++i];
-		else if (!strcmp(argv[i], "--vmas") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--vmas") && i + 1 < argc) {
 			vmas = argv[++i];
-		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			cfg.only = argv[++i];
-		else {
-			fprintf(stderr, "usage: %s [--smoke] [--quick] [--reps N] [--csv FILE] [--sizes MiB,...] [--vmas N,...] [--only GROUPS]\n",
+		} else {
+			fprintf(stderr, "usage: %s [--smoke] [--quick] [--reps N] [--csv FILE]\n"
+				"       [--sizes MiB,...] [--vmas N,...] [--only GROUPS]\n",
 				argv[0]);
 			exit(2);
 		}
@@ -885,7 +894,7 @@ static void configure(int argc, char **argv)
 		cfg.csv = fopen(csv, "w");
 		if (!cfg.csv)
 			die(csv, errno);
-		fprintf(cfg.csv, "group,name,param,unit,reps,shadow_min,shadow_median,shadow_max,native_min,native_median,native_max,ratio\n");
+		fprintf(cfg.csv, "%s\n", CSV_HEADER);
 	}
 }
 
@@ -910,7 +919,7 @@ int main(int argc, char **argv)
 	       "group", "operation", "param", "unit", "shadow_min", "shadow_med",
 	       "shadow_max", "native_min", "native_med", "native_max",
 	       "ratio");
-	printf("csv:group,name,param,unit,reps,shadow_min,shadow_median,shadow_max,native_min,native_median,native_max,ratio\n");
+	printf("csv:%s\n", CSV_HEADER);
 
 	if (want("wis")) {
 		measure("wis", "mmap1", 1, "ns/op", mmap1_s, mmap1_n);

@@ -45,7 +45,7 @@ TEST(smoke)
 	char line[512], group[32], name[64], unit[16];
 	double smin, smed, smax, nmin, nmed, nmax, ratio;
 	unsigned long param;
-	int reps, rows = 0, dev;
+	int reps, rows = 0, dev, fields;
 	unsigned int i;
 	FILE *f;
 
@@ -62,12 +62,11 @@ TEST(smoke)
 	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
 	EXPECT_EQ(0, strncmp(line, "group,name,param,unit,reps,", 27));
 	while (fgets(line, sizeof(line), f)) {
-		ASSERT_EQ(12, sscanf(line,
-				     "%31[^,],%63[^,],%lu,%15[^,],%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
-				     group, name, &param, unit, &reps, &smin,
-				     &smed, &smax, &nmin, &nmed, &nmax, &ratio)) {
-			TH_LOG("bad row: %s", line);
-		}
+		fields = sscanf(line,
+				"%31[^,],%63[^,],%lu,%15[^,],%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
+				group, name, &param, unit, &reps, &smin, &smed,
+				&smax, &nmin, &nmed, &nmax, &ratio);
+		ASSERT_EQ(12, fields) TH_LOG("bad row: %s", line);
 		rows++;
 		EXPECT_LT(0, reps);
 		EXPECT_LE(smin, smed);

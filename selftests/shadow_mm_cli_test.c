@@ -203,15 +203,12 @@ FIXTURE_VARIANT_ADD(cli, bad_number) { .script = "bad_number.sh" };
 
 /* Run the variant's script (with -b: batched) against its .out file. */
 static void golden(struct __test_metadata *_metadata,
-		   const FIXTURE_DATA(cli) *self,
-		   const FIXTURE_VARIANT(cli) *variant, bool batch)
+		   const struct _test_data_cli *self,
+		   const struct _fixture_variant_cli *variant, bool batch)
 {
-	const char *flag = variant->flag ? variant->flag : "-x";
+	char *flag = (char *)(variant->flag ? variant->flag : "-x");
 	char *script = (char *)(variant->from_stdin ? "-" : variant->script);
-	char *const plain[] = { "shadow_mm_cli", (char *)flag, script, NULL };
-	char *const batched[] = {
-		"shadow_mm_cli", "-b", (char *)flag, script, NULL,
-	};
+	char *args[5] = { "shadow_mm_cli", flag, script, NULL, NULL };
 	char golden[PATH_MAX], *want, *got;
 	size_t want_len = 0, got_len;
 
@@ -220,7 +217,12 @@ static void golden(struct __test_metadata *_metadata,
 	ASSERT_NE(NULL, want) TH_LOG("no %s", golden);
 	got = calloc(1, MAX_OUTPUT + 64 + 1);
 	ASSERT_NE(NULL, got);
-	got_len = run_cli(&self->paths, batch ? batched : plain,
+	if (batch) {
+		args[1] = "-b";
+		args[2] = flag;
+		args[3] = script;
+	}
+	got_len = run_cli(&self->paths, args,
 			  variant->from_stdin ? variant->script : NULL, got);
 	if (got_len != want_len || memcmp(got, want, want_len))
 		show_diff(want, got);
