@@ -193,7 +193,7 @@ static int access_result(long ret)
  */
 static int run_batch(int mfd)
 {
-	static char buf[8] = "batched";
+	char buf[8] = "batched";	/* on the stack: touched, no fault */
 	struct shadow_mm_batch_op ops[] = {
 		BATCH_MMAP(BASE + 32 * PAGE, 4 * PAGE, RW, PRIV),
 		BATCH_WRITE(BASE + 33 * PAGE, sizeof(buf), buf),
