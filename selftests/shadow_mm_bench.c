@@ -327,6 +327,55 @@ static double pair_batch_s(unsigned long nr_ops)
 	return (double)t0 / pairs;
 }
 
+/*
+ * The fixed cost of a call: munmap of a range where nothing is mapped
+ * takes mmap_lock, finds no VMA and returns 0, on both sides.
+ */
+static double noop_s(unsigned long unused)
+{
+	int mfd = new_space();
+	unsigned long long t0 = now_ns();
+	long i;
+
+	for (i = 0; i < cfg.loops; i++)
+		CHECK(_shadow_munmap(mfd, SWIN, PAGE));
+	t0 = now_ns() - t0;
+	close(mfd);
+	return (double)t0 / cfg.loops;
+}
+
+static double noop_n(unsigned long unused)
+{
+	unsigned long long t0 = now_ns();
+	long i;
+
+	for (i = 0; i < cfg.loops; i++)
+		munmap((void *)NWIN, PAGE);
+	return (double)(now_ns() - t0) / cfg.loops;
+}
+
+static double noop_batch_s(unsigned long nr_ops)
+{
+	struct shadow_mm_batch_op *ops = calloc(nr_ops, sizeof(*ops));
+	int mfd = new_space();
+	unsigned long long t0;
+	long done_ops = 0;
+	unsigned long i;
+	__u32 done;
+
+	for (i = 0; i < nr_ops; i++)
+		ops[i] = (struct shadow_mm_batch_op)BATCH_MUNMAP(SWIN, PAGE);
+	t0 = now_ns();
+	while (done_ops < cfg.loops) {
+		CHECK(_shadow_batch(mfd, 0, ops, nr_ops, &done));
+		done_ops += done;
+	}
+	t0 = now_ns() - t0;
+	close(mfd);
+	free(ops);
+	return (double)t0 / done_ops;
+}
+
 /* --- faults ------------------------------------------------------------- */
 
 static double fault_s(unsigned long pages, unsigned int flags, bool pagewise)
@@ -936,6 +985,12 @@ int main(int argc, char **argv)
 			measure("pair", "batched_vs_single", 4096, "ns/pair",
 				pair_batch_s, pair_single_s);
 		}
+	}
+	if (want("noop")) {
+		measure("noop", "munmap_nothing", 1, "ns/op", noop_s, noop_n);
+		if (features & SHADOW_MM_FEATURE_BATCH)
+			measure("noop", "batched_munmap_nothing", 4096, "ns/op",
+				noop_batch_s, noop_n);
 	}
 	if (want("fault")) {
 		measure("fault", "write_fault_range", cfg.fault_pages,

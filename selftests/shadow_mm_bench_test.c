@@ -37,8 +37,8 @@ static int run_bench(void)
 TEST(smoke)
 {
 	static const char * const groups[] = {
-		"wis", "pair", "fault", "fork", "munmap", "vmas", "populate",
-		"memory",
+		"wis", "pair", "noop", "fault", "fork", "munmap", "vmas",
+		"populate", "memory",
 	};
 	struct counts before = counts();
 	bool seen[ARRAY_SIZE(groups)] = { false };
