@@ -9,6 +9,12 @@
 #   make unit       the user-space VMA harness alone (no VM), in seconds
 #   make check-debug  the same under a debug kernel (KASAN, lockdep, ...)
 #   make fuzz       the differential fuzzer in the VM, SECONDS=600 [SEED=n]
+#   make bench      shadow_mm_bench in the VM, each shadow operation against
+#                   its native counterpart: table, CSV and plots in
+#                   build/bench/ [BENCH_QUICK=1] [BENCH_SIZES=0,1,64,1024]
+#                   [BENCH_VMAS=1,100,10000,65530] [BENCH_REPS=5]
+#                   [BENCH_ONLY=wis,pair,noop,fault,fork,munmap,vmas,populate,memory]
+#                   [BENCH_THP=1 (native side with transparent huge pages)]
 #   make shell      boot the VM with the module loaded and open a shell
 #   make lint       checkpatch --strict, sparse and the man pages
 #   make install    module, CLI, uapi header and man pages [DESTDIR=]
@@ -62,7 +68,7 @@ SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 # APPEND="..." adds kernel command-line arguments.
 VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)")
 
-.PHONY: all module module-vm selftests check check-debug run shell lint unit fuzz \
+.PHONY: all module module-vm selftests check check-debug run shell lint unit fuzz bench \
 	unit-build unit-log lint-man tools install uninstall install-module \
 	uninstall-module install-tools uninstall-tools dkms-source deb \
 	check-install version clean help
@@ -112,6 +118,20 @@ fuzz: module-vm selftests
 		--timeout $$(( $(FUZZ_SECONDS) + 1200 )) \
 		$(foreach e,$(FUZZ_ENV),--env $(e)) \
 		$(if $(APPEND),--append "$(APPEND)")
+
+# make bench: never part of make check (its smoke run is, in
+# shadow_mm_bench_test); the CSV comes out of the VM's serial log, the
+# plots are drawn here (gnuplot, installed by setup.sh --bench).
+BENCH_OUT := $(BUILD)/bench
+BENCH_ENV = $(foreach v,BENCH_QUICK BENCH_SIZES BENCH_VMAS BENCH_REPS BENCH_ONLY BENCH_THP,\
+	$(if $($(v)),--env $(v)=$($(v))))
+bench: module-vm selftests
+	scripts/setup.sh --bench
+	mkdir -p $(BENCH_OUT)
+	scripts/vm-run --mode bench --kernel $(VMLINUZ) --timeout 7200 \
+		--log $(BENCH_OUT)/vm.log $(BENCH_ENV) \
+		$(if $(APPEND),--append "$(APPEND)")
+	scripts/bench-plot $(BENCH_OUT)/vm.log $(BENCH_OUT)
 
 run: module-vm selftests
 	scripts/vm-run --mode demo --kernel $(VMLINUZ) $(VM_ARGS)

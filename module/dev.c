@@ -20,7 +20,8 @@
 				 SHADOW_MM_FEATURE_MREMAP |	\
 				 SHADOW_MM_FEATURE_BRK |	\
 				 SHADOW_MM_FEATURE_SWAP |	\
-				 SHADOW_MM_FEATURE_FILE)
+				 SHADOW_MM_FEATURE_FILE |	\
+				 SHADOW_MM_FEATURE_BATCH)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm

@@ -509,6 +509,13 @@ int shadow_task_create(struct shadow_mm *mm, struct file **filep);
 int shadow_task_publish(struct shadow_ucmd *ucmd, struct shadow_mm *mm,
 			__u32 *out_id, size_t cmd_len);
 u64 shadow_task_ioctls(void);
+int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd);
+int shadow_access_user(struct shadow_mm *mm, unsigned long addr,
+		       char __user *ubuf, unsigned long len, bool write,
+		       bool force, unsigned long *total);
+
+/* batch.c */
+int shadow_task_batch(struct shadow_ucmd *ucmd);
 
 /* task_mmu.c */
 struct seq_file;

@@ -309,6 +309,8 @@ shadow_flow int shadow_do_mprotect_pkey(struct shadow_mm *mm,
 	const int grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
 	const bool rier = shadow_read_implies_exec() && (prot & PROT_READ);
 
+	MA_STATE(mas, &mm->mm_mt, 0, 0);
+
 	prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
 	if (grows == (PROT_GROWSDOWN | PROT_GROWSUP)) /* can't be both */
 		return -EINVAL;
@@ -334,7 +336,9 @@ shadow_flow int shadow_do_mprotect_pkey(struct shadow_mm *mm,
 	if (pkey != -1)
 		goto out;
 
-	vma = shadow_find_vma(mm, start);
+	/* One walk finds the VMA and, from there, the one before it. */
+	mas_set(&mas, start);
+	vma = mas_find(&mas, ULONG_MAX);
 	error = -ENOMEM;
 	if (!vma)
 		goto out;
@@ -360,7 +364,7 @@ shadow_flow int shadow_do_mprotect_pkey(struct shadow_mm *mm,
 	if (start > vma->vm_start)
 		prev = vma;
 	else
-		prev = shadow_vma_prev(mm, vma);
+		prev = mas_prev(&mas, 0);
 
 	for (nstart = start ; ; ) {
 		unsigned long mask_off_old_flags;

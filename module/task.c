@@ -66,11 +66,37 @@ static bool shadow_exit_mm(struct shadow_task *task)
 /* MAP_* flags the engine models; other bits are ignored, as by mmap(2). */
 #define SHADOW_MAP_UNSUPPORTED	(MAP_HUGETLB | MAP_32BIT | MAP_SYNC)
 
+/**
+ * shadow_mmap_check() - the checks of mmap(2)'s arguments before do_mmap
+ * @offset: the byte offset
+ * @map_flags: MAP_*
+ * @fd: the file descriptor
+ *
+ * mmap(2) on x86-64 takes a byte offset, page aligned, and checks it
+ * before anything else; ksys_mmap_pgoff() then wants a file unless
+ * MAP_ANONYMOUS.
+ *
+ * Return: 0, -EINVAL, -EBADF, or -EOPNOTSUPP for what the engine does not
+ * model.
+ */
+int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd)
+{
+	if (offset_in_page(offset))
+		return -EINVAL;
+	if (!(map_flags & MAP_ANONYMOUS))
+		return fd < 0 ? -EBADF : -EOPNOTSUPP;
+	if (map_flags & SHADOW_MAP_UNSUPPORTED)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_mmap *cmd = ucmd->cmd;
 	struct shadow_shmem *file = NULL;
 	unsigned long addr;
+
+	int ret;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
@@ -409,39 +435,50 @@ static int shadow_task_fault(struct shadow_ucmd *ucmd)
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd)) ?: ret;
 }
 
-static int shadow_task_access(struct shadow_ucmd *ucmd)
+/**
+ * shadow_access_user() - SHADOW_MM_ACCESS between the address space and a
+ * user buffer
+ * @mm: the address space
+ * @addr: address in @mm
+ * @ubuf: the user buffer
+ * @len: bytes to transfer
+ * @write: from @ubuf into @mm, else from @mm into @ubuf
+ * @force: FOLL_FORCE
+ * @total: set to the bytes transferred
+ *
+ * A page at a time through a bounce buffer, no lock held on the user
+ * copies: shadow_access_vm() takes mmap_lock for each page.
+ *
+ * Return: 0, or the error that stopped the transfer (-EFAULT for @ubuf,
+ * -EINTR, -ENOMEM, or shadow_access_vm()'s).
+ */
+int shadow_access_user(struct shadow_mm *mm, unsigned long addr,
+		       char __user *ubuf, unsigned long len, bool write,
+		       bool force, unsigned long *total)
 {
-	struct shadow_mm_access *cmd = ucmd->cmd;
-	bool write = cmd->flags & SHADOW_ACCESS_WRITE;
-	bool force = cmd->flags & SHADOW_ACCESS_FORCE;
-	char __user *ubuf = u64_to_user_ptr(cmd->buf);
-	unsigned long total = 0, done;
+	unsigned long done;
 	void *bounce;
 	int ret = 0;
 
-	if (cmd->flags & ~(SHADOW_ACCESS_WRITE | SHADOW_ACCESS_FORCE))
-		return -EINVAL;
-	if (cmd->addr + cmd->len < cmd->addr)
-		return -EFAULT;
+	*total = 0;
 	bounce = kmalloc(PAGE_SIZE, SHADOW_GFP);
 	if (!bounce)
 		return -ENOMEM;
 
-	/* A page at a time through a bounce buffer, no lock held on copies. */
-	while (total < cmd->len) {
-		unsigned long chunk = min_t(u64, cmd->len - total, PAGE_SIZE);
+	while (*total < len) {
+		unsigned long chunk = min_t(u64, len - *total, PAGE_SIZE);
 
-		if (write && copy_from_user(bounce, ubuf + total, chunk)) {
+		if (write && copy_from_user(bounce, ubuf + *total, chunk)) {
 			ret = -EFAULT;
 			break;
 		}
-		ret = shadow_access_vm(ucmd->mm, cmd->addr + total, bounce,
-				       chunk, write, force, &done);
-		if (!write && copy_to_user(ubuf + total, bounce, done)) {
+		ret = shadow_access_vm(mm, addr + *total, bounce, chunk, write,
+				       force, &done);
+		if (!write && copy_to_user(ubuf + *total, bounce, done)) {
 			ret = -EFAULT;
 			break;
 		}
-		total += done;
+		*total += done;
 		if (ret || done < chunk)
 			break;
 		if (fatal_signal_pending(current)) {
@@ -450,6 +487,23 @@ static int shadow_task_access(struct shadow_ucmd *ucmd)
 		}
 	}
 	kfree(bounce);
+	return ret;
+}
+
+static int shadow_task_access(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_access *cmd = ucmd->cmd;
+	unsigned long total;
+	int ret;
+
+	if (cmd->flags & ~(SHADOW_ACCESS_WRITE | SHADOW_ACCESS_FORCE))
+		return -EINVAL;
+	if (cmd->addr + cmd->len < cmd->addr)
+		return -EFAULT;
+	ret = shadow_access_user(ucmd->mm, cmd->addr,
+				 u64_to_user_ptr(cmd->buf), cmd->len,
+				 cmd->flags & SHADOW_ACCESS_WRITE,
+				 cmd->flags & SHADOW_ACCESS_FORCE, &total);
 	if (!total && cmd->len)
 		return ret ?: -EFAULT;
 	cmd->out_len = total;
@@ -646,6 +700,9 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_MSYNC,
 			SHADOW_MM_MSYNC, shadow_task_msync,
 			struct shadow_mm_msync, len),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_BATCH,
+			SHADOW_MM_BATCH, shadow_task_batch,
+			struct shadow_mm_batch, out_done),
 };
 
 /**

@@ -131,6 +131,12 @@ EOT
 }
 
 main() {
+	# make bench draws its plots with gnuplot: only it asks for it.
+	if [ "${1:-}" = --bench ]; then
+		PKGS=(gnuplot-nox)
+		install_packages
+		return
+	fi
 	mkdir -p "$CACHE"
 	install_packages
 	local abi

@@ -2,7 +2,7 @@
 /*
  * shadow_mm_cli: drive shadow address spaces from a script or a prompt.
  *
- * usage: shadow_mm_cli [-x] [-n] [SCRIPT | -]
+ * usage: shadow_mm_cli [-x] [-n] [-b] [SCRIPT | -]
  *
  * A script holds one command per line ("help" lists them, the README
  * describes them); address spaces are named by labels and results can be
@@ -14,6 +14,11 @@
  * The output is deterministic, so that runs can be compared with golden
  * files: page ids and the ids of shared anonymous objects are replaced by
  * aliases (p1, p2... and 1, 2...) in order of first appearance.
+ *
+ * With -b, runs of consecutive mmap, munmap, mprotect, madvise and touch
+ * lines on one address space go to the module as one SHADOW_MM_BATCH
+ * (a line using a $variable set within the run starts a new one); the
+ * output is the same as without.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -139,6 +144,7 @@ static struct {
 	const char *script;		/* name used in messages */
 	int line;			/* line being parsed or run */
 	bool trace;			/* -x */
+	bool batch;			/* -b */
 	int dev;
 	__u64 ioctls;			/* SHADOW_MM_API's out_ioctls */
 	struct label *labels;
@@ -1951,21 +1957,12 @@ static int open_dev(void)
 }
 
 /* Run a parsed line: 0, or EXIT_FAILED (reported). */
-static int run_line(struct cmd *c)
+/* Judge a command's result @ret as the script expects it. */
+static int finish_line(struct cmd *c, int ret)
 {
 	const struct cmd_type *t = c->type;
 	const char *name = t->name;
-	int ret;
 
-	cli.line = c->line;
-	if (cli.trace) {
-		printf("+ %s\n", c->text);
-		fflush(stdout);
-	}
-	if (t->needs_dev && cli.dev < 0 && open_dev())
-		return EXIT_FAILED;
-	c->detail[0] = '\0';
-	ret = t->run(c);
 	fflush(stdout);
 	if (ret == RUN_FATAL)
 		return EXIT_FAILED;
@@ -1999,6 +1996,149 @@ static int run_line(struct cmd *c)
 		err("%s: %s (%s)%s", name, strerror(-ret), errno_name(-ret),
 		    c->detail);
 	return EXIT_FAILED;
+}
+
+/* Echo a line (-x) and clear its error detail, before it runs. */
+static void start_line(struct cmd *c)
+{
+	cli.line = c->line;
+	if (cli.trace) {
+		printf("+ %s\n", c->text);
+		fflush(stdout);
+	}
+	c->detail[0] = '\0';
+}
+
+static int run_line(struct cmd *c)
+{
+	start_line(c);
+	if (c->type->needs_dev && cli.dev < 0 && open_dev())
+		return EXIT_FAILED;
+	return finish_line(c, c->type->run(c));
+}
+
+/* --- batches (-b) ---------------------------------------------------------- */
+
+#define MAX_BATCH	64
+
+/*
+ * Can @c join a batch on @label? Its values must be known now: no
+ * $variable unset, none set by an mmap earlier in the batch (@set).
+ */
+static bool batchable(struct cmd *c, int label, const bool *set)
+{
+	int i, j;
+
+	if (c->type->run != run_mmap && c->type->run != run_munmap &&
+	    c->type->run != run_mprotect && c->type->run != run_madvise &&
+	    c->type->run != run_touch)
+		return false;
+	if (c->mm != label || cli.labels[label].fd < 0)
+		return false;
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < c->e[i].nr; j++) {
+			int v = c->e[i].t[j].var;
+
+			if (v >= 0 && (!cli.vars[v].set || set[v]))
+				return false;
+		}
+	return true;
+}
+
+static void batch_op(struct cmd *c, struct shadow_mm_batch_op *op)
+{
+	static const unsigned int kinds[] = {
+		0, SHADOW_FAULT_WRITE, SHADOW_FAULT_EXEC,
+	};
+	__u64 v[3] = { 0, 0, 0 };
+
+	eval_args(c, 3, v);
+	memset(op, 0, sizeof(*op));
+	op->addr = v[0];
+	op->len = v[1];
+	if (c->type->run == run_mmap) {
+		op->op = SHADOW_BATCH_MMAP;
+		op->prot = c->prot;
+		op->map_flags = c->flags;
+	} else if (c->type->run == run_munmap) {
+		op->op = SHADOW_BATCH_MUNMAP;
+	} else if (c->type->run == run_mprotect) {
+		op->op = SHADOW_BATCH_MPROTECT;
+		op->prot = c->prot;
+	} else if (c->type->run == run_madvise) {
+		op->op = SHADOW_BATCH_MADVISE;
+		op->advice = (int)c->flags;
+	} else {
+		op->op = SHADOW_BATCH_FAULT;
+		op->flags = kinds[c->mode];
+	}
+}
+
+/* An operation's result, printed as its own command prints it. */
+static int batch_result(struct cmd *c, struct shadow_mm_batch_op *op)
+{
+	const char *label = cli.labels[c->mm].name;
+	__u64 pages;
+
+	if (op->op == SHADOW_BATCH_FAULT) {
+		pages = (op->out_addr - (op->addr & ~(PAGE - 1))) / PAGE;
+		if (op->out_result < 0) {
+			snprintf(c->detail, sizeof(c->detail),
+				 " after %llu page%s",
+				 (unsigned long long)pages,
+				 pages == 1 ? "" : "s");
+			return op->out_result;
+		}
+		printf("%s: touched %llu page%s\n", label,
+		       (unsigned long long)pages, pages == 1 ? "" : "s");
+		return 0;
+	}
+	if (op->out_result < 0)
+		return op->out_result;
+	if (op->op == SHADOW_BATCH_MMAP) {
+		set_var(c, op->out_addr);
+		print_range(label, "mapped", op->out_addr, op->len, c);
+	}
+	return 0;
+}
+
+/*
+ * Run what can be batched from @cmds (at most @max lines) as one
+ * SHADOW_MM_BATCH: the lines it consumed (0: none, run the first alone),
+ * the script's status in *@status.
+ */
+static int run_batch(struct cmd *cmds, int max, int *status)
+{
+	struct shadow_mm_batch_op ops[MAX_BATCH];
+	int label = cmds[0].mm, n = 0, i;
+	bool *set = calloc(cli.nr_vars + 1, sizeof(*set));
+	__u32 done = 0;
+
+	*status = 0;
+	while (n < max && n < MAX_BATCH &&
+	       batchable(&cmds[n], label, set)) {
+		batch_op(&cmds[n], &ops[n]);
+		if (cmds[n].type->run == run_mmap) {
+			__u64 off = 0;
+
+			if (cmds[n].e[2].nr && (eval(&cmds[n].e[2], &off), off))
+				break;	/* an offset: not in a batch */
+			if (cmds[n].var >= 0)
+				set[cmds[n].var] = true;
+		}
+		n++;
+	}
+	free(set);
+	if (n < 2)
+		return 0;
+	if (_shadow_batch(cli.labels[label].fd, 0, ops, n, &done))
+		return 0;	/* no batches here: line by line */
+	for (i = 0; i < (int)done && !*status; i++) {
+		start_line(&cmds[i]);
+		*status = finish_line(&cmds[i],
+				      batch_result(&cmds[i], &ops[i]));
+	}
+	return i;
 }
 
 static void free_cmd(struct cmd *c)
@@ -2043,8 +2183,15 @@ static int run_script(FILE *f, bool parse_only)
 		err("reading the script: %s", strerror(errno));
 		ret = EXIT_SYNTAX;
 	}
-	for (i = 0; !ret && !parse_only && i < nr; i++)
-		ret = run_line(&cmds[i]);
+	for (i = 0; !ret && !parse_only && i < nr; ) {
+		int n = cli.batch ? run_batch(&cmds[i], nr - i, &ret) : 0;
+
+		if (n) {
+			i += n;
+			continue;
+		}
+		ret = run_line(&cmds[i++]);
+	}
 	for (i = 0; i < nr; i++)
 		free_cmd(&cmds[i]);
 	free(cmds);
@@ -2083,9 +2230,11 @@ static int interact(void)
 
 static void print_usage(void)
 {
-	fputs("usage: shadow_mm_cli [-x] [-n] [SCRIPT | -]\n"
+	fputs("usage: shadow_mm_cli [-x] [-n] [-b] [SCRIPT | -]\n"
 	      "  -x  echo each command before its output\n"
 	      "  -n  check the script's syntax, run nothing\n"
+	      "  -b  send runs of mmap, munmap, mprotect, madvise and touch\n"
+	      "      lines as one batch (SHADOW_MM_BATCH)\n"
 	      "With no SCRIPT and a terminal on stdin: a prompt (try help).\n",
 	      stderr);
 }
@@ -2102,6 +2251,8 @@ int main(int argc, char **argv)
 			cli.trace = true;
 		} else if (!strcmp(argv[i], "-n")) {
 			parse_only = true;
+		} else if (!strcmp(argv[i], "-b")) {
+			cli.batch = true;
 		} else if (!strcmp(argv[i], "-h") ||
 			   !strcmp(argv[i], "--help")) {
 			print_usage();

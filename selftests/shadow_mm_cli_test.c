@@ -201,14 +201,14 @@ FIXTURE_VARIANT_ADD(cli, bad_command) { .script = "bad_command.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_args) { .script = "bad_args.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_number) { .script = "bad_number.sh" };
 
-/* The script's output equals its .out file. */
-TEST_F_TIMEOUT(cli, golden, 120)
+/* Run the variant's script (with -b: batched) against its .out file. */
+static void golden(struct __test_metadata *_metadata,
+		   const struct _test_data_cli *self,
+		   const struct _fixture_variant_cli *variant, bool batch)
 {
-	const char *flag = variant->flag ? variant->flag : "-x";
-	char *const args[] = {
-		"shadow_mm_cli", (char *)flag,
-		(char *)(variant->from_stdin ? "-" : variant->script), NULL,
-	};
+	char *flag = (char *)(variant->flag ? variant->flag : "-x");
+	char *script = (char *)(variant->from_stdin ? "-" : variant->script);
+	char *args[5] = { "shadow_mm_cli", flag, script, NULL, NULL };
 	char golden[PATH_MAX], *want, *got;
 	size_t want_len = 0, got_len;
 
@@ -217,6 +217,11 @@ TEST_F_TIMEOUT(cli, golden, 120)
 	ASSERT_NE(NULL, want) TH_LOG("no %s", golden);
 	got = calloc(1, MAX_OUTPUT + 64 + 1);
 	ASSERT_NE(NULL, got);
+	if (batch) {
+		args[1] = "-b";
+		args[2] = flag;
+		args[3] = script;
+	}
 	got_len = run_cli(&self->paths, args,
 			  variant->from_stdin ? variant->script : NULL, got);
 	if (got_len != want_len || memcmp(got, want, want_len))
@@ -226,6 +231,28 @@ TEST_F_TIMEOUT(cli, golden, 120)
 			    got_len));
 	free(got);
 	free(want);
+}
+
+/* The script's output equals its .out file. */
+TEST_F_TIMEOUT(cli, golden, 120)
+{
+	golden(_metadata, self, variant, false);
+}
+
+/*
+ * And with -b, its runs of mmap, munmap, mprotect, madvise and touch sent
+ * as batches: the same output.
+ */
+TEST_F_TIMEOUT(cli, golden_batched, 120)
+{
+	int dev = shadow_open_dev();
+	__u64 features = dev >= 0 ? shadow_features(dev) : 0;
+
+	if (dev >= 0)
+		close(dev);
+	if (!(features & SHADOW_MM_FEATURE_BATCH))
+		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
+	golden(_metadata, self, variant, true);
 }
 
 /*

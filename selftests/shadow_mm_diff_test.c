@@ -45,6 +45,10 @@
  * map the very same page-cache pages, so a shared write on one side is
  * seen on the other, and each side writes the same patterns. Its pages
  * are all in the page cache; offsets reach past its end (SIGBUS).
+ * With SHADOW_MM_FEATURE_BATCH, about half the mmaps, munmaps, mprotects
+ * and madvises (chosen by their arguments, so that a replay does the same)
+ * go through SHADOW_MM_BATCH as a one-operation batch instead of their
+ * own command: the results must be the same.
  *
  * Reclaim (SHADOW_MM_FEATURE_SWAP) runs on the shadow side only: the
  * real process does nothing (the VM has no swap). The pages it swapped
@@ -1676,6 +1680,49 @@ static long shadow_mem_rw(int fd, unsigned long addr, unsigned char *buf,
  */
 static long reclaimed_pages, scanned_pages, referenced_pages;
 
+/*
+ * An mmap, munmap, mprotect or madvise as a one-operation SHADOW_MM_BATCH,
+ * for about half of them: true when it went that way.
+ */
+static bool shadow_exec_batched(int fd, const struct op *op,
+				struct result *r)
+{
+	struct shadow_mm_batch_op b = {
+		.addr = op->addr, .len = op->len, .prot = op->prot,
+		.map_flags = op->flags, .advice = op->arg,
+	};
+	__u32 done;
+
+	if (!(caps.features & SHADOW_MM_FEATURE_BATCH) ||
+	    ((op->addr ^ op->len) / PAGE) % 2)
+		return false;
+	switch (op->kind) {
+	case OP_MMAP:
+		if (op->val)	/* SHADOW_BATCH_MMAP maps no file */
+			return false;
+		b.op = SHADOW_BATCH_MMAP;
+		break;
+	case OP_MUNMAP:
+		b.op = SHADOW_BATCH_MUNMAP;
+		break;
+	case OP_MPROTECT:
+		b.op = SHADOW_BATCH_MPROTECT;
+		break;
+	case OP_MADVISE:
+		b.op = SHADOW_BATCH_MADVISE;
+		break;
+	default:
+		return false;
+	}
+	r->ret = _shadow_batch(fd, 0, &b, 1, &done);
+	if (!r->ret && done != 1)
+		r->ret = -EREMOTEIO;	/* shows as a mismatch */
+	if (!r->ret)
+		r->ret = b.out_result ? b.out_result :
+			 op->kind == OP_MMAP ? (long)b.out_addr : 0;
+	return true;
+}
+
 static void shadow_exec(struct world *w, const struct op *op,
 			struct result *r)
 {
@@ -1688,6 +1735,8 @@ static void shadow_exec(struct world *w, const struct op *op,
 		twin_exec(op, r);
 		return;
 	}
+	if (shadow_exec_batched(fd, op, r))
+		return;
 	switch (op->kind) {
 	case OP_MMAP:
 		if (op->val) {

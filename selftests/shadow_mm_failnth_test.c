@@ -116,6 +116,7 @@ enum op {
 	OP_FAULT, OP_COW, OP_ACCESS_FORCE, OP_FORK, OP_MADVISE, OP_CLONE_VM,
 	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE, OP_RECLAIM,
 	OP_SWAPIN_READ, OP_SWAPIN_WRITE, OP_FILE_MMAP, OP_FILE_FAULT,
+	OP_BATCH,
 	NR_OPS,
 };
 
@@ -173,6 +174,7 @@ static const char * const op_names[] = {
 	"reclaim (age, then swap out)", "swap-in read faults",
 	"swap-in write faults", "mmap of a file",
 	"file faults (private copy, shared)",
+	"batch (mmap, write, munmap split)",
 };
 
 /* The operations that need SHADOW_MM_FEATURE_SWAP. */
@@ -213,6 +215,30 @@ static void prepare_op(struct __test_metadata *_metadata, enum op op,
 static int access_result(long ret)
 {
 	return ret < 0 ? (int)ret : 0;
+}
+
+/*
+ * A batch stopping at its first error: the call's error, or the error of
+ * the operation that stopped it.
+ */
+static int run_batch(int mfd)
+{
+	char buf[8] = "batched";	/* on the stack: touched, no fault */
+	struct shadow_mm_batch_op ops[] = {
+		BATCH_MMAP(BASE + 32 * PAGE, 4 * PAGE, RW, PRIV),
+		BATCH_WRITE(BASE + 33 * PAGE, sizeof(buf), buf),
+		BATCH_MUNMAP(BASE + 2 * PAGE, 8 * PAGE),
+	};
+	__u32 done, i;
+	int ret;
+
+	ret = _shadow_batch(mfd, 0, ops, ARRAY_SIZE(ops), &done);
+	if (ret)
+		return ret;
+	for (i = 0; i < done; i++)
+		if (ops[i].out_result < 0)
+			return ops[i].out_result;
+	return done == ARRAY_SIZE(ops) ? 0 : -EPROTO;
 }
 
 /* Run one operation; 0 or -errno. A new fd goes to *newfd. */
@@ -286,6 +312,8 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 	case OP_FILE_FAULT:
 		return _shadow_fault(mfd, BASE + 128 * PAGE, 4 * PAGE,
 				     SHADOW_FAULT_WRITE, NULL);
+	case OP_BATCH:
+		return run_batch(mfd);
 	default:
 		return -EINVAL;
 	}
@@ -305,11 +333,11 @@ static bool expected_errno(enum op op, int ret)
 	return ret == -ENOMEM;
 }
 
-/* A failed munmap, madvise, mprotect or mlock keeps its splits. */
+/* A failed munmap, madvise, mprotect, mlock or batch keeps its splits. */
 static bool keeps_splits(enum op op)
 {
 	return op == OP_MUNMAP_SPLIT || op == OP_MADVISE ||
-	       op == OP_MPROTECT || op == OP_MLOCK;
+	       op == OP_MPROTECT || op == OP_MLOCK || op == OP_BATCH;
 }
 
 /*
@@ -481,6 +509,10 @@ FIXTURE_VARIANT_ADD(fail_nth, file_fault) {
 	.op = OP_FILE_FAULT,
 };
 
+FIXTURE_VARIANT_ADD(fail_nth, batch) {
+	.op = OP_BATCH,
+};
+
 FIXTURE_SETUP(fail_nth)
 {
 	/* 6.1's harness runs the body after a SKIP here: it skips there. */
@@ -523,6 +555,9 @@ TEST_F(fail_nth, every_point)
 	if ((variant->op == OP_FILE_MMAP || variant->op == OP_FILE_FAULT) &&
 	    self->no_file)
 		SKIP(return, "the module has no SHADOW_MM_FEATURE_FILE");
+	if (variant->op == OP_BATCH &&
+	    !(shadow_features(self->dev) & SHADOW_MM_FEATURE_BATCH))
+		SKIP(return, "the module has no SHADOW_MM_FEATURE_BATCH");
 	points = sweep(_metadata, self->dev, variant->op, &failed);
 	TH_LOG("%s: %d fault points, %d made the call fail",
 	       op_names[variant->op], points, failed);

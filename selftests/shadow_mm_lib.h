@@ -341,6 +341,43 @@ static inline int _shadow_dev_reclaim(int devfd, unsigned int flags,
 	return __shadow_reclaim(devfd, true, flags, 0, 0, nr_to_reclaim, out);
 }
 
+/*
+ * SHADOW_MM_BATCH: 0 or -errno of the call; the operations executed in
+ * *@done when @done is not NULL.
+ */
+static inline int _shadow_batch(int mfd, unsigned int flags,
+				struct shadow_mm_batch_op *ops, __u32 nr,
+				__u32 *done)
+{
+	struct shadow_mm_batch b = {
+		.size = sizeof(b), .flags = flags, .nr_ops = nr,
+		.ops = (uintptr_t)ops,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_BATCH, &b);
+
+	if (done)
+		*done = b.out_done;
+	return ret;
+}
+
+/* Batch operations, for array initializers. */
+#define BATCH_MMAP(a, l, p, f) \
+	{ .op = SHADOW_BATCH_MMAP, .addr = (a), .len = (l), .prot = (p), \
+	  .map_flags = (f) }
+#define BATCH_MUNMAP(a, l) \
+	{ .op = SHADOW_BATCH_MUNMAP, .addr = (a), .len = (l) }
+#define BATCH_MPROTECT(a, l, p) \
+	{ .op = SHADOW_BATCH_MPROTECT, .addr = (a), .len = (l), .prot = (p) }
+#define BATCH_MADVISE(a, l, adv) \
+	{ .op = SHADOW_BATCH_MADVISE, .addr = (a), .len = (l), .advice = (adv) }
+#define BATCH_FAULT(a, l, fl) \
+	{ .op = SHADOW_BATCH_FAULT, .flags = (fl), .addr = (a), .len = (l) }
+#define BATCH_READ(a, l, b) \
+	{ .op = SHADOW_BATCH_READ, .addr = (a), .len = (l), .buf = (uintptr_t)(b) }
+#define BATCH_WRITE(a, l, b) \
+	{ .op = SHADOW_BATCH_WRITE, .addr = (a), .len = (l), \
+	  .buf = (uintptr_t)(b) }
+
 /* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */
 static inline long shadow_counter(const char *name)
 {

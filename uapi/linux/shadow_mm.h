@@ -66,6 +66,7 @@ enum {
 	SHADOW_MM_CMD_BRK = 0x21,
 	SHADOW_MM_CMD_RECLAIM = 0x22,
 	SHADOW_MM_CMD_MSYNC = 0x23,
+	SHADOW_MM_CMD_BATCH = 0x24,
 };
 
 /*
@@ -74,7 +75,8 @@ enum {
  * copy-on-write and CLONE_VM-style users; MPROTECT for mprotect; MLOCK for
  * mlock, munlock, mlockall, munlockall, MAP_LOCKED and MAP_POPULATE;
  * MREMAP for mremap; BRK for brk and MAP_GROWSDOWN stacks that grow;
- * SWAP for the reverse map, reclaim and the shadow swap device.
+ * SWAP for the reverse map, reclaim and the shadow swap device; BATCH
+ * for SHADOW_MM_BATCH.
  */
 #define SHADOW_MM_FEATURE_VMA		_BITULL(0)
 #define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
@@ -85,6 +87,7 @@ enum {
 #define SHADOW_MM_FEATURE_BRK		_BITULL(6)
 #define SHADOW_MM_FEATURE_SWAP		_BITULL(7)
 #define SHADOW_MM_FEATURE_FILE		_BITULL(8)
+#define SHADOW_MM_FEATURE_BATCH		_BITULL(9)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -835,5 +838,94 @@ struct shadow_mm_msync {
 };
 
 #define SHADOW_MM_MSYNC		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MSYNC)
+/* struct shadow_mm_batch_op.op */
+enum shadow_batch_opcode {
+	SHADOW_BATCH_MMAP = 1,
+	SHADOW_BATCH_MUNMAP = 2,
+	SHADOW_BATCH_MPROTECT = 3,
+	SHADOW_BATCH_MADVISE = 4,
+	SHADOW_BATCH_FAULT = 5,
+	SHADOW_BATCH_READ = 6,
+	SHADOW_BATCH_WRITE = 7,
+};
+
+/**
+ * struct shadow_mm_batch_op - one operation of SHADOW_MM_BATCH
+ * @op: enum shadow_batch_opcode
+ * @flags: SHADOW_BATCH_FAULT: SHADOW_FAULT_WRITE or SHADOW_FAULT_EXEC (or
+ *         0 to read); SHADOW_BATCH_READ, SHADOW_BATCH_WRITE:
+ *         SHADOW_ACCESS_FORCE; 0 for the others
+ * @addr: as the single command's @addr (the hint, for SHADOW_BATCH_MMAP)
+ * @len: as the single command's @len
+ * @prot: SHADOW_BATCH_MMAP, SHADOW_BATCH_MPROTECT: PROT_*
+ * @map_flags: SHADOW_BATCH_MMAP: MAP_*; MAP_ANONYMOUS is required (-EBADF
+ *             without it, as mmap(2) with fd -1), the offset is 0
+ * @advice: SHADOW_BATCH_MADVISE: MADV_*
+ * @__reserved: must be 0
+ * @buf: SHADOW_BATCH_READ, SHADOW_BATCH_WRITE: the user buffer of @len
+ *       bytes
+ * @__reserved2: must be 0
+ * @out_result: written for every operation executed: a negative errno,
+ *              or 0; SHADOW_BATCH_FAULT: the pages touched;
+ *              SHADOW_BATCH_READ and SHADOW_BATCH_WRITE: the bytes
+ *              transferred (as SHADOW_MM_ACCESS's @out_len)
+ * @out_addr: SHADOW_BATCH_MMAP: the address of the new mapping;
+ *            SHADOW_BATCH_FAULT: the first page not touched; else 0
+ *
+ * Fields an operation does not use are ignored.
+ */
+struct shadow_mm_batch_op {
+	__u32 op;
+	__u32 flags;
+	__aligned_u64 addr;
+	__aligned_u64 len;
+	__u32 prot;
+	__u32 map_flags;
+	__s32 advice;
+	__u32 __reserved;
+	__aligned_u64 buf;
+	__aligned_u64 __reserved2;
+	__s64 out_result;
+	__aligned_u64 out_addr;
+};
+
+/* struct shadow_mm_batch.flags */
+#define SHADOW_BATCH_CONTINUE	_BITUL(0)	/* go on past a failed op */
+
+/* Most operations in one SHADOW_MM_BATCH. */
+#define SHADOW_BATCH_MAX_OPS	4096
+
+/**
+ * struct shadow_mm_batch - ioctl(SHADOW_MM_BATCH) on an address-space fd
+ * @size: sizeof(struct shadow_mm_batch)
+ * @flags: 0 (stop after the first operation that fails) or
+ *         SHADOW_BATCH_CONTINUE (run every operation)
+ * @nr_ops: entries in @ops, at most SHADOW_BATCH_MAX_OPS (-E2BIG beyond)
+ * @__reserved: must be 0
+ * @ops: user pointer to @nr_ops struct shadow_mm_batch_op, read and
+ *       written back (their out_ fields)
+ * @out_done: operations executed (a failed one included)
+ *
+ * Runs the operations in order, each exactly as its own command would
+ * (SHADOW_MM_MMAP, SHADOW_MM_MUNMAP, SHADOW_MM_MPROTECT,
+ * SHADOW_MM_MADVISE, SHADOW_MM_FAULT, SHADOW_MM_ACCESS) with its result
+ * in its out_ fields, under as few mmap_lock acquisitions as the
+ * operations allow: a run of mmaps and munmaps shares one. An operation
+ * with an unknown @op, unknown flags or a reserved field set fails with
+ * -EINVAL. The call itself returns 0 once the operations ran, whatever
+ * their results; it fails with -EINVAL (unknown flags, a reserved field),
+ * -E2BIG (too many operations), -ENOMEM, or -EFAULT (@ops unreadable or
+ * not writable: @out_done still tells how many ran).
+ */
+struct shadow_mm_batch {
+	__u32 size;
+	__u32 flags;
+	__u32 nr_ops;
+	__u32 __reserved;
+	__aligned_u64 ops;
+	__aligned_u64 out_done;
+};
+
+#define SHADOW_MM_BATCH		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_BATCH)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The smoke run of shadow_mm_bench (make bench's program, tiny sizes): it
+ * must exit 0 and write a CSV whose every row is sane: min <= median <=
+ * max on both sides, costs positive, the ratio that of the medians, and
+ * every group present. No figure is judged: no time gates here.
+ */
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "shadow_mm_test.h"
+
+#define CSV	"/tmp/shadow_mm_bench_smoke.csv"
+
+static int run_bench(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		execlp("shadow_mm_bench", "shadow_mm_bench", "--smoke",
+		       "--csv", CSV, NULL);
+		execl("./shadow_mm_bench", "shadow_mm_bench", "--smoke",
+		      "--csv", CSV, NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+TEST(smoke)
+{
+	static const char * const groups[] = {
+		"wis", "pair", "noop", "fault", "fork", "munmap", "vmas",
+		"populate", "memory",
+	};
+	struct counts before = counts();
+	bool seen[ARRAY_SIZE(groups)] = { false };
+	char line[512], group[32], name[64], unit[16];
+	double smin, smed, smax, nmin, nmed, nmax, ratio;
+	unsigned long param;
+	int reps, rows = 0, dev, fields;
+	unsigned int i;
+	FILE *f;
+
+	dev = shadow_open_dev();
+	ASSERT_LE(0, dev);
+	if (!(shadow_features(dev) & SHADOW_MM_FEATURE_BATCH))
+		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
+	close(dev);
+
+	unlink(CSV);
+	ASSERT_EQ(0, run_bench());
+	f = fopen(CSV, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_EQ(0, strncmp(line, "group,name,param,unit,reps,", 27));
+	while (fgets(line, sizeof(line), f)) {
+		fields = sscanf(line,
+				"%31[^,],%63[^,],%lu,%15[^,],%d,%lf,%lf,%lf,%lf,%lf,%lf,%lf",
+				group, name, &param, unit, &reps, &smin, &smed,
+				&smax, &nmin, &nmed, &nmax, &ratio);
+		ASSERT_EQ(12, fields) TH_LOG("bad row: %s", line);
+		rows++;
+		EXPECT_LT(0, reps);
+		EXPECT_LE(smin, smed);
+		EXPECT_LE(smed, smax);
+		EXPECT_LE(nmin, nmed);
+		EXPECT_LE(nmed, nmax);
+		/*
+		 * Times are positive, and the ratio is that of the medians
+		 * (to the CSV's rounding); the memory rows are differences of
+		 * slab counts, which other activity can blur.
+		 */
+		if (strcmp(group, "memory")) {
+			double err = ratio - smed / nmed;
+
+			EXPECT_LT(0, smin) TH_LOG("%s", line);
+			EXPECT_LT(0, nmin) TH_LOG("%s", line);
+			EXPECT_GT(0.01 * ratio, err < 0 ? -err : err)
+				TH_LOG("%s", line);
+		}
+		for (i = 0; i < ARRAY_SIZE(groups); i++)
+			if (!strcmp(group, groups[i]))
+				seen[i] = true;
+	}
+	fclose(f);
+	EXPECT_LE(20, rows);
+	for (i = 0; i < ARRAY_SIZE(groups); i++)
+		EXPECT_TRUE(seen[i]) TH_LOG("no rows of group %u", i);
+	unlink(CSV);
+	/* The bench's address spaces are all gone. */
+	expect_counts(_metadata, before);
+}
+
+TEST_HARNESS_MAIN
