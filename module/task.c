@@ -96,8 +96,6 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 	struct shadow_shmem *file = NULL;
 	unsigned long addr;
 
-	int ret;
-
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
 	/*
