@@ -34,7 +34,20 @@ static int run_bench(void)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-TEST(smoke)
+FIXTURE(bench) {
+	int unused;
+};
+
+FIXTURE_SETUP(bench)
+{
+}
+
+FIXTURE_TEARDOWN(bench)
+{
+}
+
+/* A few seconds alone; minutes on a loaded host under TCG. */
+TEST_F_TIMEOUT(bench, smoke, 240)
 {
 	static const char * const groups[] = {
 		"wis", "pair", "noop", "fault", "fork", "munmap", "vmas",
