@@ -19,7 +19,8 @@
 				 SHADOW_MM_FEATURE_MLOCK |	\
 				 SHADOW_MM_FEATURE_MREMAP |	\
 				 SHADOW_MM_FEATURE_BRK |	\
-				 SHADOW_MM_FEATURE_SWAP)
+				 SHADOW_MM_FEATURE_SWAP |	\
+				 SHADOW_MM_FEATURE_ODF)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm
