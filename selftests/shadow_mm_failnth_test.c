@@ -16,6 +16,11 @@
  * read and a write fault over swap entries of private pages shared with
  * the child (do_swap_page), a shared page written out of its object
  * (shmem_swapin_folio), a present page in the swap cache.
+ *
+ * The on-demand fork sweeps (odf_*) start from a space whose child was
+ * forked with SHADOW_FORK_ODF and shares the PTE table of a private
+ * region with it: the fork itself, then each way of breaking the share
+ * (a write, mprotect, munmap, mremap, reclaim) with its copy failed.
  */
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
@@ -24,6 +29,8 @@
 #define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
 #define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
 #define BASE	0x100000000000UL
+/* A private region in a PTE table of its own, for on-demand fork. */
+#define ODF_BASE	(BASE + (8UL << 20))
 /* More fault points than any one operation here has. */
 #define MAX_POINTS	256
 
@@ -86,12 +93,16 @@ static bool fail_nth_disarm(void)
 /* The state an operation must leave unchanged when it fails. */
 struct snapshot {
 	char *maps;
-	char data[4][16];
+	char data[6][16];
 };
 
-/* Probed pages; the third lies in the range OP_MAP_FIXED replaces. */
-static const unsigned long probe[4] = {
+/*
+ * Probed pages; the third lies in the range OP_MAP_FIXED replaces, the
+ * last two in the on-demand fork's region.
+ */
+static const unsigned long probe[6] = {
 	BASE, BASE + 5 * PAGE, BASE + 9 * PAGE, BASE + 64 * PAGE,
+	ODF_BASE, ODF_BASE + 5 * PAGE,
 };
 
 static void snap(int mfd, struct snapshot *s)
@@ -99,7 +110,7 @@ static void snap(int mfd, struct snapshot *s)
 	int i;
 
 	s->maps = shadow_get_maps(mfd);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 6; i++) {
 		memset(s->data[i], 0, sizeof(s->data[i]));
 		_shadow_access(mfd, probe[i], s->data[i], sizeof(s->data[i]),
 			       SHADOW_ACCESS_FORCE);
@@ -111,7 +122,7 @@ static void snap(int mfd, struct snapshot *s)
  * page, a shared object, holes, a forked child holding COW pages.
  */
 static int setup_space(struct __test_metadata *_metadata, int dev,
-		       int *child)
+		       int *child, bool odf)
 {
 	int mfd = _shadow_create(dev, 0, NULL);
 
@@ -125,7 +136,13 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 	put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
 	put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE + 64 * PAGE, PAGE, 0, NULL));
-	*child = _shadow_fork(mfd, 0, NULL);
+	if (odf) {
+		ASSERT_EQ(0, _shadow_mmap(mfd, ODF_BASE, 16 * PAGE, RW, PRIV,
+					  NULL));
+		put(_metadata, mfd, ODF_BASE, "odf page 0");
+		put(_metadata, mfd, ODF_BASE + 5 * PAGE, "odf page 5");
+	}
+	*child = _shadow_fork(mfd, odf ? SHADOW_FORK_ODF : 0, NULL);
 	ASSERT_LE(0, *child);
 	return mfd;
 }
@@ -135,6 +152,8 @@ enum op {
 	OP_FAULT, OP_COW, OP_ACCESS_FORCE, OP_FORK, OP_MADVISE, OP_CLONE_VM,
 	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE, OP_RECLAIM,
 	OP_SWAPIN_READ, OP_SWAPIN_WRITE,
+	OP_ODF_FORK, OP_ODF_WRITE, OP_ODF_MPROTECT, OP_ODF_MUNMAP,
+	OP_ODF_MREMAP, OP_ODF_RECLAIM,
 	NR_OPS,
 };
 
@@ -145,12 +164,27 @@ static const char * const op_names[] = {
 	"mlock with two splits and populate", "mremap move",
 	"reclaim (age, then swap out)", "swap-in read faults",
 	"swap-in write faults",
+	"on-demand fork", "write breaking a shared table",
+	"mprotect breaking a shared table", "munmap breaking a shared table",
+	"mremap breaking a shared table", "reclaim breaking shared tables",
 };
+
+/* The operations on a space whose child shares tables (on-demand fork). */
+static bool is_odf(enum op op)
+{
+	return op >= OP_ODF_FORK;
+}
+
+/* Reclaim: injected failures are absorbed, never reported. */
+static bool is_reclaim(enum op op)
+{
+	return op == OP_RECLAIM || op == OP_ODF_RECLAIM;
+}
 
 /* The operations that need SHADOW_MM_FEATURE_SWAP. */
 static bool needs_swap(enum op op)
 {
-	return op == OP_RECLAIM || op == OP_SWAPIN_READ ||
+	return is_reclaim(op) || op == OP_SWAPIN_READ ||
 	       op == OP_SWAPIN_WRITE;
 }
 
@@ -252,6 +286,28 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 	case OP_SWAPIN_WRITE:
 		return _shadow_fault(mfd, BASE, 12 * PAGE, SHADOW_FAULT_WRITE,
 				     NULL);
+	case OP_ODF_FORK:
+		*newfd = _shadow_fork(mfd, SHADOW_FORK_ODF, NULL);
+		return *newfd < 0 ? *newfd : 0;
+	case OP_ODF_WRITE:
+		return access_result(_shadow_access(mfd, ODF_BASE + 5 * PAGE,
+						    buf, 4,
+						    SHADOW_ACCESS_WRITE));
+	case OP_ODF_MPROTECT:
+		return _shadow_mprotect(mfd, ODF_BASE + 2 * PAGE, 2 * PAGE,
+					PROT_READ);
+	case OP_ODF_MUNMAP:
+		return _shadow_munmap(mfd, ODF_BASE + 2 * PAGE, 2 * PAGE);
+	case OP_ODF_MREMAP:
+		/* By PTEs, to the middle of another table. */
+		return _shadow_mremap(mfd, ODF_BASE, 16 * PAGE, 16 * PAGE,
+				      MREMAP_MAYMOVE | MREMAP_FIXED,
+				      ODF_BASE + (3UL << 20), NULL);
+	case OP_ODF_RECLAIM: {
+		struct shadow_mm_reclaim r;
+
+		return reclaim_space(mfd, &r);
+	}
 	default:
 		return -EINVAL;
 	}
@@ -275,7 +331,8 @@ static bool expected_errno(enum op op, int ret)
 static bool keeps_splits(enum op op)
 {
 	return op == OP_MUNMAP_SPLIT || op == OP_MADVISE ||
-	       op == OP_MPROTECT || op == OP_MLOCK;
+	       op == OP_MPROTECT || op == OP_MLOCK ||
+	       op == OP_ODF_MPROTECT || op == OP_ODF_MUNMAP;
 }
 
 /*
@@ -300,7 +357,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 		int mfd, child, newfd = -1, ret;
 		bool hit;
 
-		mfd = setup_space(_metadata, dev, &child);
+		mfd = setup_space(_metadata, dev, &child, is_odf(op));
 		snap(mfd, &s0);
 		prepare_op(_metadata, op, mfd);
 		fail_nth_arm(n);
@@ -310,7 +367,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 		if (!hit) {
 			/* Fewer fault points than n: it simply worked. */
 			EXPECT_EQ(0, ret);
-		} else if (!ret && op == OP_RECLAIM) {
+		} else if (!ret && is_reclaim(op)) {
 			/* A failure absorbed: the pages must be intact. */
 			snap(mfd, &s1);
 			EXPECT_STREQ(s0.maps, s1.maps);
@@ -438,6 +495,30 @@ FIXTURE_VARIANT_ADD(fail_nth, swapin_write) {
 	.op = OP_SWAPIN_WRITE,
 };
 
+FIXTURE_VARIANT_ADD(fail_nth, odf_fork) {
+	.op = OP_ODF_FORK,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_write) {
+	.op = OP_ODF_WRITE,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_mprotect) {
+	.op = OP_ODF_MPROTECT,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_munmap) {
+	.op = OP_ODF_MUNMAP,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_mremap) {
+	.op = OP_ODF_MREMAP,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_reclaim) {
+	.op = OP_ODF_RECLAIM,
+};
+
 FIXTURE_SETUP(fail_nth)
 {
 	/* 6.1's harness runs the body after a SKIP here: it skips there. */
@@ -477,7 +558,7 @@ TEST_F(fail_nth, every_point)
 	 * could fail, as exit_mmap has no way to report it, and reclaim
 	 * reports none: a page it could not swap out stays.
 	 */
-	EXPECT_EQ(variant->op == OP_EXIT || variant->op == OP_RECLAIM,
+	EXPECT_EQ(variant->op == OP_EXIT || is_reclaim(variant->op),
 		  failed == 0);
 }
 
