@@ -5,10 +5,13 @@
  * in the parent or in the child, munmap, mprotect, madvise, mremap and
  * reclaim of a shared range copy the table first (or take it over when
  * its count is down to 1); three generations share one table and exit in
- * every order. Each test checks the contents, the page ids and mapcounts
- * of the page walk, SHADOW_PAGE_PT_SHARED, out_shared_ptes, nr_ptes, rss,
- * and that the module's page count goes back to where it was.
+ * every order; parent and child break one table at once. Each test checks
+ * the contents, the page ids and mapcounts of the page walk,
+ * SHADOW_PAGE_PT_SHARED, out_shared_ptes, nr_ptes, rss, and that the
+ * module's page count goes back to where it was.
  */
+#include <pthread.h>
+
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
@@ -69,6 +72,19 @@ static void fill(struct __test_metadata *_metadata, int mfd)
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 2 * TABLE, RW, PRIV, NULL));
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE, 2 * TABLE, SHADOW_FAULT_WRITE,
 				   NULL));
+	for (i = 0; i < ARRAY_SIZE(some); i++) {
+		tag(buf, "page", some[i]);
+		put(_metadata, mfd, BASE + some[i] * PAGE, buf);
+	}
+}
+
+/* fill()'s texts back in the first table. */
+static void fill_table(struct __test_metadata *_metadata, int mfd)
+{
+	static const unsigned long some[] = { 0, 1, 100, 511 };
+	char buf[32];
+	unsigned int i;
+
 	for (i = 0; i < ARRAY_SIZE(some); i++) {
 		tag(buf, "page", some[i]);
 		put(_metadata, mfd, BASE + some[i] * PAGE, buf);
@@ -517,6 +533,99 @@ TEST_F(odf, fewer_pagetable_pages)
 		EXPECT_LE(100 * odf, plain);
 	}
 	close(child);
+}
+
+struct racer {
+	int mfd;
+	int first;		/* page to start at: the racers go both ways */
+	char who;
+	int errors;
+};
+
+/* Write its letter to each page of the first table, from @first on. */
+static void *race_writes(void *arg)
+{
+	struct racer *r = arg;
+	unsigned long i, n;
+
+	for (i = 0; i < TPAGES; i++) {
+		n = (r->first + i) % TPAGES;
+		if (_shadow_access(r->mfd, BASE + n * PAGE, &r->who, 1,
+				   SHADOW_ACCESS_WRITE) != 1)
+			r->errors++;
+	}
+	return NULL;
+}
+
+/* Read and walk the second table, shared by the racers' spaces. */
+static void *race_reads(void *arg)
+{
+	struct racer *r = arg;
+	struct shadow_page_info p[8];
+	char c;
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		if (_shadow_access(r->mfd, BASE + TABLE + (i % TPAGES) * PAGE,
+				   &c, 1, 0) != 1)
+			r->errors++;
+		if (_shadow_walk(r->mfd, BASE + (i % 2) * TABLE, 8, p))
+			r->errors++;
+	}
+	return NULL;
+}
+
+/*
+ * Parent and child break the same shared table at once, each with two
+ * threads writing from opposite ends, while a fifth reads and walks: the
+ * count of the table goes from 2 to 0 through concurrent copies and
+ * takeovers. Every page ends with its writer's letter, in each space.
+ */
+TEST_F_TIMEOUT(odf, concurrent_breaks, 180)
+{
+	int round;
+
+	fill(_metadata, self->mfd);
+	for (round = 0; round < 4; round++) {
+		struct racer r[5];
+		pthread_t t[5];
+		int child, i;
+		char c;
+
+		child = _shadow_fork(self->mfd, ODF, NULL);
+		ASSERT_LE(0, child);
+		r[0] = (struct racer){ .mfd = self->mfd, .who = 'p' };
+		r[1] = (struct racer){ .mfd = self->mfd, .who = 'p',
+				       .first = TPAGES / 2 };
+		r[2] = (struct racer){ .mfd = child, .who = 'c' };
+		r[3] = (struct racer){ .mfd = child, .who = 'c',
+				       .first = TPAGES / 2 };
+		r[4] = (struct racer){ .mfd = round % 2 ? child : self->mfd };
+		for (i = 0; i < 5; i++)
+			ASSERT_EQ(0, pthread_create(&t[i], NULL,
+						    i < 4 ? race_writes :
+						    race_reads, &r[i]));
+		for (i = 0; i < 5; i++) {
+			pthread_join(t[i], NULL);
+			EXPECT_EQ(0, r[i].errors);
+		}
+		for (i = 0; i < TPAGES; i += 37) {
+			ASSERT_EQ(1, _shadow_access(self->mfd, BASE + i * PAGE,
+						    &c, 1, 0));
+			EXPECT_EQ('p', c);
+			ASSERT_EQ(1, _shadow_access(child, BASE + i * PAGE,
+						    &c, 1, 0));
+			EXPECT_EQ('c', c);
+		}
+		EXPECT_EQ(1, stats(_metadata, child).out_shared_ptes);
+		EXPECT_EQ(1, page(_metadata, child, BASE + 3 * PAGE).mapcount);
+		EXPECT_EQ(TPAGES * 2, stats(_metadata, child).out_rss_anon);
+		expect(_metadata, child, BASE + 700 * PAGE, "page 700");
+		close(child);
+		EXPECT_EQ(self->shared, shadow_odf_counter("shared"));
+		/* The parent's first table is its own, written: fill again. */
+		fill_table(_metadata, self->mfd);
+	}
 }
 
 TEST_F(odf, bad_flags)
