@@ -525,7 +525,7 @@ TEST_F(odf, fewer_pagetable_pages)
 	odf = shadow_counter("pages") - before;
 	EXPECT_EQ(512, stats(_metadata, child).out_nr_ptes);
 	EXPECT_EQ(512, stats(_metadata, child).out_shared_ptes);
-	TH_LOG("page-table pages allocated by fork of 1 GiB (512 PTE tables): plain %ld, on-demand %ld",
+	TH_LOG("page-table pages a fork of 1 GiB (512 PTE tables) allocates: plain %ld, odf %ld",
 	       plain, odf);
 	EXPECT_EQ(3, odf);
 	if (!shadow_odf_always()) {
