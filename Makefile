@@ -65,8 +65,10 @@ SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 	KSFT_DIR=$(KSFT_DIR) TOPDIR=$(CURDIR)
 
 # Extra arguments for the VM runner: T=<test> runs one test program,
-# APPEND="..." adds kernel command-line arguments.
-VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)")
+# APPEND="..." adds kernel command-line arguments, ODF=1 loads the module
+# with odf_always=1 (every fork an on-demand fork).
+VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)") \
+	$(if $(filter 1,$(ODF)),--modparam odf_always=1)
 
 .PHONY: all module module-vm selftests check check-debug run shell lint unit fuzz bench \
 	unit-build unit-log lint-man tools install uninstall install-module \

@@ -8,6 +8,8 @@
  *                pages, for leak checks
  *   swap         the shadow swap device: its size, the slots used, and
  *                the pages read from and written to it since load
+ *   odf          on-demand fork: PTE tables shared now, and the shares
+ *                broken since load by a copy or a takeover
  *   mmlist       one line per live address space: owner and counters
  *   mm<id>/      one directory per address space, from the moment its
  *                create or fork succeeds to its last user's exit:
@@ -62,6 +64,21 @@ static int shadow_filemap_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shadow_filemap);
+ * odf: on-demand fork's PTE tables shared between address spaces now,
+ * and the shares broken since the module was loaded, by a copy (breaks)
+ * or by taking the table over when no one else mapped it (takeovers).
+ */
+static int shadow_odf_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "shared %ld\n",
+		   atomic_long_read(&shadow_counters.pt_shared));
+	seq_printf(m, "breaks %ld\n",
+		   atomic_long_read(&shadow_counters.pt_breaks));
+	seq_printf(m, "takeovers %ld\n",
+		   atomic_long_read(&shadow_counters.pt_takeovers));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_odf);
 
 /*
  * swap: the shadow swap device (/proc/swaps and the pswpin/pswpout lines
@@ -244,6 +261,8 @@ void shadow_debugfs_init(void)
 			    &shadow_swap_fops);
 	debugfs_create_file("filemap", 0400, shadow_debugfs_root, NULL,
 			    &shadow_filemap_fops);
+	debugfs_create_file("odf", 0400, shadow_debugfs_root, NULL,
+			    &shadow_odf_fops);
 }
 
 /**

@@ -21,7 +21,8 @@
 				 SHADOW_MM_FEATURE_BRK |	\
 				 SHADOW_MM_FEATURE_SWAP |	\
 				 SHADOW_MM_FEATURE_FILE |	\
-				 SHADOW_MM_FEATURE_BATCH)
+				 SHADOW_MM_FEATURE_BATCH |	\
+				 SHADOW_MM_FEATURE_ODF)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm

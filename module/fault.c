@@ -487,9 +487,26 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 						unsigned int flags)
 {
 	pte_t *pte, entry;
+	bool shared;
 
 	if (shadow_file_beyond_eof(vma, addr))
 		return shadow_file_fault_beyond_eof(mm, vma, addr, flags);
+	if (!(flags & SHADOW_FAULT_WRITE)) {
+		/*
+		 * A read of a present PTE in a table shared by on-demand
+		 * fork changes nothing: the CPU would set the accessed bit
+		 * in the shared table, which is the shared one's to keep.
+		 */
+		spin_lock(&mm->page_table_lock);
+		pte = shadow_pte_lookup_locked(mm, addr, &shared);
+		shared = shared && pte_present(*pte);
+		spin_unlock(&mm->page_table_lock);
+		if (shared) {
+			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_ACCESS);
+			return 0;
+		}
+	}
+	/* Any other fault writes the table: our own (shadow_pte_unshare). */
 	pte = shadow_pte_alloc(mm, addr);
 	if (!pte)
 		return -ENOMEM;
@@ -645,8 +662,7 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 		do {
 			ret = shadow_handle_mm_fault(mm, vma, addr, flags);
 		} while (!ret &&
-			 !shadow_pte_allows(READ_ONCE(*shadow_pte_lookup(mm, addr)),
-					    flags));
+			 !shadow_pte_allows(shadow_pte_get(mm, addr), flags));
 		if (ret)
 			break;
 		(*done)++;
@@ -726,6 +742,8 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 	pte_t *pte, entry;
 
 	for (;;) {
+		bool shared;
+
 		if (shadow_file_beyond_eof(vma, addr)) {
 			/* Truncated under its mapping: SIGBUS, as a fault. */
 			*err = shadow_handle_mm_fault(mm, vma, addr, flags);
@@ -733,29 +751,31 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 				return NULL;
 			continue;
 		}
-		pte = shadow_pte_lookup(mm, addr);
-		if (pte) {
-			spin_lock(&mm->page_table_lock);
-			entry = *pte;
-			if (pte_present(entry) &&
-			    !shadow_file_pte_stale(vma, entry) &&
-			    (!write ||
-			     shadow_can_follow_write_pte(entry, vma, force))) {
-				page = pte_special(entry) ? NULL :
-							     pte_page(entry);
-				if (page)
-					shadow_get_page(page);
-				/* FOLL_TOUCH: accessed, and dirty when written. */
-				entry = pte_mkyoung(entry);
-				if (write)
-					entry = pte_mkdirty(entry);
+		/* The table may be shared: looked up under the lock. */
+		spin_lock(&mm->page_table_lock);
+		pte = shadow_pte_lookup_locked(mm, addr, &shared);
+		entry = pte ? *pte : __pte(0);
+		/* A write through a shared table faults: the fault breaks it. */
+		if (pte_present(entry) && !(write && shared) &&
+		    !shadow_file_pte_stale(vma, entry) &&
+		    (!write || shadow_can_follow_write_pte(entry, vma, force))) {
+			page = pte_special(entry) ? NULL : pte_page(entry);
+			if (page)
+				shadow_get_page(page);
+			/*
+			 * FOLL_TOUCH: accessed, and dirty when written; not
+			 * in a shared table, which nobody writes.
+			 */
+			entry = pte_mkyoung(entry);
+			if (write)
+				entry = pte_mkdirty(entry);
+			if (!shared)
 				set_pte(pte, entry);
-				spin_unlock(&mm->page_table_lock);
-				*err = 0;
-				return page;
-			}
 			spin_unlock(&mm->page_table_lock);
+			*err = 0;
+			return page;
 		}
+		spin_unlock(&mm->page_table_lock);
 		/* Fault it in, then look again: permission is rechecked. */
 		*err = shadow_handle_mm_fault(mm, vma, addr, flags);
 		if (*err)

@@ -6,6 +6,11 @@
  * The parent's mmap_lock is taken for writing, then the child's, nested
  * (SINGLE_DEPTH_NESTING); while PTEs are copied the child's page_table_lock
  * is held and the parent's nested inside it, as copy_pte_range() does.
+ *
+ * An on-demand fork (SHADOW_FORK_ODF, or the odf_always parameter) shares
+ * a PTE table instead of copying it when only private anonymous VMAs that
+ * fork copies cover its 2 MiB (shadow_share_pte_table); pgtable.c has the
+ * rules of a shared table and its share break.
  */
 #include "internal.h"
 #include "trace.h"
@@ -88,11 +93,125 @@ static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 	return 0;
 }
 
+/* A VMA whose PTEs a shared table may carry into the child. */
+static bool shadow_vma_odf_ok(struct shadow_vma *vma)
+{
+	return vma->anon_vma && !vma->vm_shmem &&
+	       !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE | VM_DONTCOPY |
+				  VM_WIPEONFORK));
+}
+
+/*
+ * May the PTE table of [addr & PMD_MASK, +2 MiB) be shared with the child,
+ * and is @vma the last VMA of the parent there (the one that shares it,
+ * once the others before it have been copied into the child)? Every VMA
+ * of the parent meeting that span must be private anonymous memory that
+ * fork copies with its PTEs: a table is all or nothing. A VMA straddling
+ * the span's edges counts whole.
+ */
+static bool shadow_odf_table(struct shadow_mm *src_mm, struct shadow_vma *vma,
+			     unsigned long addr, bool *last)
+{
+	unsigned long start = addr & ~(SHADOW_PMD_SIZE - 1);
+	unsigned long end = start + SHADOW_PMD_SIZE;
+	struct shadow_vma *v;
+
+	*last = true;
+	if (vma->vm_start <= start && vma->vm_end >= end)
+		return shadow_vma_odf_ok(vma);
+	for (v = shadow_find_vma_intersection(src_mm, start, end);
+	     v && v->vm_start < end; v = shadow_vma_next(src_mm, v)) {
+		if (!shadow_vma_odf_ok(v))
+			return false;
+		if (v->vm_start > vma->vm_start)
+			*last = false;
+	}
+	return true;
+}
+
+/*
+ * Point the child's PMD entry of @addr at the parent's PTE table, write-
+ * protected in both (on-demand fork). The first time a table is shared
+ * its PTEs are made what copy_pte_range() makes them: private writable
+ * ones write-protected, swap entries no longer exclusive. Each PTE then
+ * counts for the child as a copy would: the page gains a mapping and a
+ * reference and stops being anon-exclusive, a swap slot one more count,
+ * the child's rss its pages. Returns 0, or -ENOMEM.
+ */
+static shadow_flow int shadow_share_pte_table(struct shadow_mm *dst_mm,
+					      struct shadow_mm *src_mm,
+					      unsigned long addr,
+					      unsigned long *copied)
+{
+	unsigned long *src_pmd, *dst_pmd, val;
+	pte_t *pte;
+	void *table;
+	bool first;
+	int i;
+
+	src_pmd = shadow_pmd_entry(src_mm, addr, false);
+	if (!src_pmd || !READ_ONCE(*src_pmd))
+		return 0;
+	dst_pmd = shadow_pmd_entry(dst_mm, addr, true);
+	if (!dst_pmd)
+		return -ENOMEM;
+	if (shadow_warn_on(READ_ONCE(*dst_pmd)))
+		return -EEXIST;
+
+	spin_lock(&dst_mm->page_table_lock);
+	spin_lock_nested(&src_mm->page_table_lock, SINGLE_DEPTH_NESTING);
+	val = *src_pmd;
+	table = shadow_entry_table(val);
+	first = !shadow_pmd_shared(val) ||
+		atomic_read(shadow_pt_share_count(table)) < 2;
+	for (i = 0, pte = table; i < SHADOW_PTRS; i++, pte++) {
+		pte_t ptent = *pte;
+
+		if (pte_none(ptent))
+			continue;
+		if (!pte_present(ptent)) {
+			ptent = shadow_copy_nonpresent_pte(dst_mm, pte, ptent);
+			(*copied)++;
+			continue;
+		}
+		if (!pte_special(ptent)) {
+			struct page *page = pte_page(ptent);
+			struct shadow_page *sp = shadow_page_meta(page);
+
+			shadow_get_page(page);
+			atomic_inc(&sp->mapcount);
+			WRITE_ONCE(sp->anon_exclusive, false);
+			dst_mm->rss_anon++;
+		}
+		if (pte_write(ptent)) {
+			/* Only the first sharing finds one. */
+			shadow_warn_on(!first);
+			set_pte(pte, pte_wrprotect(ptent));
+		}
+		(*copied)++;
+	}
+	if (!shadow_pmd_shared(val)) {
+		atomic_set(shadow_pt_share_count(table), 2);
+		atomic_long_inc(&shadow_counters.pt_shared);
+		val &= ~_PAGE_RW;
+		WRITE_ONCE(*src_pmd, val);
+	} else if (atomic_inc_return(shadow_pt_share_count(table)) == 2) {
+		/* Its other holders broke away: shared anew. */
+		atomic_long_inc(&shadow_counters.pt_shared);
+	}
+	WRITE_ONCE(*dst_pmd, val);
+	dst_mm->nr_ptes++;
+	spin_unlock(&src_mm->page_table_lock);
+	spin_unlock(&dst_mm->page_table_lock);
+	return 0;
+}
+
 /**
  * shadow_copy_page_range() - copy the PTEs of @src_vma into the child
  * @dst_mm: the child
  * @src_mm: the parent
  * @src_vma: the parent's VMA
+ * @odf: share the PTE tables that may be shared instead of copying them
  * @copied: incremented for each PTE copied
  *
  * Only VMAs with an anon_vma are copied (vma_needs_copy): the PTEs of
@@ -103,17 +222,24 @@ static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
 					      struct shadow_mm *src_mm,
 					      struct shadow_vma *src_vma,
-					      unsigned long *copied)
+					      bool odf, unsigned long *copied)
 {
 	unsigned long addr = src_vma->vm_start, next;
+	bool last;
 	int err;
 
 	if (!src_vma->anon_vma)
 		return 0;
 	do {
 		next = shadow_pmd_addr_end(addr, src_vma->vm_end);
-		err = shadow_copy_pte_range(dst_mm, src_mm, src_vma, addr,
-					    next, copied);
+		if (odf && shadow_odf_table(src_mm, src_vma, addr, &last)) {
+			/* The table's last VMA shares it for all of them. */
+			err = last ? shadow_share_pte_table(dst_mm, src_mm,
+							    addr, copied) : 0;
+		} else {
+			err = shadow_copy_pte_range(dst_mm, src_mm, src_vma,
+						    addr, next, copied);
+		}
 		if (err)
 			return err;
 		addr = next;
@@ -126,6 +252,7 @@ static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
  * shadow_dup_mmap() - copy the parent's address space into a new one
  * @mm: the child, empty, not yet reachable
  * @oldmm: the parent
+ * @odf: on-demand fork: share PTE tables of private anonymous memory
  *
  * Every VMA is copied but VM_DONTCOPY ones; VM_LOCKED is cleared in the
  * child; VM_WIPEONFORK VMAs are copied empty. On failure the child holds
@@ -133,7 +260,8 @@ static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
  *
  * Return: 0, -ENOMEM or -EINTR.
  */
-shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm)
+shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm,
+				bool odf)
 {
 	unsigned long vmas = 0, ptes = 0;
 	struct shadow_vma *mpnt, *tmp;
@@ -181,7 +309,8 @@ shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm)
 				       (tmp->vm_end - tmp->vm_start) >>
 				       PAGE_SHIFT);
 		if (!(tmp->vm_flags & VM_WIPEONFORK))
-			err = shadow_copy_page_range(mm, oldmm, mpnt, &ptes);
+			err = shadow_copy_page_range(mm, oldmm, mpnt, odf,
+						     &ptes);
 		if (err)
 			break;
 	}

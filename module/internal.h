@@ -25,6 +25,7 @@ extern umode_t shadow_dev_mode;
 extern unsigned int shadow_max_mms_per_user;
 extern unsigned long shadow_max_pages_per_mm;
 extern unsigned long shadow_swap_slots;
+extern bool shadow_odf_always;
 
 /**
  * struct shadow_counters - module-wide object counts, for leak checks
@@ -40,6 +41,11 @@ extern unsigned long shadow_swap_slots;
  * @files: file objects alive (one per struct file mapped, filemap.c)
  * @file_pages: page-cache pages the engine holds a reference on
  * @file_faults: faults that mapped or copied a page-cache page, since load
+ * @pt_shared: PTE tables shared by on-demand fork between address spaces
+ *             now (their share count is 2 or more)
+ * @pt_breaks: shares broken by copying the table, since load
+ * @pt_takeovers: shares broken by taking the table over (its count was
+ *                down to 1), since load
  */
 struct shadow_counters {
 	atomic_long_t mms;
@@ -54,6 +60,9 @@ struct shadow_counters {
 	atomic_long_t files;
 	atomic_long_t file_pages;
 	atomic_long_t file_faults;
+	atomic_long_t pt_shared;
+	atomic_long_t pt_breaks;
+	atomic_long_t pt_takeovers;
 };
 
 extern struct shadow_counters shadow_counters;
@@ -291,9 +300,40 @@ static inline pte_t *shadow_pte_offset(unsigned long pmd, unsigned long addr)
 	       shadow_index(addr, PAGE_SHIFT);
 }
 
+/*
+ * On-demand fork (pgtable.c): a PMD entry whose _PAGE_RW bit is clear
+ * points at a PTE table shared with other address spaces. The table's
+ * share count lives in its struct page (a page-table page is the
+ * engine's own): pt_frag_refcount, unused by x86.
+ */
+static inline bool shadow_pmd_shared(unsigned long pmd)
+{
+	return pmd && !(pmd & _PAGE_RW);
+}
+
+static inline atomic_t *shadow_pt_share_count(void *table)
+{
+	return &virt_to_page(table)->pt_frag_refcount;
+}
+
+/* The allocation flags of a share break that must not fail (zap). */
+#define SHADOW_GFP_NOFAIL	(GFP_KERNEL_ACCOUNT | __GFP_NOFAIL)
+/* ... and of one under RCU or a spinlock (rmap walks): may fail. */
+#define SHADOW_GFP_ATOMIC	(GFP_NOWAIT | __GFP_ACCOUNT | __GFP_NOWARN)
+
 /* pgtable.c */
 pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr);
 pte_t *shadow_pte_lookup(struct shadow_mm *mm, unsigned long addr);
+int shadow_pte_unshare(struct shadow_mm *mm, unsigned long addr, gfp_t gfp);
+int shadow_pte_unshare_range(struct shadow_mm *mm, unsigned long start,
+			     unsigned long end, gfp_t gfp);
+pte_t *shadow_pte_lookup_for_write(struct shadow_mm *mm, unsigned long addr,
+				   gfp_t gfp, int *err);
+pte_t *shadow_pte_lookup_locked(struct shadow_mm *mm, unsigned long addr,
+				bool *shared);
+pte_t shadow_pte_get(struct shadow_mm *mm, unsigned long addr);
+void shadow_pt_share_put(void *table);
+unsigned long shadow_nr_shared_ptes(struct shadow_mm *mm);
 unsigned long *shadow_pud_entry(struct shadow_mm *mm, unsigned long addr,
 				bool alloc);
 unsigned long *shadow_pmd_entry(struct shadow_mm *mm, unsigned long addr,
@@ -502,7 +542,7 @@ unsigned long shadow_sys_mremap(struct shadow_mm *mm, unsigned long addr,
 				unsigned long flags, unsigned long new_addr);
 
 /* fork.c */
-int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm);
+int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm, bool odf);
 
 /* task.c */
 int shadow_task_create(struct shadow_mm *mm, struct file **filep);

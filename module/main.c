@@ -70,6 +70,15 @@ module_param_named(swap_slots, shadow_swap_slots, ulong, 0644);
 MODULE_PARM_DESC(swap_slots,
 		 "Slots (pages) of the shadow swap device; reclaim finds it full past them (0: no swap, default 65536)");
 
+/*
+ * Make every fork an on-demand fork (SHADOW_FORK_ODF), so that the whole
+ * test suite can run in that mode (make check ODF=1).
+ */
+bool shadow_odf_always;
+module_param_named(odf_always, shadow_odf_always, bool, 0644);
+MODULE_PARM_DESC(odf_always,
+		 "Make every fork an on-demand fork, sharing PTE tables of private anonymous memory (SHADOW_FORK_ODF; default N)");
+
 static int __init shadow_mm_module_init(void)
 {
 	int err;

@@ -130,10 +130,14 @@ static shadow_flow void shadow_zap_page_range(struct shadow_mm *mm,
 					      unsigned long end)
 {
 	unsigned long addr = max(start, vma->vm_start), next;
+	int err;
 
 	end = min(end, vma->vm_end);
 	while (addr < end) {
-		pte_t *pte = shadow_pte_lookup(mm, addr);
+		/* A zap cannot fail: nor can its share break. */
+		pte_t *pte = shadow_pte_lookup_for_write(mm, addr,
+							 SHADOW_GFP_NOFAIL,
+							 &err);
 
 		next = shadow_pmd_addr_end(addr, end);
 		if (pte)
@@ -162,18 +166,90 @@ void shadow_zap_page_range_single(struct shadow_mm *mm,
 	shadow_zap_page_range(mm, vma, start, end);
 }
 
+struct shadow_detach_range {
+	unsigned long start;
+	unsigned long end;
+};
+
+/*
+ * A shared PTE table wholly inside an unmapped range goes without a copy:
+ * @mm lets go of what its PTEs there held (the pages, their mappings and
+ * rss, the swap slots: only private anonymous memory is ever shared),
+ * reading the table, and drops its entry and its share of the table, as
+ * free_pgtables() would right after.
+ */
+static int shadow_detach_shared_pmd(unsigned long pmdval, unsigned long addr,
+				    unsigned long next,
+				    struct shadow_pagewalk *walk)
+{
+	struct shadow_detach_range *r = walk->private;
+	struct shadow_mm *mm = walk->mm;
+	unsigned long *pmd;
+	pte_t *pte;
+	void *table;
+	int i;
+
+	if (!shadow_pmd_shared(pmdval) || addr & (SHADOW_PMD_SIZE - 1) ||
+	    addr < r->start || addr + SHADOW_PMD_SIZE - 1 > r->end - 1)
+		return 0;
+	pmd = shadow_pmd_entry(mm, addr, false);
+	spin_lock(&mm->page_table_lock);
+	table = shadow_entry_table(*pmd);
+	for (i = 0, pte = table; i < SHADOW_PTRS; i++, pte++) {
+		pte_t ptent = *pte;
+		struct page *page;
+
+		if (pte_none(ptent))
+			continue;
+		if (!pte_present(ptent)) {
+			shadow_free_swap_and_cache(pte_to_swp_entry(ptent));
+			mm->nr_swapents--;
+			continue;
+		}
+		if (pte_special(ptent))
+			continue;
+		page = pte_page(ptent);
+		atomic_dec(&shadow_page_meta(page)->mapcount);
+		mm->rss_anon--;
+		shadow_free_swap_cache(page);
+		shadow_put_page(page);
+	}
+	WRITE_ONCE(*pmd, 0);
+	mm->nr_ptes--;
+	spin_unlock(&mm->page_table_lock);
+	shadow_pt_share_put(table);
+	return 0;
+}
+
+static const struct shadow_pagewalk_ops shadow_detach_ops = {
+	.pmd_entry = shadow_detach_shared_pmd,
+};
+
 /**
  * shadow_unmap_vmas() - drop the PTEs of [start, end) in @vmas (unmap_vmas)
  * @mm: the address space, mmap_lock held for writing
  * @vmas: the detached VMAs, linked by vm_detach_next
  * @start: start of the range
  * @end: end of the range
+ *
+ * Every VMA meeting the range is in @vmas, and free_pgtables() follows:
+ * the shared PTE tables wholly inside the range are let go of without a
+ * copy (munmap and exit of an on-demand fork); the others break on the
+ * way (shadow_zap_page_range).
  */
 shadow_flow void shadow_unmap_vmas(struct shadow_mm *mm,
 				   struct shadow_vma *vmas,
 				   unsigned long start, unsigned long end)
 {
+	struct shadow_detach_range r = {
+		.start = start,
+		.end = min(end, mm->task_size),
+	};
+
 	shadow_mmap_assert_write_locked(mm);
+	if (r.start < r.end)
+		shadow_walk_page_range(mm, r.start, r.end, &shadow_detach_ops,
+				       &r);
 	for (; vmas; vmas = vmas->vm_detach_next)
 		shadow_zap_page_range(mm, vmas, start, end);
 }
@@ -559,19 +635,21 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 		return;
 	}
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
-		pte_t *pte = shadow_pte_lookup(mm, addr);
 		struct page *page;
 		swp_entry_t entry;
 		bool major;
+		pte_t *pte;
 		pte_t ptent;
 
+		/* The table may be shared: looked up under the lock. */
+		spin_lock(&mm->page_table_lock);
+		pte = shadow_pte_lookup_locked(mm, addr, NULL);
+		ptent = pte ? *pte : __pte(0);
+		spin_unlock(&mm->page_table_lock);
 		if (!pte) {
 			addr = shadow_pmd_addr_end(addr, end) - PAGE_SIZE;
 			continue;
 		}
-		spin_lock(&mm->page_table_lock);
-		ptent = *pte;
-		spin_unlock(&mm->page_table_lock);
 		if (!is_swap_pte(ptent))
 			continue;
 		entry = pte_to_swp_entry(ptent);

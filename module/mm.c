@@ -30,9 +30,15 @@
  *                                and fault counters, vma->anon_vma when a
  *                                fault sets it; mremap moves entries under
  *                                it with mmap_lock held for writing, source
- *                                and destination under the one lock)
- *         parent->page_table_lock (copy_pte_range: the child's is taken
- *                                first, the parent's nested inside)
+ *                                and destination under the one lock; a
+ *                                PTE table shared by on-demand fork has no
+ *                                lock of its own: nobody writes it while
+ *                                it is shared, and each mm reads it under
+ *                                its own page_table_lock: pgtable.c's
+ *                                rules)
+ *         parent->page_table_lock (copy_pte_range and the on-demand fork's
+ *                                share: the child's is taken first, the
+ *                                parent's nested inside)
  *           swap device lock    (the xa_lock of swapfile.c's slot xarray:
  *                                slot counts, the swap cache, page->swap;
  *                                taken inside page_table_lock by zap, fork,

@@ -119,7 +119,16 @@ static long shadow_change_pmd_range(struct shadow_mm *mm,
 
 	do {
 		next = shadow_pmd_addr_end(addr, end);
+		/*
+		 * The PTEs change: the table must be ours. mprotect_fixup
+		 * broke the shares of the range already, where it could
+		 * still fail; none is left to break here.
+		 */
 		val = READ_ONCE(*pmd);
+		if (shadow_pmd_shared(val)) {
+			shadow_pte_unshare(mm, addr, SHADOW_GFP_NOFAIL);
+			val = READ_ONCE(*pmd);
+		}
 		if (val)
 			pages += shadow_change_pte_range(mm, vma,
 							 shadow_pte_offset(val, addr),
@@ -228,6 +237,15 @@ static shadow_flow int shadow_mprotect_fixup(struct shadow_mm *mm,
 				  VM_NORESERVE)))
 			newflags |= VM_ACCOUNT;
 	}
+
+	/*
+	 * The PTEs of the range will change: break the shares of on-demand
+	 * fork first, while failing changes nothing (the VMAs are as they
+	 * were, and a table of our own maps what the shared one did).
+	 */
+	error = shadow_pte_unshare_range(mm, start, end, SHADOW_GFP);
+	if (error)
+		return error;
 
 	/* First try to merge with previous and/or next vma. */
 	pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);

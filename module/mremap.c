@@ -133,6 +133,7 @@ static shadow_flow unsigned long shadow_move_page_tables(struct shadow_mm *mm,
 {
 	unsigned long extent, old_end, *old_pud, *new_pud, *old_pmd, *new_pmd;
 	pte_t *old_pte, *new_pte;
+	int err;
 
 	shadow_mmap_assert_write_locked(mm);
 	if (!len)
@@ -176,7 +177,14 @@ static shadow_flow unsigned long shadow_move_page_tables(struct shadow_mm *mm,
 		new_pte = shadow_pte_alloc(mm, new_addr);
 		if (!new_pte)
 			break;
-		old_pte = shadow_pte_lookup(mm, old_addr);
+		/*
+		 * Moving PTEs out writes the source table: ours first. (A
+		 * whole table moves above as its entry, shared or not.)
+		 */
+		old_pte = shadow_pte_lookup_for_write(mm, old_addr, SHADOW_GFP,
+						      &err);
+		if (!old_pte)
+			break;
 		shadow_move_ptes(mm, old_pte, old_addr, old_addr + extent,
 				 new_pte);
 	}

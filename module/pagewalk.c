@@ -8,21 +8,34 @@
  *
  * The caller holds mmap_lock, which keeps tables from being freed; the
  * walk takes page_table_lock around the PTEs of each PTE table, as
- * walk_pte_range() takes the PTE lock.
+ * walk_pte_range() takes the PTE lock. The walk only reads: a PTE table
+ * may be shared by on-demand fork (pgtable.c), and a callback must not
+ * write it.
  */
 #include "internal.h"
 
-static int shadow_walk_pte_range(unsigned long pmd, unsigned long addr,
+static int shadow_walk_pte_range(unsigned long *pmd, unsigned long addr,
 				 unsigned long end,
 				 struct shadow_pagewalk *walk)
 {
 	const struct shadow_pagewalk_ops *ops = walk->ops;
-	pte_t *pte = shadow_pte_offset(pmd, addr);
+	unsigned long val;
 	int err = 0;
+	pte_t *pte;
 
 	if (!ops->pte_entry)
 		return 0;
 	spin_lock(&walk->mm->page_table_lock);
+	/*
+	 * Read again under the lock: a fault of ours may have broken the
+	 * table's share for a copy meanwhile (pgtable.c, rule 2).
+	 */
+	val = *pmd;
+	if (!val) {
+		spin_unlock(&walk->mm->page_table_lock);
+		return 0;
+	}
+	pte = shadow_pte_offset(val, addr);
 	for (;;) {
 		err = ops->pte_entry(pte, addr, addr + PAGE_SIZE, walk);
 		if (err)
@@ -58,7 +71,7 @@ static int shadow_walk_pmd_range(unsigned long pud, unsigned long addr,
 		if (ops->pmd_entry)
 			err = ops->pmd_entry(val, addr, next, walk);
 		if (!err)
-			err = shadow_walk_pte_range(val, addr, next, walk);
+			err = shadow_walk_pte_range(pmd, addr, next, walk);
 		if (err)
 			break;
 		cond_resched();

@@ -670,17 +670,29 @@ static bool shadow_page_referenced_one(struct page *page,
 	struct shadow_mm *mm = vma->vm_mm;
 	bool mapped, locked = false;
 	int referenced = 0;
+	bool shared;
 	pte_t *pte;
 
-	pte = shadow_pte_lookup(mm, addr);
-	if (!pte)
-		return true;
 	spin_lock(&mm->page_table_lock);
-	mapped = shadow_pte_maps_page(mm, pte, page);
+	pte = shadow_pte_lookup_locked(mm, addr, &shared);
+	if (pte && shared && pte_young(*pte) &&
+	    !(vma->vm_flags & VM_LOCKED) &&
+	    shadow_pte_maps_page(mm, pte, page)) {
+		/*
+		 * Clearing the young bit writes the table: ours first.
+		 * Without memory for the copy, it stays young.
+		 */
+		spin_unlock(&mm->page_table_lock);
+		shadow_pte_unshare(mm, addr, SHADOW_GFP_ATOMIC);
+		spin_lock(&mm->page_table_lock);
+		pte = shadow_pte_lookup_locked(mm, addr, &shared);
+	}
+	mapped = pte && shadow_pte_maps_page(mm, pte, page);
 	if (mapped && (vma->vm_flags & VM_LOCKED)) {
 		locked = true;
 	} else if (mapped && pte_young(*pte)) {
-		set_pte(pte, pte_mkold(*pte));
+		if (!shared)
+			set_pte(pte, pte_mkold(*pte));
 		if (likely(!(vma->vm_flags & VM_SEQ_READ)))
 			referenced++;
 	}
@@ -755,8 +767,13 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 	swp_entry_t entry = { .val = 0 };
 	bool ret = true;
 	pte_t *pte, pteval;
+	int err;
 
-	pte = shadow_pte_lookup(mm, addr);
+	/*
+	 * Unmapping writes the table: ours first. Without memory for the
+	 * copy the page stays mapped here, as a busy address space's does.
+	 */
+	pte = shadow_pte_lookup_for_write(mm, addr, SHADOW_GFP_ATOMIC, &err);
 	if (!pte)
 		return true;
 	spin_lock(&mm->page_table_lock);

@@ -249,7 +249,9 @@ static int shadow_task_fork(struct shadow_ucmd *ucmd)
 	struct shadow_mm *mm;
 	int ret;
 
-	if (cmd->flags & ~SHADOW_FORK_VM || cmd->__reserved)
+	if (cmd->flags & ~(SHADOW_FORK_VM | SHADOW_FORK_ODF) ||
+	    (cmd->flags & SHADOW_FORK_VM && cmd->flags & SHADOW_FORK_ODF) ||
+	    cmd->__reserved)
 		return -EINVAL;
 
 	if (cmd->flags & SHADOW_FORK_VM) {
@@ -261,7 +263,9 @@ static int shadow_task_fork(struct shadow_ucmd *ucmd)
 		if (IS_ERR(mm))
 			return PTR_ERR(mm);
 		trace_shadow_mm_create(mm, ucmd->mm->id);
-		ret = shadow_dup_mmap(mm, ucmd->mm);
+		ret = shadow_dup_mmap(mm, ucmd->mm,
+				      cmd->flags & SHADOW_FORK_ODF ||
+				      READ_ONCE(shadow_odf_always));
 		if (ret) {
 			shadow_mmput(mm);
 			return ret;
@@ -508,8 +512,12 @@ static int shadow_task_access(struct shadow_ucmd *ucmd)
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
-/* Copy one PTE's state into a record; page_table_lock held. */
-static void shadow_page_info(pte_t *pte, struct shadow_page_info *info)
+/*
+ * Copy one PTE's state into a record; page_table_lock held. @shared: its
+ * table is shared by on-demand fork.
+ */
+static void shadow_page_info(pte_t *pte, bool shared,
+			     struct shadow_page_info *info)
 {
 	struct shadow_page *sp;
 	pte_t entry;
@@ -526,7 +534,8 @@ static void shadow_page_info(pte_t *pte, struct shadow_page_info *info)
 		/* A swap entry: its slot, and the slot's swap count. */
 		info->flags = SHADOW_PAGE_SWAP |
 			      (pte_swp_exclusive(entry) ?
-			       SHADOW_PAGE_EXCLUSIVE : 0);
+			       SHADOW_PAGE_EXCLUSIVE : 0) |
+			      (shared ? SHADOW_PAGE_PT_SHARED : 0);
 		info->page_id = shadow_swap_slot_id(swp);
 		info->mapcount = shadow_swap_count(swp);
 		return;
@@ -534,7 +543,8 @@ static void shadow_page_info(pte_t *pte, struct shadow_page_info *info)
 	info->flags = SHADOW_PAGE_PRESENT |
 		      (pte_write(entry) ? SHADOW_PAGE_WRITE : 0) |
 		      (pte_dirty(entry) ? SHADOW_PAGE_DIRTY : 0) |
-		      (pte_young(entry) ? SHADOW_PAGE_YOUNG : 0);
+		      (pte_young(entry) ? SHADOW_PAGE_YOUNG : 0) |
+		      (shared ? SHADOW_PAGE_PT_SHARED : 0);
 	if (pte_special(entry)) {
 		info->flags |= SHADOW_PAGE_ZERO;
 		return;
@@ -585,11 +595,14 @@ static int shadow_task_walk(struct shadow_ucmd *ucmd)
 			 * stops there too); the tables index bits 12-47 only,
 			 * so a lookup there would find the page of an alias.
 			 */
-			pte_t *pte = addr < mm->task_size ?
-				     shadow_pte_lookup(mm, addr) : NULL;
+			bool shared = false;
+			pte_t *pte = NULL;
 
+			/* The table may be shared: looked up under the lock. */
 			spin_lock(&mm->page_table_lock);
-			shadow_page_info(pte, &batch[j]);
+			if (addr < mm->task_size)
+				pte = shadow_pte_lookup_locked(mm, addr, &shared);
+			shadow_page_info(pte, shared, &batch[j]);
 			spin_unlock(&mm->page_table_lock);
 		}
 		if (copy_to_user(upages + i, batch, n * sizeof(*batch)))

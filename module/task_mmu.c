@@ -185,6 +185,7 @@ void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
 	st->out_swapents = mm->nr_swapents;
 	st->out_swapins = mm->swapins;
 	st->out_swapouts = mm->swapouts;
+	st->out_shared_ptes = shadow_nr_shared_ptes(mm);
 	spin_unlock(&mm->page_table_lock);
 }
 

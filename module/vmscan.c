@@ -120,17 +120,24 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 		unsigned long vend = min(end, vma->vm_end), next;
 
 		for (; addr < vend; addr = next) {
-			pte_t *pte = shadow_pte_lookup(mm, addr);
+			bool table = true;
 
 			next = shadow_pmd_addr_end(addr, vend);
-			for (; pte && addr < next; addr += PAGE_SIZE, pte++) {
+			for (; table && addr < next; addr += PAGE_SIZE) {
 				struct page *page = NULL;
-				pte_t entry;
+				pte_t *pte, entry;
 
 				if (shadow_reclaim_done(sc))
 					return 0;
+				/*
+				 * Looked up again for each page, under the
+				 * lock: shrinking the last one may have
+				 * broken a shared table for a copy.
+				 */
 				spin_lock(&mm->page_table_lock);
-				entry = *pte;
+				pte = shadow_pte_lookup_locked(mm, addr, NULL);
+				table = !!pte;
+				entry = pte ? *pte : __pte(0);
 				if (pte_present(entry) && !pte_special(entry)) {
 					page = pte_page(entry);
 					shadow_get_page(page);

@@ -18,6 +18,11 @@
  * (shmem_swapin_folio), a present page in the swap cache. The file sweeps
  * (SHADOW_MM_FEATURE_FILE) map a memfd, and fault its pages into a private
  * (do_cow_fault) and a shared mapping of it.
+ *
+ * The on-demand fork sweeps (odf_*) start from a space whose child was
+ * forked with SHADOW_FORK_ODF and shares the PTE table of a private
+ * region with it: the fork itself, then each way of breaking the share
+ * (a write, mprotect, munmap, mremap, reclaim) with its copy failed.
  */
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
@@ -26,6 +31,8 @@
 #define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
 #define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
 #define BASE	0x100000000000UL
+/* A private region in a PTE table of its own, for on-demand fork. */
+#define ODF_BASE	(BASE + (8UL << 20))
 /* More fault points than any one operation here has. */
 #define MAX_POINTS	256
 
@@ -88,15 +95,19 @@ static bool fail_nth_disarm(void)
 /* The state an operation must leave unchanged when it fails. */
 struct snapshot {
 	char *maps;
-	char data[4][16];
+	char data[6][16];
 };
 
 /* A memfd of four pages, for the file sweeps. */
 static int file_fd = -1;
 
-/* Probed pages; the third lies in the range OP_MAP_FIXED replaces. */
-static const unsigned long probe[4] = {
+/*
+ * Probed pages; the third lies in the range OP_MAP_FIXED replaces, the
+ * last two in the on-demand fork's region.
+ */
+static const unsigned long probe[6] = {
 	BASE, BASE + 5 * PAGE, BASE + 9 * PAGE, BASE + 64 * PAGE,
+	ODF_BASE, ODF_BASE + 5 * PAGE,
 };
 
 static void snap(int mfd, struct snapshot *s)
@@ -104,7 +115,7 @@ static void snap(int mfd, struct snapshot *s)
 	int i;
 
 	s->maps = shadow_get_maps(mfd);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 6; i++) {
 		memset(s->data[i], 0, sizeof(s->data[i]));
 		_shadow_access(mfd, probe[i], s->data[i], sizeof(s->data[i]),
 			       SHADOW_ACCESS_FORCE);
@@ -117,8 +128,16 @@ enum op {
 	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE, OP_RECLAIM,
 	OP_SWAPIN_READ, OP_SWAPIN_WRITE, OP_FILE_MMAP, OP_FILE_FAULT,
 	OP_BATCH,
+	OP_ODF_FORK, OP_ODF_WRITE, OP_ODF_MPROTECT, OP_ODF_MUNMAP,
+	OP_ODF_MREMAP, OP_ODF_RECLAIM,
 	NR_OPS,
 };
+
+/* The operations on a space whose child shares tables (on-demand fork). */
+static bool is_odf(enum op op)
+{
+	return op >= OP_ODF_FORK;
+}
 
 /* A mapping of the memfd, at @offset. */
 static int _shadow_mmap_file(int mfd, __u64 addr, __u64 len, int prot,
@@ -161,7 +180,13 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 	put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
 	put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE + 64 * PAGE, PAGE, 0, NULL));
-	*child = _shadow_fork(mfd, 0, NULL);
+	if (is_odf(op)) {
+		ASSERT_EQ(0, _shadow_mmap(mfd, ODF_BASE, 16 * PAGE, RW, PRIV,
+					  NULL));
+		put(_metadata, mfd, ODF_BASE, "odf page 0");
+		put(_metadata, mfd, ODF_BASE + 5 * PAGE, "odf page 5");
+	}
+	*child = _shadow_fork(mfd, is_odf(op) ? SHADOW_FORK_ODF : 0, NULL);
 	ASSERT_LE(0, *child);
 	return mfd;
 }
@@ -175,12 +200,21 @@ static const char * const op_names[] = {
 	"swap-in write faults", "mmap of a file",
 	"file faults (private copy, shared)",
 	"batch (mmap, write, munmap split)",
+	"on-demand fork", "write breaking a shared table",
+	"mprotect breaking a shared table", "munmap breaking a shared table",
+	"mremap breaking a shared table", "reclaim breaking shared tables",
 };
+
+/* Reclaim: injected failures are absorbed, never reported. */
+static bool is_reclaim(enum op op)
+{
+	return op == OP_RECLAIM || op == OP_ODF_RECLAIM;
+}
 
 /* The operations that need SHADOW_MM_FEATURE_SWAP. */
 static bool needs_swap(enum op op)
 {
-	return op == OP_RECLAIM || op == OP_SWAPIN_READ ||
+	return is_reclaim(op) || op == OP_SWAPIN_READ ||
 	       op == OP_SWAPIN_WRITE;
 }
 
@@ -314,6 +348,28 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 				     SHADOW_FAULT_WRITE, NULL);
 	case OP_BATCH:
 		return run_batch(mfd);
+	case OP_ODF_FORK:
+		*newfd = _shadow_fork(mfd, SHADOW_FORK_ODF, NULL);
+		return *newfd < 0 ? *newfd : 0;
+	case OP_ODF_WRITE:
+		return access_result(_shadow_access(mfd, ODF_BASE + 5 * PAGE,
+						    buf, 4,
+						    SHADOW_ACCESS_WRITE));
+	case OP_ODF_MPROTECT:
+		return _shadow_mprotect(mfd, ODF_BASE + 2 * PAGE, 2 * PAGE,
+					PROT_READ);
+	case OP_ODF_MUNMAP:
+		return _shadow_munmap(mfd, ODF_BASE + 2 * PAGE, 2 * PAGE);
+	case OP_ODF_MREMAP:
+		/* By PTEs, to the middle of another table. */
+		return _shadow_mremap(mfd, ODF_BASE, 16 * PAGE, 16 * PAGE,
+				      MREMAP_MAYMOVE | MREMAP_FIXED,
+				      ODF_BASE + (3UL << 20), NULL);
+	case OP_ODF_RECLAIM: {
+		struct shadow_mm_reclaim r;
+
+		return reclaim_space(mfd, &r);
+	}
 	default:
 		return -EINVAL;
 	}
@@ -337,7 +393,8 @@ static bool expected_errno(enum op op, int ret)
 static bool keeps_splits(enum op op)
 {
 	return op == OP_MUNMAP_SPLIT || op == OP_MADVISE ||
-	       op == OP_MPROTECT || op == OP_MLOCK || op == OP_BATCH;
+	       op == OP_MPROTECT || op == OP_MLOCK || op == OP_BATCH ||
+	       op == OP_ODF_MPROTECT || op == OP_ODF_MUNMAP;
 }
 
 /*
@@ -372,7 +429,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 		if (!hit) {
 			/* Fewer fault points than n: it simply worked. */
 			EXPECT_EQ(0, ret);
-		} else if (!ret && op == OP_RECLAIM) {
+		} else if (!ret && is_reclaim(op)) {
 			/* A failure absorbed: the pages must be intact. */
 			snap(mfd, &s1);
 			EXPECT_STREQ(s0.maps, s1.maps);
@@ -513,6 +570,30 @@ FIXTURE_VARIANT_ADD(fail_nth, batch) {
 	.op = OP_BATCH,
 };
 
+FIXTURE_VARIANT_ADD(fail_nth, odf_fork) {
+	.op = OP_ODF_FORK,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_write) {
+	.op = OP_ODF_WRITE,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_mprotect) {
+	.op = OP_ODF_MPROTECT,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_munmap) {
+	.op = OP_ODF_MUNMAP,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_mremap) {
+	.op = OP_ODF_MREMAP,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, odf_reclaim) {
+	.op = OP_ODF_RECLAIM,
+};
+
 FIXTURE_SETUP(fail_nth)
 {
 	/* 6.1's harness runs the body after a SKIP here: it skips there. */
@@ -566,7 +647,7 @@ TEST_F(fail_nth, every_point)
 	 * could fail, as exit_mmap has no way to report it, and reclaim
 	 * reports none: a page it could not swap out stays.
 	 */
-	EXPECT_EQ(variant->op == OP_EXIT || variant->op == OP_RECLAIM,
+	EXPECT_EQ(variant->op == OP_EXIT || is_reclaim(variant->op),
 		  failed == 0);
 }
 

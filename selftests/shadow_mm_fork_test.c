@@ -67,8 +67,12 @@ TEST_F(fork, cow_then_reuse)
 	EXPECT_EQ(2, pp.mapcount);
 	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
 	EXPECT_EQ(0, cp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
-	/* The child's copy is old; the parent's PTE keeps its young bit. */
-	EXPECT_EQ(0, cp.flags & SHADOW_PAGE_YOUNG);
+	/*
+	 * The child's copy is old; the parent's PTE keeps its young bit.
+	 * On-demand fork shares the table, and its young bits.
+	 */
+	EXPECT_EQ(shadow_odf_always() ? SHADOW_PAGE_YOUNG : 0,
+		  cp.flags & SHADOW_PAGE_YOUNG);
 	EXPECT_EQ(SHADOW_PAGE_YOUNG, pp.flags & SHADOW_PAGE_YOUNG);
 	expect(_metadata, child, BASE, "parent");
 	EXPECT_EQ(2, stats(_metadata, child).out_rss_anon);
@@ -499,8 +503,12 @@ TEST_F(fork, child_gets_own_pagetables)
 	EXPECT_EQ(ps.out_nr_pmds, cs.out_nr_pmds);
 	EXPECT_EQ(ps.out_nr_puds, cs.out_nr_puds);
 	EXPECT_EQ(4, cs.out_rss_anon);
-	/* A PGD and three tables for the child; no data page copied. */
-	EXPECT_EQ(before + 1 + 3, shadow_counter("pages"));
+	/*
+	 * A PGD and three tables for the child; no data page copied. An
+	 * on-demand fork shares the PTE table instead.
+	 */
+	EXPECT_EQ(before + 1 + 3 - shadow_odf_always(),
+		  shadow_counter("pages"));
 	close(child);
 }
 

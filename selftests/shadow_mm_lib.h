@@ -394,4 +394,33 @@ static inline long shadow_counter(const char *name)
 	return ret;
 }
 
+/* A line "name value" of debugfs's shadow_mm/odf, or -1. */
+static inline long shadow_odf_counter(const char *name)
+{
+	char key[32];
+	long val, ret = -1;
+	FILE *f = fopen("/sys/kernel/debug/shadow_mm/odf", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%31s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* Is the module loaded with odf_always=1 (make check ODF=1)? */
+static inline bool shadow_odf_always(void)
+{
+	FILE *f = fopen("/sys/module/shadow_mm/parameters/odf_always", "r");
+	int c = EOF;
+
+	if (f) {
+		c = fgetc(f);
+		fclose(f);
+	}
+	return c == 'Y';
+}
+
 #endif /* _SHADOW_MM_LIB_H */

@@ -189,9 +189,8 @@ TEST_F(trace, event_sequence)
 		"shadow_mm_create: mm=%2$u parent=%1$u mmap_base=0x7ffff7fff000\n"
 		"shadow_mm_pgtable_alloc: mm=%2$u addr=0x100000000000 level=pud\n"
 		"shadow_mm_pgtable_alloc: mm=%2$u addr=0x100000000000 level=pmd\n"
-		"shadow_mm_pgtable_alloc: mm=%2$u addr=0x100000000000 level=pte\n"
-		"shadow_mm_fork: parent=%1$u child=%2$u vmas=1 ptes=3 ret=0\n"
-		"shadow_mm_fault: mm=%2$u addr=0x100000000000 access=write kind=cow_copy\n"
+		"%3$sshadow_mm_fork: parent=%1$u child=%2$u vmas=1 ptes=3 ret=0\n"
+		"%4$sshadow_mm_fault: mm=%2$u addr=0x100000000000 access=write kind=cow_copy\n"
 		"shadow_mm_fault: mm=%1$u addr=0x100000000000 access=write kind=cow_reuse\n"
 		"shadow_mm_fault: mm=%1$u addr=0x100000010000 access=read kind=segv\n"
 		"shadow_mm_split_vma: mm=%1$u vma=0x100000000000-0x100000010000 addr=0x100000004000 new_below=0\n"
@@ -201,7 +200,7 @@ TEST_F(trace, event_sequence)
 		"shadow_mm_pgtable_free: mm=%2$u addr=0x100000000000 level=pte\n"
 		"shadow_mm_pgtable_free: mm=%2$u addr=0x100000000000 level=pmd\n"
 		"shadow_mm_pgtable_free: mm=%2$u addr=0x100000000000 level=pud\n";
-	char pid[32], want[4096], *trace, *got;
+	char pid[32], want[4096], pte[128], *trace, *got;
 	static __u32 a, b;
 	int mfd, child;
 
@@ -233,7 +232,16 @@ TEST_F(trace, event_sequence)
 	trace = tr_read("trace");
 	ASSERT_NE(NULL, trace);
 	got = events_of(trace);
-	snprintf(want, sizeof(want), want_fmt, a, b);
+	/*
+	 * The child's PTE table: copied at fork, or, by an on-demand fork,
+	 * shared and copied when the child's write breaks the share.
+	 */
+	snprintf(pte, sizeof(pte),
+		 "shadow_mm_pgtable_alloc: mm=%u addr=0x100000000000 level=pte\n",
+		 b);
+	snprintf(want, sizeof(want), want_fmt, a, b,
+		 shadow_odf_always() ? "" : pte,
+		 shadow_odf_always() ? pte : "");
 	EXPECT_STREQ(want, got);
 	EXPECT_FALSE(has_kernel_address(trace));
 	free(got);
@@ -392,7 +400,7 @@ static int op_cow(int mfd)
  * in do_munmap (seed 001): find the VMA, split the front and the rear,
  * detach, unmap the region (its page tables), remove the VMAs.
  */
-TEST_F(trace, function_graph_munmap)
+TEST_F_TIMEOUT(trace, function_graph_munmap, 120)
 {
 	static const char * const flow[] = {
 		"shadow_do_munmap", "shadow_do_mas_munmap",
@@ -419,7 +427,7 @@ TEST_F(trace, function_graph_munmap)
  * duplicated, its anon_vma forked, stored in the child's tree, and its
  * page tables copied.
  */
-TEST_F(trace, function_graph_fork)
+TEST_F_TIMEOUT(trace, function_graph_fork, 120)
 {
 	static const char * const flow[] = {
 		"shadow_dup_mmap", "shadow_vm_area_dup", "shadow_anon_vma_fork",
@@ -427,10 +435,19 @@ TEST_F(trace, function_graph_fork)
 		"shadow_copy_page_range", "shadow_copy_pte_range",
 		"shadow_pte_lookup", "shadow_pte_alloc",
 	};
+	/* An on-demand fork shares the PTE table instead. */
+	static const char * const odf_flow[] = {
+		"shadow_dup_mmap", "shadow_vm_area_dup", "shadow_anon_vma_fork",
+		"shadow_vma_store", "shadow_vm_stat_account",
+		"shadow_copy_page_range", "shadow_share_pte_table",
+		"shadow_get_page",
+	};
 	int mfd = populated_space(_metadata, self->dev);
 	char *trace = graph_of(_metadata, "shadow_dup_mmap", op_fork, mfd);
 
-	if (trace)
+	if (trace && shadow_odf_always())
+		expect_flow(_metadata, trace, odf_flow, ARRAY_SIZE(odf_flow));
+	else if (trace)
 		expect_flow(_metadata, trace, flow, ARRAY_SIZE(flow));
 	free(trace);
 	close(fork_fd);
@@ -444,7 +461,7 @@ TEST_F(trace, function_graph_fork)
  * PTE found, do_wp_page decides to copy, the anon_vma is ready, a new
  * page is allocated and the old one's reference dropped.
  */
-TEST_F(trace, function_graph_cow)
+TEST_F_TIMEOUT(trace, function_graph_cow, 120)
 {
 	static const char * const flow[] = {
 		"shadow_handle_mm_fault", "__shadow_handle_mm_fault",

@@ -75,8 +75,9 @@ enum {
  * copy-on-write and CLONE_VM-style users; MPROTECT for mprotect; MLOCK for
  * mlock, munlock, mlockall, munlockall, MAP_LOCKED and MAP_POPULATE;
  * MREMAP for mremap; BRK for brk and MAP_GROWSDOWN stacks that grow;
- * SWAP for the reverse map, reclaim and the shadow swap device; BATCH
- * for SHADOW_MM_BATCH.
+ * SWAP for the reverse map, reclaim and the shadow swap device; FILE for
+ * mappings of files and SHADOW_MM_MSYNC; BATCH for SHADOW_MM_BATCH; ODF for
+ * on-demand fork (SHADOW_FORK_ODF, SHADOW_PAGE_PT_SHARED, out_shared_ptes).
  */
 #define SHADOW_MM_FEATURE_VMA		_BITULL(0)
 #define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
@@ -88,6 +89,7 @@ enum {
 #define SHADOW_MM_FEATURE_SWAP		_BITULL(7)
 #define SHADOW_MM_FEATURE_FILE		_BITULL(8)
 #define SHADOW_MM_FEATURE_BATCH		_BITULL(9)
+#define SHADOW_MM_FEATURE_ODF		_BITULL(10)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -363,6 +365,9 @@ struct shadow_mm_get_maps {
  *               a major fault)
  * @out_swapouts: its PTEs that reclaim turned into swap entries
  * @out_rss_file: page-cache pages of files mapped (MM_FILEPAGES)
+ * @out_shared_ptes: its PTE tables shared with other address spaces by
+ *                   on-demand fork (each also counts in @out_nr_ptes, as
+ *                   a copy would)
  */
 struct shadow_mm_stats {
 	__u32 size;
@@ -394,6 +399,7 @@ struct shadow_mm_stats {
 	__aligned_u64 out_swapins;
 	__aligned_u64 out_swapouts;
 	__aligned_u64 out_rss_file;
+	__aligned_u64 out_shared_ptes;
 };
 
 #define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
@@ -468,6 +474,8 @@ struct shadow_mm_access {
 #define SHADOW_PAGE_SWAP	_BITUL(7)	/* a swap entry, not present */
 #define SHADOW_PAGE_SWAPCACHE	_BITUL(8)	/* present, in the swap cache */
 #define SHADOW_PAGE_FILE	_BITUL(9)	/* a file's page-cache page */
+/* The PTE table mapping it is shared between address spaces (ODF). */
+#define SHADOW_PAGE_PT_SHARED	_BITUL(10)
 
 /**
  * struct shadow_page_info - one page, as written by SHADOW_MM_WALK
@@ -510,11 +518,12 @@ struct shadow_mm_walk {
 
 /* struct shadow_mm_fork.flags */
 #define SHADOW_FORK_VM		_BITUL(0)	/* CLONE_VM: share the mm */
+#define SHADOW_FORK_ODF		_BITUL(1)	/* on-demand fork */
 
 /**
  * struct shadow_mm_fork - ioctl(SHADOW_MM_FORK) on an address-space fd
  * @size: sizeof(struct shadow_mm_fork)
- * @flags: SHADOW_FORK_VM or 0
+ * @flags: SHADOW_FORK_VM, SHADOW_FORK_ODF or 0 (not both)
  * @out_id: the id of the child's address space (the same one with
  *          SHADOW_FORK_VM)
  * @__reserved: must be 0
@@ -524,6 +533,16 @@ struct shadow_mm_walk {
  * shared copy-on-write, shared memory shared. With SHADOW_FORK_VM, a new
  * user of the same address space instead (CLONE_VM): it is torn down when
  * its last user exits. Returns a new address-space fd (O_CLOEXEC).
+ *
+ * With SHADOW_FORK_ODF (on-demand fork), a PTE table whose 2 MiB only
+ * private anonymous VMAs cover is shared with the child instead of copied,
+ * write-protected in both; the first change to it in either address space
+ * (a write fault, munmap, mprotect, madvise, mremap, reclaim...) gives
+ * that space a copy, or the table itself when no one else maps it any
+ * more. What the address spaces see (contents, page walk but for
+ * SHADOW_PAGE_PT_SHARED and the accessed bits a shared table keeps, rss,
+ * nr_ptes) is what a plain fork gives; the module parameter odf_always
+ * makes every fork an on-demand one.
  */
 struct shadow_mm_fork {
 	__u32 size;
