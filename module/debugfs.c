@@ -64,6 +64,8 @@ static int shadow_filemap_show(struct seq_file *m, void *v)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shadow_filemap);
+
+/*
  * odf: on-demand fork's PTE tables shared between address spaces now,
  * and the shares broken since the module was loaded, by a copy (breaks)
  * or by taking the table over when no one else mapped it (takeovers).
