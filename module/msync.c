@@ -28,12 +28,20 @@ static shadow_flow void shadow_msync_dirty_range(struct shadow_mm *mm,
 
 	shadow_mmap_assert_locked(mm);
 	for (addr = start; addr < end; addr = next) {
-		pte_t *pte = shadow_pte_lookup(mm, addr);
+		bool shared;
+		pte_t *pte;
 
 		next = shadow_pmd_addr_end(addr, end);
-		if (!pte)
-			continue;
 		spin_lock(&mm->page_table_lock);
+		pte = shadow_pte_lookup_locked(mm, addr, &shared);
+		/*
+		 * A table on-demand fork shares maps private anonymous pages
+		 * only: no page-cache page to clean, and nothing to write.
+		 */
+		if (!pte || shared) {
+			spin_unlock(&mm->page_table_lock);
+			continue;
+		}
 		for (; addr < next; addr += PAGE_SIZE, pte++) {
 			pte_t ptent = *pte;
 			struct page *page;
