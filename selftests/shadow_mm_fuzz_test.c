@@ -766,7 +766,7 @@ static void fill_fork(struct fuzz *f, void *p)
 {
 	struct shadow_mm_fork *s = p;
 
-	s->flags = pick_flags(f, SHADOW_FORK_VM);
+	s->flags = pick_flags(f, SHADOW_FORK_VM | SHADOW_FORK_ODF);
 	s->__reserved = pick_reserved(f);
 	s->out_id = rnd(&f->r);
 }
@@ -775,7 +775,10 @@ static bool bad_fork(struct fuzz *f, const void *p)
 {
 	const struct shadow_mm_fork *s = p;
 
-	return (s->flags & ~SHADOW_FORK_VM) || s->__reserved;
+	/* CLONE_VM shares the mm: there is nothing to fork on demand. */
+	return (s->flags & ~(SHADOW_FORK_VM | SHADOW_FORK_ODF)) ||
+	       (s->flags & SHADOW_FORK_VM && s->flags & SHADOW_FORK_ODF) ||
+	       s->__reserved;
 }
 
 static void fill_madvise(struct fuzz *f, void *p)
