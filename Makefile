@@ -22,6 +22,9 @@
 #   make deb        the Debian packages (shadow-mm-dkms, shadow-mm-tools)
 #   make check-install  install and uninstall into a DESTDIR, build the
 #                   packages and check their contents; no VM
+#   make check-tools  in a full Debian guest: the packages, DKMS, modinfo,
+#                   trace-cmd, perf, bpftrace, man, purge; make shell
+#                   GUEST=debian opens a shell there
 #
 # Everything fetched or extracted lives in $(SHADOW_MM_CACHE); see
 # scripts/setup.sh.
@@ -73,7 +76,7 @@ VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)") \
 .PHONY: all module module-vm selftests check check-debug run shell lint unit fuzz bench \
 	unit-build unit-log lint-man tools install uninstall install-module \
 	uninstall-module install-tools uninstall-tools dkms-source deb \
-	check-install version clean help
+	check-install check-tools guest-payload version clean help
 
 all: module selftests
 
@@ -138,8 +141,13 @@ bench: module-vm selftests
 run: module-vm selftests
 	scripts/vm-run --mode demo --kernel $(VMLINUZ) $(VM_ARGS)
 
+ifeq ($(GUEST),debian)
+shell: guest-payload
+	$(GUEST_RUN) --mode shell $(if $(APPEND),--append "$(APPEND)")
+else
 shell: module-vm selftests
 	scripts/vm-run --mode shell --kernel $(VMLINUZ) $(VM_ARGS)
+endif
 
 lint: module-vm lint-man
 	scripts/lint --checkpatch $(CHECKPATCH) --kdir $(VM_KDIR)
@@ -279,10 +287,40 @@ deb:
 check-install:
 	scripts/check-install $(if $(KDIR),--kdir $(KDIR))
 
+# --- the Debian guest ---------------------------------------------------------
+
+# make check-tools: a full Debian 12 guest (scripts/debian-guest: debootstrap
+# once per package list, cached in $(SHADOW_MM_CACHE)/debian-guest) boots
+# the VM's kernel; there scripts/guest/check-tools installs the packages of
+# "make deb", DKMS builds the module for the guest's headers, modinfo,
+# trace-cmd, perf stat, bpftrace and man are checked against
+# selftests/tools/, and the packages are purged leaving nothing behind.
+# Ends "check-tools: N passed, N failed"; the log is build/guest/
+# check-tools.log, the tools' output build/check-tools/*.txt.
+GUEST_PAYLOAD := $(BUILD)/guest/payload
+GUEST_RUN = scripts/debian-guest run --kabi $(KABI) --kernel $(VMLINUZ) \
+	--payload $(GUEST_PAYLOAD)
+
+# What the guest gets in /root/shadow-mm: the .debs, its scripts, the
+# scenario and its expected output, and module/*.c (the module_param list).
+guest-payload:
+	scripts/debian-guest deps
+	@echo "make deb > $(BUILD)/guest/deb.log"; mkdir -p $(BUILD)/guest; \
+	$(MAKE) --no-print-directory deb > $(BUILD)/guest/deb.log 2>&1 || \
+		{ tail -n 30 $(BUILD)/guest/deb.log; exit 1; }
+	rm -rf $(GUEST_PAYLOAD)
+	mkdir -p $(GUEST_PAYLOAD)/debs
+	cp $(DEB_OUT)/*.deb $(GUEST_PAYLOAD)/debs/
+	cp -r --parents scripts/guest selftests/tools selftests/cli module/*.c \
+		$(GUEST_PAYLOAD)/
+
+check-tools: guest-payload
+	$(GUEST_RUN) --mode check-tools
+
 clean:
 	rm -rf $(BUILD) module/*.o module/*.ko module/*.mod module/*.mod.c \
 		module/.*.cmd module/modules.order module/*.mod.o \
 		Module.symvers modules.order .*.cmd
 
 help:
-	@sed -n '3,19p' Makefile
+	@sed -n '3,22p' Makefile
