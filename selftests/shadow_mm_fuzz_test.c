@@ -105,6 +105,9 @@
  *   MSYNC       as msync(2): EINVAL (flags, unaligned address), ENOMEM
  *               (a hole or a wrapping range), EBUSY (MS_INVALIDATE over
  *               locked memory); EFAULT (struct)
+ *   BATCH       E2BIG (more than SHADOW_BATCH_MAX_OPS), ENOMEM, EFAULT
+ *               (the array, struct); each operation's own error goes to
+ *               its out_result, not to the call
  *
  * EINTR is documented for a caller killed while it waits; nothing kills
  * these callers, so it is never allowed. A success returns 0, or a new fd
@@ -994,6 +997,56 @@ static bool bad_msync(struct fuzz *f, const void *p)
 	       ((s->flags & MS_ASYNC) && (s->flags & MS_SYNC));
 }
 
+/*
+ * A batch of a few operations, written into the scratch buffer when the
+ * array lands there: each one anything from a plausible mmap to an unknown
+ * opcode. READ and WRITE move at most 64 bytes, from or to a buffer of any
+ * kind, so that a good one never runs past the scratch buffer.
+ */
+static void fill_batch(struct fuzz *f, void *p)
+{
+	struct shadow_mm_batch *s = p;
+	struct shadow_mm_batch_op *op;
+	__u32 i;
+
+	s->flags = pick_flags(f, SHADOW_BATCH_CONTINUE);
+	s->__reserved = pick_reserved(f);
+	s->nr_ops = one_in(&f->r, 16) ?
+		    SHADOW_BATCH_MAX_OPS + 1 + rnd_below(&f->r, 2) :
+		    rnd_below(&f->r, 9);
+	s->ops = pick_buf(f, (__u64)s->nr_ops * sizeof(*op));
+	s->out_done = rnd(&f->r);
+	if ((f->bufkind != PTR_GOOD && f->bufkind != PTR_TIGHT) ||
+	    (__u64)s->nr_ops * sizeof(*op) > SCRATCH_BYTES)
+		return;
+	op = (struct shadow_mm_batch_op *)(uintptr_t)s->ops;
+	for (i = 0; i < s->nr_ops; i++, op++) {
+		memset(op, 0, sizeof(*op));
+		op->op = rnd_below(&f->r, SHADOW_BATCH_WRITE + 2);
+		op->flags = one_in(&f->r, 4) ? (__u32)rnd(&f->r) : 0;
+		op->addr = pick_addr(f);
+		op->len = pick_len(f, op->addr);
+		op->prot = rnd_below(&f->r, 8);
+		op->map_flags = MAP_PRIVATE | MAP_ANONYMOUS |
+				(one_in(&f->r, 2) ? MAP_FIXED : 0);
+		op->advice = one_in(&f->r, 2) ? MADV_DONTNEED : MADV_NORMAL;
+		if (op->op == SHADOW_BATCH_READ || op->op == SHADOW_BATCH_WRITE) {
+			op->len = rnd_below(&f->r, 65);
+			op->buf = kind_ptr(f, rnd_below(&f->r, NR_PTR_KINDS),
+					   op->len);
+		}
+		if (one_in(&f->r, 16))
+			op->__reserved2 = rnd(&f->r);
+	}
+}
+
+static bool bad_batch(struct fuzz *f, const void *p)
+{
+	const struct shadow_mm_batch *s = p;
+
+	return (s->flags & ~SHADOW_BATCH_CONTINUE) || s->__reserved;
+}
+
 #define EF	ES(EFAULT)
 #define EI	ES(EINVAL)
 #define EM	ES(ENOMEM)
@@ -1057,6 +1110,8 @@ static const struct cmd cmds[] = {
 	    true, EI, fill_dev_reclaim, bad_dev_reclaim),
 	CMD(2, MSYNC, shadow_mm_msync, FULL(shadow_mm_msync), false, false,
 	    EI | EM | ES(EBUSY), fill_msync, bad_msync),
+	CMD(3, BATCH, shadow_mm_batch, FULL(shadow_mm_batch), false, true,
+	    ES(E2BIG) | EM | EF, fill_batch, bad_batch),
 };
 
 #define NR_CMDS		ARRAY_SIZE(cmds)
