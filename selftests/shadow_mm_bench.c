@@ -433,6 +433,9 @@ static double rfault_s(unsigned long n) { return fault_s(n, 0, false); }
 static double rfault_n(unsigned long n) { return fault_n(n, false); }
 
 /* COW break in the parent after fork, the child holding the pages. */
+/* The flags of the shadow forks: 0, or SHADOW_FORK_ODF for the odf_ rows. */
+static unsigned int fork_flags;
+
 static double cow_s(unsigned long pages)
 {
 	int mfd = new_space(), child;
@@ -442,7 +445,7 @@ static double cow_s(unsigned long pages)
 			   NULL));
 	CHECK(_shadow_fault(mfd, SWIN, pages * PAGE, SHADOW_FAULT_WRITE,
 			    NULL));
-	child = _shadow_fork(mfd, 0, NULL);
+	child = _shadow_fork(mfd, fork_flags, NULL);
 	CHECK(child);
 	t0 = now_ns();
 	CHECK(_shadow_fault(mfd, SWIN, pages * PAGE, SHADOW_FAULT_WRITE,
@@ -482,8 +485,6 @@ static double cow_n(unsigned long pages)
 }
 
 /* --- fork + exit ----------------------------------------------------------- */
-
-static unsigned int fork_flags;
 
 /* A shadow space with @mib MiB of private memory written. */
 static int touched_space(unsigned long mib)
@@ -1001,6 +1002,13 @@ int main(int argc, char **argv)
 			"ns/page", rfault_s, rfault_n);
 		measure("fault", "cow_break_after_fork", cfg.fault_pages,
 			"ns/page", cow_s, cow_n);
+		if (cfg.odf) {
+			/* The first writes break the shared tables too. */
+			fork_flags = SHADOW_FORK_ODF;
+			measure("fault", "odf_cow_break_after_fork",
+				cfg.fault_pages, "ns/page", cow_s, cow_n);
+			fork_flags = 0;
+		}
 	}
 	if (want("fork")) {
 		for (i = 0; i < cfg.nr_sizes; i++) {
