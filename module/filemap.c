@@ -72,6 +72,12 @@ void shadow_filemap_exit(void)
  */
 struct shadow_page *shadow_file_page_meta(struct page *page)
 {
+	/*
+	 * No file page mapped anywhere: no lookup. A file page the caller
+	 * holds through a PTE or a reference has its entry already.
+	 */
+	if (xa_empty(&shadow_file_pages))
+		return NULL;
 	return xa_load(&shadow_file_pages, page_to_pfn(page));
 }
 
