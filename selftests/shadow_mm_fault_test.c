@@ -550,7 +550,7 @@ static void *racer(void *arg)
 			_shadow_access(r->mfd, addr + 100, buf, sizeof(buf), 0);
 			break;
 		}
-		r->ops++;
+		__atomic_add_fetch(&r->ops, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -559,7 +559,7 @@ static void *racer(void *arg)
  * Threads faulting, writing and reading while others map and unmap the
  * same space: no crash, counters consistent, nothing leaked.
  */
-TEST_F(pt, concurrent_faults_and_munmap)
+TEST_F_TIMEOUT(pt, concurrent_faults_and_munmap, 90)
 {
 	/* Racers map up to 4 pages from page 63: walk 67 and more. */
 	struct shadow_page_info p[72];
@@ -567,14 +567,25 @@ TEST_F(pt, concurrent_faults_and_munmap)
 	pthread_t t[4];
 	struct shadow_mm_stats st;
 	unsigned long present = 0;
-	int stop = 0, i;
+	int stop = 0, i, tenths;
 	long ops = 0;
 
 	for (i = 0; i < 4; i++) {
 		r[i] = (struct racer){ self->mfd, i + 1, &stop, 0 };
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, racer, &r[i]));
 	}
-	sleep(2);
+	/*
+	 * At least 2 s and 1000 operations: a debug kernel on a loaded
+	 * host may need longer for them (60 s at most).
+	 */
+	for (tenths = 0; tenths < 600; tenths++) {
+		for (ops = 0, i = 0; i < 4; i++)
+			ops += __atomic_load_n(&r[i].ops, __ATOMIC_RELAXED);
+		if (tenths >= 20 && ops > 1000)
+			break;
+		usleep(100000);
+	}
+	ops = 0;
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < 4; i++) {
 		pthread_join(t[i], NULL);
