@@ -33,17 +33,7 @@ enum kind { K_TMPFS, K_MEMFD, K_RAMFS };
 /* A counter of debugfs's filemap file ("files", "file_pages", ...). */
 static long filemap_counter(const char *name)
 {
-	FILE *f = fopen("/sys/kernel/debug/shadow_mm/filemap", "r");
-	char key[32];
-	long val, ret = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%31s %ld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
+	return shadow_debugfs_value("/sys/kernel/debug/shadow_mm/filemap", name);
 }
 
 FIXTURE(file) {

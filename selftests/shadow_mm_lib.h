@@ -378,12 +378,12 @@ static inline int _shadow_batch(int mfd, unsigned int flags,
 	{ .op = SHADOW_BATCH_WRITE, .addr = (a), .len = (l), \
 	  .buf = (uintptr_t)(b) }
 
-/* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */
-static inline long shadow_counter(const char *name)
+/* The value of the line "@name value" of a debugfs file, or -1. */
+static inline long shadow_debugfs_value(const char *path, const char *name)
 {
 	char key[32];
 	long val, ret = -1;
-	FILE *f = fopen(SHADOW_COUNTERS, "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f)
 		return -1;
@@ -394,20 +394,16 @@ static inline long shadow_counter(const char *name)
 	return ret;
 }
 
+/* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */
+static inline long shadow_counter(const char *name)
+{
+	return shadow_debugfs_value(SHADOW_COUNTERS, name);
+}
+
 /* A line "name value" of debugfs's shadow_mm/odf, or -1. */
 static inline long shadow_odf_counter(const char *name)
 {
-	char key[32];
-	long val, ret = -1;
-	FILE *f = fopen("/sys/kernel/debug/shadow_mm/odf", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%31s %ld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
+	return shadow_debugfs_value("/sys/kernel/debug/shadow_mm/odf", name);
 }
 
 /* Is the module loaded with odf_always=1 (make check ODF=1)? */
