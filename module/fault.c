@@ -152,17 +152,70 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 	return 0;
 }
 
-/*
- * Pages a read fault maps around itself: fault_around_bytes' default,
- * 64 KiB (a debugfs knob the module cannot read).
+/**
+ * shadow_do_set_pte() - map a page fault-around looked up (do_set_pte)
+ * @mm: the address space, page_table_lock not held
+ * @ptep: an empty PTE when the page was looked up
+ * @page: the page, with the reference the lookup took
+ * @entry: the PTE to set
+ * @rss: the counter of the page's kind (&mm->rss_shmem, &mm->rss_file)
+ * @own: @ptep is the faulting address's own PTE (a minor fault)
+ *
+ * The reference becomes the PTE's. Another fault may have set the PTE
+ * since, or the address space reached max_pages_per_mm (which counts the
+ * pages the engine allocates, not the page cache's): then the reference
+ * is given back.
+ *
+ * Return: true when @ptep now maps @page.
  */
-#define SHADOW_FAULT_AROUND_PAGES	16
+bool shadow_do_set_pte(struct shadow_mm *mm, pte_t *ptep, struct page *page,
+		       pte_t entry, unsigned long *rss, bool own)
+{
+	spin_lock(&mm->page_table_lock);
+	if (!pte_none(*ptep) ||
+	    (rss != &mm->rss_file && shadow_rss_limit_reached(mm))) {
+		spin_unlock(&mm->page_table_lock);
+		shadow_put_page(page);
+		return false;
+	}
+	atomic_inc(&shadow_page_meta(page)->mapcount);
+	(*rss)++;
+	if (own)
+		mm->min_flt++;
+	set_pte(ptep, entry);
+	spin_unlock(&mm->page_table_lock);
+	return true;
+}
+
+/**
+ * shadow_fault_around_range() - the range do_fault_around() maps
+ * @vma: the faulting VMA
+ * @addr: the faulting address
+ * @pte: @addr's PTE
+ * @start: out: the range's start
+ * @end: out: its end
+ *
+ * From the fault-around block of @addr (fault_around_bytes' default,
+ * 64 KiB: a debugfs knob the module cannot read), or the VMA's start, to
+ * the nearest of that block's end, the VMA's end and the page table's end.
+ *
+ * Return: the PTE of @start, in @pte's table.
+ */
+pte_t *shadow_fault_around_range(struct shadow_vma *vma, unsigned long addr,
+				 pte_t *pte, unsigned long *start,
+				 unsigned long *end)
+{
+	unsigned long span = SHADOW_FAULT_AROUND_PAGES * PAGE_SIZE;
+
+	*start = max(addr & ~(span - 1), vma->vm_start);
+	*end = min3(ALIGN(*start + 1, PMD_SIZE), vma->vm_end, *start + span);
+	return pte - ((addr - *start) >> PAGE_SHIFT);
+}
 
 /*
  * Map the pages the object already holds around a read fault at @addr
- * (do_fault_around -> filemap_map_pages): from the fault-around block of
- * @addr, or the VMA's start, to the nearest of that block's size, the
- * VMA's end and the page table's end, wherever no PTE is set, all with
+ * (do_fault_around -> filemap_map_pages): in shadow_fault_around_range(),
+ * wherever no PTE is set, all with
  * vm_page_prot (young: x86 does not want old prefaulted PTEs); none past
  * max_pages_per_mm, where the fault proper fails.
  * @pte is @addr's PTE; its neighbours are in the same table.
@@ -174,14 +227,11 @@ static shadow_flow bool shadow_do_fault_around(struct shadow_mm *mm,
 					       unsigned long addr, pte_t *pte,
 					       unsigned int flags)
 {
-	unsigned long span = SHADOW_FAULT_AROUND_PAGES * PAGE_SIZE;
 	unsigned long start, end, a;
 	bool mapped = false;
 	pte_t *ptep;
 
-	start = max(addr & ~(span - 1), vma->vm_start);
-	end = min3(ALIGN(start + 1, PMD_SIZE), vma->vm_end, start + span);
-	ptep = pte - ((addr - start) >> PAGE_SHIFT);
+	ptep = shadow_fault_around_range(vma, addr, pte, &start, &end);
 	for (a = start; a < end; a += PAGE_SIZE, ptep++) {
 		unsigned long index = vma->vm_pgoff +
 				      ((a - vma->vm_start) >> PAGE_SHIFT);
@@ -194,23 +244,12 @@ static shadow_flow bool shadow_do_fault_around(struct shadow_mm *mm,
 		if (!page)
 			continue;
 		entry = shadow_mk_pte(page, vma);
-		spin_lock(&mm->page_table_lock);
-		if (!pte_none(*ptep) || shadow_rss_limit_reached(mm)) {
-			spin_unlock(&mm->page_table_lock);
-			shadow_put_page(page);
-			continue;
-		}
-		/* The reference the lookup took is the PTE's. */
-		atomic_inc(&shadow_page_meta(page)->mapcount);
-		mm->rss_shmem++;
-		set_pte(ptep, entry);
-		if (a == addr) {
-			mm->min_flt++;
+		if (shadow_do_set_pte(mm, ptep, page, entry, &mm->rss_shmem,
+				      a == addr) && a == addr) {
 			mapped = true;
 			trace_shadow_mm_fault(mm, addr, flags,
 					      SHADOW_FK_SHARED);
 		}
-		spin_unlock(&mm->page_table_lock);
 	}
 	return mapped;
 }

@@ -484,9 +484,6 @@ static int shadow_file_set_pte(struct shadow_mm *mm, struct shadow_vma *vma,
 	return 0;
 }
 
-/* Pages a read fault maps around itself: fault_around_bytes' default. */
-#define SHADOW_FILE_FAULT_AROUND_PAGES	16
-
 /*
  * filemap_map_pages()'s next_uptodate_page(): the page at @index if the
  * file has it cached, up to date, not locked nor under read-ahead, and
@@ -521,10 +518,9 @@ static struct page *shadow_next_uptodate_page(struct file *file,
 
 /*
  * do_fault_around() -> filemap_map_pages(): map the pages the file already
- * has cached around a read fault at @addr, wherever no PTE is set: from
- * the fault-around block of @addr (or the VMA's start) to the nearest of
- * that block's end, the VMA's end and the page table's end, all young
- * (x86 does not want old prefaulted PTEs). @pte is @addr's PTE.
+ * has cached around a read fault at @addr, wherever no PTE is set, in
+ * shadow_fault_around_range(), all young (x86 does not want old
+ * prefaulted PTEs). @pte is @addr's PTE.
  *
  * Return: true when @addr itself was mapped (VM_FAULT_NOPAGE).
  */
@@ -534,15 +530,12 @@ static shadow_flow bool shadow_filemap_map_pages(struct shadow_mm *mm,
 						 pte_t *pte,
 						 unsigned int flags)
 {
-	unsigned long span = SHADOW_FILE_FAULT_AROUND_PAGES * PAGE_SIZE;
 	struct file *file = shadow_vma_file(vma);
 	unsigned long start, end, a;
 	bool mapped = false;
 	pte_t *ptep;
 
-	start = max(addr & ~(span - 1), vma->vm_start);
-	end = min3(ALIGN(start + 1, PMD_SIZE), vma->vm_end, start + span);
-	ptep = pte - ((addr - start) >> PAGE_SHIFT);
+	ptep = shadow_fault_around_range(vma, addr, pte, &start, &end);
 	for (a = start; a < end; a += PAGE_SIZE, ptep++) {
 		struct page *page;
 		pte_t entry;
@@ -554,22 +547,11 @@ static shadow_flow bool shadow_filemap_map_pages(struct shadow_mm *mm,
 		if (!page)
 			continue;
 		entry = pte_mkyoung(mk_pte(page, __pgprot(vma->vm_page_prot)));
-		spin_lock(&mm->page_table_lock);
-		if (!pte_none(*ptep)) {
-			spin_unlock(&mm->page_table_lock);
-			shadow_put_page(page);
-			continue;
-		}
-		/* The reference the lookup took is the PTE's. */
-		atomic_inc(&shadow_page_meta(page)->mapcount);
-		mm->rss_file++;
-		set_pte(ptep, entry);
-		if (a == addr) {
-			mm->min_flt++;
+		if (shadow_do_set_pte(mm, ptep, page, entry, &mm->rss_file,
+				      a == addr) && a == addr) {
 			mapped = true;
 			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_FILE);
 		}
-		spin_unlock(&mm->page_table_lock);
 	}
 	if (mapped)
 		atomic_long_inc(&shadow_counters.file_faults);

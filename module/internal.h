@@ -435,6 +435,13 @@ int shadow_handle_mm_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 		       unsigned long len, unsigned int flags,
 		       unsigned long *done);
+/* Pages a read fault maps around itself: fault_around_bytes' default. */
+#define SHADOW_FAULT_AROUND_PAGES	16
+pte_t *shadow_fault_around_range(struct shadow_vma *vma, unsigned long addr,
+				 pte_t *pte, unsigned long *start,
+				 unsigned long *end);
+bool shadow_do_set_pte(struct shadow_mm *mm, pte_t *ptep, struct page *page,
+		       pte_t entry, unsigned long *rss, bool own);
 int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
 		     unsigned long len, bool write, bool force,
 		     unsigned long *done);

@@ -77,16 +77,30 @@ void shadow_put_page(struct page *page)
 }
 
 /*
- * Drop one PTE's hold on a page it mapped (page_remove_rmap + put); a
- * swap cache page nothing maps or holds any more leaves the cache
- * (free_pages_and_swap_cache). A file page mapped by a dirty PTE is
- * marked dirty first (set_page_dirty).
+ * Let go of what one PTE, already cleared or about to go with its table,
+ * held (the body of zap_pte_range's loop): a swap entry its hold on the
+ * slot (free_swap_and_cache); a page its mapping and reference
+ * (page_remove_rmap + put), marked dirty first if it is a file page and
+ * the PTE was dirty (set_page_dirty); a swap cache page nothing maps or
+ * holds any more leaves the cache (free_pages_and_swap_cache). Called with
+ * page_table_lock held.
  */
-static void shadow_zap_page(struct shadow_mm *mm, struct shadow_vma *vma,
-			    struct page *page, pte_t ptent)
+static void shadow_zap_pte(struct shadow_mm *mm, pte_t ptent)
 {
-	struct shadow_page *sp = shadow_page_meta(page);
+	struct shadow_page *sp;
+	struct page *page;
 
+	if (pte_none(ptent))
+		return;
+	if (!pte_present(ptent)) {
+		shadow_free_swap_and_cache(pte_to_swp_entry(ptent));
+		mm->nr_swapents--;
+		return;
+	}
+	if (pte_special(ptent))
+		return;
+	page = pte_page(ptent);
+	sp = shadow_page_meta(page);
 	if (sp->file && pte_dirty(ptent))
 		shadow_file_page_mkdirty(page);
 	atomic_dec(&sp->mapcount);
@@ -95,14 +109,9 @@ static void shadow_zap_page(struct shadow_mm *mm, struct shadow_vma *vma,
 	shadow_put_page(page);
 }
 
-/*
- * Clear the PTEs of [addr, end) in one PTE table (zap_pte_range): a
- * present PTE drops its page, a swap PTE its hold on the swap slot
- * (free_swap_and_cache).
- */
-static void shadow_zap_pte_range(struct shadow_mm *mm, struct shadow_vma *vma,
-				 pte_t *pte, unsigned long addr,
-				 unsigned long end)
+/* Clear the PTEs of [addr, end) in one PTE table (zap_pte_range). */
+static void shadow_zap_pte_range(struct shadow_mm *mm, pte_t *pte,
+				 unsigned long addr, unsigned long end)
 {
 	spin_lock(&mm->page_table_lock);
 	for (; addr != end; pte++, addr += PAGE_SIZE) {
@@ -111,14 +120,7 @@ static void shadow_zap_pte_range(struct shadow_mm *mm, struct shadow_vma *vma,
 		if (pte_none(ptent))
 			continue;
 		set_pte(pte, __pte(0));
-		if (!pte_present(ptent)) {
-			shadow_free_swap_and_cache(pte_to_swp_entry(ptent));
-			mm->nr_swapents--;
-			continue;
-		}
-		if (pte_special(ptent))
-			continue;
-		shadow_zap_page(mm, vma, pte_page(ptent), ptent);
+		shadow_zap_pte(mm, ptent);
 	}
 	spin_unlock(&mm->page_table_lock);
 }
@@ -141,7 +143,7 @@ static shadow_flow void shadow_zap_page_range(struct shadow_mm *mm,
 
 		next = shadow_pmd_addr_end(addr, end);
 		if (pte)
-			shadow_zap_pte_range(mm, vma, pte, addr, next);
+			shadow_zap_pte_range(mm, pte, addr, next);
 		addr = next;
 		cond_resched();
 	}
@@ -195,25 +197,8 @@ static int shadow_detach_shared_pmd(unsigned long pmdval, unsigned long addr,
 	pmd = shadow_pmd_entry(mm, addr, false);
 	spin_lock(&mm->page_table_lock);
 	table = shadow_entry_table(*pmd);
-	for (i = 0, pte = table; i < SHADOW_PTRS; i++, pte++) {
-		pte_t ptent = *pte;
-		struct page *page;
-
-		if (pte_none(ptent))
-			continue;
-		if (!pte_present(ptent)) {
-			shadow_free_swap_and_cache(pte_to_swp_entry(ptent));
-			mm->nr_swapents--;
-			continue;
-		}
-		if (pte_special(ptent))
-			continue;
-		page = pte_page(ptent);
-		atomic_dec(&shadow_page_meta(page)->mapcount);
-		mm->rss_anon--;
-		shadow_free_swap_cache(page);
-		shadow_put_page(page);
-	}
+	for (i = 0, pte = table; i < SHADOW_PTRS; i++, pte++)
+		shadow_zap_pte(mm, *pte);
 	WRITE_ONCE(*pmd, 0);
 	mm->nr_ptes--;
 	spin_unlock(&mm->page_table_lock);
