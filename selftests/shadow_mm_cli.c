@@ -27,30 +27,6 @@
 
 #include "shadow_mm_lib.h"
 
-#ifndef MADV_WIPEONFORK
-#define MADV_WIPEONFORK		18
-#define MADV_KEEPONFORK		19
-#endif
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ	22
-#define MADV_POPULATE_WRITE	23
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT		0x01
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT		4
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE	0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC		0x80000
-#endif
-
 #define MAX_TOKENS	24		/* words on one line */
 #define MAX_TERMS	8		/* terms of one address expression */
 #define MAX_IO		(1024UL * 1024)	/* bytes one read or write moves */

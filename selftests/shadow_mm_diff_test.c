@@ -89,33 +89,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_lib.h"
 
-#ifndef MADV_WIPEONFORK
-#define MADV_WIPEONFORK		18
-#define MADV_KEEPONFORK		19
-#endif
-#ifndef MADV_COLD
-#define MADV_COLD		20
-#endif
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ	22
-#define MADV_POPULATE_WRITE	23
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT		4
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT		1
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
-#endif
-#ifndef MADV_DONTNEED_LOCKED
-#define MADV_DONTNEED_LOCKED	24
-#endif
-#ifndef PR_SET_THP_DISABLE
-#define PR_SET_THP_DISABLE	41
-#endif
-
 #define WIN_BASE	0x200000000000UL
 #define WIN_PAGES	16384UL
 #define WIN_TOP		(WIN_BASE + WIN_PAGES * PAGE)

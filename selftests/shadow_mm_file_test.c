@@ -21,13 +21,6 @@
 #define BASE	0x200000000000UL
 #define NPAGES	4
 
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE	0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC		0x80000
-#endif
-
 enum kind { K_TMPFS, K_MEMFD, K_RAMFS };
 
 /* A counter of debugfs's filemap file ("files", "file_pages", ...). */

@@ -138,38 +138,6 @@
 #include "shadow_mm_test.h"
 #include "shadow_mm_fuzz.h"
 
-#ifndef MAP_HUGETLB
-#define MAP_HUGETLB		0x40000
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC		0x80000
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE	0x03
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT		0x01
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT		4
-#endif
-#ifndef MREMAP_MAYMOVE
-#define MREMAP_MAYMOVE		1
-#endif
-#ifndef MREMAP_FIXED
-#define MREMAP_FIXED		2
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
-#endif
-#ifndef MADV_WIPEONFORK
-#define MADV_WIPEONFORK		18
-#define MADV_KEEPONFORK		19
-#endif
-#ifndef PROT_SEM
-#define PROT_SEM		0x8
-#endif
-
 static inline __u64 min_u64(__u64 a, __u64 b)
 {
 	return a < b ? a : b;

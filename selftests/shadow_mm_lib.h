@@ -27,8 +27,59 @@
 #define SHADOW_TASK_SIZE	((1UL << 47) - PAGE)
 #define SHADOW_MMAP_BASE	(SHADOW_TASK_SIZE - (128UL << 20))
 
+/*
+ * What older C libraries lack, with the values of Linux 6.1's uapi: one
+ * copy for every program here.
+ */
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK		18
+#define MADV_KEEPONFORK		19
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD		20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT		21
+#endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ	22
+#define MADV_POPULATE_WRITE	23
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED	24
+#endif
+#ifndef MAP_SHARED_VALIDATE
+#define MAP_SHARED_VALIDATE	0x03
+#endif
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB		0x40000
+#endif
+#ifndef MAP_SYNC
+#define MAP_SYNC		0x80000
+#endif
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE	0x100000
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT		0x01
+#endif
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT		4
+#endif
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE		1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED		2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP	4
+#endif
+#ifndef PROT_SEM
+#define PROT_SEM		0x8
+#endif
+#ifndef PR_SET_THP_DISABLE
+#define PR_SET_THP_DISABLE	41
 #endif
 
 /* capset(2) without libcap: drop one capability from the effective set. */

@@ -34,16 +34,6 @@
 #define PRIV		(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
 #define SHARED		(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT	0x01
-#endif
-#ifndef PROT_SEM
-#define PROT_SEM	0x8
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT	4
-#endif
-
 #define MAX_REGIONS	64
 
 /* The VM_* flags /proc/<pid>/smaps shows, by mnemonic. */

@@ -24,10 +24,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP	4
-#endif
-
 /* A window far from this static binary, its heap and its mmap area. */
 #define HEAP_START	0x180000000000UL
 #define WIN		0x100000000000UL

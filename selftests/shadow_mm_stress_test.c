@@ -39,23 +39,6 @@
 #include "shadow_mm_test.h"
 #include "shadow_mm_fuzz.h"
 
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT		0x01
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT		4
-#endif
-#ifndef MREMAP_MAYMOVE
-#define MREMAP_MAYMOVE		1
-#endif
-#ifndef MREMAP_FIXED
-#define MREMAP_FIXED		2
-#endif
-#ifndef MADV_WIPEONFORK
-#define MADV_WIPEONFORK		18
-#define MADV_KEEPONFORK		19
-#endif
-
 #define SPACES		8
 #define THREADS		6
 /* Each thread's range, in every space; ranges are OWN_STRIDE apart. */

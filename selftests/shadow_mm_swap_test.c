@@ -29,13 +29,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT		21
-#endif
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ	22
-#endif
-
 #define RW	(PROT_READ | PROT_WRITE)
 #define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
 #define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
