@@ -215,9 +215,9 @@ pte_t *shadow_fault_around_range(struct shadow_vma *vma, unsigned long addr,
 /*
  * Map the pages the object already holds around a read fault at @addr
  * (do_fault_around -> filemap_map_pages): in shadow_fault_around_range(),
- * wherever no PTE is set, all with
- * vm_page_prot (young: x86 does not want old prefaulted PTEs); none past
- * max_pages_per_mm, where the fault proper fails.
+ * wherever no PTE is set, all with vm_page_prot (young: x86 does not want
+ * old prefaulted PTEs); none past max_pages_per_mm, where the fault proper
+ * fails.
  * @pte is @addr's PTE; its neighbours are in the same table.
  *
  * Return: true when @addr itself was mapped (VM_FAULT_NOPAGE).

@@ -2,8 +2,9 @@
 /*
  * The smoke run of shadow_mm_bench (make bench's program, tiny sizes): it
  * must exit 0 and write a CSV whose every row is sane: min <= median <=
- * max on both sides, costs positive, the ratio that of the medians, and
- * every group present. No figure is judged: no time gates here.
+ * max on both sides, costs positive (on a clock finer than 1 us), the
+ * ratio that of the medians, and every group present. No figure is
+ * judged: no time gates here.
  */
 #include <limits.h>
 #include <sys/wait.h>
