@@ -642,9 +642,12 @@ static shadow_flow int shadow_do_cow_fault(struct shadow_mm *mm,
  * A page mapped there before the file was truncated goes first (what
  * unmap_mapping_range() would have done). A read fault maps what
  * fault-around finds, as do_read_fault() does before filemap_fault()
- * fails.
+ * fails. A write to a private mapping gives the VMA its anon_vma, as
+ * do_cow_fault() does before filemap_fault() fails: a later fork copies
+ * the VMA's PTEs (vma_needs_copy()).
  *
- * Return: -EFAULT (VM_FAULT_SIGBUS).
+ * Return: -EFAULT (VM_FAULT_SIGBUS), or -ENOMEM when the anon_vma cannot
+ * be allocated (VM_FAULT_OOM).
  */
 int shadow_file_fault_beyond_eof(struct shadow_mm *mm, struct shadow_vma *vma,
 				 unsigned long addr, unsigned int flags)
@@ -652,11 +655,15 @@ int shadow_file_fault_beyond_eof(struct shadow_mm *mm, struct shadow_vma *vma,
 	pte_t *pte;
 
 	shadow_zap_page_range_single(mm, vma, addr, addr + PAGE_SIZE);
-	if (!(flags & SHADOW_FAULT_WRITE)) {
-		pte = shadow_pte_alloc(mm, addr);
-		if (pte && pte_none(READ_ONCE(*pte)))
-			shadow_filemap_map_pages(mm, vma, addr, pte, flags);
+	if (flags & SHADOW_FAULT_WRITE) {
+		if (!(vma->vm_flags & VM_SHARED) &&
+		    shadow_anon_vma_prepare(mm, vma))
+			return -ENOMEM;
+		return -EFAULT;
 	}
+	pte = shadow_pte_alloc(mm, addr);
+	if (pte && pte_none(READ_ONCE(*pte)))
+		shadow_filemap_map_pages(mm, vma, addr, pte, flags);
 	return -EFAULT;
 }
 
