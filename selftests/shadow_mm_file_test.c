@@ -576,16 +576,8 @@ static int real_present_in_child(const void *addr)
 	int status;
 	pid_t pid = fork();
 
-	if (!pid) {
-		int fd = open("/proc/self/pagemap", O_RDONLY);
-		__u64 e = 0;
-
-		if (fd < 0 || pread(fd, &e, sizeof(e),
-				    (unsigned long)addr / PAGE * sizeof(e)) !=
-			      sizeof(e))
-			_exit(2);
-		_exit(e >> 63);
-	}
+	if (!pid)
+		_exit(!!(pagemap_entry((unsigned long)addr) & PM_PRESENT));
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return -1;
 	return WEXITSTATUS(status);

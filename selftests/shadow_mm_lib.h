@@ -82,6 +82,23 @@
 #define PR_SET_THP_DISABLE	41
 #endif
 
+#define PM_PRESENT	0x8000000000000000ULL	/* bit 63 */
+#define PM_PFN		0x007fffffffffffffULL	/* bits 0-54 */
+
+/* This process's /proc/self/pagemap entry for @addr; 0 if unreadable. */
+static inline __u64 pagemap_entry(unsigned long addr)
+{
+	__u64 e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e), addr / PAGE * sizeof(e)) != sizeof(e))
+		e = 0;
+	close(fd);
+	return e;
+}
+
 /* capset(2) without libcap: drop one capability from the effective set. */
 static inline int drop_effective_cap(int cap)
 {

@@ -203,24 +203,8 @@ static void check_layout(struct __test_metadata *_metadata, int mfd)
 	}
 }
 
-#define PM_PRESENT	0x8000000000000000ULL	/* bit 63 */
-#define PM_PFN		0x007fffffffffffffULL	/* bits 0-54 */
-
 /* The zero page's pfn as /proc/self/pagemap shows it, or 0 if hidden. */
 static __u64 zero_pfn;
-
-static __u64 pagemap_entry(unsigned long addr)
-{
-	__u64 e = 0;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &e, sizeof(e), addr / PAGE * sizeof(e)) != sizeof(e))
-		e = 0;
-	close(fd);
-	return e;
-}
 
 static void find_zero_pfn(void)
 {
