@@ -123,6 +123,8 @@ static int shadow_dev_api(struct shadow_ucmd *ucmd)
 
 	cmd->out_abi_version = SHADOW_MM_ABI_VERSION;
 	cmd->out_features = SHADOW_MM_FEATURES;
+	cmd->out_rules = SHADOW_RULES_KERNEL;
+	cmd->__reserved3 = 0;
 	cmd->out_ioctls = BIT_ULL(SHADOW_MM_CMD_API) |
 			  BIT_ULL(SHADOW_MM_CMD_CREATE) |
 			  BIT_ULL(SHADOW_MM_CMD_DEV_RECLAIM) | shadow_task_ioctls();

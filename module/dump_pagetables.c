@@ -20,7 +20,7 @@
 #define SHADOW_PTDUMP_FLAGS	(_PAGE_PRESENT | _PAGE_RW | _PAGE_USER |   \
 				 _PAGE_PWT | _PAGE_PCD | _PAGE_PSE |	   \
 				 _PAGE_GLOBAL | _PAGE_NX | _PAGE_ACCESSED | \
-				 _PAGE_DIRTY | _PAGE_SPECIAL)
+				 _PAGE_DIRTY_BITS | _PAGE_SPECIAL)
 
 static const char * const shadow_level_name[] = {
 	[SHADOW_DEPTH_PGD] = "pgd",
@@ -73,7 +73,11 @@ static void shadow_printk_prot(struct seq_file *m, unsigned long pr, int level)
 		seq_puts(m, pr & _PAGE_GLOBAL ? "GLB " : "    ");
 		seq_puts(m, pr & _PAGE_NX ? "NX " : "x  ");
 		seq_puts(m, pr & _PAGE_ACCESSED ? "ACC " : "    ");
-		seq_puts(m, pr & _PAGE_DIRTY ? "DRT " : "    ");
+		/*
+		 * pte_dirty(): since 6.6 a read-only PTE keeps its dirty
+		 * bit in _PAGE_SAVED_DIRTY (compat.h); DRT is either.
+		 */
+		seq_puts(m, pr & _PAGE_DIRTY_BITS ? "DRT " : "    ");
 		seq_puts(m, pr & _PAGE_SPECIAL ? "SPC " : "    ");
 	}
 	seq_printf(m, "%s\n", shadow_level_name[level]);

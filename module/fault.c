@@ -49,7 +49,7 @@ static pte_t shadow_mk_pte(struct page *page, struct shadow_vma *vma)
 static pte_t shadow_maybe_mkwrite(pte_t pte, struct shadow_vma *vma)
 {
 	if (vma->vm_flags & VM_WRITE)
-		pte = pte_mkwrite(pte);
+		pte = shadow_pte_mkwrite(pte);
 	return pte;
 }
 
@@ -87,7 +87,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 	shadow_page_add_new_anon_rmap(page, vma, addr);
 	entry = pte_mkyoung(shadow_mk_pte(page, vma));
 	if (vma->vm_flags & VM_WRITE)
-		entry = pte_mkwrite(pte_mkdirty(entry));
+		entry = shadow_pte_mkwrite(pte_mkdirty(entry));
 
 	spin_lock(&mm->page_table_lock);
 	if (!pte_none(*pte) || shadow_rss_limit_reached(mm)) {

@@ -91,7 +91,7 @@ static bool shadow_file_mappable(struct file *file)
 
 	if (!S_ISREG(file_inode(file)->i_mode) || !mapping)
 		return false;
-	return mapping->a_ops == &shmem_aops || mapping->a_ops->read_folio;
+	return shadow_shmem_mapping(mapping) || mapping->a_ops->read_folio;
 }
 
 /**
@@ -199,7 +199,7 @@ static u64 shadow_file_mmap_size_max(struct file *file, struct inode *inode)
 	if (S_ISREG(inode->i_mode) || S_ISBLK(inode->i_mode) ||
 	    S_ISSOCK(inode->i_mode))
 		return MAX_LFS_FILESIZE;
-	if (file->f_mode & FMODE_UNSIGNED_OFFSET)
+	if (shadow_file_unsigned_offset(file))
 		return 0;
 	return ULONG_MAX;
 }
@@ -246,7 +246,7 @@ int shadow_file_mmap_check(struct shadow_shmem *fobj, unsigned long len,
 	if (!shadow_file_mmap_ok(file, inode, pgoff, len))
 		return -EOVERFLOW;
 
-	flags_mask = LEGACY_MAP_MASK | file->f_op->mmap_supported_flags;
+	flags_mask = LEGACY_MAP_MASK | shadow_file_mmap_supported_flags(file);
 
 	switch (flags & MAP_TYPE) {
 	case MAP_SHARED:
@@ -428,12 +428,12 @@ static struct page *shadow_filemap_fault(struct shadow_vma *vma,
 	if (index >= shadow_file_size_pages(file))
 		return ERR_PTR(-EFAULT);
 
-	folio = __filemap_get_folio(mapping, index, 0, 0);
+	folio = shadow_filemap_get_folio(mapping, index);
 	*major = !folio || !folio_test_uptodate(folio);
 	if (folio)
 		folio_put(folio);
 
-	if (mapping->a_ops == &shmem_aops)
+	if (shadow_shmem_mapping(mapping))
 		page = shmem_read_mapping_page_gfp(mapping, index,
 						   mapping_gfp_mask(mapping));
 	else
@@ -464,7 +464,7 @@ static int shadow_file_set_pte(struct shadow_mm *mm, struct shadow_vma *vma,
 	if (flags & SHADOW_FAULT_WRITE) {
 		entry = pte_mkdirty(entry);
 		if (vma->vm_flags & VM_WRITE)
-			entry = pte_mkwrite(entry);
+			entry = shadow_pte_mkwrite(entry);
 	}
 	spin_lock(&mm->page_table_lock);
 	if (!pte_none(*pte)) {
@@ -496,7 +496,7 @@ static struct page *shadow_next_uptodate_page(struct file *file,
 	struct folio *folio;
 	struct page *page;
 
-	folio = __filemap_get_folio(mapping, index, 0, 0);
+	folio = shadow_filemap_get_folio(mapping, index);
 	if (!folio)
 		return NULL;
 	if (folio_test_locked(folio) || !folio_test_uptodate(folio) ||
@@ -611,7 +611,7 @@ static shadow_flow int shadow_do_cow_fault(struct shadow_mm *mm,
 	entry = pte_mkyoung(pte_mkdirty(mk_pte(new,
 					       __pgprot(vma->vm_page_prot))));
 	if (vma->vm_flags & VM_WRITE)
-		entry = pte_mkwrite(entry);
+		entry = shadow_pte_mkwrite(entry);
 
 	spin_lock(&mm->page_table_lock);
 	if (!pte_none(*pte)) {

@@ -10,6 +10,7 @@
 #include <linux/fs.h>
 #include <linux/types.h>
 
+#include "compat.h"
 #include "vma_internal.h"
 
 #include <linux/swap.h>
@@ -313,7 +314,7 @@ static inline bool shadow_pmd_shared(unsigned long pmd)
 
 static inline atomic_t *shadow_pt_share_count(void *table)
 {
-	return &virt_to_page(table)->pt_frag_refcount;
+	return shadow_pt_frag_refcount(table);
 }
 
 /* The allocation flags of a share break that must not fail (zap). */

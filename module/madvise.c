@@ -357,7 +357,16 @@ shadow_flow int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
 	} else {
 		shadow_mmap_read_lock(mm);
 	}
-	error = shadow_madvise_walk_vmas(mm, start, end, behavior);
+	if (SHADOW_RULE_POPULATE_STOPS_AT_HOLE &&
+	    (behavior == MADV_POPULATE_READ ||
+	     behavior == MADV_POPULATE_WRITE)) {
+		struct shadow_vma *prev;
+
+		error = shadow_madvise_populate(mm, NULL, &prev, start, end,
+						behavior);
+	} else {
+		error = shadow_madvise_walk_vmas(mm, start, end, behavior);
+	}
 	if (write)
 		shadow_mmap_write_unlock(mm);
 	else

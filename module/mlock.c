@@ -103,7 +103,7 @@ static shadow_flow int shadow_apply_vma_lock_flags(struct shadow_mm *mm,
 		prev = shadow_vma_prev(mm, vma);
 
 	for (nstart = start ; ; ) {
-		unsigned long newflags = vma->vm_flags & VM_LOCKED_CLEAR_MASK;
+		unsigned long newflags = vma->vm_flags & ~VM_LOCKED_MASK;
 
 		newflags |= flags;
 
@@ -268,7 +268,7 @@ static shadow_flow int shadow_apply_mlockall_flags(struct shadow_mm *mm,
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
 	shadow_mmap_assert_write_locked(mm);
-	mm->def_flags &= VM_LOCKED_CLEAR_MASK;
+	mm->def_flags &= ~VM_LOCKED_MASK;
 	if (flags & MCL_FUTURE) {
 		mm->def_flags |= VM_LOCKED;
 
@@ -288,7 +288,7 @@ static shadow_flow int shadow_apply_mlockall_flags(struct shadow_mm *mm,
 	mas_for_each(&mas, vma, ULONG_MAX) {
 		unsigned long newflags;
 
-		newflags = vma->vm_flags & VM_LOCKED_CLEAR_MASK;
+		newflags = vma->vm_flags & ~VM_LOCKED_MASK;
 		newflags |= to_add;
 
 		/* Ignore errors */

@@ -269,8 +269,14 @@ err_uncharge:
 /* The struct goes when its last reference goes (__mmdrop). */
 static void __shadow_mmdrop(struct shadow_mm *mm)
 {
-	/* check_mm(): exit_mmap gave every page and table back. */
-	WARN_ON_ONCE(mm->map_count || mm->total_vm || mm->locked_vm);
+	/*
+	 * check_mm(): exit_mmap gave every page and table back. locked_vm
+	 * too, but where the kernel followed leaves it behind: without
+	 * SHADOW_RULE_DONTUNMAP_SPLITS_LOCKED, MREMAP_DONTUNMAP unlocks a
+	 * whole VMA and locked_vm keeps counting it, in Linux as here.
+	 */
+	WARN_ON_ONCE(mm->map_count || mm->total_vm ||
+		     (SHADOW_RULE_DONTUNMAP_SPLITS_LOCKED && mm->locked_vm));
 	WARN_ON_ONCE(mm->rss_anon || mm->rss_shmem || mm->rss_file ||
 		     mm->nr_puds ||
 		     mm->nr_pmds || mm->nr_ptes || mm->nr_swapents);

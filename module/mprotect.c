@@ -23,13 +23,15 @@
  */
 #define SHADOW_PAGE_CHG_MASK	(PTE_PFN_MASK | _PAGE_PCD | _PAGE_PWT |    \
 				 _PAGE_SPECIAL | _PAGE_ACCESSED |	   \
-				 _PAGE_DIRTY | _PAGE_SOFT_DIRTY |	   \
+				 _PAGE_DIRTY_BITS | _PAGE_SOFT_DIRTY |	   \
 				 _PAGE_DEVMAP | _PAGE_UFFD_WP | _PAGE_PAT)
 
 /*
  * x86's pte_modify(): the new protection, the same page and A/D bits. A
  * PROT_NONE PTE keeps _PAGE_PROTNONE without _PAGE_PRESENT and an
  * inverted pfn (L1TF), which pte_present() and pte_pfn() understand.
+ * Since 6.6 a PTE made read-only moves its dirty bit to _PAGE_SAVED_DIRTY
+ * (compat.h); on 6.1 both steps at the end do nothing.
  */
 static pte_t shadow_pte_modify(pte_t pte, pgprot_t newprot)
 {
@@ -38,7 +40,9 @@ static pte_t shadow_pte_modify(pte_t pte, pgprot_t newprot)
 	val &= SHADOW_PAGE_CHG_MASK;
 	val |= check_pgprot(newprot) & ~SHADOW_PAGE_CHG_MASK;
 	val = flip_protnone_guard(oldval, val, PTE_PFN_MASK);
-	return __pte(val);
+	if (oldval & _PAGE_RW)
+		return pte_mksaveddirty(__pte(val));
+	return pte_clear_saveddirty(__pte(val));
 }
 
 /*
@@ -101,7 +105,7 @@ static long shadow_change_pte_range(struct shadow_mm *mm,
 		if ((cp_flags & SHADOW_CP_TRY_CHANGE_WRITABLE) &&
 		    !pte_write(ptent) &&
 		    shadow_can_change_pte_writable(vma, ptent))
-			ptent = pte_mkwrite(ptent);
+			ptent = shadow_pte_mkwrite(ptent);
 		set_pte(pte, ptent);
 		pages++;
 	}
@@ -225,7 +229,9 @@ static shadow_flow int shadow_mprotect_fixup(struct shadow_mm *mm,
 	/*
 	 * If we make a private mapping writable we increase our commit;
 	 * but (without finer accounting) cannot reduce our commit if we
-	 * make it unwritable again. The engine makes no overcommit check
+	 * make it unwritable again except in the anonymous case where no
+	 * anon_vma has yet to be assigned (SHADOW_RULE_MPROTECT_UNACCOUNT,
+	 * 6.2). The engine makes no overcommit check
 	 * (security_vm_enough_memory_mm): it only marks the VMA accounted.
 	 */
 	if (newflags & VM_WRITE) {
@@ -236,6 +242,10 @@ static shadow_flow int shadow_mprotect_fixup(struct shadow_mm *mm,
 		if (!(oldflags & (VM_ACCOUNT | VM_WRITE | VM_SHARED |
 				  VM_NORESERVE)))
 			newflags |= VM_ACCOUNT;
+	} else if (SHADOW_RULE_MPROTECT_UNACCOUNT &&
+		   (oldflags & VM_ACCOUNT) && !vma->vm_shmem &&
+		   !vma->anon_vma) {
+		newflags &= ~VM_ACCOUNT;
 	}
 
 	/*

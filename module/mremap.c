@@ -224,9 +224,11 @@ static shadow_flow unsigned long shadow_move_vma(struct shadow_mm *mm,
 
 	/*
 	 * To account mlock()'d pages correctly in the MREMAP_DONTUNMAP
-	 * case perform any split ahead of time for an mlock()'d VMA.
+	 * case perform any split ahead of time for an mlock()'d VMA
+	 * (SHADOW_RULE_DONTUNMAP_SPLITS_LOCKED: 6.1 only).
 	 */
-	if ((flags & MREMAP_DONTUNMAP) && (vma->vm_flags & VM_LOCKED)) {
+	if (SHADOW_RULE_DONTUNMAP_SPLITS_LOCKED &&
+	    (flags & MREMAP_DONTUNMAP) && (vma->vm_flags & VM_LOCKED)) {
 		if (split_before)
 			err = shadow_split_vma(mm, vma, old_addr, 1);
 		if (!err && split_after)

@@ -298,7 +298,10 @@ static const struct shadow_pagewalk_ops shadow_smaps_walk_ops = {
 	.pte_entry = shadow_smaps_pte_entry,
 };
 
-/* VmFlags: the mnemonics of Linux 6.1's show_smap_vma_flags(). */
+/*
+ * VmFlags: the mnemonics of show_smap_vma_flags(), Linux 6.1's or 6.12's
+ * (SHADOW_RULE_SMAPS_612_FORMAT).
+ */
 static void shadow_show_smap_vma_flags(struct seq_file *m,
 				       struct shadow_vma *vma)
 {
@@ -320,6 +323,9 @@ static void shadow_show_smap_vma_flags(struct seq_file *m,
 		[ilog2(VM_RAND_READ)]	= "rr",
 		[ilog2(VM_DONTCOPY)]	= "dc",
 		[ilog2(VM_DONTEXPAND)]	= "de",
+#if SHADOW_RULE_SMAPS_612_FORMAT
+		[ilog2(VM_LOCKONFAULT)]	= "lf",
+#endif
 		[ilog2(VM_ACCOUNT)]	= "ac",
 		[ilog2(VM_NORESERVE)]	= "nr",
 		[ilog2(VM_HUGETLB)]	= "ht",
@@ -397,7 +403,9 @@ static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
 	SHADOW_SEQ_PUT_DEC(" kB\nPrivate_Dirty:  ", mss->private_dirty);
 	SHADOW_SEQ_PUT_DEC(" kB\nReferenced:     ", mss->referenced);
 	SHADOW_SEQ_PUT_DEC(" kB\nAnonymous:      ", mss->anonymous);
-	/* No MADV_FREE or huge pages: what Linux shows without them. */
+	/* No KSM, MADV_FREE or huge pages: what Linux shows without them. */
+	if (SHADOW_RULE_SMAPS_612_FORMAT)
+		SHADOW_SEQ_PUT_DEC(" kB\nKSM:            ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nLazyFree:       ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nAnonHugePages:  ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nShmemPmdMapped: ", 0);
@@ -410,7 +418,10 @@ static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
 	SHADOW_SEQ_PUT_DEC(" kB\nLocked:         ",
 			   mss->pss_locked >> SHADOW_PSS_SHIFT);
 	seq_puts(m, " kB\n");
-	seq_puts(m, "THPeligible:    0\n");
+	if (SHADOW_RULE_SMAPS_612_FORMAT)
+		seq_printf(m, "THPeligible:    %8u\n", 0);
+	else
+		seq_puts(m, "THPeligible:    0\n");
 	shadow_show_smap_vma_flags(m, vma);
 }
 

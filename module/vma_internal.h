@@ -23,6 +23,7 @@
 #include <linux/xarray.h>
 #include <linux/shadow_mm.h>
 
+#include "rules.h"
 #include "shadow_mm_types.h"
 #include "trace.h"
 

@@ -150,6 +150,12 @@ void harness_warn(const char *cond, const char *file, int line);
 	__warn_cond;							\
 })
 
+/*
+ * The layout code follows the mm rules of the kernel whose maple tree the
+ * harness is built with: Linux 6.1's.
+ */
+#define SHADOW_RULES_VERSION	((6 << 16) + (1 << 8))
+#include "../../module/rules.h"
 #include "../../module/shadow_mm_types.h"
 
 static inline void shadow_mmap_assert_locked(struct shadow_mm *mm)

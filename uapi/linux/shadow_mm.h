@@ -103,6 +103,11 @@ enum {
  * @out_abi_version: the module's SHADOW_MM_ABI_VERSION
  * @out_features: every SHADOW_MM_FEATURE_* the module has
  * @out_ioctls: bit N set when command number N is implemented
+ * @out_rules: the kernel whose mm rules the engine follows, as
+ *             KERNEL_VERSION(major, minor, 0): the kernel the module was
+ *             built for (e.g. 0x060c00 for 6.12); README.md lists what
+ *             differs between them
+ * @__reserved3: 0 on output
  *
  * The handshake: on a new open of /dev/shadow_mm nothing but this command
  * works until it has succeeded once (other commands fail with -EPERM).
@@ -117,6 +122,8 @@ struct shadow_mm_api {
 	__u32 __reserved2;
 	__aligned_u64 out_features;
 	__aligned_u64 out_ioctls;
+	__u32 out_rules;
+	__u32 __reserved3;
 };
 
 #define SHADOW_MM_API		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_API)

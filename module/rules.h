@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The rules of Linux's mm that user space sees differently on the kernels
+ * the engine follows: Linux 6.1 (Debian 12) and Linux 6.12 (Debian 13,
+ * bookworm-backports). The engine behaves like the kernel it is built for,
+ * and so loaded into: each rule below is true when that kernel has it.
+ *
+ * One macro a rule, named after what changed, with the kernel that
+ * brought it and the function that carries it there. The flow files test
+ * the macro where the rule applies; README.md's table lists them, and a
+ * selftest checks each against the real kernel of its run.
+ *
+ * The interface changes that do not show in behaviour are compat.h's.
+ * The user-space harness (selftests/vma) defines SHADOW_RULES_VERSION
+ * itself: the kernel whose maple tree it is built with.
+ */
+#ifndef _SHADOW_RULES_H
+#define _SHADOW_RULES_H
+
+#ifndef SHADOW_RULES_VERSION
+#include <linux/version.h>
+#define SHADOW_RULES_VERSION	LINUX_VERSION_CODE
+#endif
+
+/*
+ * Is the kernel the engine is built for Linux @major.@minor or later? The
+ * one version test of the engine: rules below and compat.h use it.
+ */
+#define SHADOW_KERNEL_SINCE(major, minor)				\
+	(((major) << 16) + ((minor) << 8) <= SHADOW_RULES_VERSION)
+
+/* What SHADOW_MM_API reports: the kernel whose rules these are. */
+#define SHADOW_RULES_KERNEL	(SHADOW_RULES_VERSION & ~0xffU)
+
+/*
+ * 6.2, mprotect_fixup(): making an anonymous VMA that was never faulted
+ * (no anon_vma) read-only drops VM_ACCOUNT, as there is nothing yet to
+ * account, and unaccounts it; making it writable again accounts it
+ * again. On 6.1 it keeps VM_ACCOUNT. This changes which VMAs merge.
+ */
+#define SHADOW_RULE_MPROTECT_UNACCOUNT	SHADOW_KERNEL_SINCE(6, 2)
+
+/*
+ * mremap(MREMAP_DONTUNMAP) of part of an mlock()ed VMA, move_vma(): the
+ * 6.1 stable series splits the VMA around the moved range first, so only
+ * that range loses VM_LOCKED; 6.12.y (as Debian ships it) does not split,
+ * and the whole old VMA loses VM_LOCKED.
+ */
+#define SHADOW_RULE_DONTUNMAP_SPLITS_LOCKED	(!SHADOW_KERNEL_SINCE(6, 12))
+
+/*
+ * /proc/PID/smaps as 6.12's show_smap() writes it, where 6.1's differs: a
+ * "KSM:" line after "Anonymous:", THPeligible's value right-aligned in 8
+ * columns like the other fields, and VM_LOCKONFAULT named "lf" in VmFlags
+ * (6.1 shows it as "??").
+ */
+#define SHADOW_RULE_SMAPS_612_FORMAT	SHADOW_KERNEL_SINCE(6, 12)
+
+/*
+ * 6.9, madvise_populate(): MADV_POPULATE_READ/WRITE fault the range in
+ * from its start through faultin_page_range(), and fail with -ENOMEM at
+ * the first hole, leaving the rest alone. 6.1 visits each VMA of the
+ * range like any advice (madvise_walk_vmas()): holes are skipped and make
+ * the call fail with -ENOMEM only at the end, and an error of a later VMA
+ * (-EINVAL where it cannot be read or written) comes first.
+ */
+#define SHADOW_RULE_POPULATE_STOPS_AT_HOLE	SHADOW_KERNEL_SINCE(6, 9)
+
+#endif /* _SHADOW_RULES_H */
