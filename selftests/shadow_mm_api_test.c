@@ -71,6 +71,13 @@ TEST(api_handshake)
 		  (1ULL << SHADOW_MM_CMD_BATCH),
 		  api.out_ioctls);
 
+	/*
+	 * The engine follows the mm rules of the kernel it was built for,
+	 * which is the one it is loaded into.
+	 */
+	EXPECT_EQ(running_kernel_version(), api.out_rules);
+	EXPECT_EQ(0, api.__reserved3);
+
 	/* Asking for the features it has, at its ABI version, works. */
 	memset(&api, 0, sizeof(api));
 	api.size = sizeof(api);

@@ -119,8 +119,11 @@
 #define VM_NOHUGEPAGE_	0x40000000ULL
 #define VM_MERGEABLE_	0x80000000ULL
 
-/* 6.1's /proc/<pid>/smaps VmFlags mnemonics; other bits print as "??". */
-static const struct {
+/*
+ * /proc/<pid>/smaps VmFlags mnemonics; other bits print as "??". The
+ * last is 6.12's alone: vmflag_names_for_kernel() takes it out on 6.1.
+ */
+static struct {
 	char name[3];
 	__u64 bit;
 } vmflag_names[] = {
@@ -139,7 +142,15 @@ static const struct {
 	{ "hg", VM_HUGEPAGE_ }, { "nh", VM_NOHUGEPAGE_ },
 	{ "mg", VM_MERGEABLE_ }, { "um", VM_UFFD_MISSING_ },
 	{ "uw", VM_UFFD_WP_ },
+	{ "lf", SHADOW_VM_LOCKONFAULT },
 };
+
+/* 6.1 shows VM_LOCKONFAULT as "??": no name, like the real smaps. */
+static void vmflag_names_for_kernel(void)
+{
+	if (!shadow_rules_since(6, 12))
+		vmflag_names[ARRAY_SIZE(vmflag_names) - 1].bit = 0;
+}
 
 /* ---- operations ---------------------------------------------------- */
 
@@ -2945,6 +2956,7 @@ FIXTURE_SETUP(diff)
 {
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
+	vmflag_names_for_kernel();
 }
 
 FIXTURE_TEARDOWN(diff)

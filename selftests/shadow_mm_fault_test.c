@@ -292,6 +292,58 @@ TEST_F(pt, shared_object_ends_at_its_size)
 	EXPECT_EQ(2, stats(_metadata, self->mfd).out_rss_shmem);
 }
 
+/*
+ * SHADOW_RULE_POPULATE_STOPS_AT_HOLE: MADV_POPULATE_READ over
+ *   |hole|RW|RW|hole|NONE|
+ * On 6.1 every VMA is visited: the RW pages are populated and the
+ * PROT_NONE VMA's EINVAL wins over the holes' ENOMEM. Since 6.9 the call
+ * stops with ENOMEM at the first hole: from the start nothing is
+ * populated, from the RW VMA its pages are. Each call is made in this
+ * process first, and the shadow space must answer as it did.
+ */
+TEST_F(pt, populate_hole_then_unreadable)
+{
+	const unsigned long win = 0x200000000000UL;
+	const bool stops = shadow_rules_since(6, 9);
+	const unsigned long from[] = { 0, PAGE };
+	struct shadow_page_info pg[2];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		unsigned long len = 5 * PAGE - from[i];
+		int real_err, want_err;
+		bool real_present;
+
+		/* The real kernel. */
+		ASSERT_EQ(0, munmap((void *)win, 5 * PAGE));
+		ASSERT_EQ((void *)(win + PAGE),
+			  mmap((void *)(win + PAGE), 2 * PAGE, RW, PRIV, -1, 0));
+		ASSERT_EQ((void *)(win + 4 * PAGE),
+			  mmap((void *)(win + 4 * PAGE), PAGE, PROT_NONE, PRIV,
+			       -1, 0));
+		real_err = madvise((void *)(win + from[i]), len,
+				   MADV_POPULATE_READ) ? errno : 0;
+		real_present = pagemap_entry(win + PAGE) & PM_PRESENT;
+		ASSERT_EQ(0, munmap((void *)win, 5 * PAGE));
+
+		want_err = stops ? ENOMEM : EINVAL;
+		EXPECT_EQ(want_err, real_err);
+		EXPECT_EQ(!stops || from[i], real_present);
+
+		/* The shadow space. */
+		ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, 5 * PAGE));
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + PAGE, 2 * PAGE, RW,
+					  PRIV, NULL));
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 4 * PAGE, PAGE,
+					  PROT_NONE, PRIV, NULL));
+		EXPECT_EQ(-real_err, _shadow_madvise(self->mfd, BASE + from[i],
+						     len, MADV_POPULATE_READ));
+		ASSERT_EQ(0, _shadow_walk(self->mfd, BASE + PAGE, 2, pg));
+		EXPECT_EQ(real_present, !!(pg[0].flags & SHADOW_PAGE_PRESENT));
+		EXPECT_EQ(real_present, !!(pg[1].flags & SHADOW_PAGE_PRESENT));
+	}
+}
+
 /* A shared mapping split by munmap keeps one object: contents survive. */
 TEST_F(pt, shared_split_keeps_pages)
 {

@@ -558,6 +558,8 @@ static void fill_api(struct fuzz *f, void *p)
 	s->out_abi_version = rnd(&f->r);
 	s->out_features = rnd(&f->r);
 	s->out_ioctls = rnd(&f->r);
+	s->out_rules = rnd(&f->r);
+	s->__reserved3 = rnd(&f->r);
 }
 
 static bool bad_api(struct fuzz *f, const void *p)
@@ -1028,8 +1030,9 @@ static bool bad_batch(struct fuzz *f, const void *p)
 #define FULL(st)	sizeof(struct st)
 
 static const struct cmd cmds[] = {
-	CMD(2, API, shadow_mm_api, FULL(shadow_mm_api), true, true, 0,
-	    fill_api, bad_api),
+	/* The first version of the handshake ended at out_ioctls. */
+	CMD(2, API, shadow_mm_api, offsetof(struct shadow_mm_api, out_rules),
+	    true, true, 0, fill_api, bad_api),
 	CMD(2, CREATE, shadow_mm_create, FULL(shadow_mm_create), true, true,
 	    EI | EM, fill_create, bad_create),
 	CMD(8, MMAP, shadow_mm_mmap, FULL(shadow_mm_mmap), false, true,

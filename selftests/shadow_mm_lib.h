@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
@@ -373,6 +374,59 @@ static inline __u64 shadow_features(int devfd)
 	struct shadow_mm_api api = { .size = sizeof(api) };
 
 	return shadow_ioctl(devfd, SHADOW_MM_API, &api) ? 0 : api.out_features;
+}
+
+/*
+ * The kernel whose mm rules the module follows (SHADOW_MM_API's
+ * out_rules, KERNEL_VERSION(major, minor, 0)), or 0.
+ */
+static inline __u32 shadow_rules(void)
+{
+	struct shadow_mm_api api = { .size = sizeof(api) };
+	int fd = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
+	__u32 rules = 0;
+
+	if (fd < 0)
+		return 0;
+	if (!shadow_ioctl(fd, SHADOW_MM_API, &api))
+		rules = api.out_rules;
+	close(fd);
+	return rules;
+}
+
+/* A "Name:    N kB" line of /proc/self/status, in kB, or -1. */
+static inline long status_kb(const char *name)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, strlen(name))) {
+			kb = strtol(line + strlen(name), NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+/* Does the module follow the rules of Linux @major.@minor or later? */
+static inline bool shadow_rules_since(unsigned int major, unsigned int minor)
+{
+	return shadow_rules() >= (major << 16 | minor << 8);
+}
+
+/* The running kernel's version from uname(2), as shadow_rules() gives it. */
+static inline __u32 running_kernel_version(void)
+{
+	unsigned int major = 0, minor = 0;
+	struct utsname u;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	return major << 16 | minor << 8;
 }
 
 /*

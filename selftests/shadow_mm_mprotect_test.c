@@ -51,8 +51,11 @@ static const struct {
 	{ "ac", SHADOW_VM_ACCOUNT }, { "nr", SHADOW_VM_NORESERVE },
 	{ "wf", SHADOW_VM_WIPEONFORK }, { "dd", SHADOW_VM_DONTDUMP },
 	{ "sd", SHADOW_VM_SOFTDIRTY },
-	/* 6.1 has no mnemonic for VM_LOCKONFAULT, the only such flag here. */
-	{ "??", SHADOW_VM_LOCKONFAULT },
+	/*
+	 * 6.12 names VM_LOCKONFAULT "lf"; 6.1 has no mnemonic for it, the
+	 * only such flag here.
+	 */
+	{ "lf", SHADOW_VM_LOCKONFAULT }, { "??", SHADOW_VM_LOCKONFAULT },
 };
 
 /* A mnemonic the table lacks: never a shadow flag, so it mismatches. */
@@ -542,10 +545,15 @@ TEST_F(prot, split_and_merge)
 }
 
 /*
- * A private mapping made writable is VM_ACCOUNT for good: made read-only
- * again it no longer merges with read-only neighbours mapped that way.
+ * A private mapping made writable is VM_ACCOUNT: on 6.1 for good, so
+ * made read-only again it no longer merges with read-only neighbours
+ * mapped that way.
  *   |RRRR|WWWW|RRRR| -> |RRRR|R'R'|RRRR| -> |W'W'|R'R'|RRRR|
  *   -> |R'R'R'R'|RRRR|
+ * Since 6.2 (SHADOW_RULE_MPROTECT_UNACCOUNT) an unfaulted one drops it
+ * again, and all three merge.
+ *   |RRRR|WWWW|RRRR| -> |RRRRRRRRRRRR| -> |W'W'|RRRRRRRR|
+ *   -> |RRRRRRRRRRRR|
  */
 TEST_F(prot, account_keeps_apart)
 {
@@ -555,7 +563,36 @@ TEST_F(prot, account_keeps_apart)
 	    PROTECT(4, 4, PROT_READ),
 	    PROTECT(0, 4, RW),
 	    PROTECT(0, 8, PROT_READ));
-	WANT({ 0, 8, "r--p", SHADOW_VM_ACCOUNT }, { 8, 12, "r--p", 0 });
+	if (shadow_rules_since(6, 2))
+		WANT({ 0, 12, "r--p", 0 });
+	else
+		WANT({ 0, 8, "r--p", SHADOW_VM_ACCOUNT },
+		     { 8, 12, "r--p", 0 });
+}
+
+/*
+ * SHADOW_RULE_MPROTECT_UNACCOUNT: made read-only, a private writable
+ * mapping that was never faulted drops VM_ACCOUNT since 6.2; a faulted
+ * one (with an anon_vma) keeps it. On 6.1 both keep it. RUN checks each
+ * step against the real kernel of the run; WANT checks the module
+ * reports the rule that kernel has.
+ *   |WWWW|    |WWWW| -> write the second -> |RRRR|    |R'R'|
+ */
+TEST_F(prot, readonly_unfaulted_drops_account)
+{
+	struct region r[MAX_REGIONS];
+
+	RUN(MAP(0, 4, RW, PRIV),
+	    MAP(8, 4, RW, PRIV),
+	    WRITE(8, 4),
+	    PROTECT(0, 4, PROT_READ),
+	    PROTECT(8, 4, PROT_READ));
+	WANT({ 0, 4, "r--p", shadow_rules_since(6, 2) ? 0 : SHADOW_VM_ACCOUNT },
+	     { 8, 12, "r--p", SHADOW_VM_ACCOUNT });
+	ASSERT_EQ(2, shadow_regions(self->mfd, r));
+	EXPECT_EQ(!shadow_rules_since(6, 2),
+		  !!(r[0].flags & SHADOW_VM_ACCOUNT));
+	EXPECT_EQ(running_kernel_version(), shadow_rules());
 }
 
 /*
