@@ -6,6 +6,9 @@
 #   make run        boot the VM, load the module, run the demo
 #   make check      every test: unit tests, then built, booted, run in the
 #                   VM; ends "N passed, N failed"
+#   KVER=6.12       (with check, run, shell, fuzz, bench) the VM boots
+#                   Debian 12's bookworm-backports 6.12 kernel and the
+#                   module is built against its headers; default 6.1
 #   make unit       the user-space VMA harness alone (no VM), in seconds
 #   make check-debug  the same under a debug kernel (KASAN, lockdep, ...)
 #   make fuzz       the differential fuzzer in the VM, SECONDS=600 [SEED=n]
@@ -31,8 +34,22 @@
 
 SHADOW_MM_CACHE ?= $(HOME)/.cache/shadow_mm
 export SHADOW_MM_CACHE
-ENV_MK := $(SHADOW_MM_CACHE)/env.mk
 BUILD := $(CURDIR)/build
+
+# KVER: which Debian kernel the VM boots. 6.1 (Debian 12's own, the
+# default) or 6.12 (bookworm-backports, unpacked into the cache by
+# setup.sh --kver 6.12).
+KVER ?= 6.1
+ifeq ($(filter 6.1 6.12,$(KVER)),)
+$(error KVER=$(KVER): 6.1 or 6.12)
+endif
+ifeq ($(KVER),6.1)
+ENV_MK := $(SHADOW_MM_CACHE)/env.mk
+SETUP_ARGS :=
+else
+ENV_MK := $(SHADOW_MM_CACHE)/env-$(KVER).mk
+SETUP_ARGS := --kver $(KVER)
+endif
 
 # Installing and packaging build only against kernel headers that are
 # already there: they install nothing and fetch nothing.
@@ -46,7 +63,7 @@ else
 # Make remakes env.mk through setup.sh (installing what is missing) and
 # restarts with its variables.
 $(ENV_MK): scripts/setup.sh
-	scripts/setup.sh
+	scripts/setup.sh $(SETUP_ARGS)
 include $(ENV_MK)
 endif
 
@@ -61,7 +78,15 @@ MAKEOVERRIDES := $(filter-out KERNELRELEASE=%,$(MAKEOVERRIDES))
 RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
 KDIR ?= $(if $(wildcard $(RUNNING_KDIR)/Makefile),$(RUNNING_KDIR),$(DEBIAN_KDIR))
 # The VM boots Debian's kernel: its tests need the module built for it.
+# For 6.1 that is the tree's own build (module/shadow_mm.ko); another
+# kernel's build goes to a copy of the sources, so the two never mix.
 VM_KDIR := $(DEBIAN_KDIR)
+ifeq ($(KVER),6.1)
+VM_MODULE_DIR := $(CURDIR)
+else
+VM_MODULE_DIR := $(BUILD)/module-$(KVER)
+endif
+VM_KO := $(VM_MODULE_DIR)/module/shadow_mm.ko
 
 SELFTESTS_OUT := $(BUILD)/selftests
 SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
@@ -84,7 +109,13 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 module-vm:
-	$(MAKE) -C $(VM_KDIR) M=$(CURDIR) W=1 modules
+ifneq ($(KVER),6.1)
+	rm -rf $(VM_MODULE_DIR) && mkdir -p $(VM_MODULE_DIR) && \
+	cp -r Kbuild module uapi $(VM_MODULE_DIR)/ && \
+	rm -f $(VM_MODULE_DIR)/module/*.o $(VM_MODULE_DIR)/module/*.ko \
+		$(VM_MODULE_DIR)/module/*.mod* $(VM_MODULE_DIR)/module/.*.cmd
+endif
+	$(MAKE) -C $(VM_KDIR) M=$(VM_MODULE_DIR) W=1 modules
 
 selftests:
 	$(SELFTESTS_MAKE)
@@ -92,7 +123,7 @@ selftests:
 # The user-space unit tests first: a failure there stops before booting.
 # Their counts join the VM's in the closing "N passed, N failed" line.
 check: module-vm selftests unit-log
-	scripts/vm-run --mode tests --kernel $(VMLINUZ) --prior $(BUILD)/unit.log $(VM_ARGS)
+	scripts/vm-run --mode tests --kernel $(VMLINUZ) --ko $(VM_KO) --prior $(BUILD)/unit.log $(VM_ARGS)
 
 # The same suite under a debug kernel built from linux-source-6.1 (KASAN,
 # lockdep, kmemleak, UBSAN, DEBUG_VM, fault injection): built once per
@@ -119,7 +150,7 @@ FUZZ_ENV = SHADOW_DIFF_SECONDS=$(FUZZ_SECONDS) $(if $(SEED),SHADOW_DIFF_SEED=$(S
 	$(if $(SEQ),SHADOW_DIFF_SEQ=$(SEQ)) $(if $(OPS),SHADOW_DIFF_OPS=$(OPS)) \
 	$(if $(TWIN),SHADOW_DIFF_TWIN=$(TWIN))
 fuzz: module-vm selftests
-	scripts/vm-run --mode fuzz --kernel $(VMLINUZ) \
+	scripts/vm-run --mode fuzz --kernel $(VMLINUZ) --ko $(VM_KO) \
 		--timeout $$(( $(FUZZ_SECONDS) + 1200 )) \
 		$(foreach e,$(FUZZ_ENV),--env $(e)) \
 		$(if $(APPEND),--append "$(APPEND)")
@@ -133,20 +164,20 @@ BENCH_ENV = $(foreach v,BENCH_QUICK BENCH_SIZES BENCH_VMAS BENCH_REPS BENCH_ONLY
 bench: module-vm selftests
 	scripts/setup.sh --bench
 	mkdir -p $(BENCH_OUT)
-	scripts/vm-run --mode bench --kernel $(VMLINUZ) --timeout 7200 \
+	scripts/vm-run --mode bench --kernel $(VMLINUZ) --ko $(VM_KO) --timeout 7200 \
 		--log $(BENCH_OUT)/vm.log $(BENCH_ENV) \
 		$(if $(APPEND),--append "$(APPEND)")
 	scripts/bench-plot $(BENCH_OUT)/vm.log $(BENCH_OUT)
 
 run: module-vm selftests
-	scripts/vm-run --mode demo --kernel $(VMLINUZ) $(VM_ARGS)
+	scripts/vm-run --mode demo --kernel $(VMLINUZ) --ko $(VM_KO) $(VM_ARGS)
 
 ifeq ($(GUEST),debian)
 shell: guest-payload
 	$(GUEST_RUN) --mode shell $(if $(APPEND),--append "$(APPEND)")
 else
 shell: module-vm selftests
-	scripts/vm-run --mode shell --kernel $(VMLINUZ) $(VM_ARGS)
+	scripts/vm-run --mode shell --kernel $(VMLINUZ) --ko $(VM_KO) $(VM_ARGS)
 endif
 
 lint: module-vm lint-man
