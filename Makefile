@@ -129,14 +129,15 @@ check: module-vm selftests unit-log
 # lockdep, kmemleak, UBSAN, DEBUG_VM, fault injection): built once per
 # config fragment into the cache (about 6 minutes), the module built against
 # it in build/debug-module.
-DEBUG_MODULE := $(BUILD)/debug-module
+DEBUG_MODULE := $(BUILD)/debug-module$(if $(filter-out 6.1,$(KVER)),-$(KVER))
+DEBUG_LOG := $(BUILD)/vm/debug$(if $(filter-out 6.1,$(KVER)),-$(KVER)).log
 check-debug: selftests unit-log
-	@kdir=$$(scripts/debug-kernel/build | tail -n 1) && \
+	@kdir=$$(scripts/debug-kernel/build $(KSRC_TARBALL) | tail -n 1) && \
 	rm -rf $(DEBUG_MODULE) && mkdir -p $(DEBUG_MODULE) && \
 	cp -r Kbuild module uapi $(DEBUG_MODULE)/ && \
 	$(MAKE) -C $$kdir M=$(DEBUG_MODULE) W=1 modules && \
 	scripts/vm-run --mode tests --kernel $$kdir/arch/x86/boot/bzImage \
-		--ko $(DEBUG_MODULE)/module/shadow_mm.ko --log $(BUILD)/vm/debug.log \
+		--ko $(DEBUG_MODULE)/module/shadow_mm.ko --log $(DEBUG_LOG) \
 		--prior $(BUILD)/unit.log $(VM_ARGS)
 
 # make fuzz SECONDS=3600 [SEED=n] [SEQ=i] [OPS=n] [TWIN=1]:

@@ -925,9 +925,11 @@ shadow_flow struct shadow_vma *shadow_copy_vma(struct shadow_vma **vmap,
 	/*
 	 * If the original VMA is kept (MREMAP_DONTUNMAP), the source and
 	 * destination VMA must be treated distinctly: no self-merge, which
-	 * can only happen next to the source.
+	 * can only happen next to the source
+	 * (SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE: 6.1 only).
 	 */
-	if (can_self_merge && keep_source &&
+	if (SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE &&
+	    can_self_merge && keep_source &&
 	    (addr == vma->vm_end || vma->vm_start == addr + len))
 		new_vma = NULL;
 	else

@@ -277,22 +277,25 @@ static shadow_flow unsigned long shadow_move_vma(struct shadow_mm *mm,
 	shadow_vm_stat_account(mm, vma->vm_flags, new_len >> PAGE_SHIFT);
 
 	if (unlikely(!err && (flags & MREMAP_DONTUNMAP))) {
-		/* Self-merge is disallowed. */
-		shadow_warn_on(new_vma == vma);
+		/* Self-merge is disallowed (on 6.1). */
+		shadow_warn_on(SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE &&
+			       new_vma == vma);
 
 		/* We always clear VM_LOCKED[ONFAULT] on the old vma */
 		vma->vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
 
 		/*
 		 * The anon_vma of the old vma is no longer needed after its
-		 * page table has been moved: it is unfaulted again, with the
-		 * pgoff of an unfaulted anonymous VMA.
+		 * page table has been moved: it is unfaulted again, and on
+		 * 6.1 given the pgoff of an unfaulted anonymous VMA
+		 * (SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE).
 		 */
-		if (vma->vm_start == old_addr &&
+		if (new_vma != vma && vma->vm_start == old_addr &&
 		    vma->vm_end == old_addr + old_len) {
 			shadow_anon_vma_unlink(vma);
 			vma->vm_anon_chain = 0;
-			if (!vma->vm_shmem)
+			if (SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE &&
+			    !vma->vm_shmem)
 				vma->vm_pgoff = vma->vm_start >> PAGE_SHIFT;
 		}
 

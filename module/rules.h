@@ -49,6 +49,16 @@
 #define SHADOW_RULE_DONTUNMAP_SPLITS_LOCKED	(!SHADOW_KERNEL_SINCE(6, 12))
 
 /*
+ * mremap(MREMAP_DONTUNMAP) of a VMA never faulted (no anon_vma), copy_vma():
+ * the destination's pgoff is reset to its address, so a destination right
+ * next to the source can merge with it. The 6.1 stable series refuses
+ * that self-merge and keeps two VMAs, and gives a source left empty the
+ * pgoff of an unfaulted VMA again (move_vma()); 6.12.y (as Debian ships
+ * it) merges them into one, and leaves the source's pgoff as it was.
+ */
+#define SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE	(!SHADOW_KERNEL_SINCE(6, 12))
+
+/*
  * /proc/PID/smaps as 6.12's show_smap() writes it, where 6.1's differs: a
  * "KSM:" line after "Anonymous:", THPeligible's value right-aligned in 8
  * columns like the other fields, and VM_LOCKONFAULT named "lf" in VmFlags

@@ -953,6 +953,24 @@ TEST_F(mremap, locked_growth_populated)
 }
 
 /*
+ * SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE: MREMAP_DONTUNMAP of the second
+ * page of a never-faulted VMA onto its first page. The destination's
+ * pgoff is reset to its address, so it could merge with the source: 6.1
+ * keeps two VMAs, 6.12 one. RUN compares with the real kernel of the run,
+ * COMPARE with the rule the module reports.
+ */
+TEST_F(mremap, dontunmap_next_to_source)
+{
+	RUN(self->mfd,
+	    OP_MAP(0, 2, RW, PRIV | FIXED),
+	    OP_REMAP(1, 1, 1, DONTUNMAP | MREMAP_FIXED, 0, 0));
+	if (shadow_rules_since(6, 12))
+		COMPARE(self->mfd, { 0, 2, "rw-p" });
+	else
+		COMPARE(self->mfd, { 0, 1, "rw-p" }, { 1, 2, "rw-p" });
+}
+
+/*
  * A locked mapping that moves stays locked and counted. MREMAP_DONTUNMAP
  * of part of it: 6.1 splits it first, and the part left behind is
  * unlocked; 6.12 unlocks the whole old VMA, which merges with the
