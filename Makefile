@@ -27,7 +27,8 @@
 #                   packages and check their contents; no VM
 #   make check-tools  in a full Debian guest: the packages, DKMS, modinfo,
 #                   trace-cmd, perf, bpftrace, man, purge; make shell
-#                   GUEST=debian opens a shell there
+#                   GUEST=debian opens a shell there; GUEST=trixie: the
+#                   same in a Debian 13 guest (DKMS with its gcc-14)
 #
 # Everything fetched or extracted lives in $(SHADOW_MM_CACHE); see
 # scripts/setup.sh.
@@ -173,7 +174,7 @@ bench: module-vm selftests
 run: module-vm selftests
 	scripts/vm-run --mode demo --kernel $(VMLINUZ) --ko $(VM_KO) $(VM_ARGS)
 
-ifeq ($(GUEST),debian)
+ifneq ($(filter debian trixie,$(GUEST)),)
 shell: guest-payload
 	$(GUEST_RUN) --mode shell $(if $(APPEND),--append "$(APPEND)")
 else
@@ -188,11 +189,11 @@ lint: module-vm lint-man
 # space, with
 # Linux 6.1's maple tree, ASan and UBSan (selftests/vma); no VM. Ends with
 # "N passed, N failed".
-UNIT_OUT := $(BUILD)/vma
+UNIT_OUT := $(BUILD)/vma$(if $(filter-out 6.1,$(KVER)),-$(KVER))
 UNIT_PROGS := $(UNIT_OUT)/vma_test $(UNIT_OUT)/vma_model_test
 unit-build:
-	$(MAKE) -C selftests/vma KSRC_CACHE=$(KSRC_CACHE) TOPDIR=$(CURDIR) \
-		OUTPUT=$(UNIT_OUT)
+	$(MAKE) -C selftests/vma KSRC_CACHE=$(KSRC_CACHE) KSFT_DIR=$(KSFT_DIR) \
+		TOPDIR=$(CURDIR) OUTPUT=$(UNIT_OUT) KVER=$(KVER)
 
 unit: unit-build
 	scripts/unit-run $(UNIT_PROGS)
@@ -332,6 +333,18 @@ check-install:
 GUEST_PAYLOAD := $(BUILD)/guest/payload
 GUEST_RUN = scripts/debian-guest run --kabi $(KABI) --kernel $(VMLINUZ) \
 	--payload $(GUEST_PAYLOAD)
+
+# GUEST=trixie: the same in a Debian 13 guest, booting trixie's 6.12
+# kernel (setup.sh --guest trixie), where DKMS builds the module with
+# trixie's gcc-14 against trixie's own headers.
+ifeq ($(GUEST),trixie)
+TRIXIE_ENV := $(SHADOW_MM_CACHE)/env-trixie.mk
+$(TRIXIE_ENV): scripts/setup.sh
+	scripts/setup.sh --guest trixie
+include $(TRIXIE_ENV)
+GUEST_RUN = scripts/debian-guest run --suite trixie --kabi $(TRIXIE_KABI) \
+	--kernel $(TRIXIE_VMLINUZ) --payload $(GUEST_PAYLOAD)
+endif
 
 # What the guest gets in /root/shadow-mm: the .debs, its scripts, the
 # scenario and its expected output, and module/*.c (the module_param list).

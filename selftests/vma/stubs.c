@@ -360,6 +360,19 @@ void kmem_cache_set_non_kernel(struct kmem_cache *cachep, unsigned int val)
 	cachep->non_kernel = val;
 }
 
+/*
+ * 6.12's lib/maple_tree.c also names these two (mt_set_callback(),
+ * mt_set_private(), for its own test suite); the harness never calls them.
+ */
+void kmem_cache_set_callback(struct kmem_cache *cachep,
+			     void (*callback)(void *))
+{
+}
+
+void kmem_cache_set_private(struct kmem_cache *cachep, void *private)
+{
+}
+
 unsigned long kmem_cache_get_alloc(struct kmem_cache *cachep)
 {
 	return cachep->size * cachep->nr_allocated;

@@ -45,9 +45,14 @@
 #define MAP_FIXED_NOREPLACE	0x100000
 #endif
 
-/* x86-64's 4 KiB pages (tools/include/linux/mm.h needs mmzone.h). */
+/*
+ * x86-64's 4 KiB pages (tools/include/linux/mm.h needs mmzone.h; 6.12's
+ * tools/testing/shared/linux/kernel.h defines PAGE_SHIFT alone).
+ */
 #ifndef PAGE_SHIFT
 #define PAGE_SHIFT		12
+#endif
+#ifndef PAGE_SIZE
 #define PAGE_SIZE		BIT(PAGE_SHIFT)
 #define PAGE_MASK		(~(PAGE_SIZE - 1))
 #endif
@@ -152,9 +157,11 @@ void harness_warn(const char *cond, const char *file, int line);
 
 /*
  * The layout code follows the mm rules of the kernel whose maple tree the
- * harness is built with: Linux 6.1's.
+ * harness is built with (the Makefile's KVER): Linux 6.1's by default.
  */
+#ifndef SHADOW_RULES_VERSION
 #define SHADOW_RULES_VERSION	((6 << 16) + (1 << 8))
+#endif
 #include "../../module/rules.h"
 #include "../../module/shadow_mm_types.h"
 
