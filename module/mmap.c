@@ -422,7 +422,7 @@ shadow_flow unsigned long shadow_do_mmap_file(struct shadow_mm *mm,
 	if (mm->map_count > shadow_max_map_count)
 		return -ENOMEM;
 
-	addr = shadow_get_unmapped_area(mm, addr, len, pgoff, flags);
+	addr = shadow_get_unmapped_area(mm, file, addr, len, pgoff, flags);
 	if (IS_ERR_VALUE(addr))
 		return addr;
 
@@ -621,7 +621,8 @@ static int shadow_check_brk_limits(struct shadow_mm *mm, unsigned long addr,
 {
 	unsigned long mapped_addr;
 
-	mapped_addr = shadow_get_unmapped_area(mm, addr, len, 0, MAP_FIXED);
+	mapped_addr = shadow_get_unmapped_area(mm, NULL, addr, len, 0,
+					       MAP_FIXED);
 	if (IS_ERR_VALUE(mapped_addr))
 		return mapped_addr;
 	return shadow_mlock_future_ok(mm, mm->def_flags, len) ? 0 : -EAGAIN;

@@ -450,7 +450,8 @@ static shadow_flow unsigned long shadow_mremap_to(struct shadow_mm *mm,
 	if (vma->vm_flags & VM_MAYSHARE)
 		map_flags |= MAP_SHARED;
 
-	ret = shadow_get_unmapped_area(mm, new_addr, new_len, vma->vm_pgoff +
+	ret = shadow_get_unmapped_area(mm, vma->vm_shmem, new_addr, new_len,
+				       vma->vm_pgoff +
 				       ((addr - vma->vm_start) >> PAGE_SHIFT),
 				       map_flags);
 	if (IS_ERR_VALUE(ret))
@@ -474,8 +475,9 @@ static bool shadow_vma_expandable(struct shadow_mm *mm,
 		return false;
 	if (shadow_find_vma_intersection(mm, vma->vm_end, end))
 		return false;
-	if (shadow_get_unmapped_area(mm, vma->vm_start, end - vma->vm_start,
-				     0, MAP_FIXED) & ~PAGE_MASK)
+	if (shadow_get_unmapped_area(mm, NULL, vma->vm_start,
+				     end - vma->vm_start, 0, MAP_FIXED) &
+	    ~PAGE_MASK)
 		return false;
 	return true;
 }
@@ -620,7 +622,8 @@ shadow_flow unsigned long shadow_sys_mremap(struct shadow_mm *mm,
 		if (vma->vm_flags & VM_MAYSHARE)
 			map_flags |= MAP_SHARED;
 
-		new_addr = shadow_get_unmapped_area(mm, 0, new_len,
+		new_addr = shadow_get_unmapped_area(mm, vma->vm_shmem, 0,
+						    new_len,
 						    vma->vm_pgoff +
 						    ((addr - vma->vm_start) >>
 						     PAGE_SHIFT),

@@ -59,6 +59,16 @@
 #define SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE	(!SHADOW_KERNEL_SINCE(6, 12))
 
 /*
+ * 6.7 (limited to lengths that are multiples of PMD_SIZE by 6.12),
+ * __get_unmapped_area(): a private anonymous mapping without a hint whose
+ * length is a multiple of 2 MiB is placed on a 2 MiB boundary
+ * (thp_get_unmapped_area_vmflags()), whether or not the process uses
+ * transparent huge pages; mremap's moves too. 6.1 places it at the top of
+ * the free area like any other.
+ */
+#define SHADOW_RULE_THP_ALIGN_ANON	SHADOW_KERNEL_SINCE(6, 7)
+
+/*
  * /proc/PID/smaps as 6.12's show_smap() writes it, where 6.1's differs: a
  * "KSM:" line after "Anonymous:", THPeligible's value right-aligned in 8
  * columns like the other fields, and VM_LOCKONFAULT named "lf" in VmFlags

@@ -212,6 +212,7 @@ int shadow_vma_expand(struct shadow_mm *mm, struct shadow_vma *vma,
 unsigned long shadow_vm_start_gap(struct shadow_vma *vma);
 unsigned long shadow_vm_end_gap(struct shadow_vma *vma);
 unsigned long shadow_get_unmapped_area(struct shadow_mm *mm,
+				       struct shadow_shmem *file,
 				       unsigned long addr, unsigned long len,
 				       unsigned long pgoff,
 				       unsigned long flags);

@@ -715,27 +715,66 @@ shadow_arch_get_unmapped_area_topdown(struct shadow_mm *mm,
 	return shadow_arch_get_unmapped_area(mm, addr0, len);
 }
 
+/* PMD_SIZE on x86-64: the size of a transparent huge page. */
+#define SHADOW_THP_SIZE		(512 * PAGE_SIZE)
+
+/*
+ * __thp_get_unmapped_area() for anonymous memory (offset 0), on the
+ * top-down layout: room for @len plus a huge page, then the range inside it
+ * that starts on a huge-page boundary (the top one when the room already
+ * does). 0 when there is no such room: the caller searches again without
+ * the padding.
+ */
+static unsigned long shadow_thp_get_unmapped_area(struct shadow_mm *mm,
+						  unsigned long len)
+{
+	unsigned long len_pad = len + SHADOW_THP_SIZE, ret, off_sub;
+
+	if (len_pad < len)
+		return 0;
+	ret = shadow_arch_get_unmapped_area_topdown(mm, 0, len_pad);
+	if (IS_ERR_VALUE(ret))
+		return 0;
+	off_sub = (0 - ret) & (SHADOW_THP_SIZE - 1);
+	if (!off_sub)
+		return ret + SHADOW_THP_SIZE;
+	return ret + off_sub;
+}
+
 /**
  * shadow_get_unmapped_area() - choose where a new mapping goes
  * @mm: the address space
+ * @file: the file object of a file or shared mapping, or NULL
  * @addr: the hint, or the address itself with MAP_FIXED
  * @len: page-aligned length
  * @pgoff: the mapping's pgoff
  * @flags: MAP_* flags
  *
+ * A private anonymous mapping without a hint whose length is a multiple of
+ * a huge page starts on a huge-page boundary where the rules say so
+ * (SHADOW_RULE_THP_ALIGN_ANON, __get_unmapped_area()).
+ *
  * Return: the address, or -ENOMEM (no room, beyond the user address space),
  * -EINVAL (an unaligned fixed address) or -EPERM (below mmap_min_addr).
  */
 shadow_flow unsigned long shadow_get_unmapped_area(struct shadow_mm *mm,
+						   struct shadow_shmem *file,
 						   unsigned long addr,
 						   unsigned long len,
 						   unsigned long pgoff,
 						   unsigned long flags)
 {
+	unsigned long thp_addr = 0;
+
 	if (len > mm->task_size)
 		return -ENOMEM;
 
-	if (!(flags & MAP_FIXED))
+	if (SHADOW_RULE_THP_ALIGN_ANON && !(flags & (MAP_FIXED | MAP_SHARED)) &&
+	    !file && !addr && !(len & (SHADOW_THP_SIZE - 1)))
+		thp_addr = shadow_thp_get_unmapped_area(mm, len);
+	if (thp_addr)
+		addr = thp_addr;
+	else if (!(flags & MAP_FIXED))
 		addr = shadow_arch_get_unmapped_area_topdown(mm, addr, len);
 	if (IS_ERR_VALUE(addr))
 		return addr;

@@ -195,6 +195,78 @@ FIXTURE_TEARDOWN(vma)
 }
 
 /*
+ * Where a private anonymous mapping of @len without a hint goes when the
+ * top of the free area is @top: there on 6.1; since 6.7
+ * (SHADOW_RULE_THP_ALIGN_ANON), for a multiple of 2 MiB, on a 2 MiB
+ * boundary inside room for @len + 2 MiB (__thp_get_unmapped_area()).
+ */
+static unsigned long placement(unsigned long top, unsigned long len,
+			       bool align)
+{
+	const unsigned long thp = 2UL << 20;
+	unsigned long ret, off_sub;
+
+	if (!align || len % thp)
+		return top - len;
+	ret = top - len - thp;
+	off_sub = (0 - ret) & (thp - 1);
+	return off_sub ? ret + off_sub : ret + thp;
+}
+
+/*
+ * SHADOW_RULE_THP_ALIGN_ANON, against the real kernel of the run: in
+ * this process and in the shadow space, a probe as large as the room the
+ * kernel will search for finds the top of that room, then mappings of
+ * 4 MiB and 4 MiB + 4 KiB without a hint go where placement() says that
+ * kernel puts them. A shared one is never aligned.
+ */
+TEST_F(vma, thp_aligned_placement)
+{
+	const unsigned long lens[] = { 4UL << 20, (4UL << 20) + PAGE };
+	const bool align = shadow_rules_since(6, 7);
+	unsigned int i;
+
+	EXPECT_EQ(running_kernel_version(), shadow_rules());
+	for (i = 0; i < 3; i++) {
+		unsigned long len = lens[i % 2];
+		int flags = i < 2 ? MAP_PRIVATE | MAP_ANONYMOUS :
+				    MAP_SHARED | MAP_ANONYMOUS;
+		bool aligned = align && i < 2;
+		unsigned long probe = aligned && !(len % (2UL << 20)) ?
+				      len + (2UL << 20) : len;
+		unsigned long top;
+		__u64 stop, got;
+		char *p;
+
+		/* The real kernel. */
+		/* A shared probe: never aligned itself. */
+		p = mmap(NULL, probe, PROT_READ, MAP_SHARED | MAP_ANONYMOUS,
+			 -1, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		top = (unsigned long)p + probe;
+		ASSERT_EQ(0, munmap(p, probe));
+		p = mmap(NULL, len, PROT_READ, flags, -1, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		EXPECT_EQ(placement(top, len, aligned), (unsigned long)p) {
+			TH_LOG("real: len %#lx top %#lx", len, top);
+		}
+		ASSERT_EQ(0, munmap(p, len));
+
+		/* The shadow space. */
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, probe, PROT_READ,
+					  MAP_SHARED | MAP_ANONYMOUS, &stop));
+		ASSERT_EQ(0, _shadow_munmap(self->mfd, stop, probe));
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, len, PROT_READ, flags,
+					  &got));
+		EXPECT_EQ(placement(stop + probe, len, aligned), got) {
+			TH_LOG("shadow: len %#lx top %#llx", len,
+			       (unsigned long long)stop + probe);
+		}
+		ASSERT_EQ(0, _shadow_munmap(self->mfd, got, len));
+	}
+}
+
+/*
  * Punching a hole splits a VMA in two.
  *   before: |AAAAAAAAAAAAAAAA|     after: |AAAA|    |AAAAAAAA|
  */
