@@ -29,6 +29,14 @@
 #define SHADOW_KERNEL_SINCE(major, minor)				\
 	(((major) << 16) + ((minor) << 8) <= SHADOW_RULES_VERSION)
 
+/*
+ * Does that kernel have transparent huge pages (Debian's do; the tinyconfig
+ * debug kernels do not)? The harness says for itself.
+ */
+#ifndef SHADOW_RULES_THP
+#define SHADOW_RULES_THP	IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
+#endif
+
 /* What SHADOW_MM_API reports: the kernel whose rules these are. */
 #define SHADOW_RULES_KERNEL	(SHADOW_RULES_VERSION & ~0xffU)
 
@@ -63,10 +71,11 @@
  * __get_unmapped_area(): a private anonymous mapping without a hint whose
  * length is a multiple of 2 MiB is placed on a 2 MiB boundary
  * (thp_get_unmapped_area_vmflags()), whether or not the process uses
- * transparent huge pages; mremap's moves too. 6.1 places it at the top of
- * the free area like any other.
+ * transparent huge pages, in a kernel built with them; mremap's moves
+ * too. 6.1 places it at the top of the free area like any other.
  */
-#define SHADOW_RULE_THP_ALIGN_ANON	SHADOW_KERNEL_SINCE(6, 7)
+#define SHADOW_RULE_THP_ALIGN_ANON	(SHADOW_KERNEL_SINCE(6, 7) &&	\
+					 SHADOW_RULES_THP)
 
 /*
  * /proc/PID/smaps as 6.12's show_smap() writes it, where 6.1's differs: a

@@ -162,6 +162,8 @@ void harness_warn(const char *cond, const char *file, int line);
 #ifndef SHADOW_RULES_VERSION
 #define SHADOW_RULES_VERSION	((6 << 16) + (1 << 8))
 #endif
+/* As Debian's kernels: with transparent huge pages. */
+#define SHADOW_RULES_THP	1
 #include "../../module/rules.h"
 #include "../../module/shadow_mm_types.h"
 
