@@ -44,13 +44,10 @@ KVER ?= 6.1
 ifeq ($(filter 6.1 6.12,$(KVER)),)
 $(error KVER=$(KVER): 6.1 or 6.12)
 endif
-ifeq ($(KVER),6.1)
-ENV_MK := $(SHADOW_MM_CACHE)/env.mk
-SETUP_ARGS :=
-else
-ENV_MK := $(SHADOW_MM_CACHE)/env-$(KVER).mk
-SETUP_ARGS := --kver $(KVER)
-endif
+# What names the files and build directories of a kernel other than 6.1.
+KVER_SUFFIX := $(if $(filter-out 6.1,$(KVER)),-$(KVER))
+ENV_MK := $(SHADOW_MM_CACHE)/env$(KVER_SUFFIX).mk
+SETUP_ARGS := $(if $(KVER_SUFFIX),--kver $(KVER))
 
 # Installing and packaging build only against kernel headers that are
 # already there: they install nothing and fetch nothing.
@@ -82,12 +79,16 @@ KDIR ?= $(if $(wildcard $(RUNNING_KDIR)/Makefile),$(RUNNING_KDIR),$(DEBIAN_KDIR)
 # For 6.1 that is the tree's own build (module/shadow_mm.ko); another
 # kernel's build goes to a copy of the sources, so the two never mix.
 VM_KDIR := $(DEBIAN_KDIR)
-ifeq ($(KVER),6.1)
-VM_MODULE_DIR := $(CURDIR)
-else
-VM_MODULE_DIR := $(BUILD)/module-$(KVER)
-endif
+VM_MODULE_DIR := $(if $(KVER_SUFFIX),$(BUILD)/module$(KVER_SUFFIX),$(CURDIR))
 VM_KO := $(VM_MODULE_DIR)/module/shadow_mm.ko
+
+# $(call copy_module_sources,DIR): the module's sources, without the
+# tree's own build products, in DIR for a build against another kernel.
+define copy_module_sources
+rm -rf $(1) && mkdir -p $(1) && cp -r Kbuild module uapi $(1)/ && \
+	rm -f $(1)/module/*.o $(1)/module/*.ko $(1)/module/*.mod* \
+		$(1)/module/.*.cmd
+endef
 
 SELFTESTS_OUT := $(BUILD)/selftests
 SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
@@ -110,12 +111,7 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 module-vm:
-ifneq ($(KVER),6.1)
-	rm -rf $(VM_MODULE_DIR) && mkdir -p $(VM_MODULE_DIR) && \
-	cp -r Kbuild module uapi $(VM_MODULE_DIR)/ && \
-	rm -f $(VM_MODULE_DIR)/module/*.o $(VM_MODULE_DIR)/module/*.ko \
-		$(VM_MODULE_DIR)/module/*.mod* $(VM_MODULE_DIR)/module/.*.cmd
-endif
+	$(if $(KVER_SUFFIX),$(call copy_module_sources,$(VM_MODULE_DIR)))
 	$(MAKE) -C $(VM_KDIR) M=$(VM_MODULE_DIR) W=1 modules
 
 selftests:
@@ -130,12 +126,11 @@ check: module-vm selftests unit-log
 # lockdep, kmemleak, UBSAN, DEBUG_VM, fault injection): built once per
 # config fragment into the cache (about 6 minutes), the module built against
 # it in build/debug-module.
-DEBUG_MODULE := $(BUILD)/debug-module$(if $(filter-out 6.1,$(KVER)),-$(KVER))
-DEBUG_LOG := $(BUILD)/vm/debug$(if $(filter-out 6.1,$(KVER)),-$(KVER)).log
+DEBUG_MODULE := $(BUILD)/debug-module$(KVER_SUFFIX)
+DEBUG_LOG := $(BUILD)/vm/debug$(KVER_SUFFIX).log
 check-debug: selftests unit-log
 	@kdir=$$(scripts/debug-kernel/build $(KSRC_TARBALL) | tail -n 1) && \
-	rm -rf $(DEBUG_MODULE) && mkdir -p $(DEBUG_MODULE) && \
-	cp -r Kbuild module uapi $(DEBUG_MODULE)/ && \
+	$(call copy_module_sources,$(DEBUG_MODULE)) && \
 	$(MAKE) -C $$kdir M=$(DEBUG_MODULE) W=1 modules && \
 	scripts/vm-run --mode tests --kernel $$kdir/arch/x86/boot/bzImage \
 		--ko $(DEBUG_MODULE)/module/shadow_mm.ko --log $(DEBUG_LOG) \
@@ -189,7 +184,7 @@ lint: module-vm lint-man
 # space, with
 # Linux 6.1's maple tree, ASan and UBSan (selftests/vma); no VM. Ends with
 # "N passed, N failed".
-UNIT_OUT := $(BUILD)/vma$(if $(filter-out 6.1,$(KVER)),-$(KVER))
+UNIT_OUT := $(BUILD)/vma$(KVER_SUFFIX)
 UNIT_PROGS := $(UNIT_OUT)/vma_test $(UNIT_OUT)/vma_model_test
 unit-build:
 	$(MAKE) -C selftests/vma KSRC_CACHE=$(KSRC_CACHE) KSFT_DIR=$(KSFT_DIR) \
