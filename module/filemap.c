@@ -654,6 +654,7 @@ int shadow_file_fault_beyond_eof(struct shadow_mm *mm, struct shadow_vma *vma,
 {
 	pte_t *pte;
 
+	shadow_mmap_assert_locked(mm);
 	shadow_zap_page_range_single(mm, vma, addr, addr + PAGE_SIZE);
 	if (flags & SHADOW_FAULT_WRITE) {
 		if (!(vma->vm_flags & VM_SHARED) &&
@@ -687,6 +688,7 @@ shadow_flow int shadow_do_file_fault(struct shadow_mm *mm,
 				     unsigned long addr, pte_t *pte,
 				     unsigned int flags)
 {
+	shadow_mmap_assert_locked(mm);
 	if (!(flags & SHADOW_FAULT_WRITE)) {
 		/* do_read_fault(): fault-around first. */
 		if (shadow_filemap_map_pages(mm, vma, addr, pte, flags))

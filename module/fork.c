@@ -23,6 +23,7 @@
 static pte_t shadow_copy_nonpresent_pte(struct shadow_mm *dst_mm,
 					pte_t *src_pte, pte_t pte)
 {
+	shadow_pt_assert_locked(dst_mm);
 	shadow_swap_duplicate(pte_to_swp_entry(pte));
 	/* Mark the swap entry as shared. */
 	if (pte_swp_exclusive(pte)) {
@@ -269,9 +270,9 @@ shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm,
 
 	MA_STATE(mas, &oldmm->mm_mt, 0, 0);
 
-	if (down_write_killable(&oldmm->mmap_lock))
+	if (shadow_mmap_write_lock_killable(oldmm))
 		return -EINTR;
-	down_write_nested(&mm->mmap_lock, SINGLE_DEPTH_NESTING);
+	shadow_mmap_write_lock_nested(mm, SINGLE_DEPTH_NESTING);
 
 	/*
 	 * dup_mm copies the mm_struct, but mm_init keeps only
@@ -316,7 +317,7 @@ shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm,
 	}
 	trace_shadow_mm_fork(oldmm, mm, vmas, ptes, err);
 
-	up_write(&mm->mmap_lock);
-	up_write(&oldmm->mmap_lock);
+	shadow_mmap_write_unlock(mm);
+	shadow_mmap_write_unlock(oldmm);
 	return err;
 }

@@ -146,7 +146,7 @@ struct shadow_anon_vma;
  *           file
  *
  * @anon_vma, @index and @dirty change with the page locked: here, under
- * the lock of the reclaim or fault that owns it (rmap.c's lock order).
+ * the lock of the reclaim or fault that owns it (mm.c's lock tree).
  */
 struct shadow_page {
 	atomic_t refs;
@@ -194,7 +194,7 @@ static inline unsigned long *shadow_mm_counter(struct shadow_mm *mm,
  * @size: its i_size in pages, the length of the mapping that made it
  *        (mremap may map more of it than that)
  * @i_mmap: the VMAs that map it (vma->shmem_node), for rmap walks
- * @i_mmap_rwsem: protects @i_mmap (rmap.c's lock order)
+ * @i_mmap_rwsem: protects @i_mmap (mm.c's lock tree)
  * @file_node: for a file object (@shmem.file set), its entry in filemap.c's
  *             list of file objects; @pages and @size are then unused: the
  *             pages are the file's page cache
@@ -469,7 +469,7 @@ int shadow_do_munlock(struct shadow_mm *mm, unsigned long start, size_t len);
 int shadow_do_mlockall(struct shadow_mm *mm, unsigned int flags);
 int shadow_do_munlockall(struct shadow_mm *mm);
 
-/* rmap.c: the reverse map (lock order at the top of rmap.c) */
+/* rmap.c: the reverse map (its locking rules at the top of rmap.c) */
 int shadow_anon_vma_fork(struct shadow_vma *dst, struct shadow_vma *src);
 /* page_add_new_anon_rmap(): a new private page, exclusive to @vma */
 void shadow_page_add_new_anon_rmap(struct page *page, struct shadow_vma *vma,

@@ -3,7 +3,10 @@
  * Lifetimes of shadow address spaces and of the objects hanging off them
  * (kernel/fork.c's mm_alloc/mmput/mmdrop and vm_area_alloc/free).
  *
- * Lock ordering in the shadow_mm engine (outermost first):
+ * Lock ordering in the shadow_mm engine (outermost first). This is the one
+ * lock tree: every other file points here. A function that expects a lock
+ * held says so with lockdep_assert_held() or a shadow_mmap_assert_*()
+ * helper, not in prose only.
  *
  *   task->lock                  (spinlock: which mm an fd uses; taken
  *                                alone, to take an mm_users reference)
@@ -21,12 +24,13 @@
  *                                for the rmap walk of a page-cache page,
  *                                which nests each object's i_mmap_rwsem)
  *     anon_vma->root->rwsem     (rw_semaphore: the VMA lists of an anon_vma
- *     / shmem i_mmap_rwsem       tree / of a shmem object; the rmap walks
- *                                of rmap.c, which documents this part:
- *                                another mm's mmap_lock only by trylock,
- *                                then page_table_lock; the root's
- *                                children_lock is innermost)
- *       mm->page_table_lock     (spinlock: page-table entries, rss, table
+ *     / i_mmap_rwsem             tree / of a shmem or file object; write to
+ *                                link or unlink a VMA, read for the rmap
+ *                                walks of rmap.c, whose rules say more)
+ *       other mm->mmap_lock     (an rmap walk reaching a VMA of another
+ *                                address space: mmap_read_trylock only, a
+ *                                failure skips the VMA)
+ *         mm->page_table_lock   (spinlock: page-table entries, rss, table
  *                                and fault counters, vma->anon_vma when a
  *                                fault sets it; mremap moves entries under
  *                                it with mmap_lock held for writing, source
@@ -36,18 +40,22 @@
  *                                it is shared, and each mm reads it under
  *                                its own page_table_lock: pgtable.c's
  *                                rules)
- *         parent->page_table_lock (copy_pte_range and the on-demand fork's
- *                                share: the child's is taken first, the
- *                                parent's nested inside)
- *           swap device lock    (the xa_lock of swapfile.c's slot xarray:
+ *           parent->page_table_lock (copy_pte_range and the on-demand
+ *                                fork's share: the child's is taken first,
+ *                                the parent's nested inside,
+ *                                SINGLE_DEPTH_NESTING)
+ *             swap device lock  (the xa_lock of swapfile.c's slot xarray:
  *                                slot counts, the swap cache, page->swap;
  *                                taken inside page_table_lock by zap, fork,
  *                                do_swap_page, do_wp_page and try_to_unmap,
  *                                inside a shmem object's xarray lock, or
  *                                alone by reclaim and the swap-in)
- *           file page table lock (the xa_lock of filemap.c's pfn table:
- *                                a file page's metadata; innermost, also
- *                                taken alone by a fault)
+ *             file page table lock (the xa_lock of filemap.c's pfn table:
+ *                                a file page's metadata; also taken alone
+ *                                by a fault)
+ *             anon_vma->root->children_lock (spinlock: a forked anon_vma
+ *                                joins its parent's list, or a freed one
+ *                                leaves it, in any context; innermost)
  *   shmem object's xarray lock  (inside a fault, or reclaim: the object's
  *                                pages and swap values; nests the swap
  *                                device lock)

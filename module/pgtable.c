@@ -127,6 +127,7 @@ shadow_flow int shadow_pte_unshare(struct shadow_mm *mm, unsigned long addr,
 	void *old, *new = NULL;
 	bool took = false;
 
+	lockdep_assert_not_held(&mm->page_table_lock);
 again:
 	if (!pmd)
 		return 0;
@@ -195,6 +196,7 @@ int shadow_pte_unshare_range(struct shadow_mm *mm, unsigned long start,
 	unsigned long addr = start, next;
 	int err;
 
+	shadow_mmap_assert_locked(mm);
 	for (; addr < end; addr = next) {
 		next = shadow_pmd_addr_end(addr, end);
 		err = shadow_pte_unshare(mm, addr, gfp);
@@ -386,6 +388,7 @@ unsigned long *shadow_pud_entry(struct shadow_mm *mm, unsigned long addr,
 {
 	unsigned long *pgd;
 
+	shadow_mmap_assert_locked(mm);
 	pgd = (unsigned long *)mm->pgd + shadow_index(addr, SHADOW_PGDIR_SHIFT);
 	if (alloc &&
 	    shadow_entry_alloc(mm, pgd, addr & ~(SHADOW_PGDIR_SIZE - 1),

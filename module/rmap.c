@@ -21,18 +21,8 @@
  * so every VMA mapping the page is reached. Linking a VMA allocates
  * nothing: the list node is in the VMA.
  *
- * Lock order (the rmap part of the tree at the top of mm.c):
- *
- *   mm->mmap_lock
- *     anon_vma->root->rwsem  /  shmem object's i_mmap_rwsem  /
- *     filemap.c's shadow_file_objects_lock, then a file object's
- *     i_mmap_rwsem
- *       (another mm->mmap_lock: only mmap_read_trylock, from a walk)
- *         mm->page_table_lock
- *           the swap device's lock (shadow_swap_duplicate)
- *             anon_vma->root->children_lock (spinlock, innermost: a
- *                                 child joins its parent's list, or a
- *                                 freed one leaves it)
+ * Locking: the tree at the top of mm.c orders every lock named here. The
+ * rules of the rmap part of it:
  *
  * - A VMA joins or leaves an anon_vma's list (shadow_anon_vma_link,
  *   shadow_anon_vma_unlink) with the root's rwsem held for writing, and
@@ -201,6 +191,7 @@ void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma)
 {
 	struct shadow_anon_vma *av = anon_vma;
 
+	shadow_mmap_assert_write_locked(vma->vm_mm);
 	if (!av)
 		return;
 	shadow_warn_on(vma->anon_vma);
@@ -222,6 +213,7 @@ void shadow_anon_vma_unlink(struct shadow_vma *vma)
 {
 	struct shadow_anon_vma *av = vma->anon_vma;
 
+	shadow_mmap_assert_write_locked(vma->vm_mm);
 	if (!av)
 		return;
 	shadow_anon_vma_lock_write(av);
@@ -286,6 +278,7 @@ shadow_flow int shadow_anon_vma_prepare(struct shadow_mm *mm,
 {
 	struct shadow_anon_vma *av;
 
+	shadow_mmap_assert_locked(mm);
 	if (likely(READ_ONCE(vma->anon_vma)))
 		return 0;
 
@@ -334,6 +327,8 @@ int shadow_anon_vma_fork(struct shadow_vma *dst, struct shadow_vma *src)
 {
 	struct shadow_anon_vma *av;
 
+	if (src)
+		shadow_mmap_assert_write_locked(src->vm_mm);
 	shadow_anon_vma_unlink(dst);
 	dst->vm_anon_chain = 0;
 	if (!src || !src->anon_vma)
@@ -431,6 +426,7 @@ void shadow_page_move_anon_rmap(struct page *page, struct shadow_vma *vma)
 	struct shadow_page *sp = shadow_page_meta(page);
 	struct shadow_anon_vma *old = sp->anon_vma;
 
+	shadow_pt_assert_locked(vma->vm_mm);
 	if (WARN_ON_ONCE(!av || sp->shmem))
 		return;
 	if (old != av) {

@@ -123,19 +123,30 @@ struct shadow_vma {
  *               before anything is torn down; NULL or an ERR_PTR when
  *               there is none
  * @async_put_work: runs the teardown of shadow_mmput_async()
- * @mmap_lock: protects @mm_mt, the VMAs in it and the layout counters
+ * @mmap_lock: protects @mm_mt, the VMAs in it, @def_flags, @map_count,
+ *             the layout counters and the break (mm.c's lock tree)
  * @page_table_lock: protects the page tables, the table and rss counts,
- *                   and the fault counters
+ *                   the fault and swap counters
+ *
+ * The fields are grouped by the lock that guards them, each lock after its
+ * group.
  */
 struct shadow_mm {
-	struct maple_tree mm_mt;
+	/* Set when the address space is made (create or fork), then fixed: */
 	unsigned long mmap_base;
 	unsigned long task_size;
 	unsigned long mmap_min_addr;
-	unsigned long def_flags;
 	pgd_t *pgd;
+	unsigned int id;
+	unsigned int owner_uid;
+	pid_t owner_pid;
+
+	/* Atomic, no lock: */
 	atomic_t mm_users;
 	atomic_t mm_count;
+
+	struct maple_tree mm_mt;
+	unsigned long def_flags;
 	int map_count;
 	unsigned long total_vm;
 	unsigned long locked_vm;
@@ -144,6 +155,8 @@ struct shadow_mm {
 	unsigned long stack_vm;
 	unsigned long start_brk;
 	unsigned long brk;
+	struct rw_semaphore mmap_lock;	/* protects the above */
+
 	unsigned long nr_puds;
 	unsigned long nr_pmds;
 	unsigned long nr_ptes;
@@ -157,14 +170,14 @@ struct shadow_mm {
 	unsigned long nr_swapents;
 	unsigned long swapins;
 	unsigned long swapouts;
-	unsigned int id;
-	unsigned int owner_uid;
-	pid_t owner_pid;
+	spinlock_t page_table_lock;	/* protects the above and the tables */
+
+	/* Under shadow_mmlist_lock (mm.c): */
 	struct list_head mmlist;
+
+	/* The teardown's (mm.c's lifetime): */
 	struct dentry *debugfs_dir;
 	struct work_struct async_put_work;
-	struct rw_semaphore mmap_lock;	/* protects the fields above */
-	spinlock_t page_table_lock;	/* protects the page tables */
 };
 
 /* Limits, module parameters in the kernel build (the sysctls of Linux). */

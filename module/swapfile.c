@@ -18,7 +18,7 @@
  * two to go frees it, its store page with it. Everything above, and the
  * ->swap of every page in the swap cache, changes under the xarray's lock
  * (the device lock), which nests inside page_table_lock and inside a shmem
- * object's xarray lock (rmap.c's lock order). An engine reference to a
+ * object's xarray lock (mm.c's lock tree). An engine reference to a
  * page that is in the swap cache and mapped nowhere is only taken under
  * the device lock: a page the cache alone holds (and the caller's
  * reference) can be freed under it without anyone finding it.
@@ -227,6 +227,7 @@ static struct page *__shadow_try_to_free_swap(struct page *page)
 	swp_entry_t entry = { .val = sp->swap };
 	struct shadow_swap_slot *slot;
 
+	lockdep_assert_held(&shadow_swap_map.xa_lock);
 	if (!entry.val)
 		return NULL;
 	slot = shadow_swap_slot(entry);

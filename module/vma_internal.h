@@ -62,6 +62,12 @@ static inline void shadow_mmap_assert_write_locked(struct shadow_mm *mm)
 	lockdep_assert_held_write(&mm->mmap_lock);
 }
 
+/* The page tables and the counters next to them (mm.c's lock tree). */
+static inline void shadow_pt_assert_locked(struct shadow_mm *mm)
+{
+	lockdep_assert_held(&mm->page_table_lock);
+}
+
 static inline int shadow_mmap_write_lock_killable(struct shadow_mm *mm)
 {
 	return down_write_killable(&mm->mmap_lock);
@@ -70,6 +76,13 @@ static inline int shadow_mmap_write_lock_killable(struct shadow_mm *mm)
 static inline void shadow_mmap_write_lock(struct shadow_mm *mm)
 {
 	down_write(&mm->mmap_lock);
+}
+
+/* mmap_write_lock_nested(): fork takes the child's inside the parent's. */
+static inline void shadow_mmap_write_lock_nested(struct shadow_mm *mm,
+						 int subclass)
+{
+	down_write_nested(&mm->mmap_lock, subclass);
 }
 
 static inline void shadow_mmap_write_unlock(struct shadow_mm *mm)
