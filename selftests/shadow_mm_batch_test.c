@@ -8,11 +8,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS)
-#define FIXED	MAP_FIXED
-#define BASE	0x100000000000UL
 #define B(pg)	(BASE + (unsigned long)(pg) * PAGE)
 /* out_result of an operation that did not run. */
 #define UNTOUCHED	0x5a5a5a5aL

@@ -15,10 +15,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 /* A window of the test process that is free, for the real kernel. */
 #define WIN	0x300000000000UL
 #define WIN_SHM	(WIN + 0x100000UL)
@@ -308,11 +304,12 @@ TEST_F(debugfs, mmlist_matches_stats)
 	int child, vm, other, n;
 	__u32 cid = 0, vid = 0;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 16 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 16 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 0x40000000UL, 4 * PAGE,
-				  RW, SHARED, NULL));
+				  RW, SHARED_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 0x80000000UL, 2 * PAGE,
-				  RW, PRIV | MAP_LOCKED, NULL));
+				  RW, PRIV_FIXED | MAP_LOCKED, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 8 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 8 * PAGE, 2 * PAGE, 0,
@@ -330,7 +327,7 @@ TEST_F(debugfs, mmlist_matches_stats)
 	ASSERT_EQ(0, _shadow_fault(vm, BASE, PAGE, SHADOW_FAULT_WRITE, NULL));
 	other = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, _shadow_mmap(other, BASE, PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(other, BASE, PAGE, RW, PRIV_FIXED, NULL));
 
 	n = read_mmlist(rows);
 	ASSERT_LE(0, n);
@@ -402,12 +399,13 @@ TEST_F(debugfs, maps_is_get_maps)
 	__u32 cid = 0;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 2 * PAGE, PAGE));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 16 * PAGE, 4 * PAGE, RW,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 32 * PAGE, 2 * PAGE,
-				  PROT_READ | PROT_EXEC, PRIV, NULL));
+				  PROT_READ | PROT_EXEC, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, 3 * PAGE, PROT_NONE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, NULL));
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 32 * PAGE, PAGE,
@@ -453,11 +451,12 @@ static int shadow_smaps_layout(struct __test_metadata *_metadata, int mfd)
 {
 	int child;
 
-	EXPECT_EQ(0, _shadow_mmap(mfd, WIN, 8 * PAGE, RW, PRIV, NULL));
+	EXPECT_EQ(0, _shadow_mmap(mfd, WIN, 8 * PAGE, RW, PRIV_FIXED, NULL));
 	EXPECT_EQ(0, _shadow_fault(mfd, WIN, 4 * PAGE, SHADOW_FAULT_WRITE,
 				   NULL));
 	EXPECT_EQ(0, _shadow_fault(mfd, WIN + 4 * PAGE, 2 * PAGE, 0, NULL));
-	EXPECT_EQ(0, _shadow_mmap(mfd, WIN_SHM, 32 * PAGE, RW, SHARED, NULL));
+	EXPECT_EQ(0, _shadow_mmap(mfd, WIN_SHM, 32 * PAGE, RW, SHARED_FIXED,
+				  NULL));
 	EXPECT_EQ(0, _shadow_fault(mfd, WIN_SHM, PAGE, SHADOW_FAULT_WRITE,
 				   NULL));
 	EXPECT_EQ(0, _shadow_fault(mfd, WIN_SHM + 20 * PAGE, PAGE, 0, NULL));
@@ -556,7 +555,7 @@ TEST_F(debugfs, smaps_locked)
 	char *text;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW,
-				  PRIV | MAP_LOCKED, NULL));
+				  PRIV_FIXED | MAP_LOCKED, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 2 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
 	text = mm_file(self->id, "smaps");
@@ -588,9 +587,9 @@ TEST_F(debugfs, smaps_matches_real_kernel)
 	unsigned long win[] = { WIN, WIN_SHM };
 	pid_t pid;
 
-	p = mmap((void *)WIN, 8 * PAGE, RW, PRIV, -1, 0);
+	p = mmap((void *)WIN, 8 * PAGE, RW, PRIV_FIXED, -1, 0);
 	ASSERT_EQ((void *)WIN, p);
-	q = mmap((void *)WIN_SHM, 32 * PAGE, RW, SHARED, -1, 0);
+	q = mmap((void *)WIN_SHM, 32 * PAGE, RW, SHARED_FIXED, -1, 0);
 	ASSERT_EQ((void *)WIN_SHM, q);
 	/* Atomic accesses: each one is done, as written. */
 	for (i = 0; i < 4; i++)
@@ -800,9 +799,10 @@ TEST_F(debugfs, pagetables_known_layout)
 	struct run runs[MAX_RUNS];
 	int n;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 8 * PAGE, 2 * PAGE,
-				  PROT_READ | PROT_EXEC, PRIV, NULL));
+				  PROT_READ | PROT_EXEC, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 2 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 2 * PAGE, PAGE, 0, NULL));
@@ -848,7 +848,8 @@ TEST_F(debugfs, pagetables_after_fork)
 	int child, n;
 	__u32 cid = 0;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, span, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, span, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, start, 4 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, start + span - 2 * PAGE,
@@ -960,9 +961,10 @@ TEST_F(debugfs, no_kernel_addresses)
 	int child, i, n = 0;
 	__u32 cid = 0;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 64 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 64 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 64 * PAGE, 8 * PAGE, RW,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 72 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
 	child = _shadow_fork(self->mfd, 0, &cid);
@@ -1094,10 +1096,10 @@ TEST_F(debugfs, read_races_exit)
 		int mfd = _shadow_create(self->dev, 0, &id);
 
 		ASSERT_LE(0, mfd);
-		ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 32 * PAGE, RW, PRIV,
+		ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 32 * PAGE, RW, PRIV_FIXED,
 					  NULL));
 		ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 32 * PAGE, 8 * PAGE, RW,
-					  SHARED, NULL));
+					  SHARED_FIXED, NULL));
 		ASSERT_EQ(0, _shadow_fault(mfd, BASE, 40 * PAGE,
 					   SHADOW_FAULT_WRITE, NULL));
 		child = _shadow_fork(mfd, 0, &cid);

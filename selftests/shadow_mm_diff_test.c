@@ -3049,9 +3049,6 @@ TEST_F(diff, fuzz)
 
 /* Fixed sequences the fuzzer once shortened, replayed as they are. */
 #define W(pg)	(WIN_BASE + (unsigned long)(pg) * PAGE)
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS)
 
 static const struct {
 	int n;

@@ -27,10 +27,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 /* A private region in a PTE table of its own, for on-demand fork. */
 #define ODF_BASE	(BASE + (8UL << 20))
 /* More fault points than any one operation here has. */
@@ -171,17 +167,19 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 					       MAP_SHARED | MAP_FIXED,
 					       2 * PAGE));
 	}
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 4 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV_FIXED, NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 4 * PAGE, RW,
+				  SHARED_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 64 * PAGE, 4 * PAGE, PROT_READ,
-				  PRIV, NULL));
+				  PRIV_FIXED, NULL));
 	put(_metadata, mfd, BASE, "private page 0");
 	put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
 	put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE + 64 * PAGE, PAGE, 0, NULL));
 	if (is_odf(op)) {
-		ASSERT_EQ(0, _shadow_mmap(mfd, ODF_BASE, 16 * PAGE, RW, PRIV,
+		ASSERT_EQ(0, _shadow_mmap(mfd, ODF_BASE, 16 * PAGE, RW,
+					  PRIV_FIXED,
 					  NULL));
 		put(_metadata, mfd, ODF_BASE, "odf page 0");
 		put(_metadata, mfd, ODF_BASE + 5 * PAGE, "odf page 5");
@@ -259,7 +257,7 @@ static int run_batch(int mfd)
 {
 	char buf[8] = "batched";	/* on the stack: touched, no fault */
 	struct shadow_mm_batch_op ops[] = {
-		BATCH_MMAP(BASE + 32 * PAGE, 4 * PAGE, RW, PRIV),
+		BATCH_MMAP(BASE + 32 * PAGE, 4 * PAGE, RW, PRIV_FIXED),
 		BATCH_WRITE(BASE + 33 * PAGE, sizeof(buf), buf),
 		BATCH_MUNMAP(BASE + 2 * PAGE, 8 * PAGE),
 	};
@@ -285,16 +283,17 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 		*newfd = _shadow_create(dev, 0, NULL);
 		return *newfd < 0 ? *newfd : 0;
 	case OP_MMAP:
-		return _shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW, PRIV,
+		return _shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW,
+				    PRIV_FIXED,
 				    NULL);
 	case OP_MMAP_SHARED:
 		return _shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW,
-				    SHARED, NULL);
+				    SHARED_FIXED, NULL);
 	case OP_MUNMAP_SPLIT:
 		return _shadow_munmap(mfd, BASE + 2 * PAGE, 8 * PAGE);
 	case OP_MAP_FIXED:
 		return _shadow_mmap(mfd, BASE + 6 * PAGE, 4 * PAGE, PROT_READ,
-				    PRIV, NULL);
+				    PRIV_FIXED, NULL);
 	case OP_FAULT:
 		return _shadow_fault(mfd, BASE + PAGE, 3 * PAGE,
 				     SHADOW_FAULT_WRITE, NULL);

@@ -20,8 +20,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define BASE	0x200000000000UL
 #define NPAGES	4
 
 enum kind { K_TMPFS, K_MEMFD, K_RAMFS };

@@ -12,10 +12,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 
 FIXTURE(fork) {
 	int dev;
@@ -54,7 +50,8 @@ TEST_F(fork, cow_then_reuse)
 	__u32 id = 0, pid;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	put(_metadata, self->mfd, BASE, "parent");
 	put(_metadata, self->mfd, BASE + PAGE, "untouched");
 	pid = stats(_metadata, self->mfd).out_id;
@@ -108,7 +105,7 @@ TEST_F(fork, reuse_after_child_exit)
 	struct shadow_mm_stats st;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
 	put(_metadata, self->mfd, BASE, "x");
 	before = page(_metadata, self->mfd, BASE);
 	child = _shadow_fork(self->mfd, 0, NULL);
@@ -129,7 +126,8 @@ TEST_F(fork, reuse_after_child_munmap)
 	struct shadow_page_info before;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	put(_metadata, self->mfd, BASE, "x");
 	before = page(_metadata, self->mfd, BASE);
 	child = _shadow_fork(self->mfd, 0, NULL);
@@ -148,7 +146,7 @@ TEST_F(fork, copy_while_shared)
 	struct shadow_page_info before;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
 	put(_metadata, self->mfd, BASE, "x");
 	before = page(_metadata, self->mfd, BASE);
 	child = _shadow_fork(self->mfd, 0, NULL);
@@ -182,7 +180,7 @@ TEST(real_fork_agrees)
 	CPU_SET(0, &one);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
 	ASSERT_LE(0, pm);
-	p = mmap((void *)win, PAGE, RW, PRIV, -1, 0);
+	p = mmap((void *)win, PAGE, RW, PRIV_FIXED, -1, 0);
 	ASSERT_EQ((void *)win, (void *)p);
 	__atomic_store_n(&p[0], 'x', __ATOMIC_RELAXED);
 	ASSERT_EQ(8, pread(pm, &e0, 8, win / PAGE * 8));
@@ -225,7 +223,7 @@ TEST_F(fork, shared_stays_shared)
 {
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	put(_metadata, self->mfd, BASE, "before");
 	child = _shadow_fork(self->mfd, 0, NULL);
@@ -265,7 +263,8 @@ TEST_F(fork, shared_read_faults_around)
 	char *p;
 	pid_t pid;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, npages * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, npages * PAGE, RW,
+				  SHARED_FIXED,
 				  NULL));
 	for (i = 0; i < ARRAY_SIZE(written); i++)
 		put(_metadata, self->mfd, BASE + written[i] * PAGE, "w");
@@ -288,7 +287,7 @@ TEST_F(fork, shared_read_faults_around)
 	close(child);
 
 	/* The same in a real process and its child. */
-	p = mmap((void *)start, npages * PAGE, RW, SHARED, -1, 0);
+	p = mmap((void *)start, npages * PAGE, RW, SHARED_FIXED, -1, 0);
 	ASSERT_EQ((void *)start, (void *)p);
 	for (i = 0; i < ARRAY_SIZE(written); i++)
 		__atomic_store_n(&p[(written[i] - 12) * PAGE], 'w',
@@ -328,11 +327,12 @@ TEST_F(fork, layout_and_counters)
 	char *pm, *cm;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 8 * PAGE, 2 * PAGE,
-				  PROT_READ, PRIV | MAP_LOCKED, NULL));
+				  PROT_READ, PRIV_FIXED | MAP_LOCKED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 16 * PAGE, PAGE, RW,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, SHADOW_TASK_SIZE, pv, 4,
@@ -382,7 +382,7 @@ TEST_F(fork, three_generations_every_close_order)
 
 		fd[0] = _shadow_create(self->dev, 0, NULL);
 		ASSERT_LE(0, fd[0]);
-		ASSERT_EQ(0, _shadow_mmap(fd[0], BASE, 3 * PAGE, RW, PRIV,
+		ASSERT_EQ(0, _shadow_mmap(fd[0], BASE, 3 * PAGE, RW, PRIV_FIXED,
 					  NULL));
 		put(_metadata, fd[0], BASE, "g0");
 		put(_metadata, fd[0], BASE + PAGE, "shared by all");
@@ -422,7 +422,7 @@ TEST_F(fork, clone_vm_users)
 	long pages;
 	int u2;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
 	put(_metadata, self->mfd, BASE, "same mm");
 	id1 = stats(_metadata, self->mfd).out_id;
 	u2 = _shadow_fork(self->mfd, SHADOW_FORK_VM, &id2);
@@ -455,7 +455,8 @@ TEST_F(fork, dontfork_not_copied)
 	__u32 nr;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	put(_metadata, self->mfd, BASE, "kept");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 4 * PAGE, 4 * PAGE,
 				     MADV_DONTFORK));
@@ -478,7 +479,8 @@ TEST_F(fork, wipeonfork_child_sees_zeroes)
 	char buf[8] = "xxxxxxx";
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	put(_metadata, self->mfd, BASE, "secret");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 2 * PAGE,
 				     MADV_WIPEONFORK));
@@ -499,7 +501,8 @@ TEST_F(fork, child_gets_own_pagetables)
 	long before;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
 	before = shadow_counter("pages");
@@ -525,7 +528,8 @@ TEST_F(fork, zero_page_mapping_not_copied)
 {
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE, 0, NULL));
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
@@ -594,7 +598,7 @@ static void *writer(void *arg)
 			_shadow_munmap(f->mfd, BASE + 8 * PAGE, 4 * PAGE);
 		if (pg == 9)
 			_shadow_mmap(f->mfd, BASE + 8 * PAGE, 4 * PAGE, RW,
-				     PRIV, NULL);
+				     PRIV_FIXED, NULL);
 		f->forks++;
 	}
 	return NULL;
@@ -609,7 +613,8 @@ TEST_F(fork, forks_race_faults)
 
 	unsigned long pg;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	for (i = 0; i < 3; i++) {
 		f[i] = (struct forker){ self->mfd, &stop, i, 0 };
 		ASSERT_EQ(0, pthread_create(&t[i], NULL,

@@ -28,6 +28,18 @@
 #define SHADOW_TASK_SIZE	((1UL << 47) - PAGE)
 #define SHADOW_MMAP_BASE	(SHADOW_TASK_SIZE - (128UL << 20))
 
+/* The tests' shorthands for protections and mapping flags. */
+#define RO			PROT_READ
+#define RW			(PROT_READ | PROT_WRITE)
+#define RX			(PROT_READ | PROT_EXEC)
+#define PRIV			(MAP_PRIVATE | MAP_ANONYMOUS)
+#define SHARED			(MAP_SHARED | MAP_ANONYMOUS)
+#define FIXED			MAP_FIXED
+#define PRIV_FIXED		(PRIV | FIXED)
+#define SHARED_FIXED		(SHARED | FIXED)
+/* Where the tests map: 16 TiB, PGD index 32, far from the binary's areas. */
+#define BASE			0x100000000000UL
+
 /*
  * What older C libraries lack, with the values of Linux 6.1's uapi: one
  * copy for every program here.

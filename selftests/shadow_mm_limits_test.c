@@ -21,10 +21,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 #define PARAMS	"/sys/module/shadow_mm/parameters/"
 #define CGROOT	"/sys/fs/cgroup"
 #define CG	CGROOT "/shadow_mm_limits"
@@ -202,9 +198,9 @@ TEST_F(limits, pages_per_mm)
 	ASSERT_EQ(0, write_long(PARAMS "max_pages_per_mm", 16));
 	mfd = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 64 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 64 * PAGE, RW, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 128 * PAGE, 8 * PAGE, RW,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 
 	/* Reads map the zero page: no data page, no limit. */
 	EXPECT_EQ(0, _shadow_fault(mfd, BASE, 64 * PAGE, 0, &done));
@@ -288,7 +284,7 @@ TEST(device_access_at_open)
 		mfd = _shadow_create(dev, 0, NULL);
 		if (mfd < 0)
 			_exit(12);
-		if (_shadow_mmap(mfd, BASE, PAGE, RW, PRIV, NULL))
+		if (_shadow_mmap(mfd, BASE, PAGE, RW, PRIV_FIXED, NULL))
 			_exit(13);
 		_exit(0);
 	}
@@ -351,7 +347,7 @@ TEST(memcg_limit_gives_enomem)
 		mfd = dev < 0 ? -1 : _shadow_create(dev, 0, NULL);
 		if (mfd < 0)
 			_exit(11);
-		if (_shadow_mmap(mfd, BASE, 64 << 20, RW, PRIV, NULL))
+		if (_shadow_mmap(mfd, BASE, 64 << 20, RW, PRIV_FIXED, NULL))
 			_exit(12);
 		base = read_long(CG "/memory.current");
 		/* 1 MiB: well under the limit, and all of it charged here. */

@@ -29,10 +29,6 @@
 #define WIN_PAGES	256UL
 #define W(pg)		(WIN + (unsigned long)(pg) * PAGE)
 
-#define RW		(PROT_READ | PROT_WRITE)
-#define RX		(PROT_READ | PROT_EXEC)
-#define PRIV		(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED		(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
 
 #define MAX_REGIONS	64
 
@@ -527,7 +523,7 @@ TEST_F(prot, split_and_merge)
 	struct shadow_page_info p[16];
 	int i;
 
-	RUN(MAP(0, 16, RW, PRIV),
+	RUN(MAP(0, 16, RW, PRIV_FIXED),
 	    WRITE(0, 16),
 	    PROTECT(4, 4, PROT_READ),
 	    PROTECT(12, 4, PROT_READ),
@@ -557,9 +553,9 @@ TEST_F(prot, split_and_merge)
  */
 TEST_F(prot, account_keeps_apart)
 {
-	RUN(MAP(0, 4, PROT_READ, PRIV),
-	    MAP(4, 4, RW, PRIV),
-	    MAP(8, 4, PROT_READ, PRIV),
+	RUN(MAP(0, 4, PROT_READ, PRIV_FIXED),
+	    MAP(4, 4, RW, PRIV_FIXED),
+	    MAP(8, 4, PROT_READ, PRIV_FIXED),
 	    PROTECT(4, 4, PROT_READ),
 	    PROTECT(0, 4, RW),
 	    PROTECT(0, 8, PROT_READ));
@@ -582,8 +578,8 @@ TEST_F(prot, readonly_unfaulted_drops_account)
 {
 	struct region r[MAX_REGIONS];
 
-	RUN(MAP(0, 4, RW, PRIV),
-	    MAP(8, 4, RW, PRIV),
+	RUN(MAP(0, 4, RW, PRIV_FIXED),
+	    MAP(8, 4, RW, PRIV_FIXED),
 	    WRITE(8, 4),
 	    PROTECT(0, 4, PROT_READ),
 	    PROTECT(8, 4, PROT_READ));
@@ -602,8 +598,8 @@ TEST_F(prot, readonly_unfaulted_drops_account)
  */
 TEST_F(prot, merge_at_edges)
 {
-	RUN(MAP(0, 8, RW, PRIV),
-	    MAP(8, 8, PROT_READ, PRIV),
+	RUN(MAP(0, 8, RW, PRIV_FIXED),
+	    MAP(8, 8, PROT_READ, PRIV_FIXED),
 	    PROTECT(8, 8, RW),
 	    PROTECT(8, 8, PROT_READ),
 	    WRITE(0, 8),
@@ -620,9 +616,9 @@ TEST_F(prot, merge_at_edges)
  */
 TEST_F(prot, holes)
 {
-	RUN(MAP(0, 4, RW, PRIV),
-	    MAP(6, 4, RW, PRIV),
-	    MAP(12, 2, RW, SHARED),
+	RUN(MAP(0, 4, RW, PRIV_FIXED),
+	    MAP(6, 4, RW, PRIV_FIXED),
+	    MAP(12, 2, RW, SHARED_FIXED),
 	    PROTECT_ERR(0, 10, PROT_READ, ENOMEM),
 	    PROTECT_ERR(4, 4, PROT_NONE, ENOMEM),
 	    PROTECT_ERR(20, 4, PROT_NONE, ENOMEM),
@@ -649,8 +645,10 @@ TEST_F(prot, bad_arguments)
 	};
 	unsigned int i;
 
-	ASSERT_NE(MAP_FAILED, mmap((void *)W(0), 4 * PAGE, RW, PRIV, -1, 0));
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_NE(MAP_FAILED, mmap((void *)W(0), 4 * PAGE, RW, PRIV_FIXED, -1,
+				   0));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		int rerr = 0, serr;
 
@@ -686,11 +684,11 @@ TEST_F(prot, bad_arguments)
  */
 TEST_F(prot, growsdown)
 {
-	RUN(MAP(8, 8, RW, PRIV | MAP_GROWSDOWN),
+	RUN(MAP(8, 8, RW, PRIV_FIXED | MAP_GROWSDOWN),
 	    WRITE(12, 4),
 	    PROTECT(12, 2, PROT_READ | PROT_GROWSDOWN),
 	    PROTECT_ERR(0, 2, PROT_READ | PROT_GROWSDOWN, ENOMEM),
-	    MAP(20, 4, RW, PRIV),
+	    MAP(20, 4, RW, PRIV_FIXED),
 	    PROTECT_ERR(20, 2, PROT_READ | PROT_GROWSDOWN, EINVAL),
 	    PROTECT(8, 8, RW));
 	WANT({ 8, 16, "rw-p", SHADOW_VM_GROWSDOWN }, { 20, 24, "rw-p", 0 });
@@ -699,10 +697,10 @@ TEST_F(prot, growsdown)
 /* total_vm, data_vm, exec_vm and stack_vm follow every change. */
 TEST_F(prot, accounting)
 {
-	RUN(MAP(0, 8, RW, PRIV),
-	    MAP(10, 4, PROT_READ, PRIV),
-	    MAP(16, 4, RW, PRIV | MAP_GROWSDOWN),
-	    MAP(24, 4, RW, SHARED),
+	RUN(MAP(0, 8, RW, PRIV_FIXED),
+	    MAP(10, 4, PROT_READ, PRIV_FIXED),
+	    MAP(16, 4, RW, PRIV_FIXED | MAP_GROWSDOWN),
+	    MAP(24, 4, RW, SHARED_FIXED),
 	    PROTECT(0, 2, RX),
 	    PROTECT(2, 2, PROT_EXEC),
 	    PROTECT(4, 2, PROT_NONE),
@@ -726,7 +724,7 @@ TEST_F(prot, prot_none)
 	int mem = open("/proc/self/mem", O_RDWR);
 
 	ASSERT_LE(0, mem);
-	RUN(MAP(0, 4, RW, PRIV), MAP(4, 4, RW, SHARED));
+	RUN(MAP(0, 4, RW, PRIV_FIXED), MAP(4, 4, RW, SHARED_FIXED));
 	strcpy((char *)W(0), "private");
 	strcpy((char *)W(4), "shared");
 	put(_metadata, self->mfd, W(0), "private");
@@ -787,8 +785,9 @@ TEST_F(prot, cow_stays_write_protected)
 	struct shadow_page_info p[4];
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(8), 2 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(8), 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	put(_metadata, self->mfd, W(0), "zero");
 	put(_metadata, self->mfd, W(1), "one");
@@ -864,9 +863,9 @@ TEST_F(prot, cow_stays_write_protected)
  */
 TEST_F(prot, mlock)
 {
-	RUN(MAP(0, 16, RW, PRIV),
-	    MAP(20, 8, PROT_READ, PRIV),
-	    MAP(32, 8, RW, SHARED),
+	RUN(MAP(0, 16, RW, PRIV_FIXED),
+	    MAP(20, 8, PROT_READ, PRIV_FIXED),
+	    MAP(32, 8, RW, SHARED_FIXED),
 	    LOCK(4, 4, 0),
 	    LOCK(22, 2, 0),
 	    LOCK(34, 2, 0),
@@ -895,8 +894,10 @@ TEST_F(prot, mlock)
 /* mlock rounds its range out to pages; munlock too. */
 TEST_F(prot, mlock_rounding)
 {
-	ASSERT_NE(MAP_FAILED, mmap((void *)W(0), 8 * PAGE, RW, PRIV, -1, 0));
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_NE(MAP_FAILED, mmap((void *)W(0), 8 * PAGE, RW, PRIV_FIXED, -1,
+				   0));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, mlock((void *)(W(1) + 100), PAGE));
 	ASSERT_EQ(0, _shadow_mlock(self->mfd, W(1) + 100, PAGE, 0));
 	check_layout(_metadata, self->mfd);
@@ -934,7 +935,7 @@ TEST_F(prot, mlock_rounding)
  */
 TEST_F(prot, mlock_prot_none)
 {
-	RUN(MAP(0, 4, PROT_NONE, PRIV),
+	RUN(MAP(0, 4, PROT_NONE, PRIV_FIXED),
 	    LOCK_ERR(0, 4, 0, ENOMEM),
 	    UNLOCK(0, 4),
 	    LOCK(0, 4, MLOCK_ONFAULT));
@@ -950,23 +951,23 @@ TEST_F(prot, mlock_rlimit)
 {
 	ASSERT_EQ(0, drop_effective_cap(CAP_IPC_LOCK));
 	ASSERT_EQ(0, set_memlock_pages(8));
-	RUN(MAP(0, 16, RW, PRIV),
+	RUN(MAP(0, 16, RW, PRIV_FIXED),
 	    LOCK_ERR(0, 16, 0, ENOMEM),
 	    LOCK(0, 8, 0),
 	    LOCK(4, 4, 0),
 	    LOCK_ERR(4, 5, 0, ENOMEM),
-	    MAP_ERR(32, 1, RW, PRIV | MAP_LOCKED, EAGAIN),
+	    MAP_ERR(32, 1, RW, PRIV_FIXED | MAP_LOCKED, EAGAIN),
 	    LOCKALL_ERR(MCL_CURRENT, ENOMEM),
 	    UNLOCK(2, 2),
-	    MAP(32, 2, RW, PRIV | MAP_LOCKED),
-	    MAP_ERR(40, 1, RW, PRIV | MAP_LOCKED, EAGAIN));
+	    MAP(32, 2, RW, PRIV_FIXED | MAP_LOCKED),
+	    MAP_ERR(40, 1, RW, PRIV_FIXED | MAP_LOCKED, EAGAIN));
 	WANT({ 0, 2, "rw-p", SHADOW_VM_LOCKED }, { 2, 4, "rw-p", 0 },
 	     { 4, 8, "rw-p", SHADOW_VM_LOCKED }, { 8, 16, "rw-p", 0 },
 	     { 32, 34, "rw-p", SHADOW_VM_LOCKED });
 	ASSERT_EQ(0, set_memlock_pages(0));
 	RUN(LOCK_ERR(8, 1, 0, EPERM),
 	    LOCKALL_ERR(MCL_FUTURE, EPERM),
-	    MAP_ERR(40, 1, RW, PRIV | MAP_LOCKED, EPERM),
+	    MAP_ERR(40, 1, RW, PRIV_FIXED | MAP_LOCKED, EPERM),
 	    UNLOCK(0, 16));
 }
 
@@ -979,22 +980,22 @@ TEST_F(prot, mlockall)
 {
 	struct shadow_mm_stats st;
 
-	RUN(MAP(0, 8, RW, PRIV),
-	    MAP(10, 4, PROT_READ, PRIV),
-	    MAP(16, 4, PROT_NONE, PRIV),
+	RUN(MAP(0, 8, RW, PRIV_FIXED),
+	    MAP(10, 4, PROT_READ, PRIV_FIXED),
+	    MAP(16, 4, PROT_NONE, PRIV_FIXED),
 	    LOCKALL(MCL_CURRENT),
 	    UNLOCKALL(),
 	    LOCKALL(MCL_FUTURE | MCL_ONFAULT),
-	    MAP(20, 4, RW, PRIV),
-	    MAP(24, 4, RW, PRIV),
+	    MAP(20, 4, RW, PRIV_FIXED),
+	    MAP(24, 4, RW, PRIV_FIXED),
 	    WRITE(20, 1),
 	    LOCKALL(MCL_CURRENT | MCL_FUTURE),
-	    MAP(30, 2, RW, PRIV),
-	    MAP(34, 2, RW, SHARED),
+	    MAP(30, 2, RW, PRIV_FIXED),
+	    MAP(34, 2, RW, SHARED_FIXED),
 	    LOCKALL(MCL_CURRENT),
-	    MAP(40, 2, RW, PRIV),
+	    MAP(40, 2, RW, PRIV_FIXED),
 	    UNLOCKALL(),
-	    MAP(44, 2, RW, PRIV));
+	    MAP(44, 2, RW, PRIV_FIXED));
 	ASSERT_EQ(0, _shadow_get_stats(self->mfd, &st));
 	EXPECT_EQ(0, st.out_locked_vm);
 	EXPECT_EQ(0, st.out_def_flags);
@@ -1022,7 +1023,8 @@ TEST_F(prot, mlockall_def_flags_not_inherited)
 	__u32 nr;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_mlockall(self->mfd, MCL_CURRENT | MCL_FUTURE |
 				      MCL_ONFAULT));
 	EXPECT_EQ(SHADOW_VM_LOCKED | SHADOW_VM_LOCKONFAULT,
@@ -1036,7 +1038,7 @@ TEST_F(prot, mlockall_def_flags_not_inherited)
 	EXPECT_EQ(0, stats(_metadata, child).out_locked_vm);
 	ASSERT_EQ(0, _shadow_get_vmas(child, W(0), W(2), &v, 1, &nr));
 	EXPECT_EQ(0, v.vm_flags & (SHADOW_VM_LOCKED | SHADOW_VM_LOCKONFAULT));
-	ASSERT_EQ(0, _shadow_mmap(child, W(4), PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(child, W(4), PAGE, RW, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_get_vmas(child, W(4), W(5), &v, 1, &nr));
 	EXPECT_EQ(0, v.vm_flags & SHADOW_VM_LOCKED);
 	close(child);
@@ -1050,15 +1052,15 @@ TEST_F(prot, mlockall_def_flags_not_inherited)
  */
 TEST_F(prot, map_populate_and_locked)
 {
-	RUN(MAP(0, 4, RW, PRIV | MAP_POPULATE),
-	    MAP(4, 4, PROT_READ, PRIV | MAP_POPULATE),
-	    MAP(8, 4, RW, SHARED | MAP_POPULATE),
-	    MAP(12, 4, RW, PRIV | MAP_LOCKED),
-	    MAP(16, 4, PROT_READ, PRIV | MAP_LOCKED),
-	    MAP(20, 4, RW, PRIV | MAP_POPULATE | MAP_NONBLOCK),
-	    MAP(24, 4, PROT_NONE, PRIV | MAP_POPULATE),
-	    MAP(28, 4, PROT_NONE, PRIV | MAP_LOCKED),
-	    MAP(2, 4, RW, PRIV | MAP_POPULATE));
+	RUN(MAP(0, 4, RW, PRIV_FIXED | MAP_POPULATE),
+	    MAP(4, 4, PROT_READ, PRIV_FIXED | MAP_POPULATE),
+	    MAP(8, 4, RW, SHARED_FIXED | MAP_POPULATE),
+	    MAP(12, 4, RW, PRIV_FIXED | MAP_LOCKED),
+	    MAP(16, 4, PROT_READ, PRIV_FIXED | MAP_LOCKED),
+	    MAP(20, 4, RW, PRIV_FIXED | MAP_POPULATE | MAP_NONBLOCK),
+	    MAP(24, 4, PROT_NONE, PRIV_FIXED | MAP_POPULATE),
+	    MAP(28, 4, PROT_NONE, PRIV_FIXED | MAP_LOCKED),
+	    MAP(2, 4, RW, PRIV_FIXED | MAP_POPULATE));
 	/* Pages 0-5 (2-5 populated again by the last mmap) and 12-15. */
 	EXPECT_EQ(6 + 4, stats(_metadata, self->mfd).out_rss_anon);
 	EXPECT_EQ(4, stats(_metadata, self->mfd).out_rss_shmem);
@@ -1070,8 +1072,8 @@ TEST_F(prot, map_populate_and_locked)
  */
 TEST_F(prot, locked_becomes_writable)
 {
-	RUN(MAP(0, 4, PROT_READ, PRIV | MAP_LOCKED),
-	    MAP(4, 4, PROT_READ, PRIV | MAP_LOCKED),
+	RUN(MAP(0, 4, PROT_READ, PRIV_FIXED | MAP_LOCKED),
+	    MAP(4, 4, PROT_READ, PRIV_FIXED | MAP_LOCKED),
 	    PROTECT(0, 2, RW),
 	    LOCK(4, 4, MLOCK_ONFAULT),
 	    PROTECT(4, 4, RW));
@@ -1084,7 +1086,8 @@ TEST_F(prot, mlock_breaks_cow)
 	struct shadow_page_info p, c;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	put(_metadata, self->mfd, W(0), "before");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
@@ -1109,7 +1112,7 @@ TEST_F(prot, mlock_breaks_cow)
  */
 TEST_F(prot, madvise_flags)
 {
-	RUN(MAP(0, 16, RW, PRIV),
+	RUN(MAP(0, 16, RW, PRIV_FIXED),
 	    ADVISE(4, 4, MADV_RANDOM),
 	    ADVISE(4, 4, MADV_SEQUENTIAL),
 	    ADVISE(6, 4, MADV_RANDOM),
@@ -1131,8 +1134,8 @@ TEST_F(prot, madvise_flags)
  */
 TEST_F(prot, madvise_dontneed)
 {
-	RUN(MAP(0, 8, RW, PRIV),
-	    MAP(8, 8, RW, SHARED),
+	RUN(MAP(0, 8, RW, PRIV_FIXED),
+	    MAP(8, 8, RW, SHARED_FIXED),
 	    WRITE(0, 16));
 	strcpy((char *)W(3), "private");
 	strcpy((char *)W(10), "shared");
@@ -1167,10 +1170,10 @@ TEST_F(prot, madvise_dontneed)
  */
 TEST_F(prot, madvise_populate)
 {
-	RUN(MAP(0, 8, RW, PRIV),
-	    MAP(8, 4, PROT_READ, PRIV),
-	    MAP(12, 4, PROT_NONE, PRIV),
-	    MAP(16, 4, RW, SHARED),
+	RUN(MAP(0, 8, RW, PRIV_FIXED),
+	    MAP(8, 4, PROT_READ, PRIV_FIXED),
+	    MAP(12, 4, PROT_NONE, PRIV_FIXED),
+	    MAP(16, 4, RW, SHARED_FIXED),
 	    ADVISE(0, 4, MADV_POPULATE_READ),
 	    ADVISE(2, 4, MADV_POPULATE_WRITE),
 	    ADVISE_ERR(6, 4, MADV_POPULATE_WRITE, EINVAL),
@@ -1187,7 +1190,7 @@ TEST_F(prot, madvise_populate)
 /* Advice the engine does not model is refused, and documented so. */
 TEST_F(prot, madvise_unmodelled)
 {
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), PAGE, RW, PRIV_FIXED, NULL));
 	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, W(0), PAGE, MADV_FREE));
 	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, W(0), PAGE,
 					   MADV_REMOVE));
@@ -1212,7 +1215,7 @@ TEST(populate_killed)
 		mfd = _shadow_create(dev, 0, NULL);
 		/* 8 GiB of read-only memory: the zero page, 4 Mi times. */
 		if (mfd < 0 || _shadow_mmap(mfd, WIN, 8UL << 30, PROT_READ,
-					    PRIV, NULL))
+					    PRIV_FIXED, NULL))
 			_exit(2);
 		if (write(pipefd[1], "x", 1) != 1)
 			_exit(3);

@@ -30,11 +30,6 @@
 #define WIN_PAGES	1024UL
 #define W(pg)		(WIN + (unsigned long)(pg) * PAGE)
 
-#define RW		(PROT_READ | PROT_WRITE)
-#define RO		PROT_READ
-#define PRIV		(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED		(MAP_SHARED | MAP_ANONYMOUS)
-#define FIXED		MAP_FIXED
 #define GROWS		MAP_GROWSDOWN
 #define MAYMOVE		MREMAP_MAYMOVE
 #define MFIXED		(MREMAP_MAYMOVE | MREMAP_FIXED)

@@ -15,10 +15,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 #define TABLE	(2UL << 20)		/* the span of one PTE table */
 #define TPAGES	(TABLE / PAGE)		/* 512 */
 #define ODF	SHADOW_FORK_ODF
@@ -69,7 +65,7 @@ static void fill(struct __test_metadata *_metadata, int mfd)
 	char buf[32];
 	unsigned int i;
 
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 2 * TABLE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 2 * TABLE, RW, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE, 2 * TABLE, SHADOW_FAULT_WRITE,
 				   NULL));
 	for (i = 0; i < ARRAY_SIZE(some); i++) {
@@ -473,10 +469,10 @@ TEST_F(odf, only_private_anonymous)
 
 	fill(_metadata, self->mfd);
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 2 * TABLE, PAGE, RW,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 	put(_metadata, self->mfd, BASE + 2 * TABLE, "shared");
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 2 * TABLE + PAGE, PAGE,
-				  RW, PRIV, NULL));
+				  RW, PRIV_FIXED, NULL));
 	put(_metadata, self->mfd, BASE + 2 * TABLE + PAGE, "private");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + TABLE, PAGE,
 				     MADV_DONTFORK));
@@ -506,7 +502,7 @@ TEST_F(odf, fewer_pagetable_pages)
 	unsigned long a;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, len, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, len, RW, PRIV_FIXED, NULL));
 	for (a = BASE; a < BASE + len; a += TABLE)
 		ASSERT_EQ(0, _shadow_fault(self->mfd, a, PAGE,
 					   SHADOW_FAULT_WRITE, NULL));

@@ -54,7 +54,6 @@
 #define STRESS_AS_LIMIT	(128UL << 20)
 #define MAX_REPORTS	20
 
-#define RW	(PROT_READ | PROT_WRITE)
 #define EF	ES(EFAULT)
 #define EI	ES(EINVAL)
 #define EM	ES(ENOMEM)

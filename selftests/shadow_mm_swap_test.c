@@ -29,10 +29,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 #define MAXPG	64
 
 /* The flags a walk record's state is judged by. */
@@ -206,7 +202,8 @@ TEST_F(swap, contents_survive)
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
 	ASSERT_NE(NULL, data);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, n * PAGE, 1);
 	write_bytes(_metadata, self->mfd, BASE, data, n * PAGE);
 	walk(_metadata, self->mfd, BASE, n, pg);
@@ -281,7 +278,8 @@ TEST_F(swap, write_fault_swapin)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 2);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, BASE, 2 * PAGE);
@@ -321,7 +319,8 @@ TEST_F(swap, young_skipped_once)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 3);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 
@@ -393,7 +392,8 @@ TEST_F(swap, dirty_moves_to_page)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 4);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, BASE, n * PAGE);
@@ -463,7 +463,8 @@ TEST_F(swap, fork_both_swapped)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 5);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	child = _shadow_fork(self->mfd, 0, NULL);
@@ -597,7 +598,8 @@ TEST_F(swap, fork_of_swap_entries)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 6);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, 0, 0);
@@ -668,7 +670,7 @@ TEST_F(swap, shared_anonymous)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	fill_random(data, sizeof(data), 7);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
@@ -737,7 +739,7 @@ TEST_F(swap, mlocked_skipped)
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW,
-				  PRIV | MAP_LOCKED, NULL));
+				  PRIV_FIXED | MAP_LOCKED, NULL));
 	fill_random(data, sizeof(data), 8);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	for (pass = 0; pass < 2; pass++) {
@@ -761,7 +763,8 @@ TEST_F(swap, mlocked_skipped)
 
 	/* A child that locks pages it shares with its parent. */
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, 4 * PAGE));
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	write_bytes(_metadata, self->mfd, BASE, data, 2 * PAGE);
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE, 2 * PAGE, PROT_READ));
 	child = _shadow_fork(self->mfd, 0, NULL);
@@ -821,7 +824,7 @@ TEST_F(swap, slots_freed_every_order)
 			fd[0] = _shadow_create(self->dev, 0, NULL);
 			ASSERT_LE(0, fd[0]);
 			ASSERT_EQ(0, _shadow_mmap(fd[0], BASE, 4 * PAGE, RW,
-						  PRIV, NULL));
+						  PRIV_FIXED, NULL));
 			write_bytes(_metadata, fd[0], BASE, data,
 				    sizeof(data));
 			fd[1] = _shadow_fork(fd[0], 0, NULL);
@@ -866,7 +869,8 @@ TEST_F(swap, munmap_and_dontneed_free_slots)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 10);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, 0, 0);
@@ -911,8 +915,9 @@ TEST_F(swap, dev_reclaim)
 		SKIP(return, NO_SWAP);
 	other = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_mmap(other, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_mmap(other, BASE, 8 * PAGE, RW, PRIV_FIXED, NULL));
 	fill_random(a, sizeof(a), 11);
 	fill_random(b, sizeof(b), 12);
 	write_bytes(_metadata, self->mfd, BASE, a, sizeof(a));
@@ -953,7 +958,8 @@ TEST_F(swap, range_and_zero_page)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 13);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 6 * PAGE, 2 * PAGE, 0,
@@ -1003,7 +1009,8 @@ TEST_F(swap, paths_over_swap_entries)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 14);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, 0, 0);
@@ -1058,7 +1065,7 @@ TEST_F(swap, bad_input)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	p = mmap((void *)win, 2 * PAGE, RW, PRIV, -1, 0);
+	p = mmap((void *)win, 2 * PAGE, RW, PRIV_FIXED, -1, 0);
 	ASSERT_EQ((void *)win, (void *)p);
 	real_unaligned = madvise(p + 1, PAGE, MADV_PAGEOUT) ? errno : 0;
 	real_wrap = madvise(p, -win + PAGE, MADV_PAGEOUT) ? errno : 0;
@@ -1066,7 +1073,8 @@ TEST_F(swap, bad_input)
 	EXPECT_EQ(EINVAL, real_unaligned);
 	EXPECT_EQ(EINVAL, real_wrap);
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	EXPECT_EQ(-real_unaligned, _shadow_reclaim(self->mfd, 0, BASE + 1,
 						   PAGE, NULL));
 	EXPECT_EQ(-real_wrap, _shadow_reclaim(self->mfd, 0, BASE,
@@ -1148,7 +1156,8 @@ TEST_F(swap, smaps_swap)
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
 	id = stats(_metadata, self->mfd).out_id;
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 15);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	EXPECT_EQ(0, smaps_kb(id, "Swap"));
@@ -1216,9 +1225,10 @@ TEST_F(swap, reclaim_races_faults)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 32 * PAGE, 16 * PAGE, RW,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 	for (i = 0; i < 2; i++) {
 		rc[i].mfd = self->mfd;
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, race_writer, &rc[i]));
@@ -1289,7 +1299,7 @@ TEST_F(swap, cow_copy_racing_reclaim_leaves_no_orphan)
 	ASSERT_EQ(0, pthread_create(&t, NULL, reclaim_loop, &c));
 	end = time(NULL) + 8;
 	for (round = 0; round < 2000 && time(NULL) < end; round++) {
-		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV,
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED,
 					  NULL));
 		put(_metadata, self->mfd, BASE, "shared, then swapped");
 		child = _shadow_fork(self->mfd, 0, NULL);

@@ -21,10 +21,6 @@
 #define WIN_PAGES	256UL
 #define W(pg)		(WIN + (unsigned long)(pg) * PAGE)
 
-#define RW		(PROT_READ | PROT_WRITE)
-#define PRIV		(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED		(MAP_SHARED | MAP_ANONYMOUS)
-#define FIXED		MAP_FIXED
 #define NOREPLACE	MAP_FIXED_NOREPLACE
 
 #define MAX_REGIONS	64
