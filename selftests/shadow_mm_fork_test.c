@@ -19,6 +19,26 @@ FIXTURE(fork) {
 	long pages;
 };
 
+/*
+ * Every fork twice: a plain one and an on-demand one (SHADOW_FORK_ODF),
+ * which must look the same but for the shared PTE tables.
+ */
+FIXTURE_VARIANT(fork) {
+	unsigned int flags;
+};
+
+FIXTURE_VARIANT_ADD(fork, plain) { .flags = 0 };
+FIXTURE_VARIANT_ADD(fork, odf) { .flags = SHADOW_FORK_ODF };
+
+/*
+ * Does the variant's fork share PTE tables? Under make check ODF=1
+ * (odf_always) the module makes the plain forks on-demand too.
+ */
+static bool odf(const FIXTURE_VARIANT(fork) *variant)
+{
+	return (variant->flags & SHADOW_FORK_ODF) || shadow_odf_always();
+}
+
 FIXTURE_SETUP(fork)
 {
 	self->pages = shadow_counter("pages");
@@ -55,7 +75,7 @@ TEST_F(fork, cow_then_reuse)
 	put(_metadata, self->mfd, BASE, "parent");
 	put(_metadata, self->mfd, BASE + PAGE, "untouched");
 	pid = stats(_metadata, self->mfd).out_id;
-	child = _shadow_fork(self->mfd, 0, &id);
+	child = _shadow_fork(self->mfd, variant->flags, &id);
 	ASSERT_LE(0, child);
 	EXPECT_NE(pid, id);
 
@@ -69,7 +89,7 @@ TEST_F(fork, cow_then_reuse)
 	 * The child's copy is old; the parent's PTE keeps its young bit.
 	 * On-demand fork shares the table, and its young bits.
 	 */
-	EXPECT_EQ(shadow_odf_always() ? SHADOW_PAGE_YOUNG : 0,
+	EXPECT_EQ(odf(variant) ? SHADOW_PAGE_YOUNG : 0,
 		  cp.flags & SHADOW_PAGE_YOUNG);
 	EXPECT_EQ(SHADOW_PAGE_YOUNG, pp.flags & SHADOW_PAGE_YOUNG);
 	expect(_metadata, child, BASE, "parent");
@@ -108,7 +128,7 @@ TEST_F(fork, reuse_after_child_exit)
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
 	put(_metadata, self->mfd, BASE, "x");
 	before = page(_metadata, self->mfd, BASE);
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_exit(child));
 	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
@@ -130,7 +150,7 @@ TEST_F(fork, reuse_after_child_munmap)
 				  NULL));
 	put(_metadata, self->mfd, BASE, "x");
 	before = page(_metadata, self->mfd, BASE);
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_munmap(child, BASE, PAGE));
 	put(_metadata, self->mfd, BASE, "y");
@@ -149,7 +169,7 @@ TEST_F(fork, copy_while_shared)
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
 	put(_metadata, self->mfd, BASE, "x");
 	before = page(_metadata, self->mfd, BASE);
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	put(_metadata, self->mfd, BASE, "y");
 	EXPECT_NE(before.page_id, page(_metadata, self->mfd, BASE).page_id);
@@ -226,7 +246,7 @@ TEST_F(fork, shared_stays_shared)
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	put(_metadata, self->mfd, BASE, "before");
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	/* Shared VMAs are not copied: the child faults them in later. */
 	EXPECT_EQ(0, stats(_metadata, child).out_rss_shmem);
@@ -268,7 +288,7 @@ TEST_F(fork, shared_read_faults_around)
 				  NULL));
 	for (i = 0; i < ARRAY_SIZE(written); i++)
 		put(_metadata, self->mfd, BASE + written[i] * PAGE, "w");
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	for (i = 0; i < ARRAY_SIZE(touched); i++)
 		ASSERT_EQ(0, _shadow_fault(child, BASE + touched[i] * PAGE,
@@ -333,7 +353,7 @@ TEST_F(fork, layout_and_counters)
 				  PROT_READ, PRIV_FIXED | MAP_LOCKED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 16 * PAGE, PAGE, RW,
 				  SHARED_FIXED, NULL));
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, SHADOW_TASK_SIZE, pv, 4,
 				      &pn));
@@ -386,10 +406,10 @@ TEST_F(fork, three_generations_every_close_order)
 					  NULL));
 		put(_metadata, fd[0], BASE, "g0");
 		put(_metadata, fd[0], BASE + PAGE, "shared by all");
-		fd[1] = _shadow_fork(fd[0], 0, NULL);
+		fd[1] = _shadow_fork(fd[0], variant->flags, NULL);
 		ASSERT_LE(0, fd[1]);
 		put(_metadata, fd[1], BASE, "g1");
-		fd[2] = _shadow_fork(fd[1], 0, NULL);
+		fd[2] = _shadow_fork(fd[1], variant->flags, NULL);
 		ASSERT_LE(0, fd[2]);
 		put(_metadata, fd[2], BASE, "g2");
 		EXPECT_EQ(3, page(_metadata, fd[2], BASE + PAGE).mapcount);
@@ -460,7 +480,7 @@ TEST_F(fork, dontfork_not_copied)
 	put(_metadata, self->mfd, BASE, "kept");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 4 * PAGE, 4 * PAGE,
 				     MADV_DONTFORK));
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_get_vmas(child, 0, SHADOW_TASK_SIZE, v, 4, &nr));
 	ASSERT_EQ(1, nr);
@@ -484,7 +504,7 @@ TEST_F(fork, wipeonfork_child_sees_zeroes)
 	put(_metadata, self->mfd, BASE, "secret");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 2 * PAGE,
 				     MADV_WIPEONFORK));
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	EXPECT_EQ(0, page(_metadata, child, BASE).flags);
 	ASSERT_EQ(6, _shadow_access(child, BASE, buf, 6, 0));
@@ -506,7 +526,7 @@ TEST_F(fork, child_gets_own_pagetables)
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
 	before = shadow_counter("pages");
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ps = stats(_metadata, self->mfd);
 	cs = stats(_metadata, child);
@@ -518,7 +538,7 @@ TEST_F(fork, child_gets_own_pagetables)
 	 * A PGD and three tables for the child; no data page copied. An
 	 * on-demand fork shares the PTE table instead.
 	 */
-	EXPECT_EQ(before + 1 + 3 - shadow_odf_always(),
+	EXPECT_EQ(before + 1 + 3 - odf(variant),
 		  shadow_counter("pages"));
 	close(child);
 }
@@ -531,7 +551,7 @@ TEST_F(fork, zero_page_mapping_not_copied)
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE, 0, NULL));
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	/* No anon_vma: vma_needs_copy() says the faults will refill it. */
 	EXPECT_EQ(0, page(_metadata, child, BASE).flags);
@@ -541,6 +561,7 @@ TEST_F(fork, zero_page_mapping_not_copied)
 
 struct forker {
 	int mfd;
+	unsigned int flags;
 	int *stop;
 	long forks;
 	long bad;
@@ -565,7 +586,7 @@ static void *forker(void *arg)
 	unsigned long pg;
 
 	while (!__atomic_load_n(f->stop, __ATOMIC_RELAXED)) {
-		int child = _shadow_fork(f->mfd, 0, NULL);
+		int child = _shadow_fork(f->mfd, f->flags, NULL);
 		char buf[8] = "child";
 
 		if (child < 0)
@@ -616,7 +637,7 @@ TEST_F(fork, forks_race_faults)
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV_FIXED,
 				  NULL));
 	for (i = 0; i < 3; i++) {
-		f[i] = (struct forker){ self->mfd, &stop, i, 0 };
+		f[i] = (struct forker){ self->mfd, variant->flags, &stop, i, 0 };
 		ASSERT_EQ(0, pthread_create(&t[i], NULL,
 					    i ? writer : forker, &f[i]));
 	}
