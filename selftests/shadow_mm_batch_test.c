@@ -21,8 +21,7 @@ FIXTURE_SETUP(batch)
 {
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	if (!(shadow_features(self->dev) & SHADOW_MM_FEATURE_BATCH))
-		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
+	ASSERT_TRUE(shadow_features(self->dev) & SHADOW_MM_FEATURE_BATCH);
 	self->before = counts();
 }
 

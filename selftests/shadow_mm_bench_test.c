@@ -93,8 +93,7 @@ TEST_F_TIMEOUT(bench, smoke, 240)
 
 	dev = shadow_open_dev();
 	ASSERT_LE(0, dev);
-	if (!(shadow_features(dev) & SHADOW_MM_FEATURE_BATCH))
-		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
+	ASSERT_TRUE(shadow_features(dev) & SHADOW_MM_FEATURE_BATCH);
 	close(dev);
 
 	step = clock_step_ns();

@@ -262,8 +262,7 @@ TEST_F_TIMEOUT(cli, golden_batched, 120)
 
 	if (dev >= 0)
 		close(dev);
-	if (!(features & SHADOW_MM_FEATURE_BATCH))
-		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
+	ASSERT_TRUE(features & SHADOW_MM_FEATURE_BATCH);
 	golden(_metadata, self, variant, true);
 }
 
@@ -301,59 +300,6 @@ TEST(every_script_runs)
 	}
 	closedir(dir);
 	EXPECT_LT(10, scripts);
-}
-
-/*
- * A command the module does not implement yet gets ENOTTY, and the CLI
- * says so; skipped once the module has every command of the uapi.
- */
-TEST(not_implemented)
-{
-	static const struct {
-		int nr;
-		const char *name, *line;
-	} cmds[] = {
-		{ SHADOW_MM_CMD_MPROTECT, "MPROTECT", "mprotect a 0x10000 1p r--" },
-		{ SHADOW_MM_CMD_MLOCK, "MLOCK", "mlock a 0x10000 1p" },
-		{ SHADOW_MM_CMD_MUNLOCK, "MUNLOCK", "munlock a 0x10000 1p" },
-		{ SHADOW_MM_CMD_MLOCKALL, "MLOCKALL", "mlockall a current" },
-		{ SHADOW_MM_CMD_MUNLOCKALL, "MUNLOCKALL", "munlockall a" },
-		{ SHADOW_MM_CMD_MREMAP, "MREMAP", "mremap a 0x10000 1p 2p" },
-		{ SHADOW_MM_CMD_BRK, "BRK", "brk a" },
-	};
-	struct shadow_mm_api api = { .size = sizeof(api) };
-	const char *path = "/tmp/shadow_mm_cli_enotty.sh";
-	char *const args[] = { "shadow_mm_cli", "-x", (char *)path, NULL };
-	char want[512], *got;
-	struct cli_paths p;
-	int dev, i;
-	FILE *f;
-
-	ASSERT_EQ(0, find_paths(&p));
-	dev = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, shadow_ioctl(dev, SHADOW_MM_API, &api));
-	close(dev);
-	for (i = 0; i < ARRAY_SIZE(cmds); i++)
-		if (!(api.out_ioctls & (1ULL << cmds[i].nr)))
-			break;
-	if (i == ARRAY_SIZE(cmds))
-		SKIP(return, "the module implements every command");
-
-	f = fopen(path, "w");
-	ASSERT_NE(NULL, f);
-	fprintf(f, "create a\n%s\n", cmds[i].line);
-	fclose(f);
-	snprintf(want, sizeof(want),
-		 "+ create a\na: id 1\n+ %s\n%s:2: %.*s: Inappropriate ioctl for device (ENOTTY): this shadow_mm module does not implement SHADOW_MM_%s yet\n[exit 1]\n",
-		 cmds[i].line, path, (int)strcspn(cmds[i].line, " "),
-		 cmds[i].line, cmds[i].name);
-	got = calloc(1, MAX_OUTPUT + 64 + 1);
-	ASSERT_NE(NULL, got);
-	run_cli(&p, args, NULL, got);
-	unlink(path);
-	EXPECT_STREQ(want, got);
-	free(got);
 }
 
 /* Add what the terminal shows to @buf until it holds @n prompts. */

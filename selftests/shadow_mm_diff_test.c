@@ -2896,9 +2896,9 @@ TEST_F(diff, fuzz)
 	if (geteuid())
 		SKIP(return, "needs root for /proc/<pid>/pagemap's pfns");
 	ASSERT_EQ(0, diff_prepare(self->dev));
-	if (!caps.kind[OP_MMAP] || !caps.kind[OP_READ] || !caps.kind[OP_PEEK] ||
-	    !(caps.ioctls & (1ULL << SHADOW_MM_CMD_WALK)))
-		SKIP(return, "the module lacks mmap, fault, access or walk");
+	ASSERT_TRUE(caps.kind[OP_MMAP] && caps.kind[OP_READ] &&
+		    caps.kind[OP_PEEK] &&
+		    (caps.ioctls & (1ULL << SHADOW_MM_CMD_WALK)));
 
 	printf("# diff: seed %llu, %s %ld, at most %d operations per sequence\n",
 	       (unsigned long long)cfg.seed,

@@ -209,13 +209,6 @@ static bool is_reclaim(enum op op)
 	return op == OP_RECLAIM || op == OP_ODF_RECLAIM;
 }
 
-/* The operations that need SHADOW_MM_FEATURE_SWAP. */
-static bool needs_swap(enum op op)
-{
-	return is_reclaim(op) || op == OP_SWAPIN_READ ||
-	       op == OP_SWAPIN_WRITE;
-}
-
 /* Reclaim the whole space: one pass to age it, one to swap it out. */
 static int reclaim_space(int mfd, struct shadow_mm_reclaim *r)
 {
@@ -477,8 +470,6 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 FIXTURE(fail_nth) {
 	int dev;
 	bool no_injection;
-	bool no_swap;
-	bool no_file;
 };
 
 FIXTURE_VARIANT(fail_nth) {
@@ -603,10 +594,11 @@ FIXTURE_SETUP(fail_nth)
 	ASSERT_LE(0, fail_nth_fd);
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	self->no_swap = !(shadow_features(self->dev) &
-			  SHADOW_MM_FEATURE_SWAP);
-	self->no_file = !(shadow_features(self->dev) &
-			  SHADOW_MM_FEATURE_FILE);
+	/* The in-tree module has every feature the sweeps need. */
+	ASSERT_EQ(SHADOW_MM_FEATURE_SWAP | SHADOW_MM_FEATURE_FILE |
+		  SHADOW_MM_FEATURE_BATCH, shadow_features(self->dev) &
+		  (SHADOW_MM_FEATURE_SWAP | SHADOW_MM_FEATURE_FILE |
+		   SHADOW_MM_FEATURE_BATCH));
 	if (file_fd < 0) {
 		file_fd = memfd_create("failnth", 0);
 		ASSERT_LE(0, file_fd);
@@ -630,14 +622,6 @@ TEST_F(fail_nth, every_point)
 
 	if (self->no_injection)
 		SKIP(return, "no fault injection in this kernel (make check-debug)");
-	if (needs_swap(variant->op) && self->no_swap)
-		SKIP(return, "the module has no SHADOW_MM_FEATURE_SWAP");
-	if ((variant->op == OP_FILE_MMAP || variant->op == OP_FILE_FAULT) &&
-	    self->no_file)
-		SKIP(return, "the module has no SHADOW_MM_FEATURE_FILE");
-	if (variant->op == OP_BATCH &&
-	    !(shadow_features(self->dev) & SHADOW_MM_FEATURE_BATCH))
-		SKIP(return, "the module has no SHADOW_MM_FEATURE_BATCH");
 	points = sweep(_metadata, self->dev, variant->op, &failed);
 	TH_LOG("%s: %d fault points, %d made the call fail",
 	       op_names[variant->op], points, failed);

@@ -32,8 +32,7 @@ FIXTURE_SETUP(odf)
 	self->shared = shadow_odf_counter("shared");
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	if (!(shadow_features(self->dev) & SHADOW_MM_FEATURE_ODF))
-		SKIP(return, "no SHADOW_MM_FEATURE_ODF");
+	ASSERT_TRUE(shadow_features(self->dev) & SHADOW_MM_FEATURE_ODF);
 	self->mfd = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, self->mfd);
 }
