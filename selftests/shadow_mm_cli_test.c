@@ -141,7 +141,7 @@ static void show_diff(const char *want, const char *got)
 
 FIXTURE(cli) {
 	struct cli_paths paths;
-	struct counts base;
+	struct shadow_counts base;
 };
 
 FIXTURE_VARIANT(cli) {
@@ -157,7 +157,7 @@ FIXTURE_VARIANT(cli) {
 FIXTURE_SETUP(cli)
 {
 	ASSERT_EQ(0, find_paths(&self->paths));
-	self->base = counts();
+	self->base = shadow_counts();
 	ASSERT_EQ(0, self->base.mms);
 	ASSERT_EQ(0, self->base.pages);
 	ASSERT_EQ(0, self->base.shmem);
@@ -165,7 +165,7 @@ FIXTURE_SETUP(cli)
 
 FIXTURE_TEARDOWN(cli)
 {
-	expect_counts(_metadata, self->base);
+	shadow_expect_counts(_metadata, self->base);
 }
 
 /* Placement, merging, MAP_FIXED, holes, and the errors of mmap/munmap. */
@@ -344,7 +344,7 @@ TEST(interactive)
 		"shadow_mm> <stdin>:4: munmap: Invalid argument (EINVAL)\n"
 		"shadow_mm> 0x10000000 none\n"
 		"shadow_mm> ";
-	struct counts base = counts();
+	struct shadow_counts base = shadow_counts();
 	struct cli_paths p;
 	struct termios t;
 	char out[4096];
@@ -385,7 +385,7 @@ TEST(interactive)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_STREQ(want, out);
-	expect_counts(_metadata, base);
+	shadow_expect_counts(_metadata, base);
 }
 
 TEST_HARNESS_MAIN

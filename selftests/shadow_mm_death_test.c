@@ -12,7 +12,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-
 /* A child busy with every kind of operation, until it is killed. */
 static void busy_child(void)
 {
@@ -47,7 +46,7 @@ static void busy_child(void)
 /* SIGKILL in the middle of operations leaves nothing behind. */
 TEST(sigkill_mid_operations)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int round, status;
 
 	for (round = 0; round < 5; round++) {
@@ -60,14 +59,14 @@ TEST(sigkill_mid_operations)
 		ASSERT_EQ(0, kill(pid, SIGKILL));
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_TRUE(WIFSIGNALED(status));
-		expect_counts(_metadata, before);
+		shadow_expect_counts(_metadata, before);
 	}
 }
 
 /* Exiting with address spaces, forks and CLONE_VM users open. */
 TEST(exit_with_handles_open)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int status;
 	pid_t pid = fork();
 
@@ -91,7 +90,7 @@ TEST(exit_with_handles_open)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 static int send_fd(int sock, int fd)
@@ -145,7 +144,7 @@ static int recv_fd(int sock)
  */
 TEST(fd_passing)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int sv[2], dev, mfd, status;
 	pid_t pid;
 
@@ -177,7 +176,7 @@ TEST(fd_passing)
 	mfd = _shadow_create(dev, 0, NULL);
 	ASSERT_LE(0, mfd);
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
-	put(_metadata, mfd, BASE, "sender");
+	shadow_put(_metadata, mfd, BASE, "sender");
 	ASSERT_EQ(0, send_fd(sv[0], mfd));
 	close(mfd);
 	close(dev);
@@ -187,7 +186,7 @@ TEST(fd_passing)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(sv[0]);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 /* While any fd exists the module cannot be unloaded. */

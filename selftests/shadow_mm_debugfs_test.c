@@ -96,7 +96,7 @@ static bool mm_dir_exists(__u32 id)
 
 static __u32 mm_id(struct __test_metadata *_metadata, int mfd)
 {
-	return stats(_metadata, mfd).out_id;
+	return shadow_stats(_metadata, mfd).out_id;
 }
 
 /* mmlist's columns, in order. */
@@ -175,7 +175,7 @@ static void expect_row_matches(struct __test_metadata *_metadata,
 			       const struct row *rows, int n, int mfd,
 			       pid_t pid)
 {
-	struct shadow_mm_stats st = stats(_metadata, mfd);
+	struct shadow_mm_stats st = shadow_stats(_metadata, mfd);
 	const struct row *r = find_row(rows, n, st.out_id);
 
 	ASSERT_NE(NULL, r);
@@ -270,7 +270,7 @@ static long field(const struct smap *s, const char *name)
 }
 
 FIXTURE(debugfs) {
-	struct counts before;
+	struct shadow_counts before;
 	int dev;
 	int mfd;
 	__u32 id;
@@ -291,14 +291,14 @@ FIXTURE_VARIANT_ADD(debugfs, odf) { .fork_flags = SHADOW_FORK_ODF };
  * Does the variant's fork share PTE tables? Under make check ODF=1
  * (odf_always) the module makes the plain forks on-demand too.
  */
-static bool odf(const FIXTURE_VARIANT(debugfs) *variant)
+static bool odf(const struct _fixture_variant_debugfs *variant)
 {
 	return (variant->fork_flags & SHADOW_FORK_ODF) || shadow_odf_always();
 }
 
 FIXTURE_SETUP(debugfs)
 {
-	self->before = counts();
+	self->before = shadow_counts();
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
 	self->mfd = _shadow_create(self->dev, 0, &self->id);
@@ -309,7 +309,7 @@ FIXTURE_TEARDOWN(debugfs)
 {
 	close(self->mfd);
 	close(self->dev);
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 	EXPECT_FALSE(mm_dir_exists(self->id));
 }
 
@@ -468,7 +468,7 @@ TEST_F(debugfs, maps_is_get_maps)
  * child's read of page 0, which the engine does not do.
  */
 static int shadow_smaps_layout(struct __test_metadata *_metadata, int mfd,
-			       const FIXTURE_VARIANT(debugfs) *variant)
+			       const struct _fixture_variant_debugfs *variant)
 {
 	int child;
 
@@ -798,7 +798,7 @@ static void expect_runs_match_walk(struct __test_metadata *_metadata,
 static void expect_tables(struct __test_metadata *_metadata, int mfd,
 			  const unsigned long tables[4])
 {
-	struct shadow_mm_stats st = stats(_metadata, mfd);
+	struct shadow_mm_stats st = shadow_stats(_metadata, mfd);
 
 	EXPECT_EQ(1, tables[0]);
 	EXPECT_EQ(st.out_nr_puds, tables[1]);
@@ -1096,7 +1096,7 @@ TEST_F(debugfs, read_races_exit)
 	struct race r = { .fds = { -1, -1, -1 } };
 	static int held[RACE_ROUNDS * 3];
 	pthread_t t[READERS + 1];
-	struct counts now;
+	struct shadow_counts now;
 	int round, i, child, vm, waited;
 	time_t deadline;
 	char path[128];
@@ -1158,7 +1158,7 @@ TEST_F(debugfs, read_races_exit)
 
 	/* A reader's last reference leaves the teardown to a worker. */
 	for (waited = 0; waited < 100; waited++) {
-		now = counts();
+		now = shadow_counts();
 		if (now.mms == self->before.mms &&
 		    now.pages == self->before.pages)
 			break;

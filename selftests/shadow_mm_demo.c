@@ -8,7 +8,6 @@
  */
 #include "shadow_mm_lib.h"
 
-
 static int step;
 
 static void show(int mfd, const char *what)

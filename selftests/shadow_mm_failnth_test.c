@@ -173,16 +173,16 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 64 * PAGE, 4 * PAGE, PROT_READ,
 				  PRIV_FIXED, NULL));
-	put(_metadata, mfd, BASE, "private page 0");
-	put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
-	put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
+	shadow_put(_metadata, mfd, BASE, "private page 0");
+	shadow_put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
+	shadow_put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE + 64 * PAGE, PAGE, 0, NULL));
 	if (is_odf(op)) {
 		ASSERT_EQ(0, _shadow_mmap(mfd, ODF_BASE, 16 * PAGE, RW,
 					  PRIV_FIXED,
 					  NULL));
-		put(_metadata, mfd, ODF_BASE, "odf page 0");
-		put(_metadata, mfd, ODF_BASE + 5 * PAGE, "odf page 5");
+		shadow_put(_metadata, mfd, ODF_BASE, "odf page 0");
+		shadow_put(_metadata, mfd, ODF_BASE + 5 * PAGE, "odf page 5");
 	}
 	*child = _shadow_fork(mfd, is_odf(op) ? SHADOW_FORK_ODF : 0, NULL);
 	ASSERT_LE(0, *child);
@@ -406,7 +406,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 	*failed = 0;
 
 	for (n = 1; n < MAX_POINTS; n++) {
-		struct counts before = counts();
+		struct shadow_counts before = shadow_counts();
 		struct snapshot s0, s1;
 		int mfd, child, newfd = -1, ret;
 		bool hit;
@@ -459,7 +459,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 		close(child);
 		close(mfd);
 		/* Nothing leaked, whatever happened. */
-		expect_counts(_metadata, before);
+		shadow_expect_counts(_metadata, before);
 		if (!hit)
 			break;
 	}

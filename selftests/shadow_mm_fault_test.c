@@ -53,13 +53,13 @@ TEST_F(pt, zero_page_then_cow)
 		  p[0].flags);
 	EXPECT_EQ(0, p[0].page_id);
 	EXPECT_EQ(0, p[1].flags);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_rss_anon);
 	EXPECT_EQ(1, st.out_min_flt);
 
 	/* A second read of a mapped page is no fault. */
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, &nr));
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_min_flt);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_min_flt);
 
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, SHADOW_FAULT_WRITE,
 				   &nr));
@@ -68,7 +68,7 @@ TEST_F(pt, zero_page_then_cow)
 		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_EXCLUSIVE, p[0].flags);
 	EXPECT_NE(0, p[0].page_id);
 	EXPECT_EQ(1, p[0].mapcount);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_rss_anon);
 	EXPECT_EQ(1, st.out_cow_copies);
 	EXPECT_EQ(0, st.out_cow_reuses);
@@ -97,7 +97,7 @@ TEST_F(pt, write_fault_new_page)
 		if (i)
 			EXPECT_NE(p[i - 1].page_id, p[i].page_id);
 	}
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(4, st.out_rss_anon);
 	EXPECT_EQ(0, st.out_cow_copies);
 	EXPECT_EQ(4, st.out_min_flt);
@@ -127,7 +127,7 @@ TEST_F(pt, content_roundtrip)
 		ASSERT_EQ(0, out[i]);
 	ASSERT_EQ(0, memcmp(in, out + 100, sizeof(in)));
 	/* Pages 0-3 are all touched by the write: four new pages. */
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(4, st.out_rss_anon);
 	/* Reading beyond the VMA stops at its end. */
 	EXPECT_EQ(PAGE - 10, _shadow_access(self->mfd, BASE + 3 * PAGE + 10,
@@ -213,13 +213,13 @@ TEST_F(pt, shared_anonymous)
 		  SHADOW_PAGE_DIRTY | SHADOW_PAGE_SHMEM, p[1].flags);
 	EXPECT_NE(0, p[0].page_id);
 	EXPECT_EQ(1, p[1].mapcount);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(2, st.out_rss_shmem);
 	EXPECT_EQ(0, st.out_rss_anon);
 
 	/* Unmap and map again: a new object, zero-filled. */
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, 2 * PAGE));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_shmem);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_shmem);
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	ASSERT_EQ(5, _shadow_access(self->mfd, BASE + PAGE, buf, 5, 0));
@@ -288,7 +288,7 @@ TEST_F(pt, shared_object_ends_at_its_size)
 	EXPECT_EQ(SHADOW_PAGE_PRESENT, pg[1].flags & SHADOW_PAGE_PRESENT);
 	EXPECT_EQ(0, pg[2].flags);
 	EXPECT_EQ(0, pg[3].flags);
-	EXPECT_EQ(2, stats(_metadata, self->mfd).out_rss_shmem);
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_rss_shmem);
 }
 
 /*
@@ -384,7 +384,7 @@ TEST_F(pt, pagetables_per_level)
 					  PRIV_FIXED, NULL));
 		ASSERT_EQ(0, _shadow_fault(self->mfd, b - PAGE, 2 * PAGE,
 					   SHADOW_FAULT_WRITE, NULL));
-		st = stats(_metadata, self->mfd);
+		st = shadow_stats(_metadata, self->mfd);
 		EXPECT_EQ(cases[i].puds, st.out_nr_puds);
 		EXPECT_EQ(cases[i].pmds, st.out_nr_pmds);
 		EXPECT_EQ(cases[i].ptes, st.out_nr_ptes);
@@ -392,7 +392,7 @@ TEST_F(pt, pagetables_per_level)
 
 		/* The upper page goes: its tables go, the lower's stay. */
 		ASSERT_EQ(0, _shadow_munmap(self->mfd, b, PAGE));
-		st = stats(_metadata, self->mfd);
+		st = shadow_stats(_metadata, self->mfd);
 		EXPECT_EQ(1, st.out_nr_puds);
 		EXPECT_EQ(1, st.out_nr_pmds);
 		EXPECT_EQ(1, st.out_nr_ptes);
@@ -400,7 +400,7 @@ TEST_F(pt, pagetables_per_level)
 
 		/* The last page under them goes: every table goes. */
 		ASSERT_EQ(0, _shadow_munmap(self->mfd, b - PAGE, PAGE));
-		st = stats(_metadata, self->mfd);
+		st = shadow_stats(_metadata, self->mfd);
 		EXPECT_EQ(0, st.out_nr_puds);
 		EXPECT_EQ(0, st.out_nr_pmds);
 		EXPECT_EQ(0, st.out_nr_ptes);
@@ -419,13 +419,13 @@ TEST_F(pt, pagetable_kept_for_neighbour)
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, SHADOW_FAULT_WRITE,
 				   NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 2 * PAGE, PAGE, 0, NULL));
-	ASSERT_EQ(1, stats(_metadata, self->mfd).out_nr_ptes);
+	ASSERT_EQ(1, shadow_stats(_metadata, self->mfd).out_nr_ptes);
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, PAGE));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_nr_ptes);
 	EXPECT_EQ(0, st.out_rss_anon);
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 2 * PAGE, PAGE));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_nr_ptes);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_nr_ptes);
 }
 
 /* munmap of a populated range across 2 MiB and 1 GiB boundaries. */
@@ -445,7 +445,7 @@ TEST_F(pt, munmap_populated_across_boundaries)
 				    SHADOW_ACCESS_WRITE));
 	ASSERT_EQ(4, _shadow_access(self->mfd, start + len - PAGE, "tail", 4,
 				    SHADOW_ACCESS_WRITE));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(len / PAGE, st.out_rss_anon);
 	/* [start, +len) spans PTE tables at 4 2 MiB slots, 2 PMD tables. */
 	EXPECT_EQ(4, st.out_nr_ptes);
@@ -455,7 +455,7 @@ TEST_F(pt, munmap_populated_across_boundaries)
 
 	/* Unmap all but the first and the last page. */
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, start + PAGE, len - 2 * PAGE));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(2, st.out_rss_anon);
 	EXPECT_EQ(2, st.out_nr_ptes);
 	EXPECT_EQ(2, st.out_nr_pmds);
@@ -477,7 +477,7 @@ TEST_F(pt, map_fixed_over_populated)
 				    SHADOW_ACCESS_WRITE));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + PAGE, PAGE, RW, PRIV_FIXED,
 				  NULL));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_anon);
 	ASSERT_EQ(4, _shadow_access(self->mfd, BASE + PAGE, buf, 4, 0));
 	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0", 4));
 }
@@ -655,7 +655,7 @@ TEST_F_TIMEOUT(pt, concurrent_faults_and_munmap, 90)
 		if ((p[i].flags & SHADOW_PAGE_PRESENT) &&
 		    !(p[i].flags & SHADOW_PAGE_ZERO))
 			present++;
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(present, st.out_rss_anon + st.out_rss_shmem);
 }
 

@@ -12,7 +12,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-
 FIXTURE(fork) {
 	int dev;
 	int mfd;
@@ -34,7 +33,7 @@ FIXTURE_VARIANT_ADD(fork, odf) { .flags = SHADOW_FORK_ODF };
  * Does the variant's fork share PTE tables? Under make check ODF=1
  * (odf_always) the module makes the plain forks on-demand too.
  */
-static bool odf(const FIXTURE_VARIANT(fork) *variant)
+static bool odf(const struct _fixture_variant_fork *variant)
 {
 	return (variant->flags & SHADOW_FORK_ODF) || shadow_odf_always();
 }
@@ -72,15 +71,15 @@ TEST_F(fork, cow_then_reuse)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
 				  NULL));
-	put(_metadata, self->mfd, BASE, "parent");
-	put(_metadata, self->mfd, BASE + PAGE, "untouched");
-	pid = stats(_metadata, self->mfd).out_id;
+	shadow_put(_metadata, self->mfd, BASE, "parent");
+	shadow_put(_metadata, self->mfd, BASE + PAGE, "untouched");
+	pid = shadow_stats(_metadata, self->mfd).out_id;
 	child = _shadow_fork(self->mfd, variant->flags, &id);
 	ASSERT_LE(0, child);
 	EXPECT_NE(pid, id);
 
-	pp = page(_metadata, self->mfd, BASE);
-	cp = page(_metadata, child, BASE);
+	pp = shadow_page(_metadata, self->mfd, BASE);
+	cp = shadow_page(_metadata, child, BASE);
 	EXPECT_EQ(pp.page_id, cp.page_id);
 	EXPECT_EQ(2, pp.mapcount);
 	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
@@ -92,29 +91,29 @@ TEST_F(fork, cow_then_reuse)
 	EXPECT_EQ(odf(variant) ? SHADOW_PAGE_YOUNG : 0,
 		  cp.flags & SHADOW_PAGE_YOUNG);
 	EXPECT_EQ(SHADOW_PAGE_YOUNG, pp.flags & SHADOW_PAGE_YOUNG);
-	expect(_metadata, child, BASE, "parent");
-	EXPECT_EQ(2, stats(_metadata, child).out_rss_anon);
+	shadow_expect(_metadata, child, BASE, "parent");
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_rss_anon);
 
-	put(_metadata, child, BASE, "child!");
-	cp = page(_metadata, child, BASE);
+	shadow_put(_metadata, child, BASE, "child!");
+	cp = shadow_page(_metadata, child, BASE);
 	EXPECT_NE(pp.page_id, cp.page_id);
 	EXPECT_EQ(1, cp.mapcount);
-	st = stats(_metadata, child);
+	st = shadow_stats(_metadata, child);
 	EXPECT_EQ(1, st.out_cow_copies);
 	EXPECT_EQ(0, st.out_cow_reuses);
-	expect(_metadata, self->mfd, BASE, "parent");
+	shadow_expect(_metadata, self->mfd, BASE, "parent");
 
 	/* Only the parent's mapping holds the old page now: reuse. */
-	put(_metadata, self->mfd, BASE, "PARENT");
-	EXPECT_EQ(pp.page_id, page(_metadata, self->mfd, BASE).page_id);
-	st = stats(_metadata, self->mfd);
+	shadow_put(_metadata, self->mfd, BASE, "PARENT");
+	EXPECT_EQ(pp.page_id, shadow_page(_metadata, self->mfd, BASE).page_id);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_cow_copies);
 	EXPECT_EQ(1, st.out_cow_reuses);
-	expect(_metadata, child, BASE, "child!");
+	shadow_expect(_metadata, child, BASE, "child!");
 
 	/* The untouched page is still one page in both. */
-	EXPECT_EQ(page(_metadata, self->mfd, BASE + PAGE).page_id,
-		  page(_metadata, child, BASE + PAGE).page_id);
+	EXPECT_EQ(shadow_page(_metadata, self->mfd, BASE + PAGE).page_id,
+		  shadow_page(_metadata, child, BASE + PAGE).page_id);
 	close(child);
 }
 
@@ -126,15 +125,16 @@ TEST_F(fork, reuse_after_child_exit)
 	int child;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
-	put(_metadata, self->mfd, BASE, "x");
-	before = page(_metadata, self->mfd, BASE);
+	shadow_put(_metadata, self->mfd, BASE, "x");
+	before = shadow_page(_metadata, self->mfd, BASE);
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_exit(child));
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
-	put(_metadata, self->mfd, BASE, "y");
-	EXPECT_EQ(before.page_id, page(_metadata, self->mfd, BASE).page_id);
-	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE).mapcount);
+	shadow_put(_metadata, self->mfd, BASE, "y");
+	EXPECT_EQ(before.page_id, shadow_page(_metadata, self->mfd,
+					      BASE).page_id);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_cow_reuses);
 	EXPECT_EQ(0, st.out_cow_copies);
 	close(child);
@@ -148,15 +148,16 @@ TEST_F(fork, reuse_after_child_munmap)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
 				  NULL));
-	put(_metadata, self->mfd, BASE, "x");
-	before = page(_metadata, self->mfd, BASE);
+	shadow_put(_metadata, self->mfd, BASE, "x");
+	before = shadow_page(_metadata, self->mfd, BASE);
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_munmap(child, BASE, PAGE));
-	put(_metadata, self->mfd, BASE, "y");
-	EXPECT_EQ(before.page_id, page(_metadata, self->mfd, BASE).page_id);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_reuses);
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_cow_copies);
+	shadow_put(_metadata, self->mfd, BASE, "y");
+	EXPECT_EQ(before.page_id, shadow_page(_metadata, self->mfd,
+					      BASE).page_id);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_reuses);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_cow_copies);
 	close(child);
 }
 
@@ -167,15 +168,16 @@ TEST_F(fork, copy_while_shared)
 	int child;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
-	put(_metadata, self->mfd, BASE, "x");
-	before = page(_metadata, self->mfd, BASE);
+	shadow_put(_metadata, self->mfd, BASE, "x");
+	before = shadow_page(_metadata, self->mfd, BASE);
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
-	put(_metadata, self->mfd, BASE, "y");
-	EXPECT_NE(before.page_id, page(_metadata, self->mfd, BASE).page_id);
-	EXPECT_EQ(before.page_id, page(_metadata, child, BASE).page_id);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_copies);
-	expect(_metadata, child, BASE, "x");
+	shadow_put(_metadata, self->mfd, BASE, "y");
+	EXPECT_NE(before.page_id, shadow_page(_metadata, self->mfd,
+					      BASE).page_id);
+	EXPECT_EQ(before.page_id, shadow_page(_metadata, child, BASE).page_id);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_copies);
+	shadow_expect(_metadata, child, BASE, "x");
 	close(child);
 }
 
@@ -245,20 +247,20 @@ TEST_F(fork, shared_stays_shared)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
-	put(_metadata, self->mfd, BASE, "before");
+	shadow_put(_metadata, self->mfd, BASE, "before");
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	/* Shared VMAs are not copied: the child faults them in later. */
-	EXPECT_EQ(0, stats(_metadata, child).out_rss_shmem);
-	expect(_metadata, child, BASE, "before");
-	put(_metadata, self->mfd, BASE + PAGE, "from parent");
-	put(_metadata, child, BASE, "from child");
-	expect(_metadata, child, BASE + PAGE, "from parent");
-	expect(_metadata, self->mfd, BASE, "from child");
-	EXPECT_EQ(page(_metadata, self->mfd, BASE).page_id,
-		  page(_metadata, child, BASE).page_id);
-	EXPECT_EQ(2, page(_metadata, child, BASE).mapcount);
-	EXPECT_EQ(SHADOW_PAGE_WRITE, page(_metadata, child, BASE).flags &
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_rss_shmem);
+	shadow_expect(_metadata, child, BASE, "before");
+	shadow_put(_metadata, self->mfd, BASE + PAGE, "from parent");
+	shadow_put(_metadata, child, BASE, "from child");
+	shadow_expect(_metadata, child, BASE + PAGE, "from parent");
+	shadow_expect(_metadata, self->mfd, BASE, "from child");
+	EXPECT_EQ(shadow_page(_metadata, self->mfd, BASE).page_id,
+		  shadow_page(_metadata, child, BASE).page_id);
+	EXPECT_EQ(2, shadow_page(_metadata, child, BASE).mapcount);
+	EXPECT_EQ(SHADOW_PAGE_WRITE, shadow_page(_metadata, child, BASE).flags &
 		  SHADOW_PAGE_WRITE);
 	close(child);
 }
@@ -287,7 +289,7 @@ TEST_F(fork, shared_read_faults_around)
 				  SHARED_FIXED,
 				  NULL));
 	for (i = 0; i < ARRAY_SIZE(written); i++)
-		put(_metadata, self->mfd, BASE + written[i] * PAGE, "w");
+		shadow_put(_metadata, self->mfd, BASE + written[i] * PAGE, "w");
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	for (i = 0; i < ARRAY_SIZE(touched); i++)
@@ -297,13 +299,13 @@ TEST_F(fork, shared_read_faults_around)
 	for (i = 0; i < npages; i++)
 		shadow[i] = pg[i].flags & SHADOW_PAGE_PRESENT ? 'P' : '.';
 	/* The two faults mapped 7 pages, counted once each. */
-	EXPECT_EQ(7, stats(_metadata, child).out_rss_shmem);
-	EXPECT_EQ(2, stats(_metadata, child).out_min_flt);
+	EXPECT_EQ(7, shadow_stats(_metadata, child).out_rss_shmem);
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_min_flt);
 	/* Prefaulted PTEs too are young and, from a read, clean. */
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_YOUNG |
 		  SHADOW_PAGE_SHMEM, pg[0].flags);
 	EXPECT_EQ(2, pg[0].mapcount);
-	expect(_metadata, child, BASE + 20 * PAGE, "w");
+	shadow_expect(_metadata, child, BASE + 20 * PAGE, "w");
 	close(child);
 
 	/* The same in a real process and its child. */
@@ -368,8 +370,8 @@ TEST_F(fork, layout_and_counters)
 		EXPECT_EQ(pv[i].vm_flags & ~SHADOW_VM_LOCKED, cv[i].vm_flags);
 	}
 	EXPECT_EQ(SHADOW_VM_LOCKED, pv[1].vm_flags & SHADOW_VM_LOCKED);
-	ps = stats(_metadata, self->mfd);
-	cs = stats(_metadata, child);
+	ps = shadow_stats(_metadata, self->mfd);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(ps.out_total_vm, cs.out_total_vm);
 	EXPECT_EQ(2, ps.out_locked_vm);
 	EXPECT_EQ(0, cs.out_locked_vm);
@@ -404,15 +406,16 @@ TEST_F(fork, three_generations_every_close_order)
 		ASSERT_LE(0, fd[0]);
 		ASSERT_EQ(0, _shadow_mmap(fd[0], BASE, 3 * PAGE, RW, PRIV_FIXED,
 					  NULL));
-		put(_metadata, fd[0], BASE, "g0");
-		put(_metadata, fd[0], BASE + PAGE, "shared by all");
+		shadow_put(_metadata, fd[0], BASE, "g0");
+		shadow_put(_metadata, fd[0], BASE + PAGE, "shared by all");
 		fd[1] = _shadow_fork(fd[0], variant->flags, NULL);
 		ASSERT_LE(0, fd[1]);
-		put(_metadata, fd[1], BASE, "g1");
+		shadow_put(_metadata, fd[1], BASE, "g1");
 		fd[2] = _shadow_fork(fd[1], variant->flags, NULL);
 		ASSERT_LE(0, fd[2]);
-		put(_metadata, fd[2], BASE, "g2");
-		EXPECT_EQ(3, page(_metadata, fd[2], BASE + PAGE).mapcount);
+		shadow_put(_metadata, fd[2], BASE, "g2");
+		EXPECT_EQ(3, shadow_page(_metadata, fd[2],
+					 BASE + PAGE).mapcount);
 		for (i = 0; i < 3; i++) {
 			int g = orders[o][i], j;
 
@@ -423,9 +426,9 @@ TEST_F(fork, three_generations_every_close_order)
 
 				if (fd[j] < 0)
 					continue;
-				expect(_metadata, fd[j], BASE, want);
-				expect(_metadata, fd[j], BASE + PAGE,
-				       "shared by all");
+				shadow_expect(_metadata, fd[j], BASE, want);
+				shadow_expect(_metadata, fd[j], BASE + PAGE,
+					      "shared by all");
 			}
 		}
 		EXPECT_EQ(pages, shadow_counter("pages"));
@@ -443,23 +446,23 @@ TEST_F(fork, clone_vm_users)
 	int u2;
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
-	put(_metadata, self->mfd, BASE, "same mm");
-	id1 = stats(_metadata, self->mfd).out_id;
+	shadow_put(_metadata, self->mfd, BASE, "same mm");
+	id1 = shadow_stats(_metadata, self->mfd).out_id;
 	u2 = _shadow_fork(self->mfd, SHADOW_FORK_VM, &id2);
 	ASSERT_LE(0, u2);
 	EXPECT_EQ(id1, id2);
-	EXPECT_EQ(2, stats(_metadata, u2).out_mm_users);
-	put(_metadata, u2, BASE, "SAME MM");
-	expect(_metadata, self->mfd, BASE, "SAME MM");
+	EXPECT_EQ(2, shadow_stats(_metadata, u2).out_mm_users);
+	shadow_put(_metadata, u2, BASE, "SAME MM");
+	shadow_expect(_metadata, self->mfd, BASE, "SAME MM");
 	EXPECT_EQ(-EINVAL, _shadow_fork(u2, 4, NULL));
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE).mapcount);
 
 	pages = shadow_counter("pages");
 	ASSERT_EQ(0, _shadow_exit(self->mfd));
 	/* Still one user: nothing torn down. */
 	EXPECT_EQ(pages, shadow_counter("pages"));
-	EXPECT_EQ(1, stats(_metadata, u2).out_mm_users);
-	expect(_metadata, u2, BASE, "SAME MM");
+	EXPECT_EQ(1, shadow_stats(_metadata, u2).out_mm_users);
+	shadow_expect(_metadata, u2, BASE, "SAME MM");
 	ASSERT_EQ(0, _shadow_exit(u2));
 	EXPECT_EQ(self->pages, shadow_counter("pages"));
 	/* An exited fd: ESRCH before anything else is looked at. */
@@ -477,7 +480,7 @@ TEST_F(fork, dontfork_not_copied)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
 				  NULL));
-	put(_metadata, self->mfd, BASE, "kept");
+	shadow_put(_metadata, self->mfd, BASE, "kept");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 4 * PAGE, 4 * PAGE,
 				     MADV_DONTFORK));
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
@@ -486,10 +489,10 @@ TEST_F(fork, dontfork_not_copied)
 	ASSERT_EQ(1, nr);
 	EXPECT_EQ(BASE, v[0].start);
 	EXPECT_EQ(BASE + 4 * PAGE, v[0].end);
-	st = stats(_metadata, child);
+	st = shadow_stats(_metadata, child);
 	EXPECT_EQ(4, st.out_total_vm);
 	EXPECT_EQ(1, st.out_map_count);
-	expect(_metadata, child, BASE, "kept");
+	shadow_expect(_metadata, child, BASE, "kept");
 	close(child);
 }
 
@@ -501,16 +504,16 @@ TEST_F(fork, wipeonfork_child_sees_zeroes)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
 				  NULL));
-	put(_metadata, self->mfd, BASE, "secret");
+	shadow_put(_metadata, self->mfd, BASE, "secret");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 2 * PAGE,
 				     MADV_WIPEONFORK));
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
-	EXPECT_EQ(0, page(_metadata, child, BASE).flags);
+	EXPECT_EQ(0, shadow_page(_metadata, child, BASE).flags);
 	ASSERT_EQ(6, _shadow_access(child, BASE, buf, 6, 0));
 	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0", 6));
-	expect(_metadata, self->mfd, BASE, "secret");
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+	shadow_expect(_metadata, self->mfd, BASE, "secret");
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE).mapcount);
 	close(child);
 }
 
@@ -528,8 +531,8 @@ TEST_F(fork, child_gets_own_pagetables)
 	before = shadow_counter("pages");
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
-	ps = stats(_metadata, self->mfd);
-	cs = stats(_metadata, child);
+	ps = shadow_stats(_metadata, self->mfd);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(ps.out_nr_ptes, cs.out_nr_ptes);
 	EXPECT_EQ(ps.out_nr_pmds, cs.out_nr_pmds);
 	EXPECT_EQ(ps.out_nr_puds, cs.out_nr_puds);
@@ -554,8 +557,8 @@ TEST_F(fork, zero_page_mapping_not_copied)
 	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	/* No anon_vma: vma_needs_copy() says the faults will refill it. */
-	EXPECT_EQ(0, page(_metadata, child, BASE).flags);
-	EXPECT_EQ(0, stats(_metadata, child).out_nr_ptes);
+	EXPECT_EQ(0, shadow_page(_metadata, child, BASE).flags);
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_nr_ptes);
 	close(child);
 }
 
@@ -637,7 +640,8 @@ TEST_F(fork, forks_race_faults)
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV_FIXED,
 				  NULL));
 	for (i = 0; i < 3; i++) {
-		f[i] = (struct forker){ self->mfd, variant->flags, &stop, i, 0 };
+		f[i] = (struct forker){ self->mfd, variant->flags, &stop, i,
+					0 };
 		ASSERT_EQ(0, pthread_create(&t[i], NULL,
 					    i ? writer : forker, &f[i]));
 	}

@@ -624,8 +624,8 @@ static inline __u64 shadow_parse_vm_flags(char *s, int *unknown)
 			    sizeof(shadow_vm_flag_names[0]);
 
 	*unknown = 0;
-	for (tok = strtok_r(s, " \n", &save); tok;
-	     tok = strtok_r(NULL, " \n", &save)) {
+	for (tok = strtok_r(s, "\n ", &save); tok;
+	     tok = strtok_r(NULL, "\n ", &save)) {
 		for (i = 0; i < n; i++)
 			if (!strcmp(tok, shadow_vm_flag_names[i].name))
 				break;
@@ -680,9 +680,11 @@ static inline int shadow_real_regions(unsigned long lo, unsigned long hi,
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "VmFlags:", 8)) {
-			if (cur >= 0)
-				r[cur].flags = shadow_parse_vm_flags(line + 8,
-							&r[cur].unknown);
+			struct shadow_region *c = cur >= 0 ? &r[cur] : NULL;
+
+			if (c)
+				c->flags = shadow_parse_vm_flags(line + 8,
+								 &c->unknown);
 			cur = -1;
 			continue;
 		}

@@ -79,7 +79,7 @@ static long keyed(const char *path, const char *key)
 
 FIXTURE(limits) {
 	int dev;
-	struct counts before;
+	struct shadow_counts before;
 	long saved_mms, saved_pages;
 };
 
@@ -87,7 +87,7 @@ FIXTURE_SETUP(limits)
 {
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	self->before = counts();
+	self->before = shadow_counts();
 	self->saved_mms = read_long(PARAMS "max_mms_per_user");
 	self->saved_pages = read_long(PARAMS "max_pages_per_mm");
 	ASSERT_LE(0, self->saved_mms);
@@ -99,7 +99,7 @@ FIXTURE_TEARDOWN(limits)
 	write_long(PARAMS "max_mms_per_user", self->saved_mms);
 	write_long(PARAMS "max_pages_per_mm", self->saved_pages);
 	close(self->dev);
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 }
 
 /* The defaults, as modinfo documents them. */
@@ -210,7 +210,7 @@ TEST_F(limits, pages_per_mm)
 	EXPECT_EQ(-ENOMEM, _shadow_fault(mfd, BASE, 64 * PAGE,
 					 SHADOW_FAULT_WRITE, &done));
 	EXPECT_EQ(16, done);
-	st = stats(_metadata, mfd);
+	st = shadow_stats(_metadata, mfd);
 	EXPECT_EQ(16, st.out_rss_anon);
 
 	/* Shared pages count too. */
@@ -222,7 +222,7 @@ TEST_F(limits, pages_per_mm)
 	EXPECT_EQ(1, _shadow_access(mfd, BASE + 16 * PAGE, &c, 1, 0));
 	EXPECT_EQ(0, c);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_ZERO,
-		  page(_metadata, mfd, BASE + 16 * PAGE).flags &
+		  shadow_page(_metadata, mfd, BASE + 16 * PAGE).flags &
 		  (SHADOW_PAGE_PRESENT | SHADOW_PAGE_ZERO));
 
 	/*
@@ -234,7 +234,7 @@ TEST_F(limits, pages_per_mm)
 	EXPECT_EQ(0, _shadow_fault(child, BASE, 16 * PAGE, SHADOW_FAULT_WRITE,
 				   &done));
 	EXPECT_EQ(16, done);
-	EXPECT_EQ(16, stats(_metadata, child).out_cow_copies);
+	EXPECT_EQ(16, shadow_stats(_metadata, child).out_cow_copies);
 	EXPECT_EQ(-ENOMEM, _shadow_fault(child, BASE + 16 * PAGE, PAGE,
 					 SHADOW_FAULT_WRITE, &done));
 
@@ -322,7 +322,7 @@ static int memcg_setup(void)
  */
 TEST(memcg_limit_gives_enomem)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int pipefd[2], status, ret;
 	long charged, done;
 	pid_t pid;
@@ -389,7 +389,7 @@ TEST(memcg_limit_gives_enomem)
 	       done);
 	EXPECT_EQ(0, keyed(CG "/memory.events", "oom_kill"));
 	EXPECT_LT(0, keyed(CG "/memory.events", "max"));
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 	EXPECT_EQ(0, rmdir(CG));
 }
 

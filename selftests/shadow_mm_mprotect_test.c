@@ -29,7 +29,6 @@
 #define WIN_PAGES	256UL
 #define W(pg)		(WIN + (unsigned long)(pg) * PAGE)
 
-
 /* Both kernels' window: the same VMAs, permissions and flags. */
 static void check_layout(struct __test_metadata *_metadata, int mfd)
 {
@@ -343,12 +342,12 @@ static int set_memlock_pages(unsigned long pages)
 FIXTURE(prot) {
 	int dev;
 	int mfd;
-	struct counts before;
+	struct shadow_counts before;
 };
 
 FIXTURE_SETUP(prot)
 {
-	self->before = counts();
+	self->before = shadow_counts();
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
 	self->mfd = _shadow_create(self->dev, 0, NULL);
@@ -367,7 +366,7 @@ FIXTURE_TEARDOWN(prot)
 	close(self->mfd);
 	close(self->dev);
 	/* Every VMA, page and table of the space is gone. */
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 }
 
 /*
@@ -396,7 +395,7 @@ TEST_F(prot, split_and_merge)
 			  SHADOW_PAGE_EXCLUSIVE,
 			  p[i].flags & (SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
 					SHADOW_PAGE_EXCLUSIVE));
-	EXPECT_EQ(16, stats(_metadata, self->mfd).out_min_flt);
+	EXPECT_EQ(16, shadow_stats(_metadata, self->mfd).out_min_flt);
 }
 
 /*
@@ -586,8 +585,8 @@ TEST_F(prot, prot_none)
 	RUN(MAP(0, 4, RW, PRIV_FIXED), MAP(4, 4, RW, SHARED_FIXED));
 	strcpy((char *)W(0), "private");
 	strcpy((char *)W(4), "shared");
-	put(_metadata, self->mfd, W(0), "private");
-	put(_metadata, self->mfd, W(4), "shared");
+	shadow_put(_metadata, self->mfd, W(0), "private");
+	shadow_put(_metadata, self->mfd, W(4), "shared");
 	RUN(PROTECT(0, 8, PROT_NONE));
 
 	/* A touch faults: SIGSEGV for a process, EFAULT here. */
@@ -617,7 +616,7 @@ TEST_F(prot, prot_none)
 					  SHADOW_ACCESS_FORCE));
 	close(mem);
 	check_pages(_metadata, self->mfd);
-	p = page(_metadata, self->mfd, W(0));
+	p = shadow_page(_metadata, self->mfd, W(0));
 	EXPECT_EQ(SHADOW_PAGE_PRESENT, p.flags & (SHADOW_PAGE_PRESENT |
 						  SHADOW_PAGE_WRITE));
 
@@ -625,9 +624,9 @@ TEST_F(prot, prot_none)
 	EXPECT_STREQ("private", (char *)W(0));
 	EXPECT_STREQ("debug", (char *)W(2));
 	EXPECT_STREQ("shared", (char *)W(4));
-	expect(_metadata, self->mfd, W(0), "private");
-	expect(_metadata, self->mfd, W(2), "debug");
-	expect(_metadata, self->mfd, W(4), "shared");
+	shadow_expect(_metadata, self->mfd, W(0), "private");
+	shadow_expect(_metadata, self->mfd, W(2), "debug");
+	shadow_expect(_metadata, self->mfd, W(4), "shared");
 	EXPECT_EQ(0, _shadow_fault(self->mfd, W(0), 8 * PAGE, 0, NULL));
 	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, W(0), PAGE,
 					 SHADOW_FAULT_WRITE, NULL));
@@ -648,10 +647,10 @@ TEST_F(prot, cow_stays_write_protected)
 				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(8), 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
-	put(_metadata, self->mfd, W(0), "zero");
-	put(_metadata, self->mfd, W(1), "one");
+	shadow_put(_metadata, self->mfd, W(0), "zero");
+	shadow_put(_metadata, self->mfd, W(1), "one");
 	ASSERT_EQ(0, _shadow_fault(self->mfd, W(2), PAGE, 0, NULL));
-	put(_metadata, self->mfd, W(8), "shared");
+	shadow_put(_metadata, self->mfd, W(8), "shared");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
 
@@ -670,22 +669,22 @@ TEST_F(prot, cow_stays_write_protected)
 	/* Adding PROT_EXEC rewrites the PTEs, with the same rule. */
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, W(0), 4 * PAGE,
 				      RW | PROT_EXEC));
-	EXPECT_EQ(0, page(_metadata, self->mfd, W(0)).flags &
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(0)).flags &
 		     SHADOW_PAGE_WRITE);
 
 	/* The parent's write copies; the copy is exclusive and dirty... */
-	put(_metadata, self->mfd, W(0), "ZERO");
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_copies);
-	expect(_metadata, child, W(0), "zero");
+	shadow_put(_metadata, self->mfd, W(0), "ZERO");
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_copies);
+	shadow_expect(_metadata, child, W(0), "zero");
 	/* ...so it stays writable through read-only and back. */
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, W(0), 4 * PAGE, PROT_READ));
-	EXPECT_EQ(0, page(_metadata, self->mfd, W(0)).flags &
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(0)).flags &
 		     SHADOW_PAGE_WRITE);
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, W(0), 4 * PAGE, RW));
 	EXPECT_EQ(SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE,
-		  page(_metadata, self->mfd, W(0)).flags &
+		  shadow_page(_metadata, self->mfd, W(0)).flags &
 		  (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
-	EXPECT_EQ(0, page(_metadata, self->mfd, W(1)).flags &
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(1)).flags &
 		     SHADOW_PAGE_WRITE);
 
 	/*
@@ -695,23 +694,23 @@ TEST_F(prot, cow_stays_write_protected)
 	close(child);
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, W(0), 4 * PAGE, PROT_READ));
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, W(0), 4 * PAGE, RW));
-	EXPECT_EQ(0, page(_metadata, self->mfd, W(1)).flags &
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(1)).flags &
 		     SHADOW_PAGE_WRITE);
-	put(_metadata, self->mfd, W(1), "ONE");
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_reuses);
-	expect(_metadata, self->mfd, W(0), "ZERO");
+	shadow_put(_metadata, self->mfd, W(1), "ONE");
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_reuses);
+	shadow_expect(_metadata, self->mfd, W(0), "ZERO");
 
 	/* Shared memory has no COW: its PTEs take the protection as is. */
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, W(8), 2 * PAGE, PROT_READ));
-	EXPECT_EQ(0, page(_metadata, self->mfd, W(8)).flags &
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(8)).flags &
 		     SHADOW_PAGE_WRITE);
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, W(8), 2 * PAGE, RW));
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_SHMEM,
-		  page(_metadata, self->mfd, W(8)).flags &
+		  shadow_page(_metadata, self->mfd, W(8)).flags &
 		  (SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
 		   SHADOW_PAGE_SHMEM));
-	EXPECT_EQ(0, page(_metadata, self->mfd, W(9)).flags);
-	expect(_metadata, self->mfd, W(8), "shared");
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(9)).flags);
+	shadow_expect(_metadata, self->mfd, W(8), "shared");
 }
 
 /*
@@ -763,11 +762,11 @@ TEST_F(prot, mlock_rounding)
 	check_pages(_metadata, self->mfd);
 	WANT({ 0, 1, "rw-p", 0 }, { 1, 3, "rw-p", SHADOW_VM_LOCKED },
 	     { 3, 8, "rw-p", 0 });
-	EXPECT_EQ(2, stats(_metadata, self->mfd).out_locked_vm);
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_locked_vm);
 	ASSERT_EQ(0, munlock((void *)(W(2) + 1), 1));
 	ASSERT_EQ(0, _shadow_munlock(self->mfd, W(2) + 1, 1));
 	check_layout(_metadata, self->mfd);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_locked_vm);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_locked_vm);
 	/* mlock2's flags, and the command's. */
 	EXPECT_EQ(-1, syscall(SYS_mlock2, W(0), PAGE, 2));
 	EXPECT_EQ(EINVAL, errno);
@@ -887,14 +886,14 @@ TEST_F(prot, mlockall_def_flags_not_inherited)
 	ASSERT_EQ(0, _shadow_mlockall(self->mfd, MCL_CURRENT | MCL_FUTURE |
 				      MCL_ONFAULT));
 	EXPECT_EQ(SHADOW_VM_LOCKED | SHADOW_VM_LOCKONFAULT,
-		  stats(_metadata, self->mfd).out_def_flags);
-	EXPECT_EQ(2, stats(_metadata, self->mfd).out_locked_vm);
+		  shadow_stats(_metadata, self->mfd).out_def_flags);
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_locked_vm);
 	/* MCL_ONFAULT: nothing populated. */
-	EXPECT_EQ(0, page(_metadata, self->mfd, W(0)).flags);
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(0)).flags);
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
-	EXPECT_EQ(0, stats(_metadata, child).out_def_flags);
-	EXPECT_EQ(0, stats(_metadata, child).out_locked_vm);
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_def_flags);
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_locked_vm);
 	ASSERT_EQ(0, _shadow_get_vmas(child, W(0), W(2), &v, 1, &nr));
 	EXPECT_EQ(0, v.vm_flags & (SHADOW_VM_LOCKED | SHADOW_VM_LOCKONFAULT));
 	ASSERT_EQ(0, _shadow_mmap(child, W(4), PAGE, RW, PRIV_FIXED, NULL));
@@ -921,8 +920,8 @@ TEST_F(prot, map_populate_and_locked)
 	    MAP(28, 4, PROT_NONE, PRIV_FIXED | MAP_LOCKED),
 	    MAP(2, 4, RW, PRIV_FIXED | MAP_POPULATE));
 	/* Pages 0-5 (2-5 populated again by the last mmap) and 12-15. */
-	EXPECT_EQ(6 + 4, stats(_metadata, self->mfd).out_rss_anon);
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_rss_shmem);
+	EXPECT_EQ(6 + 4, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_rss_shmem);
 }
 
 /*
@@ -936,7 +935,7 @@ TEST_F(prot, locked_becomes_writable)
 	    PROTECT(0, 2, RW),
 	    LOCK(4, 4, MLOCK_ONFAULT),
 	    PROTECT(4, 4, RW));
-	EXPECT_EQ(2, stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_rss_anon);
 }
 
 /* After fork, mlock of private writable memory breaks COW at once. */
@@ -947,20 +946,20 @@ TEST_F(prot, mlock_breaks_cow)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW, PRIV_FIXED,
 				  NULL));
-	put(_metadata, self->mfd, W(0), "before");
+	shadow_put(_metadata, self->mfd, W(0), "before");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_mlock(self->mfd, W(0), 4 * PAGE, 0));
-	p = page(_metadata, self->mfd, W(0));
-	c = page(_metadata, child, W(0));
+	p = shadow_page(_metadata, self->mfd, W(0));
+	c = shadow_page(_metadata, child, W(0));
 	EXPECT_NE(p.page_id, c.page_id);
 	EXPECT_EQ(SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE,
 		  p.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
 	EXPECT_EQ(1, p.mapcount);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_copies);
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_rss_anon);
-	expect(_metadata, self->mfd, W(0), "before");
-	expect(_metadata, child, W(0), "before");
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_copies);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	shadow_expect(_metadata, self->mfd, W(0), "before");
+	shadow_expect(_metadata, child, W(0), "before");
 	close(child);
 }
 
@@ -998,28 +997,28 @@ TEST_F(prot, madvise_dontneed)
 	    WRITE(0, 16));
 	strcpy((char *)W(3), "private");
 	strcpy((char *)W(10), "shared");
-	put(_metadata, self->mfd, W(3), "private");
-	put(_metadata, self->mfd, W(10), "shared");
+	shadow_put(_metadata, self->mfd, W(3), "private");
+	shadow_put(_metadata, self->mfd, W(10), "shared");
 	RUN(ADVISE(2, 4, MADV_DONTNEED),
 	    ADVISE(10, 2, MADV_DONTNEED));
 	EXPECT_EQ(0, *(char *)W(3));
 	EXPECT_STREQ("shared", (char *)W(10));
-	expect(_metadata, self->mfd, W(3), "");
+	shadow_expect(_metadata, self->mfd, W(3), "");
 	{
 		char buf[8] = "xxxxxxx";
 
 		EXPECT_EQ(7, _shadow_access(self->mfd, W(3), buf, 7, 0));
 		EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0\0", 7));
 	}
-	expect(_metadata, self->mfd, W(10), "shared");
+	shadow_expect(_metadata, self->mfd, W(10), "shared");
 	RUN(READ(0, 16),
 	    ADVISE_ERR(0, 20, MADV_DONTNEED, ENOMEM),
 	    LOCK(0, 2, 0),
 	    ADVISE_ERR(0, 4, MADV_DONTNEED, EINVAL),
 	    ADVISE(0, 4, MADV_DONTNEED_LOCKED),
 	    ADVISE(8, 8, MADV_DONTNEED));
-	expect(_metadata, self->mfd, W(10), "shared");
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_anon);
+	shadow_expect(_metadata, self->mfd, W(10), "shared");
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_anon);
 }
 
 /*
@@ -1042,8 +1041,8 @@ TEST_F(prot, madvise_populate)
 	    ADVISE(18, 2, MADV_POPULATE_WRITE),
 	    ADVISE_ERR(16, 8, MADV_POPULATE_READ, ENOMEM),
 	    ADVISE_ERR(20, 4, MADV_POPULATE_WRITE, ENOMEM));
-	EXPECT_EQ(6, stats(_metadata, self->mfd).out_rss_anon);
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_rss_shmem);
+	EXPECT_EQ(6, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_rss_shmem);
 }
 
 /* Advice the engine does not model is refused, and documented so. */
@@ -1058,7 +1057,7 @@ TEST_F(prot, madvise_unmodelled)
 /* A populate of a huge range stops when its caller is killed. */
 TEST(populate_killed)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int pipefd[2], status;
 	char c;
 	pid_t pid;
@@ -1088,7 +1087,7 @@ TEST(populate_killed)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFSIGNALED(status));
 	close(pipefd[0]);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 TEST_HARNESS_MAIN

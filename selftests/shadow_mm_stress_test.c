@@ -830,7 +830,7 @@ static void *stress_thread(void *arg)
  */
 TEST(model_follows_mremap)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	struct pg child[OWN_PAGES];
 	struct stress s;
@@ -881,7 +881,7 @@ TEST(model_follows_mremap)
 	close(fd);
 	close(s.dev);
 	free(t);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 /*
@@ -892,7 +892,7 @@ TEST(model_follows_mremap)
  */
 TEST(stress)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	struct rlimit rl = { STRESS_AS_LIMIT, STRESS_AS_LIMIT };
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	pthread_t tid[THREADS];
@@ -958,7 +958,7 @@ TEST(stress)
 	       (unsigned long long)stress_seed, ops, s.failures);
 	EXPECT_EQ(0, s.failures);
 	EXPECT_LT(0, ops);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 	free(t);
 }
 

@@ -112,7 +112,7 @@ static bool has_kernel_address(const char *text)
 
 FIXTURE(trace) {
 	int dev;
-	struct counts before;
+	struct shadow_counts before;
 };
 
 FIXTURE_SETUP(trace)
@@ -122,14 +122,14 @@ FIXTURE_SETUP(trace)
 	tr_reset();
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	self->before = counts();
+	self->before = shadow_counts();
 }
 
 FIXTURE_TEARDOWN(trace)
 {
 	tr_reset();
 	close(self->dev);
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 }
 
 /* Every event the engine documents exists, with its fields. */

@@ -605,7 +605,8 @@ TEST_F(vma, read_implies_exec)
 		if (personality(READ_IMPLIES_EXEC) < 0)
 			_exit(10);
 		if (mmap((void *)W(0), PAGE, PROT_READ, PRIV | FIXED, -1, 0) ==
-		    MAP_FAILED || shadow_real_regions(WIN, W(WIN_PAGES), r) != 1 ||
+		    MAP_FAILED || shadow_real_regions(WIN, W(WIN_PAGES),
+						      r) != 1 ||
 		    strcmp(r[0].perms, "r-xp"))
 			_exit(11);
 		if (_shadow_mmap(self->mfd, W(0), PAGE, PROT_READ,
