@@ -1052,14 +1052,11 @@ static void *stress_thread(void *arg)
  */
 TEST_F(mremap, concurrent)
 {
-	struct shadow_vma_info v[256];
 	struct stress s[THREADS];
 	pthread_t t[THREADS];
-	struct shadow_mm_stats st;
-	__u64 pages = 0, last_end = 0;
 	int stop = 0;
 	long ops = 0;
-	__u32 nr, i;
+	__u32 i;
 
 	ASSERT_EQ((long)HEAP_START, _shadow_brk(self->mfd, HEAP_START,
 						SHADOW_BRK_SET_START, NULL));
@@ -1076,18 +1073,7 @@ TEST_F(mremap, concurrent)
 		EXPECT_LT(0, s[i].ops);
 	}
 	TH_LOG("%ld operations", ops);
-	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, SHADOW_TASK_SIZE, v, 256,
-				      &nr));
-	ASSERT_GE(256, nr);
-	for (i = 0; i < nr; i++) {
-		EXPECT_LT(v[i].start, v[i].end);
-		EXPECT_LE(last_end, v[i].start);
-		last_end = v[i].end;
-		pages += (v[i].end - v[i].start) / PAGE;
-	}
-	st = shadow_stats(_metadata, self->mfd);
-	EXPECT_EQ(nr, st.out_map_count);
-	EXPECT_EQ(pages, st.out_total_vm);
+	shadow_expect_sane_layout(_metadata, self->mfd);
 }
 
 /* SHADOW_MM_BRK fixture: the heap placed in the window. */

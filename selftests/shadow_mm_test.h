@@ -54,6 +54,31 @@ static inline void shadow_expect(struct __test_metadata *_metadata, int mfd,
 }
 
 /*
+ * After a stress run: at most 256 VMAs, in order, none empty, whose
+ * number and pages are what the stats count.
+ */
+static inline void shadow_expect_sane_layout(struct __test_metadata *_metadata,
+					     int mfd)
+{
+	struct shadow_vma_info v[256];
+	struct shadow_mm_stats st;
+	__u64 pages = 0, last_end = 0;
+	__u32 nr, i;
+
+	ASSERT_EQ(0, _shadow_get_vmas(mfd, 0, SHADOW_TASK_SIZE, v, 256, &nr));
+	ASSERT_GE(256, nr);
+	for (i = 0; i < nr; i++) {
+		EXPECT_LT(v[i].start, v[i].end);
+		EXPECT_LE(last_end, v[i].start);
+		last_end = v[i].end;
+		pages += (v[i].end - v[i].start) / PAGE;
+	}
+	st = shadow_stats(_metadata, mfd);
+	EXPECT_EQ(nr, st.out_map_count);
+	EXPECT_EQ(pages, st.out_total_vm);
+}
+
+/*
  * The module-wide object counts (debugfs), for leak checks; -1 for a
  * counter the module does not have (yet).
  */
