@@ -287,15 +287,6 @@ FIXTURE_VARIANT(debugfs) {
 FIXTURE_VARIANT_ADD(debugfs, plain) { .fork_flags = 0 };
 FIXTURE_VARIANT_ADD(debugfs, odf) { .fork_flags = SHADOW_FORK_ODF };
 
-/*
- * Does the variant's fork share PTE tables? Under make check ODF=1
- * (odf_always) the module makes the plain forks on-demand too.
- */
-static bool odf(const struct _fixture_variant_debugfs *variant)
-{
-	return (variant->fork_flags & SHADOW_FORK_ODF) || shadow_odf_always();
-}
-
 FIXTURE_SETUP(debugfs)
 {
 	self->before = shadow_counts();
@@ -914,11 +905,13 @@ TEST_F(debugfs, pagetables_after_fork)
 	 */
 	r = run_at(runs, n, start);
 	ASSERT_NE(NULL, r);
-	EXPECT_STREQ(odf(variant) ? " USR ro NX ACC DRT " :
+	EXPECT_STREQ(shadow_fork_is_odf(variant->fork_flags) ?
+		     " USR ro NX ACC DRT " :
 		     " USR ro NX DRT ", r->flags);
 	r = run_at(runs, n, start + span - PAGE);
 	ASSERT_NE(NULL, r);
-	EXPECT_STREQ(odf(variant) ? " USR ro NX ACC SPC " :
+	EXPECT_STREQ(shadow_fork_is_odf(variant->fork_flags) ?
+		     " USR ro NX ACC SPC " :
 		     " USR ro NX SPC ", r->flags);
 	close(child);
 }

@@ -29,15 +29,6 @@ FIXTURE_VARIANT(fork) {
 FIXTURE_VARIANT_ADD(fork, plain) { .flags = 0 };
 FIXTURE_VARIANT_ADD(fork, odf) { .flags = SHADOW_FORK_ODF };
 
-/*
- * Does the variant's fork share PTE tables? Under make check ODF=1
- * (odf_always) the module makes the plain forks on-demand too.
- */
-static bool odf(const struct _fixture_variant_fork *variant)
-{
-	return (variant->flags & SHADOW_FORK_ODF) || shadow_odf_always();
-}
-
 FIXTURE_SETUP(fork)
 {
 	self->pages = shadow_counter("pages");
@@ -88,8 +79,8 @@ TEST_F(fork, cow_then_reuse)
 	 * The child's copy is old; the parent's PTE keeps its young bit.
 	 * On-demand fork shares the table, and its young bits.
 	 */
-	EXPECT_EQ(odf(variant) ? SHADOW_PAGE_YOUNG : 0,
-		  cp.flags & SHADOW_PAGE_YOUNG);
+	EXPECT_EQ(shadow_fork_is_odf(variant->flags) ?
+		  SHADOW_PAGE_YOUNG : 0, cp.flags & SHADOW_PAGE_YOUNG);
 	EXPECT_EQ(SHADOW_PAGE_YOUNG, pp.flags & SHADOW_PAGE_YOUNG);
 	shadow_expect(_metadata, child, BASE, "parent");
 	EXPECT_EQ(2, shadow_stats(_metadata, child).out_rss_anon);
@@ -541,7 +532,7 @@ TEST_F(fork, child_gets_own_pagetables)
 	 * A PGD and three tables for the child; no data page copied. An
 	 * on-demand fork shares the PTE table instead.
 	 */
-	EXPECT_EQ(before + 1 + 3 - odf(variant),
+	EXPECT_EQ(before + 1 + 3 - shadow_fork_is_odf(variant->flags),
 		  shadow_counter("pages"));
 	close(child);
 }

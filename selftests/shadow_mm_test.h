@@ -54,6 +54,15 @@ static inline void shadow_expect(struct __test_metadata *_metadata, int mfd,
 }
 
 /*
+ * Does a fork with @flags share PTE tables? Under make check ODF=1
+ * (odf_always) the module makes the plain forks on-demand too.
+ */
+static inline bool shadow_fork_is_odf(unsigned int flags)
+{
+	return (flags & SHADOW_FORK_ODF) || shadow_odf_always();
+}
+
+/*
  * After a stress run: at most 256 VMAs, in order, none empty, whose
  * number and pages are what the stats count.
  */
