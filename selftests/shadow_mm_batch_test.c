@@ -8,33 +8,27 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS)
-#define FIXED	MAP_FIXED
-#define BASE	0x100000000000UL
 #define B(pg)	(BASE + (unsigned long)(pg) * PAGE)
 /* out_result of an operation that did not run. */
 #define UNTOUCHED	0x5a5a5a5aL
 
 FIXTURE(batch) {
 	int dev;
-	struct counts before;
+	struct shadow_counts before;
 };
 
 FIXTURE_SETUP(batch)
 {
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	if (!(shadow_features(self->dev) & SHADOW_MM_FEATURE_BATCH))
-		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
-	self->before = counts();
+	ASSERT_TRUE(shadow_features(self->dev) & SHADOW_MM_FEATURE_BATCH);
+	self->before = shadow_counts();
 }
 
 FIXTURE_TEARDOWN(batch)
 {
 	/* Every address space closed: nothing left behind. */
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 	close(self->dev);
 }
 
@@ -171,8 +165,8 @@ TEST_F(batch, same_as_single_commands)
 	EXPECT_STREQ(mb, ma);
 	free(ma);
 	free(mb);
-	sa = stats(_metadata, a);
-	sb = stats(_metadata, b);
+	sa = shadow_stats(_metadata, a);
+	sb = shadow_stats(_metadata, b);
 	EXPECT_EQ(sb.out_map_count, sa.out_map_count);
 	EXPECT_EQ(sb.out_total_vm, sa.out_total_vm);
 	EXPECT_EQ(sb.out_rss_anon, sa.out_rss_anon);
@@ -202,7 +196,7 @@ TEST_F(batch, stop_at_first_error)
 	EXPECT_EQ(B(0), ops[0].out_addr);
 	EXPECT_EQ(-EINVAL, ops[1].out_result);
 	EXPECT_EQ(UNTOUCHED, ops[2].out_result);
-	EXPECT_EQ(1, stats(_metadata, mfd).out_map_count);
+	EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_map_count);
 
 	/* Continuing: the third runs too. */
 	ops[0] = (struct shadow_mm_batch_op)BATCH_MUNMAP(B(0), PAGE);
@@ -213,7 +207,7 @@ TEST_F(batch, stop_at_first_error)
 	EXPECT_EQ(-EINVAL, ops[1].out_result);
 	EXPECT_EQ(0, ops[2].out_result);
 	EXPECT_EQ(B(4), ops[2].out_addr);
-	EXPECT_EQ(1, stats(_metadata, mfd).out_map_count);
+	EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_map_count);
 	close(mfd);
 }
 
@@ -240,7 +234,7 @@ TEST_F(batch, largest_batch)
 	EXPECT_EQ(N, done);
 	for (i = 0; i < N; i++)
 		ASSERT_EQ(0, ops[i].out_result);
-	EXPECT_EQ(0, stats(_metadata, mfd).out_map_count);
+	EXPECT_EQ(0, shadow_stats(_metadata, mfd).out_map_count);
 
 	/* One past the chunk: the failure in the second chunk stops it. */
 	ops[33] = (struct shadow_mm_batch_op)BATCH_MUNMAP(B(1) + 1, PAGE);
@@ -249,7 +243,8 @@ TEST_F(batch, largest_batch)
 	EXPECT_EQ(34, done);
 	EXPECT_EQ(-EINVAL, ops[33].out_result);
 	EXPECT_EQ(UNTOUCHED, ops[34].out_result);
-	EXPECT_EQ(1, stats(_metadata, mfd).out_map_count);	/* B(32) */
+	EXPECT_EQ(1, shadow_stats(_metadata,
+				  mfd).out_map_count);	/* B(32) */
 	free(ops);
 	close(mfd);
 }
@@ -281,7 +276,7 @@ TEST_F(batch, bad_batch)
 	done = 99;
 	EXPECT_EQ(0, _shadow_batch(mfd, 0, NULL, 0, &done));
 	EXPECT_EQ(0, done);
-	EXPECT_EQ(0, stats(_metadata, mfd).out_map_count);
+	EXPECT_EQ(0, shadow_stats(_metadata, mfd).out_map_count);
 
 	/*
 	 * Operations readable but not writable: the first chunk runs, its
@@ -293,7 +288,7 @@ TEST_F(batch, bad_batch)
 	ASSERT_EQ(0, mprotect(ro, PAGE, PROT_READ));
 	EXPECT_EQ(-EFAULT, _shadow_batch(mfd, 0, ro, 1, &done));
 	EXPECT_EQ(1, done);
-	EXPECT_EQ(1, stats(_metadata, mfd).out_map_count);
+	EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_map_count);
 	munmap(ro, PAGE);
 	close(mfd);
 }
@@ -345,9 +340,9 @@ TEST_F(batch, bad_ops)
 			TH_LOG("op %d", i);
 		}
 	/* Only the first mapping exists, written once at the end. */
-	EXPECT_EQ(1, stats(_metadata, mfd).out_map_count);
-	EXPECT_EQ(1, stats(_metadata, mfd).out_rss_anon);
-	expect(_metadata, mfd, B(0), "abc");
+	EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_map_count);
+	EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_rss_anon);
+	shadow_expect(_metadata, mfd, B(0), "abc");
 	close(mfd);
 }
 
@@ -367,7 +362,7 @@ TEST_F(batch, populate_in_a_run)
 	ASSERT_LE(0, mfd);
 	ASSERT_EQ(0, _shadow_batch(mfd, 0, ops, 4, &done));
 	EXPECT_EQ(4, done);
-	st = stats(_metadata, mfd);
+	st = shadow_stats(_metadata, mfd);
 	EXPECT_EQ(3, st.out_map_count);
 	EXPECT_EQ(2, st.out_rss_anon);
 	EXPECT_EQ(2, st.out_rss_shmem);

@@ -36,8 +36,6 @@
 #endif
 
 #define MIB		(1024UL * 1024)
-#define RW		(PROT_READ | PROT_WRITE)
-#define PRIV		(MAP_PRIVATE | MAP_ANONYMOUS)
 /* The shadow window, and the native one, for fixed layouts. */
 #define SWIN		0x100000000000UL
 #define NWIN		0x200000000000UL

@@ -80,7 +80,7 @@ TEST_F_TIMEOUT(bench, smoke, 240)
 		"wis", "pair", "noop", "fault", "fork", "munmap", "vmas",
 		"populate", "memory",
 	};
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	bool seen[ARRAY_SIZE(groups)] = { false };
 	char line[512], group[32], name[64], unit[16];
 	double smin, smed, smax, nmin, nmed, nmax, ratio;
@@ -93,8 +93,7 @@ TEST_F_TIMEOUT(bench, smoke, 240)
 
 	dev = shadow_open_dev();
 	ASSERT_LE(0, dev);
-	if (!(shadow_features(dev) & SHADOW_MM_FEATURE_BATCH))
-		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
+	ASSERT_TRUE(shadow_features(dev) & SHADOW_MM_FEATURE_BATCH);
 	close(dev);
 
 	step = clock_step_ns();
@@ -144,7 +143,7 @@ TEST_F_TIMEOUT(bench, smoke, 240)
 		EXPECT_TRUE(seen[i]) TH_LOG("no rows of group %u", i);
 	unlink(CSV);
 	/* The bench's address spaces are all gone. */
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 TEST_HARNESS_MAIN

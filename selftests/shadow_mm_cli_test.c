@@ -141,7 +141,7 @@ static void show_diff(const char *want, const char *got)
 
 FIXTURE(cli) {
 	struct cli_paths paths;
-	struct counts base;
+	struct shadow_counts base;
 };
 
 FIXTURE_VARIANT(cli) {
@@ -157,7 +157,7 @@ FIXTURE_VARIANT(cli) {
 FIXTURE_SETUP(cli)
 {
 	ASSERT_EQ(0, find_paths(&self->paths));
-	self->base = counts();
+	self->base = shadow_counts();
 	ASSERT_EQ(0, self->base.mms);
 	ASSERT_EQ(0, self->base.pages);
 	ASSERT_EQ(0, self->base.shmem);
@@ -165,7 +165,7 @@ FIXTURE_SETUP(cli)
 
 FIXTURE_TEARDOWN(cli)
 {
-	expect_counts(_metadata, self->base);
+	shadow_expect_counts(_metadata, self->base);
 }
 
 /* Placement, merging, MAP_FIXED, holes, and the errors of mmap/munmap. */
@@ -262,8 +262,7 @@ TEST_F_TIMEOUT(cli, golden_batched, 120)
 
 	if (dev >= 0)
 		close(dev);
-	if (!(features & SHADOW_MM_FEATURE_BATCH))
-		SKIP(return, "no SHADOW_MM_FEATURE_BATCH");
+	ASSERT_TRUE(features & SHADOW_MM_FEATURE_BATCH);
 	golden(_metadata, self, variant, true);
 }
 
@@ -301,59 +300,6 @@ TEST(every_script_runs)
 	}
 	closedir(dir);
 	EXPECT_LT(10, scripts);
-}
-
-/*
- * A command the module does not implement yet gets ENOTTY, and the CLI
- * says so; skipped once the module has every command of the uapi.
- */
-TEST(not_implemented)
-{
-	static const struct {
-		int nr;
-		const char *name, *line;
-	} cmds[] = {
-		{ SHADOW_MM_CMD_MPROTECT, "MPROTECT", "mprotect a 0x10000 1p r--" },
-		{ SHADOW_MM_CMD_MLOCK, "MLOCK", "mlock a 0x10000 1p" },
-		{ SHADOW_MM_CMD_MUNLOCK, "MUNLOCK", "munlock a 0x10000 1p" },
-		{ SHADOW_MM_CMD_MLOCKALL, "MLOCKALL", "mlockall a current" },
-		{ SHADOW_MM_CMD_MUNLOCKALL, "MUNLOCKALL", "munlockall a" },
-		{ SHADOW_MM_CMD_MREMAP, "MREMAP", "mremap a 0x10000 1p 2p" },
-		{ SHADOW_MM_CMD_BRK, "BRK", "brk a" },
-	};
-	struct shadow_mm_api api = { .size = sizeof(api) };
-	const char *path = "/tmp/shadow_mm_cli_enotty.sh";
-	char *const args[] = { "shadow_mm_cli", "-x", (char *)path, NULL };
-	char want[512], *got;
-	struct cli_paths p;
-	int dev, i;
-	FILE *f;
-
-	ASSERT_EQ(0, find_paths(&p));
-	dev = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, dev);
-	ASSERT_EQ(0, shadow_ioctl(dev, SHADOW_MM_API, &api));
-	close(dev);
-	for (i = 0; i < ARRAY_SIZE(cmds); i++)
-		if (!(api.out_ioctls & (1ULL << cmds[i].nr)))
-			break;
-	if (i == ARRAY_SIZE(cmds))
-		SKIP(return, "the module implements every command");
-
-	f = fopen(path, "w");
-	ASSERT_NE(NULL, f);
-	fprintf(f, "create a\n%s\n", cmds[i].line);
-	fclose(f);
-	snprintf(want, sizeof(want),
-		 "+ create a\na: id 1\n+ %s\n%s:2: %.*s: Inappropriate ioctl for device (ENOTTY): this shadow_mm module does not implement SHADOW_MM_%s yet\n[exit 1]\n",
-		 cmds[i].line, path, (int)strcspn(cmds[i].line, " "),
-		 cmds[i].line, cmds[i].name);
-	got = calloc(1, MAX_OUTPUT + 64 + 1);
-	ASSERT_NE(NULL, got);
-	run_cli(&p, args, NULL, got);
-	unlink(path);
-	EXPECT_STREQ(want, got);
-	free(got);
 }
 
 /* Add what the terminal shows to @buf until it holds @n prompts. */
@@ -398,7 +344,7 @@ TEST(interactive)
 		"shadow_mm> <stdin>:4: munmap: Invalid argument (EINVAL)\n"
 		"shadow_mm> 0x10000000 none\n"
 		"shadow_mm> ";
-	struct counts base = counts();
+	struct shadow_counts base = shadow_counts();
 	struct cli_paths p;
 	struct termios t;
 	char out[4096];
@@ -439,7 +385,7 @@ TEST(interactive)
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_STREQ(want, out);
-	expect_counts(_metadata, base);
+	shadow_expect_counts(_metadata, base);
 }
 
 TEST_HARNESS_MAIN

@@ -12,11 +12,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
-
 /* A child busy with every kind of operation, until it is killed. */
 static void busy_child(void)
 {
@@ -34,7 +29,7 @@ static void busy_child(void)
 			unsigned long pg = rand_r(&seed) % 256;
 
 			_shadow_mmap(mfd, BASE + pg * PAGE, 8 * PAGE, RW,
-				     pg % 3 ? PRIV : SHARED, NULL);
+				     pg % 3 ? PRIV_FIXED : SHARED_FIXED, NULL);
 			_shadow_fault(mfd, BASE + pg * PAGE, 8 * PAGE,
 				      SHADOW_FAULT_WRITE, NULL);
 		}
@@ -51,7 +46,7 @@ static void busy_child(void)
 /* SIGKILL in the middle of operations leaves nothing behind. */
 TEST(sigkill_mid_operations)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int round, status;
 
 	for (round = 0; round < 5; round++) {
@@ -64,14 +59,14 @@ TEST(sigkill_mid_operations)
 		ASSERT_EQ(0, kill(pid, SIGKILL));
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
 		EXPECT_TRUE(WIFSIGNALED(status));
-		expect_counts(_metadata, before);
+		shadow_expect_counts(_metadata, before);
 	}
 }
 
 /* Exiting with address spaces, forks and CLONE_VM users open. */
 TEST(exit_with_handles_open)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int status;
 	pid_t pid = fork();
 
@@ -81,8 +76,10 @@ TEST(exit_with_handles_open)
 
 		for (i = 0; i < 8; i++) {
 			mfd = _shadow_create(dev, 0, NULL);
-			_shadow_mmap(mfd, BASE, 16 * PAGE, RW, PRIV, NULL);
-			_shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW, SHARED,
+			_shadow_mmap(mfd, BASE, 16 * PAGE, RW, PRIV_FIXED,
+				     NULL);
+			_shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW,
+				     SHARED_FIXED,
 				     NULL);
 			_shadow_fault(mfd, BASE, 16 * PAGE, SHADOW_FAULT_WRITE,
 				      NULL);
@@ -93,7 +90,7 @@ TEST(exit_with_handles_open)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 static int send_fd(int sock, int fd)
@@ -147,7 +144,7 @@ static int recv_fd(int sock)
  */
 TEST(fd_passing)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int sv[2], dev, mfd, status;
 	pid_t pid;
 
@@ -169,7 +166,7 @@ TEST(fd_passing)
 		     !memcmp(buf, "sender", 6) &&
 		     _shadow_access(fd, BASE, "recver", 6,
 				    SHADOW_ACCESS_WRITE) == 6 &&
-		     _shadow_mmap(fd, BASE + 8 * PAGE, PAGE, RW, PRIV,
+		     _shadow_mmap(fd, BASE + 8 * PAGE, PAGE, RW, PRIV_FIXED,
 				  NULL) == 0;
 		_exit(ok ? 0 : 3);
 	}
@@ -178,8 +175,8 @@ TEST(fd_passing)
 	ASSERT_LE(0, dev);
 	mfd = _shadow_create(dev, 0, NULL);
 	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, PAGE, RW, PRIV, NULL));
-	put(_metadata, mfd, BASE, "sender");
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
+	shadow_put(_metadata, mfd, BASE, "sender");
 	ASSERT_EQ(0, send_fd(sv[0], mfd));
 	close(mfd);
 	close(dev);
@@ -189,7 +186,7 @@ TEST(fd_passing)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	close(sv[0]);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 /* While any fd exists the module cannot be unloaded. */
@@ -204,7 +201,7 @@ TEST(module_pinned_by_fds)
 	/* O_NONBLOCK: refuse at once rather than wait for the refs. */
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "shadow_mm", O_NONBLOCK));
 	EXPECT_EQ(EWOULDBLOCK, errno);
-	EXPECT_EQ(0, _shadow_mmap(mfd, BASE, PAGE, RW, PRIV, NULL));
+	EXPECT_EQ(0, _shadow_mmap(mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
 	close(mfd);
 }
 

@@ -8,9 +8,6 @@
  */
 #include "shadow_mm_lib.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS)
-
 static int step;
 
 static void show(int mfd, const char *what)

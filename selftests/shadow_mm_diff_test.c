@@ -104,54 +104,6 @@
 /* A run bounded by sequences stops after this long all the same. */
 #define BUDGET_S	120
 
-/* Linux's VM_* bits that have no SHADOW_VM_* name. */
-#define VM_PFNMAP_	0x00000400ULL
-#define VM_UFFD_MISSING_ 0x00000200ULL
-#define VM_UFFD_WP_	0x00001000ULL
-#define VM_IO_		0x00004000ULL
-#define VM_SEQ_READ_	0x00008000ULL
-#define VM_RAND_READ_	0x00010000ULL
-#define VM_HUGETLB_	0x00400000ULL
-#define VM_SYNC_	0x00800000ULL
-#define VM_ARCH_1_	0x01000000ULL
-#define VM_MIXEDMAP_	0x10000000ULL
-#define VM_HUGEPAGE_	0x20000000ULL
-#define VM_NOHUGEPAGE_	0x40000000ULL
-#define VM_MERGEABLE_	0x80000000ULL
-
-/*
- * /proc/<pid>/smaps VmFlags mnemonics; other bits print as "??". The
- * last is 6.12's alone: vmflag_names_for_kernel() takes it out on 6.1.
- */
-static struct {
-	char name[3];
-	__u64 bit;
-} vmflag_names[] = {
-	{ "rd", SHADOW_VM_READ }, { "wr", SHADOW_VM_WRITE },
-	{ "ex", SHADOW_VM_EXEC }, { "sh", SHADOW_VM_SHARED },
-	{ "mr", SHADOW_VM_MAYREAD }, { "mw", SHADOW_VM_MAYWRITE },
-	{ "me", SHADOW_VM_MAYEXEC }, { "ms", SHADOW_VM_MAYSHARE },
-	{ "gd", SHADOW_VM_GROWSDOWN }, { "pf", VM_PFNMAP_ },
-	{ "lo", SHADOW_VM_LOCKED }, { "io", VM_IO_ },
-	{ "sr", VM_SEQ_READ_ }, { "rr", VM_RAND_READ_ },
-	{ "dc", SHADOW_VM_DONTCOPY }, { "de", SHADOW_VM_DONTEXPAND },
-	{ "ac", SHADOW_VM_ACCOUNT }, { "nr", SHADOW_VM_NORESERVE },
-	{ "ht", VM_HUGETLB_ }, { "sf", VM_SYNC_ }, { "ar", VM_ARCH_1_ },
-	{ "wf", SHADOW_VM_WIPEONFORK }, { "dd", SHADOW_VM_DONTDUMP },
-	{ "sd", SHADOW_VM_SOFTDIRTY }, { "mm", VM_MIXEDMAP_ },
-	{ "hg", VM_HUGEPAGE_ }, { "nh", VM_NOHUGEPAGE_ },
-	{ "mg", VM_MERGEABLE_ }, { "um", VM_UFFD_MISSING_ },
-	{ "uw", VM_UFFD_WP_ },
-	{ "lf", SHADOW_VM_LOCKONFAULT },
-};
-
-/* 6.1 shows VM_LOCKONFAULT as "??": no name, like the real smaps. */
-static void vmflag_names_for_kernel(void)
-{
-	if (!shadow_rules_since(6, 12))
-		vmflag_names[ARRAY_SIZE(vmflag_names) - 1].bit = 0;
-}
-
 /* ---- operations ---------------------------------------------------- */
 
 enum op_kind {
@@ -921,16 +873,6 @@ struct snap {
 	struct side real[MAX_SLOTS], shadow[MAX_SLOTS];
 };
 
-static __u64 named_flags_mask(void)
-{
-	__u64 m = 0;
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(vmflag_names); i++)
-		m |= vmflag_names[i].bit;
-	return m;
-}
-
 static int side_pages(struct side *sd, unsigned long n)
 {
 	if (sd->np + n > sd->cap) {
@@ -979,27 +921,6 @@ static int read_file(const char *path)
 	return n < 0 ? -1 : 0;
 }
 
-static void parse_vmflags(char *s, struct vrec *v)
-{
-	char *tok, *save = NULL;
-	size_t i;
-
-	v->flags = 0;
-	v->unknown = 0;
-	/* @s is one line, its newline already cut. */
-	for (tok = strtok_r(s, " ", &save); tok;
-	     tok = strtok_r(NULL, " ", &save)) {
-		for (i = 0; i < ARRAY_SIZE(vmflag_names);
-		     i++)
-			if (!strcmp(tok, vmflag_names[i].name))
-				break;
-		if (i < ARRAY_SIZE(vmflag_names))
-			v->flags |= vmflag_names[i].bit;
-		else
-			v->unknown++;
-	}
-}
-
 static unsigned long clamp_view(unsigned long a)
 {
 	return a < VIEW_LO ? VIEW_LO : a > WIN_TOP ? WIN_TOP : a;
@@ -1044,7 +965,8 @@ static int real_snap(struct world *w, int slot, struct side *sd)
 			cur->ident = ino;
 			cur->pgoff = ino ? off / PAGE : 0;
 		} else if (cur && !strncmp(line, "VmFlags:", 8)) {
-			parse_vmflags(line + 8, cur);
+			cur->flags = shadow_parse_vm_flags(line + 8,
+							   &cur->unknown);
 		}
 	}
 	for (i = 0; i < sd->nv; i++) {
@@ -1097,7 +1019,7 @@ static unsigned long walk_cap;
 
 static int shadow_snap(struct world *w, int slot, struct side *sd)
 {
-	__u64 unnamed = ~named_flags_mask();
+	__u64 unnamed = ~shadow_vm_flags_named();
 	int fd = w->s[slot].mfd;
 	__u32 nr = 0;
 	int i, ret;
@@ -1121,7 +1043,7 @@ static int shadow_snap(struct world *w, int slot, struct side *sd)
 		memset(v, 0, sizeof(*v));
 		v->start = clamp_view(in->start);
 		v->end = clamp_view(in->end);
-		v->flags = in->vm_flags & named_flags_mask();
+		v->flags = in->vm_flags & shadow_vm_flags_named();
 		for (; f; f &= f - 1)
 			v->unknown++;
 		if (in->backing == SHADOW_VMA_ANON_SHARED) {
@@ -1210,10 +1132,10 @@ static void flags_str(__u64 f, int unknown, char *buf, size_t len)
 	size_t i, n = 0;
 
 	buf[0] = 0;
-	for (i = 0; i < ARRAY_SIZE(vmflag_names); i++)
-		if (f & vmflag_names[i].bit && n + 4 < len)
+	for (i = 0; i < ARRAY_SIZE(shadow_vm_flag_names); i++)
+		if (f & shadow_vm_flag_names[i].flag && n + 4 < len)
 			n += snprintf(buf + n, len - n, "%s ",
-				      vmflag_names[i].name);
+				      shadow_vm_flag_names[i].name);
 	while (unknown-- > 0 && n + 4 < len)
 		n += snprintf(buf + n, len - n, "?? ");
 }
@@ -2956,7 +2878,6 @@ FIXTURE_SETUP(diff)
 {
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	vmflag_names_for_kernel();
 }
 
 FIXTURE_TEARDOWN(diff)
@@ -2975,9 +2896,9 @@ TEST_F(diff, fuzz)
 	if (geteuid())
 		SKIP(return, "needs root for /proc/<pid>/pagemap's pfns");
 	ASSERT_EQ(0, diff_prepare(self->dev));
-	if (!caps.kind[OP_MMAP] || !caps.kind[OP_READ] || !caps.kind[OP_PEEK] ||
-	    !(caps.ioctls & (1ULL << SHADOW_MM_CMD_WALK)))
-		SKIP(return, "the module lacks mmap, fault, access or walk");
+	ASSERT_TRUE(caps.kind[OP_MMAP] && caps.kind[OP_READ] &&
+		    caps.kind[OP_PEEK] &&
+		    (caps.ioctls & (1ULL << SHADOW_MM_CMD_WALK)));
 
 	printf("# diff: seed %llu, %s %ld, at most %d operations per sequence\n",
 	       (unsigned long long)cfg.seed,
@@ -3049,9 +2970,6 @@ TEST_F(diff, fuzz)
 
 /* Fixed sequences the fuzzer once shortened, replayed as they are. */
 #define W(pg)	(WIN_BASE + (unsigned long)(pg) * PAGE)
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS)
 
 static const struct {
 	int n;

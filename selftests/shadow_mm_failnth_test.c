@@ -27,10 +27,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 /* A private region in a PTE table of its own, for on-demand fork. */
 #define ODF_BASE	(BASE + (8UL << 20))
 /* More fault points than any one operation here has. */
@@ -171,20 +167,22 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 					       MAP_SHARED | MAP_FIXED,
 					       2 * PAGE));
 	}
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 4 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV_FIXED, NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 4 * PAGE, RW,
+				  SHARED_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 64 * PAGE, 4 * PAGE, PROT_READ,
-				  PRIV, NULL));
-	put(_metadata, mfd, BASE, "private page 0");
-	put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
-	put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
+				  PRIV_FIXED, NULL));
+	shadow_put(_metadata, mfd, BASE, "private page 0");
+	shadow_put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
+	shadow_put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE + 64 * PAGE, PAGE, 0, NULL));
 	if (is_odf(op)) {
-		ASSERT_EQ(0, _shadow_mmap(mfd, ODF_BASE, 16 * PAGE, RW, PRIV,
+		ASSERT_EQ(0, _shadow_mmap(mfd, ODF_BASE, 16 * PAGE, RW,
+					  PRIV_FIXED,
 					  NULL));
-		put(_metadata, mfd, ODF_BASE, "odf page 0");
-		put(_metadata, mfd, ODF_BASE + 5 * PAGE, "odf page 5");
+		shadow_put(_metadata, mfd, ODF_BASE, "odf page 0");
+		shadow_put(_metadata, mfd, ODF_BASE + 5 * PAGE, "odf page 5");
 	}
 	*child = _shadow_fork(mfd, is_odf(op) ? SHADOW_FORK_ODF : 0, NULL);
 	ASSERT_LE(0, *child);
@@ -209,13 +207,6 @@ static const char * const op_names[] = {
 static bool is_reclaim(enum op op)
 {
 	return op == OP_RECLAIM || op == OP_ODF_RECLAIM;
-}
-
-/* The operations that need SHADOW_MM_FEATURE_SWAP. */
-static bool needs_swap(enum op op)
-{
-	return is_reclaim(op) || op == OP_SWAPIN_READ ||
-	       op == OP_SWAPIN_WRITE;
 }
 
 /* Reclaim the whole space: one pass to age it, one to swap it out. */
@@ -259,7 +250,7 @@ static int run_batch(int mfd)
 {
 	char buf[8] = "batched";	/* on the stack: touched, no fault */
 	struct shadow_mm_batch_op ops[] = {
-		BATCH_MMAP(BASE + 32 * PAGE, 4 * PAGE, RW, PRIV),
+		BATCH_MMAP(BASE + 32 * PAGE, 4 * PAGE, RW, PRIV_FIXED),
 		BATCH_WRITE(BASE + 33 * PAGE, sizeof(buf), buf),
 		BATCH_MUNMAP(BASE + 2 * PAGE, 8 * PAGE),
 	};
@@ -285,16 +276,17 @@ static int run_op(enum op op, int dev, int mfd, int *newfd)
 		*newfd = _shadow_create(dev, 0, NULL);
 		return *newfd < 0 ? *newfd : 0;
 	case OP_MMAP:
-		return _shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW, PRIV,
+		return _shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW,
+				    PRIV_FIXED,
 				    NULL);
 	case OP_MMAP_SHARED:
 		return _shadow_mmap(mfd, BASE + 32 * PAGE, 4 * PAGE, RW,
-				    SHARED, NULL);
+				    SHARED_FIXED, NULL);
 	case OP_MUNMAP_SPLIT:
 		return _shadow_munmap(mfd, BASE + 2 * PAGE, 8 * PAGE);
 	case OP_MAP_FIXED:
 		return _shadow_mmap(mfd, BASE + 6 * PAGE, 4 * PAGE, PROT_READ,
-				    PRIV, NULL);
+				    PRIV_FIXED, NULL);
 	case OP_FAULT:
 		return _shadow_fault(mfd, BASE + PAGE, 3 * PAGE,
 				     SHADOW_FAULT_WRITE, NULL);
@@ -414,7 +406,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 	*failed = 0;
 
 	for (n = 1; n < MAX_POINTS; n++) {
-		struct counts before = counts();
+		struct shadow_counts before = shadow_counts();
 		struct snapshot s0, s1;
 		int mfd, child, newfd = -1, ret;
 		bool hit;
@@ -467,7 +459,7 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 		close(child);
 		close(mfd);
 		/* Nothing leaked, whatever happened. */
-		expect_counts(_metadata, before);
+		shadow_expect_counts(_metadata, before);
 		if (!hit)
 			break;
 	}
@@ -478,8 +470,6 @@ static int sweep(struct __test_metadata *_metadata, int dev, enum op op,
 FIXTURE(fail_nth) {
 	int dev;
 	bool no_injection;
-	bool no_swap;
-	bool no_file;
 };
 
 FIXTURE_VARIANT(fail_nth) {
@@ -604,10 +594,11 @@ FIXTURE_SETUP(fail_nth)
 	ASSERT_LE(0, fail_nth_fd);
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	self->no_swap = !(shadow_features(self->dev) &
-			  SHADOW_MM_FEATURE_SWAP);
-	self->no_file = !(shadow_features(self->dev) &
-			  SHADOW_MM_FEATURE_FILE);
+	/* The in-tree module has every feature the sweeps need. */
+	ASSERT_EQ(SHADOW_MM_FEATURE_SWAP | SHADOW_MM_FEATURE_FILE |
+		  SHADOW_MM_FEATURE_BATCH, shadow_features(self->dev) &
+		  (SHADOW_MM_FEATURE_SWAP | SHADOW_MM_FEATURE_FILE |
+		   SHADOW_MM_FEATURE_BATCH));
 	if (file_fd < 0) {
 		file_fd = memfd_create("failnth", 0);
 		ASSERT_LE(0, file_fd);
@@ -631,14 +622,6 @@ TEST_F(fail_nth, every_point)
 
 	if (self->no_injection)
 		SKIP(return, "no fault injection in this kernel (make check-debug)");
-	if (needs_swap(variant->op) && self->no_swap)
-		SKIP(return, "the module has no SHADOW_MM_FEATURE_SWAP");
-	if ((variant->op == OP_FILE_MMAP || variant->op == OP_FILE_FAULT) &&
-	    self->no_file)
-		SKIP(return, "the module has no SHADOW_MM_FEATURE_FILE");
-	if (variant->op == OP_BATCH &&
-	    !(shadow_features(self->dev) & SHADOW_MM_FEATURE_BATCH))
-		SKIP(return, "the module has no SHADOW_MM_FEATURE_BATCH");
 	points = sweep(_metadata, self->dev, variant->op, &failed);
 	TH_LOG("%s: %d fault points, %d made the call fail",
 	       op_names[variant->op], points, failed);

@@ -10,10 +10,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL	/* 16 TiB: PGD index 32 */
 #define GB	(1024UL * 1024 * 1024)
 #define MB2	(2UL << 20)
 
@@ -47,7 +43,8 @@ TEST_F(pt, zero_page_then_cow)
 	struct shadow_mm_stats st;
 	__u64 nr;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, &nr));
 	EXPECT_EQ(1, nr);
 	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 2, p));
@@ -56,13 +53,13 @@ TEST_F(pt, zero_page_then_cow)
 		  p[0].flags);
 	EXPECT_EQ(0, p[0].page_id);
 	EXPECT_EQ(0, p[1].flags);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_rss_anon);
 	EXPECT_EQ(1, st.out_min_flt);
 
 	/* A second read of a mapped page is no fault. */
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, &nr));
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_min_flt);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_min_flt);
 
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, SHADOW_FAULT_WRITE,
 				   &nr));
@@ -71,7 +68,7 @@ TEST_F(pt, zero_page_then_cow)
 		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_EXCLUSIVE, p[0].flags);
 	EXPECT_NE(0, p[0].page_id);
 	EXPECT_EQ(1, p[0].mapcount);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_rss_anon);
 	EXPECT_EQ(1, st.out_cow_copies);
 	EXPECT_EQ(0, st.out_cow_reuses);
@@ -87,7 +84,8 @@ TEST_F(pt, write_fault_new_page)
 	__u64 nr;
 	int i;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE,
 				   SHADOW_FAULT_WRITE, &nr));
 	EXPECT_EQ(4, nr);
@@ -99,7 +97,7 @@ TEST_F(pt, write_fault_new_page)
 		if (i)
 			EXPECT_NE(p[i - 1].page_id, p[i].page_id);
 	}
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(4, st.out_rss_anon);
 	EXPECT_EQ(0, st.out_cow_copies);
 	EXPECT_EQ(4, st.out_min_flt);
@@ -117,7 +115,8 @@ TEST_F(pt, content_roundtrip)
 	struct shadow_mm_stats st;
 	int i;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	for (i = 0; i < (int)sizeof(in); i++)
 		in[i] = (char)(i * 7 + 3);
 	ASSERT_EQ(sizeof(in), _shadow_access(self->mfd, BASE + 100, in,
@@ -128,7 +127,7 @@ TEST_F(pt, content_roundtrip)
 		ASSERT_EQ(0, out[i]);
 	ASSERT_EQ(0, memcmp(in, out + 100, sizeof(in)));
 	/* Pages 0-3 are all touched by the write: four new pages. */
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(4, st.out_rss_anon);
 	/* Reading beyond the VMA stops at its end. */
 	EXPECT_EQ(PAGE - 10, _shadow_access(self->mfd, BASE + 3 * PAGE + 10,
@@ -142,12 +141,12 @@ TEST_F(pt, protection_faults)
 	struct shadow_page_info p;
 	__u64 nr;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, PROT_READ, PRIV,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, PROT_READ, PRIV_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 2 * PAGE, PAGE, PROT_NONE,
-				  PRIV, NULL));
+				  PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 4 * PAGE, PAGE, PROT_READ,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 
 	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE, PAGE,
 					 SHADOW_FAULT_WRITE, &nr));
@@ -201,7 +200,7 @@ TEST_F(pt, shared_anonymous)
 	struct shadow_mm_stats st;
 	char buf[8];
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	ASSERT_EQ(5, _shadow_access(self->mfd, BASE + PAGE, "hello", 5,
 				    SHADOW_ACCESS_WRITE));
@@ -214,14 +213,14 @@ TEST_F(pt, shared_anonymous)
 		  SHADOW_PAGE_DIRTY | SHADOW_PAGE_SHMEM, p[1].flags);
 	EXPECT_NE(0, p[0].page_id);
 	EXPECT_EQ(1, p[1].mapcount);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(2, st.out_rss_shmem);
 	EXPECT_EQ(0, st.out_rss_anon);
 
 	/* Unmap and map again: a new object, zero-filled. */
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, 2 * PAGE));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_shmem);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_shmem);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	ASSERT_EQ(5, _shadow_access(self->mfd, BASE + PAGE, buf, 5, 0));
 	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0", 5));
@@ -246,7 +245,7 @@ TEST_F(pt, shared_object_ends_at_its_size)
 	pid_t pid;
 
 	/* The real kernel. */
-	p = mmap((void *)win, 2 * PAGE, RW, SHARED, -1, 0);
+	p = mmap((void *)win, 2 * PAGE, RW, SHARED_FIXED, -1, 0);
 	ASSERT_EQ((void *)win, p);
 	ASSERT_EQ(p, mremap(p, 2 * PAGE, 4 * PAGE, 0));
 	fd = open("/proc/self/mem", O_RDWR);
@@ -270,7 +269,7 @@ TEST_F(pt, shared_object_ends_at_its_size)
 	EXPECT_EQ(EFAULT, real_populate);
 
 	/* The shadow space. */
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, BASE, 2 * PAGE, 4 * PAGE, 0, 0,
 				    &out));
@@ -289,7 +288,7 @@ TEST_F(pt, shared_object_ends_at_its_size)
 	EXPECT_EQ(SHADOW_PAGE_PRESENT, pg[1].flags & SHADOW_PAGE_PRESENT);
 	EXPECT_EQ(0, pg[2].flags);
 	EXPECT_EQ(0, pg[3].flags);
-	EXPECT_EQ(2, stats(_metadata, self->mfd).out_rss_shmem);
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_rss_shmem);
 }
 
 /*
@@ -317,9 +316,11 @@ TEST_F(pt, populate_hole_then_unreadable)
 		/* The real kernel. */
 		ASSERT_EQ(0, munmap((void *)win, 5 * PAGE));
 		ASSERT_EQ((void *)(win + PAGE),
-			  mmap((void *)(win + PAGE), 2 * PAGE, RW, PRIV, -1, 0));
+			  mmap((void *)(win + PAGE), 2 * PAGE, RW, PRIV_FIXED,
+			       -1, 0));
 		ASSERT_EQ((void *)(win + 4 * PAGE),
-			  mmap((void *)(win + 4 * PAGE), PAGE, PROT_NONE, PRIV,
+			  mmap((void *)(win + 4 * PAGE), PAGE, PROT_NONE,
+			       PRIV_FIXED,
 			       -1, 0));
 		real_err = madvise((void *)(win + from[i]), len,
 				   MADV_POPULATE_READ) ? errno : 0;
@@ -333,9 +334,9 @@ TEST_F(pt, populate_hole_then_unreadable)
 		/* The shadow space. */
 		ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, 5 * PAGE));
 		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + PAGE, 2 * PAGE, RW,
-					  PRIV, NULL));
+					  PRIV_FIXED, NULL));
 		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 4 * PAGE, PAGE,
-					  PROT_NONE, PRIV, NULL));
+					  PROT_NONE, PRIV_FIXED, NULL));
 		EXPECT_EQ(-real_err, _shadow_madvise(self->mfd, BASE + from[i],
 						     len, MADV_POPULATE_READ));
 		ASSERT_EQ(0, _shadow_walk(self->mfd, BASE + PAGE, 2, pg));
@@ -349,7 +350,7 @@ TEST_F(pt, shared_split_keeps_pages)
 {
 	char buf[8] = "";
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	ASSERT_EQ(4, _shadow_access(self->mfd, BASE + 3 * PAGE, "tail", 4,
 				    SHADOW_ACCESS_WRITE));
@@ -380,10 +381,10 @@ TEST_F(pt, pagetables_per_level)
 
 		TH_LOG("boundary %#lx", b);
 		ASSERT_EQ(0, _shadow_mmap(self->mfd, b - PAGE, 2 * PAGE, RW,
-					  PRIV, NULL));
+					  PRIV_FIXED, NULL));
 		ASSERT_EQ(0, _shadow_fault(self->mfd, b - PAGE, 2 * PAGE,
 					   SHADOW_FAULT_WRITE, NULL));
-		st = stats(_metadata, self->mfd);
+		st = shadow_stats(_metadata, self->mfd);
 		EXPECT_EQ(cases[i].puds, st.out_nr_puds);
 		EXPECT_EQ(cases[i].pmds, st.out_nr_pmds);
 		EXPECT_EQ(cases[i].ptes, st.out_nr_ptes);
@@ -391,7 +392,7 @@ TEST_F(pt, pagetables_per_level)
 
 		/* The upper page goes: its tables go, the lower's stay. */
 		ASSERT_EQ(0, _shadow_munmap(self->mfd, b, PAGE));
-		st = stats(_metadata, self->mfd);
+		st = shadow_stats(_metadata, self->mfd);
 		EXPECT_EQ(1, st.out_nr_puds);
 		EXPECT_EQ(1, st.out_nr_pmds);
 		EXPECT_EQ(1, st.out_nr_ptes);
@@ -399,7 +400,7 @@ TEST_F(pt, pagetables_per_level)
 
 		/* The last page under them goes: every table goes. */
 		ASSERT_EQ(0, _shadow_munmap(self->mfd, b - PAGE, PAGE));
-		st = stats(_metadata, self->mfd);
+		st = shadow_stats(_metadata, self->mfd);
 		EXPECT_EQ(0, st.out_nr_puds);
 		EXPECT_EQ(0, st.out_nr_pmds);
 		EXPECT_EQ(0, st.out_nr_ptes);
@@ -412,19 +413,19 @@ TEST_F(pt, pagetable_kept_for_neighbour)
 {
 	struct shadow_mm_stats st;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 2 * PAGE, PAGE, PROT_READ,
-				  PRIV, NULL));
+				  PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, SHADOW_FAULT_WRITE,
 				   NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 2 * PAGE, PAGE, 0, NULL));
-	ASSERT_EQ(1, stats(_metadata, self->mfd).out_nr_ptes);
+	ASSERT_EQ(1, shadow_stats(_metadata, self->mfd).out_nr_ptes);
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, PAGE));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_nr_ptes);
 	EXPECT_EQ(0, st.out_rss_anon);
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 2 * PAGE, PAGE));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_nr_ptes);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_nr_ptes);
 }
 
 /* munmap of a populated range across 2 MiB and 1 GiB boundaries. */
@@ -436,7 +437,7 @@ TEST_F(pt, munmap_populated_across_boundaries)
 	char buf[8];
 	long before;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, len, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, len, RW, PRIV_FIXED, NULL));
 	before = shadow_counter("pages");
 	ASSERT_EQ(0, _shadow_fault(self->mfd, start, len, SHADOW_FAULT_WRITE,
 				   NULL));
@@ -444,7 +445,7 @@ TEST_F(pt, munmap_populated_across_boundaries)
 				    SHADOW_ACCESS_WRITE));
 	ASSERT_EQ(4, _shadow_access(self->mfd, start + len - PAGE, "tail", 4,
 				    SHADOW_ACCESS_WRITE));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(len / PAGE, st.out_rss_anon);
 	/* [start, +len) spans PTE tables at 4 2 MiB slots, 2 PMD tables. */
 	EXPECT_EQ(4, st.out_nr_ptes);
@@ -454,7 +455,7 @@ TEST_F(pt, munmap_populated_across_boundaries)
 
 	/* Unmap all but the first and the last page. */
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, start + PAGE, len - 2 * PAGE));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(2, st.out_rss_anon);
 	EXPECT_EQ(2, st.out_nr_ptes);
 	EXPECT_EQ(2, st.out_nr_pmds);
@@ -470,12 +471,13 @@ TEST_F(pt, map_fixed_over_populated)
 {
 	char buf[4];
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(4, _shadow_access(self->mfd, BASE + PAGE, "old!", 4,
 				    SHADOW_ACCESS_WRITE));
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + PAGE, PAGE, RW, PRIV,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + PAGE, PAGE, RW, PRIV_FIXED,
 				  NULL));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_anon);
 	ASSERT_EQ(4, _shadow_access(self->mfd, BASE + PAGE, buf, 4, 0));
 	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0", 4));
 }
@@ -485,8 +487,10 @@ TEST_F(pt, exit_frees_everything)
 {
 	long pages;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 64 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + GB, 64 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 64 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + GB, 64 * PAGE, RW,
+				  SHARED_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 64 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
@@ -527,7 +531,7 @@ TEST_F(pt, presence_matches_pagemap)
 	__u64 pm[4];
 	int fd, i;
 
-	r = mmap((void *)win, 4 * PAGE, RW, PRIV, -1, 0);
+	r = mmap((void *)win, 4 * PAGE, RW, PRIV_FIXED, -1, 0);
 	ASSERT_EQ((void *)win, (void *)r);
 	/* Real CPU touches, which the compiler must not drop. */
 	__atomic_load_n(&r[PAGE], __ATOMIC_RELAXED);
@@ -538,7 +542,8 @@ TEST_F(pt, presence_matches_pagemap)
 	ASSERT_EQ(sizeof(pm), pread(fd, pm, sizeof(pm), win / PAGE * 8));
 	close(fd);
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, win, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, win, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, win + PAGE, PAGE, 0, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, win + 3 * PAGE, PAGE, 0, NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, win + 2 * PAGE, PAGE,
@@ -585,8 +590,8 @@ static void *racer(void *arg)
 			break;
 		case 1:
 			_shadow_mmap(r->mfd, addr, (rand_r(&seed) % 4 + 1) *
-				     PAGE, RW, rand_r(&seed) % 3 ? PRIV : SHARED,
-				     NULL);
+				     PAGE, RW, rand_r(&seed) % 3 ? PRIV_FIXED :
+				     SHARED_FIXED, NULL);
 			break;
 		case 2:
 			_shadow_fault(r->mfd, addr, 4 * PAGE,
@@ -650,7 +655,7 @@ TEST_F_TIMEOUT(pt, concurrent_faults_and_munmap, 90)
 		if ((p[i].flags & SHADOW_PAGE_PRESENT) &&
 		    !(p[i].flags & SHADOW_PAGE_ZERO))
 			present++;
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(present, st.out_rss_anon + st.out_rss_shmem);
 }
 

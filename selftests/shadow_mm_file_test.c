@@ -20,8 +20,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define BASE	0x200000000000UL
 #define NPAGES	4
 
 enum kind { K_TMPFS, K_MEMFD, K_RAMFS };
@@ -307,25 +305,25 @@ TEST_F(file, private_cow_never_reaches_file)
 	ASSERT_EQ(0, _shadow_mmap_fd(self->mfd, BASE, NPAGES * PAGE, RW,
 				     MAP_PRIVATE | MAP_FIXED, self->fd, 0,
 				     NULL));
-	expect(_metadata, self->mfd, BASE, "page0");
-	expect(_metadata, self->mfd, BASE + PAGE, "page1");
-	p = page(_metadata, self->mfd, BASE);
+	shadow_expect(_metadata, self->mfd, BASE, "page0");
+	shadow_expect(_metadata, self->mfd, BASE + PAGE, "page1");
+	p = shadow_page(_metadata, self->mfd, BASE);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_YOUNG | SHADOW_PAGE_FILE,
 		  p.flags);
 	EXPECT_EQ(1, p.mapcount);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(NPAGES, st.out_rss_file);
 	EXPECT_EQ(0, st.out_rss_anon);
 	EXPECT_EQ(1, st.out_min_flt);
 
 	/* Write: a private copy, the file untouched. */
-	put(_metadata, self->mfd, BASE, "PRIV0");
-	p = page(_metadata, self->mfd, BASE);
+	shadow_put(_metadata, self->mfd, BASE, "PRIV0");
+	p = shadow_page(_metadata, self->mfd, BASE);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
 		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_EXCLUSIVE, p.flags);
-	expect(_metadata, self->mfd, BASE, "PRIV0");
+	shadow_expect(_metadata, self->mfd, BASE, "PRIV0");
 	expect_file(_metadata, self->fd, 0, "page0");
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(NPAGES - 1, st.out_rss_file);
 	EXPECT_EQ(1, st.out_rss_anon);
 	EXPECT_EQ(1, st.out_cow_copies);
@@ -335,26 +333,26 @@ TEST_F(file, private_cow_never_reaches_file)
 				     MADV_DONTNEED));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 2 * PAGE, PAGE,
 				   SHADOW_FAULT_WRITE, &nr));
-	expect(_metadata, self->mfd, BASE + 2 * PAGE, "page2");
-	EXPECT_EQ(0, page(_metadata, self->mfd, BASE + 2 * PAGE).flags &
+	shadow_expect(_metadata, self->mfd, BASE + 2 * PAGE, "page2");
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, BASE + 2 * PAGE).flags &
 		     SHADOW_PAGE_FILE);
-	put(_metadata, self->mfd, BASE + 2 * PAGE, "PRIV2");
+	shadow_put(_metadata, self->mfd, BASE + 2 * PAGE, "PRIV2");
 	expect_file(_metadata, self->fd, 2 * PAGE, "page2");
 	/* A read fault and a do_cow_fault (the COW break is no file's). */
 	EXPECT_EQ(faults + 2, filemap_counter("file_faults"));
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_copies);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_copies);
 
 	/* pwrite: seen through page 1 (still the file's), not page 0. */
 	ASSERT_EQ(5, pwrite(self->fd, "PWR-0", 5, 0));
 	ASSERT_EQ(5, pwrite(self->fd, "PWR-1", 5, PAGE));
-	expect(_metadata, self->mfd, BASE, "PRIV0");
-	expect(_metadata, self->mfd, BASE + PAGE, "PWR-1");
+	shadow_expect(_metadata, self->mfd, BASE, "PRIV0");
+	shadow_expect(_metadata, self->mfd, BASE + PAGE, "PWR-1");
 
 	/* Unmapping leaves the file as pwrite made it. */
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, NPAGES * PAGE));
 	expect_file(_metadata, self->fd, 0, "PWR-0");
 	expect_file(_metadata, self->fd, 2 * PAGE, "page2");
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_rss_file);
 	EXPECT_EQ(0, st.out_rss_anon);
 }
@@ -370,17 +368,17 @@ TEST_F(file, shared_writes_reach_file)
 				     NULL));
 	/* A read maps the page writable (no write notification), clean. */
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, &nr));
-	p = page(_metadata, self->mfd, BASE);
+	p = shadow_page(_metadata, self->mfd, BASE);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_YOUNG |
 		  SHADOW_PAGE_FILE, p.flags);
-	put(_metadata, self->mfd, BASE, "SHRD0");
-	p = page(_metadata, self->mfd, BASE);
+	shadow_put(_metadata, self->mfd, BASE, "SHRD0");
+	p = shadow_page(_metadata, self->mfd, BASE);
 	EXPECT_NE(0, p.flags & SHADOW_PAGE_DIRTY);
 	expect_file(_metadata, self->fd, 0, "SHRD0");
 
 	/* msync: the PTE is cleaned, its dirt moved to the page. */
 	EXPECT_EQ(0, _shadow_msync(self->mfd, BASE, NPAGES * PAGE, MS_SYNC));
-	EXPECT_EQ(0, page(_metadata, self->mfd, BASE).flags &
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, BASE).flags &
 		     SHADOW_PAGE_DIRTY);
 	expect_file(_metadata, self->fd, 0, "SHRD0");
 	EXPECT_EQ(0, _shadow_msync(self->mfd, BASE, PAGE, MS_ASYNC));
@@ -389,12 +387,12 @@ TEST_F(file, shared_writes_reach_file)
 
 	/* pwrite is seen through the shared mapping. */
 	ASSERT_EQ(5, pwrite(self->fd, "PWR-1", 5, PAGE));
-	expect(_metadata, self->mfd, BASE + PAGE, "PWR-1");
+	shadow_expect(_metadata, self->mfd, BASE + PAGE, "PWR-1");
 
-	put(_metadata, self->mfd, BASE + 3 * PAGE, "SHRD3");
+	shadow_put(_metadata, self->mfd, BASE + 3 * PAGE, "SHRD3");
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, NPAGES * PAGE));
 	expect_file(_metadata, self->fd, 3 * PAGE, "SHRD3");
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_file);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_file);
 }
 
 /* msync's errors are msync(2)'s. */
@@ -446,16 +444,16 @@ TEST_F(file, two_spaces_share_pages)
 	ASSERT_EQ(0, _shadow_mmap_fd(other, BASE + 8 * PAGE, 2 * PAGE, RW,
 				     MAP_SHARED | MAP_FIXED, self->fd, PAGE,
 				     NULL));
-	put(_metadata, self->mfd, BASE + PAGE, "from A");
-	expect(_metadata, other, BASE + 8 * PAGE, "from A");
-	put(_metadata, other, BASE + 9 * PAGE, "from B");
-	expect(_metadata, self->mfd, BASE + 2 * PAGE, "from B");
-	a = page(_metadata, self->mfd, BASE + PAGE);
-	b = page(_metadata, other, BASE + 8 * PAGE);
+	shadow_put(_metadata, self->mfd, BASE + PAGE, "from A");
+	shadow_expect(_metadata, other, BASE + 8 * PAGE, "from A");
+	shadow_put(_metadata, other, BASE + 9 * PAGE, "from B");
+	shadow_expect(_metadata, self->mfd, BASE + 2 * PAGE, "from B");
+	a = shadow_page(_metadata, self->mfd, BASE + PAGE);
+	b = shadow_page(_metadata, other, BASE + 8 * PAGE);
 	EXPECT_EQ(a.page_id, b.page_id);
 	EXPECT_EQ(2, a.mapcount);
 	close(other);
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE + PAGE).mapcount);
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE + PAGE).mapcount);
 	expect_file(_metadata, self->fd, 2 * PAGE, "from B");
 }
 
@@ -472,29 +470,29 @@ TEST_F(file, fork_file_mappings)
 	ASSERT_EQ(0, _shadow_mmap_fd(self->mfd, BASE + 4 * PAGE, 2 * PAGE, RW,
 				     MAP_SHARED | MAP_FIXED, self->fd, 0,
 				     NULL));
-	put(_metadata, self->mfd, BASE, "COW0");
-	expect(_metadata, self->mfd, BASE + PAGE, "page1");
+	shadow_put(_metadata, self->mfd, BASE, "COW0");
+	shadow_expect(_metadata, self->mfd, BASE + PAGE, "page1");
 	child = _shadow_fork(self->mfd, 0, &id);
 	ASSERT_LE(0, child);
 
 	/* The private VMA's PTEs were copied: the same pages. */
-	p = page(_metadata, self->mfd, BASE + PAGE);
-	c = page(_metadata, child, BASE + PAGE);
+	p = shadow_page(_metadata, self->mfd, BASE + PAGE);
+	c = shadow_page(_metadata, child, BASE + PAGE);
 	EXPECT_EQ(p.page_id, c.page_id);
 	EXPECT_NE(0, c.flags & SHADOW_PAGE_FILE);
 	EXPECT_EQ(2, c.mapcount);
-	expect(_metadata, child, BASE, "COW0");
-	EXPECT_EQ(1, stats(_metadata, child).out_rss_file);
-	EXPECT_EQ(1, stats(_metadata, child).out_rss_anon);
+	shadow_expect(_metadata, child, BASE, "COW0");
+	EXPECT_EQ(1, shadow_stats(_metadata, child).out_rss_file);
+	EXPECT_EQ(1, shadow_stats(_metadata, child).out_rss_anon);
 
 	/* The child's private write copies; the parent's stays. */
-	put(_metadata, child, BASE + PAGE, "CHILD");
-	expect(_metadata, self->mfd, BASE + PAGE, "page1");
+	shadow_put(_metadata, child, BASE + PAGE, "CHILD");
+	shadow_expect(_metadata, self->mfd, BASE + PAGE, "page1");
 	expect_file(_metadata, self->fd, PAGE, "page1");
 
 	/* The shared one is the file's in both. */
-	put(_metadata, child, BASE + 4 * PAGE, "SHARED");
-	expect(_metadata, self->mfd, BASE + 4 * PAGE, "SHARED");
+	shadow_put(_metadata, child, BASE + 4 * PAGE, "SHARED");
+	shadow_expect(_metadata, self->mfd, BASE + 4 * PAGE, "SHARED");
 	expect_file(_metadata, self->fd, 0, "SHARED");
 	close(child);
 }
@@ -621,7 +619,7 @@ TEST_F(file, write_past_eof_then_fork)
 							 NULL));
 		child = _shadow_fork(self->mfd, 0, NULL);
 		ASSERT_LE(0, child);
-		c = page(_metadata, child, BASE);
+		c = shadow_page(_metadata, child, BASE);
 		EXPECT_EQ(real, !!(c.flags & SHADOW_PAGE_PRESENT))
 			TH_LOG("after %s", write ? "a write past EOF" : "a read");
 		close(child);
@@ -650,30 +648,30 @@ TEST_F(file, truncate_while_mapped)
 				   SHADOW_FAULT_WRITE, &nr));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 8 * PAGE, NPAGES * PAGE,
 				   0, &nr));
-	put(_metadata, self->mfd, BASE + 8 * PAGE + 3 * PAGE, "cow3");
-	EXPECT_EQ(7, stats(_metadata, self->mfd).out_rss_file);
+	shadow_put(_metadata, self->mfd, BASE + 8 * PAGE + 3 * PAGE, "cow3");
+	EXPECT_EQ(7, shadow_stats(_metadata, self->mfd).out_rss_file);
 
 	ASSERT_EQ(0, ftruncate(self->fd, PAGE));
 	/* Still mapped until touched (the engine documents this). */
-	EXPECT_NE(0, page(_metadata, self->mfd, BASE + 2 * PAGE).flags &
+	EXPECT_NE(0, shadow_page(_metadata, self->mfd, BASE + 2 * PAGE).flags &
 		     SHADOW_PAGE_PRESENT);
 	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE + 2 * PAGE, PAGE, 0,
 					 &nr));
-	EXPECT_EQ(0, page(_metadata, self->mfd, BASE + 2 * PAGE).flags);
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, BASE + 2 * PAGE).flags);
 	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, BASE + 3 * PAGE, "x", 1,
 					  SHADOW_ACCESS_WRITE));
 	/* The private copy past the end goes too, as Linux's truncate does. */
 	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, BASE + 11 * PAGE, "x", 1,
 					  0));
-	EXPECT_EQ(0, page(_metadata, self->mfd, BASE + 11 * PAGE).flags);
-	expect(_metadata, self->mfd, BASE, "page0");
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, BASE + 11 * PAGE).flags);
+	shadow_expect(_metadata, self->mfd, BASE, "page0");
 
 	/* Extended again: the pages are the file's new, zeroed ones. */
 	ASSERT_EQ(0, ftruncate(self->fd, NPAGES * PAGE));
 	EXPECT_EQ(8, _shadow_access(self->mfd, BASE + PAGE, buf, 8, 0));
 	EXPECT_EQ(0, buf[0]);
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, 16 * PAGE));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_file);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_file);
 }
 
 /*
@@ -690,8 +688,8 @@ TEST_F(file, reclaim_clean_and_dirty)
 				     NULL));
 	/* The read maps every page (fault-around); the write dirties one. */
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, &nr));
-	put(_metadata, self->mfd, BASE + PAGE, "DIRTY1");
-	EXPECT_EQ(NPAGES, stats(_metadata, self->mfd).out_rss_file);
+	shadow_put(_metadata, self->mfd, BASE + PAGE, "DIRTY1");
+	EXPECT_EQ(NPAGES, shadow_stats(_metadata, self->mfd).out_rss_file);
 	/* Age first: the pages were young. */
 	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, NPAGES * PAGE, &rc));
 	EXPECT_EQ(NPAGES, rc.out_referenced);
@@ -700,14 +698,14 @@ TEST_F(file, reclaim_clean_and_dirty)
 	EXPECT_EQ(NPAGES, rc.out_unmapped);
 	EXPECT_EQ(NPAGES, rc.out_reclaimed);
 	EXPECT_EQ(0, rc.out_swapped_out);
-	EXPECT_EQ(0, page(_metadata, self->mfd, BASE).flags);
-	EXPECT_EQ(0, page(_metadata, self->mfd, BASE + PAGE).flags);
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_file);
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, BASE).flags);
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, BASE + PAGE).flags);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_file);
 	EXPECT_EQ(self->file_pages, filemap_counter("file_pages"));
 	expect_file(_metadata, self->fd, PAGE, "DIRTY1");
 	expect_file(_metadata, self->fd, 0, "page0");
 	/* And faults map them again. */
-	expect(_metadata, self->mfd, BASE + PAGE, "DIRTY1");
+	shadow_expect(_metadata, self->mfd, BASE + PAGE, "DIRTY1");
 }
 
 /*
@@ -733,7 +731,7 @@ TEST_F(file, file_released_with_address_space)
 				     MAP_SHARED | MAP_FIXED, fd, 0, NULL));
 	EXPECT_EQ(self->files + 1, filemap_counter("files"));
 	close(fd);
-	expect(_metadata, self->mfd, BASE + 63 * PAGE, "zzz");
+	shadow_expect(_metadata, self->mfd, BASE + 63 * PAGE, "zzz");
 	ASSERT_EQ(0, statfs(self->dir, &mapped));
 	EXPECT_LE(mapped.f_bfree + 64, before.f_bfree);
 	close(self->mfd);
@@ -780,13 +778,13 @@ TEST_F(file, split_merge_mremap_keep_pgoff)
 	EXPECT_EQ(1, v[1].pgoff);
 	EXPECT_EQ(2, v[2].pgoff);
 	/* mremap moves the pages with their offset. */
-	put(_metadata, self->mfd, BASE + 2 * PAGE, "moved");
+	shadow_put(_metadata, self->mfd, BASE + 2 * PAGE, "moved");
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, BASE + 2 * PAGE, 2 * PAGE,
 				    2 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED,
 				    BASE + 16 * PAGE, &out));
 	EXPECT_EQ(BASE + 16 * PAGE, out);
-	expect(_metadata, self->mfd, BASE + 16 * PAGE, "moved");
-	expect(_metadata, self->mfd, BASE + 17 * PAGE, "page3");
+	shadow_expect(_metadata, self->mfd, BASE + 16 * PAGE, "moved");
+	shadow_expect(_metadata, self->mfd, BASE + 17 * PAGE, "page3");
 	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, BASE + 16 * PAGE, -1UL, v, 4,
 				      &nr));
 	EXPECT_EQ(2, v[0].pgoff);

@@ -12,16 +12,22 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
-
 FIXTURE(fork) {
 	int dev;
 	int mfd;
 	long pages;
 };
+
+/*
+ * Every fork twice: a plain one and an on-demand one (SHADOW_FORK_ODF),
+ * which must look the same but for the shared PTE tables.
+ */
+FIXTURE_VARIANT(fork) {
+	unsigned int flags;
+};
+
+FIXTURE_VARIANT_ADD(fork, plain) { .flags = 0 };
+FIXTURE_VARIANT_ADD(fork, odf) { .flags = SHADOW_FORK_ODF };
 
 FIXTURE_SETUP(fork)
 {
@@ -54,16 +60,17 @@ TEST_F(fork, cow_then_reuse)
 	__u32 id = 0, pid;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
-	put(_metadata, self->mfd, BASE, "parent");
-	put(_metadata, self->mfd, BASE + PAGE, "untouched");
-	pid = stats(_metadata, self->mfd).out_id;
-	child = _shadow_fork(self->mfd, 0, &id);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	shadow_put(_metadata, self->mfd, BASE, "parent");
+	shadow_put(_metadata, self->mfd, BASE + PAGE, "untouched");
+	pid = shadow_stats(_metadata, self->mfd).out_id;
+	child = _shadow_fork(self->mfd, variant->flags, &id);
 	ASSERT_LE(0, child);
 	EXPECT_NE(pid, id);
 
-	pp = page(_metadata, self->mfd, BASE);
-	cp = page(_metadata, child, BASE);
+	pp = shadow_page(_metadata, self->mfd, BASE);
+	cp = shadow_page(_metadata, child, BASE);
 	EXPECT_EQ(pp.page_id, cp.page_id);
 	EXPECT_EQ(2, pp.mapcount);
 	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
@@ -72,32 +79,32 @@ TEST_F(fork, cow_then_reuse)
 	 * The child's copy is old; the parent's PTE keeps its young bit.
 	 * On-demand fork shares the table, and its young bits.
 	 */
-	EXPECT_EQ(shadow_odf_always() ? SHADOW_PAGE_YOUNG : 0,
-		  cp.flags & SHADOW_PAGE_YOUNG);
+	EXPECT_EQ(shadow_fork_is_odf(variant->flags) ?
+		  SHADOW_PAGE_YOUNG : 0, cp.flags & SHADOW_PAGE_YOUNG);
 	EXPECT_EQ(SHADOW_PAGE_YOUNG, pp.flags & SHADOW_PAGE_YOUNG);
-	expect(_metadata, child, BASE, "parent");
-	EXPECT_EQ(2, stats(_metadata, child).out_rss_anon);
+	shadow_expect(_metadata, child, BASE, "parent");
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_rss_anon);
 
-	put(_metadata, child, BASE, "child!");
-	cp = page(_metadata, child, BASE);
+	shadow_put(_metadata, child, BASE, "child!");
+	cp = shadow_page(_metadata, child, BASE);
 	EXPECT_NE(pp.page_id, cp.page_id);
 	EXPECT_EQ(1, cp.mapcount);
-	st = stats(_metadata, child);
+	st = shadow_stats(_metadata, child);
 	EXPECT_EQ(1, st.out_cow_copies);
 	EXPECT_EQ(0, st.out_cow_reuses);
-	expect(_metadata, self->mfd, BASE, "parent");
+	shadow_expect(_metadata, self->mfd, BASE, "parent");
 
 	/* Only the parent's mapping holds the old page now: reuse. */
-	put(_metadata, self->mfd, BASE, "PARENT");
-	EXPECT_EQ(pp.page_id, page(_metadata, self->mfd, BASE).page_id);
-	st = stats(_metadata, self->mfd);
+	shadow_put(_metadata, self->mfd, BASE, "PARENT");
+	EXPECT_EQ(pp.page_id, shadow_page(_metadata, self->mfd, BASE).page_id);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_cow_copies);
 	EXPECT_EQ(1, st.out_cow_reuses);
-	expect(_metadata, child, BASE, "child!");
+	shadow_expect(_metadata, child, BASE, "child!");
 
 	/* The untouched page is still one page in both. */
-	EXPECT_EQ(page(_metadata, self->mfd, BASE + PAGE).page_id,
-		  page(_metadata, child, BASE + PAGE).page_id);
+	EXPECT_EQ(shadow_page(_metadata, self->mfd, BASE + PAGE).page_id,
+		  shadow_page(_metadata, child, BASE + PAGE).page_id);
 	close(child);
 }
 
@@ -108,16 +115,17 @@ TEST_F(fork, reuse_after_child_exit)
 	struct shadow_mm_stats st;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
-	put(_metadata, self->mfd, BASE, "x");
-	before = page(_metadata, self->mfd, BASE);
-	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
+	shadow_put(_metadata, self->mfd, BASE, "x");
+	before = shadow_page(_metadata, self->mfd, BASE);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_exit(child));
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
-	put(_metadata, self->mfd, BASE, "y");
-	EXPECT_EQ(before.page_id, page(_metadata, self->mfd, BASE).page_id);
-	st = stats(_metadata, self->mfd);
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE).mapcount);
+	shadow_put(_metadata, self->mfd, BASE, "y");
+	EXPECT_EQ(before.page_id, shadow_page(_metadata, self->mfd,
+					      BASE).page_id);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_cow_reuses);
 	EXPECT_EQ(0, st.out_cow_copies);
 	close(child);
@@ -129,16 +137,18 @@ TEST_F(fork, reuse_after_child_munmap)
 	struct shadow_page_info before;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
-	put(_metadata, self->mfd, BASE, "x");
-	before = page(_metadata, self->mfd, BASE);
-	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	shadow_put(_metadata, self->mfd, BASE, "x");
+	before = shadow_page(_metadata, self->mfd, BASE);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_munmap(child, BASE, PAGE));
-	put(_metadata, self->mfd, BASE, "y");
-	EXPECT_EQ(before.page_id, page(_metadata, self->mfd, BASE).page_id);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_reuses);
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_cow_copies);
+	shadow_put(_metadata, self->mfd, BASE, "y");
+	EXPECT_EQ(before.page_id, shadow_page(_metadata, self->mfd,
+					      BASE).page_id);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_reuses);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_cow_copies);
 	close(child);
 }
 
@@ -148,16 +158,17 @@ TEST_F(fork, copy_while_shared)
 	struct shadow_page_info before;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
-	put(_metadata, self->mfd, BASE, "x");
-	before = page(_metadata, self->mfd, BASE);
-	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
+	shadow_put(_metadata, self->mfd, BASE, "x");
+	before = shadow_page(_metadata, self->mfd, BASE);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
-	put(_metadata, self->mfd, BASE, "y");
-	EXPECT_NE(before.page_id, page(_metadata, self->mfd, BASE).page_id);
-	EXPECT_EQ(before.page_id, page(_metadata, child, BASE).page_id);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_copies);
-	expect(_metadata, child, BASE, "x");
+	shadow_put(_metadata, self->mfd, BASE, "y");
+	EXPECT_NE(before.page_id, shadow_page(_metadata, self->mfd,
+					      BASE).page_id);
+	EXPECT_EQ(before.page_id, shadow_page(_metadata, child, BASE).page_id);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_copies);
+	shadow_expect(_metadata, child, BASE, "x");
 	close(child);
 }
 
@@ -182,7 +193,7 @@ TEST(real_fork_agrees)
 	CPU_SET(0, &one);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
 	ASSERT_LE(0, pm);
-	p = mmap((void *)win, PAGE, RW, PRIV, -1, 0);
+	p = mmap((void *)win, PAGE, RW, PRIV_FIXED, -1, 0);
 	ASSERT_EQ((void *)win, (void *)p);
 	__atomic_store_n(&p[0], 'x', __ATOMIC_RELAXED);
 	ASSERT_EQ(8, pread(pm, &e0, 8, win / PAGE * 8));
@@ -225,22 +236,22 @@ TEST_F(fork, shared_stays_shared)
 {
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, SHARED_FIXED,
 				  NULL));
-	put(_metadata, self->mfd, BASE, "before");
-	child = _shadow_fork(self->mfd, 0, NULL);
+	shadow_put(_metadata, self->mfd, BASE, "before");
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	/* Shared VMAs are not copied: the child faults them in later. */
-	EXPECT_EQ(0, stats(_metadata, child).out_rss_shmem);
-	expect(_metadata, child, BASE, "before");
-	put(_metadata, self->mfd, BASE + PAGE, "from parent");
-	put(_metadata, child, BASE, "from child");
-	expect(_metadata, child, BASE + PAGE, "from parent");
-	expect(_metadata, self->mfd, BASE, "from child");
-	EXPECT_EQ(page(_metadata, self->mfd, BASE).page_id,
-		  page(_metadata, child, BASE).page_id);
-	EXPECT_EQ(2, page(_metadata, child, BASE).mapcount);
-	EXPECT_EQ(SHADOW_PAGE_WRITE, page(_metadata, child, BASE).flags &
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_rss_shmem);
+	shadow_expect(_metadata, child, BASE, "before");
+	shadow_put(_metadata, self->mfd, BASE + PAGE, "from parent");
+	shadow_put(_metadata, child, BASE, "from child");
+	shadow_expect(_metadata, child, BASE + PAGE, "from parent");
+	shadow_expect(_metadata, self->mfd, BASE, "from child");
+	EXPECT_EQ(shadow_page(_metadata, self->mfd, BASE).page_id,
+		  shadow_page(_metadata, child, BASE).page_id);
+	EXPECT_EQ(2, shadow_page(_metadata, child, BASE).mapcount);
+	EXPECT_EQ(SHADOW_PAGE_WRITE, shadow_page(_metadata, child, BASE).flags &
 		  SHADOW_PAGE_WRITE);
 	close(child);
 }
@@ -265,11 +276,12 @@ TEST_F(fork, shared_read_faults_around)
 	char *p;
 	pid_t pid;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, npages * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, npages * PAGE, RW,
+				  SHARED_FIXED,
 				  NULL));
 	for (i = 0; i < ARRAY_SIZE(written); i++)
-		put(_metadata, self->mfd, BASE + written[i] * PAGE, "w");
-	child = _shadow_fork(self->mfd, 0, NULL);
+		shadow_put(_metadata, self->mfd, BASE + written[i] * PAGE, "w");
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	for (i = 0; i < ARRAY_SIZE(touched); i++)
 		ASSERT_EQ(0, _shadow_fault(child, BASE + touched[i] * PAGE,
@@ -278,17 +290,17 @@ TEST_F(fork, shared_read_faults_around)
 	for (i = 0; i < npages; i++)
 		shadow[i] = pg[i].flags & SHADOW_PAGE_PRESENT ? 'P' : '.';
 	/* The two faults mapped 7 pages, counted once each. */
-	EXPECT_EQ(7, stats(_metadata, child).out_rss_shmem);
-	EXPECT_EQ(2, stats(_metadata, child).out_min_flt);
+	EXPECT_EQ(7, shadow_stats(_metadata, child).out_rss_shmem);
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_min_flt);
 	/* Prefaulted PTEs too are young and, from a read, clean. */
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_YOUNG |
 		  SHADOW_PAGE_SHMEM, pg[0].flags);
 	EXPECT_EQ(2, pg[0].mapcount);
-	expect(_metadata, child, BASE + 20 * PAGE, "w");
+	shadow_expect(_metadata, child, BASE + 20 * PAGE, "w");
 	close(child);
 
 	/* The same in a real process and its child. */
-	p = mmap((void *)start, npages * PAGE, RW, SHARED, -1, 0);
+	p = mmap((void *)start, npages * PAGE, RW, SHARED_FIXED, -1, 0);
 	ASSERT_EQ((void *)start, (void *)p);
 	for (i = 0; i < ARRAY_SIZE(written); i++)
 		__atomic_store_n(&p[(written[i] - 12) * PAGE], 'w',
@@ -328,12 +340,13 @@ TEST_F(fork, layout_and_counters)
 	char *pm, *cm;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 8 * PAGE, 2 * PAGE,
-				  PROT_READ, PRIV | MAP_LOCKED, NULL));
+				  PROT_READ, PRIV_FIXED | MAP_LOCKED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 16 * PAGE, PAGE, RW,
-				  SHARED, NULL));
-	child = _shadow_fork(self->mfd, 0, NULL);
+				  SHARED_FIXED, NULL));
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, SHADOW_TASK_SIZE, pv, 4,
 				      &pn));
@@ -348,8 +361,8 @@ TEST_F(fork, layout_and_counters)
 		EXPECT_EQ(pv[i].vm_flags & ~SHADOW_VM_LOCKED, cv[i].vm_flags);
 	}
 	EXPECT_EQ(SHADOW_VM_LOCKED, pv[1].vm_flags & SHADOW_VM_LOCKED);
-	ps = stats(_metadata, self->mfd);
-	cs = stats(_metadata, child);
+	ps = shadow_stats(_metadata, self->mfd);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(ps.out_total_vm, cs.out_total_vm);
 	EXPECT_EQ(2, ps.out_locked_vm);
 	EXPECT_EQ(0, cs.out_locked_vm);
@@ -382,17 +395,18 @@ TEST_F(fork, three_generations_every_close_order)
 
 		fd[0] = _shadow_create(self->dev, 0, NULL);
 		ASSERT_LE(0, fd[0]);
-		ASSERT_EQ(0, _shadow_mmap(fd[0], BASE, 3 * PAGE, RW, PRIV,
+		ASSERT_EQ(0, _shadow_mmap(fd[0], BASE, 3 * PAGE, RW, PRIV_FIXED,
 					  NULL));
-		put(_metadata, fd[0], BASE, "g0");
-		put(_metadata, fd[0], BASE + PAGE, "shared by all");
-		fd[1] = _shadow_fork(fd[0], 0, NULL);
+		shadow_put(_metadata, fd[0], BASE, "g0");
+		shadow_put(_metadata, fd[0], BASE + PAGE, "shared by all");
+		fd[1] = _shadow_fork(fd[0], variant->flags, NULL);
 		ASSERT_LE(0, fd[1]);
-		put(_metadata, fd[1], BASE, "g1");
-		fd[2] = _shadow_fork(fd[1], 0, NULL);
+		shadow_put(_metadata, fd[1], BASE, "g1");
+		fd[2] = _shadow_fork(fd[1], variant->flags, NULL);
 		ASSERT_LE(0, fd[2]);
-		put(_metadata, fd[2], BASE, "g2");
-		EXPECT_EQ(3, page(_metadata, fd[2], BASE + PAGE).mapcount);
+		shadow_put(_metadata, fd[2], BASE, "g2");
+		EXPECT_EQ(3, shadow_page(_metadata, fd[2],
+					 BASE + PAGE).mapcount);
 		for (i = 0; i < 3; i++) {
 			int g = orders[o][i], j;
 
@@ -403,9 +417,9 @@ TEST_F(fork, three_generations_every_close_order)
 
 				if (fd[j] < 0)
 					continue;
-				expect(_metadata, fd[j], BASE, want);
-				expect(_metadata, fd[j], BASE + PAGE,
-				       "shared by all");
+				shadow_expect(_metadata, fd[j], BASE, want);
+				shadow_expect(_metadata, fd[j], BASE + PAGE,
+					      "shared by all");
 			}
 		}
 		EXPECT_EQ(pages, shadow_counter("pages"));
@@ -422,24 +436,24 @@ TEST_F(fork, clone_vm_users)
 	long pages;
 	int u2;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV, NULL));
-	put(_metadata, self->mfd, BASE, "same mm");
-	id1 = stats(_metadata, self->mfd).out_id;
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED, NULL));
+	shadow_put(_metadata, self->mfd, BASE, "same mm");
+	id1 = shadow_stats(_metadata, self->mfd).out_id;
 	u2 = _shadow_fork(self->mfd, SHADOW_FORK_VM, &id2);
 	ASSERT_LE(0, u2);
 	EXPECT_EQ(id1, id2);
-	EXPECT_EQ(2, stats(_metadata, u2).out_mm_users);
-	put(_metadata, u2, BASE, "SAME MM");
-	expect(_metadata, self->mfd, BASE, "SAME MM");
+	EXPECT_EQ(2, shadow_stats(_metadata, u2).out_mm_users);
+	shadow_put(_metadata, u2, BASE, "SAME MM");
+	shadow_expect(_metadata, self->mfd, BASE, "SAME MM");
 	EXPECT_EQ(-EINVAL, _shadow_fork(u2, 4, NULL));
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE).mapcount);
 
 	pages = shadow_counter("pages");
 	ASSERT_EQ(0, _shadow_exit(self->mfd));
 	/* Still one user: nothing torn down. */
 	EXPECT_EQ(pages, shadow_counter("pages"));
-	EXPECT_EQ(1, stats(_metadata, u2).out_mm_users);
-	expect(_metadata, u2, BASE, "SAME MM");
+	EXPECT_EQ(1, shadow_stats(_metadata, u2).out_mm_users);
+	shadow_expect(_metadata, u2, BASE, "SAME MM");
 	ASSERT_EQ(0, _shadow_exit(u2));
 	EXPECT_EQ(self->pages, shadow_counter("pages"));
 	/* An exited fd: ESRCH before anything else is looked at. */
@@ -455,20 +469,21 @@ TEST_F(fork, dontfork_not_copied)
 	__u32 nr;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
-	put(_metadata, self->mfd, BASE, "kept");
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	shadow_put(_metadata, self->mfd, BASE, "kept");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 4 * PAGE, 4 * PAGE,
 				     MADV_DONTFORK));
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_get_vmas(child, 0, SHADOW_TASK_SIZE, v, 4, &nr));
 	ASSERT_EQ(1, nr);
 	EXPECT_EQ(BASE, v[0].start);
 	EXPECT_EQ(BASE + 4 * PAGE, v[0].end);
-	st = stats(_metadata, child);
+	st = shadow_stats(_metadata, child);
 	EXPECT_EQ(4, st.out_total_vm);
 	EXPECT_EQ(1, st.out_map_count);
-	expect(_metadata, child, BASE, "kept");
+	shadow_expect(_metadata, child, BASE, "kept");
 	close(child);
 }
 
@@ -478,17 +493,18 @@ TEST_F(fork, wipeonfork_child_sees_zeroes)
 	char buf[8] = "xxxxxxx";
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
-	put(_metadata, self->mfd, BASE, "secret");
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	shadow_put(_metadata, self->mfd, BASE, "secret");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 2 * PAGE,
 				     MADV_WIPEONFORK));
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
-	EXPECT_EQ(0, page(_metadata, child, BASE).flags);
+	EXPECT_EQ(0, shadow_page(_metadata, child, BASE).flags);
 	ASSERT_EQ(6, _shadow_access(child, BASE, buf, 6, 0));
 	EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0", 6));
-	expect(_metadata, self->mfd, BASE, "secret");
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+	shadow_expect(_metadata, self->mfd, BASE, "secret");
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE).mapcount);
 	close(child);
 }
 
@@ -499,14 +515,15 @@ TEST_F(fork, child_gets_own_pagetables)
 	long before;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE,
 				   SHADOW_FAULT_WRITE, NULL));
 	before = shadow_counter("pages");
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
-	ps = stats(_metadata, self->mfd);
-	cs = stats(_metadata, child);
+	ps = shadow_stats(_metadata, self->mfd);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(ps.out_nr_ptes, cs.out_nr_ptes);
 	EXPECT_EQ(ps.out_nr_pmds, cs.out_nr_pmds);
 	EXPECT_EQ(ps.out_nr_puds, cs.out_nr_puds);
@@ -515,7 +532,7 @@ TEST_F(fork, child_gets_own_pagetables)
 	 * A PGD and three tables for the child; no data page copied. An
 	 * on-demand fork shares the PTE table instead.
 	 */
-	EXPECT_EQ(before + 1 + 3 - shadow_odf_always(),
+	EXPECT_EQ(before + 1 + 3 - shadow_fork_is_odf(variant->flags),
 		  shadow_counter("pages"));
 	close(child);
 }
@@ -525,18 +542,20 @@ TEST_F(fork, zero_page_mapping_not_copied)
 {
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 4 * PAGE, 0, NULL));
-	child = _shadow_fork(self->mfd, 0, NULL);
+	child = _shadow_fork(self->mfd, variant->flags, NULL);
 	ASSERT_LE(0, child);
 	/* No anon_vma: vma_needs_copy() says the faults will refill it. */
-	EXPECT_EQ(0, page(_metadata, child, BASE).flags);
-	EXPECT_EQ(0, stats(_metadata, child).out_nr_ptes);
+	EXPECT_EQ(0, shadow_page(_metadata, child, BASE).flags);
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_nr_ptes);
 	close(child);
 }
 
 struct forker {
 	int mfd;
+	unsigned int flags;
 	int *stop;
 	long forks;
 	long bad;
@@ -561,7 +580,7 @@ static void *forker(void *arg)
 	unsigned long pg;
 
 	while (!__atomic_load_n(f->stop, __ATOMIC_RELAXED)) {
-		int child = _shadow_fork(f->mfd, 0, NULL);
+		int child = _shadow_fork(f->mfd, f->flags, NULL);
 		char buf[8] = "child";
 
 		if (child < 0)
@@ -594,7 +613,7 @@ static void *writer(void *arg)
 			_shadow_munmap(f->mfd, BASE + 8 * PAGE, 4 * PAGE);
 		if (pg == 9)
 			_shadow_mmap(f->mfd, BASE + 8 * PAGE, 4 * PAGE, RW,
-				     PRIV, NULL);
+				     PRIV_FIXED, NULL);
 		f->forks++;
 	}
 	return NULL;
@@ -609,9 +628,11 @@ TEST_F(fork, forks_race_faults)
 
 	unsigned long pg;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	for (i = 0; i < 3; i++) {
-		f[i] = (struct forker){ self->mfd, &stop, i, 0 };
+		f[i] = (struct forker){ self->mfd, variant->flags, &stop, i,
+					0 };
 		ASSERT_EQ(0, pthread_create(&t[i], NULL,
 					    i ? writer : forker, &f[i]));
 	}

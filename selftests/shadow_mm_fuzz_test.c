@@ -1877,7 +1877,7 @@ static double fuzz_share(void)
 TEST(hostile_ioctls)
 {
 	struct shadow_mm_api api = { .size = sizeof(api) };
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	__u64 max_calls = env_u64("SHADOW_FUZZ_CALLS", -1ULL);
 	double deadline = now_s() + fuzz_share();
 	struct fuzz *f;
@@ -1936,7 +1936,7 @@ TEST(hostile_ioctls)
 		       f->slowest[nr]);
 	}
 	EXPECT_EQ(0, f->failures);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 	munmap(f->mem, MEM_PAGES * PAGE);
 	free(f);
 }
@@ -2536,7 +2536,7 @@ static void *c_worker(void *arg)
 TEST(concurrent_ops)
 {
 	struct shadow_mm_api api = { .size = sizeof(api) };
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	struct worker w[C_THREADS];
 	pthread_t t[C_THREADS];
 	pthread_attr_t attr;
@@ -2585,7 +2585,7 @@ TEST(concurrent_ops)
 	TH_LOG("seed %llu: %ld calls, %ld failures",
 	       (unsigned long long)fuzz_seed, calls, c->failures);
 	EXPECT_EQ(0, c->failures);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 	free(c);
 }
 
@@ -2740,7 +2740,7 @@ TEST(no_kernel_pointers)
 	struct shadow_mm_fault fl = { .size = sizeof(fl) };
 	struct shadow_mm_access ac = { .size = sizeof(ac) };
 	struct shadow_mm_fork fk = { .size = sizeof(fk) };
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	char data[4 * PAGE];
 	int dev, mfd, child, vm, files;
 	unsigned int i;
@@ -2776,8 +2776,9 @@ TEST(no_kernel_pointers)
 	}
 	memset(data, 0x33, sizeof(data));
 	for (i = 0; i < 4; i++)
-		put(_metadata, mfd, WIN_BASE + (i < 2 ? 1 + 8 * i : 31 + i) * PAGE,
-		    "hello");
+		shadow_put(_metadata, mfd,
+			   WIN_BASE + (i < 2 ? 1 + 8 * i : 31 + i) * PAGE,
+			   "hello");
 	ac = (struct shadow_mm_access){ .size = sizeof(ac),
 		.flags = SHADOW_ACCESS_WRITE, .addr = WIN_BASE + 32 * PAGE,
 		.len = sizeof(data), .buf = (uintptr_t)data,
@@ -2804,8 +2805,8 @@ TEST(no_kernel_pointers)
 	vm = scan_call(_metadata, mfd, SHADOW_MM_FORK, &fk, sizeof(fk),
 		       "fork vm");
 	ASSERT_LE(0, vm);
-	put(_metadata, child, WIN_BASE + 2 * PAGE, "child");
-	put(_metadata, mfd, WIN_BASE + 3 * PAGE, "parent");
+	shadow_put(_metadata, child, WIN_BASE + 2 * PAGE, "child");
+	shadow_put(_metadata, mfd, WIN_BASE + 3 * PAGE, "parent");
 
 	scan_space(_metadata, mfd, api.out_ioctls, "parent");
 	scan_space(_metadata, child, api.out_ioctls, "child");
@@ -2846,7 +2847,7 @@ TEST(no_kernel_pointers)
 	close(child);
 	close(mfd);
 	close(dev);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 /*

@@ -28,6 +28,18 @@
 #define SHADOW_TASK_SIZE	((1UL << 47) - PAGE)
 #define SHADOW_MMAP_BASE	(SHADOW_TASK_SIZE - (128UL << 20))
 
+/* The tests' shorthands for protections and mapping flags. */
+#define RO			PROT_READ
+#define RW			(PROT_READ | PROT_WRITE)
+#define RX			(PROT_READ | PROT_EXEC)
+#define PRIV			(MAP_PRIVATE | MAP_ANONYMOUS)
+#define SHARED			(MAP_SHARED | MAP_ANONYMOUS)
+#define FIXED			MAP_FIXED
+#define PRIV_FIXED		(PRIV | FIXED)
+#define SHARED_FIXED		(SHARED | FIXED)
+/* Where the tests map: 16 TiB, PGD index 32, far from the binary's areas. */
+#define BASE			0x100000000000UL
+
 /*
  * What older C libraries lack, with the values of Linux 6.1's uapi: one
  * copy for every program here.
@@ -539,6 +551,209 @@ static inline bool shadow_odf_always(void)
 		fclose(f);
 	}
 	return c == 'Y';
+}
+
+/*
+ * The VMA layouts of both kernels: this process's /proc/self/smaps and a
+ * shadow address space's maps text and VMA records, read the same way for
+ * every test that compares them. The readers allocate nothing, so that a
+ * process's own counters (VmData...) move only with the calls under test.
+ */
+
+/*
+ * The VmFlags mnemonics of /proc/<pid>/smaps (show_smap_vma_flags()),
+ * with the shadow flag of each; the flags the shadow engine never sets
+ * carry their Linux values. Other bits show as "??".
+ */
+static const struct {
+	char name[3];
+	__u64 flag;
+} shadow_vm_flag_names[] = {
+	{ "rd", SHADOW_VM_READ }, { "wr", SHADOW_VM_WRITE },
+	{ "ex", SHADOW_VM_EXEC }, { "sh", SHADOW_VM_SHARED },
+	{ "mr", SHADOW_VM_MAYREAD }, { "mw", SHADOW_VM_MAYWRITE },
+	{ "me", SHADOW_VM_MAYEXEC }, { "ms", SHADOW_VM_MAYSHARE },
+	{ "gd", SHADOW_VM_GROWSDOWN }, { "pf", 0x00000400ULL /* PFNMAP */ },
+	{ "lo", SHADOW_VM_LOCKED }, { "io", 0x00004000ULL /* IO */ },
+	{ "sr", SHADOW_VM_SEQ_READ }, { "rr", SHADOW_VM_RAND_READ },
+	{ "dc", SHADOW_VM_DONTCOPY }, { "de", SHADOW_VM_DONTEXPAND },
+	{ "ac", SHADOW_VM_ACCOUNT }, { "nr", SHADOW_VM_NORESERVE },
+	{ "ht", 0x00400000ULL /* HUGETLB */ },
+	{ "sf", 0x00800000ULL /* SYNC */ },
+	{ "ar", 0x01000000ULL /* ARCH_1 */ },
+	{ "wf", SHADOW_VM_WIPEONFORK }, { "dd", SHADOW_VM_DONTDUMP },
+	{ "sd", SHADOW_VM_SOFTDIRTY },
+	{ "mm", 0x10000000ULL /* MIXEDMAP */ },
+	{ "hg", 0x20000000ULL /* HUGEPAGE */ },
+	{ "nh", 0x40000000ULL /* NOHUGEPAGE */ },
+	{ "mg", 0x80000000ULL /* MERGEABLE */ },
+	{ "um", 0x00000200ULL /* UFFD_MISSING */ },
+	{ "uw", 0x00001000ULL /* UFFD_WP */ },
+	/* 6.12's alone: 6.1 shows VM_LOCKONFAULT as "??". */
+	{ "lf", SHADOW_VM_LOCKONFAULT },
+};
+
+/*
+ * The flags the running kernel's smaps names: the whole table but for
+ * "lf" before 6.12 (the module follows the running kernel's rules).
+ */
+static inline __u64 shadow_vm_flags_named(void)
+{
+	static __u64 mask;
+	unsigned int i;
+
+	if (mask)
+		return mask;
+	for (i = 0; i < sizeof(shadow_vm_flag_names) /
+			sizeof(shadow_vm_flag_names[0]); i++)
+		mask |= shadow_vm_flag_names[i].flag;
+	if (!shadow_rules_since(6, 12))
+		mask &= ~SHADOW_VM_LOCKONFAULT;
+	return mask;
+}
+
+/*
+ * The flags of a VmFlags line, @s past "VmFlags:" and cut at its end;
+ * the mnemonics the table lacks ("??") counted in *@unknown.
+ */
+static inline __u64 shadow_parse_vm_flags(char *s, int *unknown)
+{
+	char *tok, *save = NULL;
+	__u64 flags = 0;
+	unsigned int i, n = sizeof(shadow_vm_flag_names) /
+			    sizeof(shadow_vm_flag_names[0]);
+
+	*unknown = 0;
+	for (tok = strtok_r(s, "\n ", &save); tok;
+	     tok = strtok_r(NULL, "\n ", &save)) {
+		for (i = 0; i < n; i++)
+			if (!strcmp(tok, shadow_vm_flag_names[i].name))
+				break;
+		if (i < n && (shadow_vm_flag_names[i].flag &
+			      shadow_vm_flags_named()))
+			flags |= shadow_vm_flag_names[i].flag;
+		else
+			(*unknown)++;
+	}
+	return flags;
+}
+
+/* Read a whole file into @buf, NUL-terminated; its length, or -1. */
+static inline long shadow_slurp(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long len = 0, n;
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = 0;
+	return n < 0 ? -1 : len;
+}
+
+#define SHADOW_MAX_REGIONS	64
+
+/* One VMA, as either kernel shows it. */
+struct shadow_region {
+	unsigned long start, end;
+	char perms[5];
+	__u64 flags;		/* the VM_* flags smaps names */
+	int unknown;		/* the flags it shows as "??" */
+};
+
+/*
+ * The VMAs of this process inside [@lo, @hi), at most SHADOW_MAX_REGIONS,
+ * from /proc/self/smaps; their number, or -1.
+ */
+static inline int shadow_real_regions(unsigned long lo, unsigned long hi,
+				      struct shadow_region *r)
+{
+	static char buf[1 << 19];
+	char *line, *save = NULL, perms[8];
+	unsigned long s, e;
+	int n = 0, cur = -1;
+
+	if (shadow_slurp("/proc/self/smaps", buf, sizeof(buf)) < 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "VmFlags:", 8)) {
+			struct shadow_region *c = cur >= 0 ? &r[cur] : NULL;
+
+			if (c)
+				c->flags = shadow_parse_vm_flags(line + 8,
+								 &c->unknown);
+			cur = -1;
+			continue;
+		}
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3 ||
+		    strlen(perms) != 4)
+			continue;
+		if (s < lo || e > hi || n == SHADOW_MAX_REGIONS)
+			continue;
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].start = s;
+		r[n].end = e;
+		memcpy(r[n].perms, perms, 5);
+		cur = n++;
+	}
+	return n;
+}
+
+/*
+ * The VMAs of the shadow address space @mfd inside [@lo, @hi), at most
+ * SHADOW_MAX_REGIONS: the permissions from SHADOW_MM_GET_MAPS, the flags
+ * from SHADOW_MM_GET_VMAS, which must describe the same VMAs; their
+ * number, or -1.
+ */
+static inline int shadow_regions(int mfd, unsigned long lo, unsigned long hi,
+				 struct shadow_region *r)
+{
+	static char buf[1 << 18];
+	static struct shadow_vma_info v[SHADOW_MAX_REGIONS];
+	struct shadow_mm_get_maps g = {
+		.size = sizeof(g), .buf = (uintptr_t)buf,
+		.buf_len = sizeof(buf) - 1,
+	};
+	char *line, *save = NULL, perms[8];
+	unsigned long s, e;
+	__u32 nr, i = 0;
+	int n = 0;
+
+	if (shadow_ioctl(mfd, SHADOW_MM_GET_MAPS, &g))
+		return -1;
+	buf[g.out_len] = 0;
+	if (_shadow_get_vmas(mfd, lo, hi, v, SHADOW_MAX_REGIONS, &nr) ||
+	    nr > SHADOW_MAX_REGIONS)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		__u64 f;
+
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3)
+			continue;
+		if (s < lo || e > hi || n == SHADOW_MAX_REGIONS)
+			continue;
+		/* GET_VMAS also gives the VMAs that only overlap. */
+		while (i < nr && (v[i].start < lo || v[i].end > hi))
+			i++;
+		if (i == nr || v[i].start != s || v[i].end != e)
+			return -1;
+		f = v[i++].vm_flags;
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].start = s;
+		r[n].end = e;
+		memcpy(r[n].perms, perms, 4);
+		r[n].flags = f & shadow_vm_flags_named();
+		for (f &= ~shadow_vm_flags_named(); f; f &= f - 1)
+			r[n].unknown++;
+		n++;
+	}
+	while (i < nr && (v[i].start < lo || v[i].end > hi))
+		i++;
+	return i == nr ? n : -1;
 }
 
 #endif /* _SHADOW_MM_LIB_H */

@@ -21,10 +21,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 #define PARAMS	"/sys/module/shadow_mm/parameters/"
 #define CGROOT	"/sys/fs/cgroup"
 #define CG	CGROOT "/shadow_mm_limits"
@@ -83,7 +79,7 @@ static long keyed(const char *path, const char *key)
 
 FIXTURE(limits) {
 	int dev;
-	struct counts before;
+	struct shadow_counts before;
 	long saved_mms, saved_pages;
 };
 
@@ -91,7 +87,7 @@ FIXTURE_SETUP(limits)
 {
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	self->before = counts();
+	self->before = shadow_counts();
 	self->saved_mms = read_long(PARAMS "max_mms_per_user");
 	self->saved_pages = read_long(PARAMS "max_pages_per_mm");
 	ASSERT_LE(0, self->saved_mms);
@@ -103,7 +99,7 @@ FIXTURE_TEARDOWN(limits)
 	write_long(PARAMS "max_mms_per_user", self->saved_mms);
 	write_long(PARAMS "max_pages_per_mm", self->saved_pages);
 	close(self->dev);
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 }
 
 /* The defaults, as modinfo documents them. */
@@ -202,9 +198,9 @@ TEST_F(limits, pages_per_mm)
 	ASSERT_EQ(0, write_long(PARAMS "max_pages_per_mm", 16));
 	mfd = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 64 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 64 * PAGE, RW, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 128 * PAGE, 8 * PAGE, RW,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 
 	/* Reads map the zero page: no data page, no limit. */
 	EXPECT_EQ(0, _shadow_fault(mfd, BASE, 64 * PAGE, 0, &done));
@@ -214,7 +210,7 @@ TEST_F(limits, pages_per_mm)
 	EXPECT_EQ(-ENOMEM, _shadow_fault(mfd, BASE, 64 * PAGE,
 					 SHADOW_FAULT_WRITE, &done));
 	EXPECT_EQ(16, done);
-	st = stats(_metadata, mfd);
+	st = shadow_stats(_metadata, mfd);
 	EXPECT_EQ(16, st.out_rss_anon);
 
 	/* Shared pages count too. */
@@ -226,7 +222,7 @@ TEST_F(limits, pages_per_mm)
 	EXPECT_EQ(1, _shadow_access(mfd, BASE + 16 * PAGE, &c, 1, 0));
 	EXPECT_EQ(0, c);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_ZERO,
-		  page(_metadata, mfd, BASE + 16 * PAGE).flags &
+		  shadow_page(_metadata, mfd, BASE + 16 * PAGE).flags &
 		  (SHADOW_PAGE_PRESENT | SHADOW_PAGE_ZERO));
 
 	/*
@@ -238,7 +234,7 @@ TEST_F(limits, pages_per_mm)
 	EXPECT_EQ(0, _shadow_fault(child, BASE, 16 * PAGE, SHADOW_FAULT_WRITE,
 				   &done));
 	EXPECT_EQ(16, done);
-	EXPECT_EQ(16, stats(_metadata, child).out_cow_copies);
+	EXPECT_EQ(16, shadow_stats(_metadata, child).out_cow_copies);
 	EXPECT_EQ(-ENOMEM, _shadow_fault(child, BASE + 16 * PAGE, PAGE,
 					 SHADOW_FAULT_WRITE, &done));
 
@@ -288,7 +284,7 @@ TEST(device_access_at_open)
 		mfd = _shadow_create(dev, 0, NULL);
 		if (mfd < 0)
 			_exit(12);
-		if (_shadow_mmap(mfd, BASE, PAGE, RW, PRIV, NULL))
+		if (_shadow_mmap(mfd, BASE, PAGE, RW, PRIV_FIXED, NULL))
 			_exit(13);
 		_exit(0);
 	}
@@ -326,7 +322,7 @@ static int memcg_setup(void)
  */
 TEST(memcg_limit_gives_enomem)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	int pipefd[2], status, ret;
 	long charged, done;
 	pid_t pid;
@@ -351,7 +347,7 @@ TEST(memcg_limit_gives_enomem)
 		mfd = dev < 0 ? -1 : _shadow_create(dev, 0, NULL);
 		if (mfd < 0)
 			_exit(11);
-		if (_shadow_mmap(mfd, BASE, 64 << 20, RW, PRIV, NULL))
+		if (_shadow_mmap(mfd, BASE, 64 << 20, RW, PRIV_FIXED, NULL))
 			_exit(12);
 		base = read_long(CG "/memory.current");
 		/* 1 MiB: well under the limit, and all of it charged here. */
@@ -393,7 +389,7 @@ TEST(memcg_limit_gives_enomem)
 	       done);
 	EXPECT_EQ(0, keyed(CG "/memory.events", "oom_kill"));
 	EXPECT_LT(0, keyed(CG "/memory.events", "max"));
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 	EXPECT_EQ(0, rmdir(CG));
 }
 

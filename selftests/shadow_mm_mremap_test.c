@@ -30,122 +30,30 @@
 #define WIN_PAGES	1024UL
 #define W(pg)		(WIN + (unsigned long)(pg) * PAGE)
 
-#define RW		(PROT_READ | PROT_WRITE)
-#define RO		PROT_READ
-#define PRIV		(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED		(MAP_SHARED | MAP_ANONYMOUS)
-#define FIXED		MAP_FIXED
 #define GROWS		MAP_GROWSDOWN
 #define MAYMOVE		MREMAP_MAYMOVE
 #define MFIXED		(MREMAP_MAYMOVE | MREMAP_FIXED)
 #define DONTUNMAP	(MREMAP_MAYMOVE | MREMAP_DONTUNMAP)
 
 #define GAP_PAGES	256UL	/* stack_guard_gap */
-#define MAX_REGIONS	32
 
-/* The VM_* flags both kernels report (smaps VmFlags) that are compared. */
-static const struct {
-	const char name[3];
-	__u64 flag;
-} vm_flag_names[] = {
-	{ "rd", SHADOW_VM_READ }, { "wr", SHADOW_VM_WRITE },
-	{ "ex", SHADOW_VM_EXEC }, { "sh", SHADOW_VM_SHARED },
-	{ "mr", SHADOW_VM_MAYREAD }, { "mw", SHADOW_VM_MAYWRITE },
-	{ "me", SHADOW_VM_MAYEXEC }, { "ms", SHADOW_VM_MAYSHARE },
-	{ "gd", SHADOW_VM_GROWSDOWN }, { "lo", SHADOW_VM_LOCKED },
-	{ "dc", SHADOW_VM_DONTCOPY }, { "de", SHADOW_VM_DONTEXPAND },
-	{ "ac", SHADOW_VM_ACCOUNT }, { "nr", SHADOW_VM_NORESERVE },
-	{ "wf", SHADOW_VM_WIPEONFORK },
-};
-
-static __u64 vm_flags_mask(void)
-{
-	__u64 mask = 0;
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(vm_flag_names); i++)
-		mask |= vm_flag_names[i].flag;
-	return mask;
-}
+/*
+ * The VM_* flags compared: what mremap and stack growth change, not the
+ * madvise hints, soft-dirty or VM_LOCKONFAULT.
+ */
+#define COMPARED_FLAGS	(SHADOW_VM_READ | SHADOW_VM_WRITE | SHADOW_VM_EXEC | \
+			 SHADOW_VM_SHARED | SHADOW_VM_MAYREAD |		\
+			 SHADOW_VM_MAYWRITE | SHADOW_VM_MAYEXEC |	\
+			 SHADOW_VM_MAYSHARE | SHADOW_VM_GROWSDOWN |	\
+			 SHADOW_VM_LOCKED | SHADOW_VM_DONTCOPY |	\
+			 SHADOW_VM_DONTEXPAND | SHADOW_VM_ACCOUNT |	\
+			 SHADOW_VM_NORESERVE | SHADOW_VM_WIPEONFORK)
 
 /* An expected VMA: pages from the start of the range compared. */
 struct span {
 	unsigned long start, end;
 	char perms[5];
 };
-
-/* One VMA as read from either kernel. */
-struct region {
-	unsigned long start, end;
-	char perms[5];
-	__u64 flags;
-};
-
-/* The VMAs of /proc/self/smaps inside [lo, hi), with their VmFlags. */
-static int real_layout(unsigned long lo, unsigned long hi, struct region *r)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	char line[512], perms[8], name[3];
-	unsigned long s, e;
-	int n = 0, in = 0, off, pos;
-	unsigned int i;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in = s >= lo && e <= hi && n < MAX_REGIONS;
-			if (!in)
-				continue;
-			r[n].start = s;
-			r[n].end = e;
-			memcpy(r[n].perms, perms, 4);
-			r[n].perms[4] = 0;
-			r[n].flags = 0;
-			n++;
-			continue;
-		}
-		if (!in || strncmp(line, "VmFlags:", 8))
-			continue;
-		for (pos = 8; sscanf(line + pos, "%2s%n", name, &off) == 1;
-		     pos += off)
-			for (i = 0; i < ARRAY_SIZE(vm_flag_names); i++)
-				if (!strcmp(name, vm_flag_names[i].name))
-					r[n - 1].flags |= vm_flag_names[i].flag;
-	}
-	fclose(f);
-	return n;
-}
-
-/* The shadow space's VMAs inside [lo, hi), with maps perms. */
-static int shadow_layout(int mfd, unsigned long lo, unsigned long hi,
-			 struct region *r)
-{
-	struct shadow_vma_info v[MAX_REGIONS];
-	__u32 nr, i;
-	int n = 0;
-
-	if (_shadow_get_vmas(mfd, lo, hi, v, MAX_REGIONS, &nr) ||
-	    nr > MAX_REGIONS)
-		return -1;
-	for (i = 0; i < nr; i++) {
-		__u64 f = v[i].vm_flags;
-
-		if (v[i].start < lo || v[i].end > hi)
-			continue;
-		r[n].start = v[i].start;
-		r[n].end = v[i].end;
-		r[n].perms[0] = f & SHADOW_VM_READ ? 'r' : '-';
-		r[n].perms[1] = f & SHADOW_VM_WRITE ? 'w' : '-';
-		r[n].perms[2] = f & SHADOW_VM_EXEC ? 'x' : '-';
-		r[n].perms[3] = f & SHADOW_VM_MAYSHARE ? 's' : 'p';
-		r[n].perms[4] = 0;
-		r[n].flags = f & vm_flags_mask();
-		n++;
-	}
-	return n;
-}
 
 /*
  * Both layouts of [lo, hi) equal, VMA by VMA and flag by flag, and, when
@@ -155,9 +63,10 @@ static void compare_range(struct __test_metadata *_metadata, int mfd,
 			  unsigned long lo, unsigned long hi,
 			  const struct span *want, int nwant)
 {
-	struct region real[MAX_REGIONS], shadow[MAX_REGIONS];
-	int nreal = real_layout(lo, hi, real);
-	int nshadow = shadow_layout(mfd, lo, hi, shadow);
+	struct shadow_region real[SHADOW_MAX_REGIONS];
+	struct shadow_region shadow[SHADOW_MAX_REGIONS];
+	int nreal = shadow_real_regions(lo, hi, real);
+	int nshadow = shadow_regions(mfd, lo, hi, shadow);
 	int i;
 
 	for (i = 0; i < nreal; i++)
@@ -172,7 +81,8 @@ static void compare_range(struct __test_metadata *_metadata, int mfd,
 		EXPECT_EQ(real[i].start, shadow[i].start);
 		EXPECT_EQ(real[i].end, shadow[i].end);
 		EXPECT_STREQ(real[i].perms, shadow[i].perms);
-		EXPECT_EQ(real[i].flags, shadow[i].flags);
+		EXPECT_EQ(real[i].flags & COMPARED_FLAGS,
+			  shadow[i].flags & COMPARED_FLAGS);
 	}
 	if (!want)
 		return;
@@ -329,12 +239,12 @@ static void run_ops(struct __test_metadata *_metadata, int mfd,
 FIXTURE(mremap) {
 	int dev;
 	int mfd;
-	struct counts before;
+	struct shadow_counts before;
 };
 
 FIXTURE_SETUP(mremap)
 {
-	self->before = counts();
+	self->before = shadow_counts();
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
 	self->mfd = _shadow_create(self->dev, 0, NULL);
@@ -349,7 +259,7 @@ FIXTURE_TEARDOWN(mremap)
 		munmap((void *)outside_addr, outside_len);
 	close(self->mfd);
 	close(self->dev);
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 }
 
 /*
@@ -366,8 +276,8 @@ TEST_F(mremap, shrink)
 	    OP_MAP(32, 8, RW, PRIV | FIXED),
 	    OP_REMAP(32, 8, 8, 0, 0, 32));
 	COMPARE(self->mfd, { 0, 4, "rw-p" }, { 32, 40, "rw-p" });
-	EXPECT_EQ(12, stats(_metadata, self->mfd).out_total_vm);
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(12, shadow_stats(_metadata, self->mfd).out_total_vm);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_rss_anon);
 }
 
 /*
@@ -395,7 +305,7 @@ TEST_F(mremap, grow_in_place)
 	    OP_REMAP(40, 4, 6, MAYMOVE, 0, 40));
 	COMPARE(self->mfd, { 0, 12, "rw-p" }, { 20, 28, "rw-p" },
 		{ 28, 32, "rw-p" }, { 40, 46, "r--p" });
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(4, st.out_map_count);
 	EXPECT_EQ(30, st.out_total_vm);
 	EXPECT_EQ(24, st.out_data_vm);
@@ -445,8 +355,8 @@ TEST_F(mremap, grow_moves)
 	ASSERT_EQ(0, _shadow_walk(self->mfd, top, 4, after));
 	for (i = 0; i < 4; i++)
 		EXPECT_EQ(before[i].page_id, after[i].page_id);
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_rss_anon);
-	EXPECT_EQ(12, stats(_metadata, self->mfd).out_total_vm);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(12, shadow_stats(_metadata, self->mfd).out_total_vm);
 }
 
 /*
@@ -576,22 +486,22 @@ TEST_F(mremap, move_keeps_pages)
 				  NULL));
 	for (i = 0; i < 8; i++) {
 		snprintf(text, sizeof(text), "page %d", i);
-		put(_metadata, self->mfd, W(i), text);
+		shadow_put(_metadata, self->mfd, W(i), text);
 	}
 	ASSERT_EQ(0, _shadow_walk(self->mfd, W(0), 8, before));
-	st0 = stats(_metadata, self->mfd);
+	st0 = shadow_stats(_metadata, self->mfd);
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, W(0), 8 * PAGE, 12 * PAGE,
 				    MFIXED, W(64), &out));
 	EXPECT_EQ(W(64), out);
 	ASSERT_EQ(0, _shadow_walk(self->mfd, W(64), 8, after));
 	for (i = 0; i < 8; i++) {
 		snprintf(text, sizeof(text), "page %d", i);
-		expect(_metadata, self->mfd, W(64 + i), text);
+		shadow_expect(_metadata, self->mfd, W(64 + i), text);
 		EXPECT_EQ(before[i].page_id, after[i].page_id);
 		EXPECT_EQ(before[i].flags, after[i].flags);
 		EXPECT_EQ(1, after[i].mapcount);
 	}
-	st1 = stats(_metadata, self->mfd);
+	st1 = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(st0.out_rss_anon, st1.out_rss_anon);
 	EXPECT_EQ(st0.out_cow_copies, st1.out_cow_copies);
 	EXPECT_EQ(st0.out_min_flt, st1.out_min_flt);
@@ -603,7 +513,7 @@ TEST_F(mremap, move_keeps_pages)
 	ASSERT_EQ(1, _shadow_access(self->mfd, W(64 + 10), text, 1, 0));
 	EXPECT_EQ(0, text[0]);
 	EXPECT_EQ(SHADOW_PAGE_ZERO,
-		  page(_metadata, self->mfd, W(64 + 10)).flags &
+		  shadow_page(_metadata, self->mfd, W(64 + 10)).flags &
 		  SHADOW_PAGE_ZERO);
 }
 
@@ -620,60 +530,62 @@ TEST_F(mremap, page_tables_follow)
 	struct shadow_mm_stats st0, st;
 	__u64 out;
 
-	st0 = stats(_metadata, self->mfd);
+	st0 = shadow_stats(_metadata, self->mfd);
 	/* Two PTE tables' worth, one page written in each. */
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, base, 2 * pmd, RW, PRIV | FIXED,
 				  NULL));
-	put(_metadata, self->mfd, base, "first");
-	put(_metadata, self->mfd, base + pmd + PAGE, "second");
-	st = stats(_metadata, self->mfd);
+	shadow_put(_metadata, self->mfd, base, "first");
+	shadow_put(_metadata, self->mfd, base + pmd + PAGE, "second");
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(st0.out_nr_ptes + 2, st.out_nr_ptes);
 	EXPECT_EQ(st0.out_nr_pmds + 1, st.out_nr_pmds);
 
 	/* Aligned: the two tables move, no new one. */
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, base, 2 * pmd, 2 * pmd, MFIXED,
 				    base + 8 * pmd, &out));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(st0.out_nr_ptes + 2, st.out_nr_ptes);
-	expect(_metadata, self->mfd, base + 8 * pmd, "first");
-	expect(_metadata, self->mfd, base + 9 * pmd + PAGE, "second");
+	shadow_expect(_metadata, self->mfd, base + 8 * pmd, "first");
+	shadow_expect(_metadata, self->mfd, base + 9 * pmd + PAGE, "second");
 
 	/* Unaligned: PTE by PTE into new tables; the old ones go. */
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, base + 8 * pmd, 2 * pmd,
 				    2 * pmd, MFIXED, base + 16 * pmd + PAGE,
 				    &out));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(st0.out_nr_ptes + 3, st.out_nr_ptes);
-	expect(_metadata, self->mfd, base + 16 * pmd + PAGE, "first");
-	expect(_metadata, self->mfd, base + 17 * pmd + 2 * PAGE, "second");
-	EXPECT_EQ(2, stats(_metadata, self->mfd).out_rss_anon);
+	shadow_expect(_metadata, self->mfd, base + 16 * pmd + PAGE, "first");
+	shadow_expect(_metadata, self->mfd, base + 17 * pmd + 2 * PAGE,
+		      "second");
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_rss_anon);
 
 	/* A whole PMD table, 1 GiB aligned, to another 512 GiB region. */
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, base + 16 * pmd + PAGE,
 				    2 * pmd));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(st0.out_nr_ptes, st.out_nr_ptes);
 	EXPECT_EQ(st0.out_nr_pmds, st.out_nr_pmds);
 	EXPECT_EQ(st0.out_nr_puds, st.out_nr_puds);
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, base, pud, RW, PRIV | FIXED,
 				  NULL));
-	put(_metadata, self->mfd, base + 3 * pmd, "gigabyte");
-	st = stats(_metadata, self->mfd);
+	shadow_put(_metadata, self->mfd, base + 3 * pmd, "gigabyte");
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(st0.out_nr_pmds + 1, st.out_nr_pmds);
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, base, pud, pud, MFIXED,
 				    base + 512 * pud, &out));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	/* The old region's PUD table went with the munmap of the old range. */
 	EXPECT_EQ(st0.out_nr_puds + 1, st.out_nr_puds);
 	EXPECT_EQ(st0.out_nr_pmds + 1, st.out_nr_pmds);
 	EXPECT_EQ(st0.out_nr_ptes + 1, st.out_nr_ptes);
-	expect(_metadata, self->mfd, base + 512 * pud + 3 * pmd, "gigabyte");
+	shadow_expect(_metadata, self->mfd, base + 512 * pud + 3 * pmd,
+		      "gigabyte");
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, base + 512 * pud, pud));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(st0.out_nr_ptes, st.out_nr_ptes);
 	EXPECT_EQ(st0.out_nr_pmds, st.out_nr_pmds);
 	EXPECT_EQ(st0.out_nr_puds, st.out_nr_puds);
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_anon);
 }
 
 /*
@@ -696,7 +608,7 @@ TEST_F(mremap, move_merges)
 	    OP_READ(108, 4));
 	COMPARE(self->mfd, { 32, 40, "rw-p" }, { 64, 68, "rw-p" },
 		{ 68, 72, "rw-p" }, { 104, 112, "rw-p" });
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_map_count);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_map_count);
 }
 
 /*
@@ -714,21 +626,21 @@ TEST_F(mremap, dontunmap)
 	    OP_MAP(0, 4, RW, PRIV | FIXED),
 	    OP_WRITE(0, 4));
 	memset((void *)W(0), 'x', 4 * PAGE);
-	put(_metadata, self->mfd, W(0), "xxxx");
-	put(_metadata, self->mfd, W(3), "xxxx");
-	before = page(_metadata, self->mfd, W(3));
-	st0 = stats(_metadata, self->mfd);
+	shadow_put(_metadata, self->mfd, W(0), "xxxx");
+	shadow_put(_metadata, self->mfd, W(3), "xxxx");
+	before = shadow_page(_metadata, self->mfd, W(3));
+	st0 = shadow_stats(_metadata, self->mfd);
 	RUN(self->mfd, OP_REMAP(0, 4, 4, DONTUNMAP, 32, 32));
 	COMPARE(self->mfd, { 0, 4, "rw-p" }, { 32, 36, "rw-p" });
 	EXPECT_EQ(0, *(char *)W(3));
 	EXPECT_EQ('x', *(char *)W(35));
-	after = page(_metadata, self->mfd, W(35));
+	after = shadow_page(_metadata, self->mfd, W(35));
 	EXPECT_EQ(before.page_id, after.page_id);
-	EXPECT_EQ(0, page(_metadata, self->mfd, W(3)).flags);
-	expect(_metadata, self->mfd, W(35), "xxxx");
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(3)).flags);
+	shadow_expect(_metadata, self->mfd, W(35), "xxxx");
 	ASSERT_EQ(1, _shadow_access(self->mfd, W(3), buf, 1, 0));
 	EXPECT_EQ(0, buf[0]);
-	st1 = stats(_metadata, self->mfd);
+	st1 = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(st0.out_rss_anon, st1.out_rss_anon);
 	EXPECT_EQ(st0.out_total_vm + 4, st1.out_total_vm);
 	EXPECT_EQ(2, st1.out_map_count);
@@ -754,8 +666,8 @@ TEST_F(mremap, dontunmap_shared)
 	    OP_WRITE(0, 4),
 	    OP_REMAP(0, 4, 4, DONTUNMAP, 32, 32));
 	COMPARE(self->mfd, { 0, 4, "rw-s" }, { 32, 36, "rw-s" });
-	put(_metadata, self->mfd, W(33), "shared");
-	expect(_metadata, self->mfd, W(1), "shared");
+	shadow_put(_metadata, self->mfd, W(33), "shared");
+	shadow_expect(_metadata, self->mfd, W(1), "shared");
 	strcpy((char *)W(33), "shared");
 	EXPECT_STREQ("shared", (char *)W(1));
 	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, W(0), W(40), v, 2, &nr));
@@ -778,24 +690,24 @@ TEST_F(mremap, move_shared)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW,
 				  SHARED | FIXED, NULL));
-	put(_metadata, self->mfd, W(2), "object");
+	shadow_put(_metadata, self->mfd, W(2), "object");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
-	before = page(_metadata, self->mfd, W(2));
+	before = shadow_page(_metadata, self->mfd, W(2));
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, W(0), 4 * PAGE, 8 * PAGE,
 				    MFIXED, W(64), &out));
-	after = page(_metadata, self->mfd, W(66));
+	after = shadow_page(_metadata, self->mfd, W(66));
 	EXPECT_EQ(before.page_id, after.page_id);
 	EXPECT_EQ(before.flags, after.flags);
 	EXPECT_EQ(SHADOW_PAGE_SHMEM, after.flags & SHADOW_PAGE_SHMEM);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_rss_shmem);
 	EXPECT_EQ(0, st.out_rss_anon);
-	put(_metadata, self->mfd, W(66), "OBJECT");
-	expect(_metadata, child, W(2), "OBJECT");
+	shadow_put(_metadata, self->mfd, W(66), "OBJECT");
+	shadow_expect(_metadata, child, W(2), "OBJECT");
 	/* The grown part is the object's, at the next index. */
-	put(_metadata, child, W(3), "index 3");
-	expect(_metadata, self->mfd, W(67), "index 3");
+	shadow_put(_metadata, child, W(3), "index 3");
+	shadow_expect(_metadata, self->mfd, W(67), "index 3");
 	close(child);
 }
 
@@ -808,11 +720,11 @@ TEST_F(mremap, duplicate_shared)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW,
 				  SHARED | FIXED, NULL));
-	put(_metadata, self->mfd, W(2), "twice");
+	shadow_put(_metadata, self->mfd, W(2), "twice");
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, W(0) + PAGE, 0, 2 * PAGE,
 				    MFIXED, W(16), &out));
 	EXPECT_EQ(W(16), out);
-	expect(_metadata, self->mfd, W(17), "twice");
+	shadow_expect(_metadata, self->mfd, W(17), "twice");
 	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, W(0), W(20), v, 2, &nr));
 	ASSERT_EQ(2, nr);
 	EXPECT_EQ(v[0].backing_id, v[1].backing_id);
@@ -846,41 +758,41 @@ TEST_F(mremap, cow_pages_after_fork)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), 4 * PAGE, RW, PRIV | FIXED,
 				  NULL));
-	put(_metadata, self->mfd, W(0), "before fork 0");
-	put(_metadata, self->mfd, W(1), "before fork 1");
+	shadow_put(_metadata, self->mfd, W(0), "before fork 0");
+	shadow_put(_metadata, self->mfd, W(1), "before fork 1");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
 
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, W(0), 4 * PAGE, 4 * PAGE,
 				    MFIXED, W(40), &out));
-	pp = page(_metadata, self->mfd, W(40));
-	cp = page(_metadata, child, W(0));
+	pp = shadow_page(_metadata, self->mfd, W(40));
+	cp = shadow_page(_metadata, child, W(0));
 	EXPECT_EQ(cp.page_id, pp.page_id);
 	EXPECT_EQ(2, pp.mapcount);
 	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
 
 	/* The parent's write copies; the child keeps the old contents. */
-	put(_metadata, self->mfd, W(40), "parent wrote");
-	EXPECT_NE(cp.page_id, page(_metadata, self->mfd, W(40)).page_id);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_cow_copies);
-	expect(_metadata, child, W(0), "before fork 0");
+	shadow_put(_metadata, self->mfd, W(40), "parent wrote");
+	EXPECT_NE(cp.page_id, shadow_page(_metadata, self->mfd, W(40)).page_id);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_copies);
+	shadow_expect(_metadata, child, W(0), "before fork 0");
 	/* The child's page is its own now: its write reuses it. */
-	put(_metadata, child, W(0), "child wrote");
-	EXPECT_EQ(cp.page_id, page(_metadata, child, W(0)).page_id);
-	EXPECT_EQ(1, stats(_metadata, child).out_cow_reuses);
-	expect(_metadata, self->mfd, W(40), "parent wrote");
+	shadow_put(_metadata, child, W(0), "child wrote");
+	EXPECT_EQ(cp.page_id, shadow_page(_metadata, child, W(0)).page_id);
+	EXPECT_EQ(1, shadow_stats(_metadata, child).out_cow_reuses);
+	shadow_expect(_metadata, self->mfd, W(40), "parent wrote");
 
 	/* The child moves its own COW pages: still shared with the parent. */
 	ASSERT_EQ(0, _shadow_mremap(child, W(1), PAGE, 2 * PAGE, MFIXED,
 				    W(80), &out));
-	EXPECT_EQ(page(_metadata, self->mfd, W(41)).page_id,
-		  page(_metadata, child, W(80)).page_id);
-	put(_metadata, child, W(80), "child moved");
-	expect(_metadata, self->mfd, W(41), "before fork 1");
-	expect(_metadata, child, W(80), "child moved");
-	put(_metadata, self->mfd, W(41), "parent 1");
-	expect(_metadata, child, W(80), "child moved");
-	expect(_metadata, self->mfd, W(41), "parent 1");
+	EXPECT_EQ(shadow_page(_metadata, self->mfd, W(41)).page_id,
+		  shadow_page(_metadata, child, W(80)).page_id);
+	shadow_put(_metadata, child, W(80), "child moved");
+	shadow_expect(_metadata, self->mfd, W(41), "before fork 1");
+	shadow_expect(_metadata, child, W(80), "child moved");
+	shadow_put(_metadata, self->mfd, W(41), "parent 1");
+	shadow_expect(_metadata, child, W(80), "child moved");
+	shadow_expect(_metadata, self->mfd, W(41), "parent 1");
 	close(child);
 }
 
@@ -918,7 +830,7 @@ TEST_F(mremap, max_map_count)
 	set_max_map_count(10);
 	EXPECT_EQ(0, _shadow_mremap(self->mfd, W(2), 2 * PAGE, 2 * PAGE,
 				    MFIXED, W(100), &out));
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_map_count);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_map_count);
 	set_max_map_count(65530);
 }
 
@@ -939,7 +851,8 @@ TEST_F(mremap, locked_growth_populated)
 	ASSERT_EQ(sizeof(pm), pread(fd, pm, sizeof(pm), W(0) / PAGE * 8));
 	close(fd);
 	for (i = 4; i < 8; i++) {
-		struct shadow_page_info p = page(_metadata, self->mfd, W(i));
+		struct shadow_page_info p = shadow_page(_metadata, self->mfd,
+							W(i));
 
 		TH_LOG("page %d: real %lx shadow %x", i, pm[i], p.flags);
 		EXPECT_NE(0, pm[i] & (1UL << 63));
@@ -948,8 +861,9 @@ TEST_F(mremap, locked_growth_populated)
 	}
 	/* Read-only: read-faulted, the zero page. */
 	EXPECT_EQ(SHADOW_PAGE_ZERO,
-		  page(_metadata, self->mfd, W(19)).flags & SHADOW_PAGE_ZERO);
-	EXPECT_EQ(12, stats(_metadata, self->mfd).out_locked_vm);
+		  shadow_page(_metadata, self->mfd,
+			      W(19)).flags & SHADOW_PAGE_ZERO);
+	EXPECT_EQ(12, shadow_stats(_metadata, self->mfd).out_locked_vm);
 }
 
 /*
@@ -1000,7 +914,8 @@ TEST_F(mremap, locked_move_and_dontunmap)
 	 * 6 moved; of the 8 at 100, the 2 left behind are unlocked and the
 	 * 2 that moved are locked at 200 without being counted again.
 	 */
-	EXPECT_EQ(6 + 2 + 4 + 2, stats(_metadata, self->mfd).out_locked_vm);
+	EXPECT_EQ(6 + 2 + 4 + 2, shadow_stats(_metadata,
+					      self->mfd).out_locked_vm);
 	/*
 	 * The real process counts the same: on 6.12 too, although only 8
 	 * of the 14 pages are still locked there.
@@ -1027,7 +942,7 @@ TEST_F(mremap, locked_growth_memlock_limit)
 	    OP_REMAP(0, 4, 8, 0, 0, 0),
 	    OP_REMAP_ERR(0, 8, 9, MAYMOVE, 0, EAGAIN));
 	COMPARE(self->mfd, { 0, 8, "rw-p" });
-	EXPECT_EQ(8, stats(_metadata, self->mfd).out_locked_vm);
+	EXPECT_EQ(8, shadow_stats(_metadata, self->mfd).out_locked_vm);
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &old));
 }
 
@@ -1067,7 +982,7 @@ TEST_F(mremap, accounting)
 				    MFIXED, W(100), &out));
 	ASSERT_EQ(0, _shadow_mremap(self->mfd, W(10), 4 * PAGE, 2 * PAGE,
 				    MFIXED, W(200), &out));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(6, st.out_stack_vm);
 	EXPECT_EQ(2, st.out_exec_vm);
 	EXPECT_EQ(0, st.out_data_vm);
@@ -1137,14 +1052,11 @@ static void *stress_thread(void *arg)
  */
 TEST_F(mremap, concurrent)
 {
-	struct shadow_vma_info v[256];
 	struct stress s[THREADS];
 	pthread_t t[THREADS];
-	struct shadow_mm_stats st;
-	__u64 pages = 0, last_end = 0;
 	int stop = 0;
 	long ops = 0;
-	__u32 nr, i;
+	__u32 i;
 
 	ASSERT_EQ((long)HEAP_START, _shadow_brk(self->mfd, HEAP_START,
 						SHADOW_BRK_SET_START, NULL));
@@ -1161,18 +1073,7 @@ TEST_F(mremap, concurrent)
 		EXPECT_LT(0, s[i].ops);
 	}
 	TH_LOG("%ld operations", ops);
-	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, SHADOW_TASK_SIZE, v, 256,
-				      &nr));
-	ASSERT_GE(256, nr);
-	for (i = 0; i < nr; i++) {
-		EXPECT_LT(v[i].start, v[i].end);
-		EXPECT_LE(last_end, v[i].start);
-		last_end = v[i].end;
-		pages += (v[i].end - v[i].start) / PAGE;
-	}
-	st = stats(_metadata, self->mfd);
-	EXPECT_EQ(nr, st.out_map_count);
-	EXPECT_EQ(pages, st.out_total_vm);
+	shadow_expect_sane_layout(_metadata, self->mfd);
 }
 
 /* SHADOW_MM_BRK fixture: the heap placed in the window. */
@@ -1190,7 +1091,7 @@ static long brk_to(struct __test_metadata *_metadata, int mfd, __u64 brk)
 /* A new address space's heap starts, empty, at the default start_brk. */
 TEST_F(mremap, brk_default)
 {
-	struct shadow_mm_stats st = stats(_metadata, self->mfd);
+	struct shadow_mm_stats st = shadow_stats(_metadata, self->mfd);
 	__u64 start = 0;
 
 	EXPECT_EQ(SHADOW_DEFAULT_START_BRK, st.out_start_brk);
@@ -1201,7 +1102,7 @@ TEST_F(mremap, brk_default)
 	EXPECT_EQ((long)SHADOW_DEFAULT_START_BRK + 3 * (long)PAGE,
 		  _shadow_brk(self->mfd, SHADOW_DEFAULT_START_BRK + 3 * PAGE,
 			      0, NULL));
-	EXPECT_EQ(3, stats(_metadata, self->mfd).out_data_vm);
+	EXPECT_EQ(3, shadow_stats(_metadata, self->mfd).out_data_vm);
 }
 
 /*
@@ -1223,7 +1124,7 @@ TEST_F(mremap, brk_grow_shrink)
 	EXPECT_EQ((long)HEAP, _shadow_brk(self->mfd, HEAP, SHADOW_BRK_SET_START,
 					  NULL));
 	EXPECT_EQ((long)H(5), brk_to(_metadata, self->mfd, H(5)));
-	put(_metadata, self->mfd, H(4), "heap");
+	shadow_put(_metadata, self->mfd, H(4), "heap");
 	EXPECT_EQ((long)H(10), brk_to(_metadata, self->mfd, H(10)));
 	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, -1UL, v, 2, &nr));
 	ASSERT_EQ(1, nr);
@@ -1231,7 +1132,7 @@ TEST_F(mremap, brk_grow_shrink)
 	EXPECT_EQ(H(10), v[0].end);
 	EXPECT_EQ(flags, v[0].vm_flags);
 	EXPECT_EQ(H(0) / PAGE, v[0].pgoff);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(10, st.out_total_vm);
 	EXPECT_EQ(10, st.out_data_vm);
 	EXPECT_EQ(H(10), st.out_brk);
@@ -1240,10 +1141,10 @@ TEST_F(mremap, brk_grow_shrink)
 	EXPECT_EQ((long)H(3) + 100, brk_to(_metadata, self->mfd, H(3) + 100));
 	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, -1UL, v, 2, &nr));
 	EXPECT_EQ(H(4), v[0].end);
-	EXPECT_EQ(H(3) + 100, stats(_metadata, self->mfd).out_brk);
+	EXPECT_EQ(H(3) + 100, shadow_stats(_metadata, self->mfd).out_brk);
 	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, H(4), want, 1, 0));
 	EXPECT_EQ((long)H(3) + 200, brk_to(_metadata, self->mfd, H(3) + 200));
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_total_vm);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_total_vm);
 
 	maps = shadow_get_maps(self->mfd);
 	ASSERT_NE(NULL, maps);
@@ -1258,7 +1159,7 @@ TEST_F(mremap, brk_grow_shrink)
 	EXPECT_EQ((long)H(3) + 200, brk_to(_metadata, self->mfd, H(0) - 1));
 	/* Down to start_brk: the heap is empty again. */
 	EXPECT_EQ((long)H(0), brk_to(_metadata, self->mfd, H(0)));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_map_count);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_map_count);
 }
 
 /*
@@ -1282,7 +1183,7 @@ TEST_F(mremap, brk_gaps)
 		  brk_to(_metadata, self->mfd, H(300 - GAP_PAGES - 1)));
 	EXPECT_EQ((long)H(300 - GAP_PAGES - 1),
 		  brk_to(_metadata, self->mfd, H(300 - GAP_PAGES - 1) + 1));
-	EXPECT_EQ(2, stats(_metadata, self->mfd).out_map_count);
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_map_count);
 	/* Beyond the address space. */
 	EXPECT_EQ((long)H(300 - GAP_PAGES - 1),
 		  brk_to(_metadata, self->mfd, 1UL << 47));
@@ -1303,17 +1204,17 @@ TEST_F(mremap, brk_after_fork)
 	EXPECT_EQ((long)HEAP, _shadow_brk(self->mfd, HEAP, SHADOW_BRK_SET_START,
 					  NULL));
 	EXPECT_EQ((long)H(4), brk_to(_metadata, self->mfd, H(4)));
-	put(_metadata, self->mfd, H(0), "heap");
+	shadow_put(_metadata, self->mfd, H(0), "heap");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
-	st = stats(_metadata, child);
+	st = shadow_stats(_metadata, child);
 	EXPECT_EQ(HEAP, st.out_start_brk);
 	EXPECT_EQ(H(4), st.out_brk);
 	EXPECT_EQ((long)H(8), brk_to(_metadata, child, H(8)));
-	EXPECT_EQ(2, stats(_metadata, child).out_map_count);
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_map_count);
 	EXPECT_EQ((long)H(8), brk_to(_metadata, self->mfd, H(8)));
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_map_count);
-	expect(_metadata, child, H(0), "heap");
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_map_count);
+	shadow_expect(_metadata, child, H(0), "heap");
 	close(child);
 }
 
@@ -1335,7 +1236,7 @@ TEST_F(mremap, brk_rlimit_data)
 	EXPECT_EQ((long)H(8), brk_to(_metadata, self->mfd, H(8) + 11));
 	EXPECT_EQ((long)H(7) + 1, brk_to(_metadata, self->mfd, H(7) + 1));
 	ASSERT_EQ(0, setrlimit(RLIMIT_DATA, &old));
-	EXPECT_EQ(8, stats(_metadata, self->mfd).out_data_vm);
+	EXPECT_EQ(8, shadow_stats(_metadata, self->mfd).out_data_vm);
 }
 
 /* SHADOW_BRK_SET_START's errors, and its flags. */
@@ -1525,7 +1426,7 @@ TEST_F(mremap, stack_grows_on_fault)
 	    OP_WRITE_ERR(259, 1, EFAULT),
 	    OP_READ_ERR(100, 1, EFAULT));
 	COMPARE(self->mfd, { 0, 4, "rw-p" }, { 260, 604, "rw-p" });
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(344, st.out_stack_vm);
 	EXPECT_EQ(348, st.out_total_vm);
 	EXPECT_EQ(4, st.out_data_vm);
@@ -1575,9 +1476,9 @@ TEST_F(mremap, stack_grows_on_access)
 	close(fd);
 	EXPECT_EQ(sizeof(buf), _shadow_access(self->mfd, W(90) + 8, buf,
 					      sizeof(buf), 0));
-	put(_metadata, self->mfd, W(80), "stack");
+	shadow_put(_metadata, self->mfd, W(80), "stack");
 	COMPARE(self->mfd, { 80, 104, "rw-p" });
-	expect(_metadata, self->mfd, W(80), "stack");
+	shadow_expect(_metadata, self->mfd, W(80), "stack");
 	EXPECT_STREQ("stack", (char *)W(80));
 	/* A non-stack VMA above: nothing grows, nothing is read. */
 	RUN(self->mfd, OP_MAP(300, 4, RW, PRIV | FIXED));
@@ -1598,7 +1499,7 @@ TEST_F(mremap, stack_rlimit)
 	    OP_READ(90, 1));
 	ASSERT_EQ(0, setrlimit(RLIMIT_STACK, &old));
 	COMPARE(self->mfd, { 88, 104, "rw-p" });
-	EXPECT_EQ(16, stats(_metadata, self->mfd).out_stack_vm);
+	EXPECT_EQ(16, shadow_stats(_metadata, self->mfd).out_stack_vm);
 }
 
 /* A stack never grows below mmap_min_addr (EPERM, a SIGSEGV). */
@@ -1635,14 +1536,14 @@ TEST_F(mremap, stack_pages_fork)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(100), PAGE, RW,
 				  PRIV | FIXED | GROWS, NULL));
-	put(_metadata, self->mfd, W(90), "grown");
+	shadow_put(_metadata, self->mfd, W(90), "grown");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
-	expect(_metadata, child, W(90), "grown");
-	put(_metadata, child, W(80), "child grew");
-	EXPECT_EQ(21, stats(_metadata, child).out_stack_vm);
-	EXPECT_EQ(11, stats(_metadata, self->mfd).out_stack_vm);
-	expect(_metadata, self->mfd, W(90), "grown");
+	shadow_expect(_metadata, child, W(90), "grown");
+	shadow_put(_metadata, child, W(80), "child grew");
+	EXPECT_EQ(21, shadow_stats(_metadata, child).out_stack_vm);
+	EXPECT_EQ(11, shadow_stats(_metadata, self->mfd).out_stack_vm);
+	shadow_expect(_metadata, self->mfd, W(90), "grown");
 	close(child);
 }
 

@@ -15,10 +15,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 #define TABLE	(2UL << 20)		/* the span of one PTE table */
 #define TPAGES	(TABLE / PAGE)		/* 512 */
 #define ODF	SHADOW_FORK_ODF
@@ -36,8 +32,7 @@ FIXTURE_SETUP(odf)
 	self->shared = shadow_odf_counter("shared");
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	if (!(shadow_features(self->dev) & SHADOW_MM_FEATURE_ODF))
-		SKIP(return, "no SHADOW_MM_FEATURE_ODF");
+	ASSERT_TRUE(shadow_features(self->dev) & SHADOW_MM_FEATURE_ODF);
 	self->mfd = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, self->mfd);
 }
@@ -69,12 +64,12 @@ static void fill(struct __test_metadata *_metadata, int mfd)
 	char buf[32];
 	unsigned int i;
 
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 2 * TABLE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 2 * TABLE, RW, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE, 2 * TABLE, SHADOW_FAULT_WRITE,
 				   NULL));
 	for (i = 0; i < ARRAY_SIZE(some); i++) {
 		tag(buf, "page", some[i]);
-		put(_metadata, mfd, BASE + some[i] * PAGE, buf);
+		shadow_put(_metadata, mfd, BASE + some[i] * PAGE, buf);
 	}
 }
 
@@ -87,7 +82,7 @@ static void fill_table(struct __test_metadata *_metadata, int mfd)
 
 	for (i = 0; i < ARRAY_SIZE(some); i++) {
 		tag(buf, "page", some[i]);
-		put(_metadata, mfd, BASE + some[i] * PAGE, buf);
+		shadow_put(_metadata, mfd, BASE + some[i] * PAGE, buf);
 	}
 }
 
@@ -101,14 +96,14 @@ static void check(struct __test_metadata *_metadata, int mfd,
 
 	for (i = 0; i < ARRAY_SIZE(some); i++) {
 		tag(buf, some[i] == n ? who : "page", some[i]);
-		expect(_metadata, mfd, BASE + some[i] * PAGE, buf);
+		shadow_expect(_metadata, mfd, BASE + some[i] * PAGE, buf);
 	}
 }
 
 static bool pt_shared(struct __test_metadata *_metadata, int mfd,
 		      unsigned long addr)
 {
-	return page(_metadata, mfd, addr).flags & SHADOW_PAGE_PT_SHARED;
+	return shadow_page(_metadata, mfd, addr).flags & SHADOW_PAGE_PT_SHARED;
 }
 
 /* What a plain fork gives, but the PTE tables are the parent's. */
@@ -128,8 +123,8 @@ TEST_F(odf, shares_tables)
 	EXPECT_EQ(before + 3, shadow_counter("pages"));
 	EXPECT_EQ(self->shared + 2, shadow_odf_counter("shared"));
 
-	ps = stats(_metadata, self->mfd);
-	cs = stats(_metadata, child);
+	ps = shadow_stats(_metadata, self->mfd);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(2, ps.out_nr_ptes);
 	EXPECT_EQ(2, cs.out_nr_ptes);
 	EXPECT_EQ(2, ps.out_shared_ptes);
@@ -137,8 +132,8 @@ TEST_F(odf, shares_tables)
 	EXPECT_EQ(2 * TPAGES, ps.out_rss_anon);
 	EXPECT_EQ(2 * TPAGES, cs.out_rss_anon);
 
-	pp = page(_metadata, self->mfd, BASE + 700 * PAGE);
-	cp = page(_metadata, child, BASE + 700 * PAGE);
+	pp = shadow_page(_metadata, self->mfd, BASE + 700 * PAGE);
+	cp = shadow_page(_metadata, child, BASE + 700 * PAGE);
 	EXPECT_EQ(pp.page_id, cp.page_id);
 	EXPECT_EQ(2, pp.mapcount);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_PT_SHARED,
@@ -151,14 +146,14 @@ TEST_F(odf, shares_tables)
 	check(_metadata, self->mfd, -1, NULL);
 	EXPECT_EQ(0, _shadow_fault(child, BASE, 2 * TABLE, 0, NULL));
 	EXPECT_EQ(breaks, shadow_odf_counter("breaks"));
-	EXPECT_EQ(2, stats(_metadata, child).out_shared_ptes);
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_shared_ptes);
 	close(child);
 
 	/* The parent's tables are its alone again, still flagged. */
 	EXPECT_EQ(self->shared, shadow_odf_counter("shared"));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_shared_ptes);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_shared_ptes);
 	EXPECT_FALSE(pt_shared(_metadata, self->mfd, BASE));
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE).mapcount);
 	check(_metadata, self->mfd, -1, NULL);
 }
 
@@ -173,18 +168,18 @@ TEST_F(odf, write_in_parent_then_child)
 	int child;
 
 	fill(_metadata, self->mfd);
-	before = page(_metadata, self->mfd, BASE);
+	before = shadow_page(_metadata, self->mfd, BASE);
 	child = _shadow_fork(self->mfd, ODF, NULL);
 	ASSERT_LE(0, child);
 	breaks = shadow_odf_counter("breaks");
 	takeovers = shadow_odf_counter("takeovers");
 
-	put(_metadata, self->mfd, BASE, "parent 0");
+	shadow_put(_metadata, self->mfd, BASE, "parent 0");
 	EXPECT_EQ(breaks + 1, shadow_odf_counter("breaks"));
 	check(_metadata, self->mfd, 0, "parent");
 	check(_metadata, child, -1, NULL);
-	pp = page(_metadata, self->mfd, BASE);
-	cp = page(_metadata, child, BASE);
+	pp = shadow_page(_metadata, self->mfd, BASE);
+	cp = shadow_page(_metadata, child, BASE);
 	EXPECT_NE(before.page_id, pp.page_id);
 	EXPECT_EQ(before.page_id, cp.page_id);
 	EXPECT_EQ(1, pp.mapcount);
@@ -192,22 +187,22 @@ TEST_F(odf, write_in_parent_then_child)
 	EXPECT_FALSE(pp.flags & SHADOW_PAGE_PT_SHARED);
 	/* The child is the table's only user now: no longer shared. */
 	EXPECT_FALSE(cp.flags & SHADOW_PAGE_PT_SHARED);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_shared_ptes);
-	EXPECT_EQ(1, stats(_metadata, child).out_shared_ptes);
-	EXPECT_EQ(2, stats(_metadata, self->mfd).out_nr_ptes);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_shared_ptes);
+	EXPECT_EQ(1, shadow_stats(_metadata, child).out_shared_ptes);
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_nr_ptes);
 	/* The other pages of the table: the parent's copy maps them too. */
-	EXPECT_EQ(2, page(_metadata, child, BASE + PAGE).mapcount);
+	EXPECT_EQ(2, shadow_page(_metadata, child, BASE + PAGE).mapcount);
 
-	put(_metadata, child, BASE, "child 0");
+	shadow_put(_metadata, child, BASE, "child 0");
 	EXPECT_EQ(breaks + 1, shadow_odf_counter("breaks"));
 	EXPECT_EQ(takeovers + 1, shadow_odf_counter("takeovers"));
-	cp = page(_metadata, child, BASE);
+	cp = shadow_page(_metadata, child, BASE);
 	EXPECT_EQ(before.page_id, cp.page_id);	/* reused in place */
 	EXPECT_TRUE(cp.flags & SHADOW_PAGE_WRITE);
-	EXPECT_EQ(1, stats(_metadata, child).out_cow_reuses);
+	EXPECT_EQ(1, shadow_stats(_metadata, child).out_cow_reuses);
 	check(_metadata, child, 0, "child");
 	check(_metadata, self->mfd, 0, "parent");
-	EXPECT_EQ(2 * TPAGES, stats(_metadata, child).out_rss_anon);
+	EXPECT_EQ(2 * TPAGES, shadow_stats(_metadata, child).out_rss_anon);
 	close(child);
 	check(_metadata, self->mfd, 0, "parent");
 }
@@ -219,19 +214,19 @@ TEST_F(odf, write_in_child)
 	fill(_metadata, self->mfd);
 	child = _shadow_fork(self->mfd, ODF, NULL);
 	ASSERT_LE(0, child);
-	put(_metadata, child, BASE + 700 * PAGE, "child 700");
+	shadow_put(_metadata, child, BASE + 700 * PAGE, "child 700");
 	check(_metadata, child, 700, "child");
 	check(_metadata, self->mfd, -1, NULL);
 	EXPECT_TRUE(pt_shared(_metadata, self->mfd, BASE));
 	EXPECT_FALSE(pt_shared(_metadata, self->mfd, BASE + TABLE));
-	EXPECT_EQ(1, stats(_metadata, child).out_shared_ptes);
+	EXPECT_EQ(1, shadow_stats(_metadata, child).out_shared_ptes);
 	/* The parent's write: copy of the first table, takeover of the second. */
-	put(_metadata, self->mfd, BASE + 512 * PAGE, "parent 512");
-	put(_metadata, self->mfd, BASE + 1 * PAGE, "parent 1");
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_shared_ptes);
-	EXPECT_EQ(0, stats(_metadata, child).out_shared_ptes);
-	expect(_metadata, child, BASE + 512 * PAGE, "page 512");
-	expect(_metadata, child, BASE + PAGE, "page 1");
+	shadow_put(_metadata, self->mfd, BASE + 512 * PAGE, "parent 512");
+	shadow_put(_metadata, self->mfd, BASE + 1 * PAGE, "parent 1");
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_shared_ptes);
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_shared_ptes);
+	shadow_expect(_metadata, child, BASE + 512 * PAGE, "page 512");
+	shadow_expect(_metadata, child, BASE + PAGE, "page 1");
 	close(self->mfd);
 	check(_metadata, child, 700, "child");
 	self->mfd = child;
@@ -254,23 +249,26 @@ TEST_F(odf, munmap_shared_range)
 
 	ASSERT_EQ(0, _shadow_munmap(child, BASE + TABLE, TABLE));
 	EXPECT_EQ(breaks, shadow_odf_counter("breaks"));
-	cs = stats(_metadata, child);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(1, cs.out_nr_ptes);
 	EXPECT_EQ(TPAGES, cs.out_rss_anon);
 	EXPECT_EQ(1, cs.out_shared_ptes);
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE + 700 * PAGE).mapcount);
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd,
+				 BASE + 700 * PAGE).mapcount);
 	EXPECT_FALSE(pt_shared(_metadata, self->mfd, BASE + TABLE));
 
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 100 * PAGE, PAGE));
 	EXPECT_EQ(breaks + 1, shadow_odf_counter("breaks"));
-	EXPECT_EQ(0, page(_metadata, self->mfd, BASE + 100 * PAGE).flags);
-	expect(_metadata, child, BASE + 100 * PAGE, "page 100");
-	EXPECT_EQ(1, page(_metadata, child, BASE + 100 * PAGE).mapcount);
-	EXPECT_EQ(2 * TPAGES - 1, stats(_metadata, self->mfd).out_rss_anon);
-	EXPECT_EQ(0, stats(_metadata, child).out_shared_ptes);
-	expect(_metadata, self->mfd, BASE + 700 * PAGE, "page 700");
-	expect(_metadata, self->mfd, BASE, "page 0");
-	expect(_metadata, child, BASE + 511 * PAGE, "page 511");
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd,
+				 BASE + 100 * PAGE).flags);
+	shadow_expect(_metadata, child, BASE + 100 * PAGE, "page 100");
+	EXPECT_EQ(1, shadow_page(_metadata, child, BASE + 100 * PAGE).mapcount);
+	EXPECT_EQ(2 * TPAGES - 1, shadow_stats(_metadata,
+					       self->mfd).out_rss_anon);
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_shared_ptes);
+	shadow_expect(_metadata, self->mfd, BASE + 700 * PAGE, "page 700");
+	shadow_expect(_metadata, self->mfd, BASE, "page 0");
+	shadow_expect(_metadata, child, BASE + 511 * PAGE, "page 511");
 	close(child);
 }
 
@@ -288,20 +286,20 @@ TEST_F(odf, mprotect_shared_range)
 	EXPECT_FALSE(pt_shared(_metadata, child, BASE));
 	EXPECT_FALSE(pt_shared(_metadata, self->mfd, BASE));
 	EXPECT_TRUE(pt_shared(_metadata, child, BASE + TABLE));
-	EXPECT_EQ(2, page(_metadata, child, BASE + PAGE).mapcount);
+	EXPECT_EQ(2, shadow_page(_metadata, child, BASE + PAGE).mapcount);
 	EXPECT_EQ(-EFAULT, _shadow_fault(child, BASE + PAGE, PAGE,
 					 SHADOW_FAULT_WRITE, NULL));
 	ASSERT_EQ(0, _shadow_mprotect(child, BASE + PAGE, PAGE, RW));
-	put(_metadata, child, BASE + PAGE, "child 1");
+	shadow_put(_metadata, child, BASE + PAGE, "child 1");
 	check(_metadata, child, 1, "child");
 	check(_metadata, self->mfd, -1, NULL);
-	p = page(_metadata, self->mfd, BASE + PAGE);
+	p = shadow_page(_metadata, self->mfd, BASE + PAGE);
 	EXPECT_EQ(1, p.mapcount);
 
 	/* PROT_NONE in the parent over both tables. */
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE, 2 * TABLE, PROT_NONE));
-	EXPECT_EQ(0, stats(_metadata, self->mfd).out_shared_ptes);
-	EXPECT_EQ(0, stats(_metadata, child).out_shared_ptes);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_shared_ptes);
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_shared_ptes);
 	check(_metadata, child, 1, "child");
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE, 2 * TABLE, RW));
 	check(_metadata, self->mfd, -1, NULL);
@@ -319,20 +317,21 @@ TEST_F(odf, madvise_shared_range)
 	ASSERT_LE(0, child);
 
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, PAGE, MADV_DONTNEED));
-	EXPECT_EQ(0, page(_metadata, self->mfd, BASE).flags);
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, BASE).flags);
 	check(_metadata, child, -1, NULL);
 	/* A whole table zapped: Linux keeps it, and so does the count. */
 	ASSERT_EQ(0, _shadow_madvise(child, BASE + TABLE, TABLE,
 				     MADV_DONTNEED));
-	ps = stats(_metadata, self->mfd);
+	ps = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(2, ps.out_nr_ptes);
-	EXPECT_EQ(2, stats(_metadata, child).out_nr_ptes);
-	EXPECT_EQ(TPAGES, stats(_metadata, child).out_rss_anon);
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_nr_ptes);
+	EXPECT_EQ(TPAGES, shadow_stats(_metadata, child).out_rss_anon);
 	EXPECT_EQ(2 * TPAGES - 1, ps.out_rss_anon);
 	EXPECT_EQ(0, ps.out_shared_ptes);
-	expect(_metadata, self->mfd, BASE + 700 * PAGE, "page 700");
-	EXPECT_EQ(1, page(_metadata, self->mfd, BASE + 700 * PAGE).mapcount);
-	EXPECT_EQ(0, page(_metadata, child, BASE + 700 * PAGE).flags);
+	shadow_expect(_metadata, self->mfd, BASE + 700 * PAGE, "page 700");
+	EXPECT_EQ(1, shadow_page(_metadata, self->mfd,
+				 BASE + 700 * PAGE).mapcount);
+	EXPECT_EQ(0, shadow_page(_metadata, child, BASE + 700 * PAGE).flags);
 	close(child);
 }
 
@@ -354,17 +353,17 @@ TEST_F(odf, mremap_shared_range)
 				    MREMAP_MAYMOVE | MREMAP_FIXED, to, &got));
 	EXPECT_EQ(to, got);
 	EXPECT_TRUE(pt_shared(_metadata, child, to));
-	expect(_metadata, child, to + 188 * PAGE, "page 700");
-	EXPECT_EQ(2, stats(_metadata, child).out_shared_ptes);
+	shadow_expect(_metadata, child, to + 188 * PAGE, "page 700");
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_shared_ptes);
 
 	ASSERT_EQ(0, _shadow_mremap(child, BASE, 4 * PAGE, 4 * PAGE,
 				    MREMAP_MAYMOVE | MREMAP_FIXED,
 				    to + TABLE + PAGE, &got));
 	EXPECT_EQ(to + TABLE + PAGE, got);
-	expect(_metadata, child, to + TABLE + 2 * PAGE, "page 1");
+	shadow_expect(_metadata, child, to + TABLE + 2 * PAGE, "page 1");
 	EXPECT_FALSE(pt_shared(_metadata, child, BASE + 100 * PAGE));
-	expect(_metadata, child, BASE + 100 * PAGE, "page 100");
-	EXPECT_EQ(2, page(_metadata, child, BASE + 100 * PAGE).mapcount);
+	shadow_expect(_metadata, child, BASE + 100 * PAGE, "page 100");
+	EXPECT_EQ(2, shadow_page(_metadata, child, BASE + 100 * PAGE).mapcount);
 	check(_metadata, self->mfd, -1, NULL);
 	close(self->mfd);
 	self->mfd = child;
@@ -388,13 +387,13 @@ TEST_F(odf, reclaim_shared_range)
 	/* Twice: the first pass may only age the young pages. */
 	for (i = 0; i < 2; i++)
 		EXPECT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, TABLE, &r));
-	ps = stats(_metadata, self->mfd);
+	ps = shadow_stats(_metadata, self->mfd);
 	EXPECT_LT(0, ps.out_swapouts);
 	EXPECT_EQ(1, ps.out_shared_ptes);
 	EXPECT_FALSE(pt_shared(_metadata, child, BASE));
 	EXPECT_TRUE(pt_shared(_metadata, child, BASE + TABLE));
-	EXPECT_EQ(ps.out_swapouts, stats(_metadata, child).out_swapouts);
-	EXPECT_EQ(ps.out_swapents, stats(_metadata, child).out_swapents);
+	EXPECT_EQ(ps.out_swapouts, shadow_stats(_metadata, child).out_swapouts);
+	EXPECT_EQ(ps.out_swapents, shadow_stats(_metadata, child).out_swapents);
 	check(_metadata, child, -1, NULL);
 	check(_metadata, self->mfd, -1, NULL);
 	close(child);
@@ -420,12 +419,13 @@ TEST_F(odf, three_generations)
 		ASSERT_LE(0, fd[1]);
 		fd[2] = _shadow_fork(fd[1], ODF, NULL);
 		ASSERT_LE(0, fd[2]);
-		EXPECT_EQ(4, page(_metadata, fd[2], BASE + 511 * PAGE).mapcount);
-		EXPECT_EQ(2, stats(_metadata, fd[2]).out_shared_ptes);
+		EXPECT_EQ(4, shadow_page(_metadata, fd[2],
+					 BASE + 511 * PAGE).mapcount);
+		EXPECT_EQ(2, shadow_stats(_metadata, fd[2]).out_shared_ptes);
 		/* The middle one writes: its own copy, the others share. */
-		put(_metadata, fd[1], BASE + 1023 * PAGE, "mid 1023");
-		EXPECT_EQ(1, stats(_metadata, fd[1]).out_shared_ptes);
-		EXPECT_EQ(2, stats(_metadata, fd[2]).out_shared_ptes);
+		shadow_put(_metadata, fd[1], BASE + 1023 * PAGE, "mid 1023");
+		EXPECT_EQ(1, shadow_stats(_metadata, fd[1]).out_shared_ptes);
+		EXPECT_EQ(2, shadow_stats(_metadata, fd[2]).out_shared_ptes);
 		for (i = 0; i < 3; i++) {
 			close(fd[orders[o][i]]);
 			gone[orders[o][i]] = true;
@@ -437,7 +437,7 @@ TEST_F(odf, three_generations)
 			}
 			check(_metadata, self->mfd, -1, NULL);
 		}
-		EXPECT_EQ(1, page(_metadata, self->mfd, BASE).mapcount);
+		EXPECT_EQ(1, shadow_page(_metadata, self->mfd, BASE).mapcount);
 		EXPECT_EQ(self->shared, shadow_odf_counter("shared"));
 	}
 }
@@ -452,12 +452,12 @@ TEST_F(odf, parent_exits_first)
 	child = _shadow_fork(self->mfd, ODF, NULL);
 	ASSERT_LE(0, child);
 	EXPECT_EQ(0, _shadow_exit(self->mfd));
-	cs = stats(_metadata, child);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(0, cs.out_shared_ptes);
 	EXPECT_EQ(2, cs.out_nr_ptes);
-	EXPECT_EQ(1, page(_metadata, child, BASE).mapcount);
+	EXPECT_EQ(1, shadow_page(_metadata, child, BASE).mapcount);
 	check(_metadata, child, -1, NULL);
-	put(_metadata, child, BASE, "child 0");
+	shadow_put(_metadata, child, BASE, "child 0");
 	check(_metadata, child, 0, "child");
 	close(child);
 }
@@ -473,24 +473,24 @@ TEST_F(odf, only_private_anonymous)
 
 	fill(_metadata, self->mfd);
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 2 * TABLE, PAGE, RW,
-				  SHARED, NULL));
-	put(_metadata, self->mfd, BASE + 2 * TABLE, "shared");
+				  SHARED_FIXED, NULL));
+	shadow_put(_metadata, self->mfd, BASE + 2 * TABLE, "shared");
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 2 * TABLE + PAGE, PAGE,
-				  RW, PRIV, NULL));
-	put(_metadata, self->mfd, BASE + 2 * TABLE + PAGE, "private");
+				  RW, PRIV_FIXED, NULL));
+	shadow_put(_metadata, self->mfd, BASE + 2 * TABLE + PAGE, "private");
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + TABLE, PAGE,
 				     MADV_DONTFORK));
 	child = _shadow_fork(self->mfd, ODF, NULL);
 	ASSERT_LE(0, child);
-	EXPECT_EQ(1, stats(_metadata, child).out_shared_ptes);
+	EXPECT_EQ(1, shadow_stats(_metadata, child).out_shared_ptes);
 	EXPECT_TRUE(pt_shared(_metadata, child, BASE));
 	EXPECT_FALSE(pt_shared(_metadata, child, BASE + TABLE + PAGE));
 	EXPECT_FALSE(pt_shared(_metadata, child, BASE + 2 * TABLE + PAGE));
-	EXPECT_EQ(0, page(_metadata, child, BASE + TABLE).flags);
-	expect(_metadata, child, BASE + TABLE + 188 * PAGE, "page 700");
-	expect(_metadata, child, BASE + 2 * TABLE, "shared");
-	expect(_metadata, child, BASE + 2 * TABLE + PAGE, "private");
-	EXPECT_EQ(3, stats(_metadata, child).out_nr_ptes);
+	EXPECT_EQ(0, shadow_page(_metadata, child, BASE + TABLE).flags);
+	shadow_expect(_metadata, child, BASE + TABLE + 188 * PAGE, "page 700");
+	shadow_expect(_metadata, child, BASE + 2 * TABLE, "shared");
+	shadow_expect(_metadata, child, BASE + 2 * TABLE + PAGE, "private");
+	EXPECT_EQ(3, shadow_stats(_metadata, child).out_nr_ptes);
 	close(child);
 }
 
@@ -506,25 +506,25 @@ TEST_F(odf, fewer_pagetable_pages)
 	unsigned long a;
 	int child;
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, len, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, len, RW, PRIV_FIXED, NULL));
 	for (a = BASE; a < BASE + len; a += TABLE)
 		ASSERT_EQ(0, _shadow_fault(self->mfd, a, PAGE,
 					   SHADOW_FAULT_WRITE, NULL));
-	EXPECT_EQ(512, stats(_metadata, self->mfd).out_nr_ptes);
+	EXPECT_EQ(512, shadow_stats(_metadata, self->mfd).out_nr_ptes);
 
 	before = shadow_counter("pages");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
 	plain = shadow_counter("pages") - before;
-	EXPECT_EQ(512, stats(_metadata, child).out_nr_ptes);
+	EXPECT_EQ(512, shadow_stats(_metadata, child).out_nr_ptes);
 	close(child);
 
 	before = shadow_counter("pages");
 	child = _shadow_fork(self->mfd, ODF, NULL);
 	ASSERT_LE(0, child);
 	odf = shadow_counter("pages") - before;
-	EXPECT_EQ(512, stats(_metadata, child).out_nr_ptes);
-	EXPECT_EQ(512, stats(_metadata, child).out_shared_ptes);
+	EXPECT_EQ(512, shadow_stats(_metadata, child).out_nr_ptes);
+	EXPECT_EQ(512, shadow_stats(_metadata, child).out_shared_ptes);
 	TH_LOG("page-table pages a fork of 1 GiB (512 PTE tables) allocates: plain %ld, odf %ld",
 	       plain, odf);
 	EXPECT_EQ(3, odf);
@@ -617,10 +617,12 @@ TEST_F_TIMEOUT(odf, concurrent_breaks, 180)
 						    &c, 1, 0));
 			EXPECT_EQ('c', c);
 		}
-		EXPECT_EQ(1, stats(_metadata, child).out_shared_ptes);
-		EXPECT_EQ(1, page(_metadata, child, BASE + 3 * PAGE).mapcount);
-		EXPECT_EQ(TPAGES * 2, stats(_metadata, child).out_rss_anon);
-		expect(_metadata, child, BASE + 700 * PAGE, "page 700");
+		EXPECT_EQ(1, shadow_stats(_metadata, child).out_shared_ptes);
+		EXPECT_EQ(1, shadow_page(_metadata, child,
+					 BASE + 3 * PAGE).mapcount);
+		EXPECT_EQ(TPAGES * 2, shadow_stats(_metadata,
+						   child).out_rss_anon);
+		shadow_expect(_metadata, child, BASE + 700 * PAGE, "page 700");
 		close(child);
 		EXPECT_EQ(self->shared, shadow_odf_counter("shared"));
 		/* The parent's first table is its own, written: fill again. */

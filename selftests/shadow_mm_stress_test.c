@@ -54,7 +54,6 @@
 #define STRESS_AS_LIMIT	(128UL << 20)
 #define MAX_REPORTS	20
 
-#define RW	(PROT_READ | PROT_WRITE)
 #define EF	ES(EFAULT)
 #define EI	ES(EINVAL)
 #define EM	ES(ENOMEM)
@@ -831,7 +830,7 @@ static void *stress_thread(void *arg)
  */
 TEST(model_follows_mremap)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	struct pg child[OWN_PAGES];
 	struct stress s;
@@ -848,11 +847,7 @@ TEST(model_follows_mremap)
 	ASSERT_NE(NULL, t);
 	t->s = &s;
 	t->id = 1;
-	if (!has(t, SHADOW_MM_CMD_MREMAP)) {
-		free(t);
-		close(s.dev);
-		SKIP(return, "no SHADOW_MM_MREMAP");
-	}
+	ASSERT_TRUE(has(t, SHADOW_MM_CMD_MREMAP));
 	fd = _shadow_create(s.dev, 0, NULL);
 	ASSERT_LE(0, fd);
 	s.space[0] = fd;
@@ -886,7 +881,7 @@ TEST(model_follows_mremap)
 	close(fd);
 	close(s.dev);
 	free(t);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 }
 
 /*
@@ -897,7 +892,7 @@ TEST(model_follows_mremap)
  */
 TEST(stress)
 {
-	struct counts before = counts();
+	struct shadow_counts before = shadow_counts();
 	struct rlimit rl = { STRESS_AS_LIMIT, STRESS_AS_LIMIT };
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	pthread_t tid[THREADS];
@@ -963,7 +958,7 @@ TEST(stress)
 	       (unsigned long long)stress_seed, ops, s.failures);
 	EXPECT_EQ(0, s.failures);
 	EXPECT_LT(0, ops);
-	expect_counts(_metadata, before);
+	shadow_expect_counts(_metadata, before);
 	free(t);
 }
 

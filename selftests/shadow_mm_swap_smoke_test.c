@@ -43,13 +43,13 @@ static void fill(unsigned char *buf, size_t len, unsigned int seed)
 
 FIXTURE(swap) {
 	int dev, mfd;
-	struct counts base;
+	struct shadow_counts base;
 	long slots, store;
 };
 
 FIXTURE_SETUP(swap)
 {
-	self->base = counts();
+	self->base = shadow_counts();
 	self->slots = shadow_counter("swap_slots");
 	self->store = shadow_counter("swap_pages");
 	self->dev = shadow_open_dev();
@@ -62,7 +62,7 @@ FIXTURE_TEARDOWN(swap)
 {
 	close(self->mfd);
 	close(self->dev);
-	expect_counts(_metadata, self->base);
+	shadow_expect_counts(_metadata, self->base);
 	EXPECT_EQ(self->slots, shadow_counter("swap_slots"));
 	EXPECT_EQ(self->store, shadow_counter("swap_pages"));
 }
@@ -103,7 +103,7 @@ TEST_F(swap, private_roundtrip)
 		EXPECT_EQ(SHADOW_PAGE_SWAP | SHADOW_PAGE_EXCLUSIVE, pi[i].flags);
 		EXPECT_EQ(1, pi[i].mapcount);
 	}
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(NPAGES, st.out_swapents);
 	EXPECT_EQ(NPAGES, st.out_swapouts);
 	EXPECT_EQ(0, st.out_rss_anon);
@@ -111,7 +111,7 @@ TEST_F(swap, private_roundtrip)
 	ASSERT_EQ(sizeof(out), _shadow_access(self->mfd, addr, out,
 					      sizeof(out), 0));
 	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_swapents);
 	EXPECT_EQ(NPAGES, st.out_swapins);
 	EXPECT_EQ(NPAGES, st.out_maj_flt);
@@ -156,33 +156,33 @@ TEST_F(swap, fork_cow)
 
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, PAGE, PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, &addr));
-	put(_metadata, self->mfd, addr, "parent");
+	shadow_put(_metadata, self->mfd, addr, "parent");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, 0, 0, 0, 0, &rc));
 	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, 0, 0, 0, 0, &rc));
 	EXPECT_EQ(1, rc.out_reclaimed);
 	EXPECT_EQ(2, rc.out_unmapped);
-	p = page(_metadata, self->mfd, addr);
-	c = page(_metadata, child, addr);
+	p = shadow_page(_metadata, self->mfd, addr);
+	c = shadow_page(_metadata, child, addr);
 	EXPECT_EQ(SHADOW_PAGE_SWAP, p.flags);
 	EXPECT_EQ(2, p.mapcount);
 	EXPECT_EQ(p.page_id, c.page_id);
 
-	expect(_metadata, child, addr, "parent");
-	c = page(_metadata, child, addr);
-	p = page(_metadata, self->mfd, addr);
+	shadow_expect(_metadata, child, addr, "parent");
+	c = shadow_page(_metadata, child, addr);
+	p = shadow_page(_metadata, self->mfd, addr);
 	EXPECT_EQ(SHADOW_PAGE_SWAP, p.flags);
 	EXPECT_EQ(1, p.mapcount);
 	EXPECT_TRUE(c.flags & SHADOW_PAGE_SWAPCACHE);
-	expect(_metadata, self->mfd, addr, "parent");
-	p = page(_metadata, self->mfd, addr);
+	shadow_expect(_metadata, self->mfd, addr, "parent");
+	p = shadow_page(_metadata, self->mfd, addr);
 	EXPECT_EQ(c.page_id, p.page_id);
 	EXPECT_EQ(2, p.mapcount);
 	EXPECT_FALSE(p.flags & SHADOW_PAGE_WRITE);
-	put(_metadata, self->mfd, addr, "PARENT");
-	expect(_metadata, child, addr, "parent");
-	expect(_metadata, self->mfd, addr, "PARENT");
+	shadow_put(_metadata, self->mfd, addr, "PARENT");
+	shadow_expect(_metadata, child, addr, "parent");
+	shadow_expect(_metadata, self->mfd, addr, "PARENT");
 	close(child);
 }
 
@@ -196,8 +196,8 @@ TEST_F(swap, fork_exit_orders)
 		ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, 4 * PAGE,
 					  PROT_READ | PROT_WRITE,
 					  MAP_PRIVATE | MAP_ANONYMOUS, &addr));
-		put(_metadata, self->mfd, addr, "a");
-		put(_metadata, self->mfd, addr + 2 * PAGE, "b");
+		shadow_put(_metadata, self->mfd, addr, "a");
+		shadow_put(_metadata, self->mfd, addr + 2 * PAGE, "b");
 		child = _shadow_fork(self->mfd, 0, NULL);
 		ASSERT_LE(0, child);
 		ASSERT_EQ(0, reclaim(self->dev, SHADOW_DEV_RECLAIM, 0, 0,
@@ -210,13 +210,13 @@ TEST_F(swap, fork_exit_orders)
 			ASSERT_EQ(0, _shadow_munmap(self->mfd, addr, 4 * PAGE));
 		} else if (i == 1) {
 			ASSERT_EQ(0, _shadow_munmap(self->mfd, addr, 4 * PAGE));
-			expect(_metadata, child, addr + 2 * PAGE, "b");
-			expect(_metadata, child, addr, "a");
+			shadow_expect(_metadata, child, addr + 2 * PAGE, "b");
+			shadow_expect(_metadata, child, addr, "a");
 			close(child);
 		} else {
 			ASSERT_EQ(0, _shadow_exit(child));
 			close(child);
-			expect(_metadata, self->mfd, addr, "a");
+			shadow_expect(_metadata, self->mfd, addr, "a");
 			ASSERT_EQ(0, _shadow_munmap(self->mfd, addr, 4 * PAGE));
 		}
 		EXPECT_EQ(self->slots, shadow_counter("swap_slots"));
@@ -233,22 +233,22 @@ TEST_F(swap, shared_anon)
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, 2 * PAGE,
 				  PROT_READ | PROT_WRITE,
 				  MAP_SHARED | MAP_ANONYMOUS, &addr));
-	put(_metadata, self->mfd, addr, "shared");
+	shadow_put(_metadata, self->mfd, addr, "shared");
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
-	expect(_metadata, child, addr, "shared");
+	shadow_expect(_metadata, child, addr, "shared");
 	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, addr, 2 * PAGE,
 			     SHADOW_RECLAIM_AGE, 0, &rc));
 	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, addr, 2 * PAGE,
 			     0, 0, &rc));
 	EXPECT_EQ(1, rc.out_shmem);
 	EXPECT_EQ(2, rc.out_unmapped);
-	EXPECT_EQ(0, page(_metadata, child, addr).flags);
+	EXPECT_EQ(0, shadow_page(_metadata, child, addr).flags);
 	EXPECT_EQ(self->slots + 1, shadow_counter("swap_slots"));
-	expect(_metadata, child, addr, "shared");
-	EXPECT_EQ(1, stats(_metadata, child).out_maj_flt);
-	expect(_metadata, self->mfd, addr, "shared");
-	st = stats(_metadata, self->mfd);
+	shadow_expect(_metadata, child, addr, "shared");
+	EXPECT_EQ(1, shadow_stats(_metadata, child).out_maj_flt);
+	shadow_expect(_metadata, self->mfd, addr, "shared");
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_maj_flt);
 	EXPECT_EQ(self->slots, shadow_counter("swap_slots"));
 	/* Out again and freed with the object. */
@@ -293,8 +293,8 @@ TEST_F(swap, willneed_smaps_ptdump)
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, 0, 4 * PAGE,
 				  PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, &addr));
-	put(_metadata, self->mfd, addr, "one");
-	put(_metadata, self->mfd, addr + PAGE, "two");
+	shadow_put(_metadata, self->mfd, addr, "one");
+	shadow_put(_metadata, self->mfd, addr + PAGE, "two");
 	ASSERT_EQ(0, reclaim(self->mfd, SHADOW_MM_RECLAIM, 0, 0,
 			     SHADOW_RECLAIM_AGE, 0, &rc));
 	EXPECT_EQ(2, rc.out_referenced);
@@ -313,10 +313,10 @@ TEST_F(swap, willneed_smaps_ptdump)
 	EXPECT_EQ(0, _shadow_madvise(self->mfd, addr, 4 * PAGE,
 				     MADV_WILLNEED));
 	EXPECT_EQ(SHADOW_PAGE_SWAP | SHADOW_PAGE_EXCLUSIVE,
-		  page(_metadata, self->mfd, addr).flags);
-	expect(_metadata, self->mfd, addr, "one");
-	expect(_metadata, self->mfd, addr + PAGE, "two");
-	st = stats(_metadata, self->mfd);
+		  shadow_page(_metadata, self->mfd, addr).flags);
+	shadow_expect(_metadata, self->mfd, addr, "one");
+	shadow_expect(_metadata, self->mfd, addr + PAGE, "two");
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_maj_flt);
 	EXPECT_EQ(0, st.out_swapins);
 	EXPECT_EQ(0, st.out_swapents);

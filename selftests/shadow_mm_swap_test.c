@@ -29,10 +29,6 @@
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
 
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define SHARED	(MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 #define MAXPG	64
 
 /* The flags a walk record's state is judged by. */
@@ -49,12 +45,12 @@ FIXTURE(swap) {
 	int dev;
 	int mfd;
 	bool no_swap;
-	struct counts before;
+	struct shadow_counts before;
 };
 
 FIXTURE_SETUP(swap)
 {
-	self->before = counts();
+	self->before = shadow_counts();
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
 	self->no_swap = !(shadow_features(self->dev) &
@@ -69,7 +65,7 @@ FIXTURE_TEARDOWN(swap)
 		close(self->mfd);
 	close(self->dev);
 	/* Every slot, store page, page and anon_vma is back. */
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 }
 
 /* 6.1's harness runs the body after a SKIP in the setup: skip there. */
@@ -206,7 +202,8 @@ TEST_F(swap, contents_survive)
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
 	ASSERT_NE(NULL, data);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, n * PAGE, 1);
 	write_bytes(_metadata, self->mfd, BASE, data, n * PAGE);
 	walk(_metadata, self->mfd, BASE, n, pg);
@@ -237,7 +234,7 @@ TEST_F(swap, contents_survive)
 				EXPECT_NE(sw[j].page_id, sw[i].page_id);
 		}
 	}
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(n, st.out_swapents);
 	EXPECT_EQ(n, st.out_swapouts);
 	EXPECT_EQ(0, st.out_swapins);
@@ -249,7 +246,7 @@ TEST_F(swap, contents_survive)
 	/* Read faults bring every page back: major faults, swap-ins. */
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, n * PAGE, 0, &nr));
 	EXPECT_EQ(n, nr);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, st.out_swapents);
 	EXPECT_EQ(n, st.out_swapins);
 	EXPECT_EQ(n, st.out_maj_flt);
@@ -264,7 +261,7 @@ TEST_F(swap, contents_survive)
 	EXPECT_EQ(n, DELTA(swap_pages));
 	expect_bytes(_metadata, self->mfd, BASE, data, n * PAGE);
 	/* Nothing faulted again. */
-	EXPECT_EQ(n, stats(_metadata, self->mfd).out_maj_flt);
+	EXPECT_EQ(n, shadow_stats(_metadata, self->mfd).out_maj_flt);
 	free(data);
 }
 
@@ -281,7 +278,8 @@ TEST_F(swap, write_fault_swapin)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 2);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, BASE, 2 * PAGE);
@@ -295,7 +293,7 @@ TEST_F(swap, write_fault_swapin)
 	EXPECT_EQ(SHADOW_PAGE_DIRTY, pg[0].flags & SHADOW_PAGE_DIRTY);
 	expect_state(_metadata, pg, 1, 2, SW | EX, 1);
 	EXPECT_EQ(1, DELTA(swap_slots));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_swapins);
 	EXPECT_EQ(1, st.out_maj_flt);
 	EXPECT_EQ(1, st.out_swapents);
@@ -321,7 +319,8 @@ TEST_F(swap, young_skipped_once)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 3);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 
@@ -335,8 +334,8 @@ TEST_F(swap, young_skipped_once)
 
 	/* A touch (the CPU sets the accessed bit) makes page 2 young. */
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 2 * PAGE, 1, 0, NULL));
-	EXPECT_EQ(SHADOW_PAGE_YOUNG, page(_metadata, self->mfd,
-					  BASE + 2 * PAGE).flags &
+	EXPECT_EQ(SHADOW_PAGE_YOUNG,
+		  shadow_page(_metadata, self->mfd, BASE + 2 * PAGE).flags &
 		  SHADOW_PAGE_YOUNG);
 	/* Aging counts it and clears it; nothing is unmapped. */
 	r = reclaim(_metadata, self->mfd, SHADOW_RECLAIM_AGE, BASE, n * PAGE);
@@ -372,7 +371,7 @@ TEST_F(swap, young_skipped_once)
 		.reclaimed = 1 });
 	r = reclaim(_metadata, self->mfd, 0, BASE, n * PAGE);
 	expect_out(_metadata, &r, (struct want){ 0 });
-	EXPECT_EQ(n, stats(_metadata, self->mfd).out_swapouts);
+	EXPECT_EQ(n, shadow_stats(_metadata, self->mfd).out_swapouts);
 	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 }
 
@@ -393,7 +392,8 @@ TEST_F(swap, dirty_moves_to_page)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 4);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, BASE, n * PAGE);
@@ -419,7 +419,7 @@ TEST_F(swap, dirty_moves_to_page)
 		EXPECT_EQ(sw[i].page_id, pg[i].page_id) TH_LOG("page %d", i);
 	EXPECT_EQ(n, DELTA(swap_slots));
 	EXPECT_EQ(n, DELTA(swap_pages));
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(2 * n, st.out_swapouts);
 	EXPECT_EQ(n, st.out_swapins);
 
@@ -432,7 +432,7 @@ TEST_F(swap, dirty_moves_to_page)
 	EXPECT_EQ(in[1].page_id, pg[1].page_id);
 	EXPECT_EQ(P | WR | EX, pg[1].flags & (P | WR | EX | SW));
 	EXPECT_EQ(SHADOW_PAGE_DIRTY, pg[1].flags & SHADOW_PAGE_DIRTY);
-	st = stats(_metadata, self->mfd);
+	st = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, st.out_cow_reuses);
 	EXPECT_EQ(0, st.out_cow_copies);
 
@@ -463,7 +463,8 @@ TEST_F(swap, fork_both_swapped)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 5);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	child = _shadow_fork(self->mfd, 0, NULL);
@@ -490,8 +491,8 @@ TEST_F(swap, fork_both_swapped)
 	EXPECT_EQ(pp[1].page_id, cp[1].page_id);
 	EXPECT_NE(pp[0].page_id, pp[1].page_id);
 	EXPECT_EQ(2, DELTA(swap_slots));
-	ps = stats(_metadata, self->mfd);
-	cs = stats(_metadata, child);
+	ps = shadow_stats(_metadata, self->mfd);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(2, ps.out_swapents);
 	EXPECT_EQ(2, cs.out_swapents);
 	EXPECT_EQ(2, ps.out_swapouts);
@@ -501,7 +502,7 @@ TEST_F(swap, fork_both_swapped)
 
 	/* The child reads page 0 back: from the device. */
 	ASSERT_EQ(0, _shadow_fault(child, BASE, PAGE, 0, NULL));
-	cs = stats(_metadata, child);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(1, cs.out_maj_flt);
 	EXPECT_EQ(1, cs.out_swapins);
 	EXPECT_EQ(1, cs.out_swapents);
@@ -514,14 +515,14 @@ TEST_F(swap, fork_both_swapped)
 
 	/* The parent finds it in the swap cache: the same page, shared. */
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, NULL));
-	ps = stats(_metadata, self->mfd);
+	ps = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, ps.out_maj_flt);
 	EXPECT_EQ(0, ps.out_swapins);
 	EXPECT_EQ(1, ps.out_swapents);
 	walk(_metadata, self->mfd, BASE, 1, pp2);
 	expect_state(_metadata, pp2, 0, 1, P | SC, 2);
 	EXPECT_EQ(cp2[0].page_id, pp2[0].page_id);
-	EXPECT_EQ(2, page(_metadata, child, BASE).mapcount);
+	EXPECT_EQ(2, shadow_page(_metadata, child, BASE).mapcount);
 	EXPECT_EQ(2, DELTA(swap_slots));
 
 	/*
@@ -537,7 +538,7 @@ TEST_F(swap, fork_both_swapped)
 	walk(_metadata, child, BASE, 1, cp2);
 	expect_state(_metadata, cp2, 0, 1, P | SC, 1);
 	EXPECT_EQ(2, DELTA(swap_slots));
-	ps = stats(_metadata, self->mfd);
+	ps = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, ps.out_cow_copies);
 	EXPECT_EQ(0, ps.out_cow_reuses);
 	expect_bytes(_metadata, child, BASE, cdata, PAGE);
@@ -553,7 +554,7 @@ TEST_F(swap, fork_both_swapped)
 	EXPECT_EQ(cp2[0].page_id, pp2[0].page_id);
 	expect_state(_metadata, pp2, 0, 1, P | WR | EX, 1);
 	EXPECT_EQ(1, DELTA(swap_slots));
-	cs = stats(_metadata, child);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(0, cs.out_cow_copies);
 	EXPECT_EQ(1, cs.out_cow_reuses);
 
@@ -569,9 +570,9 @@ TEST_F(swap, fork_both_swapped)
 	expect_state(_metadata, pp2, 0, 1, P | SC, 1);
 	memcpy(data + PAGE, "parent again", 12);
 	write_bytes(_metadata, self->mfd, BASE + PAGE, data + PAGE, 12);
-	EXPECT_EQ(pp2[0].page_id, page(_metadata, self->mfd,
-				       BASE + PAGE).page_id);
-	ps = stats(_metadata, self->mfd);
+	EXPECT_EQ(pp2[0].page_id,
+		  shadow_page(_metadata, self->mfd, BASE + PAGE).page_id);
+	ps = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, ps.out_cow_copies);
 	EXPECT_EQ(1, ps.out_cow_reuses);
 	EXPECT_EQ(0, ps.out_swapents);
@@ -597,7 +598,8 @@ TEST_F(swap, fork_of_swap_entries)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 6);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, 0, 0);
@@ -614,7 +616,7 @@ TEST_F(swap, fork_of_swap_entries)
 	EXPECT_EQ(pp[1].page_id, cp[1].page_id);
 	walk(_metadata, self->mfd, BASE, 2, pp);
 	expect_state(_metadata, pp, 0, 2, SW, 2);
-	cs = stats(_metadata, child);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(2, cs.out_swapents);
 	EXPECT_EQ(0, cs.out_swapouts);
 	EXPECT_EQ(0, cs.out_rss_anon);
@@ -623,31 +625,32 @@ TEST_F(swap, fork_of_swap_entries)
 	expect_bytes(_metadata, child, BASE, cdata, PAGE);
 	memcpy(cdata, "child", 5);
 	write_bytes(_metadata, child, BASE, cdata, 5);
-	cs = stats(_metadata, child);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(1, cs.out_cow_copies);
 	EXPECT_EQ(1, cs.out_swapins);
-	EXPECT_EQ(1, page(_metadata, child, BASE).mapcount);
+	EXPECT_EQ(1, shadow_page(_metadata, child, BASE).mapcount);
 	/* The cached page is the parent's to find. */
 	walk(_metadata, self->mfd, BASE, 1, pp);
 	expect_state(_metadata, pp, 0, 1, SW, 1);
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, NULL));
 	walk(_metadata, self->mfd, BASE, 1, pp);
 	expect_state(_metadata, pp, 0, 1, P | SC, 1);
-	ps = stats(_metadata, self->mfd);
+	ps = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(0, ps.out_maj_flt);
 	memcpy(data, "parent", 6);
 	write_bytes(_metadata, self->mfd, BASE, data, 6);
-	EXPECT_EQ(pp[0].page_id, page(_metadata, self->mfd, BASE).page_id);
-	ps = stats(_metadata, self->mfd);
+	EXPECT_EQ(pp[0].page_id, shadow_page(_metadata, self->mfd,
+					     BASE).page_id);
+	ps = shadow_stats(_metadata, self->mfd);
 	EXPECT_EQ(1, ps.out_cow_reuses);
 	EXPECT_EQ(0, ps.out_cow_copies);
 	EXPECT_EQ(1, DELTA(swap_slots));
 	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	expect_bytes(_metadata, child, BASE, cdata, sizeof(cdata));
 	/* Both read page 1 back: one page, shared again. */
-	EXPECT_EQ(page(_metadata, self->mfd, BASE + PAGE).page_id,
-		  page(_metadata, child, BASE + PAGE).page_id);
-	EXPECT_EQ(2, page(_metadata, child, BASE + PAGE).mapcount);
+	EXPECT_EQ(shadow_page(_metadata, self->mfd, BASE + PAGE).page_id,
+		  shadow_page(_metadata, child, BASE + PAGE).page_id);
+	EXPECT_EQ(2, shadow_page(_metadata, child, BASE + PAGE).mapcount);
 	close(child);
 }
 
@@ -668,7 +671,7 @@ TEST_F(swap, shared_anonymous)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, SHARED,
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, SHARED_FIXED,
 				  NULL));
 	fill_random(data, sizeof(data), 7);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
@@ -689,8 +692,8 @@ TEST_F(swap, shared_anonymous)
 		EXPECT_EQ(0, pp[i].page_id);
 		EXPECT_EQ(0, cp[i].flags);
 	}
-	ps = stats(_metadata, self->mfd);
-	cs = stats(_metadata, child);
+	ps = shadow_stats(_metadata, self->mfd);
+	cs = shadow_stats(_metadata, child);
 	EXPECT_EQ(0, ps.out_rss_shmem);
 	EXPECT_EQ(0, cs.out_rss_shmem);
 	EXPECT_EQ(0, ps.out_swapents);
@@ -700,13 +703,13 @@ TEST_F(swap, shared_anonymous)
 
 	/* The parent reads page 1: from the device, into the object. */
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + PAGE, PAGE, 0, NULL));
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_maj_flt);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_maj_flt);
 	walk(_metadata, self->mfd, BASE, n, pp);
 	expect_state(_metadata, pp, 1, 2, P | WR | SHADOW_PAGE_SHMEM, 1);
 	EXPECT_EQ(n - 1, DELTA(swap_slots));
 	/* The child's read finds it in the object. */
 	ASSERT_EQ(0, _shadow_fault(child, BASE + PAGE, PAGE, 0, NULL));
-	EXPECT_EQ(0, stats(_metadata, child).out_maj_flt);
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_maj_flt);
 	walk(_metadata, child, BASE, n, cp);
 	EXPECT_EQ(pp[1].page_id, cp[1].page_id);
 	EXPECT_EQ(2, cp[1].mapcount);
@@ -737,7 +740,7 @@ TEST_F(swap, mlocked_skipped)
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW,
-				  PRIV | MAP_LOCKED, NULL));
+				  PRIV_FIXED | MAP_LOCKED, NULL));
 	fill_random(data, sizeof(data), 8);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	for (pass = 0; pass < 2; pass++) {
@@ -761,13 +764,14 @@ TEST_F(swap, mlocked_skipped)
 
 	/* A child that locks pages it shares with its parent. */
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, 4 * PAGE));
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	write_bytes(_metadata, self->mfd, BASE, data, 2 * PAGE);
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE, 2 * PAGE, PROT_READ));
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_mlock(child, BASE, 2 * PAGE, 0));
-	EXPECT_EQ(2, page(_metadata, child, BASE).mapcount);
+	EXPECT_EQ(2, shadow_page(_metadata, child, BASE).mapcount);
 	reclaim(_metadata, self->mfd, SHADOW_RECLAIM_AGE, BASE, 2 * PAGE);
 	r = reclaim(_metadata, self->mfd, 0, BASE, 2 * PAGE);
 	expect_out(_metadata, &r, (struct want){ .scanned = 2, .locked = 2 });
@@ -814,14 +818,14 @@ TEST_F(swap, slots_freed_every_order)
 	fill_random(data, sizeof(data), 9);
 	for (how = 0; how < 4; how++) {
 		for (first = 0; first < 2; first++) {
-			struct counts base = counts();
+			struct shadow_counts base = shadow_counts();
 			struct shadow_mm_reclaim r;
 			int fd[2], k;
 
 			fd[0] = _shadow_create(self->dev, 0, NULL);
 			ASSERT_LE(0, fd[0]);
 			ASSERT_EQ(0, _shadow_mmap(fd[0], BASE, 4 * PAGE, RW,
-						  PRIV, NULL));
+						  PRIV_FIXED, NULL));
 			write_bytes(_metadata, fd[0], BASE, data,
 				    sizeof(data));
 			fd[1] = _shadow_fork(fd[0], 0, NULL);
@@ -849,7 +853,7 @@ TEST_F(swap, slots_freed_every_order)
 			for (k = 0; k < 2; k++)
 				if (fd[k] >= 0)
 					close(fd[k]);
-			expect_counts(_metadata, base);
+			shadow_expect_counts(_metadata, base);
 		}
 	}
 }
@@ -866,7 +870,8 @@ TEST_F(swap, munmap_and_dontneed_free_slots)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 10);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, 0, 0);
@@ -876,12 +881,12 @@ TEST_F(swap, munmap_and_dontneed_free_slots)
 	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 5 * PAGE, 3 * PAGE));
 	EXPECT_EQ(5, DELTA(swap_slots));
 	EXPECT_EQ(5, DELTA(swap_pages));
-	EXPECT_EQ(5, stats(_metadata, self->mfd).out_swapents);
+	EXPECT_EQ(5, shadow_stats(_metadata, self->mfd).out_swapents);
 
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 2 * PAGE,
 				     MADV_DONTNEED));
 	EXPECT_EQ(3, DELTA(swap_slots));
-	EXPECT_EQ(3, stats(_metadata, self->mfd).out_swapents);
+	EXPECT_EQ(3, shadow_stats(_metadata, self->mfd).out_swapents);
 	expect_bytes(_metadata, self->mfd, BASE, zero, PAGE);
 	expect_bytes(_metadata, self->mfd, BASE + PAGE, zero, PAGE);
 
@@ -911,8 +916,9 @@ TEST_F(swap, dev_reclaim)
 		SKIP(return, NO_SWAP);
 	other = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, other);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_mmap(other, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_mmap(other, BASE, 8 * PAGE, RW, PRIV_FIXED, NULL));
 	fill_random(a, sizeof(a), 11);
 	fill_random(b, sizeof(b), 12);
 	write_bytes(_metadata, self->mfd, BASE, a, sizeof(a));
@@ -931,8 +937,8 @@ TEST_F(swap, dev_reclaim)
 	expect_out(_metadata, &r, (struct want){
 		.scanned = 11, .unmapped = 11, .swapped_out = 11,
 		.written = 11, .reclaimed = 11 });
-	EXPECT_EQ(16, stats(_metadata, self->mfd).out_swapents +
-		      stats(_metadata, other).out_swapents);
+	EXPECT_EQ(16, shadow_stats(_metadata, self->mfd).out_swapents +
+		      shadow_stats(_metadata, other).out_swapents);
 	EXPECT_EQ(16, DELTA(swap_slots));
 	ASSERT_EQ(0, _shadow_dev_reclaim(self->dev, 0, 0, &r));
 	expect_out(_metadata, &r, (struct want){ 0 });
@@ -953,7 +959,8 @@ TEST_F(swap, range_and_zero_page)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 8 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 13);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 6 * PAGE, 2 * PAGE, 0,
@@ -1003,7 +1010,8 @@ TEST_F(swap, paths_over_swap_entries)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 14);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	r = age_reclaim(_metadata, self->mfd, 0, 0);
@@ -1023,7 +1031,7 @@ TEST_F(swap, paths_over_swap_entries)
 		EXPECT_EQ(sw[i].page_id, pg[i].page_id);
 	walk(_metadata, self->mfd, BASE, 4, pg);
 	expect_state(_metadata, pg, 0, 4, 0, 0);
-	EXPECT_EQ(4, stats(_metadata, self->mfd).out_swapents);
+	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_swapents);
 	EXPECT_EQ(4, DELTA(swap_slots));
 
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, to, PAGE, MADV_POPULATE_READ));
@@ -1037,7 +1045,7 @@ TEST_F(swap, paths_over_swap_entries)
 	expect_state(_metadata, pg, 1, 2, P | EX, 1);
 	expect_state(_metadata, pg, 2, 3, P | SC | EX, 1);
 	expect_state(_metadata, pg, 3, 4, SW | EX, 1);
-	EXPECT_EQ(1, stats(_metadata, self->mfd).out_swapents);
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_swapents);
 	EXPECT_EQ(3, DELTA(swap_slots));
 	expect_bytes(_metadata, self->mfd, to, data, sizeof(data));
 }
@@ -1058,7 +1066,7 @@ TEST_F(swap, bad_input)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	p = mmap((void *)win, 2 * PAGE, RW, PRIV, -1, 0);
+	p = mmap((void *)win, 2 * PAGE, RW, PRIV_FIXED, -1, 0);
 	ASSERT_EQ((void *)win, (void *)p);
 	real_unaligned = madvise(p + 1, PAGE, MADV_PAGEOUT) ? errno : 0;
 	real_wrap = madvise(p, -win + PAGE, MADV_PAGEOUT) ? errno : 0;
@@ -1066,7 +1074,8 @@ TEST_F(swap, bad_input)
 	EXPECT_EQ(EINVAL, real_unaligned);
 	EXPECT_EQ(EINVAL, real_wrap);
 
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	EXPECT_EQ(-real_unaligned, _shadow_reclaim(self->mfd, 0, BASE + 1,
 						   PAGE, NULL));
 	EXPECT_EQ(-real_wrap, _shadow_reclaim(self->mfd, 0, BASE,
@@ -1147,8 +1156,9 @@ TEST_F(swap, smaps_swap)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	id = stats(_metadata, self->mfd).out_id;
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	id = shadow_stats(_metadata, self->mfd).out_id;
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	fill_random(data, sizeof(data), 15);
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	EXPECT_EQ(0, smaps_kb(id, "Swap"));
@@ -1216,9 +1226,10 @@ TEST_F(swap, reclaim_races_faults)
 
 	if (self->no_swap)
 		SKIP(return, NO_SWAP);
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 32 * PAGE, RW, PRIV_FIXED,
+				  NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 32 * PAGE, 16 * PAGE, RW,
-				  SHARED, NULL));
+				  SHARED_FIXED, NULL));
 	for (i = 0; i < 2; i++) {
 		rc[i].mfd = self->mfd;
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, race_writer, &rc[i]));
@@ -1289,9 +1300,9 @@ TEST_F(swap, cow_copy_racing_reclaim_leaves_no_orphan)
 	ASSERT_EQ(0, pthread_create(&t, NULL, reclaim_loop, &c));
 	end = time(NULL) + 8;
 	for (round = 0; round < 2000 && time(NULL) < end; round++) {
-		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV,
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, PAGE, RW, PRIV_FIXED,
 					  NULL));
-		put(_metadata, self->mfd, BASE, "shared, then swapped");
+		shadow_put(_metadata, self->mfd, BASE, "shared, then swapped");
 		child = _shadow_fork(self->mfd, 0, NULL);
 		ASSERT_LE(0, child);
 		r = age_reclaim(_metadata, self->mfd, BASE, PAGE);
@@ -1299,10 +1310,11 @@ TEST_F(swap, cow_copy_racing_reclaim_leaves_no_orphan)
 		close(child);
 		/* In the swap cache, mapped read-only, not exclusive. */
 		ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, 0, NULL));
-		ASSERT_EQ(P | SC, page(_metadata, self->mfd, BASE).flags & STATE);
+		ASSERT_EQ(P | SC, shadow_page(_metadata, self->mfd,
+					      BASE).flags & STATE);
 
 		__atomic_store_n(&c.go, 1, __ATOMIC_RELEASE);
-		put(_metadata, self->mfd, BASE, "written");
+		shadow_put(_metadata, self->mfd, BASE, "written");
 		__atomic_store_n(&c.go, 0, __ATOMIC_RELEASE);
 		while (!__atomic_load_n(&c.idle, __ATOMIC_ACQUIRE))
 			;

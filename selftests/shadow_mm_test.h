@@ -9,8 +9,8 @@
 
 #include "shadow_mm_lib.h"
 
-static inline struct shadow_mm_stats stats(struct __test_metadata *_metadata,
-					   int mfd)
+static inline struct shadow_mm_stats
+shadow_stats(struct __test_metadata *_metadata, int mfd)
 {
 	struct shadow_mm_stats st;
 
@@ -19,8 +19,8 @@ static inline struct shadow_mm_stats stats(struct __test_metadata *_metadata,
 }
 
 /* The page walk's record of one page. */
-static inline struct shadow_page_info page(struct __test_metadata *_metadata,
-					   int mfd, unsigned long addr)
+static inline struct shadow_page_info
+shadow_page(struct __test_metadata *_metadata, int mfd, unsigned long addr)
 {
 	struct shadow_page_info p;
 
@@ -29,8 +29,8 @@ static inline struct shadow_page_info page(struct __test_metadata *_metadata,
 }
 
 /* Write a string into the address space. */
-static inline void put(struct __test_metadata *_metadata, int mfd,
-		       unsigned long addr, const char *s)
+static inline void shadow_put(struct __test_metadata *_metadata, int mfd,
+			      unsigned long addr, const char *s)
 {
 	ASSERT_EQ((long)strlen(s), _shadow_access(mfd, addr, (void *)s,
 						  strlen(s),
@@ -38,28 +38,67 @@ static inline void put(struct __test_metadata *_metadata, int mfd,
 }
 
 /* The address space holds @s at @addr. */
-static inline void expect(struct __test_metadata *_metadata, int mfd,
-			  unsigned long addr, const char *s)
+static inline void shadow_expect(struct __test_metadata *_metadata, int mfd,
+				 unsigned long addr, const char *s)
 {
 	char buf[64] = "";
+	size_t len = strlen(s);
 
-	ASSERT_EQ((long)strlen(s), _shadow_access(mfd, addr, buf, strlen(s),
-						  0));
+	/* What is read back must fit, with its NUL. */
+	ASSERT_GT(sizeof(buf), len) {
+		TH_LOG("shadow_expect: \"%s\" is longer than %zu bytes", s,
+		       sizeof(buf) - 1);
+	}
+	ASSERT_EQ((long)len, _shadow_access(mfd, addr, buf, len, 0));
 	EXPECT_STREQ(s, buf);
+}
+
+/*
+ * Does a fork with @flags share PTE tables? Under make check ODF=1
+ * (odf_always) the module makes the plain forks on-demand too.
+ */
+static inline bool shadow_fork_is_odf(unsigned int flags)
+{
+	return (flags & SHADOW_FORK_ODF) || shadow_odf_always();
+}
+
+/*
+ * After a stress run: at most 256 VMAs, in order, none empty, whose
+ * number and pages are what the stats count.
+ */
+static inline void shadow_expect_sane_layout(struct __test_metadata *_metadata,
+					     int mfd)
+{
+	struct shadow_vma_info v[256];
+	struct shadow_mm_stats st;
+	__u64 pages = 0, last_end = 0;
+	__u32 nr, i;
+
+	ASSERT_EQ(0, _shadow_get_vmas(mfd, 0, SHADOW_TASK_SIZE, v, 256, &nr));
+	ASSERT_GE(256, nr);
+	for (i = 0; i < nr; i++) {
+		EXPECT_LT(v[i].start, v[i].end);
+		EXPECT_LE(last_end, v[i].start);
+		last_end = v[i].end;
+		pages += (v[i].end - v[i].start) / PAGE;
+	}
+	st = shadow_stats(_metadata, mfd);
+	EXPECT_EQ(nr, st.out_map_count);
+	EXPECT_EQ(pages, st.out_total_vm);
 }
 
 /*
  * The module-wide object counts (debugfs), for leak checks; -1 for a
  * counter the module does not have (yet).
  */
-struct counts {
+struct shadow_counts {
 	long mms, vmas, pages, shmem;
 	long anon_vmas, swap_slots, swap_pages;
 };
 
-static inline struct counts counts(void)
+static inline struct shadow_counts shadow_counts(void)
 {
-	return (struct counts){
+	return (struct shadow_counts){
 		shadow_counter("mms"), shadow_counter("vmas"),
 		shadow_counter("pages"), shadow_counter("shmem"),
 		shadow_counter("anon_vmas"), shadow_counter("swap_slots"),
@@ -73,15 +112,15 @@ static inline struct counts counts(void)
  * in a worker, after the close that dropped the last handle: wait for such
  * teardowns, 5 s at most. A leak never settles.
  */
-static inline void expect_counts(struct __test_metadata *_metadata,
-				 struct counts want)
+static inline void shadow_expect_counts(struct __test_metadata *_metadata,
+					struct shadow_counts want)
 {
-	struct counts now = counts();
+	struct shadow_counts now = shadow_counts();
 	int i;
 
 	for (i = 0; i < 500 && memcmp(&want, &now, sizeof(now)); i++) {
 		usleep(10000);
-		now = counts();
+		now = shadow_counts();
 	}
 
 	EXPECT_EQ(want.mms, now.mms);

@@ -11,9 +11,6 @@
 #include "shadow_mm_test.h"
 
 #define TRACING	"/sys/kernel/tracing/"
-#define RW	(PROT_READ | PROT_WRITE)
-#define PRIV	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
-#define BASE	0x100000000000UL
 
 static int tr_write(const char *file, const char *val)
 {
@@ -115,7 +112,7 @@ static bool has_kernel_address(const char *text)
 
 FIXTURE(trace) {
 	int dev;
-	struct counts before;
+	struct shadow_counts before;
 };
 
 FIXTURE_SETUP(trace)
@@ -125,14 +122,14 @@ FIXTURE_SETUP(trace)
 	tr_reset();
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	self->before = counts();
+	self->before = shadow_counts();
 }
 
 FIXTURE_TEARDOWN(trace)
 {
 	tr_reset();
 	close(self->dev);
-	expect_counts(_metadata, self->before);
+	shadow_expect_counts(_metadata, self->before);
 }
 
 /* Every event the engine documents exists, with its fields. */
@@ -211,8 +208,9 @@ TEST_F(trace, event_sequence)
 	ASSERT_EQ(0, tr_write("events/shadow_mm/enable", "1"));
 	ASSERT_EQ(0, tr_write("tracing_on", "1"));
 
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 8 * PAGE, RW, PRIV,
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV_FIXED, NULL));
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 8 * PAGE, RW,
+				  PRIV_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE, 2 * PAGE, SHADOW_FAULT_WRITE,
 				   NULL));
@@ -265,8 +263,8 @@ TEST_F(trace, filter_and_hist)
 	m2 = _shadow_create(self->dev, 0, &id2);
 	ASSERT_LE(0, m1);
 	ASSERT_LE(0, m2);
-	ASSERT_EQ(0, _shadow_mmap(m1, BASE, 8 * PAGE, RW, PRIV, NULL));
-	ASSERT_EQ(0, _shadow_mmap(m2, BASE, 8 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mmap(m1, BASE, 8 * PAGE, RW, PRIV_FIXED, NULL));
+	ASSERT_EQ(0, _shadow_mmap(m2, BASE, 8 * PAGE, RW, PRIV_FIXED, NULL));
 
 	snprintf(filter, sizeof(filter), "id == %u", id2);
 	ASSERT_EQ(0, tr_write("events/shadow_mm/shadow_mm_fault/filter",
@@ -371,7 +369,7 @@ static int populated_space(struct __test_metadata *_metadata, int dev)
 	int mfd = _shadow_create(dev, 0, NULL);
 
 	EXPECT_LE(0, mfd);
-	EXPECT_EQ(0, _shadow_mmap(mfd, BASE, 16 * PAGE, RW, PRIV, NULL));
+	EXPECT_EQ(0, _shadow_mmap(mfd, BASE, 16 * PAGE, RW, PRIV_FIXED, NULL));
 	EXPECT_EQ(0, _shadow_fault(mfd, BASE, 16 * PAGE, SHADOW_FAULT_WRITE,
 				   NULL));
 	return mfd;

@@ -14,27 +14,21 @@
 #include <linux/capability.h>
 
 #include "kselftest_harness.h"
-#include "shadow_mm_lib.h"
+#include "shadow_mm_test.h"
 
 /* A window far from this static binary, its heap and its mmap area. */
 #define WIN		0x100000000000UL
 #define WIN_PAGES	256UL
 #define W(pg)		(WIN + (unsigned long)(pg) * PAGE)
 
-#define RW		(PROT_READ | PROT_WRITE)
-#define PRIV		(MAP_PRIVATE | MAP_ANONYMOUS)
-#define SHARED		(MAP_SHARED | MAP_ANONYMOUS)
-#define FIXED		MAP_FIXED
 #define NOREPLACE	MAP_FIXED_NOREPLACE
-
-#define MAX_REGIONS	64
 
 /* Anonymous maps lines end in a space before the newline, as in Linux. */
 #define NL		"\n"
 
-/* One VMA as both /proc/self/maps and the shadow maps show it. */
+/* An expected VMA: pages from WIN. */
 struct region {
-	unsigned long start, end;	/* pages from WIN in expectations */
+	unsigned long start, end;
 	char perms[5];
 };
 
@@ -54,57 +48,6 @@ struct op {
 #define ADVISE(p, n, adv)	{ MADVISE, p, n, 0, adv, 0 }
 #define ADVISE_ERR(p, n, adv, e) { MADVISE, p, n, 0, adv, e }
 
-/* Regions of /proc/self/maps inside the window. */
-static int real_layout(struct region *r)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512], perms[8];
-	unsigned long s, e;
-	int n = 0;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3)
-			continue;
-		if (s < WIN || e > W(WIN_PAGES) || n == MAX_REGIONS)
-			continue;
-		r[n].start = s;
-		r[n].end = e;
-		memcpy(r[n].perms, perms, 4);
-		r[n].perms[4] = 0;
-		n++;
-	}
-	fclose(f);
-	return n;
-}
-
-/* Regions of the shadow maps text inside the window. */
-static int shadow_layout(int mfd, struct region *r)
-{
-	char *maps = shadow_get_maps(mfd), *line, *save = NULL;
-	char perms[8];
-	unsigned long s, e;
-	int n = 0;
-
-	if (!maps)
-		return -1;
-	for (line = strtok_r(maps, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) != 3)
-			continue;
-		if (s < WIN || e > W(WIN_PAGES) || n == MAX_REGIONS)
-			continue;
-		r[n].start = s;
-		r[n].end = e;
-		memcpy(r[n].perms, perms, 4);
-		r[n].perms[4] = 0;
-		n++;
-	}
-	free(maps);
-	return n;
-}
-
 static unsigned long scenario_flags(const struct op *op)
 {
 	return op->flags;
@@ -119,7 +62,8 @@ static void run_scenario(struct __test_metadata *_metadata, int mfd,
 			 const struct op *ops, int nops,
 			 const struct region *want, int nwant)
 {
-	struct region real[MAX_REGIONS], shadow[MAX_REGIONS];
+	struct shadow_region real[SHADOW_MAX_REGIONS];
+	struct shadow_region shadow[SHADOW_MAX_REGIONS];
 	int i, nreal, nshadow;
 
 	munmap((void *)WIN, WIN_PAGES * PAGE);
@@ -157,8 +101,8 @@ static void run_scenario(struct __test_metadata *_metadata, int mfd,
 			ASSERT_EQ((__u64)(uintptr_t)raddr, saddr);
 	}
 
-	nreal = real_layout(real);
-	nshadow = shadow_layout(mfd, shadow);
+	nreal = shadow_real_regions(WIN, W(WIN_PAGES), real);
+	nshadow = shadow_regions(mfd, WIN, W(WIN_PAGES), shadow);
 	munmap((void *)WIN, WIN_PAGES * PAGE);
 	ASSERT_EQ(nwant, nreal);
 	ASSERT_EQ(nwant, nshadow);
@@ -654,14 +598,15 @@ TEST_F(vma, read_implies_exec)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct region r[MAX_REGIONS];
+		struct shadow_region r[SHADOW_MAX_REGIONS];
 		struct shadow_vma_info v;
 		__u32 nr;
 
 		if (personality(READ_IMPLIES_EXEC) < 0)
 			_exit(10);
 		if (mmap((void *)W(0), PAGE, PROT_READ, PRIV | FIXED, -1, 0) ==
-		    MAP_FAILED || real_layout(r) != 1 ||
+		    MAP_FAILED || shadow_real_regions(WIN, W(WIN_PAGES),
+						      r) != 1 ||
 		    strcmp(r[0].perms, "r-xp"))
 			_exit(11);
 		if (_shadow_mmap(self->mfd, W(0), PAGE, PROT_READ,
@@ -1060,13 +1005,10 @@ static void *stress_thread(void *arg)
  */
 TEST_F(vma, concurrent_ops)
 {
-	struct shadow_vma_info v[256];
 	struct stress s[THREADS];
 	pthread_t t[THREADS];
-	struct shadow_mm_stats st;
 	int stop = 0;
-	__u64 pages = 0, last_end = 0;
-	__u32 nr, i;
+	__u32 i;
 	long ops = 0;
 
 	for (i = 0; i < THREADS; i++) {
@@ -1082,18 +1024,7 @@ TEST_F(vma, concurrent_ops)
 		EXPECT_LT(0, s[i].ops);
 	}
 	TH_LOG("%ld operations", ops);
-	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, 0, SHADOW_TASK_SIZE, v, 256,
-				      &nr));
-	ASSERT_GE(256, nr);
-	for (i = 0; i < nr; i++) {
-		EXPECT_LT(v[i].start, v[i].end);
-		EXPECT_LE(last_end, v[i].start);
-		last_end = v[i].end;
-		pages += (v[i].end - v[i].start) / PAGE;
-	}
-	ASSERT_EQ(0, _shadow_get_stats(self->mfd, &st));
-	EXPECT_EQ(nr, st.out_map_count);
-	EXPECT_EQ(pages, st.out_total_vm);
+	shadow_expect_sane_layout(_metadata, self->mfd);
 }
 
 /* One thread exits the space while others use it: they see ESRCH. */
