@@ -317,6 +317,16 @@ static inline atomic_t *shadow_pt_share_count(void *table)
 	return shadow_pt_frag_refcount(table);
 }
 
+/*
+ * The PTE table of PMD entry @pmd is shared with another address space
+ * now; page_table_lock held.
+ */
+static inline bool shadow_pmd_table_shared(unsigned long pmd)
+{
+	return shadow_pmd_shared(pmd) &&
+	       atomic_read_acquire(shadow_pt_share_count(shadow_entry_table(pmd))) > 1;
+}
+
 /* The allocation flags of a share break that must not fail (zap). */
 #define SHADOW_GFP_NOFAIL	(GFP_KERNEL_ACCOUNT | __GFP_NOFAIL)
 /* ... and of one under RCU or a spinlock (rmap walks): may fail. */
@@ -379,11 +389,14 @@ struct shadow_pagewalk_ops {
  * @ops: the callbacks
  * @mm: the address space
  * @private: the caller's
+ * @pmd: for pte_entry(), the PMD entry of its PTE table, as read under
+ *       page_table_lock
  */
 struct shadow_pagewalk {
 	const struct shadow_pagewalk_ops *ops;
 	struct shadow_mm *mm;
 	void *private;
+	unsigned long pmd;
 };
 
 int shadow_walk_page_range(struct shadow_mm *mm, unsigned long start,
@@ -399,11 +412,15 @@ struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
 struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
 				    unsigned long index);
 bool shadow_shmem_writepage(struct page *page);
+int shadow_access_remote_vm(struct shadow_mm *mm, unsigned long addr,
+			    void *buf, unsigned long len, bool write, bool force,
+			    unsigned long *done);
+int shadow_access_remote_user(struct shadow_mm *mm, unsigned long addr,
+			      char __user *ubuf, unsigned long len, bool write,
+			      bool force, unsigned long *total);
 
 /* filemap.c: mappings of files */
 void shadow_filemap_exit(void);
-/* fget() of @fd and its file object, referenced: SHADOW_MM_MMAP */
-struct shadow_shmem *shadow_file_object_get(int fd);
 /* The last reference of a file object went: unlist it, fput(). */
 void shadow_file_object_release(struct shadow_shmem_object *obj);
 /* A file page's last engine reference: metadata and page reference go. */
@@ -443,13 +460,6 @@ pte_t *shadow_fault_around_range(struct shadow_vma *vma, unsigned long addr,
 				 unsigned long *end);
 bool shadow_do_set_pte(struct shadow_mm *mm, pte_t *ptep, struct page *page,
 		       pte_t entry, unsigned long *rss, bool own);
-int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
-		     unsigned long len, bool write, bool force,
-		     unsigned long *done);
-bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force);
-struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
-				unsigned long addr, bool write, bool force,
-				int *err);
 
 /* gup.c */
 long shadow_populate_vma_page_range(struct shadow_mm *mm,
@@ -457,6 +467,10 @@ long shadow_populate_vma_page_range(struct shadow_mm *mm,
 				    unsigned long start, unsigned long end);
 int __shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 			 unsigned long len, bool ignore_errors);
+bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force);
+struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
+				unsigned long addr, bool write, bool force,
+				int *err);
 
 /* mprotect.c */
 int shadow_do_mprotect_pkey(struct shadow_mm *mm, unsigned long start,
@@ -557,10 +571,6 @@ int shadow_task_create(struct shadow_mm *mm, struct file **filep);
 int shadow_task_publish(struct shadow_ucmd *ucmd, struct shadow_mm *mm,
 			__u32 *out_id, size_t cmd_len);
 u64 shadow_task_ioctls(void);
-int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd);
-int shadow_access_user(struct shadow_mm *mm, unsigned long addr,
-		       char __user *ubuf, unsigned long len, bool write,
-		       bool force, unsigned long *total);
 
 /* batch.c */
 int shadow_task_batch(struct shadow_ucmd *ucmd);
@@ -580,6 +590,10 @@ int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 int shadow_show_smaps(struct seq_file *m, struct shadow_mm *mm);
 void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info);
 void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st);
+/* Most records one SHADOW_MM_GET_VMAS or SHADOW_MM_WALK may ask for. */
+#define SHADOW_MAX_VMA_RECORDS	BIT(20)
+int shadow_pagemap_read(struct shadow_mm *mm, unsigned long addr,
+			u64 nr_pages, struct shadow_page_info __user *upages);
 
 /* dump_pagetables.c */
 int shadow_ptdump_show(struct seq_file *m, struct shadow_mm *mm);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Data pages of shadow address spaces and their removal, after
- * mm/memory.c's zap_pte_range()/unmap_vmas() and free_pgtables().
+ * mm/memory.c's zap_pte_range()/unmap_vmas() and free_pgtables(), and
+ * access_remote_vm(), with get_user_pages' rules (gup.c).
  *
  * The engine never touches a page's _mapcount or mapping: its own metadata
  * (struct shadow_page) hangs off page->private of pages it allocated, and
@@ -13,6 +14,7 @@
  */
 #include <linux/highmem.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/xarray.h>
 
 #include "internal.h"
@@ -646,4 +648,129 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 		shadow_put_page(page);
 		cond_resched();
 	}
+}
+
+/**
+ * shadow_access_remote_vm() - read or write bytes of an address space
+ * @mm: the address space
+ * @addr: start address
+ * @buf: kernel buffer
+ * @len: bytes
+ * @write: write @buf into the address space (else read into @buf)
+ * @force: FOLL_FORCE: ignore VM_READ/VM_WRITE where VM_MAY* allows, as a
+ *         debugger does; a forced write breaks COW and never reaches a
+ *         shared or read-only object
+ * @done: set to the bytes transferred
+ *
+ * Stops at the first page it may not access (access_process_vm). An
+ * access that starts below a VM_GROWSDOWN VMA grows it first, as
+ * __access_remote_vm() does.
+ *
+ * Return: 0, -EFAULT (past the end of a shared object), -ENOMEM, or
+ * -EINTR.
+ */
+int shadow_access_remote_vm(struct shadow_mm *mm, unsigned long addr,
+			    void *buf, unsigned long len, bool write, bool force,
+			    unsigned long *done)
+{
+	struct shadow_vma *vma;
+	int err = 0;
+
+	*done = 0;
+	if (shadow_mmap_read_lock_killable(mm))
+		return -EINTR;
+
+	/* We might need to expand the stack to access it */
+	vma = shadow_find_vma(mm, addr);
+	if ((!vma || vma->vm_start > addr) && !shadow_expand_stack(mm, addr))
+		return 0;	/* nothing transferred, mmap_lock dropped */
+
+	while (len) {
+		unsigned long offset = offset_in_page(addr);
+		unsigned long bytes = min(len, PAGE_SIZE - offset);
+		struct page *page;
+		void *kaddr;
+
+		vma = shadow_find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr ||
+		    !shadow_gup_allowed(vma, write, force))
+			break;
+		page = shadow_follow_page(mm, vma, addr & PAGE_MASK, write,
+					  force, &err);
+		if (err)
+			break;
+		if (!page) {
+			/* The zero page: reads see zeroes. */
+			memset(buf, 0, bytes);
+		} else {
+			kaddr = page_address(page) + offset;
+			if (write)
+				memcpy(kaddr, buf, bytes);
+			else
+				memcpy(buf, kaddr, bytes);
+			shadow_put_page(page);
+		}
+		len -= bytes;
+		buf += bytes;
+		addr += bytes;
+		*done += bytes;
+	}
+	shadow_mmap_read_unlock(mm);
+	return err;
+}
+
+/**
+ * shadow_access_remote_user() - SHADOW_MM_ACCESS between the address space
+ * and a user buffer, as ptrace_readdata()/ptrace_writedata() go through
+ * access_process_vm()
+ * @mm: the address space
+ * @addr: address in @mm
+ * @ubuf: the user buffer
+ * @len: bytes to transfer
+ * @write: from @ubuf into @mm, else from @mm into @ubuf
+ * @force: FOLL_FORCE
+ * @total: set to the bytes transferred
+ *
+ * A page at a time through a bounce buffer, no lock held on the user
+ * copies: shadow_access_remote_vm() takes mmap_lock for each page.
+ *
+ * Return: 0, or the error that stopped the transfer (-EFAULT for @ubuf,
+ * -EINTR, -ENOMEM, or shadow_access_remote_vm()'s).
+ */
+int shadow_access_remote_user(struct shadow_mm *mm, unsigned long addr,
+			      char __user *ubuf, unsigned long len, bool write,
+			      bool force, unsigned long *total)
+{
+	unsigned long done;
+	void *bounce;
+	int ret = 0;
+
+	*total = 0;
+	bounce = kmalloc(PAGE_SIZE, SHADOW_GFP);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (*total < len) {
+		unsigned long chunk = min_t(u64, len - *total, PAGE_SIZE);
+
+		if (write && copy_from_user(bounce, ubuf + *total, chunk)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = shadow_access_remote_vm(mm, addr + *total, bounce, chunk,
+					      write, force, &done);
+		if (!write && copy_to_user(ubuf + *total, bounce, done)) {
+			ret = -EFAULT;
+			break;
+		}
+		*total += done;
+		if (ret || done < chunk)
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	kfree(bounce);
+	return ret;
 }

@@ -365,6 +365,54 @@ free_vma:
 	return error;
 }
 
+/* MAP_* flags the engine models; other bits are ignored, as by mmap(2). */
+#define SHADOW_MAP_UNSUPPORTED	(MAP_HUGETLB | MAP_32BIT | MAP_SYNC)
+
+/**
+ * shadow_mmap_check() - the checks of mmap(2)'s arguments before do_mmap
+ * @offset: the byte offset
+ * @map_flags: MAP_*
+ * @fd: the file descriptor
+ * @filep: set to @fd's file object, referenced, or to NULL for
+ *         MAP_ANONYMOUS; NULL when the caller maps no files (a batch),
+ *         which then refuses a file mapping without looking @fd up
+ *
+ * mmap(2) on x86-64 takes a byte offset, page aligned, and checks it
+ * before anything else; ksys_mmap_pgoff() then wants a file unless
+ * MAP_ANONYMOUS (fget: -EBADF), and refuses MAP_HUGETLB on a file that is
+ * not hugetlbfs (-EINVAL).
+ *
+ * Return: 0, -EINVAL, -EBADF, shadow_file_object_get()'s errors, or
+ * -EOPNOTSUPP for what the engine does not model.
+ */
+int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
+		      struct shadow_shmem **filep)
+{
+	struct shadow_shmem *file = NULL;
+
+	if (offset_in_page(offset))
+		return -EINVAL;
+	if (!(map_flags & MAP_ANONYMOUS)) {
+		if (!filep)
+			return fd < 0 ? -EBADF : -EOPNOTSUPP;
+		file = shadow_file_object_get(fd);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		if (map_flags & MAP_HUGETLB) {
+			shadow_shmem_put(file);
+			return -EINVAL;
+		}
+	}
+	if (map_flags & SHADOW_MAP_UNSUPPORTED) {
+		if (file)
+			shadow_shmem_put(file);
+		return -EOPNOTSUPP;
+	}
+	if (filep)
+		*filep = file;
+	return 0;
+}
+
 /**
  * shadow_do_mmap_file() - create a mapping (do_mmap)
  * @mm: the address space, mmap_lock held for writing
@@ -777,6 +825,34 @@ out:
 	return origbrk;
 }
 
+/**
+ * shadow_set_start_brk() - SHADOW_BRK_SET_START: prctl(PR_SET_MM_START_BRK)
+ * for an empty heap, with the break moved along, so that the heap can be
+ * placed anywhere
+ * @mm: the address space
+ * @start: the new start of the heap, page aligned
+ *
+ * Return: 0, -EINVAL (a bad @start, or a heap that is not empty), or
+ * -EINTR.
+ */
+int shadow_set_start_brk(struct shadow_mm *mm, unsigned long start)
+{
+	int ret = 0;
+
+	if (offset_in_page(start) || start < mm->mmap_min_addr ||
+	    start >= mm->task_size)
+		return -EINVAL;
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	if (mm->brk != mm->start_brk)
+		ret = -EINVAL;
+	else
+		mm->start_brk = start;
+	mm->brk = mm->start_brk;
+	shadow_mmap_write_unlock(mm);
+	return ret;
+}
+
 /*
  * May a stack grow by @grow pages to @size bytes (acct_stack_growth)?
  * The address space, RLIMIT_STACK and, for a locked stack, RLIMIT_MEMLOCK
@@ -878,6 +954,41 @@ int shadow_expand_stack_locked(struct shadow_mm *mm, struct shadow_vma *vma,
 	if (!(vma->vm_flags & VM_GROWSDOWN))
 		return -EINVAL;
 	return shadow_expand_downwards(mm, vma, address);
+}
+
+/**
+ * shadow_expand_stack() - expand_stack() for access_process_vm
+ * @mm: the address space, mmap_lock held for reading
+ * @addr: the address to cover
+ *
+ * Drop mmap_lock, grow the stack above @addr under the write lock,
+ * downgrade.
+ *
+ * Return: the VMA now containing @addr with mmap_lock held for reading,
+ * or NULL with mmap_lock dropped.
+ */
+struct shadow_vma *shadow_expand_stack(struct shadow_mm *mm,
+				       unsigned long addr)
+{
+	struct shadow_vma *vma, *prev;
+
+	shadow_mmap_read_unlock(mm);
+	if (shadow_mmap_write_lock_killable(mm))
+		return NULL;
+
+	vma = shadow_find_vma_prev(mm, addr, &prev);
+	if (vma && vma->vm_start <= addr)
+		goto success;
+	/* x86-64 has no VM_GROWSUP: prev never grows up to @addr. */
+	if (vma && !shadow_expand_downwards(mm, vma, addr))
+		goto success;
+
+	shadow_mmap_write_unlock(mm);
+	return NULL;
+
+success:
+	shadow_mmap_write_downgrade(mm);
+	return vma;
 }
 
 /**

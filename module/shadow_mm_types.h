@@ -257,6 +257,11 @@ int shadow_expand_downwards(struct shadow_mm *mm, struct shadow_vma *vma,
 			    unsigned long address);
 int shadow_expand_stack_locked(struct shadow_mm *mm, struct shadow_vma *vma,
 			       unsigned long address);
+struct shadow_vma *shadow_expand_stack(struct shadow_mm *mm,
+				       unsigned long addr);
+int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
+		      struct shadow_shmem **filep);
+int shadow_set_start_brk(struct shadow_mm *mm, unsigned long start);
 
 /* madvise.c */
 int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
@@ -278,6 +283,8 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size);
 int shadow_file_mmap_check(struct shadow_shmem *file, unsigned long len,
 			   unsigned long prot, unsigned long flags,
 			   unsigned long pgoff, unsigned long *vm_flags);
+/* fget() of @fd and its file object, referenced (filemap.c) */
+struct shadow_shmem *shadow_file_object_get(int fd);
 void shadow_shmem_get(struct shadow_shmem *shmem);
 void shadow_shmem_put(struct shadow_shmem *shmem);
 bool shadow_mas_nomem_wait(void);

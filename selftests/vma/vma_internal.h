@@ -201,6 +201,12 @@ static inline void shadow_mmap_write_unlock(struct shadow_mm *mm)
 	harness_locks.write_held--;
 }
 
+static inline void shadow_mmap_write_downgrade(struct shadow_mm *mm)
+{
+	shadow_mmap_write_unlock(mm);
+	harness_locks.read_held++;
+}
+
 static inline int shadow_mmap_read_lock_killable(struct shadow_mm *mm)
 {
 	if (harness_locks.killable_fails)
