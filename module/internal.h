@@ -184,7 +184,7 @@ static inline unsigned long *shadow_mm_counter(struct shadow_mm *mm,
 
 /**
  * struct shadow_shmem_object - the object behind a shared anonymous
- * mapping: the engine's shmem inode and address_space (memory.c)
+ * mapping: the engine's shmem inode and address_space (shmem.c)
  * @shmem: what the layout code sees
  * @pages: its pages by index, each with one reference, or for a page that
  *         went to the swap device an xa_mk_value() of its slot's index,
@@ -407,17 +407,22 @@ int shadow_walk_page_range(struct shadow_mm *mm, unsigned long start,
 struct page *shadow_alloc_page(bool anon_exclusive);
 void shadow_get_page(struct page *page);
 void shadow_put_page(struct page *page);
-struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
-				   unsigned long index, u64 *swapped);
-struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
-				    unsigned long index);
-bool shadow_shmem_writepage(struct page *page);
 int shadow_access_remote_vm(struct shadow_mm *mm, unsigned long addr,
 			    void *buf, unsigned long len, bool write, bool force,
 			    unsigned long *done);
 int shadow_access_remote_user(struct shadow_mm *mm, unsigned long addr,
 			      char __user *ubuf, unsigned long len, bool write,
 			      bool force, unsigned long *total);
+
+/* shmem.c: shared anonymous objects */
+struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
+				   unsigned long index, u64 *swapped);
+struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
+				    unsigned long index);
+bool shadow_shmem_writepage(struct page *page);
+void shadow_shmem_evict_inode(struct shadow_shmem_object *obj);
+void shadow_shmem_swapin_range(struct shadow_shmem *shmem,
+			       unsigned long index, unsigned long last);
 
 /* filemap.c: mappings of files */
 void shadow_filemap_exit(void);
