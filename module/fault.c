@@ -118,7 +118,7 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 	pte_t entry;
 	int ret;
 
-	page = shadow_shmem_get_page(vma->vm_shmem, index, &swapped);
+	page = shadow_shmem_get_page(vma->vm_mapping, index, &swapped);
 	if (IS_ERR(page))
 		return PTR_ERR(page);
 	entry = pte_mkyoung(shadow_mk_pte(page, vma));
@@ -239,7 +239,7 @@ static shadow_flow bool shadow_do_fault_around(struct shadow_mm *mm,
 
 		if (!pte_none(READ_ONCE(*ptep)))
 			continue;
-		page = shadow_shmem_find_page(vma->vm_shmem, index);
+		page = shadow_shmem_find_page(vma->vm_mapping, index);
 		if (!page)
 			continue;
 		entry = shadow_mk_pte(page, vma);
@@ -446,7 +446,7 @@ static shadow_flow int shadow_do_swap_page(struct shadow_mm *mm,
 	struct page *page;
 	pte_t pte;
 
-	if (shadow_warn_on((vma->vm_shmem && !shadow_vma_file(vma)) ||
+	if (shadow_warn_on((vma->vm_mapping && !shadow_vma_file(vma)) ||
 			   non_swap_entry(entry)))
 		return -EFAULT;
 	page = shadow_swapin(entry, &major);
@@ -553,9 +553,9 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 	if (pte_none(entry)) {
 		if (shadow_vma_file(vma))
 			return shadow_do_file_fault(mm, vma, addr, pte, flags);
-		if (vma->vm_shmem && !(flags & SHADOW_FAULT_WRITE))
+		if (vma->vm_mapping && !(flags & SHADOW_FAULT_WRITE))
 			return shadow_do_read_fault(mm, vma, addr, pte, flags);
-		if (vma->vm_shmem)
+		if (vma->vm_mapping)
 			return shadow_do_shared_fault(mm, vma, addr, pte, flags);
 		return shadow_do_anonymous_page(mm, vma, addr, pte, flags);
 	}

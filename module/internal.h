@@ -156,7 +156,7 @@ struct shadow_page {
 	bool dirty;
 	u64 id;
 	struct shadow_anon_vma *anon_vma;
-	struct shadow_shmem *shmem_obj;
+	struct shadow_address_space *shmem_obj;
 	unsigned long index;
 	unsigned long swap;
 	bool file;
@@ -183,9 +183,10 @@ static inline unsigned long *shadow_mm_counter(struct shadow_mm *mm,
 }
 
 /**
- * struct shadow_shmem_object - the object behind a shared anonymous
- * mapping: the engine's shmem inode and address_space (shmem.c)
- * @shmem: what the layout code sees
+ * struct shadow_inode - the engine's object behind a shared anonymous
+ * mapping (its shmem inode, shmem.c) or behind the mappings of one struct
+ * file (filemap.c), around the address_space VMAs map
+ * @i_data: the address_space, what the layout code sees (vma->vm_mapping)
  * @pages: its pages by index, each with one reference, or for a page that
  *         went to the swap device an xa_mk_value() of its slot's index,
  *         which holds the slot (shmem's swap entries in the page cache). A
@@ -193,14 +194,14 @@ static inline unsigned long *shadow_mm_counter(struct shadow_mm *mm,
  *         lookups take their page reference under it
  * @size: its i_size in pages, the length of the mapping that made it
  *        (mremap may map more of it than that)
- * @i_mmap: the VMAs that map it (vma->shmem_node), for rmap walks
+ * @i_mmap: the VMAs that map it (vma->i_mmap_node), for rmap walks
  * @i_mmap_rwsem: protects @i_mmap (rmap.c's lock order)
- * @file_node: for a file object (@shmem.file set), its entry in filemap.c's
+ * @file_node: for a file object (@i_data.file set), its entry in filemap.c's
  *             list of file objects; @pages and @size are then unused: the
  *             pages are the file's page cache
  */
-struct shadow_shmem_object {
-	struct shadow_shmem shmem;
+struct shadow_inode {
+	struct shadow_address_space i_data;
 	struct xarray pages;
 	unsigned long size;
 	struct list_head i_mmap;
@@ -208,9 +209,9 @@ struct shadow_shmem_object {
 	struct list_head file_node;
 };
 
-static inline struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
+static inline struct shadow_inode *to_shadow_inode(struct shadow_address_space *s)
 {
-	return container_of(s, struct shadow_shmem_object, shmem);
+	return container_of(s, struct shadow_inode, i_data);
 }
 
 /* dev.c */
@@ -415,19 +416,19 @@ int shadow_access_remote_user(struct shadow_mm *mm, unsigned long addr,
 			      bool force, unsigned long *total);
 
 /* shmem.c: shared anonymous objects */
-struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
+struct page *shadow_shmem_get_page(struct shadow_address_space *shmem,
 				   unsigned long index, u64 *swapped);
-struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
+struct page *shadow_shmem_find_page(struct shadow_address_space *shmem,
 				    unsigned long index);
 bool shadow_shmem_writepage(struct page *page);
-void shadow_shmem_evict_inode(struct shadow_shmem_object *obj);
-void shadow_shmem_swapin_range(struct shadow_shmem *shmem,
+void shadow_shmem_evict_inode(struct shadow_inode *obj);
+void shadow_shmem_swapin_range(struct shadow_address_space *shmem,
 			       unsigned long index, unsigned long last);
 
 /* filemap.c: mappings of files */
 void shadow_filemap_exit(void);
 /* The last reference of a file object went: unlist it, fput(). */
-void shadow_file_object_release(struct shadow_shmem_object *obj);
+void shadow_file_object_release(struct shadow_inode *obj);
 /* A file page's last engine reference: metadata and page reference go. */
 void shadow_file_put_page(struct page *page);
 /* The dirty bit of a PTE that mapped a file page moves to the page. */
@@ -443,7 +444,7 @@ int shadow_file_fault_beyond_eof(struct shadow_mm *mm, struct shadow_vma *vma,
 int shadow_do_file_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 			 unsigned long addr, pte_t *pte, unsigned int flags);
 /* rmap_walk_file() for a page-cache page: each file object of @mapping. */
-typedef bool (*shadow_file_object_fn)(struct shadow_shmem_object *obj,
+typedef bool (*shadow_file_object_fn)(struct shadow_inode *obj,
 				      void *arg);
 void shadow_filemap_walk_objects(struct address_space *mapping,
 				 shadow_file_object_fn fn, void *arg);

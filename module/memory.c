@@ -264,28 +264,30 @@ shadow_flow void shadow_free_pgtables(struct shadow_mm *mm,
 }
 
 /**
- * shadow_shmem_get() - take a reference on a shared backing object
- * @shmem: the object
+ * shadow_mapping_get() - take a reference on an address space's object
+ * (get_file)
+ * @mapping: the object
  */
-void shadow_shmem_get(struct shadow_shmem *shmem)
+void shadow_mapping_get(struct shadow_address_space *mapping)
 {
-	refcount_inc(&shmem->ref);
+	refcount_inc(&mapping->ref);
 }
 
 /**
- * shadow_shmem_put() - drop a reference; the last frees object and pages
- * @shmem: the object
+ * shadow_mapping_put() - drop a reference; the last frees object and pages
+ * (fput)
+ * @mapping: the object
  *
  * A file's object goes back to filemap.c, a shared anonymous one to
- * shmem.c's shadow_shmem_evict_inode().
+ * mapping.c's shadow_shmem_evict_inode().
  */
-void shadow_shmem_put(struct shadow_shmem *shmem)
+void shadow_mapping_put(struct shadow_address_space *mapping)
 {
-	struct shadow_shmem_object *obj = to_shmem_object(shmem);
+	struct shadow_inode *obj = to_shadow_inode(mapping);
 
-	if (!refcount_dec_and_test(&shmem->ref))
+	if (!refcount_dec_and_test(&mapping->ref))
 		return;
-	if (shmem->file) {
+	if (mapping->file) {
 		shadow_file_object_release(obj);
 		return;
 	}
@@ -293,41 +295,41 @@ void shadow_shmem_put(struct shadow_shmem *shmem)
 }
 
 /**
- * shadow_shmem_link() - a VMA maps its shmem object (get_file, vma_link)
- * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ * shadow_vma_link_file() - a VMA maps its object (get_file, vma_link)
+ * @vma: the VMA, whose vm_mapping is set; its mm's mmap_lock held for
  *       writing
  *
  * The VMA takes a reference on the object and joins its i_mmap list, where
  * the rmap walks of the object's pages find it. Never fails.
  */
-void shadow_shmem_link(struct shadow_vma *vma)
+void shadow_vma_link_file(struct shadow_vma *vma)
 {
-	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+	struct shadow_inode *obj = to_shadow_inode(vma->vm_mapping);
 
-	shadow_shmem_get(&obj->shmem);
+	shadow_mapping_get(&obj->i_data);
 	down_write(&obj->i_mmap_rwsem);
-	list_add_tail(&vma->shmem_node, &obj->i_mmap);
+	list_add_tail(&vma->i_mmap_node, &obj->i_mmap);
 	up_write(&obj->i_mmap_rwsem);
 }
 
 /**
- * shadow_shmem_unlink() - a VMA no longer maps its shmem object
+ * shadow_unlink_file_vma() - a VMA no longer maps its object
  * (unlink_file_vma, fput)
- * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ * @vma: the VMA, whose vm_mapping is set; its mm's mmap_lock held for
  *       writing
  *
  * The VMA leaves the object's i_mmap list and drops its reference; the
- * last one frees the object. vm_shmem stays set: the VMA is on its way
+ * last one frees the object. vm_mapping stays set: the VMA is on its way
  * out.
  */
-void shadow_shmem_unlink(struct shadow_vma *vma)
+void shadow_unlink_file_vma(struct shadow_vma *vma)
 {
-	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+	struct shadow_inode *obj = to_shadow_inode(vma->vm_mapping);
 
 	down_write(&obj->i_mmap_rwsem);
-	list_del(&vma->shmem_node);
+	list_del(&vma->i_mmap_node);
 	up_write(&obj->i_mmap_rwsem);
-	shadow_shmem_put(&obj->shmem);
+	shadow_mapping_put(&obj->i_data);
 }
 
 /**
@@ -352,8 +354,8 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 	shadow_mmap_assert_locked(mm);
 	if (start >= end)
 		return;
-	if (vma->vm_shmem && !vma->vm_shmem->file) {
-		shadow_shmem_swapin_range(vma->vm_shmem,
+	if (vma->vm_mapping && !vma->vm_mapping->file) {
+		shadow_shmem_swapin_range(vma->vm_mapping,
 					  vma->vm_pgoff +
 					  ((start - vma->vm_start) >> PAGE_SHIFT),
 					  vma->vm_pgoff +

@@ -260,7 +260,7 @@ shadow_flow int shadow_do_munmap(struct shadow_mm *mm, unsigned long start,
  * neighbour when the new range can merge with it, else insert a new VMA.
  */
 static shadow_flow unsigned long shadow_mmap_region(struct shadow_mm *mm,
-						    struct shadow_shmem *file,
+						    struct shadow_address_space *file,
 						    unsigned long addr,
 						    unsigned long len,
 						    unsigned long vm_flags,
@@ -327,19 +327,19 @@ cannot_expand:
 
 	if (file) {
 		/* get_file(): the VMA references the file through its object. */
-		vma->vm_shmem = file;
-		shadow_shmem_link(vma);
+		vma->vm_mapping = file;
+		shadow_vma_link_file(vma);
 	} else if (vm_flags & VM_SHARED) {
-		struct shadow_shmem *shmem = shadow_shmem_zero_setup(end - addr);
+		struct shadow_address_space *shmem = shadow_shmem_zero_setup(end - addr);
 
 		if (!shmem) {
 			error = -ENOMEM;
 			goto free_vma;
 		}
 		/* The VMA's own reference and i_mmap entry replace setup's. */
-		vma->vm_shmem = shmem;
-		shadow_shmem_link(vma);
-		shadow_shmem_put(shmem);
+		vma->vm_mapping = shmem;
+		shadow_vma_link_file(vma);
+		shadow_mapping_put(shmem);
 	}
 
 	error = shadow_vma_store(mm, vma);
@@ -386,9 +386,9 @@ free_vma:
  * -EOPNOTSUPP for what the engine does not model.
  */
 int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
-		      struct shadow_shmem **filep)
+		      struct shadow_address_space **filep)
 {
-	struct shadow_shmem *file = NULL;
+	struct shadow_address_space *file = NULL;
 
 	if (offset_in_page(offset))
 		return -EINVAL;
@@ -399,13 +399,13 @@ int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
 		if (IS_ERR(file))
 			return PTR_ERR(file);
 		if (map_flags & MAP_HUGETLB) {
-			shadow_shmem_put(file);
+			shadow_mapping_put(file);
 			return -EINVAL;
 		}
 	}
 	if (map_flags & SHADOW_MAP_UNSUPPORTED) {
 		if (file)
-			shadow_shmem_put(file);
+			shadow_mapping_put(file);
 		return -EOPNOTSUPP;
 	}
 	if (filep)
@@ -429,7 +429,7 @@ int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
  * Return: the address, or a negative errno as an unsigned long.
  */
 shadow_flow unsigned long shadow_do_mmap_file(struct shadow_mm *mm,
-					      struct shadow_shmem *file,
+					      struct shadow_address_space *file,
 					      unsigned long addr,
 					      unsigned long len,
 					      unsigned long prot,
@@ -578,7 +578,7 @@ unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
  * Return: as shadow_vm_mmap_pgoff().
  */
 unsigned long shadow_vm_mmap_file(struct shadow_mm *mm,
-				  struct shadow_shmem *file,
+				  struct shadow_address_space *file,
 				  unsigned long addr, unsigned long len,
 				  unsigned long prot, unsigned long flags,
 				  unsigned long pgoff)
@@ -1024,7 +1024,7 @@ shadow_flow struct shadow_vma *shadow_copy_vma(struct shadow_vma **vmap,
 	 * If anonymous vma has not yet been faulted, update new pgoff
 	 * to match new location, to increase its chance of merging.
 	 */
-	if (!vma->vm_shmem && !vma->anon_vma) {
+	if (!vma->vm_mapping && !vma->anon_vma) {
 		pgoff = addr >> PAGE_SHIFT;
 		faulted_in_anon_vma = false;
 		can_self_merge = true;
@@ -1047,7 +1047,7 @@ shadow_flow struct shadow_vma *shadow_copy_vma(struct shadow_vma **vmap,
 	else
 		new_vma = shadow_vma_merge(mm, prev, addr, addr + len,
 					   vma->vm_flags, vma->anon_vma,
-					   vma->vm_shmem, pgoff);
+					   vma->vm_mapping, pgoff);
 	if (new_vma) {
 		/* Source vma may have been merged into new_vma */
 		if (vma_start >= new_vma->vm_start &&

@@ -23,22 +23,22 @@ static swp_entry_t shadow_shmem_swp_entry(void *value)
  *
  * Return: the object with one reference, or NULL.
  */
-struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
+struct shadow_address_space *shadow_shmem_zero_setup(unsigned long size)
 {
 	static atomic_long_t last_id;
-	struct shadow_shmem_object *obj;
+	struct shadow_inode *obj;
 
 	obj = kzalloc(sizeof(*obj), SHADOW_GFP);
 	if (!obj)
 		return NULL;
-	refcount_set(&obj->shmem.ref, 1);
-	obj->shmem.id = atomic_long_inc_return(&last_id);
+	refcount_set(&obj->i_data.ref, 1);
+	obj->i_data.id = atomic_long_inc_return(&last_id);
 	obj->size = size >> PAGE_SHIFT;
 	xa_init(&obj->pages);
 	INIT_LIST_HEAD(&obj->i_mmap);
 	init_rwsem(&obj->i_mmap_rwsem);
 	atomic_long_inc(&shadow_counters.shmem);
-	return &obj->shmem;
+	return &obj->i_data;
 }
 
 /**
@@ -48,7 +48,7 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
  *
  * The slots of its swapped-out pages are freed too (shmem_undo_range).
  */
-void shadow_shmem_evict_inode(struct shadow_shmem_object *obj)
+void shadow_shmem_evict_inode(struct shadow_inode *obj)
 {
 	unsigned long index;
 	void *entry;
@@ -73,7 +73,7 @@ void shadow_shmem_evict_inode(struct shadow_shmem_object *obj)
  * for the caller (return value), or NULL with *@value set to the swap
  * value there, or to NULL when there is nothing.
  */
-static struct page *shadow_shmem_lookup(struct shadow_shmem_object *obj,
+static struct page *shadow_shmem_lookup(struct shadow_inode *obj,
 					unsigned long index, void **value)
 {
 	void *entry;
@@ -101,16 +101,16 @@ static struct page *shadow_shmem_lookup(struct shadow_shmem_object *obj,
  *
  * Return: the page with a reference for the caller, or NULL.
  */
-struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
+struct page *shadow_shmem_find_page(struct shadow_address_space *shmem,
 				    unsigned long index)
 {
 	void *value;
 
-	return shadow_shmem_lookup(to_shmem_object(shmem), index, &value);
+	return shadow_shmem_lookup(to_shadow_inode(shmem), index, &value);
 }
 
 /* A new page for the object at @index, with one reference. */
-static struct page *shadow_shmem_alloc_page(struct shadow_shmem *shmem,
+static struct page *shadow_shmem_alloc_page(struct shadow_address_space *shmem,
 					    unsigned long index)
 {
 	struct page *page = shadow_alloc_page(false);
@@ -131,14 +131,14 @@ static struct page *shadow_shmem_alloc_page(struct shadow_shmem *shmem,
  * caller, NULL when someone else changed the entry first (look again), or
  * an ERR_PTR.
  */
-static struct page *shadow_shmem_swapin(struct shadow_shmem_object *obj,
+static struct page *shadow_shmem_swapin(struct shadow_inode *obj,
 					unsigned long index, void *value)
 {
 	swp_entry_t entry = shadow_shmem_swp_entry(value);
 	struct page *page;
 	void *old;
 
-	page = shadow_shmem_alloc_page(&obj->shmem, index);
+	page = shadow_shmem_alloc_page(&obj->i_data, index);
 	if (!page)
 		return ERR_PTR(-ENOMEM);
 	xa_lock(&obj->pages);
@@ -170,10 +170,10 @@ static struct page *shadow_shmem_swapin(struct shadow_shmem_object *obj,
  *
  * Return: the page with a reference for the caller, or an ERR_PTR.
  */
-struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
+struct page *shadow_shmem_get_page(struct shadow_address_space *shmem,
 				   unsigned long index, u64 *swapped)
 {
-	struct shadow_shmem_object *obj = to_shmem_object(shmem);
+	struct shadow_inode *obj = to_shadow_inode(shmem);
 	struct page *page, *old;
 	void *value;
 
@@ -225,15 +225,15 @@ struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
 bool shadow_shmem_writepage(struct page *page)
 {
 	struct shadow_page *sp = shadow_page_meta(page);
-	struct shadow_shmem *shmem = READ_ONCE(sp->shmem_obj);
-	struct shadow_shmem_object *obj;
+	struct shadow_address_space *shmem = READ_ONCE(sp->shmem_obj);
+	struct shadow_inode *obj;
 	swp_entry_t entry;
 	bool moved = false;
 
 	/* Truncated: the object is gone, the page goes with its holders. */
 	if (!shmem)
 		return false;
-	obj = to_shmem_object(shmem);
+	obj = to_shadow_inode(shmem);
 	entry = shadow_swap_alloc_shmem();
 	if (!entry.val)
 		return false;
@@ -263,10 +263,10 @@ bool shadow_shmem_writepage(struct page *page)
  *
  * The pages come back into the object, unmapped.
  */
-void shadow_shmem_swapin_range(struct shadow_shmem *shmem,
-				      unsigned long index, unsigned long last)
+void shadow_shmem_swapin_range(struct shadow_address_space *shmem,
+			       unsigned long index, unsigned long last)
 {
-	struct shadow_shmem_object *obj = to_shmem_object(shmem);
+	struct shadow_inode *obj = to_shadow_inode(shmem);
 	struct page *page;
 	u64 swapped;
 	void *entry;

@@ -63,7 +63,7 @@ static bool shadow_exit_mm(struct shadow_task *task)
 static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_mmap *cmd = ucmd->cmd;
-	struct shadow_shmem *file;
+	struct shadow_address_space *file;
 	unsigned long addr;
 	int ret;
 
@@ -78,7 +78,7 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 				   cmd->offset >> PAGE_SHIFT);
 	/* The new VMA took its own reference on the file object. */
 	if (file)
-		shadow_shmem_put(file);
+		shadow_mapping_put(file);
 	if (IS_ERR_VALUE(addr))
 		return (long)addr;
 

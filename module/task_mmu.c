@@ -28,10 +28,10 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
 	info->pgoff = vma->vm_pgoff;
 	if (shadow_vma_file(vma)) {
 		info->backing = SHADOW_VMA_FILE;
-		info->backing_id = vma->vm_shmem->id;
-	} else if (vma->vm_shmem) {
+		info->backing_id = vma->vm_mapping->id;
+	} else if (vma->vm_mapping) {
 		info->backing = SHADOW_VMA_ANON_SHARED;
-		info->backing_id = vma->vm_shmem->id;
+		info->backing_id = vma->vm_mapping->id;
 	} else {
 		info->backing = SHADOW_VMA_ANON_PRIVATE;
 	}
@@ -65,11 +65,11 @@ int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 		dev_minor = MINOR(inode->i_sb->s_dev);
 		ino = inode->i_ino;
 		pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
-	} else if (vma->vm_shmem) {
+	} else if (vma->vm_mapping) {
 		/* A shared anonymous mapping is a deleted /dev/zero on shmem. */
 		pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
 		dev_minor = 1;
-		ino = vma->vm_shmem->id;
+		ino = vma->vm_mapping->id;
 	}
 	n = scnprintf(line, size, "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu ",
 		      vma->vm_start, vma->vm_end,
@@ -92,7 +92,7 @@ int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 				n += strlen(line + n);
 			}
 		}
-	} else if (vma->vm_shmem) {
+	} else if (vma->vm_mapping) {
 		name = "/dev/zero (deleted)";
 	} else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk) {
 		name = "[heap]";

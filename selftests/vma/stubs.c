@@ -118,9 +118,9 @@ unsigned long harness_vma_serial(const struct shadow_vma *vma)
 	return container_of(vma, struct harness_vma, vma)->serial;
 }
 
-struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
+struct shadow_address_space *shadow_shmem_zero_setup(unsigned long size)
 {
-	struct shadow_shmem *shmem;
+	struct shadow_address_space *shmem;
 
 	if (harness_alloc_fails())
 		return NULL;
@@ -134,7 +134,7 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
 }
 
 /* The harness maps no files. */
-int shadow_file_mmap_check(struct shadow_shmem *file, unsigned long len,
+int shadow_file_mmap_check(struct shadow_address_space *file, unsigned long len,
 			   unsigned long prot, unsigned long flags,
 			   unsigned long pgoff, unsigned long *vm_flags)
 {
@@ -142,17 +142,17 @@ int shadow_file_mmap_check(struct shadow_shmem *file, unsigned long len,
 }
 
 /* The harness has no files: no descriptor is one. */
-struct shadow_shmem *shadow_file_object_get(int fd)
+struct shadow_address_space *shadow_file_object_get(int fd)
 {
 	return ERR_PTR(-EBADF);
 }
 
-void shadow_shmem_get(struct shadow_shmem *shmem)
+void shadow_mapping_get(struct shadow_address_space *shmem)
 {
 	refcount_inc(&shmem->ref);
 }
 
-void shadow_shmem_put(struct shadow_shmem *shmem)
+void shadow_mapping_put(struct shadow_address_space *shmem)
 {
 	if (refcount_dec_and_test(&shmem->ref)) {
 		harness_counters.live_shmem--;
@@ -482,14 +482,14 @@ void shadow_anon_vma_unlink(struct shadow_vma *vma)
 	vma->anon_vma = NULL;
 }
 
-void shadow_shmem_link(struct shadow_vma *vma)
+void shadow_vma_link_file(struct shadow_vma *vma)
 {
-	shadow_shmem_get(vma->vm_shmem);
+	shadow_mapping_get(vma->vm_mapping);
 }
 
-void shadow_shmem_unlink(struct shadow_vma *vma)
+void shadow_unlink_file_vma(struct shadow_vma *vma)
 {
-	shadow_shmem_put(vma->vm_shmem);
+	shadow_mapping_put(vma->vm_mapping);
 }
 
 /*
