@@ -165,7 +165,7 @@ void harness_warn(const char *cond, const char *file, int line);
 /* As Debian's kernels: with transparent huge pages. */
 #define SHADOW_RULES_THP	1
 #include "../../module/rules.h"
-#include "../../module/shadow_mm_types.h"
+#include "../../module/vma.h"
 
 static inline void shadow_mmap_assert_locked(struct shadow_mm *mm)
 {

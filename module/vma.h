@@ -10,8 +10,8 @@
  * harness through its own vma_internal.h (tools/ shims). Both builds
  * compile the very same vma.c and mmap.c against these definitions.
  */
-#ifndef _SHADOW_MM_TYPES_H
-#define _SHADOW_MM_TYPES_H
+#ifndef _SHADOW_VMA_H
+#define _SHADOW_VMA_H
 
 struct shadow_mm;
 struct ma_state;
@@ -311,4 +311,4 @@ int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
 void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 			unsigned long len);
 
-#endif /* _SHADOW_MM_TYPES_H */
+#endif /* _SHADOW_VMA_H */
