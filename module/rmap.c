@@ -197,7 +197,8 @@ static void shadow_anon_vma_put(struct shadow_anon_vma *av)
  * The VMA takes a reference and joins the anon_vma's list, so that rmap
  * walks from the anon_vma's pages find it. Never fails.
  */
-void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma)
+void shadow_anon_vma_link(struct shadow_vma *vma,
+			  struct shadow_anon_vma *anon_vma)
 {
 	struct shadow_anon_vma *av = anon_vma;
 

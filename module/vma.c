@@ -303,7 +303,8 @@ static bool shadow_is_mergeable_vma(struct shadow_vma *vma,
  *
  * Return: true when they may merge.
  */
-bool shadow_is_mergeable_anon_vma(void *anon_vma1, void *anon_vma2,
+bool shadow_is_mergeable_anon_vma(struct shadow_anon_vma *anon_vma1,
+				  struct shadow_anon_vma *anon_vma2,
 				  struct shadow_vma *vma)
 {
 	if ((!anon_vma1 || !anon_vma2) && (!vma || vma->vm_anon_chain == 1))
@@ -322,7 +323,8 @@ bool shadow_is_mergeable_anon_vma(void *anon_vma1, void *anon_vma2,
  * Return: true when the range could become the front of @vma.
  */
 bool shadow_can_vma_merge_before(struct shadow_vma *vma,
-				 unsigned long vm_flags, void *anon_vma,
+				 unsigned long vm_flags,
+				 struct shadow_anon_vma *anon_vma,
 				 struct shadow_address_space *mapping,
 				 unsigned long vm_pgoff)
 {
@@ -342,7 +344,8 @@ bool shadow_can_vma_merge_before(struct shadow_vma *vma,
  * Return: true when the range could become the tail of @vma.
  */
 bool shadow_can_vma_merge_after(struct shadow_vma *vma,
-				unsigned long vm_flags, void *anon_vma,
+				unsigned long vm_flags,
+				struct shadow_anon_vma *anon_vma,
 				struct shadow_address_space *mapping,
 				unsigned long vm_pgoff)
 {
@@ -433,7 +436,8 @@ static int shadow_vma_grow(struct shadow_mm *mm, struct shadow_vma *vma,
 struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 				    struct shadow_vma *prev,
 				    unsigned long addr, unsigned long end,
-				    unsigned long vm_flags, void *anon_vma,
+				    unsigned long vm_flags,
+				    struct shadow_anon_vma *anon_vma,
 				    struct shadow_address_space *mapping,
 				    unsigned long pgoff)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The engine's core types and the calls between the layout code (vma.c,
- * mmap.c) and the rest of the engine.
+ * mmap.c) and the rest of the engine: what Linux keeps in mm/vma.h since
+ * 6.11, with the mm_struct and vm_area_struct counterparts.
  *
  * This header includes nothing. Whoever includes it first provides
  * struct maple_tree, struct rw_semaphore, spinlock_t, atomic_t, refcount_t,
@@ -14,6 +15,8 @@
 #define _SHADOW_VMA_H
 
 struct shadow_mm;
+/* rmap.c's; the layout code only compares and hands on pointers to it. */
+struct shadow_anon_vma;
 struct ma_state;
 struct dentry;
 struct file;
@@ -70,7 +73,7 @@ struct shadow_vma {
 	unsigned long vm_flags;
 	unsigned long vm_page_prot;
 	unsigned long vm_pgoff;
-	void *anon_vma;
+	struct shadow_anon_vma *anon_vma;
 	unsigned int vm_anon_chain;
 	struct list_head anon_vma_node;
 	struct shadow_address_space *vm_mapping;
@@ -192,20 +195,24 @@ int __shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
 		       unsigned long addr, int new_below);
 int shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
 		     unsigned long addr, int new_below);
-bool shadow_is_mergeable_anon_vma(void *anon_vma1, void *anon_vma2,
+bool shadow_is_mergeable_anon_vma(struct shadow_anon_vma *anon_vma1,
+				  struct shadow_anon_vma *anon_vma2,
 				  struct shadow_vma *vma);
 bool shadow_can_vma_merge_before(struct shadow_vma *vma,
-				 unsigned long vm_flags, void *anon_vma,
+				 unsigned long vm_flags,
+				 struct shadow_anon_vma *anon_vma,
 				 struct shadow_address_space *mapping,
 				 unsigned long vm_pgoff);
 bool shadow_can_vma_merge_after(struct shadow_vma *vma,
-				unsigned long vm_flags, void *anon_vma,
+				unsigned long vm_flags,
+				struct shadow_anon_vma *anon_vma,
 				struct shadow_address_space *mapping,
 				unsigned long vm_pgoff);
 struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 				    struct shadow_vma *prev,
 				    unsigned long addr, unsigned long end,
-				    unsigned long vm_flags, void *anon_vma,
+				    unsigned long vm_flags,
+				    struct shadow_anon_vma *anon_vma,
 				    struct shadow_address_space *mapping,
 				    unsigned long pgoff);
 int shadow_vma_expand(struct shadow_mm *mm, struct shadow_vma *vma,
@@ -290,7 +297,8 @@ struct shadow_address_space *shadow_file_object_get(int fd);
 void shadow_mapping_get(struct shadow_address_space *mapping);
 void shadow_mapping_put(struct shadow_address_space *mapping);
 bool shadow_mas_nomem_wait(void);
-void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma);
+void shadow_anon_vma_link(struct shadow_vma *vma,
+			  struct shadow_anon_vma *anon_vma);
 void shadow_anon_vma_unlink(struct shadow_vma *vma);
 void shadow_vma_link_file(struct shadow_vma *vma);
 void shadow_unlink_file_vma(struct shadow_vma *vma);

@@ -468,7 +468,8 @@ void harness_anon_vma_put(void *anon_vma)
 }
 
 /* The reverse map's links: a reference, and the VMA's pointer. */
-void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma)
+void shadow_anon_vma_link(struct shadow_vma *vma,
+			  struct shadow_anon_vma *anon_vma)
 {
 	if (!anon_vma)
 		return;
@@ -492,11 +493,16 @@ void shadow_unlink_file_vma(struct shadow_vma *vma)
 	shadow_mapping_put(vma->vm_mapping);
 }
 
+/* The harness's anon_vmas are tokens: only their addresses matter. */
+struct shadow_anon_vma {
+	int token;
+};
+
 /*
  * A first fault's anon_vma_prepare(): the VMA gets the harness's own
  * anon_vma token unless it has one. Failable.
  */
-int harness_anon_vma_token;
+struct shadow_anon_vma harness_anon_vma_token;
 
 int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma)
 {
