@@ -522,7 +522,7 @@ int shadow_page_referenced(struct page *page, struct shadow_mm *locked_mm,
 unsigned long shadow_try_to_unmap(struct page *page,
 				  struct shadow_mm *locked_mm, bool *busy);
 
-/* swapfile.c, swap_state.c: the shadow swap device and its swap cache */
+/* swapfile.c: the shadow swap device and its swap cache (swap_state) */
 int shadow_swap_init(void);
 void shadow_swap_exit(void);
 /* swap_duplicate(): one more swap PTE (fork, try_to_unmap) holds @entry */

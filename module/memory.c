@@ -279,7 +279,7 @@ void shadow_mapping_get(struct shadow_address_space *mapping)
  * @mapping: the object
  *
  * A file's object goes back to filemap.c, a shared anonymous one to
- * mapping.c's shadow_shmem_evict_inode().
+ * shmem.c's shadow_shmem_evict_inode().
  */
 void shadow_mapping_put(struct shadow_address_space *mapping)
 {

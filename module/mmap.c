@@ -7,7 +7,10 @@
  * of the kernel function it shadows.
  *
  * Callers hold mm->mmap_lock for writing, except where a function takes it
- * itself (shadow_vm_mmap_pgoff(), shadow_vm_munmap(), shadow_exit_mmap()).
+ * itself (shadow_vm_mmap_pgoff(), shadow_vm_munmap(), shadow_exit_mmap(),
+ * shadow_set_start_brk()), where it holds it for reading
+ * (shadow_expand_stack()), and for shadow_mmap_check(), which checks
+ * arguments only.
  *
  * This file includes only vma_internal.h: the user-space harness compiles
  * it unchanged.
