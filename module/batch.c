@@ -57,7 +57,7 @@ static shadow_flow long shadow_batch_mmap(struct shadow_batch_state *st,
 
 	if (op->flags)
 		return -EINVAL;
-	ret = shadow_mmap_check(0, op->map_flags, -1);
+	ret = shadow_mmap_check(0, op->map_flags, -1, NULL);
 	if (ret)
 		return ret;
 	ret = shadow_batch_write_lock(st);
@@ -128,9 +128,10 @@ static long shadow_batch_access(struct shadow_mm *mm,
 		return -EINVAL;
 	if (op->addr + op->len < op->addr)
 		return -EFAULT;
-	ret = shadow_access_user(mm, op->addr, u64_to_user_ptr(op->buf),
-				 op->len, write,
-				 op->flags & SHADOW_ACCESS_FORCE, &total);
+	ret = shadow_access_remote_user(mm, op->addr,
+					u64_to_user_ptr(op->buf), op->len,
+					write, op->flags & SHADOW_ACCESS_FORCE,
+					&total);
 	if (!total && op->len)
 		return ret ?: -EFAULT;
 	return total;

@@ -6,10 +6,9 @@
  * pages a shared anonymous object already has, mapped around a read),
  * do_shared_fault (the object's page, read back from the swap device if
  * it went there), do_swap_page (a swap PTE) and do_wp_page (wp_page_reuse
- * when the page is exclusively this mapping's, wp_page_copy otherwise). And the
- * two ways user space touches memory: a CPU-like touch of a range
- * (shadow_fault_range) and access_process_vm (shadow_access_vm), with
- * get_user_pages' rules.
+ * when the page is exclusively this mapping's, wp_page_copy otherwise), and
+ * a CPU-like touch of a range (shadow_fault_range). get_user_pages' rules
+ * are in gup.c, access_process_vm in memory.c.
  *
  * Everything here runs with mmap_lock held for reading; PTEs, rss and the
  * fault counters change under page_table_lock.
@@ -119,7 +118,7 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 	pte_t entry;
 	int ret;
 
-	page = shadow_shmem_get_page(vma->vm_shmem, index, &swapped);
+	page = shadow_shmem_get_page(vma->vm_mapping, index, &swapped);
 	if (IS_ERR(page))
 		return PTR_ERR(page);
 	entry = pte_mkyoung(shadow_mk_pte(page, vma));
@@ -240,7 +239,7 @@ static shadow_flow bool shadow_do_fault_around(struct shadow_mm *mm,
 
 		if (!pte_none(READ_ONCE(*ptep)))
 			continue;
-		page = shadow_shmem_find_page(vma->vm_shmem, index);
+		page = shadow_shmem_find_page(vma->vm_mapping, index);
 		if (!page)
 			continue;
 		entry = shadow_mk_pte(page, vma);
@@ -447,7 +446,7 @@ static shadow_flow int shadow_do_swap_page(struct shadow_mm *mm,
 	struct page *page;
 	pte_t pte;
 
-	if (shadow_warn_on((vma->vm_shmem && !shadow_vma_file(vma)) ||
+	if (shadow_warn_on((vma->vm_mapping && !shadow_vma_file(vma)) ||
 			   non_swap_entry(entry)))
 		return -EFAULT;
 	page = shadow_swapin(entry, &major);
@@ -554,9 +553,9 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 	if (pte_none(entry)) {
 		if (shadow_vma_file(vma))
 			return shadow_do_file_fault(mm, vma, addr, pte, flags);
-		if (vma->vm_shmem && !(flags & SHADOW_FAULT_WRITE))
+		if (vma->vm_mapping && !(flags & SHADOW_FAULT_WRITE))
 			return shadow_do_read_fault(mm, vma, addr, pte, flags);
-		if (vma->vm_shmem)
+		if (vma->vm_mapping)
 			return shadow_do_shared_fault(mm, vma, addr, pte, flags);
 		return shadow_do_anonymous_page(mm, vma, addr, pte, flags);
 	}
@@ -714,210 +713,4 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 	}
 	shadow_mmap_read_unlock(mm);
 	return ret;
-}
-
-/**
- * shadow_gup_allowed() - may get_user_pages use @vma (check_vma_flags)?
- * @vma: the VMA
- * @write: FOLL_WRITE
- * @force: FOLL_FORCE
- *
- * Return: true when the access may go on to follow or fault pages.
- */
-bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force)
-{
-	unsigned long vm_flags = vma->vm_flags;
-
-	if (write) {
-		if (vm_flags & VM_WRITE)
-			return true;
-		/* FOLL_FORCE writes only into a private (COW) mapping. */
-		return force &&
-		       (vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
-	}
-	if (vm_flags & VM_READ)
-		return true;
-	return force && (vm_flags & VM_MAYREAD);
-}
-
-/*
- * can_follow_write_pte() of Linux 6.1: a forced write may go through a
- * read-only PTE only onto an exclusive anonymous page of a private,
- * non-writable mapping, i.e. after the COW has been broken.
- */
-static bool shadow_can_follow_write_pte(pte_t entry, struct shadow_vma *vma,
-					bool force)
-{
-	if (pte_write(entry))
-		return true;
-	if (!force || (vma->vm_flags & (VM_MAYSHARE | VM_SHARED)) ||
-	    !(vma->vm_flags & VM_MAYWRITE) || (vma->vm_flags & VM_WRITE))
-		return false;
-	return !pte_special(entry) &&
-	       READ_ONCE(shadow_page_meta(pte_page(entry))->anon_exclusive);
-}
-
-/**
- * shadow_follow_page() - the page at @addr for get_user_pages
- * @mm: the address space, mmap_lock held
- * @vma: the VMA containing @addr, shadow_gup_allowed() already checked
- * @addr: page-aligned address
- * @write: FOLL_WRITE
- * @force: FOLL_FORCE
- * @err: set to 0, or to the fault's error
- *
- * follow_page_mask(), faulting (faultin_page) until the PTE can be
- * followed; FOLL_TOUCH marks it young, and dirty for a write.
- *
- * Return: the page with a reference for the caller; NULL for the zero
- * page or on error (*@err says which).
- */
-struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
-				unsigned long addr, bool write, bool force,
-				int *err)
-{
-	unsigned int flags = write ? SHADOW_FAULT_WRITE : 0;
-	struct page *page;
-	pte_t *pte, entry;
-
-	for (;;) {
-		bool shared;
-
-		if (shadow_file_beyond_eof(vma, addr)) {
-			/* Truncated under its mapping: SIGBUS, as a fault. */
-			*err = shadow_handle_mm_fault(mm, vma, addr, flags);
-			if (*err)
-				return NULL;
-			continue;
-		}
-		/* The table may be shared: looked up under the lock. */
-		spin_lock(&mm->page_table_lock);
-		pte = shadow_pte_lookup_locked(mm, addr, &shared);
-		entry = pte ? *pte : __pte(0);
-		/* A write through a shared table faults: the fault breaks it. */
-		if (pte_present(entry) && !(write && shared) &&
-		    !shadow_file_pte_stale(vma, entry) &&
-		    (!write || shadow_can_follow_write_pte(entry, vma, force))) {
-			page = pte_special(entry) ? NULL : pte_page(entry);
-			if (page)
-				shadow_get_page(page);
-			/*
-			 * FOLL_TOUCH: accessed, and dirty when written; not
-			 * in a shared table, which nobody writes.
-			 */
-			entry = pte_mkyoung(entry);
-			if (write)
-				entry = pte_mkdirty(entry);
-			if (!shared)
-				set_pte(pte, entry);
-			spin_unlock(&mm->page_table_lock);
-			*err = 0;
-			return page;
-		}
-		spin_unlock(&mm->page_table_lock);
-		/* Fault it in, then look again: permission is rechecked. */
-		*err = shadow_handle_mm_fault(mm, vma, addr, flags);
-		if (*err)
-			return NULL;
-		cond_resched();
-	}
-}
-
-/*
- * expand_stack() for access_process_vm, with mmap_lock held for reading:
- * drop it, grow the stack above @addr under the write lock, downgrade.
- * Returns the VMA now containing @addr with mmap_lock held for reading,
- * or NULL with mmap_lock dropped.
- */
-static struct shadow_vma *shadow_expand_stack(struct shadow_mm *mm,
-					      unsigned long addr)
-{
-	struct shadow_vma *vma, *prev;
-
-	shadow_mmap_read_unlock(mm);
-	if (shadow_mmap_write_lock_killable(mm))
-		return NULL;
-
-	vma = shadow_find_vma_prev(mm, addr, &prev);
-	if (vma && vma->vm_start <= addr)
-		goto success;
-	/* x86-64 has no VM_GROWSUP: prev never grows up to @addr. */
-	if (vma && !shadow_expand_downwards(mm, vma, addr))
-		goto success;
-
-	shadow_mmap_write_unlock(mm);
-	return NULL;
-
-success:
-	shadow_mmap_write_downgrade(mm);
-	return vma;
-}
-
-/**
- * shadow_access_vm() - read or write bytes of an address space
- * @mm: the address space
- * @addr: start address
- * @buf: kernel buffer
- * @len: bytes
- * @write: write @buf into the address space (else read into @buf)
- * @force: FOLL_FORCE: ignore VM_READ/VM_WRITE where VM_MAY* allows, as a
- *         debugger does; a forced write breaks COW and never reaches a
- *         shared or read-only object
- * @done: set to the bytes transferred
- *
- * Stops at the first page it may not access (access_process_vm). An
- * access that starts below a VM_GROWSDOWN VMA grows it first, as
- * __access_remote_vm() does.
- *
- * Return: 0, -EFAULT (past the end of a shared object), -ENOMEM, or
- * -EINTR.
- */
-int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
-		     unsigned long len, bool write, bool force,
-		     unsigned long *done)
-{
-	struct shadow_vma *vma;
-	int err = 0;
-
-	*done = 0;
-	if (shadow_mmap_read_lock_killable(mm))
-		return -EINTR;
-
-	/* We might need to expand the stack to access it */
-	vma = shadow_find_vma(mm, addr);
-	if ((!vma || vma->vm_start > addr) && !shadow_expand_stack(mm, addr))
-		return 0;	/* nothing transferred, mmap_lock dropped */
-
-	while (len) {
-		unsigned long offset = offset_in_page(addr);
-		unsigned long bytes = min(len, PAGE_SIZE - offset);
-		struct page *page;
-		void *kaddr;
-
-		vma = shadow_find_vma(mm, addr);
-		if (!vma || vma->vm_start > addr ||
-		    !shadow_gup_allowed(vma, write, force))
-			break;
-		page = shadow_follow_page(mm, vma, addr & PAGE_MASK, write,
-					  force, &err);
-		if (err)
-			break;
-		if (!page) {
-			/* The zero page: reads see zeroes. */
-			memset(buf, 0, bytes);
-		} else {
-			kaddr = page_address(page) + offset;
-			if (write)
-				memcpy(kaddr, buf, bytes);
-			else
-				memcpy(buf, kaddr, bytes);
-			shadow_put_page(page);
-		}
-		len -= bytes;
-		buf += bytes;
-		addr += bytes;
-		*done += bytes;
-	}
-	shadow_mmap_read_unlock(mm);
-	return err;
 }

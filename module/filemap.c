@@ -4,8 +4,8 @@
  * filemap_fault() and mm/memory.c's do_read_fault(), do_cow_fault() and
  * do_shared_fault(), with do_mmap()'s checks of a file mapping.
  *
- * A file mapping's VMA points at a file object (struct shadow_shmem with
- * its file set, in a struct shadow_shmem_object), one per struct file
+ * A file mapping's VMA points at a file object (struct shadow_address_space
+ * with its file set, in a struct shadow_inode), one per struct file
  * mapped: it holds the file reference (get_file at the first mmap, fput
  * when the last VMA mapping it goes) and the VMAs that map it (i_mmap).
  * Every file object is on one list, which the rmap walk of a page-cache
@@ -105,10 +105,10 @@ static bool shadow_file_mappable(struct file *file)
  *
  * Return: the object, or an ERR_PTR: -EBADF, -ENODEV, -ENOMEM.
  */
-struct shadow_shmem *shadow_file_object_get(int fd)
+struct shadow_address_space *shadow_file_object_get(int fd)
 {
 	static atomic_long_t last_id;
-	struct shadow_shmem_object *obj;
+	struct shadow_inode *obj;
 	struct file *file;
 
 	file = fget(fd);
@@ -117,11 +117,11 @@ struct shadow_shmem *shadow_file_object_get(int fd)
 
 	down_write(&shadow_file_objects_lock);
 	list_for_each_entry(obj, &shadow_file_objects, file_node) {
-		if (obj->shmem.file == file &&
-		    refcount_inc_not_zero(&obj->shmem.ref)) {
+		if (obj->i_data.file == file &&
+		    refcount_inc_not_zero(&obj->i_data.ref)) {
 			up_write(&shadow_file_objects_lock);
 			fput(file);
-			return &obj->shmem;
+			return &obj->i_data;
 		}
 	}
 	obj = kzalloc(sizeof(*obj), SHADOW_GFP);
@@ -130,17 +130,17 @@ struct shadow_shmem *shadow_file_object_get(int fd)
 		fput(file);
 		return ERR_PTR(-ENOMEM);
 	}
-	refcount_set(&obj->shmem.ref, 1);
-	obj->shmem.id = atomic_long_inc_return(&last_id);
+	refcount_set(&obj->i_data.ref, 1);
+	obj->i_data.id = atomic_long_inc_return(&last_id);
 	/* The object keeps fget()'s reference until it is freed. */
-	obj->shmem.file = file;
+	obj->i_data.file = file;
 	xa_init(&obj->pages);
 	INIT_LIST_HEAD(&obj->i_mmap);
 	init_rwsem(&obj->i_mmap_rwsem);
 	list_add_tail(&obj->file_node, &shadow_file_objects);
 	atomic_long_inc(&shadow_counters.files);
 	up_write(&shadow_file_objects_lock);
-	return &obj->shmem;
+	return &obj->i_data;
 }
 
 /**
@@ -148,9 +148,9 @@ struct shadow_shmem *shadow_file_object_get(int fd)
  * went (the fput() of remove_vma())
  * @obj: the object; no VMA maps it any more
  */
-void shadow_file_object_release(struct shadow_shmem_object *obj)
+void shadow_file_object_release(struct shadow_inode *obj)
 {
-	struct file *file = obj->shmem.file;
+	struct file *file = obj->i_data.file;
 
 	WARN_ON_ONCE(!list_empty(&obj->i_mmap));
 	down_write(&shadow_file_objects_lock);
@@ -175,13 +175,13 @@ void shadow_file_object_release(struct shadow_shmem_object *obj)
 void shadow_filemap_walk_objects(struct address_space *mapping,
 				 shadow_file_object_fn fn, void *arg)
 {
-	struct shadow_shmem_object *obj;
+	struct shadow_inode *obj;
 
 	if (!mapping)
 		return;
 	down_read(&shadow_file_objects_lock);
 	list_for_each_entry(obj, &shadow_file_objects, file_node)
-		if (obj->shmem.file->f_mapping == mapping && !fn(obj, arg))
+		if (obj->i_data.file->f_mapping == mapping && !fn(obj, arg))
 			break;
 	up_read(&shadow_file_objects_lock);
 }
@@ -235,7 +235,7 @@ static bool shadow_file_mmap_ok(struct file *file, struct inode *inode,
  *
  * Return: 0 or the errno.
  */
-int shadow_file_mmap_check(struct shadow_shmem *fobj, unsigned long len,
+int shadow_file_mmap_check(struct shadow_address_space *fobj, unsigned long len,
 			   unsigned long prot, unsigned long flags,
 			   unsigned long pgoff, unsigned long *vm_flags)
 {

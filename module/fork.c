@@ -97,7 +97,7 @@ static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 /* A VMA whose PTEs a shared table may carry into the child. */
 static bool shadow_vma_odf_ok(struct shadow_vma *vma)
 {
-	return vma->anon_vma && !vma->vm_shmem &&
+	return vma->anon_vma && !vma->vm_mapping &&
 	       !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE | VM_DONTCOPY |
 				  VM_WIPEONFORK));
 }

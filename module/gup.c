@@ -6,6 +6,8 @@
  * faultin_vma_page_range for MADV_POPULATE_(READ|WRITE). A page is
  * "populated" as get_user_pages would take it: followed when its PTE
  * allows the access, faulted in (breaking COW for a write) when not.
+ * check_vma_flags() and follow_page() serve access_remote_vm (memory.c)
+ * too.
  *
  * Everything here runs with mmap_lock held, for reading or writing;
  * __shadow_mm_populate() takes it for reading itself.
@@ -205,4 +207,111 @@ void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 {
 	/* Ignore errors */
 	__shadow_mm_populate(mm, start, len, true);
+}
+
+/**
+ * shadow_gup_allowed() - may get_user_pages use @vma (check_vma_flags)?
+ * @vma: the VMA
+ * @write: FOLL_WRITE
+ * @force: FOLL_FORCE
+ *
+ * Return: true when the access may go on to follow or fault pages.
+ */
+bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force)
+{
+	unsigned long vm_flags = vma->vm_flags;
+
+	if (write) {
+		if (vm_flags & VM_WRITE)
+			return true;
+		/* FOLL_FORCE writes only into a private (COW) mapping. */
+		return force &&
+		       (vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+	}
+	if (vm_flags & VM_READ)
+		return true;
+	return force && (vm_flags & VM_MAYREAD);
+}
+
+/*
+ * can_follow_write_pte() of Linux 6.1: a forced write may go through a
+ * read-only PTE only onto an exclusive anonymous page of a private,
+ * non-writable mapping, i.e. after the COW has been broken.
+ */
+static bool shadow_can_follow_write_pte(pte_t entry, struct shadow_vma *vma,
+					bool force)
+{
+	if (pte_write(entry))
+		return true;
+	if (!force || (vma->vm_flags & (VM_MAYSHARE | VM_SHARED)) ||
+	    !(vma->vm_flags & VM_MAYWRITE) || (vma->vm_flags & VM_WRITE))
+		return false;
+	return !pte_special(entry) &&
+	       READ_ONCE(shadow_page_meta(pte_page(entry))->anon_exclusive);
+}
+
+/**
+ * shadow_follow_page() - the page at @addr for get_user_pages
+ * @mm: the address space, mmap_lock held
+ * @vma: the VMA containing @addr, shadow_gup_allowed() already checked
+ * @addr: page-aligned address
+ * @write: FOLL_WRITE
+ * @force: FOLL_FORCE
+ * @err: set to 0, or to the fault's error
+ *
+ * follow_page_mask(), faulting (faultin_page) until the PTE can be
+ * followed; FOLL_TOUCH marks it young, and dirty for a write.
+ *
+ * Return: the page with a reference for the caller; NULL for the zero
+ * page or on error (*@err says which).
+ */
+struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
+				unsigned long addr, bool write, bool force,
+				int *err)
+{
+	unsigned int flags = write ? SHADOW_FAULT_WRITE : 0;
+	struct page *page;
+	pte_t *pte, entry;
+
+	for (;;) {
+		bool shared;
+
+		if (shadow_file_beyond_eof(vma, addr)) {
+			/* Truncated under its mapping: SIGBUS, as a fault. */
+			*err = shadow_handle_mm_fault(mm, vma, addr, flags);
+			if (*err)
+				return NULL;
+			continue;
+		}
+		/* The table may be shared: looked up under the lock. */
+		spin_lock(&mm->page_table_lock);
+		pte = shadow_pte_lookup_locked(mm, addr, &shared);
+		entry = pte ? *pte : __pte(0);
+		/* A write through a shared table faults: the fault breaks it. */
+		if (pte_present(entry) && !(write && shared) &&
+		    !shadow_file_pte_stale(vma, entry) &&
+		    (!write || shadow_can_follow_write_pte(entry, vma, force))) {
+			page = pte_special(entry) ? NULL : pte_page(entry);
+			if (page)
+				shadow_get_page(page);
+			/*
+			 * FOLL_TOUCH: accessed, and dirty when written; not
+			 * in a shared table, which nobody writes.
+			 */
+			entry = pte_mkyoung(entry);
+			if (write)
+				entry = pte_mkdirty(entry);
+			if (!shared)
+				set_pte(pte, entry);
+			spin_unlock(&mm->page_table_lock);
+			*err = 0;
+			return page;
+		}
+		spin_unlock(&mm->page_table_lock);
+		/* Fault it in, then look again: permission is rechecked. */
+		*err = shadow_handle_mm_fault(mm, vma, addr, flags);
+		if (*err)
+			return NULL;
+		cond_resched();
+	}
 }

@@ -156,7 +156,7 @@ struct shadow_page {
 	bool dirty;
 	u64 id;
 	struct shadow_anon_vma *anon_vma;
-	struct shadow_shmem *shmem_obj;
+	struct shadow_address_space *shmem_obj;
 	unsigned long index;
 	unsigned long swap;
 	bool file;
@@ -183,9 +183,10 @@ static inline unsigned long *shadow_mm_counter(struct shadow_mm *mm,
 }
 
 /**
- * struct shadow_shmem_object - the object behind a shared anonymous
- * mapping: the engine's shmem inode and address_space (memory.c)
- * @shmem: what the layout code sees
+ * struct shadow_inode - the engine's object behind a shared anonymous
+ * mapping (its shmem inode, shmem.c) or behind the mappings of one struct
+ * file (filemap.c), around the address_space VMAs map
+ * @i_data: the address_space, what the layout code sees (vma->vm_mapping)
  * @pages: its pages by index, each with one reference, or for a page that
  *         went to the swap device an xa_mk_value() of its slot's index,
  *         which holds the slot (shmem's swap entries in the page cache). A
@@ -193,14 +194,14 @@ static inline unsigned long *shadow_mm_counter(struct shadow_mm *mm,
  *         lookups take their page reference under it
  * @size: its i_size in pages, the length of the mapping that made it
  *        (mremap may map more of it than that)
- * @i_mmap: the VMAs that map it (vma->shmem_node), for rmap walks
+ * @i_mmap: the VMAs that map it (vma->i_mmap_node), for rmap walks
  * @i_mmap_rwsem: protects @i_mmap (mm.c's lock tree)
- * @file_node: for a file object (@shmem.file set), its entry in filemap.c's
+ * @file_node: for a file object (@i_data.file set), its entry in filemap.c's
  *             list of file objects; @pages and @size are then unused: the
  *             pages are the file's page cache
  */
-struct shadow_shmem_object {
-	struct shadow_shmem shmem;
+struct shadow_inode {
+	struct shadow_address_space i_data;
 	struct xarray pages;
 	unsigned long size;
 	struct list_head i_mmap;
@@ -208,9 +209,9 @@ struct shadow_shmem_object {
 	struct list_head file_node;
 };
 
-static inline struct shadow_shmem_object *to_shmem_object(struct shadow_shmem *s)
+static inline struct shadow_inode *to_shadow_inode(struct shadow_address_space *s)
 {
-	return container_of(s, struct shadow_shmem_object, shmem);
+	return container_of(s, struct shadow_inode, i_data);
 }
 
 /* dev.c */
@@ -317,6 +318,16 @@ static inline atomic_t *shadow_pt_share_count(void *table)
 	return shadow_pt_frag_refcount(table);
 }
 
+/*
+ * The PTE table of PMD entry @pmd is shared with another address space
+ * now; page_table_lock held.
+ */
+static inline bool shadow_pmd_table_shared(unsigned long pmd)
+{
+	return shadow_pmd_shared(pmd) &&
+	       atomic_read_acquire(shadow_pt_share_count(shadow_entry_table(pmd))) > 1;
+}
+
 /* The allocation flags of a share break that must not fail (zap). */
 #define SHADOW_GFP_NOFAIL	(GFP_KERNEL_ACCOUNT | __GFP_NOFAIL)
 /* ... and of one under RCU or a spinlock (rmap walks): may fail. */
@@ -379,11 +390,14 @@ struct shadow_pagewalk_ops {
  * @ops: the callbacks
  * @mm: the address space
  * @private: the caller's
+ * @pmd: for pte_entry(), the PMD entry of its PTE table, as read under
+ *       page_table_lock
  */
 struct shadow_pagewalk {
 	const struct shadow_pagewalk_ops *ops;
 	struct shadow_mm *mm;
 	void *private;
+	unsigned long pmd;
 };
 
 int shadow_walk_page_range(struct shadow_mm *mm, unsigned long start,
@@ -394,18 +408,27 @@ int shadow_walk_page_range(struct shadow_mm *mm, unsigned long start,
 struct page *shadow_alloc_page(bool anon_exclusive);
 void shadow_get_page(struct page *page);
 void shadow_put_page(struct page *page);
-struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
+int shadow_access_remote_vm(struct shadow_mm *mm, unsigned long addr,
+			    void *buf, unsigned long len, bool write, bool force,
+			    unsigned long *done);
+int shadow_access_remote_user(struct shadow_mm *mm, unsigned long addr,
+			      char __user *ubuf, unsigned long len, bool write,
+			      bool force, unsigned long *total);
+
+/* shmem.c: shared anonymous objects */
+struct page *shadow_shmem_get_page(struct shadow_address_space *shmem,
 				   unsigned long index, u64 *swapped);
-struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
+struct page *shadow_shmem_find_page(struct shadow_address_space *shmem,
 				    unsigned long index);
 bool shadow_shmem_writepage(struct page *page);
+void shadow_shmem_evict_inode(struct shadow_inode *obj);
+void shadow_shmem_swapin_range(struct shadow_address_space *shmem,
+			       unsigned long index, unsigned long last);
 
 /* filemap.c: mappings of files */
 void shadow_filemap_exit(void);
-/* fget() of @fd and its file object, referenced: SHADOW_MM_MMAP */
-struct shadow_shmem *shadow_file_object_get(int fd);
 /* The last reference of a file object went: unlist it, fput(). */
-void shadow_file_object_release(struct shadow_shmem_object *obj);
+void shadow_file_object_release(struct shadow_inode *obj);
 /* A file page's last engine reference: metadata and page reference go. */
 void shadow_file_put_page(struct page *page);
 /* The dirty bit of a PTE that mapped a file page moves to the page. */
@@ -421,7 +444,7 @@ int shadow_file_fault_beyond_eof(struct shadow_mm *mm, struct shadow_vma *vma,
 int shadow_do_file_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 			 unsigned long addr, pte_t *pte, unsigned int flags);
 /* rmap_walk_file() for a page-cache page: each file object of @mapping. */
-typedef bool (*shadow_file_object_fn)(struct shadow_shmem_object *obj,
+typedef bool (*shadow_file_object_fn)(struct shadow_inode *obj,
 				      void *arg);
 void shadow_filemap_walk_objects(struct address_space *mapping,
 				 shadow_file_object_fn fn, void *arg);
@@ -443,13 +466,6 @@ pte_t *shadow_fault_around_range(struct shadow_vma *vma, unsigned long addr,
 				 unsigned long *end);
 bool shadow_do_set_pte(struct shadow_mm *mm, pte_t *ptep, struct page *page,
 		       pte_t entry, unsigned long *rss, bool own);
-int shadow_access_vm(struct shadow_mm *mm, unsigned long addr, void *buf,
-		     unsigned long len, bool write, bool force,
-		     unsigned long *done);
-bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force);
-struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
-				unsigned long addr, bool write, bool force,
-				int *err);
 
 /* gup.c */
 long shadow_populate_vma_page_range(struct shadow_mm *mm,
@@ -457,6 +473,10 @@ long shadow_populate_vma_page_range(struct shadow_mm *mm,
 				    unsigned long start, unsigned long end);
 int __shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 			 unsigned long len, bool ignore_errors);
+bool shadow_gup_allowed(struct shadow_vma *vma, bool write, bool force);
+struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
+				unsigned long addr, bool write, bool force,
+				int *err);
 
 /* mprotect.c */
 int shadow_do_mprotect_pkey(struct shadow_mm *mm, unsigned long start,
@@ -502,7 +522,7 @@ int shadow_page_referenced(struct page *page, struct shadow_mm *locked_mm,
 unsigned long shadow_try_to_unmap(struct page *page,
 				  struct shadow_mm *locked_mm, bool *busy);
 
-/* swapfile.c, swap_state.c: the shadow swap device and its swap cache */
+/* swapfile.c: the shadow swap device and its swap cache (swap_state) */
 int shadow_swap_init(void);
 void shadow_swap_exit(void);
 /* swap_duplicate(): one more swap PTE (fork, try_to_unmap) holds @entry */
@@ -557,10 +577,6 @@ int shadow_task_create(struct shadow_mm *mm, struct file **filep);
 int shadow_task_publish(struct shadow_ucmd *ucmd, struct shadow_mm *mm,
 			__u32 *out_id, size_t cmd_len);
 u64 shadow_task_ioctls(void);
-int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd);
-int shadow_access_user(struct shadow_mm *mm, unsigned long addr,
-		       char __user *ubuf, unsigned long len, bool write,
-		       bool force, unsigned long *total);
 
 /* batch.c */
 int shadow_task_batch(struct shadow_ucmd *ucmd);
@@ -580,6 +596,10 @@ int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 int shadow_show_smaps(struct seq_file *m, struct shadow_mm *mm);
 void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info);
 void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st);
+/* Most records one SHADOW_MM_GET_VMAS or SHADOW_MM_WALK may ask for. */
+#define SHADOW_MAX_VMA_RECORDS	BIT(20)
+int shadow_pagemap_read(struct shadow_mm *mm, unsigned long addr,
+			u64 nr_pages, struct shadow_page_info __user *upages);
 
 /* dump_pagetables.c */
 int shadow_ptdump_show(struct seq_file *m, struct shadow_mm *mm);

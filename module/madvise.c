@@ -185,7 +185,7 @@ static shadow_flow int shadow_madvise_update_vma(struct shadow_mm *mm,
 
 	pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
 	*prev = shadow_vma_merge(mm, *prev, start, end, new_flags,
-				 vma->anon_vma, vma->vm_shmem, pgoff);
+				 vma->anon_vma, vma->vm_mapping, pgoff);
 	if (*prev) {
 		vma = *prev;
 		goto success;

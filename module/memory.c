@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Data pages of shadow address spaces and their removal, after
- * mm/memory.c's zap_pte_range()/unmap_vmas() and free_pgtables().
+ * mm/memory.c's zap_pte_range()/unmap_vmas() and free_pgtables(), and
+ * access_remote_vm(), with get_user_pages' rules (gup.c).
  *
  * The engine never touches a page's _mapcount or mapping: its own metadata
  * (struct shadow_page) hangs off page->private of pages it allocated, and
@@ -13,7 +14,7 @@
  */
 #include <linux/highmem.h>
 #include <linux/slab.h>
-#include <linux/xarray.h>
+#include <linux/uaccess.h>
 
 #include "internal.h"
 
@@ -262,331 +263,73 @@ shadow_flow void shadow_free_pgtables(struct shadow_mm *mm,
 			      ceiling);
 }
 
-/* The slot a shmem object's value entry names, as a swap entry. */
-static swp_entry_t shadow_shmem_swp_entry(void *value)
+/**
+ * shadow_mapping_get() - take a reference on an address space's object
+ * (get_file)
+ * @mapping: the object
+ */
+void shadow_mapping_get(struct shadow_address_space *mapping)
 {
-	return swp_entry(0, xa_to_value(value));
+	refcount_inc(&mapping->ref);
 }
 
 /**
- * shadow_shmem_zero_setup() - a new backing object for MAP_SHARED anonymous
- * @size: its size in bytes, the new mapping's length (shmem_zero_setup)
+ * shadow_mapping_put() - drop a reference; the last frees object and pages
+ * (fput)
+ * @mapping: the object
  *
- * Return: the object with one reference, or NULL.
+ * A file's object goes back to filemap.c, a shared anonymous one to
+ * shmem.c's shadow_shmem_evict_inode().
  */
-struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
+void shadow_mapping_put(struct shadow_address_space *mapping)
 {
-	static atomic_long_t last_id;
-	struct shadow_shmem_object *obj;
+	struct shadow_inode *obj = to_shadow_inode(mapping);
 
-	obj = kzalloc(sizeof(*obj), SHADOW_GFP);
-	if (!obj)
-		return NULL;
-	refcount_set(&obj->shmem.ref, 1);
-	obj->shmem.id = atomic_long_inc_return(&last_id);
-	obj->size = size >> PAGE_SHIFT;
-	xa_init(&obj->pages);
-	INIT_LIST_HEAD(&obj->i_mmap);
-	init_rwsem(&obj->i_mmap_rwsem);
-	atomic_long_inc(&shadow_counters.shmem);
-	return &obj->shmem;
-}
-
-/**
- * shadow_shmem_get() - take a reference on a shared backing object
- * @shmem: the object
- */
-void shadow_shmem_get(struct shadow_shmem *shmem)
-{
-	refcount_inc(&shmem->ref);
-}
-
-/**
- * shadow_shmem_put() - drop a reference; the last frees object and pages
- * @shmem: the object
- *
- * The slots of its swapped-out pages are freed too (shmem_undo_range).
- */
-void shadow_shmem_put(struct shadow_shmem *shmem)
-{
-	struct shadow_shmem_object *obj = to_shmem_object(shmem);
-	unsigned long index;
-	void *entry;
-
-	if (!refcount_dec_and_test(&shmem->ref))
+	if (!refcount_dec_and_test(&mapping->ref))
 		return;
-	if (shmem->file) {
+	if (mapping->file) {
 		shadow_file_object_release(obj);
 		return;
 	}
-	WARN_ON_ONCE(!list_empty(&obj->i_mmap));
-	xa_for_each(&obj->pages, index, entry) {
-		if (xa_is_value(entry)) {
-			shadow_swap_free(shadow_shmem_swp_entry(entry));
-			continue;
-		}
-		/* Truncated: no longer the object's (page->mapping). */
-		WRITE_ONCE(shadow_page_meta(entry)->shmem_obj, NULL);
-		shadow_put_page(entry);
-	}
-	xa_destroy(&obj->pages);
-	atomic_long_dec(&shadow_counters.shmem);
-	kfree(obj);
-}
-
-/*
- * The object's entry at @index, under its lock: a page with a reference
- * for the caller (return value), or NULL with *@value set to the swap
- * value there, or to NULL when there is nothing.
- */
-static struct page *shadow_shmem_lookup(struct shadow_shmem_object *obj,
-					unsigned long index, void **value)
-{
-	void *entry;
-
-	xa_lock(&obj->pages);
-	entry = xa_load(&obj->pages, index);
-	if (entry && !xa_is_value(entry))
-		shadow_get_page(entry);
-	xa_unlock(&obj->pages);
-	if (xa_is_value(entry)) {
-		*value = entry;
-		return NULL;
-	}
-	*value = NULL;
-	return entry;
+	shadow_shmem_evict_inode(obj);
 }
 
 /**
- * shadow_shmem_link() - a VMA maps its shmem object (get_file, vma_link)
- * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ * shadow_vma_link_file() - a VMA maps its object (get_file, vma_link)
+ * @vma: the VMA, whose vm_mapping is set; its mm's mmap_lock held for
  *       writing
  *
  * The VMA takes a reference on the object and joins its i_mmap list, where
  * the rmap walks of the object's pages find it. Never fails.
  */
-void shadow_shmem_link(struct shadow_vma *vma)
+void shadow_vma_link_file(struct shadow_vma *vma)
 {
-	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+	struct shadow_inode *obj = to_shadow_inode(vma->vm_mapping);
 
-	shadow_shmem_get(&obj->shmem);
+	shadow_mapping_get(&obj->i_data);
 	down_write(&obj->i_mmap_rwsem);
-	list_add_tail(&vma->shmem_node, &obj->i_mmap);
+	list_add_tail(&vma->i_mmap_node, &obj->i_mmap);
 	up_write(&obj->i_mmap_rwsem);
 }
 
 /**
- * shadow_shmem_unlink() - a VMA no longer maps its shmem object
+ * shadow_unlink_file_vma() - a VMA no longer maps its object
  * (unlink_file_vma, fput)
- * @vma: the VMA, whose vm_shmem is set; its mm's mmap_lock held for
+ * @vma: the VMA, whose vm_mapping is set; its mm's mmap_lock held for
  *       writing
  *
  * The VMA leaves the object's i_mmap list and drops its reference; the
- * last one frees the object. vm_shmem stays set: the VMA is on its way
+ * last one frees the object. vm_mapping stays set: the VMA is on its way
  * out.
  */
-void shadow_shmem_unlink(struct shadow_vma *vma)
+void shadow_unlink_file_vma(struct shadow_vma *vma)
 {
-	struct shadow_shmem_object *obj = to_shmem_object(vma->vm_shmem);
+	struct shadow_inode *obj = to_shadow_inode(vma->vm_mapping);
 
 	down_write(&obj->i_mmap_rwsem);
-	list_del(&vma->shmem_node);
+	list_del(&vma->i_mmap_node);
 	up_write(&obj->i_mmap_rwsem);
-	shadow_shmem_put(&obj->shmem);
-}
-
-/**
- * shadow_shmem_find_page() - the page at @index if the object has one
- * @shmem: the object, pinned by the caller (a VMA under mmap_lock)
- * @index: page index in the object
- *
- * A page out on the swap device is not there (filemap_map_pages skips
- * value entries).
- *
- * Return: the page with a reference for the caller, or NULL.
- */
-struct page *shadow_shmem_find_page(struct shadow_shmem *shmem,
-				    unsigned long index)
-{
-	void *value;
-
-	return shadow_shmem_lookup(to_shmem_object(shmem), index, &value);
-}
-
-/* A new page for the object at @index, with one reference. */
-static struct page *shadow_shmem_alloc_page(struct shadow_shmem *shmem,
-					    unsigned long index)
-{
-	struct page *page = shadow_alloc_page(false);
-	struct shadow_page *sp;
-
-	if (!page)
-		return NULL;
-	sp = shadow_page_meta(page);
-	sp->shmem = true;
-	sp->shmem_obj = shmem;
-	sp->index = index;
-	return page;
-}
-
-/*
- * shmem_swapin_folio(): bring the page at @index, out in the slot @value
- * names, back into the object. Returns the page with a reference for the
- * caller, NULL when someone else changed the entry first (look again), or
- * an ERR_PTR.
- */
-static struct page *shadow_shmem_swapin(struct shadow_shmem_object *obj,
-					unsigned long index, void *value)
-{
-	swp_entry_t entry = shadow_shmem_swp_entry(value);
-	struct page *page;
-	void *old;
-
-	page = shadow_shmem_alloc_page(&obj->shmem, index);
-	if (!page)
-		return ERR_PTR(-ENOMEM);
-	xa_lock(&obj->pages);
-	if (xa_load(&obj->pages, index) != value) {
-		xa_unlock(&obj->pages);
-		shadow_put_page(page);
-		return NULL;
-	}
-	/* The value there holds the slot: its contents stay. */
-	shadow_swap_read_shmem(entry, page);
-	shadow_get_page(page);	/* the object's */
-	/* In place of an entry: no allocation. */
-	old = __xa_store(&obj->pages, index, page, GFP_NOWAIT);
-	xa_unlock(&obj->pages);
-	WARN_ON_ONCE(old != value);
-	shadow_swap_free(entry);
-	return page;
-}
-
-/**
- * shadow_shmem_get_page() - the page at @index, created zeroed if absent
- * @shmem: the object
- * @index: page index in the object
- * @swapped: set to the walk id of the swap slot the page was read back
- *           from (a major fault), or 0
- *
- * Past the object's end there is no page: shmem_get_folio_gfp() refuses,
- * and the fault is a SIGBUS (-EFAULT here, as get_user_pages says).
- *
- * Return: the page with a reference for the caller, or an ERR_PTR.
- */
-struct page *shadow_shmem_get_page(struct shadow_shmem *shmem,
-				   unsigned long index, u64 *swapped)
-{
-	struct shadow_shmem_object *obj = to_shmem_object(shmem);
-	struct page *page, *old;
-	void *value;
-
-	*swapped = 0;
-	if (index >= obj->size)
-		return ERR_PTR(-EFAULT);
-
-	for (;;) {
-		page = shadow_shmem_lookup(obj, index, &value);
-		if (page)
-			return page;
-		if (value) {
-			page = shadow_shmem_swapin(obj, index, value);
-			if (!page)
-				continue;
-			if (!IS_ERR(page))
-				*swapped = shadow_swap_slot_id(shadow_shmem_swp_entry(value));
-			return page;
-		}
-		page = shadow_shmem_alloc_page(shmem, index);
-		if (!page)
-			return ERR_PTR(-ENOMEM);
-		old = xa_cmpxchg(&obj->pages, index, NULL, page, SHADOW_GFP);
-		if (xa_is_err(old)) {
-			shadow_put_page(page);
-			return ERR_PTR(xa_err(old));
-		}
-		if (!old) {
-			/* The object's reference, and the caller's. */
-			shadow_get_page(page);
-			return page;
-		}
-		/* Another fault filled the slot first: look again. */
-		shadow_put_page(page);
-	}
-}
-
-/**
- * shadow_shmem_writepage() - move an unmapped page of a shared anonymous
- * object to the swap device (shmem_writepage)
- * @page: the page, with a reference held by the caller
- *
- * The object keeps the slot (a value entry) instead of the page, and
- * drops its reference: the caller's is then the last. Only a page that
- * nothing but its object and the caller holds can go.
- *
- * Return: true when the page left the object.
- */
-bool shadow_shmem_writepage(struct page *page)
-{
-	struct shadow_page *sp = shadow_page_meta(page);
-	struct shadow_shmem *shmem = READ_ONCE(sp->shmem_obj);
-	struct shadow_shmem_object *obj;
-	swp_entry_t entry;
-	bool moved = false;
-
-	/* Truncated: the object is gone, the page goes with its holders. */
-	if (!shmem)
-		return false;
-	obj = to_shmem_object(shmem);
-	entry = shadow_swap_alloc_shmem();
-	if (!entry.val)
-		return false;
-	xa_lock(&obj->pages);
-	if (xa_load(&obj->pages, sp->index) == page &&
-	    !atomic_read(&sp->mapcount) && atomic_read(&sp->refs) == 2) {
-		shadow_swap_write_shmem(entry, page);
-		__xa_store(&obj->pages, sp->index,
-			   xa_mk_value(swp_offset(entry)), GFP_NOWAIT);
-		moved = true;
-	}
-	xa_unlock(&obj->pages);
-	if (!moved) {
-		shadow_swap_free(entry);
-		return false;
-	}
-	shadow_put_page(page);	/* the object's */
-	return true;
-}
-
-/*
- * shmem_swapin_range(): the pages of @shmem from @index to @last that are
- * out on the swap device come back into the object, unmapped.
- */
-static void shadow_shmem_swapin_range(struct shadow_shmem *shmem,
-				      unsigned long index, unsigned long last)
-{
-	struct shadow_shmem_object *obj = to_shmem_object(shmem);
-	struct page *page;
-	u64 swapped;
-	void *entry;
-
-	while (index <= last) {
-		xa_lock(&obj->pages);
-		entry = xa_find(&obj->pages, &index, last, XA_PRESENT);
-		while (entry && !xa_is_value(entry))
-			entry = xa_find_after(&obj->pages, &index, last,
-					      XA_PRESENT);
-		xa_unlock(&obj->pages);
-		if (!entry)
-			return;
-		page = shadow_shmem_get_page(shmem, index, &swapped);
-		if (IS_ERR(page))
-			return;
-		shadow_put_page(page);
-		if (index++ == last)
-			return;
-		cond_resched();
-	}
+	shadow_mapping_put(&obj->i_data);
 }
 
 /**
@@ -611,8 +354,8 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 	shadow_mmap_assert_locked(mm);
 	if (start >= end)
 		return;
-	if (vma->vm_shmem && !vma->vm_shmem->file) {
-		shadow_shmem_swapin_range(vma->vm_shmem,
+	if (vma->vm_mapping && !vma->vm_mapping->file) {
+		shadow_shmem_swapin_range(vma->vm_mapping,
 					  vma->vm_pgoff +
 					  ((start - vma->vm_start) >> PAGE_SHIFT),
 					  vma->vm_pgoff +
@@ -646,4 +389,129 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 		shadow_put_page(page);
 		cond_resched();
 	}
+}
+
+/**
+ * shadow_access_remote_vm() - read or write bytes of an address space
+ * @mm: the address space
+ * @addr: start address
+ * @buf: kernel buffer
+ * @len: bytes
+ * @write: write @buf into the address space (else read into @buf)
+ * @force: FOLL_FORCE: ignore VM_READ/VM_WRITE where VM_MAY* allows, as a
+ *         debugger does; a forced write breaks COW and never reaches a
+ *         shared or read-only object
+ * @done: set to the bytes transferred
+ *
+ * Stops at the first page it may not access (access_process_vm). An
+ * access that starts below a VM_GROWSDOWN VMA grows it first, as
+ * __access_remote_vm() does.
+ *
+ * Return: 0, -EFAULT (past the end of a shared object), -ENOMEM, or
+ * -EINTR.
+ */
+int shadow_access_remote_vm(struct shadow_mm *mm, unsigned long addr,
+			    void *buf, unsigned long len, bool write, bool force,
+			    unsigned long *done)
+{
+	struct shadow_vma *vma;
+	int err = 0;
+
+	*done = 0;
+	if (shadow_mmap_read_lock_killable(mm))
+		return -EINTR;
+
+	/* We might need to expand the stack to access it */
+	vma = shadow_find_vma(mm, addr);
+	if ((!vma || vma->vm_start > addr) && !shadow_expand_stack(mm, addr))
+		return 0;	/* nothing transferred, mmap_lock dropped */
+
+	while (len) {
+		unsigned long offset = offset_in_page(addr);
+		unsigned long bytes = min(len, PAGE_SIZE - offset);
+		struct page *page;
+		void *kaddr;
+
+		vma = shadow_find_vma(mm, addr);
+		if (!vma || vma->vm_start > addr ||
+		    !shadow_gup_allowed(vma, write, force))
+			break;
+		page = shadow_follow_page(mm, vma, addr & PAGE_MASK, write,
+					  force, &err);
+		if (err)
+			break;
+		if (!page) {
+			/* The zero page: reads see zeroes. */
+			memset(buf, 0, bytes);
+		} else {
+			kaddr = page_address(page) + offset;
+			if (write)
+				memcpy(kaddr, buf, bytes);
+			else
+				memcpy(buf, kaddr, bytes);
+			shadow_put_page(page);
+		}
+		len -= bytes;
+		buf += bytes;
+		addr += bytes;
+		*done += bytes;
+	}
+	shadow_mmap_read_unlock(mm);
+	return err;
+}
+
+/**
+ * shadow_access_remote_user() - SHADOW_MM_ACCESS between the address space
+ * and a user buffer, as ptrace_readdata()/ptrace_writedata() go through
+ * access_process_vm()
+ * @mm: the address space
+ * @addr: address in @mm
+ * @ubuf: the user buffer
+ * @len: bytes to transfer
+ * @write: from @ubuf into @mm, else from @mm into @ubuf
+ * @force: FOLL_FORCE
+ * @total: set to the bytes transferred
+ *
+ * A page at a time through a bounce buffer, no lock held on the user
+ * copies: shadow_access_remote_vm() takes mmap_lock for each page.
+ *
+ * Return: 0, or the error that stopped the transfer (-EFAULT for @ubuf,
+ * -EINTR, -ENOMEM, or shadow_access_remote_vm()'s).
+ */
+int shadow_access_remote_user(struct shadow_mm *mm, unsigned long addr,
+			      char __user *ubuf, unsigned long len, bool write,
+			      bool force, unsigned long *total)
+{
+	unsigned long done;
+	void *bounce;
+	int ret = 0;
+
+	*total = 0;
+	bounce = kmalloc(PAGE_SIZE, SHADOW_GFP);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (*total < len) {
+		unsigned long chunk = min_t(u64, len - *total, PAGE_SIZE);
+
+		if (write && copy_from_user(bounce, ubuf + *total, chunk)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = shadow_access_remote_vm(mm, addr + *total, bounce, chunk,
+					      write, force, &done);
+		if (!write && copy_to_user(ubuf + *total, bounce, done)) {
+			ret = -EFAULT;
+			break;
+		}
+		*total += done;
+		if (ret || done < chunk)
+			break;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	kfree(bounce);
+	return ret;
 }

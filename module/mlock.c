@@ -35,7 +35,7 @@ static shadow_flow int shadow_mlock_fixup(struct shadow_mm *mm,
 
 	pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
 	*prev = shadow_vma_merge(mm, *prev, start, end, newflags,
-				 vma->anon_vma, vma->vm_shmem, pgoff);
+				 vma->anon_vma, vma->vm_mapping, pgoff);
 	if (*prev) {
 		vma = *prev;
 		goto success;

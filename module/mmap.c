@@ -7,7 +7,10 @@
  * of the kernel function it shadows.
  *
  * Callers hold mm->mmap_lock for writing, except where a function takes it
- * itself (shadow_vm_mmap_pgoff(), shadow_vm_munmap(), shadow_exit_mmap()).
+ * itself (shadow_vm_mmap_pgoff(), shadow_vm_munmap(), shadow_exit_mmap(),
+ * shadow_set_start_brk()), where it holds it for reading
+ * (shadow_expand_stack()), and for shadow_mmap_check(), which checks
+ * arguments only.
  *
  * This file includes only vma_internal.h: the user-space harness compiles
  * it unchanged.
@@ -260,7 +263,7 @@ shadow_flow int shadow_do_munmap(struct shadow_mm *mm, unsigned long start,
  * neighbour when the new range can merge with it, else insert a new VMA.
  */
 static shadow_flow unsigned long shadow_mmap_region(struct shadow_mm *mm,
-						    struct shadow_shmem *file,
+						    struct shadow_address_space *file,
 						    unsigned long addr,
 						    unsigned long len,
 						    unsigned long vm_flags,
@@ -327,19 +330,19 @@ cannot_expand:
 
 	if (file) {
 		/* get_file(): the VMA references the file through its object. */
-		vma->vm_shmem = file;
-		shadow_shmem_link(vma);
+		vma->vm_mapping = file;
+		shadow_vma_link_file(vma);
 	} else if (vm_flags & VM_SHARED) {
-		struct shadow_shmem *shmem = shadow_shmem_zero_setup(end - addr);
+		struct shadow_address_space *shmem = shadow_shmem_zero_setup(end - addr);
 
 		if (!shmem) {
 			error = -ENOMEM;
 			goto free_vma;
 		}
 		/* The VMA's own reference and i_mmap entry replace setup's. */
-		vma->vm_shmem = shmem;
-		shadow_shmem_link(vma);
-		shadow_shmem_put(shmem);
+		vma->vm_mapping = shmem;
+		shadow_vma_link_file(vma);
+		shadow_mapping_put(shmem);
 	}
 
 	error = shadow_vma_store(mm, vma);
@@ -365,6 +368,54 @@ free_vma:
 	return error;
 }
 
+/* MAP_* flags the engine models; other bits are ignored, as by mmap(2). */
+#define SHADOW_MAP_UNSUPPORTED	(MAP_HUGETLB | MAP_32BIT | MAP_SYNC)
+
+/**
+ * shadow_mmap_check() - the checks of mmap(2)'s arguments before do_mmap
+ * @offset: the byte offset
+ * @map_flags: MAP_*
+ * @fd: the file descriptor
+ * @filep: set to @fd's file object, referenced, or to NULL for
+ *         MAP_ANONYMOUS; NULL when the caller maps no files (a batch),
+ *         which then refuses a file mapping without looking @fd up
+ *
+ * mmap(2) on x86-64 takes a byte offset, page aligned, and checks it
+ * before anything else; ksys_mmap_pgoff() then wants a file unless
+ * MAP_ANONYMOUS (fget: -EBADF), and refuses MAP_HUGETLB on a file that is
+ * not hugetlbfs (-EINVAL).
+ *
+ * Return: 0, -EINVAL, -EBADF, shadow_file_object_get()'s errors, or
+ * -EOPNOTSUPP for what the engine does not model.
+ */
+int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
+		      struct shadow_address_space **filep)
+{
+	struct shadow_address_space *file = NULL;
+
+	if (offset_in_page(offset))
+		return -EINVAL;
+	if (!(map_flags & MAP_ANONYMOUS)) {
+		if (!filep)
+			return fd < 0 ? -EBADF : -EOPNOTSUPP;
+		file = shadow_file_object_get(fd);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+		if (map_flags & MAP_HUGETLB) {
+			shadow_mapping_put(file);
+			return -EINVAL;
+		}
+	}
+	if (map_flags & SHADOW_MAP_UNSUPPORTED) {
+		if (file)
+			shadow_mapping_put(file);
+		return -EOPNOTSUPP;
+	}
+	if (filep)
+		*filep = file;
+	return 0;
+}
+
 /**
  * shadow_do_mmap_file() - create a mapping (do_mmap)
  * @mm: the address space, mmap_lock held for writing
@@ -381,7 +432,7 @@ free_vma:
  * Return: the address, or a negative errno as an unsigned long.
  */
 shadow_flow unsigned long shadow_do_mmap_file(struct shadow_mm *mm,
-					      struct shadow_shmem *file,
+					      struct shadow_address_space *file,
 					      unsigned long addr,
 					      unsigned long len,
 					      unsigned long prot,
@@ -530,7 +581,7 @@ unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
  * Return: as shadow_vm_mmap_pgoff().
  */
 unsigned long shadow_vm_mmap_file(struct shadow_mm *mm,
-				  struct shadow_shmem *file,
+				  struct shadow_address_space *file,
 				  unsigned long addr, unsigned long len,
 				  unsigned long prot, unsigned long flags,
 				  unsigned long pgoff)
@@ -777,6 +828,34 @@ out:
 	return origbrk;
 }
 
+/**
+ * shadow_set_start_brk() - SHADOW_BRK_SET_START: prctl(PR_SET_MM_START_BRK)
+ * for an empty heap, with the break moved along, so that the heap can be
+ * placed anywhere
+ * @mm: the address space
+ * @start: the new start of the heap, page aligned
+ *
+ * Return: 0, -EINVAL (a bad @start, or a heap that is not empty), or
+ * -EINTR.
+ */
+int shadow_set_start_brk(struct shadow_mm *mm, unsigned long start)
+{
+	int ret = 0;
+
+	if (offset_in_page(start) || start < mm->mmap_min_addr ||
+	    start >= mm->task_size)
+		return -EINVAL;
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	if (mm->brk != mm->start_brk)
+		ret = -EINVAL;
+	else
+		mm->start_brk = start;
+	mm->brk = mm->start_brk;
+	shadow_mmap_write_unlock(mm);
+	return ret;
+}
+
 /*
  * May a stack grow by @grow pages to @size bytes (acct_stack_growth)?
  * The address space, RLIMIT_STACK and, for a locked stack, RLIMIT_MEMLOCK
@@ -881,6 +960,41 @@ int shadow_expand_stack_locked(struct shadow_mm *mm, struct shadow_vma *vma,
 }
 
 /**
+ * shadow_expand_stack() - expand_stack() for access_process_vm
+ * @mm: the address space, mmap_lock held for reading
+ * @addr: the address to cover
+ *
+ * Drop mmap_lock, grow the stack above @addr under the write lock,
+ * downgrade.
+ *
+ * Return: the VMA now containing @addr with mmap_lock held for reading,
+ * or NULL with mmap_lock dropped.
+ */
+struct shadow_vma *shadow_expand_stack(struct shadow_mm *mm,
+				       unsigned long addr)
+{
+	struct shadow_vma *vma, *prev;
+
+	shadow_mmap_read_unlock(mm);
+	if (shadow_mmap_write_lock_killable(mm))
+		return NULL;
+
+	vma = shadow_find_vma_prev(mm, addr, &prev);
+	if (vma && vma->vm_start <= addr)
+		goto success;
+	/* x86-64 has no VM_GROWSUP: prev never grows up to @addr. */
+	if (vma && !shadow_expand_downwards(mm, vma, addr))
+		goto success;
+
+	shadow_mmap_write_unlock(mm);
+	return NULL;
+
+success:
+	shadow_mmap_write_downgrade(mm);
+	return vma;
+}
+
+/**
  * shadow_copy_vma() - the VMA an mremap move goes to (copy_vma)
  * @vmap: the VMA being moved; updated when the destination merged with it
  * @addr: the destination, free
@@ -913,7 +1027,7 @@ shadow_flow struct shadow_vma *shadow_copy_vma(struct shadow_vma **vmap,
 	 * If anonymous vma has not yet been faulted, update new pgoff
 	 * to match new location, to increase its chance of merging.
 	 */
-	if (!vma->vm_shmem && !vma->anon_vma) {
+	if (!vma->vm_mapping && !vma->anon_vma) {
 		pgoff = addr >> PAGE_SHIFT;
 		faulted_in_anon_vma = false;
 		can_self_merge = true;
@@ -936,7 +1050,7 @@ shadow_flow struct shadow_vma *shadow_copy_vma(struct shadow_vma **vmap,
 	else
 		new_vma = shadow_vma_merge(mm, prev, addr, addr + len,
 					   vma->vm_flags, vma->anon_vma,
-					   vma->vm_shmem, pgoff);
+					   vma->vm_mapping, pgoff);
 	if (new_vma) {
 		/* Source vma may have been merged into new_vma */
 		if (vma_start >= new_vma->vm_start &&

@@ -243,7 +243,7 @@ static shadow_flow int shadow_mprotect_fixup(struct shadow_mm *mm,
 				  VM_NORESERVE)))
 			newflags |= VM_ACCOUNT;
 	} else if (SHADOW_RULE_MPROTECT_UNACCOUNT &&
-		   (oldflags & VM_ACCOUNT) && !vma->vm_shmem &&
+		   (oldflags & VM_ACCOUNT) && !vma->vm_mapping &&
 		   !vma->anon_vma) {
 		newflags &= ~VM_ACCOUNT;
 	}
@@ -260,7 +260,7 @@ static shadow_flow int shadow_mprotect_fixup(struct shadow_mm *mm,
 	/* First try to merge with previous and/or next vma. */
 	pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
 	*pprev = shadow_vma_merge(mm, *pprev, start, end, newflags,
-				  vma->anon_vma, vma->vm_shmem, pgoff);
+				  vma->anon_vma, vma->vm_mapping, pgoff);
 	if (*pprev) {
 		vma = *pprev;
 		shadow_warn_on((vma->vm_flags ^ newflags) & ~VM_SOFTDIRTY);

@@ -295,7 +295,7 @@ static shadow_flow unsigned long shadow_move_vma(struct shadow_mm *mm,
 			shadow_anon_vma_unlink(vma);
 			vma->vm_anon_chain = 0;
 			if (SHADOW_RULE_DONTUNMAP_NO_SELF_MERGE &&
-			    !vma->vm_shmem)
+			    !vma->vm_mapping)
 				vma->vm_pgoff = vma->vm_start >> PAGE_SHIFT;
 		}
 
@@ -450,7 +450,7 @@ static shadow_flow unsigned long shadow_mremap_to(struct shadow_mm *mm,
 	if (vma->vm_flags & VM_MAYSHARE)
 		map_flags |= MAP_SHARED;
 
-	ret = shadow_get_unmapped_area(mm, vma->vm_shmem, new_addr, new_len,
+	ret = shadow_get_unmapped_area(mm, vma->vm_mapping, new_addr, new_len,
 				       vma->vm_pgoff +
 				       ((addr - vma->vm_start) >> PAGE_SHIFT),
 				       map_flags);
@@ -595,7 +595,7 @@ shadow_flow unsigned long shadow_sys_mremap(struct shadow_mm *mm,
 		 */
 		vma = shadow_vma_merge(mm, vma, extension_start, extension_end,
 				       vma->vm_flags, vma->anon_vma,
-				       vma->vm_shmem, extension_pgoff);
+				       vma->vm_mapping, extension_pgoff);
 		if (!vma) {
 			ret = -ENOMEM;
 			goto out;
@@ -622,7 +622,7 @@ shadow_flow unsigned long shadow_sys_mremap(struct shadow_mm *mm,
 		if (vma->vm_flags & VM_MAYSHARE)
 			map_flags |= MAP_SHARED;
 
-		new_addr = shadow_get_unmapped_area(mm, vma->vm_shmem, 0,
+		new_addr = shadow_get_unmapped_area(mm, vma->vm_mapping, 0,
 						    new_len,
 						    vma->vm_pgoff +
 						    ((addr - vma->vm_start) >>

@@ -33,8 +33,10 @@ static int shadow_walk_pte_range(unsigned long *pmd, unsigned long addr,
 	val = *pmd;
 	if (!val) {
 		spin_unlock(&walk->mm->page_table_lock);
-		return 0;
+		return ops->pte_hole ?
+		       ops->pte_hole(addr, end, SHADOW_DEPTH_PMD, walk) : 0;
 	}
+	walk->pmd = val;
 	pte = shadow_pte_offset(val, addr);
 	for (;;) {
 		err = ops->pte_entry(pte, addr, addr + PAGE_SIZE, walk);

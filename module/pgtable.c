@@ -249,8 +249,8 @@ pte_t *shadow_pte_lookup_locked(struct shadow_mm *mm, unsigned long addr,
 	val = *pmd;
 	if (!val)
 		return NULL;
-	if (shared && shadow_pmd_shared(val))
-		*shared = atomic_read_acquire(shadow_pt_share_count(shadow_entry_table(val))) > 1;
+	if (shared)
+		*shared = shadow_pmd_table_shared(val);
 	return shadow_pte_offset(val, addr);
 }
 

@@ -187,7 +187,8 @@ static void shadow_anon_vma_put(struct shadow_anon_vma *av)
  * The VMA takes a reference and joins the anon_vma's list, so that rmap
  * walks from the anon_vma's pages find it. Never fails.
  */
-void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma)
+void shadow_anon_vma_link(struct shadow_vma *vma,
+			  struct shadow_anon_vma *anon_vma)
 {
 	struct shadow_anon_vma *av = anon_vma;
 
@@ -232,7 +233,7 @@ static void *shadow_reusable_anon_vma(struct shadow_vma *old,
 				      struct shadow_vma *a,
 				      struct shadow_vma *b)
 {
-	if (a->vm_end != b->vm_start || a->vm_shmem != b->vm_shmem ||
+	if (a->vm_end != b->vm_start || a->vm_mapping != b->vm_mapping ||
 	    ((a->vm_flags ^ b->vm_flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) ||
 	    b->vm_pgoff != a->vm_pgoff +
 			   ((b->vm_start - a->vm_start) >> PAGE_SHIFT))
@@ -568,22 +569,22 @@ out:
 static shadow_flow void shadow_rmap_walk_file(struct page *page,
 					      struct shadow_rmap_walk_control *rwc)
 {
-	struct shadow_shmem *shmem = READ_ONCE(shadow_page_meta(page)->shmem_obj);
-	struct shadow_shmem_object *obj;
+	struct shadow_address_space *shmem = READ_ONCE(shadow_page_meta(page)->shmem_obj);
+	struct shadow_inode *obj;
 	struct shadow_vma *vma;
 
 	if (!shmem)
 		return;
-	obj = to_shmem_object(shmem);
+	obj = to_shadow_inode(shmem);
 	down_read(&obj->i_mmap_rwsem);
-	list_for_each_entry(vma, &obj->i_mmap, shmem_node)
+	list_for_each_entry(vma, &obj->i_mmap, i_mmap_node)
 		if (!shadow_rmap_walk_vma(page, vma, rwc))
 			break;
 	up_read(&obj->i_mmap_rwsem);
 }
 
 /* One file object of a page-cache page's address_space: its VMAs. */
-static bool shadow_rmap_walk_file_object(struct shadow_shmem_object *obj,
+static bool shadow_rmap_walk_file_object(struct shadow_inode *obj,
 					 void *arg)
 {
 	struct shadow_rmap_walk_control *rwc = arg;
@@ -592,7 +593,7 @@ static bool shadow_rmap_walk_file_object(struct shadow_shmem_object *obj,
 	bool ret = true;
 
 	down_read(&obj->i_mmap_rwsem);
-	list_for_each_entry(vma, &obj->i_mmap, shmem_node) {
+	list_for_each_entry(vma, &obj->i_mmap, i_mmap_node) {
 		ret = shadow_rmap_walk_vma(page, vma, rwc);
 		if (!ret)
 			break;

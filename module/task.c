@@ -17,9 +17,6 @@
 #include "internal.h"
 #include "trace.h"
 
-/* Most VMA records one SHADOW_MM_GET_VMAS may ask for. */
-#define SHADOW_MAX_VMA_RECORDS	BIT(20)
-
 /**
  * struct shadow_task - the user of an address space behind one fd
  * @lock: protects @mm (task_lock)
@@ -63,70 +60,25 @@ static bool shadow_exit_mm(struct shadow_task *task)
 	return true;
 }
 
-/* MAP_* flags the engine models; other bits are ignored, as by mmap(2). */
-#define SHADOW_MAP_UNSUPPORTED	(MAP_HUGETLB | MAP_32BIT | MAP_SYNC)
-
-/**
- * shadow_mmap_check() - the checks of mmap(2)'s arguments before do_mmap
- * @offset: the byte offset
- * @map_flags: MAP_*
- * @fd: the file descriptor
- *
- * mmap(2) on x86-64 takes a byte offset, page aligned, and checks it
- * before anything else; ksys_mmap_pgoff() then wants a file unless
- * MAP_ANONYMOUS.
- *
- * Return: 0, -EINVAL, -EBADF, or -EOPNOTSUPP for what the engine does not
- * model.
- */
-int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd)
-{
-	if (offset_in_page(offset))
-		return -EINVAL;
-	if (!(map_flags & MAP_ANONYMOUS))
-		return fd < 0 ? -EBADF : -EOPNOTSUPP;
-	if (map_flags & SHADOW_MAP_UNSUPPORTED)
-		return -EOPNOTSUPP;
-	return 0;
-}
-
 static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_mmap *cmd = ucmd->cmd;
-	struct shadow_shmem *file = NULL;
+	struct shadow_address_space *file;
 	unsigned long addr;
+	int ret;
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
-	/*
-	 * mmap(2) on x86-64 takes a byte offset, page aligned, and checks it
-	 * before anything else; ksys_mmap_pgoff() then wants a file unless
-	 * MAP_ANONYMOUS (fget: -EBADF), and refuses MAP_HUGETLB on a file
-	 * that is not hugetlbfs (-EINVAL).
-	 */
-	if (offset_in_page(cmd->offset))
-		return -EINVAL;
-	if (!(cmd->map_flags & MAP_ANONYMOUS)) {
-		file = shadow_file_object_get(cmd->fd);
-		if (IS_ERR(file))
-			return PTR_ERR(file);
-		if (cmd->map_flags & MAP_HUGETLB) {
-			shadow_shmem_put(file);
-			return -EINVAL;
-		}
-	}
-	if (cmd->map_flags & SHADOW_MAP_UNSUPPORTED) {
-		if (file)
-			shadow_shmem_put(file);
-		return -EOPNOTSUPP;
-	}
+	ret = shadow_mmap_check(cmd->offset, cmd->map_flags, cmd->fd, &file);
+	if (ret)
+		return ret;
 
 	addr = shadow_vm_mmap_file(ucmd->mm, file, cmd->addr, cmd->len,
 				   cmd->prot, cmd->map_flags,
 				   cmd->offset >> PAGE_SHIFT);
 	/* The new VMA took its own reference on the file object. */
 	if (file)
-		shadow_shmem_put(file);
+		shadow_mapping_put(file);
 	if (IS_ERR_VALUE(addr))
 		return (long)addr;
 
@@ -373,28 +325,6 @@ static int shadow_task_mremap(struct shadow_ucmd *ucmd)
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
-/*
- * SHADOW_BRK_SET_START: prctl(PR_SET_MM_START_BRK) for an empty heap, with
- * the break moved along, so that the heap can be placed anywhere.
- */
-static int shadow_set_start_brk(struct shadow_mm *mm, unsigned long start)
-{
-	int ret = 0;
-
-	if (offset_in_page(start) || start < mm->mmap_min_addr ||
-	    start >= mm->task_size)
-		return -EINVAL;
-	if (shadow_mmap_write_lock_killable(mm))
-		return -EINTR;
-	if (mm->brk != mm->start_brk)
-		ret = -EINVAL;
-	else
-		mm->start_brk = start;
-	mm->brk = mm->start_brk;
-	shadow_mmap_write_unlock(mm);
-	return ret;
-}
-
 static int shadow_task_brk(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_brk *cmd = ucmd->cmd;
@@ -437,61 +367,6 @@ static int shadow_task_fault(struct shadow_ucmd *ucmd)
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd)) ?: ret;
 }
 
-/**
- * shadow_access_user() - SHADOW_MM_ACCESS between the address space and a
- * user buffer
- * @mm: the address space
- * @addr: address in @mm
- * @ubuf: the user buffer
- * @len: bytes to transfer
- * @write: from @ubuf into @mm, else from @mm into @ubuf
- * @force: FOLL_FORCE
- * @total: set to the bytes transferred
- *
- * A page at a time through a bounce buffer, no lock held on the user
- * copies: shadow_access_vm() takes mmap_lock for each page.
- *
- * Return: 0, or the error that stopped the transfer (-EFAULT for @ubuf,
- * -EINTR, -ENOMEM, or shadow_access_vm()'s).
- */
-int shadow_access_user(struct shadow_mm *mm, unsigned long addr,
-		       char __user *ubuf, unsigned long len, bool write,
-		       bool force, unsigned long *total)
-{
-	unsigned long done;
-	void *bounce;
-	int ret = 0;
-
-	*total = 0;
-	bounce = kmalloc(PAGE_SIZE, SHADOW_GFP);
-	if (!bounce)
-		return -ENOMEM;
-
-	while (*total < len) {
-		unsigned long chunk = min_t(u64, len - *total, PAGE_SIZE);
-
-		if (write && copy_from_user(bounce, ubuf + *total, chunk)) {
-			ret = -EFAULT;
-			break;
-		}
-		ret = shadow_access_vm(mm, addr + *total, bounce, chunk, write,
-				       force, &done);
-		if (!write && copy_to_user(ubuf + *total, bounce, done)) {
-			ret = -EFAULT;
-			break;
-		}
-		*total += done;
-		if (ret || done < chunk)
-			break;
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-	}
-	kfree(bounce);
-	return ret;
-}
-
 static int shadow_task_access(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_access *cmd = ucmd->cmd;
@@ -502,134 +377,25 @@ static int shadow_task_access(struct shadow_ucmd *ucmd)
 		return -EINVAL;
 	if (cmd->addr + cmd->len < cmd->addr)
 		return -EFAULT;
-	ret = shadow_access_user(ucmd->mm, cmd->addr,
-				 u64_to_user_ptr(cmd->buf), cmd->len,
-				 cmd->flags & SHADOW_ACCESS_WRITE,
-				 cmd->flags & SHADOW_ACCESS_FORCE, &total);
+	ret = shadow_access_remote_user(ucmd->mm, cmd->addr,
+					u64_to_user_ptr(cmd->buf), cmd->len,
+					cmd->flags & SHADOW_ACCESS_WRITE,
+					cmd->flags & SHADOW_ACCESS_FORCE,
+					&total);
 	if (!total && cmd->len)
 		return ret ?: -EFAULT;
 	cmd->out_len = total;
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
-/*
- * Copy one PTE's state into a record; page_table_lock held. @shared: its
- * table is shared by on-demand fork.
- */
-static void shadow_page_info(pte_t *pte, bool shared,
-			     struct shadow_page_info *info)
-{
-	struct shadow_page *sp;
-	pte_t entry;
-
-	memset(info, 0, sizeof(*info));
-	if (!pte)
-		return;
-	entry = *pte;
-	if (pte_none(entry))
-		return;
-	if (!pte_present(entry)) {
-		swp_entry_t swp = pte_to_swp_entry(entry);
-
-		/* A swap entry: its slot, and the slot's swap count. */
-		info->flags = SHADOW_PAGE_SWAP |
-			      (pte_swp_exclusive(entry) ?
-			       SHADOW_PAGE_EXCLUSIVE : 0) |
-			      (shared ? SHADOW_PAGE_PT_SHARED : 0);
-		info->page_id = shadow_swap_slot_id(swp);
-		info->mapcount = shadow_swap_count(swp);
-		return;
-	}
-	info->flags = SHADOW_PAGE_PRESENT |
-		      (pte_write(entry) ? SHADOW_PAGE_WRITE : 0) |
-		      (pte_dirty(entry) ? SHADOW_PAGE_DIRTY : 0) |
-		      (pte_young(entry) ? SHADOW_PAGE_YOUNG : 0) |
-		      (shared ? SHADOW_PAGE_PT_SHARED : 0);
-	if (pte_special(entry)) {
-		info->flags |= SHADOW_PAGE_ZERO;
-		return;
-	}
-	sp = shadow_page_meta(pte_page(entry));
-	info->page_id = sp->id;
-	info->mapcount = atomic_read(&sp->mapcount);
-	if (READ_ONCE(sp->anon_exclusive))
-		info->flags |= SHADOW_PAGE_EXCLUSIVE;
-	if (sp->shmem)
-		info->flags |= SHADOW_PAGE_SHMEM;
-	if (sp->file)
-		info->flags |= SHADOW_PAGE_FILE;
-	if (READ_ONCE(sp->swap))
-		info->flags |= SHADOW_PAGE_SWAPCACHE;
-}
-
-#define SHADOW_WALK_BATCH	64
-
 static int shadow_task_walk(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_walk *cmd = ucmd->cmd;
-	struct shadow_page_info __user *upages = u64_to_user_ptr(cmd->pages);
-	struct shadow_page_info *batch;
-	struct shadow_mm *mm = ucmd->mm;
-	unsigned long addr = cmd->addr, i, n;
-	int ret = 0;
 
-	if (cmd->flags || offset_in_page(cmd->addr) ||
-	    cmd->nr_pages > SHADOW_MAX_VMA_RECORDS ||
-	    cmd->addr + cmd->nr_pages * PAGE_SIZE < cmd->addr)
+	if (cmd->flags)
 		return -EINVAL;
-	batch = kmalloc_array(SHADOW_WALK_BATCH, sizeof(*batch),
-			      SHADOW_GFP);
-	if (!batch)
-		return -ENOMEM;
-	if (shadow_mmap_read_lock_killable(mm)) {
-		kfree(batch);
-		return -EINTR;
-	}
-	for (i = 0; i < cmd->nr_pages && !ret; i += n) {
-		unsigned long j;
-
-		n = min_t(u64, cmd->nr_pages - i, SHADOW_WALK_BATCH);
-		for (j = 0; j < n; j++, addr += PAGE_SIZE) {
-			/*
-			 * Nothing is mapped at or above task_size (pagemap
-			 * stops there too); the tables index bits 12-47 only,
-			 * so a lookup there would find the page of an alias.
-			 */
-			bool shared = false;
-			pte_t *pte = NULL;
-
-			/* The table may be shared: looked up under the lock. */
-			spin_lock(&mm->page_table_lock);
-			if (addr < mm->task_size)
-				pte = shadow_pte_lookup_locked(mm, addr, &shared);
-			shadow_page_info(pte, shared, &batch[j]);
-			spin_unlock(&mm->page_table_lock);
-		}
-		if (copy_to_user(upages + i, batch, n * sizeof(*batch)))
-			ret = -EFAULT;
-		cond_resched();
-	}
-	shadow_mmap_read_unlock(mm);
-	kfree(batch);
-	return ret;
-}
-
-/**
- * shadow_reclaim_check() - the checks SHADOW_MM_RECLAIM and
- * SHADOW_DEV_RECLAIM share
- * @rc: the request
- *
- * Return: 0, or -EINVAL for an unknown flag, an unaligned start or a range
- * that wraps.
- */
-int shadow_reclaim_check(const struct shadow_mm_reclaim *rc)
-{
-	if (rc->flags & ~SHADOW_RECLAIM_AGE)
-		return -EINVAL;
-	if (offset_in_page(rc->addr) || rc->len > U64_MAX - PAGE_SIZE ||
-	    rc->addr + PAGE_ALIGN(rc->len) < rc->addr)
-		return -EINVAL;
-	return 0;
+	return shadow_pagemap_read(ucmd->mm, cmd->addr, cmd->nr_pages,
+				   u64_to_user_ptr(cmd->pages));
 }
 
 /* SHADOW_MM_RECLAIM: reclaim a range, or the whole address space. */

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * What a shadow address space looks like from outside, after
- * fs/proc/task_mmu.c: the maps text, the VMA records, smaps, and the
- * statistics.
+ * fs/proc/task_mmu.c: the maps text, the VMA records, smaps, the page
+ * records (pagemap), and the statistics.
  */
 #include <linux/log2.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "internal.h"
 
@@ -26,10 +28,10 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
 	info->pgoff = vma->vm_pgoff;
 	if (shadow_vma_file(vma)) {
 		info->backing = SHADOW_VMA_FILE;
-		info->backing_id = vma->vm_shmem->id;
-	} else if (vma->vm_shmem) {
+		info->backing_id = vma->vm_mapping->id;
+	} else if (vma->vm_mapping) {
 		info->backing = SHADOW_VMA_ANON_SHARED;
-		info->backing_id = vma->vm_shmem->id;
+		info->backing_id = vma->vm_mapping->id;
 	} else {
 		info->backing = SHADOW_VMA_ANON_PRIVATE;
 	}
@@ -63,11 +65,11 @@ int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 		dev_minor = MINOR(inode->i_sb->s_dev);
 		ino = inode->i_ino;
 		pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
-	} else if (vma->vm_shmem) {
+	} else if (vma->vm_mapping) {
 		/* A shared anonymous mapping is a deleted /dev/zero on shmem. */
 		pgoff = (unsigned long long)vma->vm_pgoff << PAGE_SHIFT;
 		dev_minor = 1;
-		ino = vma->vm_shmem->id;
+		ino = vma->vm_mapping->id;
 	}
 	n = scnprintf(line, size, "%08lx-%08lx %c%c%c%c %08llx %02x:%02x %lu ",
 		      vma->vm_start, vma->vm_end,
@@ -90,7 +92,7 @@ int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 				n += strlen(line + n);
 			}
 		}
-	} else if (vma->vm_shmem) {
+	} else if (vma->vm_mapping) {
 		name = "/dev/zero (deleted)";
 	} else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk) {
 		name = "[heap]";
@@ -146,6 +148,155 @@ int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 	*bufp = buf;
 	*len = total;
 	return 0;
+}
+
+/* Copy one PTE's state into a record. @shared: its table is shared by ODF. */
+static void shadow_page_info(pte_t entry, bool shared,
+			     struct shadow_page_info *info)
+{
+	struct shadow_page *sp;
+
+	memset(info, 0, sizeof(*info));
+	if (pte_none(entry))
+		return;
+	if (!pte_present(entry)) {
+		swp_entry_t swp = pte_to_swp_entry(entry);
+
+		/* A swap entry: its slot, and the slot's swap count. */
+		info->flags = SHADOW_PAGE_SWAP |
+			      (pte_swp_exclusive(entry) ?
+			       SHADOW_PAGE_EXCLUSIVE : 0) |
+			      (shared ? SHADOW_PAGE_PT_SHARED : 0);
+		info->page_id = shadow_swap_slot_id(swp);
+		info->mapcount = shadow_swap_count(swp);
+		return;
+	}
+	info->flags = SHADOW_PAGE_PRESENT |
+		      (pte_write(entry) ? SHADOW_PAGE_WRITE : 0) |
+		      (pte_dirty(entry) ? SHADOW_PAGE_DIRTY : 0) |
+		      (pte_young(entry) ? SHADOW_PAGE_YOUNG : 0) |
+		      (shared ? SHADOW_PAGE_PT_SHARED : 0);
+	if (pte_special(entry)) {
+		info->flags |= SHADOW_PAGE_ZERO;
+		return;
+	}
+	sp = shadow_page_meta(pte_page(entry));
+	info->page_id = sp->id;
+	info->mapcount = atomic_read(&sp->mapcount);
+	if (READ_ONCE(sp->anon_exclusive))
+		info->flags |= SHADOW_PAGE_EXCLUSIVE;
+	if (sp->shmem)
+		info->flags |= SHADOW_PAGE_SHMEM;
+	if (sp->file)
+		info->flags |= SHADOW_PAGE_FILE;
+	if (READ_ONCE(sp->swap))
+		info->flags |= SHADOW_PAGE_SWAPCACHE;
+}
+
+/* Records one walk fills before they are copied out. */
+#define SHADOW_PAGEMAP_BATCH	64
+
+/**
+ * struct shadow_pagemapread - the state of SHADOW_MM_WALK (pagemapread)
+ * @buffer: the records of SHADOW_PAGEMAP_BATCH pages from @start
+ * @start: the address of @buffer[0]
+ */
+struct shadow_pagemapread {
+	struct shadow_page_info *buffer;
+	unsigned long start;
+};
+
+static struct shadow_page_info *
+shadow_pagemap_record(struct shadow_pagemapread *pm, unsigned long addr)
+{
+	return &pm->buffer[(addr - pm->start) >> PAGE_SHIFT];
+}
+
+/* pagemap_pte_range(), one PTE: the table may be shared, read it locked. */
+static int shadow_pagemap_pte_entry(pte_t *pte, unsigned long addr,
+				    unsigned long next,
+				    struct shadow_pagewalk *walk)
+{
+	lockdep_assert_held(&walk->mm->page_table_lock);
+	shadow_page_info(*pte, shadow_pmd_table_shared(walk->pmd),
+			 shadow_pagemap_record(walk->private, addr));
+	return 0;
+}
+
+/* The records of [addr, end): nothing mapped. */
+static void shadow_pagemap_clear(struct shadow_pagemapread *pm,
+				 unsigned long addr, unsigned long end)
+{
+	memset(shadow_pagemap_record(pm, addr), 0,
+	       ((end - addr) >> PAGE_SHIFT) * sizeof(*pm->buffer));
+}
+
+/* pagemap_pte_hole(): no table, no page. */
+static int shadow_pagemap_pte_hole(unsigned long addr, unsigned long next,
+				   int depth, struct shadow_pagewalk *walk)
+{
+	shadow_pagemap_clear(walk->private, addr, next);
+	return 0;
+}
+
+static const struct shadow_pagewalk_ops shadow_pagemap_ops = {
+	.pte_entry = shadow_pagemap_pte_entry,
+	.pte_hole = shadow_pagemap_pte_hole,
+};
+
+/**
+ * shadow_pagemap_read() - SHADOW_MM_WALK: one record per page of a range
+ * (pagemap_read)
+ * @mm: the address space, pinned by the caller
+ * @addr: the first page, page aligned
+ * @nr_pages: the pages to report, at most SHADOW_MAX_VMA_RECORDS
+ * @upages: the user's @nr_pages records
+ *
+ * One walk of the page tables per SHADOW_PAGEMAP_BATCH records, all under
+ * one hold of mmap_lock; the records go out between walks, with no
+ * page_table_lock held.
+ *
+ * Return: 0, -EINVAL, -ENOMEM, -EINTR, or -EFAULT for @upages.
+ */
+int shadow_pagemap_read(struct shadow_mm *mm, unsigned long addr,
+			u64 nr_pages, struct shadow_page_info __user *upages)
+{
+	struct shadow_pagemapread pm;
+	unsigned long i, n, end, limit;
+	int ret = 0;
+
+	if (offset_in_page(addr) || nr_pages > SHADOW_MAX_VMA_RECORDS ||
+	    addr + nr_pages * PAGE_SIZE < addr)
+		return -EINVAL;
+	pm.buffer = kmalloc_array(SHADOW_PAGEMAP_BATCH, sizeof(*pm.buffer),
+				  SHADOW_GFP);
+	if (!pm.buffer)
+		return -ENOMEM;
+	if (shadow_mmap_read_lock_killable(mm)) {
+		kfree(pm.buffer);
+		return -EINTR;
+	}
+	for (i = 0; i < nr_pages && !ret; i += n, addr = end) {
+		n = min_t(u64, nr_pages - i, SHADOW_PAGEMAP_BATCH);
+		end = addr + n * PAGE_SIZE;
+		/*
+		 * Nothing is mapped at or above task_size (pagemap stops
+		 * there too); the tables index bits 12-47 only, so a walk
+		 * there would find the pages of an alias.
+		 */
+		limit = clamp(mm->task_size, addr, end);
+		pm.start = addr;
+		if (limit > addr)
+			shadow_walk_page_range(mm, addr, limit,
+					       &shadow_pagemap_ops, &pm);
+		shadow_pagemap_clear(&pm, limit, end);
+		if (copy_to_user(upages + i, pm.buffer, n * sizeof(*pm.buffer)))
+			ret = -EFAULT;
+		cond_resched();
+	}
+	shadow_mmap_read_unlock(mm);
+	kfree(pm.buffer);
+	return ret;
 }
 
 /**

@@ -15,7 +15,7 @@
 #include <linux/tracepoint.h>
 #include <linux/shadow_mm.h>
 
-#include "shadow_mm_types.h"
+#include "vma.h"
 
 #ifndef _SHADOW_MM_TRACE_ENUMS
 #define _SHADOW_MM_TRACE_ENUMS

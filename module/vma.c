@@ -187,8 +187,8 @@ struct shadow_vma *shadow_vm_area_dup(struct shadow_vma *orig)
 	*new = *orig;
 	new->vm_detach_next = NULL;
 	new->anon_vma = NULL;
-	if (new->vm_shmem)
-		shadow_shmem_link(new);
+	if (new->vm_mapping)
+		shadow_vma_link_file(new);
 	shadow_anon_vma_link(new, orig->anon_vma);
 	return new;
 }
@@ -202,8 +202,8 @@ struct shadow_vma *shadow_vm_area_dup(struct shadow_vma *orig)
  */
 void shadow_remove_vma(struct shadow_vma *vma)
 {
-	if (vma->vm_shmem)
-		shadow_shmem_unlink(vma);
+	if (vma->vm_mapping)
+		shadow_unlink_file_vma(vma);
 	shadow_anon_vma_unlink(vma);
 	shadow_vm_area_free(vma);
 }
@@ -283,12 +283,12 @@ int shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
  * VMAs of the same backing (Linux compares vm_file).
  */
 static bool shadow_is_mergeable_vma(struct shadow_vma *vma,
-				    struct shadow_shmem *shmem,
+				    struct shadow_address_space *mapping,
 				    unsigned long vm_flags)
 {
 	if ((vma->vm_flags ^ vm_flags) & ~VM_SOFTDIRTY)
 		return false;
-	return vma->vm_shmem == shmem;
+	return vma->vm_mapping == mapping;
 }
 
 /**
@@ -303,7 +303,8 @@ static bool shadow_is_mergeable_vma(struct shadow_vma *vma,
  *
  * Return: true when they may merge.
  */
-bool shadow_is_mergeable_anon_vma(void *anon_vma1, void *anon_vma2,
+bool shadow_is_mergeable_anon_vma(struct shadow_anon_vma *anon_vma1,
+				  struct shadow_anon_vma *anon_vma2,
 				  struct shadow_vma *vma)
 {
 	if ((!anon_vma1 || !anon_vma2) && (!vma || vma->vm_anon_chain == 1))
@@ -316,17 +317,18 @@ bool shadow_is_mergeable_anon_vma(void *anon_vma1, void *anon_vma2,
  * @vma: the VMA after the range
  * @vm_flags: the range's flags
  * @anon_vma: the range's anon_vma, or NULL
- * @shmem: the range's shared backing, or NULL
+ * @mapping: the range's shared backing, or NULL
  * @vm_pgoff: the pgoff the range would have at its end
  *
  * Return: true when the range could become the front of @vma.
  */
 bool shadow_can_vma_merge_before(struct shadow_vma *vma,
-				 unsigned long vm_flags, void *anon_vma,
-				 struct shadow_shmem *shmem,
+				 unsigned long vm_flags,
+				 struct shadow_anon_vma *anon_vma,
+				 struct shadow_address_space *mapping,
 				 unsigned long vm_pgoff)
 {
-	return shadow_is_mergeable_vma(vma, shmem, vm_flags) &&
+	return shadow_is_mergeable_vma(vma, mapping, vm_flags) &&
 	       shadow_is_mergeable_anon_vma(anon_vma, vma->anon_vma, vma) &&
 	       vma->vm_pgoff == vm_pgoff;
 }
@@ -336,19 +338,20 @@ bool shadow_can_vma_merge_before(struct shadow_vma *vma,
  * @vma: the VMA before the range
  * @vm_flags: the range's flags
  * @anon_vma: the range's anon_vma, or NULL
- * @shmem: the range's shared backing, or NULL
+ * @mapping: the range's shared backing, or NULL
  * @vm_pgoff: the range's pgoff
  *
  * Return: true when the range could become the tail of @vma.
  */
 bool shadow_can_vma_merge_after(struct shadow_vma *vma,
-				unsigned long vm_flags, void *anon_vma,
-				struct shadow_shmem *shmem,
+				unsigned long vm_flags,
+				struct shadow_anon_vma *anon_vma,
+				struct shadow_address_space *mapping,
 				unsigned long vm_pgoff)
 {
 	unsigned long pglen = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
 
-	return shadow_is_mergeable_vma(vma, shmem, vm_flags) &&
+	return shadow_is_mergeable_vma(vma, mapping, vm_flags) &&
 	       shadow_is_mergeable_anon_vma(anon_vma, vma->anon_vma, vma) &&
 	       vma->vm_pgoff + pglen == vm_pgoff;
 }
@@ -405,7 +408,7 @@ static int shadow_vma_grow(struct shadow_mm *mm, struct shadow_vma *vma,
  * @end: end of the range
  * @vm_flags: the flags the range is about to have
  * @anon_vma: the range's anon_vma, or NULL
- * @shmem: the range's shared backing, or NULL
+ * @mapping: the range's shared backing, or NULL
  * @pgoff: the range's pgoff
  *
  * The eight cases of Linux 6.1 (AAAA the range, PPPP prev, NNNN next, FFFF
@@ -433,8 +436,9 @@ static int shadow_vma_grow(struct shadow_mm *mm, struct shadow_vma *vma,
 struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 				    struct shadow_vma *prev,
 				    unsigned long addr, unsigned long end,
-				    unsigned long vm_flags, void *anon_vma,
-				    struct shadow_shmem *shmem,
+				    unsigned long vm_flags,
+				    struct shadow_anon_vma *anon_vma,
+				    struct shadow_address_space *mapping,
 				    unsigned long pgoff)
 {
 	unsigned long pglen = (end - addr) >> PAGE_SHIFT;
@@ -455,10 +459,10 @@ struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 	shadow_warn_on(addr >= end);
 
 	if (prev && prev->vm_end == addr &&
-	    shadow_can_vma_merge_after(prev, vm_flags, anon_vma, shmem, pgoff))
+	    shadow_can_vma_merge_after(prev, vm_flags, anon_vma, mapping, pgoff))
 		merge_prev = true;
 	if (next && end == next->vm_start &&
-	    shadow_can_vma_merge_before(next, vm_flags, anon_vma, shmem,
+	    shadow_can_vma_merge_before(next, vm_flags, anon_vma, mapping,
 					pgoff + pglen))
 		merge_next = true;
 
@@ -758,7 +762,7 @@ static unsigned long shadow_thp_get_unmapped_area(struct shadow_mm *mm,
  * -EINVAL (an unaligned fixed address) or -EPERM (below mmap_min_addr).
  */
 shadow_flow unsigned long shadow_get_unmapped_area(struct shadow_mm *mm,
-						   struct shadow_shmem *file,
+						   struct shadow_address_space *file,
 						   unsigned long addr,
 						   unsigned long len,
 						   unsigned long pgoff,

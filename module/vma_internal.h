@@ -24,7 +24,7 @@
 #include <linux/shadow_mm.h>
 
 #include "rules.h"
-#include "shadow_mm_types.h"
+#include "vma.h"
 #include "trace.h"
 
 /*

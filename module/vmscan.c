@@ -171,6 +171,24 @@ static void shadow_reclaim_clear(struct shadow_mm_reclaim *rc)
 }
 
 /**
+ * shadow_reclaim_check() - the checks SHADOW_MM_RECLAIM and
+ * SHADOW_DEV_RECLAIM share
+ * @rc: the request
+ *
+ * Return: 0, or -EINVAL for an unknown flag, an unaligned start or a range
+ * that wraps.
+ */
+int shadow_reclaim_check(const struct shadow_mm_reclaim *rc)
+{
+	if (rc->flags & ~SHADOW_RECLAIM_AGE)
+		return -EINVAL;
+	if (offset_in_page(rc->addr) || rc->len > U64_MAX - PAGE_SIZE ||
+	    rc->addr + PAGE_ALIGN(rc->len) < rc->addr)
+		return -EINVAL;
+	return 0;
+}
+
+/**
  * shadow_reclaim_mm() - SHADOW_MM_RECLAIM: reclaim a range of @mm
  * @mm: the address space, pinned by the caller
  * @rc: the request: flags, addr, len (0: the whole address space),

@@ -97,7 +97,7 @@ static inline void harness_set_anon_vma(struct shadow_vma *vma, void *anon_vma)
 }
 
 /* The anon_vma shadow_anon_vma_prepare() attaches. */
-extern int harness_anon_vma_token;
+extern struct shadow_anon_vma harness_anon_vma_token;
 
 /* Identity of a VMA: a serial number never reused, unlike its address. */
 unsigned long harness_vma_serial(const struct shadow_vma *vma);

@@ -118,9 +118,9 @@ unsigned long harness_vma_serial(const struct shadow_vma *vma)
 	return container_of(vma, struct harness_vma, vma)->serial;
 }
 
-struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
+struct shadow_address_space *shadow_shmem_zero_setup(unsigned long size)
 {
-	struct shadow_shmem *shmem;
+	struct shadow_address_space *shmem;
 
 	if (harness_alloc_fails())
 		return NULL;
@@ -134,19 +134,25 @@ struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size)
 }
 
 /* The harness maps no files. */
-int shadow_file_mmap_check(struct shadow_shmem *file, unsigned long len,
+int shadow_file_mmap_check(struct shadow_address_space *file, unsigned long len,
 			   unsigned long prot, unsigned long flags,
 			   unsigned long pgoff, unsigned long *vm_flags)
 {
 	return -ENODEV;
 }
 
-void shadow_shmem_get(struct shadow_shmem *shmem)
+/* The harness has no files: no descriptor is one. */
+struct shadow_address_space *shadow_file_object_get(int fd)
+{
+	return ERR_PTR(-EBADF);
+}
+
+void shadow_mapping_get(struct shadow_address_space *shmem)
 {
 	refcount_inc(&shmem->ref);
 }
 
-void shadow_shmem_put(struct shadow_shmem *shmem)
+void shadow_mapping_put(struct shadow_address_space *shmem)
 {
 	if (refcount_dec_and_test(&shmem->ref)) {
 		harness_counters.live_shmem--;
@@ -462,7 +468,8 @@ void harness_anon_vma_put(void *anon_vma)
 }
 
 /* The reverse map's links: a reference, and the VMA's pointer. */
-void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma)
+void shadow_anon_vma_link(struct shadow_vma *vma,
+			  struct shadow_anon_vma *anon_vma)
 {
 	if (!anon_vma)
 		return;
@@ -476,21 +483,26 @@ void shadow_anon_vma_unlink(struct shadow_vma *vma)
 	vma->anon_vma = NULL;
 }
 
-void shadow_shmem_link(struct shadow_vma *vma)
+void shadow_vma_link_file(struct shadow_vma *vma)
 {
-	shadow_shmem_get(vma->vm_shmem);
+	shadow_mapping_get(vma->vm_mapping);
 }
 
-void shadow_shmem_unlink(struct shadow_vma *vma)
+void shadow_unlink_file_vma(struct shadow_vma *vma)
 {
-	shadow_shmem_put(vma->vm_shmem);
+	shadow_mapping_put(vma->vm_mapping);
 }
+
+/* The harness's anon_vmas are tokens: only their addresses matter. */
+struct shadow_anon_vma {
+	int token;
+};
 
 /*
  * A first fault's anon_vma_prepare(): the VMA gets the harness's own
  * anon_vma token unless it has one. Failable.
  */
-int harness_anon_vma_token;
+struct shadow_anon_vma harness_anon_vma_token;
 
 int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma)
 {

@@ -165,7 +165,7 @@ void harness_warn(const char *cond, const char *file, int line);
 /* As Debian's kernels: with transparent huge pages. */
 #define SHADOW_RULES_THP	1
 #include "../../module/rules.h"
-#include "../../module/shadow_mm_types.h"
+#include "../../module/vma.h"
 
 static inline void shadow_mmap_assert_locked(struct shadow_mm *mm)
 {
@@ -199,6 +199,12 @@ static inline void shadow_mmap_write_unlock(struct shadow_mm *mm)
 {
 	shadow_warn_on(harness_locks.write_held <= 0);
 	harness_locks.write_held--;
+}
+
+static inline void shadow_mmap_write_downgrade(struct shadow_mm *mm)
+{
+	shadow_mmap_write_unlock(mm);
+	harness_locks.read_held++;
 }
 
 static inline int shadow_mmap_read_lock_killable(struct shadow_mm *mm)

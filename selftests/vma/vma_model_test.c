@@ -873,16 +873,16 @@ static int e_merge_op(struct shadow_mm *mm, unsigned long addr,
 		      unsigned long pgoff, unsigned long which)
 {
 	struct shadow_vma *prev, *next;
-	struct shadow_shmem *shmem = NULL;
+	struct shadow_address_space *shmem = NULL;
 
 	if (!len || addr + len < addr ||
 	    shadow_find_vma_intersection(mm, addr, addr + len))
 		return 1;
 	next = shadow_find_vma_prev(mm, addr, &prev);
 	if (which == 1 && prev)
-		shmem = prev->vm_shmem;
+		shmem = prev->vm_mapping;
 	else if (which == 2 && next)
-		shmem = next->vm_shmem;
+		shmem = next->vm_mapping;
 	if (!shadow_vma_merge(mm, prev, addr, addr + len, flags, NULL, shmem,
 			      pgoff))
 		return 0;
@@ -916,7 +916,7 @@ static int e_mprotect(struct shadow_mm *mm, unsigned long start,
 	pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);
 	prev = start > vma->vm_start ? vma : shadow_vma_prev(mm, vma);
 	merged = shadow_vma_merge(mm, prev, start, end, newflags,
-				  vma->anon_vma, vma->vm_shmem, pgoff);
+				  vma->anon_vma, vma->vm_mapping, pgoff);
 	if (merged) {
 		vma = merged;
 		vma->vm_flags = newflags;
@@ -1068,12 +1068,12 @@ static bool same_layout(struct run *r, bool full)
 			r->id_vma[x->id] = serial;
 		}
 		/* the backing: the same object for the same model backing */
-		if (!vma->vm_shmem != !x->backing)
+		if (!vma->vm_mapping != !x->backing)
 			return MISMATCH(r, "VMA %#lx-%#lx backing %p, model %lu",
-					x->start, x->end, vma->vm_shmem,
+					x->start, x->end, vma->vm_mapping,
 					x->backing);
 		if (x->backing) {
-			unsigned long sid = vma->vm_shmem->id -
+			unsigned long sid = vma->vm_mapping->id -
 					    r->first_shmem;
 
 			r->sh_b = grow(r->sh_b, &r->nr_sh_b, sid);
@@ -1132,11 +1132,11 @@ static bool same_layout(struct run *r, bool full)
 			if (j == i)
 				objs++;
 			vma = shadow_find_vma(mm, m->v[i].start);
-			if (refcount_read(&vma->vm_shmem->ref) != users)
+			if (refcount_read(&vma->vm_mapping->ref) != users)
 				return MISMATCH(r,
 						"backing of %#lx: %u refs for %d VMAs",
 						m->v[i].start,
-						refcount_read(&vma->vm_shmem->ref),
+						refcount_read(&vma->vm_mapping->ref),
 						users);
 		}
 		if (harness_counters.live_shmem - r->live_shmem0 != objs)
@@ -1554,7 +1554,7 @@ static void dump_layouts(FILE *f, struct run *r)
 	mas_for_each(&mas, vma, ULONG_MAX)
 		fprintf(f, "#     %#lx-%#lx flags %#lx pgoff %#lx%s%s\n",
 			vma->vm_start, vma->vm_end, vma->vm_flags,
-			vma->vm_pgoff, vma->vm_shmem ? " shared" : "",
+			vma->vm_pgoff, vma->vm_mapping ? " shared" : "",
 			vma->anon_vma ? " anon" : "");
 	fprintf(f, "#   model:\n");
 	for (i = 0; i < r->m->n; i++)

@@ -80,7 +80,7 @@ static struct shadow_vma *add_vma(struct shadow_mm *mm, unsigned long start,
 	vma->vm_pgoff = pgoff;
 	vma->vm_page_prot = shadow_vm_get_page_prot(flags);
 	if (flags & VM_SHARED)
-		vma->vm_shmem = shadow_shmem_zero_setup(end - start);
+		vma->vm_mapping = shadow_shmem_zero_setup(end - start);
 	if (shadow_vma_store(mm, vma))
 		abort();
 	mm->map_count++;
@@ -503,7 +503,7 @@ static void merge_refused(struct __test_metadata *_metadata,
 			  void *range_anon, bool range_shares_prev_shmem)
 {
 	struct shadow_vma *prev, *next;
-	struct shadow_shmem *shmem = NULL;
+	struct shadow_address_space *shmem = NULL;
 
 	prev = add_vma(mm, A(0), A(4), flags, Q(0));
 	next = add_vma(mm, A(8), A(12), flags, Q(8));
@@ -513,7 +513,7 @@ static void merge_refused(struct __test_metadata *_metadata,
 	}
 	if (range_flags & VM_SHARED) {
 		if (range_shares_prev_shmem)
-			shmem = prev->vm_shmem;
+			shmem = prev->vm_mapping;
 		else
 			shmem = shadow_shmem_zero_setup(A(8) - A(4));
 	}
@@ -522,7 +522,7 @@ static void merge_refused(struct __test_metadata *_metadata,
 	CHECK_LAYOUT(mm, { A(0), A(4), Q(0), flags, prev },
 		     { A(8), A(12), Q(8), flags, next });
 	if (shmem && !range_shares_prev_shmem)
-		shadow_shmem_put(shmem);
+		shadow_mapping_put(shmem);
 }
 
 TEST_F(vma, merge_refused_flags)
@@ -565,7 +565,7 @@ TEST_F(vma, merge_same_shmem)
 	next = add_vma(mm, A(8), A(12), VMF_SHARED_RW, 8);
 	/* The same backing, contiguous pgoff: prev grows; next's differs. */
 	ASSERT_EQ(prev, shadow_vma_merge(mm, prev, A(4), A(8), VMF_SHARED_RW,
-					 NULL, prev->vm_shmem, 4));
+					 NULL, prev->vm_mapping, 4));
 	account(mm, VMF_SHARED_RW, 4);
 	CHECK_LAYOUT(mm, { A(0), A(8), 0, VMF_SHARED_RW, prev },
 		     { A(8), A(12), 8, VMF_SHARED_RW, next });
@@ -699,12 +699,12 @@ static void split_at(struct __test_metadata *_metadata, unsigned long flags,
 	ASSERT_NE(vma, new);
 	ASSERT_LT(harness_vma_serial(vma), harness_vma_serial(new));
 	ASSERT_EQ(AV1, new->anon_vma);
-	ASSERT_EQ(vma->vm_shmem, new->vm_shmem);
+	ASSERT_EQ(vma->vm_mapping, new->vm_mapping);
 	ASSERT_EQ(vma->vm_page_prot, new->vm_page_prot);
 	ASSERT_EQ(NULL, new->vm_detach_next);
 	if (flags & VM_SHARED) {
 		ASSERT_EQ(1, harness_counters.live_shmem);
-		ASSERT_EQ(2, refcount_read(&vma->vm_shmem->ref));
+		ASSERT_EQ(2, refcount_read(&vma->vm_mapping->ref));
 	}
 	check_exit(_metadata, mm);
 	harness_mm_free(mm);
@@ -915,7 +915,7 @@ TEST_F(vma, mmap_flags)
 		/* MAP_LOCKED asks for the pages to be populated */
 		ASSERT_EQ(locked ? PG : 0, populate);
 		ASSERT_EQ(NULL, v->anon_vma);
-		ASSERT_EQ(!!(cases[i].flags & MAP_SHARED), !!v->vm_shmem);
+		ASSERT_EQ(!!(cases[i].flags & MAP_SHARED), !!v->vm_mapping);
 	}
 	ASSERT_EQ(1, mm->locked_vm);
 
@@ -1976,7 +1976,7 @@ TEST_F(vma, exit_mmap)
  */
 struct snap_vma {
 	unsigned long start, end, flags, pgoff;
-	struct shadow_shmem *shmem;
+	struct shadow_address_space *shmem;
 	void *anon_vma;
 };
 
@@ -2000,7 +2000,7 @@ static void snapshot(struct shadow_mm *mm, struct snapshot *s)
 			.end = vma->vm_end,
 			.flags = vma->vm_flags,
 			.pgoff = vma->vm_pgoff,
-			.shmem = vma->vm_shmem,
+			.shmem = vma->vm_mapping,
 			.anon_vma = vma->anon_vma,
 		};
 	}
@@ -2428,7 +2428,7 @@ static long mprotect_merge(struct shadow_mm *mm, unsigned long start,
 
 	prev = start > vma->vm_start ? vma : shadow_vma_prev(mm, vma);
 	ret = shadow_vma_merge(mm, prev, start, end, flags, vma->anon_vma,
-			       vma->vm_shmem, pgoff);
+			       vma->vm_mapping, pgoff);
 	if (!ret)
 		return -ENOMEM;
 	account(mm, old_flags, -(long)((end - start) >> PAGE_SHIFT));

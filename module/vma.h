@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The engine's core types and the calls between the layout code (vma.c,
- * mmap.c) and the rest of the engine.
+ * mmap.c) and the rest of the engine: what Linux keeps in mm/vma.h since
+ * 6.11, with the mm_struct and vm_area_struct counterparts.
  *
  * This header includes nothing. Whoever includes it first provides
  * struct maple_tree, struct rw_semaphore, spinlock_t, atomic_t, refcount_t,
@@ -10,30 +11,32 @@
  * harness through its own vma_internal.h (tools/ shims). Both builds
  * compile the very same vma.c and mmap.c against these definitions.
  */
-#ifndef _SHADOW_MM_TYPES_H
-#define _SHADOW_MM_TYPES_H
+#ifndef _SHADOW_VMA_H
+#define _SHADOW_VMA_H
 
 struct shadow_mm;
+/* rmap.c's; the layout code only compares and hands on pointers to it. */
+struct shadow_anon_vma;
 struct ma_state;
 struct dentry;
 struct file;
 
 /**
- * struct shadow_shmem - the object behind a shared anonymous mapping, or
- * behind a mapping of a file
- * @ref: one per VMA that maps it
+ * struct shadow_address_space - the address_space a VMA maps: a file's
+ * (one per struct file mapped), or that of a shared anonymous mapping
+ * @ref: one per VMA that maps it (the VMA's reference on its vm_file)
  * @id: stable identity, shown as the inode number in maps
  * @file: for a file mapping, the struct file mapped (the VMA's vm_file),
- *        referenced by the object; NULL for shared anonymous memory
+ *        referenced by the address space; NULL for shared anonymous memory
  *
  * Linux backs MAP_SHARED|MAP_ANONYMOUS with a fresh shmem file per mmap call
  * (shmem_zero_setup); this is its counterpart. Being a distinct object per
  * mmap call is what keeps two shared anonymous mappings from merging.
- * A file mapping's object is one per struct file (filemap.c): VMAs merge
+ * A file's address space is one per struct file (filemap.c): VMAs merge
  * only when they map the same struct file at contiguous offsets, as
  * vma_merge() compares vm_file and vm_pgoff.
  */
-struct shadow_shmem {
+struct shadow_address_space {
 	refcount_t ref;
 	unsigned long id;
 	struct file *file;
@@ -55,9 +58,11 @@ struct shadow_shmem {
  *                 for one of its own, more when inherited through fork
  * @anon_vma_node: entry in @anon_vma's list of VMAs (the anon_vma_chain
  *                 of the VMA's own anon_vma), under its root's lock
- * @vm_shmem: the shared anonymous backing, or the file object of a file
- *            mapping (private or shared; its @file is the vm_file), or NULL
- * @shmem_node: entry in @vm_shmem's i_mmap list, under its i_mmap lock
+ * @vm_mapping: the address space mapped: a file's (a private or shared
+ *              file mapping; its @file is the vm_file, its address space
+ *              the vm_file's f_mapping), that of a shared anonymous
+ *              mapping, or NULL
+ * @i_mmap_node: entry in @vm_mapping's i_mmap list, under its i_mmap lock
  * @vm_detach_next: link of the list of VMAs detached by one munmap
  *                  (6.1's mt_detach side tree, without an allocation)
  */
@@ -68,11 +73,11 @@ struct shadow_vma {
 	unsigned long vm_flags;
 	unsigned long vm_page_prot;
 	unsigned long vm_pgoff;
-	void *anon_vma;
+	struct shadow_anon_vma *anon_vma;
 	unsigned int vm_anon_chain;
 	struct list_head anon_vma_node;
-	struct shadow_shmem *vm_shmem;
-	struct list_head shmem_node;
+	struct shadow_address_space *vm_mapping;
+	struct list_head i_mmap_node;
 	struct shadow_vma *vm_detach_next;
 };
 
@@ -203,21 +208,25 @@ int __shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
 		       unsigned long addr, int new_below);
 int shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
 		     unsigned long addr, int new_below);
-bool shadow_is_mergeable_anon_vma(void *anon_vma1, void *anon_vma2,
+bool shadow_is_mergeable_anon_vma(struct shadow_anon_vma *anon_vma1,
+				  struct shadow_anon_vma *anon_vma2,
 				  struct shadow_vma *vma);
 bool shadow_can_vma_merge_before(struct shadow_vma *vma,
-				 unsigned long vm_flags, void *anon_vma,
-				 struct shadow_shmem *shmem,
+				 unsigned long vm_flags,
+				 struct shadow_anon_vma *anon_vma,
+				 struct shadow_address_space *mapping,
 				 unsigned long vm_pgoff);
 bool shadow_can_vma_merge_after(struct shadow_vma *vma,
-				unsigned long vm_flags, void *anon_vma,
-				struct shadow_shmem *shmem,
+				unsigned long vm_flags,
+				struct shadow_anon_vma *anon_vma,
+				struct shadow_address_space *mapping,
 				unsigned long vm_pgoff);
 struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 				    struct shadow_vma *prev,
 				    unsigned long addr, unsigned long end,
-				    unsigned long vm_flags, void *anon_vma,
-				    struct shadow_shmem *shmem,
+				    unsigned long vm_flags,
+				    struct shadow_anon_vma *anon_vma,
+				    struct shadow_address_space *mapping,
 				    unsigned long pgoff);
 int shadow_vma_expand(struct shadow_mm *mm, struct shadow_vma *vma,
 		      unsigned long start, unsigned long end,
@@ -225,7 +234,7 @@ int shadow_vma_expand(struct shadow_mm *mm, struct shadow_vma *vma,
 unsigned long shadow_vm_start_gap(struct shadow_vma *vma);
 unsigned long shadow_vm_end_gap(struct shadow_vma *vma);
 unsigned long shadow_get_unmapped_area(struct shadow_mm *mm,
-				       struct shadow_shmem *file,
+				       struct shadow_address_space *file,
 				       unsigned long addr, unsigned long len,
 				       unsigned long pgoff,
 				       unsigned long flags);
@@ -234,7 +243,7 @@ int shadow_validate_mm(struct shadow_mm *mm);
 /* The file a VMA maps (vma->vm_file), or NULL. */
 static inline struct file *shadow_vma_file(struct shadow_vma *vma)
 {
-	return vma->vm_shmem ? vma->vm_shmem->file : NULL;
+	return vma->vm_mapping ? vma->vm_mapping->file : NULL;
 }
 
 /* mmap.c: the layout flows of mm/mmap.c. */
@@ -243,7 +252,7 @@ unsigned long shadow_do_mmap(struct shadow_mm *mm, unsigned long addr,
 			     unsigned long flags, unsigned long pgoff,
 			     unsigned long *populate);
 unsigned long shadow_do_mmap_file(struct shadow_mm *mm,
-				  struct shadow_shmem *file,
+				  struct shadow_address_space *file,
 				  unsigned long addr, unsigned long len,
 				  unsigned long prot, unsigned long flags,
 				  unsigned long pgoff, unsigned long *populate);
@@ -253,7 +262,7 @@ unsigned long shadow_vm_mmap_pgoff(struct shadow_mm *mm, unsigned long addr,
 				   unsigned long len, unsigned long prot,
 				   unsigned long flags, unsigned long pgoff);
 unsigned long shadow_vm_mmap_file(struct shadow_mm *mm,
-				  struct shadow_shmem *file,
+				  struct shadow_address_space *file,
 				  unsigned long addr, unsigned long len,
 				  unsigned long prot, unsigned long flags,
 				  unsigned long pgoff);
@@ -270,6 +279,11 @@ int shadow_expand_downwards(struct shadow_mm *mm, struct shadow_vma *vma,
 			    unsigned long address);
 int shadow_expand_stack_locked(struct shadow_mm *mm, struct shadow_vma *vma,
 			       unsigned long address);
+struct shadow_vma *shadow_expand_stack(struct shadow_mm *mm,
+				       unsigned long addr);
+int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
+		      struct shadow_address_space **filep);
+int shadow_set_start_brk(struct shadow_mm *mm, unsigned long start);
 
 /* madvise.c */
 int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
@@ -281,23 +295,26 @@ int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
  */
 struct shadow_vma *shadow_vm_area_alloc(struct shadow_mm *mm);
 void shadow_vm_area_free(struct shadow_vma *vma);
-struct shadow_shmem *shadow_shmem_zero_setup(unsigned long size);
+struct shadow_address_space *shadow_shmem_zero_setup(unsigned long size);
 /*
  * do_mmap()'s checks of a file mapping (filemap.c): -EOVERFLOW, -EACCES,
  * -EOPNOTSUPP, -EPERM, -ENODEV, -EINVAL as Linux; *@vm_flags gets
  * VM_SHARED/VM_MAYSHARE and loses VM_MAYWRITE/VM_MAYEXEC as the file's
  * mode says.
  */
-int shadow_file_mmap_check(struct shadow_shmem *file, unsigned long len,
+int shadow_file_mmap_check(struct shadow_address_space *file, unsigned long len,
 			   unsigned long prot, unsigned long flags,
 			   unsigned long pgoff, unsigned long *vm_flags);
-void shadow_shmem_get(struct shadow_shmem *shmem);
-void shadow_shmem_put(struct shadow_shmem *shmem);
+/* fget() of @fd and its file object, referenced (filemap.c) */
+struct shadow_address_space *shadow_file_object_get(int fd);
+void shadow_mapping_get(struct shadow_address_space *mapping);
+void shadow_mapping_put(struct shadow_address_space *mapping);
 bool shadow_mas_nomem_wait(void);
-void shadow_anon_vma_link(struct shadow_vma *vma, void *anon_vma);
+void shadow_anon_vma_link(struct shadow_vma *vma,
+			  struct shadow_anon_vma *anon_vma);
 void shadow_anon_vma_unlink(struct shadow_vma *vma);
-void shadow_shmem_link(struct shadow_vma *vma);
-void shadow_shmem_unlink(struct shadow_vma *vma);
+void shadow_vma_link_file(struct shadow_vma *vma);
+void shadow_unlink_file_vma(struct shadow_vma *vma);
 void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,
 		       unsigned long start, unsigned long end);
 void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,
@@ -315,4 +332,4 @@ int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
 void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 			unsigned long len);
 
-#endif /* _SHADOW_MM_TYPES_H */
+#endif /* _SHADOW_VMA_H */
