@@ -996,16 +996,22 @@ static int parse_read(struct parser *p, struct cmd *c)
 
 static int parse_fork(struct parser *p, struct cmd *c)
 {
-	static const char *const words[] = { "vm", NULL };
+	static const char *const words[] = { "vm", "odf", NULL };
+	static const __u64 flags[] = { SHADOW_FORK_VM, SHADOW_FORK_ODF };
+	int i;
 
 	if (nargs(p, c, 2, 3))
 		return -1;
 	c->mm = parse_label(p, &p->pos[0]);
 	if (c->mm < 0)
 		return -1;
-	if (p->npos == 3 && parse_word(p, &p->pos[2], "vm", words) < 0)
-		return -1;
-	c->flags = p->npos == 3 ? SHADOW_FORK_VM : 0;
+	c->flags = 0;
+	if (p->npos == 3) {
+		i = parse_word(p, &p->pos[2], "vm or odf", words);
+		if (i < 0)
+			return -1;
+		c->flags = flags[i];
+	}
 	c->mm2 = new_label(p, &p->pos[1]);
 	return c->mm2 < 0 ? -1 : 0;
 }
@@ -1789,7 +1795,7 @@ static const struct cmd_type cmd_types[] = {
 	{ "read", "read LABEL ADDR LEN [text|hex] [force]",
 	  parse_read, run_read, SHADOW_MM_CMD_ACCESS,
 	  "SHADOW_MM_ACCESS", true, true },
-	{ "fork", "fork PARENT CHILD [vm]",
+	{ "fork", "fork PARENT CHILD [vm|odf]",
 	  parse_fork, run_fork, SHADOW_MM_CMD_FORK,
 	  "SHADOW_MM_FORK", true, true },
 	{ "exit", "exit LABEL",

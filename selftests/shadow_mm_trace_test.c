@@ -110,6 +110,25 @@ static bool has_kernel_address(const char *text)
 	return false;
 }
 
+/* A quiet tracer, the device open, the module's counts noted. */
+static void tr_open(struct __test_metadata *_metadata, int *dev,
+		    struct shadow_counts *before)
+{
+	tr_reset();
+	*dev = shadow_open_dev();
+	ASSERT_LE(0, *dev);
+	*before = shadow_counts();
+}
+
+/* And back: nothing left behind in the tracer or the module. */
+static void tr_close(struct __test_metadata *_metadata, int dev,
+		     struct shadow_counts before)
+{
+	tr_reset();
+	close(dev);
+	shadow_expect_counts(_metadata, before);
+}
+
 FIXTURE(trace) {
 	int dev;
 	struct shadow_counts before;
@@ -119,17 +138,40 @@ FIXTURE_SETUP(trace)
 {
 	if (access(TRACING "events/shadow_mm", F_OK))
 		SKIP(return, "no tracefs or no shadow_mm events");
-	tr_reset();
-	self->dev = shadow_open_dev();
-	ASSERT_LE(0, self->dev);
-	self->before = shadow_counts();
+	tr_open(_metadata, &self->dev, &self->before);
 }
 
 FIXTURE_TEARDOWN(trace)
 {
-	tr_reset();
-	close(self->dev);
-	shadow_expect_counts(_metadata, self->before);
+	tr_close(_metadata, self->dev, self->before);
+}
+
+/*
+ * The tests that fork, twice: a plain fork and an on-demand one
+ * (SHADOW_FORK_ODF), whose child shares the PTE table until a write.
+ */
+FIXTURE(trace_fork) {
+	int dev;
+	struct shadow_counts before;
+};
+
+FIXTURE_VARIANT(trace_fork) {
+	unsigned int flags;
+};
+
+FIXTURE_VARIANT_ADD(trace_fork, plain) { .flags = 0 };
+FIXTURE_VARIANT_ADD(trace_fork, odf) { .flags = SHADOW_FORK_ODF };
+
+FIXTURE_SETUP(trace_fork)
+{
+	if (access(TRACING "events/shadow_mm", F_OK))
+		SKIP(return, "no tracefs or no shadow_mm events");
+	tr_open(_metadata, &self->dev, &self->before);
+}
+
+FIXTURE_TEARDOWN(trace_fork)
+{
+	tr_close(_metadata, self->dev, self->before);
 }
 
 /* Every event the engine documents exists, with its fields. */
@@ -167,9 +209,10 @@ TEST_F(trace, events_exist)
  * The events of a fixed scenario, exactly: create, mmap, write faults
  * (page tables, new pages), fork (the child's tables, PTEs copied), COW
  * copy in the child and reuse in the parent, a munmap that splits at both
- * ends, the child's exit.
+ * ends, the child's exit. The child of an on-demand fork allocates its PTE
+ * table at its first write instead of at fork.
  */
-TEST_F(trace, event_sequence)
+TEST_F(trace_fork, event_sequence)
 {
 	static const char * const want_fmt =
 		"shadow_mm_munmap: mm=%1$u start=0x100000000000 len=0x8000 arg=0x0 ret=0\n"
@@ -197,6 +240,7 @@ TEST_F(trace, event_sequence)
 		"shadow_mm_pgtable_free: mm=%2$u addr=0x100000000000 level=pte\n"
 		"shadow_mm_pgtable_free: mm=%2$u addr=0x100000000000 level=pmd\n"
 		"shadow_mm_pgtable_free: mm=%2$u addr=0x100000000000 level=pud\n";
+	bool odf = shadow_fork_is_odf(variant->flags);
 	char pid[32], want[4096], pte[128], *trace, *got;
 	static __u32 a, b;
 	int mfd, child;
@@ -210,12 +254,11 @@ TEST_F(trace, event_sequence)
 
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE, 8 * PAGE, RW, PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_mmap(mfd, BASE + 8 * PAGE, 8 * PAGE, RW,
-				  PRIV_FIXED,
-				  NULL));
+				  PRIV_FIXED, NULL));
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE, 2 * PAGE, SHADOW_FAULT_WRITE,
 				   NULL));
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE + 2 * PAGE, PAGE, 0, NULL));
-	child = _shadow_fork(mfd, 0, &b);
+	child = _shadow_fork(mfd, variant->flags, &b);
 	ASSERT_LE(0, child);
 	ASSERT_EQ(0, _shadow_fault(child, BASE, PAGE, SHADOW_FAULT_WRITE,
 				   NULL));
@@ -237,9 +280,8 @@ TEST_F(trace, event_sequence)
 	snprintf(pte, sizeof(pte),
 		 "shadow_mm_pgtable_alloc: mm=%u addr=0x100000000000 level=pte\n",
 		 b);
-	snprintf(want, sizeof(want), want_fmt, a, b,
-		 shadow_odf_always() ? "" : pte,
-		 shadow_odf_always() ? pte : "");
+	snprintf(want, sizeof(want), want_fmt, a, b, odf ? "" : pte,
+		 odf ? pte : "");
 	EXPECT_STREQ(want, got);
 	EXPECT_FALSE(has_kernel_address(trace));
 	free(got);
@@ -363,6 +405,22 @@ static void expect_flow(struct __test_metadata *_metadata, const char *trace,
 	}
 }
 
+/* No call to @func in @trace. */
+static void expect_no_call(struct __test_metadata *_metadata,
+			   const char *trace, const char *func)
+{
+	size_t len = strlen(func);
+	const char *p;
+
+	for (p = trace; (p = strstr(p, func)); p += len) {
+		char next = p[len];
+
+		EXPECT_FALSE(p > trace && p[-1] == ' ' &&
+			     !isalnum((unsigned char)next) && next != '_')
+			TH_LOG("%s called:\n%s", func, trace);
+	}
+}
+
 /* A populated space: 16 written pages at BASE. */
 static int populated_space(struct __test_metadata *_metadata, int dev)
 {
@@ -380,11 +438,13 @@ static int op_munmap(int mfd)
 	return _shadow_munmap(mfd, BASE + 4 * PAGE, 4 * PAGE);
 }
 
+/* op_fork()'s flags and its child. */
+static unsigned int fork_flags;
 static int fork_fd = -1;
 
 static int op_fork(int mfd)
 {
-	fork_fd = _shadow_fork(mfd, 0, NULL);
+	fork_fd = _shadow_fork(mfd, fork_flags, NULL);
 	return fork_fd < 0 ? fork_fd : 0;
 }
 
@@ -423,9 +483,10 @@ TEST_F_TIMEOUT(trace, function_graph_munmap, 120)
 /*
  * function_graph of a fork (seed 000's copy_mm -> dup_mmap): each VMA
  * duplicated, its anon_vma forked, stored in the child's tree, and its
- * page tables copied.
+ * page tables copied; by an on-demand fork, the PTE table shared instead,
+ * a reference taken on each of its pages, none copied.
  */
-TEST_F_TIMEOUT(trace, function_graph_fork, 120)
+TEST_F_TIMEOUT(trace_fork, function_graph_fork, 120)
 {
 	static const char * const flow[] = {
 		"shadow_dup_mmap", "shadow_vm_area_dup", "shadow_anon_vma_fork",
@@ -433,20 +494,25 @@ TEST_F_TIMEOUT(trace, function_graph_fork, 120)
 		"shadow_copy_page_range", "shadow_copy_pte_range",
 		"shadow_pte_lookup", "shadow_pte_alloc",
 	};
-	/* An on-demand fork shares the PTE table instead. */
 	static const char * const odf_flow[] = {
 		"shadow_dup_mmap", "shadow_vm_area_dup", "shadow_anon_vma_fork",
 		"shadow_vma_store", "shadow_vm_stat_account",
 		"shadow_copy_page_range", "shadow_share_pte_table",
 		"shadow_get_page",
 	};
+	bool odf = shadow_fork_is_odf(variant->flags);
 	int mfd = populated_space(_metadata, self->dev);
-	char *trace = graph_of(_metadata, "shadow_dup_mmap", op_fork, mfd);
+	char *trace;
 
-	if (trace && shadow_odf_always())
+	fork_flags = variant->flags;
+	trace = graph_of(_metadata, "shadow_dup_mmap", op_fork, mfd);
+	if (trace && odf) {
 		expect_flow(_metadata, trace, odf_flow, ARRAY_SIZE(odf_flow));
-	else if (trace)
+		expect_no_call(_metadata, trace, "shadow_copy_pte_range");
+	} else if (trace) {
 		expect_flow(_metadata, trace, flow, ARRAY_SIZE(flow));
+		expect_no_call(_metadata, trace, "shadow_share_pte_table");
+	}
 	free(trace);
 	close(fork_fd);
 	close(mfd);
@@ -457,9 +523,11 @@ TEST_F_TIMEOUT(trace, function_graph_fork, 120)
 /*
  * function_graph of a COW fault after fork (seed 004's do_wp_page): the
  * PTE found, do_wp_page decides to copy, the anon_vma is ready, a new
- * page is allocated and the old one's reference dropped.
+ * page is allocated and the old one's reference dropped. After an
+ * on-demand fork, the PTE table's share is broken first: the child gets
+ * a copy of the table and drops its reference on the shared one.
  */
-TEST_F_TIMEOUT(trace, function_graph_cow, 120)
+TEST_F_TIMEOUT(trace_fork, function_graph_cow, 120)
 {
 	static const char * const flow[] = {
 		"shadow_handle_mm_fault", "__shadow_handle_mm_fault",
@@ -467,14 +535,26 @@ TEST_F_TIMEOUT(trace, function_graph_cow, 120)
 		"shadow_anon_vma_prepare", "shadow_alloc_page",
 		"shadow_put_page",
 	};
+	static const char * const odf_flow[] = {
+		"shadow_handle_mm_fault", "__shadow_handle_mm_fault",
+		"shadow_pte_alloc", "shadow_pte_unshare", "shadow_pt_share_put",
+		"shadow_do_wp_page", "shadow_wp_page_copy",
+		"shadow_anon_vma_prepare", "shadow_alloc_page",
+		"shadow_put_page",
+	};
+	bool odf = shadow_fork_is_odf(variant->flags);
 	int mfd = populated_space(_metadata, self->dev);
-	int child = _shadow_fork(mfd, 0, NULL);
+	int child = _shadow_fork(mfd, variant->flags, NULL);
 	char *trace;
 
 	ASSERT_LE(0, child);
 	trace = graph_of(_metadata, "shadow_handle_mm_fault", op_cow, child);
-	if (trace)
+	if (trace && odf) {
+		expect_flow(_metadata, trace, odf_flow, ARRAY_SIZE(odf_flow));
+	} else if (trace) {
 		expect_flow(_metadata, trace, flow, ARRAY_SIZE(flow));
+		expect_no_call(_metadata, trace, "shadow_pt_share_put");
+	}
 	free(trace);
 	close(child);
 	close(mfd);

@@ -51,6 +51,7 @@ read a $x 16 force
 read a $x 16 hex force
 fork a c
 fork a v vm
+fork a o odf
 maps a
 vmas a
 vmas a $x $x+1m
@@ -60,6 +61,7 @@ stats a
 ! ESRCH stats v
 exit v
 close v
+close o
 close c
 counters
 echo done
