@@ -280,13 +280,21 @@ static inline bool shadow_mlock_future_ok(struct shadow_mm *mm,
 	       harness_limits.memlock_pages;
 }
 
-/* The module's trace events (module/trace.h): nothing to trace here. */
-#define trace_shadow_mm_mmap(...)		do { } while (0)
-#define trace_shadow_mm_munmap(...)		do { } while (0)
-#define trace_shadow_mm_exit_mmap(...)		do { } while (0)
-#define trace_shadow_mm_split_vma(...)		do { } while (0)
-#define trace_shadow_mm_vma_merge(...)		do { } while (0)
-#define trace_shadow_mm_madvise(...)		do { } while (0)
-#define trace_shadow_mm_brk(...)		do { } while (0)
+/*
+ * The module's trace events (module/trace.h): nothing to trace here, but
+ * the arguments are evaluated, as an enabled tracepoint does, so that a
+ * variable computed only for an event is used in this build too.
+ */
+static inline void harness_trace(int unused, ...)
+{
+}
+
+#define trace_shadow_mm_mmap(...)		harness_trace(0, __VA_ARGS__)
+#define trace_shadow_mm_munmap(...)		harness_trace(0, __VA_ARGS__)
+#define trace_shadow_mm_exit_mmap(...)		harness_trace(0, __VA_ARGS__)
+#define trace_shadow_mm_split_vma(...)		harness_trace(0, __VA_ARGS__)
+#define trace_shadow_mm_vma_merge(...)		harness_trace(0, __VA_ARGS__)
+#define trace_shadow_mm_madvise(...)		harness_trace(0, __VA_ARGS__)
+#define trace_shadow_mm_brk(...)		harness_trace(0, __VA_ARGS__)
 
 #endif /* _SHADOW_VMA_INTERNAL_H */
