@@ -113,6 +113,9 @@ long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
 			   unsigned int nr_ops, unsigned int base,
 			   shadow_get_mm_t get_mm);
 int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len);
+int shadow_rec_size(u32 rec_size, u32 ver0);
+int shadow_copy_rec_to_user(void __user *dst, size_t usize, const void *src,
+			    size_t ksize);
 
 struct shadow_anon_vma;
 

@@ -17,9 +17,6 @@
 #include "internal.h"
 #include "trace.h"
 
-/* Most VMA records one SHADOW_MM_GET_VMAS may ask for. */
-#define SHADOW_MAX_VMA_RECORDS	BIT(20)
-
 /**
  * struct shadow_task - the user of an address space behind one fd
  * @lock: protects @mm (task_lock)
@@ -162,15 +159,16 @@ static int shadow_task_exit(struct shadow_ucmd *ucmd)
 static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_get_vmas *cmd = ucmd->cmd;
-	struct shadow_vma_info __user *uvmas = u64_to_user_ptr(cmd->vmas);
 	struct shadow_vma_info info;
 	struct shadow_vma *vma;
 	struct shadow_mm *mm = ucmd->mm;
+	int rec_size = shadow_rec_size(cmd->rec_size,
+				       SHADOW_VMA_INFO_SIZE_VER0);
 	u32 count = 0;
 	int ret = 0;
 
-	if (cmd->flags || cmd->start >= cmd->end ||
-	    cmd->nr_vmas > SHADOW_MAX_VMA_RECORDS)
+	if (cmd->flags || cmd->start >= cmd->end || cmd->__reserved ||
+	    cmd->nr_vmas > SHADOW_MAX_VMA_RECORDS || rec_size < 0)
 		return -EINVAL;
 
 	if (shadow_mmap_read_lock_killable(mm))
@@ -180,12 +178,14 @@ static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 
 		mas_for_each(&mas, vma, cmd->end - 1) {
 			if (count < cmd->nr_vmas) {
+				u64 dst = cmd->vmas + (u64)count * rec_size;
+
 				shadow_vma_info(vma, &info);
-				if (copy_to_user(&uvmas[count], &info,
-						 sizeof(info))) {
-					ret = -EFAULT;
+				ret = shadow_copy_rec_to_user(u64_to_user_ptr(dst),
+							      rec_size, &info,
+							      sizeof(info));
+				if (ret)
 					break;
-				}
 			}
 			count++;
 			cond_resched();
@@ -573,8 +573,9 @@ static int shadow_task_walk(struct shadow_ucmd *ucmd)
 	unsigned long addr = cmd->addr, i, n;
 	int ret = 0;
 
-	if (cmd->flags || offset_in_page(cmd->addr) ||
-	    cmd->nr_pages > SHADOW_MAX_VMA_RECORDS ||
+	if (cmd->flags || offset_in_page(cmd->addr) || cmd->__reserved ||
+	    shadow_rec_size(cmd->rec_size, SHADOW_PAGE_INFO_SIZE_VER0) < 0 ||
+	    cmd->nr_pages > SHADOW_WALK_MAX_PAGES ||
 	    cmd->addr + cmd->nr_pages * PAGE_SIZE < cmd->addr)
 		return -EINVAL;
 	batch = kmalloc_array(SHADOW_WALK_BATCH, sizeof(*batch),

@@ -510,6 +510,32 @@ TEST_F(pt, walk_bad_input)
 	EXPECT_EQ(-EFAULT, _shadow_walk(self->mfd, BASE, 1, (void *)8));
 	w.flags = 1;
 	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	/* The limit, and the record size and reserved field. */
+	w = (struct shadow_mm_walk){ .size = sizeof(w), .addr = BASE,
+				     .nr_pages = SHADOW_WALK_MAX_PAGES + 1,
+				     .pages = 8 };
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	w.nr_pages = SHADOW_WALK_MAX_PAGES;
+	EXPECT_EQ(-EFAULT, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	w.nr_pages = 1;
+	w.pages = (uintptr_t)&p;
+	w.__reserved = 1;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	w.__reserved = 0;
+	{
+		static const __u32 bad[] = {
+			8, SHADOW_PAGE_INFO_SIZE_VER0 + 4,
+			SHADOW_REC_SIZE_MAX + 8, -8u,
+		};
+
+		for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+			w.rec_size = bad[i];
+			EXPECT_EQ(-EINVAL,
+				  shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+		}
+	}
+	w.rec_size = SHADOW_PAGE_INFO_SIZE_VER0;
+	EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
 	/* Unmapped and kernel-half addresses are just not present. */
 	ASSERT_EQ(0, _shadow_walk(self->mfd, 0xffff800000000000UL, 1, &p));
 	EXPECT_EQ(0, p.flags);

@@ -39,8 +39,20 @@
  *    not all zero, or size is larger than a page.
  *  - ESRCH: the address space fd has exited (SHADOW_MM_EXIT).
  *  - EPERM: SHADOW_MM_CREATE before a successful SHADOW_MM_API.
+ *
+ * Arrays of records (struct shadow_mm_batch_op, struct shadow_vma_info,
+ * struct shadow_page_info) grow the same way: the command carries the
+ * record size user space knows (@op_size, @rec_size; 0 means the first
+ * version's, SHADOW_*_SIZE_VER0), a multiple of 8 from that first size up
+ * to SHADOW_REC_SIZE_MAX (-EINVAL otherwise). Records user space writes
+ * are read at that stride with copy_struct_from_user() semantics; records
+ * the kernel writes are written at that stride, truncated to what user
+ * space knows or zero-padded past what the kernel knows.
  */
 #define SHADOW_MM_TYPE		0xC7
+
+/* The largest record size an array command takes (a page on x86-64). */
+#define SHADOW_REC_SIZE_MAX	4096
 
 enum {
 	SHADOW_MM_CMD_API = 0x00,
@@ -281,6 +293,8 @@ enum shadow_vma_backing {
  *              memory
  * @backing: enum shadow_vma_backing
  * @__reserved: 0
+ *
+ * The record may grow: SHADOW_MM_GET_VMAS writes @rec_size bytes per VMA.
  */
 struct shadow_vma_info {
 	__aligned_u64 start;
@@ -292,6 +306,12 @@ struct shadow_vma_info {
 	__u32 __reserved;
 };
 
+/* sizeof(struct shadow_vma_info) as first defined */
+#define SHADOW_VMA_INFO_SIZE_VER0	48
+
+/* Most VMA records one SHADOW_MM_GET_VMAS may ask for. */
+#define SHADOW_MAX_VMA_RECORDS		1048576	/* 1 << 20 */
+
 /**
  * struct shadow_mm_get_vmas - ioctl(SHADOW_MM_GET_VMAS)
  * @size: sizeof(struct shadow_mm_get_vmas)
@@ -299,10 +319,18 @@ struct shadow_vma_info {
  * @start: first address of the range to report
  * @end: end of the range (exclusive); every VMA intersecting
  *       [@start, @end) is reported; @start must be below @end
- * @vmas: user pointer to an array of struct shadow_vma_info
- * @nr_vmas: capacity of @vmas, at most 1048576
+ * @vmas: user pointer to an array of @nr_vmas records of @rec_size bytes
+ * @nr_vmas: capacity of @vmas, at most SHADOW_MAX_VMA_RECORDS (-EINVAL
+ *           beyond)
  * @out_nr_vmas: how many VMAs intersect the range; at most @nr_vmas of them
  *               are written
+ * @rec_size: sizeof(struct shadow_vma_info) as user space knows it; 0
+ *            means SHADOW_VMA_INFO_SIZE_VER0. Each record written is the
+ *            kernel's struct shadow_vma_info truncated to @rec_size, or
+ *            zero-padded to it. A multiple of 8 from
+ *            SHADOW_VMA_INFO_SIZE_VER0 to SHADOW_REC_SIZE_MAX, else
+ *            -EINVAL
+ * @__reserved: must be 0
  */
 struct shadow_mm_get_vmas {
 	__u32 size;
@@ -312,6 +340,8 @@ struct shadow_mm_get_vmas {
 	__aligned_u64 vmas;
 	__u32 nr_vmas;
 	__u32 out_nr_vmas;
+	__u32 rec_size;
+	__u32 __reserved;
 };
 
 #define SHADOW_MM_GET_VMAS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_VMAS)
@@ -495,6 +525,8 @@ struct shadow_mm_access {
  * @mapcount: how many PTEs, in every shadow address space, map the page;
  *            for a swap entry, the slot's swap count (swap_map: the swap
  *            PTEs and shmem objects that hold it)
+ *
+ * The record may grow: SHADOW_MM_WALK writes @rec_size bytes per page.
  */
 struct shadow_page_info {
 	__aligned_u64 page_id;
@@ -502,16 +534,31 @@ struct shadow_page_info {
 	__u32 mapcount;
 };
 
+/* sizeof(struct shadow_page_info) as first defined */
+#define SHADOW_PAGE_INFO_SIZE_VER0	16
+
+/* Most pages one SHADOW_MM_WALK may report. */
+#define SHADOW_WALK_MAX_PAGES		1048576	/* 1 << 20 */
+
 /**
  * struct shadow_mm_walk - ioctl(SHADOW_MM_WALK)
  * @size: sizeof(struct shadow_mm_walk)
  * @flags: must be 0
  * @addr: page-aligned start
- * @nr_pages: pages to report, at most 1048576
- * @pages: user pointer to @nr_pages struct shadow_page_info
+ * @nr_pages: pages to report, at most SHADOW_WALK_MAX_PAGES (-EINVAL
+ *            beyond)
+ * @pages: user pointer to @nr_pages records of @rec_size bytes
+ * @rec_size: sizeof(struct shadow_page_info) as user space knows it; 0
+ *            means SHADOW_PAGE_INFO_SIZE_VER0. Each record written is the
+ *            kernel's struct shadow_page_info truncated to @rec_size, or
+ *            zero-padded to it. A multiple of 8 from
+ *            SHADOW_PAGE_INFO_SIZE_VER0 to SHADOW_REC_SIZE_MAX, else
+ *            -EINVAL
+ * @__reserved: must be 0
  *
  * Like /proc/<pid>/pagemap: one record per page of the range, mapped or
- * not; never a kernel address or pfn.
+ * not; never a kernel address or pfn. -EINVAL for an unaligned @addr or a
+ * range that wraps.
  */
 struct shadow_mm_walk {
 	__u32 size;
@@ -519,6 +566,8 @@ struct shadow_mm_walk {
 	__aligned_u64 addr;
 	__aligned_u64 nr_pages;
 	__aligned_u64 pages;
+	__u32 rec_size;
+	__u32 __reserved;
 };
 
 #define SHADOW_MM_WALK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_WALK)
@@ -898,7 +947,8 @@ enum shadow_batch_opcode {
  * @out_addr: SHADOW_BATCH_MMAP: the address of the new mapping;
  *            SHADOW_BATCH_FAULT: the first page not touched; else 0
  *
- * Fields an operation does not use are ignored.
+ * Fields an operation does not use are ignored. The record may grow:
+ * SHADOW_MM_BATCH reads and writes @op_size bytes per operation.
  */
 struct shadow_mm_batch_op {
 	__u32 op;
@@ -915,6 +965,9 @@ struct shadow_mm_batch_op {
 	__aligned_u64 out_addr;
 };
 
+/* sizeof(struct shadow_mm_batch_op) as first defined */
+#define SHADOW_BATCH_OP_SIZE_VER0	72
+
 /* struct shadow_mm_batch.flags */
 #define SHADOW_BATCH_CONTINUE	_BITUL(0)	/* go on past a failed op */
 
@@ -927,9 +980,13 @@ struct shadow_mm_batch_op {
  * @flags: 0 (stop after the first operation that fails) or
  *         SHADOW_BATCH_CONTINUE (run every operation)
  * @nr_ops: entries in @ops, at most SHADOW_BATCH_MAX_OPS (-E2BIG beyond)
- * @__reserved: must be 0
- * @ops: user pointer to @nr_ops struct shadow_mm_batch_op, read and
- *       written back (their out_ fields)
+ * @op_size: sizeof(struct shadow_mm_batch_op) as user space knows it; 0
+ *           means SHADOW_BATCH_OP_SIZE_VER0. A multiple of 8 from
+ *           SHADOW_BATCH_OP_SIZE_VER0 to SHADOW_REC_SIZE_MAX, else
+ *           -EINVAL
+ * @ops: user pointer to @nr_ops operations of @op_size bytes, read and
+ *       written back (their out_ fields; bytes past the kernel's struct
+ *       are left alone)
  * @out_done: operations executed (a failed one included)
  *
  * Runs the operations in order, each exactly as its own command would
@@ -938,8 +995,10 @@ struct shadow_mm_batch_op {
  * in its out_ fields, under as few mmap_lock acquisitions as the
  * operations allow: a run of mmaps and munmaps shares one. An operation
  * with an unknown @op, unknown flags or a reserved field set fails with
- * -EINVAL. The call itself returns 0 once the operations ran, whatever
- * their results; it fails with -EINVAL (unknown flags, a reserved field),
+ * -EINVAL; one whose bytes past the kernel's struct (@op_size above it)
+ * are not all zero fails with -E2BIG, as a command's struct would, and
+ * is not run. The call itself returns 0 once the operations ran, whatever
+ * their results; it fails with -EINVAL (unknown flags, a bad @op_size),
  * -E2BIG (too many operations), -ENOMEM, or -EFAULT (@ops unreadable or
  * not writable: @out_done still tells how many ran).
  */
@@ -947,7 +1006,7 @@ struct shadow_mm_batch {
 	__u32 size;
 	__u32 flags;
 	__u32 nr_ops;
-	__u32 __reserved;
+	__u32 op_size;
 	__aligned_u64 ops;
 	__aligned_u64 out_done;
 };
