@@ -135,7 +135,10 @@ static int shadow_task_msync(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_msync *cmd = ucmd->cmd;
 
-	return shadow_do_msync(ucmd->mm, cmd->addr, cmd->len, cmd->flags);
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	return shadow_do_msync(ucmd->mm, cmd->addr, cmd->len,
+			       cmd->msync_flags);
 }
 
 static int shadow_task_munmap(struct shadow_ucmd *ucmd)

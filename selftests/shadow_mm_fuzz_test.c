@@ -103,7 +103,7 @@
  *               that), EFAULT (struct)
  *   DEV_RECLAIM EINVAL (an address or a length: refused with the flags),
  *               EFAULT (struct); EPERM before the handshake, as CREATE
- *   MSYNC       as msync(2): EINVAL (flags, unaligned address), ENOMEM
+ *   MSYNC       as msync(2): EINVAL (unaligned address), ENOMEM
  *               (a hole or a wrapping range), EBUSY (MS_INVALIDATE over
  *               locked memory); EFAULT (struct)
  *   BATCH       E2BIG (more than SHADOW_BATCH_MAX_OPS), ENOMEM, EFAULT
@@ -1011,17 +1011,21 @@ static void fill_msync(struct fuzz *f, void *p)
 {
 	struct shadow_mm_msync *s = p;
 
-	s->flags = pick_flags(f, MS_ASYNC | MS_INVALIDATE | MS_SYNC);
+	/* msync(2)'s flags where ABI version 1 had them: refused. */
+	s->flags = one_in(&f->r, 8) ? pick_flags(f, MS_SYNC) : 0;
 	s->addr = pick_addr(f);
 	s->len = pick_len(f, s->addr);
+	s->msync_flags = pick_flags(f, MS_ASYNC | MS_INVALIDATE | MS_SYNC);
+	s->__reserved = pick_reserved(f);
 }
 
 static bool bad_msync(struct fuzz *f, const void *p)
 {
 	const struct shadow_mm_msync *s = p;
 
-	return (s->flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
-	       ((s->flags & MS_ASYNC) && (s->flags & MS_SYNC));
+	return s->flags || s->__reserved ||
+	       (s->msync_flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
+	       ((s->msync_flags & MS_ASYNC) && (s->msync_flags & MS_SYNC));
 }
 
 /*
@@ -1145,7 +1149,9 @@ static const struct cmd cmds[] = {
 	    true, EI, fill_reclaim, bad_reclaim),
 	CMD(1, DEV_RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), true,
 	    true, EI, fill_dev_reclaim, bad_dev_reclaim),
-	CMD(2, MSYNC, shadow_mm_msync, FULL(shadow_mm_msync), false, false,
+	/* ... and before msync_flags. */
+	CMD(2, MSYNC, shadow_mm_msync,
+	    offsetof(struct shadow_mm_msync, msync_flags), false, false,
 	    EI | EM | ES(EBUSY), fill_msync, bad_msync),
 	CMD(3, BATCH, shadow_mm_batch, FULL(shadow_mm_batch), false, true,
 	    ES(E2BIG) | EM | EF, fill_batch, bad_batch),

@@ -893,26 +893,33 @@ struct shadow_mm_reclaim {
 /**
  * struct shadow_mm_msync - ioctl(SHADOW_MM_MSYNC) on an address-space fd
  * @size: sizeof(struct shadow_mm_msync)
- * @flags: MS_ASYNC, MS_SYNC, MS_INVALIDATE of <sys/mman.h>
+ * @flags: must be 0
  * @addr: page-aligned start
  * @len: length in bytes, rounded up to pages
+ * @msync_flags: MS_ASYNC, MS_SYNC, MS_INVALIDATE of <sys/mman.h>, as
+ *               msync(2) (in @flags before ABI version 2)
+ * @__reserved: must be 0
  *
  * Behaves as msync(2): the dirty bits of the PTEs of shared file mappings
  * in the range move to their page-cache pages (set_page_dirty), and with
  * MS_SYNC the file's range is written back (vfs_fsync_range). Errors as
- * msync(2): -EINVAL (unaligned @addr, unknown flags, MS_ASYNC with
- * MS_SYNC), -ENOMEM (the range wraps, or part of it is not mapped; the
- * mapped parts are still synced), -EBUSY (MS_INVALIDATE over a VM_LOCKED
- * mapping), or the write-back's error.
+ * msync(2): -EINVAL (unaligned @addr, unknown @msync_flags, MS_ASYNC
+ * with MS_SYNC; and any @flags or @__reserved), -ENOMEM (the range
+ * wraps, or part of it is not mapped; the mapped parts are still synced),
+ * -EBUSY (MS_INVALIDATE over a VM_LOCKED mapping), or the write-back's
+ * error.
  */
 struct shadow_mm_msync {
 	__u32 size;
 	__u32 flags;
 	__aligned_u64 addr;
 	__aligned_u64 len;
+	__u32 msync_flags;
+	__u32 __reserved;
 };
 
 #define SHADOW_MM_MSYNC		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MSYNC)
+
 /* struct shadow_mm_batch_op.op */
 enum shadow_batch_opcode {
 	SHADOW_BATCH_MMAP = 1,
