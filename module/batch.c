@@ -105,6 +105,7 @@ static long shadow_batch_fault(struct shadow_mm *mm,
 			       struct shadow_mm_batch_op *op)
 {
 	unsigned long done = 0;
+	u32 signal;
 	int ret;
 
 	if (op->flags & ~(SHADOW_FAULT_WRITE | SHADOW_FAULT_EXEC) ||
@@ -112,7 +113,8 @@ static long shadow_batch_fault(struct shadow_mm *mm,
 		return -EINVAL;
 	if (op->addr + op->len < op->addr)
 		return -EFAULT;
-	ret = shadow_fault_range(mm, op->addr, op->len, op->flags, &done);
+	ret = shadow_fault_range(mm, op->addr, op->len, op->flags, &done,
+				 &signal);
 	op->out_addr = (op->addr & PAGE_MASK) + done * PAGE_SIZE;
 	return ret ?: done;
 }

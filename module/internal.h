@@ -438,7 +438,7 @@ int shadow_handle_mm_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 			   unsigned long addr, unsigned int flags);
 int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 		       unsigned long len, unsigned int flags,
-		       unsigned long *done);
+		       unsigned long *done, u32 *signal);
 /* Pages a read fault maps around itself: fault_around_bytes' default. */
 #define SHADOW_FAULT_AROUND_PAGES	16
 pte_t *shadow_fault_around_range(struct shadow_vma *vma, unsigned long addr,

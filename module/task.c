@@ -435,8 +435,9 @@ static int shadow_task_fault(struct shadow_ucmd *ucmd)
 	if (cmd->addr + cmd->len < cmd->addr)
 		return -EFAULT;
 	ret = shadow_fault_range(ucmd->mm, cmd->addr, cmd->len, cmd->flags,
-				 &done);
+				 &done, &cmd->out_signal);
 	cmd->out_nr_pages = done;
+	cmd->__reserved = 0;
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd)) ?: ret;
 }
 

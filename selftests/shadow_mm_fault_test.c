@@ -6,6 +6,7 @@
  * their freeing, and the module's page count returning to where it was.
  */
 #include <pthread.h>
+#include <stddef.h>
 
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
@@ -237,6 +238,10 @@ TEST_F(pt, shared_anonymous)
 TEST_F(pt, shared_object_ends_at_its_size)
 {
 	const unsigned long win = 0x200000000000UL;
+	struct shadow_mm_fault f = {
+		.size = sizeof(f), .flags = SHADOW_FAULT_WRITE,
+		.addr = BASE + 2 * PAGE, .len = PAGE,
+	};
 	struct shadow_page_info pg[4];
 	char buf[4 * PAGE];
 	int fd, status, real_mlock, real_populate;
@@ -278,6 +283,9 @@ TEST_F(pt, shared_object_ends_at_its_size)
 	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE, 4 * PAGE,
 					 SHADOW_FAULT_WRITE, &nr));
 	EXPECT_EQ(2, nr);
+	/* The real child's signal, named. */
+	EXPECT_EQ(-EFAULT, shadow_ioctl(self->mfd, SHADOW_MM_FAULT, &f));
+	EXPECT_EQ(SIGBUS, f.out_signal);
 	EXPECT_EQ(real_peek, _shadow_access(self->mfd, BASE + PAGE, buf,
 					    sizeof(buf),
 					    SHADOW_ACCESS_FORCE));
@@ -539,6 +547,122 @@ TEST_F(pt, walk_bad_input)
 	/* Unmapped and kernel-half addresses are just not present. */
 	ASSERT_EQ(0, _shadow_walk(self->mfd, 0xffff800000000000UL, 1, &p));
 	EXPECT_EQ(0, p.flags);
+}
+
+/* SHADOW_MM_FAULT of one page: its result, and *@signal. */
+static int fault_signal(int mfd, __u64 addr, unsigned int flags,
+			__u32 *signal)
+{
+	struct shadow_mm_fault f = {
+		.size = sizeof(f), .flags = flags, .addr = addr, .len = PAGE,
+		.out_signal = 0xdead, .__reserved = 0xdead,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_FAULT, &f);
+
+	*signal = f.__reserved ? 0xbad : f.out_signal;
+	return ret;
+}
+
+/* The signal a child of this process gets touching @p, or 0. */
+static int real_signal(char *p, bool write)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (write)
+			__atomic_store_n(p, 1, __ATOMIC_RELAXED);
+		else
+			(void)__atomic_load_n(p, __ATOMIC_RELAXED);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+/*
+ * out_signal names the signal a process would get where SHADOW_MM_FAULT
+ * fails with -EFAULT, and the real kernel agrees: SIGSEGV for a hole, a
+ * write to read-only memory, a read of PROT_NONE; SIGBUS for a file page
+ * past the end of its file; 0 where the access works. The same layout is
+ * made in this process and in the shadow space:
+ *
+ *   0 RW | 1 R | 2 hole | 3 NONE | 4, 5 a one-page file, MAP_SHARED
+ */
+TEST_F(pt, fault_out_signal)
+{
+	const unsigned long win = 0x200000000000UL;
+	static const struct {
+		int pg;
+		unsigned int flags;
+	} c[] = {
+		{ 0, 0 }, { 0, SHADOW_FAULT_WRITE }, { 1, 0 },
+		{ 1, SHADOW_FAULT_WRITE }, { 2, 0 }, { 2, SHADOW_FAULT_WRITE },
+		{ 3, 0 }, { 4, SHADOW_FAULT_WRITE }, { 5, 0 },
+		{ 5, SHADOW_FAULT_WRITE },
+	};
+	struct shadow_mm_fault v1 = {
+		.size = offsetof(struct shadow_mm_fault, out_signal),
+		.addr = BASE + 2 * PAGE, .len = PAGE,
+	};
+	int fd, real, ret;
+	unsigned int i;
+	__u32 sig;
+	char *p;
+
+	fd = memfd_create("fault_out_signal", MFD_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, PAGE));
+
+	p = mmap((void *)win, 4 * PAGE, RW, PRIV, -1, 0);
+	ASSERT_EQ((void *)win, p);
+	ASSERT_EQ(0, mprotect(p + PAGE, PAGE, PROT_READ));
+	ASSERT_EQ(0, munmap(p + 2 * PAGE, PAGE));
+	ASSERT_EQ(0, mprotect(p + 3 * PAGE, PAGE, PROT_NONE));
+	ASSERT_EQ(p + 4 * PAGE, mmap(p + 4 * PAGE, 2 * PAGE, RW,
+				     MAP_SHARED | MAP_FIXED, fd, 0));
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE + PAGE, PAGE,
+				      PROT_READ));
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 2 * PAGE, PAGE));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE + 3 * PAGE, PAGE,
+				      PROT_NONE));
+	{
+		struct shadow_mm_mmap m = {
+			.size = sizeof(m), .addr = BASE + 4 * PAGE,
+			.len = 2 * PAGE, .prot = RW,
+			.map_flags = MAP_SHARED | MAP_FIXED, .fd = fd,
+		};
+
+		ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_MMAP, &m));
+	}
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		real = real_signal(p + c[i].pg * PAGE,
+				   c[i].flags & SHADOW_FAULT_WRITE);
+		ret = fault_signal(self->mfd, BASE + c[i].pg * PAGE,
+				   c[i].flags, &sig);
+		EXPECT_EQ(real, (int)sig) {
+			TH_LOG("page %d flags %u", c[i].pg, c[i].flags);
+		}
+		EXPECT_EQ(real ? -EFAULT : 0, ret);
+	}
+	/* The expected answers, lest both sides agree on a wrong one. */
+	EXPECT_EQ(SIGSEGV, real_signal(p + 2 * PAGE, false));
+	EXPECT_EQ(SIGSEGV, real_signal(p + PAGE, true));
+	EXPECT_EQ(SIGBUS, real_signal(p + 5 * PAGE, false));
+	EXPECT_EQ(0, real_signal(p + 4 * PAGE, true));
+
+	/* A struct of the first version's size still faults. */
+	EXPECT_EQ(-EFAULT, shadow_ioctl(self->mfd, SHADOW_MM_FAULT, &v1));
+	EXPECT_EQ(0, v1.out_signal);
+
+	munmap(p, 6 * PAGE);
+	close(fd);
 }
 
 /*

@@ -79,7 +79,7 @@
  *               struct)
  *   GET_MAPS    ENOSPC (buffer too small), ENOMEM, EFAULT (buffer, struct)
  *   GET_STATS   EFAULT (struct)
- *   FAULT       EFAULT (the SIGSEGV; struct), ENOMEM
+ *   FAULT       EFAULT (the SIGSEGV or SIGBUS; struct), ENOMEM
  *   ACCESS      EFAULT (nothing transferable; buffer; struct), ENOMEM
  *   WALK        EINVAL (unaligned, too many pages, wrapping), ENOMEM,
  *               EFAULT (buffer)
@@ -735,6 +735,8 @@ static void fill_fault(struct fuzz *f, void *p)
 		s->len = rnd_below(&f->r, 2);
 	}
 	s->out_nr_pages = rnd(&f->r);
+	s->out_signal = rnd(&f->r);
+	s->__reserved = rnd(&f->r);
 }
 
 static bool bad_fault(struct fuzz *f, const void *p)
@@ -1120,7 +1122,9 @@ static const struct cmd cmds[] = {
 	CMD(2, GET_STATS, shadow_mm_stats,
 	    offsetof(struct shadow_mm_stats, out_rss_anon), false, true,
 	    0, fill_get_stats, bad_flags_only),
-	CMD(6, FAULT, shadow_mm_fault, FULL(shadow_mm_fault), false, true,
+	/* ... and before out_signal. */
+	CMD(6, FAULT, shadow_mm_fault,
+	    offsetof(struct shadow_mm_fault, out_signal), false, true,
 	    EF | EM, fill_fault, bad_fault),
 	CMD(6, ACCESS, shadow_mm_access, FULL(shadow_mm_access), false, true,
 	    EF | EM, fill_access, bad_access),
@@ -1680,6 +1684,9 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 		if (fl->out_nr_pages > (fl->len ? end - fl->addr / PAGE : 0))
 			fail(f, k, ret, 0, v, "more pages than the range",
 			     fl->out_nr_pages);
+		if (fl->out_signal || fl->__reserved)
+			fail(f, k, ret, 0, v, "a signal on success",
+			     fl->out_signal);
 		break;
 	case SHADOW_MM_CMD_ACCESS:
 		if (ac->out_len > ac->len || (ac->len && !ac->out_len))

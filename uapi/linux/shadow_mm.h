@@ -452,12 +452,20 @@ struct shadow_mm_stats {
  * @addr: first address touched
  * @len: bytes; every page of [@addr, @addr + @len) is touched
  * @out_nr_pages: pages touched before the first error
+ * @out_signal: the signal a process touching the page that failed gets:
+ *              SIGSEGV (11) or SIGBUS (7) with -EFAULT; 0 on success and
+ *              for any other error
+ * @__reserved: 0 on output
  *
  * Touches each page as a CPU access would: a page fault where the PTE does
  * not allow the access (handle_mm_fault), the accessed/dirty bits where it
- * does. Fails with -EFAULT at a page outside any VMA or against its
- * protection (where a process would get SIGSEGV), -ENOMEM when memory runs
- * out.
+ * does. Fails with -EFAULT where a process would get a signal, which
+ * @out_signal names: SIGSEGV at a page outside any VMA or against its
+ * protection, SIGBUS at a page of a file mapping past the file's end, of
+ * a shared anonymous mapping past its object's size (after mremap grew
+ * it), or a swap entry that cannot be read back; -ENOMEM when memory runs
+ * out. A range that wraps fails with -EFAULT before any page is touched,
+ * its out_ fields not written.
  */
 struct shadow_mm_fault {
 	__u32 size;
@@ -465,6 +473,8 @@ struct shadow_mm_fault {
 	__aligned_u64 addr;
 	__aligned_u64 len;
 	__aligned_u64 out_nr_pages;
+	__u32 out_signal;
+	__u32 __reserved;
 };
 
 #define SHADOW_MM_FAULT		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_FAULT)
