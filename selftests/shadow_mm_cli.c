@@ -1615,7 +1615,7 @@ static const struct name_val page_flag_names[] = {
 	{ "dirty", SHADOW_PAGE_DIRTY },
 	{ "young", SHADOW_PAGE_YOUNG },
 	{ "zero", SHADOW_PAGE_ZERO },
-	{ "exclusive", SHADOW_PAGE_EXCLUSIVE },
+	{ "exclusive", SHADOW_PAGE_ANON_EXCLUSIVE },
 	{ "shmem", SHADOW_PAGE_SHMEM },
 	{ }
 };

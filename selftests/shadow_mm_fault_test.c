@@ -69,7 +69,7 @@ TEST_F(pt, zero_page_then_cow)
 				   &nr));
 	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 1, p));
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
-		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_EXCLUSIVE, p[0].flags);
+		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_ANON_EXCLUSIVE, p[0].flags);
 	EXPECT_NE(0, p[0].page_id);
 	EXPECT_EQ(1, p[0].mapcount);
 	st = stats(_metadata, self->mfd);
@@ -96,7 +96,7 @@ TEST_F(pt, write_fault_new_page)
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
 			  SHADOW_PAGE_DIRTY | SHADOW_PAGE_YOUNG |
-			  SHADOW_PAGE_EXCLUSIVE, p[i].flags);
+			  SHADOW_PAGE_ANON_EXCLUSIVE, p[i].flags);
 		if (i)
 			EXPECT_NE(p[i - 1].page_id, p[i].page_id);
 	}
@@ -186,7 +186,8 @@ TEST_F(pt, protection_faults)
 	/* ...and leaves the PTE read-only on an exclusive page. */
 	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 1, &p));
 	EXPECT_EQ(0, p.flags & SHADOW_PAGE_WRITE);
-	EXPECT_EQ(SHADOW_PAGE_EXCLUSIVE, p.flags & SHADOW_PAGE_EXCLUSIVE);
+	EXPECT_EQ(SHADOW_PAGE_ANON_EXCLUSIVE,
+		  p.flags & SHADOW_PAGE_ANON_EXCLUSIVE);
 	/* A shared read-only mapping never takes a forced write. */
 	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, BASE + 4 * PAGE, buf, 4,
 					  SHADOW_ACCESS_WRITE |
@@ -707,7 +708,8 @@ TEST_F(pt, presence_matches_pagemap)
 	EXPECT_EQ(0, p[2].flags & SHADOW_PAGE_ZERO);
 	/* The written page is exclusively mapped in both (pagemap bit 56). */
 	EXPECT_EQ(1, (pm[2] >> 56) & 1);
-	EXPECT_EQ(SHADOW_PAGE_EXCLUSIVE, p[2].flags & SHADOW_PAGE_EXCLUSIVE);
+	EXPECT_EQ(SHADOW_PAGE_ANON_EXCLUSIVE,
+		  p[2].flags & SHADOW_PAGE_ANON_EXCLUSIVE);
 	munmap((void *)win, 4 * PAGE);
 }
 

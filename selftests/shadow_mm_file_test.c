@@ -324,7 +324,7 @@ TEST_F(file, private_cow_never_reaches_file)
 	put(_metadata, self->mfd, BASE, "PRIV0");
 	p = page(_metadata, self->mfd, BASE);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
-		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_EXCLUSIVE, p.flags);
+		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_ANON_EXCLUSIVE, p.flags);
 	expect(_metadata, self->mfd, BASE, "PRIV0");
 	expect_file(_metadata, self->fd, 0, "page0");
 	st = stats(_metadata, self->mfd);

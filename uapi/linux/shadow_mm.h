@@ -516,13 +516,32 @@ struct shadow_mm_access {
 #define SHADOW_PAGE_DIRTY	_BITUL(2)
 #define SHADOW_PAGE_YOUNG	_BITUL(3)
 #define SHADOW_PAGE_ZERO	_BITUL(4)	/* the shared zero page */
-#define SHADOW_PAGE_EXCLUSIVE	_BITUL(5)	/* anon-exclusive */
+#define SHADOW_PAGE_ANON_EXCLUSIVE	_BITUL(5)
 #define SHADOW_PAGE_SHMEM	_BITUL(6)	/* of a shared anonymous object */
 #define SHADOW_PAGE_SWAP	_BITUL(7)	/* a swap entry, not present */
 #define SHADOW_PAGE_SWAPCACHE	_BITUL(8)	/* present, in the swap cache */
 #define SHADOW_PAGE_FILE	_BITUL(9)	/* a file's page-cache page */
 /* The PTE table mapping it is shared between address spaces (ODF). */
 #define SHADOW_PAGE_PT_SHARED	_BITUL(10)
+#define SHADOW_PAGE_MMAP_EXCLUSIVE	_BITUL(11)
+/* The name of SHADOW_PAGE_ANON_EXCLUSIVE before ABI version 2. */
+#define SHADOW_PAGE_EXCLUSIVE	SHADOW_PAGE_ANON_EXCLUSIVE
+
+/*
+ * Two kinds of exclusive, not to be confused:
+ *
+ * SHADOW_PAGE_ANON_EXCLUSIVE is the kernel's PG_anon_exclusive (or, with
+ * SHADOW_PAGE_SWAP, the swap PTE's pte_swp_exclusive): this private
+ * anonymous page belongs to this address space alone, so a write fault
+ * may reuse it without a copy. It is not in /proc/<pid>/pagemap.
+ *
+ * SHADOW_PAGE_MMAP_EXCLUSIVE is pagemap's PM_MMAP_EXCLUSIVE (bit 56): the
+ * present page is mapped by exactly one PTE, counting every address space
+ * (page_mapcount() == 1). Never set for the zero page or a swap entry.
+ * A page shared copy-on-write after a fork has neither; a page-cache page
+ * mapped once has MMAP_EXCLUSIVE only; a private page whose other mapping
+ * went away can have MMAP_EXCLUSIVE without ANON_EXCLUSIVE.
+ */
 
 /**
  * struct shadow_page_info - one page, as written by SHADOW_MM_WALK
@@ -530,8 +549,9 @@ struct shadow_mm_access {
  *           0 when nothing or the zero page is mapped. For a swap entry
  *           (SHADOW_PAGE_SWAP) the opaque id of its swap slot instead
  *           (equal ids: the same slot; never equal to a page's id)
- * @flags: SHADOW_PAGE_*; with SHADOW_PAGE_SWAP, SHADOW_PAGE_EXCLUSIVE is
- *         the swap PTE's exclusive bit (pte_swp_exclusive)
+ * @flags: SHADOW_PAGE_*; with SHADOW_PAGE_SWAP,
+ *         SHADOW_PAGE_ANON_EXCLUSIVE is the swap PTE's exclusive bit
+ *         (pte_swp_exclusive)
  * @mapcount: how many PTEs, in every shadow address space, map the page;
  *            for a swap entry, the slot's swap count (swap_map: the swap
  *            PTEs and shmem objects that hold it)
