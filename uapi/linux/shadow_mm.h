@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define SHADOW_MM_ABI_VERSION	1
+#define SHADOW_MM_ABI_VERSION	2
 
 /**
  * DOC: General ioctl format
@@ -48,6 +48,25 @@
  * are read at that stride with copy_struct_from_user() semantics; records
  * the kernel writes are written at that stride, truncated to what user
  * space knows or zero-padded past what the kernel knows.
+ */
+
+/**
+ * DOC: ABI versions
+ *
+ * Size-versioned structs, record sizes and feature bits (out_features,
+ * out_ioctls of SHADOW_MM_API) are how the interface grows compatibly:
+ * an old program keeps working against a newer module. The ABI version
+ * marks incompatible changes only; SHADOW_MM_API accepts the module's
+ * version, or 0, and fails with -EINVAL for any other.
+ *
+ *  - 1: the first interface.
+ *  - 2: the flags of msync(2) moved from @flags of struct shadow_mm_msync
+ *    (which must now be 0) to its @msync_flags, and the arrays got a
+ *    record size (the former @__reserved of struct shadow_mm_batch, which
+ *    had to be 0, is @op_size; struct shadow_mm_get_vmas and struct
+ *    shadow_mm_walk gained @rec_size). A program written for version 1
+ *    must be rebuilt against this header; its handshake with version 1
+ *    fails.
  */
 #define SHADOW_MM_TYPE		0xC7
 
@@ -108,7 +127,8 @@ enum {
  * @size: sizeof(struct shadow_mm_api)
  * @flags: must be 0
  * @abi_version: the ABI version user space was written for; must be
- *               SHADOW_MM_ABI_VERSION (or 0 to accept the module's)
+ *               SHADOW_MM_ABI_VERSION (or 0 to accept the module's);
+ *               any other fails with -EINVAL (see "ABI versions")
  * @__reserved: must be 0
  * @features: in: the features user space asks for (0: none required);
  *            asking for an unknown one fails with -EINVAL
