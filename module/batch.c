@@ -105,6 +105,7 @@ static long shadow_batch_fault(struct shadow_mm *mm,
 			       struct shadow_mm_batch_op *op)
 {
 	unsigned long done = 0;
+	u32 signal;
 	int ret;
 
 	if (op->flags & ~(SHADOW_FAULT_WRITE | SHADOW_FAULT_EXEC) ||
@@ -112,7 +113,8 @@ static long shadow_batch_fault(struct shadow_mm *mm,
 		return -EINVAL;
 	if (op->addr + op->len < op->addr)
 		return -EFAULT;
-	ret = shadow_fault_range(mm, op->addr, op->len, op->flags, &done);
+	ret = shadow_fault_range(mm, op->addr, op->len, op->flags, &done,
+				 &signal);
 	op->out_addr = (op->addr & PAGE_MASK) + done * PAGE_SIZE;
 	return ret ?: done;
 }
@@ -184,9 +186,32 @@ static shadow_flow long shadow_batch_op(struct shadow_batch_state *st,
 	}
 }
 
+/*
+ * Read operation @idx of the user's array, @op_size bytes each, as
+ * copy_struct_from_user() reads a command's struct: -E2BIG when the bytes
+ * past the kernel's struct are not all zero, the op read all the same
+ * (it is written back with its result), or -EFAULT.
+ */
+static int shadow_batch_read_op(struct shadow_mm_batch_op *op, u64 uops,
+				u32 idx, size_t op_size)
+{
+	void __user *src = u64_to_user_ptr(uops + (u64)idx * op_size);
+	int ret;
+
+	ret = copy_struct_from_user(op, sizeof(*op), src, op_size);
+	if (ret == -E2BIG &&
+	    copy_from_user(op, src, min(sizeof(*op), op_size)))
+		return -EFAULT;
+	return ret;
+}
+
 /**
  * shadow_task_batch() - SHADOW_MM_BATCH
  * @ucmd: the command
+ *
+ * Operations are read and written back at user space's record size
+ * (@op_size); one whose bytes past the kernel's struct are not zero is
+ * not run and gets -E2BIG, as a command's struct would.
  *
  * Return: 0 once the operations ran (their results are theirs), or
  * -EINVAL, -E2BIG, -ENOMEM, -EFAULT for the batch itself.
@@ -194,14 +219,15 @@ static shadow_flow long shadow_batch_op(struct shadow_batch_state *st,
 int shadow_task_batch(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_batch *cmd = ucmd->cmd;
-	struct shadow_mm_batch_op __user *uops = u64_to_user_ptr(cmd->ops);
 	struct shadow_batch_state st = { .mm = ucmd->mm };
 	bool stop = !(cmd->flags & SHADOW_BATCH_CONTINUE);
+	int op_size = shadow_rec_size(cmd->op_size, SHADOW_BATCH_OP_SIZE_VER0);
+	DECLARE_BITMAP(too_big, SHADOW_BATCH_CHUNK);
 	struct shadow_mm_batch_op *ops;
-	u32 i = 0, n, j;
+	u32 i = 0, n, j, k;
 	int ret = 0;
 
-	if (cmd->flags & ~SHADOW_BATCH_CONTINUE || cmd->__reserved)
+	if (cmd->flags & ~SHADOW_BATCH_CONTINUE || op_size < 0)
 		return -EINVAL;
 	if (cmd->nr_ops > SHADOW_BATCH_MAX_OPS)
 		return -E2BIG;
@@ -218,12 +244,25 @@ int shadow_task_batch(struct shadow_ucmd *ucmd)
 		bool failed = false;
 
 		n = min_t(u32, cmd->nr_ops - i, SHADOW_BATCH_CHUNK);
-		if (copy_from_user(ops, uops + i, n * sizeof(*ops))) {
-			ret = -EFAULT;
-			break;
+		bitmap_zero(too_big, SHADOW_BATCH_CHUNK);
+		for (j = 0; j < n && !ret; j++) {
+			ret = shadow_batch_read_op(&ops[j], cmd->ops, i + j,
+						   op_size);
+			if (ret == -E2BIG) {
+				__set_bit(j, too_big);
+				ret = 0;
+			}
 		}
+		if (ret)
+			break;
 		for (j = 0; j < n; j++) {
-			ops[j].out_result = shadow_batch_op(&st, &ops[j]);
+			if (test_bit(j, too_big)) {
+				ops[j].out_addr = 0;
+				ops[j].out_result = -E2BIG;
+			} else {
+				ops[j].out_result = shadow_batch_op(&st,
+								    &ops[j]);
+			}
 			if (ops[j].out_result < 0 && stop) {
 				failed = true;
 				j++;
@@ -233,10 +272,16 @@ int shadow_task_batch(struct shadow_ucmd *ucmd)
 		/* No lock across the copy back. */
 		shadow_batch_unlock(&st);
 		cmd->out_done = i + j;
-		if (copy_to_user(uops + i, ops, j * sizeof(*ops))) {
-			ret = -EFAULT;
-			break;
+		/* Only the bytes user space knows; its own stay as they are. */
+		for (k = 0; k < j && !ret; k++) {
+			u64 dst = cmd->ops + (u64)(i + k) * op_size;
+
+			if (copy_to_user(u64_to_user_ptr(dst), &ops[k],
+					 min_t(size_t, sizeof(*ops), op_size)))
+				ret = -EFAULT;
 		}
+		if (ret)
+			break;
 		i += j;
 		if (failed)
 			break;

@@ -50,6 +50,55 @@ int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len)
 	return 0;
 }
 
+/* The first record sizes must be ones shadow_rec_size() accepts. */
+static_assert(sizeof(struct shadow_mm_batch_op) == SHADOW_BATCH_OP_SIZE_VER0);
+static_assert(sizeof(struct shadow_vma_info) == SHADOW_VMA_INFO_SIZE_VER0);
+static_assert(sizeof(struct shadow_page_info) == SHADOW_PAGE_INFO_SIZE_VER0);
+
+/**
+ * shadow_rec_size() - the record size of an array command
+ * @rec_size: the size user space gave (op_size, rec_size)
+ * @ver0: the record's first size, SHADOW_*_SIZE_VER0
+ *
+ * 0 stands for @ver0, the size a program built before the record grew
+ * knows; any other size is a multiple of 8 (the records' alignment) from
+ * @ver0 to SHADOW_REC_SIZE_MAX.
+ *
+ * Return: the size in bytes, or -EINVAL.
+ */
+int shadow_rec_size(u32 rec_size, u32 ver0)
+{
+	if (!rec_size)
+		return ver0;
+	if (rec_size < ver0 || rec_size > SHADOW_REC_SIZE_MAX ||
+	    !IS_ALIGNED(rec_size, 8))
+		return -EINVAL;
+	return rec_size;
+}
+
+/**
+ * shadow_copy_rec_to_user() - write one record of an array at user space's
+ * record size
+ * @dst: where the record goes
+ * @usize: the record size user space asked for
+ * @src: the kernel's record
+ * @ksize: its size
+ *
+ * The record is truncated to @usize, or zero-padded past @ksize: a field
+ * user space knows and the kernel does not reads 0.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int shadow_copy_rec_to_user(void __user *dst, size_t usize, const void *src,
+			    size_t ksize)
+{
+	if (copy_to_user(dst, src, min(usize, ksize)))
+		return -EFAULT;
+	if (usize > ksize && clear_user(dst + ksize, usize - ksize))
+		return -EFAULT;
+	return 0;
+}
+
 /**
  * shadow_ioctl_dispatch() - decode an ioctl and run its handler
  * @file: the file the ioctl came on

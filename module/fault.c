@@ -667,22 +667,26 @@ static struct shadow_vma *shadow_lock_mm_and_find_vma(struct shadow_mm *mm,
  * @len: its length
  * @flags: SHADOW_FAULT_WRITE, SHADOW_FAULT_EXEC, or 0 for a read
  * @done: set to the number of pages touched
+ * @signal: set to the signal a process would get with -EFAULT (SIGSEGV or
+ *          SIGBUS), else 0
  *
  * A page just below a VM_GROWSDOWN VMA grows it, within the stack guard
  * gap and the stack's limits (expand_stack).
  *
  * Return: 0, -EFAULT at the first page outside any VMA or against its
- * protection (the SIGSEGV of this engine), -ENOMEM, or -EINTR (killed).
+ * protection (SIGSEGV) or where the fault fails (VM_FAULT_SIGBUS),
+ * -ENOMEM, or -EINTR (killed).
  */
 int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 		       unsigned long len, unsigned int flags,
-		       unsigned long *done)
+		       unsigned long *done, u32 *signal)
 {
 	unsigned long end = addr + len;
 	struct shadow_vma *vma;
 	int ret = 0;
 
 	*done = 0;
+	*signal = 0;
 	/* An empty range touches nothing, wherever it starts. */
 	if (!len)
 		return 0;
@@ -694,6 +698,7 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 			return ret;	/* mmap_lock is not held */
 		if (!vma || shadow_access_error(vma, flags)) {
 			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_SEGV);
+			*signal = SIGSEGV;
 			ret = -EFAULT;
 			break;
 		}
@@ -701,8 +706,12 @@ int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 			ret = shadow_handle_mm_fault(mm, vma, addr, flags);
 		} while (!ret &&
 			 !shadow_pte_allows(shadow_pte_get(mm, addr), flags));
-		if (ret)
+		if (ret) {
+			/* handle_mm_fault()'s only -EFAULT is VM_FAULT_SIGBUS. */
+			if (ret == -EFAULT)
+				*signal = SIGBUS;
 			break;
+		}
 		(*done)++;
 		/* A huge range must not make its caller unkillable. */
 		if (fatal_signal_pending(current)) {

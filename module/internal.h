@@ -113,6 +113,9 @@ long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
 			   unsigned int nr_ops, unsigned int base,
 			   shadow_get_mm_t get_mm);
 int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len);
+int shadow_rec_size(u32 rec_size, u32 ver0);
+int shadow_copy_rec_to_user(void __user *dst, size_t usize, const void *src,
+			    size_t ksize);
 
 struct shadow_anon_vma;
 
@@ -458,7 +461,7 @@ int shadow_handle_mm_fault(struct shadow_mm *mm, struct shadow_vma *vma,
 			   unsigned long addr, unsigned int flags);
 int shadow_fault_range(struct shadow_mm *mm, unsigned long addr,
 		       unsigned long len, unsigned int flags,
-		       unsigned long *done);
+		       unsigned long *done, u32 *signal);
 /* Pages a read fault maps around itself: fault_around_bytes' default. */
 #define SHADOW_FAULT_AROUND_PAGES	16
 pte_t *shadow_fault_around_range(struct shadow_vma *vma, unsigned long addr,
@@ -596,10 +599,8 @@ int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 int shadow_show_smaps(struct seq_file *m, struct shadow_mm *mm);
 void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info);
 void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st);
-/* Most records one SHADOW_MM_GET_VMAS or SHADOW_MM_WALK may ask for. */
-#define SHADOW_MAX_VMA_RECORDS	BIT(20)
 int shadow_pagemap_read(struct shadow_mm *mm, unsigned long addr,
-			u64 nr_pages, struct shadow_page_info __user *upages);
+			u64 nr_pages, void __user *upages, size_t rec_size);
 
 /* dump_pagetables.c */
 int shadow_ptdump_show(struct seq_file *m, struct shadow_mm *mm);

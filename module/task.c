@@ -90,7 +90,10 @@ static int shadow_task_msync(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_msync *cmd = ucmd->cmd;
 
-	return shadow_do_msync(ucmd->mm, cmd->addr, cmd->len, cmd->flags);
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	return shadow_do_msync(ucmd->mm, cmd->addr, cmd->len,
+			       cmd->msync_flags);
 }
 
 static int shadow_task_munmap(struct shadow_ucmd *ucmd)
@@ -114,15 +117,16 @@ static int shadow_task_exit(struct shadow_ucmd *ucmd)
 static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_get_vmas *cmd = ucmd->cmd;
-	struct shadow_vma_info __user *uvmas = u64_to_user_ptr(cmd->vmas);
 	struct shadow_vma_info info;
 	struct shadow_vma *vma;
 	struct shadow_mm *mm = ucmd->mm;
+	int rec_size = shadow_rec_size(cmd->rec_size,
+				       SHADOW_VMA_INFO_SIZE_VER0);
 	u32 count = 0;
 	int ret = 0;
 
-	if (cmd->flags || cmd->start >= cmd->end ||
-	    cmd->nr_vmas > SHADOW_MAX_VMA_RECORDS)
+	if (cmd->flags || cmd->start >= cmd->end || cmd->__reserved ||
+	    cmd->nr_vmas > SHADOW_MAX_VMA_RECORDS || rec_size < 0)
 		return -EINVAL;
 
 	if (shadow_mmap_read_lock_killable(mm))
@@ -132,12 +136,14 @@ static int shadow_task_get_vmas(struct shadow_ucmd *ucmd)
 
 		mas_for_each(&mas, vma, cmd->end - 1) {
 			if (count < cmd->nr_vmas) {
+				u64 dst = cmd->vmas + (u64)count * rec_size;
+
 				shadow_vma_info(vma, &info);
-				if (copy_to_user(&uvmas[count], &info,
-						 sizeof(info))) {
-					ret = -EFAULT;
+				ret = shadow_copy_rec_to_user(u64_to_user_ptr(dst),
+							      rec_size, &info,
+							      sizeof(info));
+				if (ret)
 					break;
-				}
 			}
 			count++;
 			cond_resched();
@@ -362,8 +368,9 @@ static int shadow_task_fault(struct shadow_ucmd *ucmd)
 	if (cmd->addr + cmd->len < cmd->addr)
 		return -EFAULT;
 	ret = shadow_fault_range(ucmd->mm, cmd->addr, cmd->len, cmd->flags,
-				 &done);
+				 &done, &cmd->out_signal);
 	cmd->out_nr_pages = done;
+	cmd->__reserved = 0;
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd)) ?: ret;
 }
 
@@ -391,11 +398,13 @@ static int shadow_task_access(struct shadow_ucmd *ucmd)
 static int shadow_task_walk(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_walk *cmd = ucmd->cmd;
+	int rec_size = shadow_rec_size(cmd->rec_size,
+				       SHADOW_PAGE_INFO_SIZE_VER0);
 
-	if (cmd->flags)
+	if (cmd->flags || cmd->__reserved || rec_size < 0)
 		return -EINVAL;
 	return shadow_pagemap_read(ucmd->mm, cmd->addr, cmd->nr_pages,
-				   u64_to_user_ptr(cmd->pages));
+				   u64_to_user_ptr(cmd->pages), rec_size);
 }
 
 /* SHADOW_MM_RECLAIM: reclaim a range, or the whole address space. */

@@ -165,7 +165,7 @@ static void shadow_page_info(pte_t entry, bool shared,
 		/* A swap entry: its slot, and the slot's swap count. */
 		info->flags = SHADOW_PAGE_SWAP |
 			      (pte_swp_exclusive(entry) ?
-			       SHADOW_PAGE_EXCLUSIVE : 0) |
+			       SHADOW_PAGE_ANON_EXCLUSIVE : 0) |
 			      (shared ? SHADOW_PAGE_PT_SHARED : 0);
 		info->page_id = shadow_swap_slot_id(swp);
 		info->mapcount = shadow_swap_count(swp);
@@ -183,8 +183,11 @@ static void shadow_page_info(pte_t entry, bool shared,
 	sp = shadow_page_meta(pte_page(entry));
 	info->page_id = sp->id;
 	info->mapcount = atomic_read(&sp->mapcount);
+	/* pagemap's PM_MMAP_EXCLUSIVE: page_mapcount() == 1. */
+	if (info->mapcount == 1)
+		info->flags |= SHADOW_PAGE_MMAP_EXCLUSIVE;
 	if (READ_ONCE(sp->anon_exclusive))
-		info->flags |= SHADOW_PAGE_EXCLUSIVE;
+		info->flags |= SHADOW_PAGE_ANON_EXCLUSIVE;
 	if (sp->shmem)
 		info->flags |= SHADOW_PAGE_SHMEM;
 	if (sp->file)
@@ -244,13 +247,33 @@ static const struct shadow_pagewalk_ops shadow_pagemap_ops = {
 	.pte_hole = shadow_pagemap_pte_hole,
 };
 
+/*
+ * The records of a batch to user space: at once when user space's record
+ * is the kernel's, else one at a time at its size.
+ */
+static int shadow_pagemap_copy_out(void __user *dst, size_t rec_size,
+				   const struct shadow_page_info *buf,
+				   unsigned long n)
+{
+	unsigned long i;
+
+	if (rec_size == sizeof(*buf))
+		return copy_to_user(dst, buf, n * sizeof(*buf)) ? -EFAULT : 0;
+	for (i = 0; i < n; i++)
+		if (shadow_copy_rec_to_user(dst + i * rec_size, rec_size,
+					    &buf[i], sizeof(*buf)))
+			return -EFAULT;
+	return 0;
+}
+
 /**
  * shadow_pagemap_read() - SHADOW_MM_WALK: one record per page of a range
  * (pagemap_read)
  * @mm: the address space, pinned by the caller
  * @addr: the first page, page aligned
- * @nr_pages: the pages to report, at most SHADOW_MAX_VMA_RECORDS
+ * @nr_pages: the pages to report, at most SHADOW_WALK_MAX_PAGES
  * @upages: the user's @nr_pages records
+ * @rec_size: the size of each, from shadow_rec_size()
  *
  * One walk of the page tables per SHADOW_PAGEMAP_BATCH records, all under
  * one hold of mmap_lock; the records go out between walks, with no
@@ -259,13 +282,13 @@ static const struct shadow_pagewalk_ops shadow_pagemap_ops = {
  * Return: 0, -EINVAL, -ENOMEM, -EINTR, or -EFAULT for @upages.
  */
 int shadow_pagemap_read(struct shadow_mm *mm, unsigned long addr,
-			u64 nr_pages, struct shadow_page_info __user *upages)
+			u64 nr_pages, void __user *upages, size_t rec_size)
 {
 	struct shadow_pagemapread pm;
 	unsigned long i, n, end, limit;
 	int ret = 0;
 
-	if (offset_in_page(addr) || nr_pages > SHADOW_MAX_VMA_RECORDS ||
+	if (offset_in_page(addr) || nr_pages > SHADOW_WALK_MAX_PAGES ||
 	    addr + nr_pages * PAGE_SIZE < addr)
 		return -EINVAL;
 	pm.buffer = kmalloc_array(SHADOW_PAGEMAP_BATCH, sizeof(*pm.buffer),
@@ -290,8 +313,8 @@ int shadow_pagemap_read(struct shadow_mm *mm, unsigned long addr,
 			shadow_walk_page_range(mm, addr, limit,
 					       &shadow_pagemap_ops, &pm);
 		shadow_pagemap_clear(&pm, limit, end);
-		if (copy_to_user(upages + i, pm.buffer, n * sizeof(*pm.buffer)))
-			ret = -EFAULT;
+		ret = shadow_pagemap_copy_out(upages + i * rec_size, rec_size,
+					      pm.buffer, n);
 		cond_resched();
 	}
 	shadow_mmap_read_unlock(mm);

@@ -87,6 +87,41 @@ TEST(api_handshake)
 	close(fd);
 }
 
+/*
+ * The ABI versions: 2 and 0 (whatever the module's is) shake hands, 1 and
+ * anything else do not, and a failed handshake leaves the fd unusable.
+ */
+TEST(api_abi_versions)
+{
+	static const struct { __u32 abi; int ret; } c[] = {
+		{ 0, 0 }, { 1, -EINVAL }, { 2, 0 }, { 3, -EINVAL },
+		{ ~0u, -EINVAL },
+	};
+	struct shadow_mm_create cr = { .size = sizeof(cr) };
+	struct shadow_mm_api api;
+	unsigned int i;
+
+	EXPECT_EQ(2, SHADOW_MM_ABI_VERSION);
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		int fd = open(SHADOW_DEV, O_RDWR | O_CLOEXEC), mfd;
+
+		ASSERT_LE(0, fd);
+		memset(&api, 0, sizeof(api));
+		api.size = sizeof(api);
+		api.abi_version = c[i].abi;
+		EXPECT_EQ(c[i].ret, shadow_ioctl(fd, SHADOW_MM_API, &api)) {
+			TH_LOG("abi_version %u", c[i].abi);
+		}
+		if (!c[i].ret)
+			EXPECT_EQ(2, api.out_abi_version);
+		mfd = ioctl(fd, SHADOW_MM_CREATE, &cr);
+		EXPECT_EQ(c[i].ret ? -EPERM : 0, mfd < 0 ? -errno : 0);
+		if (mfd >= 0)
+			close(mfd);
+		close(fd);
+	}
+}
+
 /* Handshake errors: wrong ABI, unknown feature, flags, reserved. */
 TEST(api_bad_input)
 {

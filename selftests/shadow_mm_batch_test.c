@@ -265,9 +265,6 @@ TEST_F(batch, bad_batch)
 	EXPECT_EQ(-E2BIG, _shadow_batch(mfd, 0, &op,
 					SHADOW_BATCH_MAX_OPS + 1, &done));
 	EXPECT_EQ(-EINVAL, _shadow_batch(mfd, 2, &op, 1, &done));
-	b.__reserved = 1;
-	EXPECT_EQ(-EINVAL, shadow_ioctl(mfd, SHADOW_MM_BATCH, &b));
-	b.__reserved = 0;
 	b.size = 8;	/* shorter than the first version */
 	EXPECT_EQ(-EINVAL, shadow_ioctl(mfd, SHADOW_MM_BATCH, &b));
 	EXPECT_EQ(-EFAULT, _shadow_batch(mfd, 0, NULL, 1, &done));
@@ -291,6 +288,136 @@ TEST_F(batch, bad_batch)
 	EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_map_count);
 	munmap(ro, PAGE);
 	close(mfd);
+}
+
+/* Operations @op_size bytes apart, in a buffer big enough for @n. */
+struct sized_ops {
+	char *buf;
+	__u32 op_size;
+};
+
+static struct shadow_mm_batch_op *sized_op(struct sized_ops *s, int i)
+{
+	return (struct shadow_mm_batch_op *)(s->buf + (size_t)i * s->op_size);
+}
+
+static int sized_batch(int mfd, unsigned int flags, struct sized_ops *s,
+		       __u32 nr, __u32 op_size_field, __u32 *done)
+{
+	struct shadow_mm_batch b = {
+		.size = sizeof(b), .flags = flags, .nr_ops = nr,
+		.op_size = op_size_field, .ops = (uintptr_t)s->buf,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_BATCH, &b);
+
+	*done = b.out_done;
+	return ret;
+}
+
+/*
+ * op_size: 0 and SHADOW_BATCH_OP_SIZE_VER0 are the same; a larger record
+ * is read at its stride with its tail zero and written back without
+ * touching the tail; a tail not zero fails that operation alone with
+ * -E2BIG (not run); a size not a multiple of 8, below the first one or
+ * above SHADOW_REC_SIZE_MAX refuses the batch.
+ */
+TEST_F(batch, op_size)
+{
+	static const __u32 bad[] = {
+		8, SHADOW_BATCH_OP_SIZE_VER0 - 8, SHADOW_BATCH_OP_SIZE_VER0 + 4,
+		SHADOW_BATCH_OP_SIZE_VER0 + 1, SHADOW_REC_SIZE_MAX + 8, -8u,
+	};
+	static const __u32 good[] = {
+		0, SHADOW_BATCH_OP_SIZE_VER0, SHADOW_BATCH_OP_SIZE_VER0 + 8,
+		SHADOW_REC_SIZE_MAX,
+	};
+	const struct shadow_mm_batch_op ops[] = {
+		BATCH_MMAP(B(0), 2 * PAGE, RW, PRIV | FIXED),
+		BATCH_FAULT(B(0), 2 * PAGE, SHADOW_FAULT_WRITE),
+		BATCH_MMAP(B(4), PAGE, RW, PRIV | FIXED),
+		BATCH_MUNMAP(B(1), PAGE),
+	};
+	struct sized_ops s;
+	unsigned int i, j;
+	__u32 done;
+	int mfd;
+
+	s.buf = calloc(ARRAY_SIZE(ops), SHADOW_REC_SIZE_MAX);
+	ASSERT_NE(NULL, s.buf);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		mfd = _shadow_create(self->dev, 0, NULL);
+		ASSERT_LE(0, mfd);
+		s.op_size = SHADOW_BATCH_OP_SIZE_VER0;
+		memcpy(s.buf, ops, sizeof(ops));
+		EXPECT_EQ(-EINVAL, sized_batch(mfd, 0, &s, ARRAY_SIZE(ops),
+					       bad[i], &done)) {
+			TH_LOG("op_size %u", bad[i]);
+		}
+		EXPECT_EQ(0, shadow_stats(_metadata, mfd).out_map_count);
+		close(mfd);
+	}
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		char *tail;
+
+		mfd = _shadow_create(self->dev, 0, NULL);
+		ASSERT_LE(0, mfd);
+		s.op_size = good[i] ?: SHADOW_BATCH_OP_SIZE_VER0;
+		memset(s.buf, 0, ARRAY_SIZE(ops) * SHADOW_REC_SIZE_MAX);
+		for (j = 0; j < ARRAY_SIZE(ops); j++) {
+			*sized_op(&s, j) = ops[j];
+			sized_op(&s, j)->out_result = UNTOUCHED;
+		}
+		ASSERT_EQ(0, sized_batch(mfd, 0, &s, ARRAY_SIZE(ops), good[i],
+					 &done));
+		EXPECT_EQ(ARRAY_SIZE(ops), done);
+		EXPECT_EQ(0, sized_op(&s, 0)->out_result);
+		EXPECT_EQ(B(0), sized_op(&s, 0)->out_addr);
+		EXPECT_EQ(2, sized_op(&s, 1)->out_result);
+		EXPECT_EQ(B(2), sized_op(&s, 1)->out_addr);
+		EXPECT_EQ(0, sized_op(&s, 2)->out_result);
+		EXPECT_EQ(B(4), sized_op(&s, 2)->out_addr);
+		EXPECT_EQ(0, sized_op(&s, 3)->out_result);
+		EXPECT_EQ(2, shadow_stats(_metadata, mfd).out_map_count);
+		EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_rss_anon);
+		/* The tails stay zero: nothing is written past the struct. */
+		for (j = 0; j < ARRAY_SIZE(ops) * s.op_size; j++) {
+			if (j % s.op_size < sizeof(ops[0]))
+				continue;
+			if (s.buf[j])
+				break;
+		}
+		EXPECT_EQ(ARRAY_SIZE(ops) * s.op_size, j);
+
+		/*
+		 * A tail not zero: that operation gets -E2BIG and does not
+		 * run; the batch stops there, or goes on with CONTINUE.
+		 */
+		if (s.op_size > sizeof(ops[0])) {
+			ASSERT_EQ(0, _shadow_munmap(mfd, B(0), 8 * PAGE));
+			for (j = 0; j < ARRAY_SIZE(ops); j++)
+				sized_op(&s, j)->out_result = UNTOUCHED;
+			tail = (char *)sized_op(&s, 2) + s.op_size - 1;
+			*tail = 1;
+			ASSERT_EQ(0, sized_batch(mfd, 0, &s, ARRAY_SIZE(ops),
+						 good[i], &done));
+			EXPECT_EQ(3, done);
+			EXPECT_EQ(-E2BIG, sized_op(&s, 2)->out_result);
+			EXPECT_EQ(0, sized_op(&s, 2)->out_addr);
+			EXPECT_EQ(UNTOUCHED, sized_op(&s, 3)->out_result);
+			EXPECT_EQ(1, *tail);
+			EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_map_count);
+			ASSERT_EQ(0, sized_batch(mfd, SHADOW_BATCH_CONTINUE,
+						 &s, ARRAY_SIZE(ops), good[i],
+						 &done));
+			EXPECT_EQ(ARRAY_SIZE(ops), done);
+			EXPECT_EQ(-E2BIG, sized_op(&s, 2)->out_result);
+			EXPECT_EQ(0, sized_op(&s, 3)->out_result);
+			EXPECT_EQ(1, shadow_stats(_metadata, mfd).out_map_count);
+		}
+		close(mfd);
+	}
+	free(s.buf);
 }
 
 /* A bad operation fails alone; the batch goes on with CONTINUE. */

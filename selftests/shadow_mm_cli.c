@@ -1621,8 +1621,10 @@ static const struct name_val page_flag_names[] = {
 	{ "dirty", SHADOW_PAGE_DIRTY },
 	{ "young", SHADOW_PAGE_YOUNG },
 	{ "zero", SHADOW_PAGE_ZERO },
-	{ "exclusive", SHADOW_PAGE_EXCLUSIVE },
+	{ "anon-exclusive", SHADOW_PAGE_ANON_EXCLUSIVE },
+	{ "mmap-exclusive", SHADOW_PAGE_MMAP_EXCLUSIVE },
 	{ "shmem", SHADOW_PAGE_SHMEM },
+	{ "pt-shared", SHADOW_PAGE_PT_SHARED },
 	{ }
 };
 

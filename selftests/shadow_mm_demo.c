@@ -48,7 +48,7 @@ static void walk(int mfd, const char *who, __u64 addr, int n)
 		       p[i].flags & SHADOW_PAGE_DIRTY ? " dirty" : "",
 		       p[i].flags & SHADOW_PAGE_YOUNG ? " young" : "",
 		       p[i].flags & SHADOW_PAGE_ZERO ? " zero-page" : "",
-		       p[i].flags & SHADOW_PAGE_EXCLUSIVE ? " exclusive" : "",
+		       p[i].flags & SHADOW_PAGE_ANON_EXCLUSIVE ? " exclusive" : "",
 		       (unsigned long long)p[i].page_id, p[i].mapcount);
 }
 

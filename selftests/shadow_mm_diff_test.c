@@ -1062,7 +1062,7 @@ static int shadow_snap(struct world *w, int slot, struct side *sd)
 			if (!walk_buf)
 				return -1;
 		}
-		ret = _shadow_walk(fd, v->start, n, walk_buf);
+		ret = _shadow_walk_raw(fd, v->start, n, walk_buf);
 		if (ret) {
 			report("[%d] SHADOW_MM_WALK: %d\n", slot, ret);
 			return -1;
@@ -1083,7 +1083,8 @@ static int shadow_snap(struct world *w, int slot, struct side *sd)
 			if (in_pg->flags & SHADOW_PAGE_ZERO) {
 				p->flags |= PG_ZERO;
 				p->id = ~0ULL;
-			} else if (in_pg->mapcount == 1) {
+			} else if (in_pg->flags & SHADOW_PAGE_MMAP_EXCLUSIVE) {
+				/* Against pagemap's PM_MMAP_EXCLUSIVE. */
 				p->flags |= PG_EXCL;
 			}
 			/* pagemap's PM_FILE: shmem or a file's page. */

@@ -6,6 +6,8 @@
  * their freeing, and the module's page count returning to where it was.
  */
 #include <pthread.h>
+#include <stddef.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "shadow_mm_test.h"
@@ -65,7 +67,7 @@ TEST_F(pt, zero_page_then_cow)
 				   &nr));
 	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 1, p));
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
-		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_EXCLUSIVE, p[0].flags);
+		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_ANON_EXCLUSIVE, p[0].flags);
 	EXPECT_NE(0, p[0].page_id);
 	EXPECT_EQ(1, p[0].mapcount);
 	st = shadow_stats(_metadata, self->mfd);
@@ -93,7 +95,7 @@ TEST_F(pt, write_fault_new_page)
 	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
 			  SHADOW_PAGE_DIRTY | SHADOW_PAGE_YOUNG |
-			  SHADOW_PAGE_EXCLUSIVE, p[i].flags);
+			  SHADOW_PAGE_ANON_EXCLUSIVE, p[i].flags);
 		if (i)
 			EXPECT_NE(p[i - 1].page_id, p[i].page_id);
 	}
@@ -184,7 +186,8 @@ TEST_F(pt, protection_faults)
 	/* ...and leaves the PTE read-only on an exclusive page. */
 	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 1, &p));
 	EXPECT_EQ(0, p.flags & SHADOW_PAGE_WRITE);
-	EXPECT_EQ(SHADOW_PAGE_EXCLUSIVE, p.flags & SHADOW_PAGE_EXCLUSIVE);
+	EXPECT_EQ(SHADOW_PAGE_ANON_EXCLUSIVE,
+		  p.flags & SHADOW_PAGE_ANON_EXCLUSIVE);
 	/* A shared read-only mapping never takes a forced write. */
 	EXPECT_EQ(-EFAULT, _shadow_access(self->mfd, BASE + 4 * PAGE, buf, 4,
 					  SHADOW_ACCESS_WRITE |
@@ -236,6 +239,10 @@ TEST_F(pt, shared_anonymous)
 TEST_F(pt, shared_object_ends_at_its_size)
 {
 	const unsigned long win = 0x200000000000UL;
+	struct shadow_mm_fault f = {
+		.size = sizeof(f), .flags = SHADOW_FAULT_WRITE,
+		.addr = BASE + 2 * PAGE, .len = PAGE,
+	};
 	struct shadow_page_info pg[4];
 	char buf[4 * PAGE];
 	int fd, status, real_mlock, real_populate;
@@ -277,6 +284,9 @@ TEST_F(pt, shared_object_ends_at_its_size)
 	EXPECT_EQ(-EFAULT, _shadow_fault(self->mfd, BASE, 4 * PAGE,
 					 SHADOW_FAULT_WRITE, &nr));
 	EXPECT_EQ(2, nr);
+	/* The real child's signal, named. */
+	EXPECT_EQ(-EFAULT, shadow_ioctl(self->mfd, SHADOW_MM_FAULT, &f));
+	EXPECT_EQ(SIGBUS, f.out_signal);
 	EXPECT_EQ(real_peek, _shadow_access(self->mfd, BASE + PAGE, buf,
 					    sizeof(buf),
 					    SHADOW_ACCESS_FORCE));
@@ -508,15 +518,276 @@ TEST_F(pt, walk_bad_input)
 	struct shadow_page_info p;
 	struct shadow_mm_walk w = { .size = sizeof(w) };
 
-	EXPECT_EQ(-EINVAL, _shadow_walk(self->mfd, BASE + 1, 1, &p));
-	EXPECT_EQ(-EINVAL, _shadow_walk(self->mfd, BASE, 1UL << 21, &p));
-	EXPECT_EQ(-EINVAL, _shadow_walk(self->mfd, -PAGE, 2, &p));
-	EXPECT_EQ(-EFAULT, _shadow_walk(self->mfd, BASE, 1, (void *)8));
+	EXPECT_EQ(-EINVAL, _shadow_walk_raw(self->mfd, BASE + 1, 1, &p));
+	EXPECT_EQ(-EINVAL, _shadow_walk_raw(self->mfd, BASE, 1UL << 21, &p));
+	EXPECT_EQ(-EINVAL, _shadow_walk_raw(self->mfd, -PAGE, 2, &p));
+	EXPECT_EQ(-EFAULT, _shadow_walk_raw(self->mfd, BASE, 1, (void *)8));
 	w.flags = 1;
 	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	/* The limit, and the record size and reserved field. */
+	w = (struct shadow_mm_walk){ .size = sizeof(w), .addr = BASE,
+				     .nr_pages = SHADOW_WALK_MAX_PAGES + 1,
+				     .pages = 8 };
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	w.nr_pages = SHADOW_WALK_MAX_PAGES;
+	EXPECT_EQ(-EFAULT, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	w.nr_pages = 1;
+	w.pages = (uintptr_t)&p;
+	w.__reserved = 1;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	w.__reserved = 0;
+	{
+		static const __u32 bad[] = {
+			8, SHADOW_PAGE_INFO_SIZE_VER0 + 4,
+			SHADOW_REC_SIZE_MAX + 8, -8u,
+		};
+
+		for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+			w.rec_size = bad[i];
+			EXPECT_EQ(-EINVAL,
+				  shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+		}
+	}
+	w.rec_size = SHADOW_PAGE_INFO_SIZE_VER0;
+	EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
 	/* Unmapped and kernel-half addresses are just not present. */
 	ASSERT_EQ(0, _shadow_walk(self->mfd, 0xffff800000000000UL, 1, &p));
 	EXPECT_EQ(0, p.flags);
+}
+
+/*
+ * Records at user space's size: the kernel's record, then zeroes, for more
+ * pages than the walk fills at once (64), so that its copy-out strides
+ * across batches.
+ */
+TEST_F(pt, walk_rec_size)
+{
+	static const __u32 good[] = {
+		0, SHADOW_PAGE_INFO_SIZE_VER0, SHADOW_PAGE_INFO_SIZE_VER0 + 8,
+		SHADOW_REC_SIZE_MAX,
+	};
+	const unsigned long n = 70;
+	struct shadow_mm_walk w = {
+		.size = sizeof(w), .addr = BASE, .nr_pages = n,
+	};
+	struct shadow_page_info ref[70];
+	unsigned long i, j, stride;
+	char *buf;
+
+	buf = malloc((n + 1) * SHADOW_REC_SIZE_MAX);
+	ASSERT_NE(NULL, buf);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + PAGE, PAGE, 0, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 66 * PAGE, PAGE,
+				   SHADOW_FAULT_WRITE, NULL));
+	ASSERT_EQ(0, _shadow_walk_raw(self->mfd, BASE, n, ref));
+	EXPECT_NE(0, ref[0].flags & SHADOW_PAGE_PRESENT);
+	EXPECT_NE(0, ref[1].flags & SHADOW_PAGE_ZERO);
+	EXPECT_NE(0, ref[66].flags & SHADOW_PAGE_PRESENT);
+
+	w.pages = (uintptr_t)buf;
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		stride = good[i] ?: SHADOW_PAGE_INFO_SIZE_VER0;
+		memset(buf, 0xaa, (n + 1) * SHADOW_REC_SIZE_MAX);
+		w.rec_size = good[i];
+		ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+		for (j = 0; j < n; j++)
+			EXPECT_EQ(0, memcmp(&ref[j], buf + j * stride,
+					    sizeof(ref[j]))) {
+				TH_LOG("rec_size %u, page %lu", good[i], j);
+			}
+		/* Zero past the kernel's record, nothing past the last. */
+		for (j = 0; j < n * stride; j++)
+			if (j % stride >= sizeof(ref[0]) && buf[j])
+				break;
+		EXPECT_EQ(n * stride, j);
+		EXPECT_EQ((char)0xaa, buf[n * stride]);
+	}
+	free(buf);
+}
+
+/*
+ * SHADOW_PAGE_MMAP_EXCLUSIVE is pagemap's "mapped exactly once": checked
+ * against this process's own pagemap, page by page, for a written page, a
+ * read one (the zero page), an untouched one, and a written one after a
+ * fork (mapped twice) on both sides.
+ */
+TEST_F(pt, mmap_exclusive_matches_pagemap)
+{
+	struct shadow_page_info sp[3];
+	int go[2], child_fd;
+	char *real;
+	pid_t pid;
+	int i;
+
+	real = mmap(NULL, 3 * PAGE, RW, PRIV, -1, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 3 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	real[0] = 1;
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, PAGE, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, real[PAGE]);
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + PAGE, PAGE, 0, NULL));
+
+	ASSERT_EQ(0, _shadow_walk_raw(self->mfd, BASE, 3, sp));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(!!(pagemap_entry((unsigned long)real + i * PAGE) &
+			     PM_MMAP_EXCLUSIVE),
+			  !!(sp[i].flags & SHADOW_PAGE_MMAP_EXCLUSIVE)) {
+			TH_LOG("page %d before fork", i);
+		}
+	EXPECT_NE(0, sp[0].flags & SHADOW_PAGE_MMAP_EXCLUSIVE);
+
+	/* A real child that holds its copy until told to go. */
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char c;
+
+		close(go[1]);
+		_exit(read(go[0], &c, 1) < 0);
+	}
+	close(go[0]);
+	child_fd = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child_fd);
+
+	ASSERT_EQ(0, _shadow_walk_raw(self->mfd, BASE, 3, sp));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(!!(pagemap_entry((unsigned long)real + i * PAGE) &
+			     PM_MMAP_EXCLUSIVE),
+			  !!(sp[i].flags & SHADOW_PAGE_MMAP_EXCLUSIVE)) {
+			TH_LOG("page %d after fork", i);
+		}
+	EXPECT_EQ(0, sp[0].flags & SHADOW_PAGE_MMAP_EXCLUSIVE);
+	EXPECT_EQ(2, sp[0].mapcount);
+	/* Still anon-exclusive in neither: the two bits differ here. */
+	EXPECT_EQ(0, sp[0].flags & SHADOW_PAGE_ANON_EXCLUSIVE);
+
+	close(go[1]);
+	ASSERT_EQ(pid, waitpid(pid, NULL, 0));
+	close(child_fd);
+	munmap(real, 3 * PAGE);
+}
+
+/* SHADOW_MM_FAULT of one page: its result, and *@signal. */
+static int fault_signal(int mfd, __u64 addr, unsigned int flags,
+			__u32 *signal)
+{
+	struct shadow_mm_fault f = {
+		.size = sizeof(f), .flags = flags, .addr = addr, .len = PAGE,
+		.out_signal = 0xdead, .__reserved = 0xdead,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_FAULT, &f);
+
+	*signal = f.__reserved ? 0xbad : f.out_signal;
+	return ret;
+}
+
+/* The signal a child of this process gets touching @p, or 0. */
+static int real_signal(char *p, bool write)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		if (write)
+			__atomic_store_n(p, 1, __ATOMIC_RELAXED);
+		else
+			(void)__atomic_load_n(p, __ATOMIC_RELAXED);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+/*
+ * out_signal names the signal a process would get where SHADOW_MM_FAULT
+ * fails with -EFAULT, and the real kernel agrees: SIGSEGV for a hole, a
+ * write to read-only memory, a read of PROT_NONE; SIGBUS for a file page
+ * past the end of its file; 0 where the access works. The same layout is
+ * made in this process and in the shadow space:
+ *
+ *   0 RW | 1 R | 2 hole | 3 NONE | 4, 5 a one-page file, MAP_SHARED
+ */
+TEST_F(pt, fault_out_signal)
+{
+	const unsigned long win = 0x200000000000UL;
+	static const struct {
+		int pg;
+		unsigned int flags;
+	} c[] = {
+		{ 0, 0 }, { 0, SHADOW_FAULT_WRITE }, { 1, 0 },
+		{ 1, SHADOW_FAULT_WRITE }, { 2, 0 }, { 2, SHADOW_FAULT_WRITE },
+		{ 3, 0 }, { 4, SHADOW_FAULT_WRITE }, { 5, 0 },
+		{ 5, SHADOW_FAULT_WRITE },
+	};
+	struct shadow_mm_fault v1 = {
+		.size = offsetof(struct shadow_mm_fault, out_signal),
+		.addr = BASE + 2 * PAGE, .len = PAGE,
+	};
+	int fd, real, ret;
+	unsigned int i;
+	__u32 sig;
+	char *p;
+
+	fd = memfd_create("fault_out_signal", MFD_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, PAGE));
+
+	p = mmap((void *)win, 4 * PAGE, RW, PRIV, -1, 0);
+	ASSERT_EQ((void *)win, p);
+	ASSERT_EQ(0, mprotect(p + PAGE, PAGE, PROT_READ));
+	ASSERT_EQ(0, munmap(p + 2 * PAGE, PAGE));
+	ASSERT_EQ(0, mprotect(p + 3 * PAGE, PAGE, PROT_NONE));
+	ASSERT_EQ(p + 4 * PAGE, mmap(p + 4 * PAGE, 2 * PAGE, RW,
+				     MAP_SHARED | MAP_FIXED, fd, 0));
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV, NULL));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE + PAGE, PAGE,
+				      PROT_READ));
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 2 * PAGE, PAGE));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE + 3 * PAGE, PAGE,
+				      PROT_NONE));
+	{
+		struct shadow_mm_mmap m = {
+			.size = sizeof(m), .addr = BASE + 4 * PAGE,
+			.len = 2 * PAGE, .prot = RW,
+			.map_flags = MAP_SHARED | MAP_FIXED, .fd = fd,
+		};
+
+		ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_MMAP, &m));
+	}
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		real = real_signal(p + c[i].pg * PAGE,
+				   c[i].flags & SHADOW_FAULT_WRITE);
+		ret = fault_signal(self->mfd, BASE + c[i].pg * PAGE,
+				   c[i].flags, &sig);
+		EXPECT_EQ(real, (int)sig) {
+			TH_LOG("page %d flags %u", c[i].pg, c[i].flags);
+		}
+		EXPECT_EQ(real ? -EFAULT : 0, ret);
+	}
+	/* The expected answers, lest both sides agree on a wrong one. */
+	EXPECT_EQ(SIGSEGV, real_signal(p + 2 * PAGE, false));
+	EXPECT_EQ(SIGSEGV, real_signal(p + PAGE, true));
+	EXPECT_EQ(SIGBUS, real_signal(p + 5 * PAGE, false));
+	EXPECT_EQ(0, real_signal(p + 4 * PAGE, true));
+
+	/* A struct of the first version's size still faults. */
+	EXPECT_EQ(-EFAULT, shadow_ioctl(self->mfd, SHADOW_MM_FAULT, &v1));
+	EXPECT_EQ(0, v1.out_signal);
+
+	munmap(p, 6 * PAGE);
+	close(fd);
 }
 
 /*
@@ -562,7 +833,8 @@ TEST_F(pt, presence_matches_pagemap)
 	EXPECT_EQ(0, p[2].flags & SHADOW_PAGE_ZERO);
 	/* The written page is exclusively mapped in both (pagemap bit 56). */
 	EXPECT_EQ(1, (pm[2] >> 56) & 1);
-	EXPECT_EQ(SHADOW_PAGE_EXCLUSIVE, p[2].flags & SHADOW_PAGE_EXCLUSIVE);
+	EXPECT_EQ(SHADOW_PAGE_ANON_EXCLUSIVE,
+		  p[2].flags & SHADOW_PAGE_ANON_EXCLUSIVE);
 	munmap((void *)win, 4 * PAGE);
 }
 

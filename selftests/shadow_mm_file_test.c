@@ -12,6 +12,7 @@
  */
 #include <setjmp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -64,7 +65,8 @@ static long _shadow_mmap_fd(int mfd, __u64 addr, __u64 len, int prot,
 static int _shadow_msync(int mfd, __u64 addr, __u64 len, int flags)
 {
 	struct shadow_mm_msync s = {
-		.size = sizeof(s), .flags = flags, .addr = addr, .len = len,
+		.size = sizeof(s), .addr = addr, .len = len,
+		.msync_flags = flags,
 	};
 
 	return shadow_ioctl(mfd, SHADOW_MM_MSYNC, &s);
@@ -320,7 +322,7 @@ TEST_F(file, private_cow_never_reaches_file)
 	shadow_put(_metadata, self->mfd, BASE, "PRIV0");
 	p = shadow_page(_metadata, self->mfd, BASE);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
-		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_EXCLUSIVE, p.flags);
+		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_ANON_EXCLUSIVE, p.flags);
 	shadow_expect(_metadata, self->mfd, BASE, "PRIV0");
 	expect_file(_metadata, self->fd, 0, "page0");
 	st = shadow_stats(_metadata, self->mfd);
@@ -429,6 +431,40 @@ TEST_F(file, msync_errnos)
 	/* MS_INVALIDATE over a locked mapping: EBUSY. */
 	ASSERT_EQ(0, _shadow_mlock(self->mfd, BASE, PAGE, 0));
 	EXPECT_EQ(-EBUSY, _shadow_msync(self->mfd, BASE, PAGE, MS_INVALIDATE));
+}
+
+/*
+ * msync(2)'s flags are in msync_flags; @flags is the command's own and
+ * must be 0 (ABI version 1 had MS_* there), as must @__reserved.
+ */
+TEST_F(file, msync_flags_field)
+{
+	struct shadow_mm_msync s = {
+		.size = sizeof(s), .addr = BASE, .len = PAGE,
+	};
+
+	ASSERT_EQ(0, _shadow_mmap_fd(self->mfd, BASE, PAGE, RW,
+				     MAP_SHARED | MAP_FIXED, self->fd, 0,
+				     NULL));
+	ASSERT_EQ(5, _shadow_access(self->mfd, BASE, "MSYNC", 5,
+				    SHADOW_ACCESS_WRITE));
+	s.flags = MS_SYNC;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_MSYNC, &s));
+	s.flags = MS_ASYNC;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_MSYNC, &s));
+	s.flags = 0;
+	s.msync_flags = MS_SYNC;
+	s.__reserved = 1;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_MSYNC, &s));
+	s.__reserved = 0;
+	EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_MSYNC, &s));
+	expect_file(_metadata, self->fd, 0, "MSYNC");
+	/* A struct of ABI version 1's size: msync_flags 0, a plain msync. */
+	s.size = offsetof(struct shadow_mm_msync, msync_flags);
+	EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_MSYNC, &s));
+	s.msync_flags = 0x100;
+	s.size = sizeof(s);
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_MSYNC, &s));
 }
 
 /* Two address spaces mapping the file shared see each other's writes. */

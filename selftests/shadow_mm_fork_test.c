@@ -73,8 +73,8 @@ TEST_F(fork, cow_then_reuse)
 	cp = shadow_page(_metadata, child, BASE);
 	EXPECT_EQ(pp.page_id, cp.page_id);
 	EXPECT_EQ(2, pp.mapcount);
-	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
-	EXPECT_EQ(0, cp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
+	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_ANON_EXCLUSIVE));
+	EXPECT_EQ(0, cp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_ANON_EXCLUSIVE));
 	/*
 	 * The child's copy is old; the parent's PTE keeps its young bit.
 	 * On-demand fork shares the table, and its young bits.

@@ -54,8 +54,9 @@
  *   EPERM   a device command but SHADOW_MM_API (SHADOW_MM_CREATE,
  *           SHADOW_DEV_RECLAIM) on a device fd without a handshake.
  *   EINVAL  a flag the command does not know, a reserved field not zero,
- *           both SHADOW_FAULT_WRITE and _EXEC, unknown mlock2, mlockall or
- *           mremap flags; API: a wrong abi_version or unknown feature.
+ *           both SHADOW_FAULT_WRITE and _EXEC, unknown mlock2, mlockall,
+ *           mremap or msync flags, a record size (rec_size, op_size) that
+ *           is not one; API: a wrong abi_version or unknown feature.
  *
  * Past those, each handler may fail only with what the uapi header
  * documents for it, plus EFAULT where it writes its struct back (from a
@@ -78,7 +79,7 @@
  *               struct)
  *   GET_MAPS    ENOSPC (buffer too small), ENOMEM, EFAULT (buffer, struct)
  *   GET_STATS   EFAULT (struct)
- *   FAULT       EFAULT (the SIGSEGV; struct), ENOMEM
+ *   FAULT       EFAULT (the SIGSEGV or SIGBUS; struct), ENOMEM
  *   ACCESS      EFAULT (nothing transferable; buffer; struct), ENOMEM
  *   WALK        EINVAL (unaligned, too many pages, wrapping), ENOMEM,
  *               EFAULT (buffer)
@@ -102,7 +103,7 @@
  *               that), EFAULT (struct)
  *   DEV_RECLAIM EINVAL (an address or a length: refused with the flags),
  *               EFAULT (struct); EPERM before the handshake, as CREATE
- *   MSYNC       as msync(2): EINVAL (flags, unaligned address), ENOMEM
+ *   MSYNC       as msync(2): EINVAL (unaligned address), ENOMEM
  *               (a hole or a wrapping range), EBUSY (MS_INVALIDATE over
  *               locked memory); EFAULT (struct)
  *   BATCH       E2BIG (more than SHADOW_BATCH_MAX_OPS), ENOMEM, EFAULT
@@ -409,6 +410,39 @@ static __u32 pick_reserved(struct fuzz *f)
 					       0;
 }
 
+/* Does the kernel take @size for a record whose first size is @ver0? */
+static bool rec_size_ok(__u32 size, __u32 ver0)
+{
+	return !size || (size >= ver0 && size <= SHADOW_REC_SIZE_MAX &&
+			 !(size % 8));
+}
+
+/* The bytes per record @size means (0: the first size). */
+static __u32 rec_bytes(__u32 size, __u32 ver0)
+{
+	return size ? size : ver0;
+}
+
+/*
+ * A record size for an array command whose record is @ver0 bytes: mostly
+ * 0 (the first size) or @ver0, sometimes larger, sometimes one the kernel
+ * refuses. @larger allows the larger valid sizes.
+ */
+static __u32 pick_rec_size(struct fuzz *f, __u32 ver0, bool larger)
+{
+	const __u32 sizes[] = {
+		0, 0, 0, ver0, ver0, ver0 + 8, SHADOW_REC_SIZE_MAX,
+		ver0 - 8, ver0 + 4, SHADOW_REC_SIZE_MAX + 8, -8u,
+	};
+	__u32 size;
+
+	do {
+		size = f->sane ? sizes[rnd_below(&f->r, 5)] :
+				 sizes[RND_IDX(&f->r, sizes)];
+	} while (!larger && size > ver0 && rec_size_ok(size, ver0));
+	return size;
+}
+
 static const __u64 addr_edges[] = {
 	0, 1, PAGE - 1, PAGE, 0xffff, 0x10000, 0x10001, 0x400000,
 	SHADOW_TASK_SIZE - 2 * PAGE, SHADOW_TASK_SIZE - PAGE,
@@ -649,9 +683,20 @@ static void fill_get_vmas(struct fuzz *f, void *p)
 	s->start = one_in(&f->r, 4) ? 0 : pick_addr(f);
 	s->end = one_in(&f->r, 4) ? -1UL : s->start + pick_len(f, s->start);
 	s->nr_vmas = nr_edges[RND_IDX(&f->r, nr_edges)];
+	s->rec_size = pick_rec_size(f, SHADOW_VMA_INFO_SIZE_VER0, true);
+	s->__reserved = pick_reserved(f);
 	s->vmas = pick_buf(f, (__u64)s->nr_vmas *
-			      sizeof(struct shadow_vma_info));
+			      rec_bytes(s->rec_size,
+					SHADOW_VMA_INFO_SIZE_VER0));
 	s->out_nr_vmas = rnd(&f->r);
+}
+
+static bool bad_get_vmas(struct fuzz *f, const void *p)
+{
+	const struct shadow_mm_get_vmas *s = p;
+
+	return s->flags || s->__reserved ||
+	       !rec_size_ok(s->rec_size, SHADOW_VMA_INFO_SIZE_VER0);
 }
 
 static void fill_get_maps(struct fuzz *f, void *p)
@@ -690,6 +735,8 @@ static void fill_fault(struct fuzz *f, void *p)
 		s->len = rnd_below(&f->r, 2);
 	}
 	s->out_nr_pages = rnd(&f->r);
+	s->out_signal = rnd(&f->r);
+	s->__reserved = rnd(&f->r);
 }
 
 static bool bad_fault(struct fuzz *f, const void *p)
@@ -731,8 +778,19 @@ static void fill_walk(struct fuzz *f, void *p)
 	if (one_in(&f->r, 8))
 		s->addr = (WIN_BASE + rnd_below(&f->r, WIN_PAGES) * PAGE) |
 			  1UL << (48 + rnd_below(&f->r, 16));
+	s->rec_size = pick_rec_size(f, SHADOW_PAGE_INFO_SIZE_VER0, true);
+	s->__reserved = pick_reserved(f);
 	s->pages = pick_buf(f, s->nr_pages *
-				 sizeof(struct shadow_page_info));
+				 rec_bytes(s->rec_size,
+					   SHADOW_PAGE_INFO_SIZE_VER0));
+}
+
+static bool bad_walk(struct fuzz *f, const void *p)
+{
+	const struct shadow_mm_walk *s = p;
+
+	return s->flags || s->__reserved ||
+	       !rec_size_ok(s->rec_size, SHADOW_PAGE_INFO_SIZE_VER0);
 }
 
 static void fill_fork(struct fuzz *f, void *p)
@@ -954,17 +1012,21 @@ static void fill_msync(struct fuzz *f, void *p)
 {
 	struct shadow_mm_msync *s = p;
 
-	s->flags = pick_flags(f, MS_ASYNC | MS_INVALIDATE | MS_SYNC);
+	/* msync(2)'s flags where ABI version 1 had them: refused. */
+	s->flags = one_in(&f->r, 8) ? pick_flags(f, MS_SYNC) : 0;
 	s->addr = pick_addr(f);
 	s->len = pick_len(f, s->addr);
+	s->msync_flags = pick_flags(f, MS_ASYNC | MS_INVALIDATE | MS_SYNC);
+	s->__reserved = pick_reserved(f);
 }
 
 static bool bad_msync(struct fuzz *f, const void *p)
 {
 	const struct shadow_mm_msync *s = p;
 
-	return (s->flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
-	       ((s->flags & MS_ASYNC) && (s->flags & MS_SYNC));
+	return s->flags || s->__reserved ||
+	       (s->msync_flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
+	       ((s->msync_flags & MS_ASYNC) && (s->msync_flags & MS_SYNC));
 }
 
 /*
@@ -977,21 +1039,26 @@ static void fill_batch(struct fuzz *f, void *p)
 {
 	struct shadow_mm_batch *s = p;
 	struct shadow_mm_batch_op *op;
-	__u32 i;
+	__u32 i, stride;
 
 	s->flags = pick_flags(f, SHADOW_BATCH_CONTINUE);
-	s->__reserved = pick_reserved(f);
+	s->op_size = pick_rec_size(f, SHADOW_BATCH_OP_SIZE_VER0, true);
+	stride = rec_bytes(s->op_size, SHADOW_BATCH_OP_SIZE_VER0);
 	s->nr_ops = one_in(&f->r, 16) ?
 		    SHADOW_BATCH_MAX_OPS + 1 + rnd_below(&f->r, 2) :
 		    rnd_below(&f->r, 9);
-	s->ops = pick_buf(f, (__u64)s->nr_ops * sizeof(*op));
+	s->ops = pick_buf(f, (__u64)s->nr_ops * stride);
 	s->out_done = rnd(&f->r);
 	if ((f->bufkind != PTR_GOOD && f->bufkind != PTR_TIGHT) ||
-	    (__u64)s->nr_ops * sizeof(*op) > SCRATCH_BYTES)
+	    (__u64)s->nr_ops * stride > SCRATCH_BYTES)
 		return;
-	op = (struct shadow_mm_batch_op *)(uintptr_t)s->ops;
-	for (i = 0; i < s->nr_ops; i++, op++) {
-		memset(op, 0, sizeof(*op));
+	for (i = 0; i < s->nr_ops; i++) {
+		op = (struct shadow_mm_batch_op *)(uintptr_t)(s->ops +
+							      i * stride);
+		memset(op, 0, stride);
+		/* Past the kernel's struct: zero, or an -E2BIG op. */
+		if (stride > sizeof(*op) && one_in(&f->r, 16))
+			((char *)op)[stride - 1] = 1;
 		op->op = rnd_below(&f->r, SHADOW_BATCH_WRITE + 2);
 		op->flags = one_in(&f->r, 4) ? (__u32)rnd(&f->r) : 0;
 		op->addr = pick_addr(f);
@@ -1014,7 +1081,8 @@ static bool bad_batch(struct fuzz *f, const void *p)
 {
 	const struct shadow_mm_batch *s = p;
 
-	return (s->flags & ~SHADOW_BATCH_CONTINUE) || s->__reserved;
+	return (s->flags & ~SHADOW_BATCH_CONTINUE) ||
+	       !rec_size_ok(s->op_size, SHADOW_BATCH_OP_SIZE_VER0);
 }
 
 #define EF	ES(EFAULT)
@@ -1043,20 +1111,25 @@ static const struct cmd cmds[] = {
 	    EI | EM, fill_munmap, bad_flags_only),
 	CMD(1, EXIT, shadow_mm_exit, FULL(shadow_mm_exit), false, false, 0,
 	    fill_exit, bad_flags_only),
-	CMD(3, GET_VMAS, shadow_mm_get_vmas, FULL(shadow_mm_get_vmas), false,
-	    true, EI | EF, fill_get_vmas, bad_flags_only),
+	/* The first versions of these ended before their record size. */
+	CMD(3, GET_VMAS, shadow_mm_get_vmas,
+	    offsetof(struct shadow_mm_get_vmas, rec_size), false, true,
+	    EI | EF, fill_get_vmas, bad_get_vmas),
 	CMD(2, GET_MAPS, shadow_mm_get_maps, FULL(shadow_mm_get_maps), false,
 	    true, ES(ENOSPC) | EM | EF, fill_get_maps, bad_flags_only),
 	/* The first version of the stats ended at out_task_size. */
 	CMD(2, GET_STATS, shadow_mm_stats,
 	    offsetof(struct shadow_mm_stats, out_rss_anon), false, true,
 	    0, fill_get_stats, bad_flags_only),
-	CMD(6, FAULT, shadow_mm_fault, FULL(shadow_mm_fault), false, true,
+	/* ... and before out_signal. */
+	CMD(6, FAULT, shadow_mm_fault,
+	    offsetof(struct shadow_mm_fault, out_signal), false, true,
 	    EF | EM, fill_fault, bad_fault),
 	CMD(6, ACCESS, shadow_mm_access, FULL(shadow_mm_access), false, true,
 	    EF | EM, fill_access, bad_access),
-	CMD(4, WALK, shadow_mm_walk, FULL(shadow_mm_walk), false, false,
-	    EI | EM | EF, fill_walk, bad_flags_only),
+	CMD(4, WALK, shadow_mm_walk,
+	    offsetof(struct shadow_mm_walk, rec_size), false, false,
+	    EI | EM | EF, fill_walk, bad_walk),
 	CMD(2, FORK, shadow_mm_fork, FULL(shadow_mm_fork), false, true, EM,
 	    fill_fork, bad_fork),
 	CMD(4, MADVISE, shadow_mm_madvise, FULL(shadow_mm_madvise), false,
@@ -1079,7 +1152,9 @@ static const struct cmd cmds[] = {
 	    true, EI, fill_reclaim, bad_reclaim),
 	CMD(1, DEV_RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), true,
 	    true, EI, fill_dev_reclaim, bad_dev_reclaim),
-	CMD(2, MSYNC, shadow_mm_msync, FULL(shadow_mm_msync), false, false,
+	/* ... and before msync_flags. */
+	CMD(2, MSYNC, shadow_mm_msync,
+	    offsetof(struct shadow_mm_msync, msync_flags), false, false,
 	    EI | EM | ES(EBUSY), fill_msync, bad_msync),
 	CMD(3, BATCH, shadow_mm_batch, FULL(shadow_mm_batch), false, true,
 	    ES(E2BIG) | EM | EF, fill_batch, bad_batch),
@@ -1608,6 +1683,9 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 		if (fl->out_nr_pages > (fl->len ? end - fl->addr / PAGE : 0))
 			fail(f, k, ret, 0, v, "more pages than the range",
 			     fl->out_nr_pages);
+		if (fl->out_signal || fl->__reserved)
+			fail(f, k, ret, 0, v, "a signal on success",
+			     fl->out_signal);
 		break;
 	case SHADOW_MM_CMD_ACCESS:
 		if (ac->out_len > ac->len || (ac->len && !ac->out_len))
@@ -1622,12 +1700,13 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 		break;
 	case SHADOW_MM_CMD_WALK:
 		for (i = 0; bufs && i < w->nr_pages; i++) {
-			const struct shadow_page_info *p =
-				(void *)(uintptr_t)w->pages;
+			const struct shadow_page_info *p = (void *)(uintptr_t)
+				(w->pages + i * rec_bytes(w->rec_size,
+						SHADOW_PAGE_INFO_SIZE_VER0));
 
 			if (w->addr + i * PAGE < SHADOW_TASK_SIZE)
 				continue;
-			if (p[i].flags || p[i].page_id || p[i].mapcount) {
+			if (p->flags || p->page_id || p->mapcount) {
 				fail(f, k, ret, 0, v,
 				     "a page reported beyond TASK_SIZE", i);
 				return;
@@ -1643,16 +1722,22 @@ static void check_output(struct fuzz *f, const struct call *k, int ret,
 	case SHADOW_MM_CMD_GET_VMAS:
 		for (i = 0; bufs && i < min_u64(g->nr_vmas, g->out_nr_vmas);
 		     i++) {
-			const struct shadow_vma_info *p =
-				(void *)(uintptr_t)g->vmas;
+			__u32 stride = rec_bytes(g->rec_size,
+						 SHADOW_VMA_INFO_SIZE_VER0);
+			const struct shadow_vma_info *p = (void *)(uintptr_t)
+				(g->vmas + i * stride);
+			const char *pad = (const char *)p + sizeof(*p);
 
-			if (p[i].start >= p[i].end || p[i].start < last ||
-			    p[i].end > SHADOW_TASK_SIZE ||
-			    p[i].end <= g->start || p[i].start >= g->end) {
+			if (p->start >= p->end || p->start < last ||
+			    p->end > SHADOW_TASK_SIZE ||
+			    p->end <= g->start || p->start >= g->end ||
+			    (stride > sizeof(*p) &&
+			     (pad[0] || memcmp(pad, pad + 1,
+					       stride - sizeof(*p) - 1)))) {
 				fail(f, k, ret, 0, v, "a bad VMA record", i);
 				return;
 			}
-			last = p[i].end;
+			last = p->end;
 		}
 		break;
 	}

@@ -97,6 +97,7 @@
 
 #define PM_PRESENT	0x8000000000000000ULL	/* bit 63 */
 #define PM_PFN		0x007fffffffffffffULL	/* bits 0-54 */
+#define PM_MMAP_EXCLUSIVE 0x0100000000000000ULL	/* bit 56: mapped once */
 
 /* This process's /proc/self/pagemap entry for @addr; 0 if unreadable. */
 static inline __u64 pagemap_entry(unsigned long addr)
@@ -271,8 +272,9 @@ static inline long _shadow_access(int mfd, __u64 addr, void *buf, __u64 len,
 	return ret ? ret : (long)a.out_len;
 }
 
-static inline int _shadow_walk(int mfd, __u64 addr, __u64 nr,
-			       struct shadow_page_info *pages)
+/* SHADOW_MM_WALK as the module answers it. */
+static inline int _shadow_walk_raw(int mfd, __u64 addr, __u64 nr,
+				   struct shadow_page_info *pages)
 {
 	struct shadow_mm_walk w = {
 		.size = sizeof(w), .addr = addr, .nr_pages = nr,
@@ -280,6 +282,31 @@ static inline int _shadow_walk(int mfd, __u64 addr, __u64 nr,
 	};
 
 	return shadow_ioctl(mfd, SHADOW_MM_WALK, &w);
+}
+
+/*
+ * SHADOW_MM_WALK for the tests: SHADOW_PAGE_MMAP_EXCLUSIVE must say what
+ * the record's mapcount says (a present page, not the zero page, mapped
+ * once), or the walk fails with -EBADMSG; it is then left out of the flags,
+ * so that a test's exact flags name the state it is about. The diff test
+ * compares the bit itself with pagemap's (_shadow_walk_raw()).
+ */
+static inline int _shadow_walk(int mfd, __u64 addr, __u64 nr,
+			       struct shadow_page_info *pages)
+{
+	int ret = _shadow_walk_raw(mfd, addr, nr, pages);
+	bool once;
+	__u64 i;
+
+	for (i = 0; !ret && i < nr; i++) {
+		once = (pages[i].flags & SHADOW_PAGE_PRESENT) &&
+		       !(pages[i].flags & SHADOW_PAGE_ZERO) &&
+		       pages[i].mapcount == 1;
+		if (once != !!(pages[i].flags & SHADOW_PAGE_MMAP_EXCLUSIVE))
+			return -EBADMSG;
+		pages[i].flags &= ~SHADOW_PAGE_MMAP_EXCLUSIVE;
+	}
+	return ret;
 }
 
 static inline int _shadow_madvise(int mfd, __u64 addr, __u64 len, int advice)

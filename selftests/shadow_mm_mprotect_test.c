@@ -392,9 +392,9 @@ TEST_F(prot, split_and_merge)
 	ASSERT_EQ(0, _shadow_walk(self->mfd, W(0), 16, p));
 	for (i = 0; i < 16; i++)
 		EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
-			  SHADOW_PAGE_EXCLUSIVE,
+			  SHADOW_PAGE_ANON_EXCLUSIVE,
 			  p[i].flags & (SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
-					SHADOW_PAGE_EXCLUSIVE));
+					SHADOW_PAGE_ANON_EXCLUSIVE));
 	EXPECT_EQ(16, shadow_stats(_metadata, self->mfd).out_min_flt);
 }
 
@@ -681,9 +681,9 @@ TEST_F(prot, cow_stays_write_protected)
 	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(0)).flags &
 		     SHADOW_PAGE_WRITE);
 	ASSERT_EQ(0, _shadow_mprotect(self->mfd, W(0), 4 * PAGE, RW));
-	EXPECT_EQ(SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE,
+	EXPECT_EQ(SHADOW_PAGE_WRITE | SHADOW_PAGE_ANON_EXCLUSIVE,
 		  shadow_page(_metadata, self->mfd, W(0)).flags &
-		  (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
+		  (SHADOW_PAGE_WRITE | SHADOW_PAGE_ANON_EXCLUSIVE));
 	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, W(1)).flags &
 		     SHADOW_PAGE_WRITE);
 
@@ -953,8 +953,8 @@ TEST_F(prot, mlock_breaks_cow)
 	p = shadow_page(_metadata, self->mfd, W(0));
 	c = shadow_page(_metadata, child, W(0));
 	EXPECT_NE(p.page_id, c.page_id);
-	EXPECT_EQ(SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE,
-		  p.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
+	EXPECT_EQ(SHADOW_PAGE_WRITE | SHADOW_PAGE_ANON_EXCLUSIVE,
+		  p.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_ANON_EXCLUSIVE));
 	EXPECT_EQ(1, p.mapcount);
 	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_cow_copies);
 	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_rss_anon);

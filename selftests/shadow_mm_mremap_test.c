@@ -769,7 +769,7 @@ TEST_F(mremap, cow_pages_after_fork)
 	cp = shadow_page(_metadata, child, W(0));
 	EXPECT_EQ(cp.page_id, pp.page_id);
 	EXPECT_EQ(2, pp.mapcount);
-	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_EXCLUSIVE));
+	EXPECT_EQ(0, pp.flags & (SHADOW_PAGE_WRITE | SHADOW_PAGE_ANON_EXCLUSIVE));
 
 	/* The parent's write copies; the child keeps the old contents. */
 	shadow_put(_metadata, self->mfd, W(40), "parent wrote");

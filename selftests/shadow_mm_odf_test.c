@@ -138,7 +138,7 @@ TEST_F(odf, shares_tables)
 	EXPECT_EQ(2, pp.mapcount);
 	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_PT_SHARED,
 		  pp.flags & (SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
-			      SHADOW_PAGE_EXCLUSIVE | SHADOW_PAGE_PT_SHARED));
+			      SHADOW_PAGE_ANON_EXCLUSIVE | SHADOW_PAGE_PT_SHARED));
 	EXPECT_EQ(pp.flags, cp.flags);
 
 	/* Reads go through the shared table and break nothing. */

@@ -100,7 +100,8 @@ TEST_F(swap, private_roundtrip)
 
 	ASSERT_EQ(0, _shadow_walk(self->mfd, addr, NPAGES, pi));
 	for (i = 0; i < NPAGES; i++) {
-		EXPECT_EQ(SHADOW_PAGE_SWAP | SHADOW_PAGE_EXCLUSIVE, pi[i].flags);
+		EXPECT_EQ(SHADOW_PAGE_SWAP | SHADOW_PAGE_ANON_EXCLUSIVE,
+			  pi[i].flags);
 		EXPECT_EQ(1, pi[i].mapcount);
 	}
 	st = shadow_stats(_metadata, self->mfd);
@@ -119,7 +120,7 @@ TEST_F(swap, private_roundtrip)
 	ASSERT_EQ(0, _shadow_walk(self->mfd, addr, NPAGES, pi));
 	for (i = 0; i < NPAGES; i++)
 		EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_YOUNG |
-			  SHADOW_PAGE_EXCLUSIVE | SHADOW_PAGE_SWAPCACHE,
+			  SHADOW_PAGE_ANON_EXCLUSIVE | SHADOW_PAGE_SWAPCACHE,
 			  pi[i].flags);
 
 	/* Clean in the swap cache: the second swap-out writes nothing. */
@@ -312,7 +313,7 @@ TEST_F(swap, willneed_smaps_ptdump)
 	/* Read ahead: the faults find the pages in the swap cache. */
 	EXPECT_EQ(0, _shadow_madvise(self->mfd, addr, 4 * PAGE,
 				     MADV_WILLNEED));
-	EXPECT_EQ(SHADOW_PAGE_SWAP | SHADOW_PAGE_EXCLUSIVE,
+	EXPECT_EQ(SHADOW_PAGE_SWAP | SHADOW_PAGE_ANON_EXCLUSIVE,
 		  shadow_page(_metadata, self->mfd, addr).flags);
 	shadow_expect(_metadata, self->mfd, addr, "one");
 	shadow_expect(_metadata, self->mfd, addr + PAGE, "two");

@@ -8,6 +8,7 @@
  * errors: the running kernel is the oracle.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -877,6 +878,87 @@ TEST_F(vma, get_vmas_capacity)
 	g.end = 1;
 	g.flags = 2;
 	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_GET_VMAS, &g));
+}
+
+/*
+ * GET_VMAS's rec_size: 0 means SHADOW_VMA_INFO_SIZE_VER0; a larger record
+ * is the kernel's, zero-padded; a size not a multiple of 8, below the
+ * first one or above SHADOW_REC_SIZE_MAX is refused, as is __reserved.
+ * nr_vmas may be SHADOW_MAX_VMA_RECORDS, not more.
+ */
+TEST_F(vma, get_vmas_rec_size)
+{
+	static const __u32 bad[] = {
+		8, SHADOW_VMA_INFO_SIZE_VER0 - 8, SHADOW_VMA_INFO_SIZE_VER0 + 4,
+		SHADOW_REC_SIZE_MAX + 8, -8u,
+	};
+	static const __u32 good[] = {
+		0, SHADOW_VMA_INFO_SIZE_VER0, SHADOW_VMA_INFO_SIZE_VER0 + 8,
+		SHADOW_REC_SIZE_MAX,
+	};
+	struct shadow_mm_get_vmas g = {
+		.size = sizeof(g), .start = W(0), .end = W(10), .nr_vmas = 3,
+	};
+	struct shadow_vma_info ref[3];
+	unsigned int i, j, stride;
+	__u32 nr;
+	char *buf;
+
+	buf = malloc(4 * SHADOW_REC_SIZE_MAX);
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, W(3 * i), PAGE,
+					  i ? PROT_READ : RW, PRIV | FIXED,
+					  NULL));
+	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, W(0), W(10), ref, 3, &nr));
+	ASSERT_EQ(3, nr);
+
+	g.vmas = (uintptr_t)buf;
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		stride = good[i] ?: SHADOW_VMA_INFO_SIZE_VER0;
+		memset(buf, 0xaa, 4 * SHADOW_REC_SIZE_MAX);
+		g.rec_size = good[i];
+		g.out_nr_vmas = 0;
+		ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_GET_VMAS, &g));
+		EXPECT_EQ(3, g.out_nr_vmas);
+		for (j = 0; j < 3; j++)
+			EXPECT_EQ(0, memcmp(&ref[j], buf + j * stride,
+					    sizeof(ref[j])));
+		/* Zero past the kernel's record, nothing past the last. */
+		for (j = 0; j < 3 * stride; j++)
+			if (j % stride >= sizeof(ref[0]) && buf[j])
+				break;
+		EXPECT_EQ(3 * stride, j);
+		EXPECT_EQ((char)0xaa, buf[3 * stride]);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		g.rec_size = bad[i];
+		EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_GET_VMAS,
+						&g)) {
+			TH_LOG("rec_size %u", bad[i]);
+		}
+	}
+	g.rec_size = 0;
+	g.__reserved = 1;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_GET_VMAS, &g));
+	g.__reserved = 0;
+
+	/* The first version's struct: records of the first size. */
+	memset(buf, 0xaa, 4 * SHADOW_REC_SIZE_MAX);
+	g.size = offsetof(struct shadow_mm_get_vmas, rec_size);
+	g.rec_size = SHADOW_REC_SIZE_MAX;	/* past size: not read */
+	ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_GET_VMAS, &g));
+	EXPECT_EQ(0, memcmp(ref, buf, sizeof(ref)));
+	g.size = sizeof(g);
+	g.rec_size = 0;
+
+	/* The limit: the capacity, not the records written. */
+	g.nr_vmas = SHADOW_MAX_VMA_RECORDS;
+	EXPECT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_GET_VMAS, &g));
+	EXPECT_EQ(3, g.out_nr_vmas);
+	g.nr_vmas = SHADOW_MAX_VMA_RECORDS + 1;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_GET_VMAS, &g));
+	free(buf);
 }
 
 /* After exit every command fails with ESRCH; the VMAs are gone at once. */

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define SHADOW_MM_ABI_VERSION	1
+#define SHADOW_MM_ABI_VERSION	2
 
 /**
  * DOC: General ioctl format
@@ -39,8 +39,39 @@
  *    not all zero, or size is larger than a page.
  *  - ESRCH: the address space fd has exited (SHADOW_MM_EXIT).
  *  - EPERM: SHADOW_MM_CREATE before a successful SHADOW_MM_API.
+ *
+ * Arrays of records (struct shadow_mm_batch_op, struct shadow_vma_info,
+ * struct shadow_page_info) grow the same way: the command carries the
+ * record size user space knows (@op_size, @rec_size; 0 means the first
+ * version's, SHADOW_*_SIZE_VER0), a multiple of 8 from that first size up
+ * to SHADOW_REC_SIZE_MAX (-EINVAL otherwise). Records user space writes
+ * are read at that stride with copy_struct_from_user() semantics; records
+ * the kernel writes are written at that stride, truncated to what user
+ * space knows or zero-padded past what the kernel knows.
+ */
+
+/**
+ * DOC: ABI versions
+ *
+ * Size-versioned structs, record sizes and feature bits (out_features,
+ * out_ioctls of SHADOW_MM_API) are how the interface grows compatibly:
+ * an old program keeps working against a newer module. The ABI version
+ * marks incompatible changes only; SHADOW_MM_API accepts the module's
+ * version, or 0, and fails with -EINVAL for any other.
+ *
+ *  - 1: the first interface.
+ *  - 2: the flags of msync(2) moved from @flags of struct shadow_mm_msync
+ *    (which must now be 0) to its @msync_flags, and the arrays got a
+ *    record size (the former @__reserved of struct shadow_mm_batch, which
+ *    had to be 0, is @op_size; struct shadow_mm_get_vmas and struct
+ *    shadow_mm_walk gained @rec_size). A program written for version 1
+ *    must be rebuilt against this header; its handshake with version 1
+ *    fails.
  */
 #define SHADOW_MM_TYPE		0xC7
+
+/* The largest record size an array command takes (a page on x86-64). */
+#define SHADOW_REC_SIZE_MAX	4096
 
 enum {
 	SHADOW_MM_CMD_API = 0x00,
@@ -96,7 +127,8 @@ enum {
  * @size: sizeof(struct shadow_mm_api)
  * @flags: must be 0
  * @abi_version: the ABI version user space was written for; must be
- *               SHADOW_MM_ABI_VERSION (or 0 to accept the module's)
+ *               SHADOW_MM_ABI_VERSION (or 0 to accept the module's);
+ *               any other fails with -EINVAL (see "ABI versions")
  * @__reserved: must be 0
  * @features: in: the features user space asks for (0: none required);
  *            asking for an unknown one fails with -EINVAL
@@ -281,6 +313,8 @@ enum shadow_vma_backing {
  *              memory
  * @backing: enum shadow_vma_backing
  * @__reserved: 0
+ *
+ * The record may grow: SHADOW_MM_GET_VMAS writes @rec_size bytes per VMA.
  */
 struct shadow_vma_info {
 	__aligned_u64 start;
@@ -292,6 +326,12 @@ struct shadow_vma_info {
 	__u32 __reserved;
 };
 
+/* sizeof(struct shadow_vma_info) as first defined */
+#define SHADOW_VMA_INFO_SIZE_VER0	48
+
+/* Most VMA records one SHADOW_MM_GET_VMAS may ask for. */
+#define SHADOW_MAX_VMA_RECORDS		1048576	/* 1 << 20 */
+
 /**
  * struct shadow_mm_get_vmas - ioctl(SHADOW_MM_GET_VMAS)
  * @size: sizeof(struct shadow_mm_get_vmas)
@@ -299,10 +339,18 @@ struct shadow_vma_info {
  * @start: first address of the range to report
  * @end: end of the range (exclusive); every VMA intersecting
  *       [@start, @end) is reported; @start must be below @end
- * @vmas: user pointer to an array of struct shadow_vma_info
- * @nr_vmas: capacity of @vmas, at most 1048576
+ * @vmas: user pointer to an array of @nr_vmas records of @rec_size bytes
+ * @nr_vmas: capacity of @vmas, at most SHADOW_MAX_VMA_RECORDS (-EINVAL
+ *           beyond)
  * @out_nr_vmas: how many VMAs intersect the range; at most @nr_vmas of them
  *               are written
+ * @rec_size: sizeof(struct shadow_vma_info) as user space knows it; 0
+ *            means SHADOW_VMA_INFO_SIZE_VER0. Each record written is the
+ *            kernel's struct shadow_vma_info truncated to @rec_size, or
+ *            zero-padded to it. A multiple of 8 from
+ *            SHADOW_VMA_INFO_SIZE_VER0 to SHADOW_REC_SIZE_MAX, else
+ *            -EINVAL
+ * @__reserved: must be 0
  */
 struct shadow_mm_get_vmas {
 	__u32 size;
@@ -312,6 +360,8 @@ struct shadow_mm_get_vmas {
 	__aligned_u64 vmas;
 	__u32 nr_vmas;
 	__u32 out_nr_vmas;
+	__u32 rec_size;
+	__u32 __reserved;
 };
 
 #define SHADOW_MM_GET_VMAS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_VMAS)
@@ -422,12 +472,20 @@ struct shadow_mm_stats {
  * @addr: first address touched
  * @len: bytes; every page of [@addr, @addr + @len) is touched
  * @out_nr_pages: pages touched before the first error
+ * @out_signal: the signal a process touching the page that failed gets:
+ *              SIGSEGV (11) or SIGBUS (7) with -EFAULT; 0 on success and
+ *              for any other error
+ * @__reserved: 0 on output
  *
  * Touches each page as a CPU access would: a page fault where the PTE does
  * not allow the access (handle_mm_fault), the accessed/dirty bits where it
- * does. Fails with -EFAULT at a page outside any VMA or against its
- * protection (where a process would get SIGSEGV), -ENOMEM when memory runs
- * out.
+ * does. Fails with -EFAULT where a process would get a signal, which
+ * @out_signal names: SIGSEGV at a page outside any VMA or against its
+ * protection, SIGBUS at a page of a file mapping past the file's end, of
+ * a shared anonymous mapping past its object's size (after mremap grew
+ * it), or a swap entry that cannot be read back; -ENOMEM when memory runs
+ * out. A range that wraps fails with -EFAULT before any page is touched,
+ * its out_ fields not written.
  */
 struct shadow_mm_fault {
 	__u32 size;
@@ -435,6 +493,8 @@ struct shadow_mm_fault {
 	__aligned_u64 addr;
 	__aligned_u64 len;
 	__aligned_u64 out_nr_pages;
+	__u32 out_signal;
+	__u32 __reserved;
 };
 
 #define SHADOW_MM_FAULT		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_FAULT)
@@ -476,13 +536,32 @@ struct shadow_mm_access {
 #define SHADOW_PAGE_DIRTY	_BITUL(2)
 #define SHADOW_PAGE_YOUNG	_BITUL(3)
 #define SHADOW_PAGE_ZERO	_BITUL(4)	/* the shared zero page */
-#define SHADOW_PAGE_EXCLUSIVE	_BITUL(5)	/* anon-exclusive */
+#define SHADOW_PAGE_ANON_EXCLUSIVE	_BITUL(5)
 #define SHADOW_PAGE_SHMEM	_BITUL(6)	/* of a shared anonymous object */
 #define SHADOW_PAGE_SWAP	_BITUL(7)	/* a swap entry, not present */
 #define SHADOW_PAGE_SWAPCACHE	_BITUL(8)	/* present, in the swap cache */
 #define SHADOW_PAGE_FILE	_BITUL(9)	/* a file's page-cache page */
 /* The PTE table mapping it is shared between address spaces (ODF). */
 #define SHADOW_PAGE_PT_SHARED	_BITUL(10)
+#define SHADOW_PAGE_MMAP_EXCLUSIVE	_BITUL(11)
+/* The name of SHADOW_PAGE_ANON_EXCLUSIVE before ABI version 2. */
+#define SHADOW_PAGE_EXCLUSIVE	SHADOW_PAGE_ANON_EXCLUSIVE
+
+/*
+ * Two kinds of exclusive, not to be confused:
+ *
+ * SHADOW_PAGE_ANON_EXCLUSIVE is the kernel's PG_anon_exclusive (or, with
+ * SHADOW_PAGE_SWAP, the swap PTE's pte_swp_exclusive): this private
+ * anonymous page belongs to this address space alone, so a write fault
+ * may reuse it without a copy. It is not in /proc/<pid>/pagemap.
+ *
+ * SHADOW_PAGE_MMAP_EXCLUSIVE is pagemap's PM_MMAP_EXCLUSIVE (bit 56): the
+ * present page is mapped by exactly one PTE, counting every address space
+ * (page_mapcount() == 1). Never set for the zero page or a swap entry.
+ * A page shared copy-on-write after a fork has neither; a page-cache page
+ * mapped once has MMAP_EXCLUSIVE only; a private page whose other mapping
+ * went away can have MMAP_EXCLUSIVE without ANON_EXCLUSIVE.
+ */
 
 /**
  * struct shadow_page_info - one page, as written by SHADOW_MM_WALK
@@ -490,11 +569,14 @@ struct shadow_mm_access {
  *           0 when nothing or the zero page is mapped. For a swap entry
  *           (SHADOW_PAGE_SWAP) the opaque id of its swap slot instead
  *           (equal ids: the same slot; never equal to a page's id)
- * @flags: SHADOW_PAGE_*; with SHADOW_PAGE_SWAP, SHADOW_PAGE_EXCLUSIVE is
- *         the swap PTE's exclusive bit (pte_swp_exclusive)
+ * @flags: SHADOW_PAGE_*; with SHADOW_PAGE_SWAP,
+ *         SHADOW_PAGE_ANON_EXCLUSIVE is the swap PTE's exclusive bit
+ *         (pte_swp_exclusive)
  * @mapcount: how many PTEs, in every shadow address space, map the page;
  *            for a swap entry, the slot's swap count (swap_map: the swap
  *            PTEs and shmem objects that hold it)
+ *
+ * The record may grow: SHADOW_MM_WALK writes @rec_size bytes per page.
  */
 struct shadow_page_info {
 	__aligned_u64 page_id;
@@ -502,16 +584,31 @@ struct shadow_page_info {
 	__u32 mapcount;
 };
 
+/* sizeof(struct shadow_page_info) as first defined */
+#define SHADOW_PAGE_INFO_SIZE_VER0	16
+
+/* Most pages one SHADOW_MM_WALK may report. */
+#define SHADOW_WALK_MAX_PAGES		1048576	/* 1 << 20 */
+
 /**
  * struct shadow_mm_walk - ioctl(SHADOW_MM_WALK)
  * @size: sizeof(struct shadow_mm_walk)
  * @flags: must be 0
  * @addr: page-aligned start
- * @nr_pages: pages to report, at most 1048576
- * @pages: user pointer to @nr_pages struct shadow_page_info
+ * @nr_pages: pages to report, at most SHADOW_WALK_MAX_PAGES (-EINVAL
+ *            beyond)
+ * @pages: user pointer to @nr_pages records of @rec_size bytes
+ * @rec_size: sizeof(struct shadow_page_info) as user space knows it; 0
+ *            means SHADOW_PAGE_INFO_SIZE_VER0. Each record written is the
+ *            kernel's struct shadow_page_info truncated to @rec_size, or
+ *            zero-padded to it. A multiple of 8 from
+ *            SHADOW_PAGE_INFO_SIZE_VER0 to SHADOW_REC_SIZE_MAX, else
+ *            -EINVAL
+ * @__reserved: must be 0
  *
  * Like /proc/<pid>/pagemap: one record per page of the range, mapped or
- * not; never a kernel address or pfn.
+ * not; never a kernel address or pfn. -EINVAL for an unaligned @addr or a
+ * range that wraps.
  */
 struct shadow_mm_walk {
 	__u32 size;
@@ -519,6 +616,8 @@ struct shadow_mm_walk {
 	__aligned_u64 addr;
 	__aligned_u64 nr_pages;
 	__aligned_u64 pages;
+	__u32 rec_size;
+	__u32 __reserved;
 };
 
 #define SHADOW_MM_WALK		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_WALK)
@@ -844,26 +943,33 @@ struct shadow_mm_reclaim {
 /**
  * struct shadow_mm_msync - ioctl(SHADOW_MM_MSYNC) on an address-space fd
  * @size: sizeof(struct shadow_mm_msync)
- * @flags: MS_ASYNC, MS_SYNC, MS_INVALIDATE of <sys/mman.h>
+ * @flags: must be 0
  * @addr: page-aligned start
  * @len: length in bytes, rounded up to pages
+ * @msync_flags: MS_ASYNC, MS_SYNC, MS_INVALIDATE of <sys/mman.h>, as
+ *               msync(2) (in @flags before ABI version 2)
+ * @__reserved: must be 0
  *
  * Behaves as msync(2): the dirty bits of the PTEs of shared file mappings
  * in the range move to their page-cache pages (set_page_dirty), and with
  * MS_SYNC the file's range is written back (vfs_fsync_range). Errors as
- * msync(2): -EINVAL (unaligned @addr, unknown flags, MS_ASYNC with
- * MS_SYNC), -ENOMEM (the range wraps, or part of it is not mapped; the
- * mapped parts are still synced), -EBUSY (MS_INVALIDATE over a VM_LOCKED
- * mapping), or the write-back's error.
+ * msync(2): -EINVAL (unaligned @addr, unknown @msync_flags, MS_ASYNC
+ * with MS_SYNC; and any @flags or @__reserved), -ENOMEM (the range
+ * wraps, or part of it is not mapped; the mapped parts are still synced),
+ * -EBUSY (MS_INVALIDATE over a VM_LOCKED mapping), or the write-back's
+ * error.
  */
 struct shadow_mm_msync {
 	__u32 size;
 	__u32 flags;
 	__aligned_u64 addr;
 	__aligned_u64 len;
+	__u32 msync_flags;
+	__u32 __reserved;
 };
 
 #define SHADOW_MM_MSYNC		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MSYNC)
+
 /* struct shadow_mm_batch_op.op */
 enum shadow_batch_opcode {
 	SHADOW_BATCH_MMAP = 1,
@@ -898,7 +1004,8 @@ enum shadow_batch_opcode {
  * @out_addr: SHADOW_BATCH_MMAP: the address of the new mapping;
  *            SHADOW_BATCH_FAULT: the first page not touched; else 0
  *
- * Fields an operation does not use are ignored.
+ * Fields an operation does not use are ignored. The record may grow:
+ * SHADOW_MM_BATCH reads and writes @op_size bytes per operation.
  */
 struct shadow_mm_batch_op {
 	__u32 op;
@@ -915,6 +1022,9 @@ struct shadow_mm_batch_op {
 	__aligned_u64 out_addr;
 };
 
+/* sizeof(struct shadow_mm_batch_op) as first defined */
+#define SHADOW_BATCH_OP_SIZE_VER0	72
+
 /* struct shadow_mm_batch.flags */
 #define SHADOW_BATCH_CONTINUE	_BITUL(0)	/* go on past a failed op */
 
@@ -927,9 +1037,13 @@ struct shadow_mm_batch_op {
  * @flags: 0 (stop after the first operation that fails) or
  *         SHADOW_BATCH_CONTINUE (run every operation)
  * @nr_ops: entries in @ops, at most SHADOW_BATCH_MAX_OPS (-E2BIG beyond)
- * @__reserved: must be 0
- * @ops: user pointer to @nr_ops struct shadow_mm_batch_op, read and
- *       written back (their out_ fields)
+ * @op_size: sizeof(struct shadow_mm_batch_op) as user space knows it; 0
+ *           means SHADOW_BATCH_OP_SIZE_VER0. A multiple of 8 from
+ *           SHADOW_BATCH_OP_SIZE_VER0 to SHADOW_REC_SIZE_MAX, else
+ *           -EINVAL
+ * @ops: user pointer to @nr_ops operations of @op_size bytes, read and
+ *       written back (their out_ fields; bytes past the kernel's struct
+ *       are left alone)
  * @out_done: operations executed (a failed one included)
  *
  * Runs the operations in order, each exactly as its own command would
@@ -938,8 +1052,10 @@ struct shadow_mm_batch_op {
  * in its out_ fields, under as few mmap_lock acquisitions as the
  * operations allow: a run of mmaps and munmaps shares one. An operation
  * with an unknown @op, unknown flags or a reserved field set fails with
- * -EINVAL. The call itself returns 0 once the operations ran, whatever
- * their results; it fails with -EINVAL (unknown flags, a reserved field),
+ * -EINVAL; one whose bytes past the kernel's struct (@op_size above it)
+ * are not all zero fails with -E2BIG, as a command's struct would, and
+ * is not run. The call itself returns 0 once the operations ran, whatever
+ * their results; it fails with -EINVAL (unknown flags, a bad @op_size),
  * -E2BIG (too many operations), -ENOMEM, or -EFAULT (@ops unreadable or
  * not writable: @out_done still tells how many ran).
  */
@@ -947,7 +1063,7 @@ struct shadow_mm_batch {
 	__u32 size;
 	__u32 flags;
 	__u32 nr_ops;
-	__u32 __reserved;
+	__u32 op_size;
 	__aligned_u64 ops;
 	__aligned_u64 out_done;
 };
