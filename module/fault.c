@@ -366,6 +366,7 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 	struct shadow_page *sp;
 	struct page *page;
 
+	shadow_pt_assert_locked(mm);
 	if (pte_special(entry)) {
 		/* The zero page: always a new page. */
 		spin_unlock(&mm->page_table_lock);
@@ -602,6 +603,7 @@ shadow_flow int shadow_handle_mm_fault(struct shadow_mm *mm,
 {
 	int ret;
 
+	shadow_mmap_assert_locked(mm);
 	addr &= PAGE_MASK;
 	ret = __shadow_handle_mm_fault(mm, vma, addr, flags);
 	if (ret)

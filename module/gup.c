@@ -273,6 +273,7 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 	struct page *page;
 	pte_t *pte, entry;
 
+	shadow_mmap_assert_locked(mm);
 	for (;;) {
 		bool shared;
 

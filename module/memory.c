@@ -91,6 +91,7 @@ static void shadow_zap_pte(struct shadow_mm *mm, pte_t ptent)
 	struct shadow_page *sp;
 	struct page *page;
 
+	shadow_pt_assert_locked(mm);
 	if (pte_none(ptent))
 		return;
 	if (!pte_present(ptent)) {
@@ -306,6 +307,7 @@ void shadow_vma_link_file(struct shadow_vma *vma)
 {
 	struct shadow_inode *obj = to_shadow_inode(vma->vm_mapping);
 
+	shadow_mmap_assert_write_locked(vma->vm_mm);
 	shadow_mapping_get(&obj->i_data);
 	down_write(&obj->i_mmap_rwsem);
 	list_add_tail(&vma->i_mmap_node, &obj->i_mmap);
@@ -326,6 +328,7 @@ void shadow_unlink_file_vma(struct shadow_vma *vma)
 {
 	struct shadow_inode *obj = to_shadow_inode(vma->vm_mapping);
 
+	shadow_mmap_assert_write_locked(vma->vm_mm);
 	down_write(&obj->i_mmap_rwsem);
 	list_del(&vma->i_mmap_node);
 	up_write(&obj->i_mmap_rwsem);

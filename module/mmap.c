@@ -954,6 +954,7 @@ shadow_flow int shadow_expand_downwards(struct shadow_mm *mm,
 int shadow_expand_stack_locked(struct shadow_mm *mm, struct shadow_vma *vma,
 			       unsigned long address)
 {
+	shadow_mmap_assert_write_locked(mm);
 	if (!(vma->vm_flags & VM_GROWSDOWN))
 		return -EINVAL;
 	return shadow_expand_downwards(mm, vma, address);
@@ -975,6 +976,7 @@ struct shadow_vma *shadow_expand_stack(struct shadow_mm *mm,
 {
 	struct shadow_vma *vma, *prev;
 
+	shadow_mmap_assert_locked(mm);
 	shadow_mmap_read_unlock(mm);
 	if (shadow_mmap_write_lock_killable(mm))
 		return NULL;

@@ -49,6 +49,7 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 	bool busy = false, written;
 	int referenced;
 
+	shadow_mmap_assert_locked(mm);
 	rc->out_scanned++;
 	referenced = shadow_page_referenced(page, mm, &vm_flags, &busy);
 	if (vm_flags & VM_LOCKED) {
