@@ -1624,9 +1624,23 @@ static const struct name_val page_flag_names[] = {
 	{ "anon-exclusive", SHADOW_PAGE_ANON_EXCLUSIVE },
 	{ "mmap-exclusive", SHADOW_PAGE_MMAP_EXCLUSIVE },
 	{ "shmem", SHADOW_PAGE_SHMEM },
+	{ "swap", SHADOW_PAGE_SWAP },
+	{ "swapcache", SHADOW_PAGE_SWAPCACHE },
+	{ "file", SHADOW_PAGE_FILE },
 	{ "pt-shared", SHADOW_PAGE_PT_SHARED },
 	{ }
 };
+
+/* The flags page_flag_names has a name for; others print in hex. */
+static __u32 page_flags_named(void)
+{
+	const struct name_val *nv;
+	__u32 named = 0;
+
+	for (nv = page_flag_names; nv->name; nv++)
+		named |= nv->val;
+	return named;
+}
 
 static int run_walk(struct cmd *c)
 {
@@ -1661,8 +1675,8 @@ static int run_walk(struct cmd *c)
 				sep = " ";
 			}
 		}
-		if (pi->flags & ~0x7fU)
-			printf(" 0x%x", pi->flags & ~0x7fU);
+		if (pi->flags & ~page_flags_named())
+			printf(" 0x%x", pi->flags & ~page_flags_named());
 		if (pi->page_id)
 			printf(" p%u mapcount=%u",
 			       alias_of(&cli.pages, pi->page_id), pi->mapcount);
