@@ -610,6 +610,25 @@ TEST_F(pt, walk_rec_size)
 }
 
 /*
+ * The walk of the 3 pages at BASE into @sp, whose SHADOW_PAGE_MMAP_EXCLUSIVE
+ * bits must be pagemap's PM_MMAP_EXCLUSIVE bits of the same pages at @real.
+ */
+static void walk_as_pagemap(struct __test_metadata *_metadata, int mfd,
+			    const char *real, struct shadow_page_info *sp,
+			    const char *when)
+{
+	int i;
+
+	ASSERT_EQ(0, _shadow_walk_raw(mfd, BASE, 3, sp));
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(!!(pagemap_entry((unsigned long)real + i * PAGE) &
+			     PM_MMAP_EXCLUSIVE),
+			  !!(sp[i].flags & SHADOW_PAGE_MMAP_EXCLUSIVE)) {
+			TH_LOG("page %d %s", i, when);
+		}
+}
+
+/*
  * SHADOW_PAGE_MMAP_EXCLUSIVE is pagemap's "mapped exactly once": checked
  * against this process's own pagemap, page by page, for a written page, a
  * read one (the zero page), an untouched one, and a written one after a
@@ -621,7 +640,6 @@ TEST_F(pt, mmap_exclusive_matches_pagemap)
 	int go[2], child_fd;
 	char *real;
 	pid_t pid;
-	int i;
 
 	real = mmap(NULL, 3 * PAGE, RW, PRIV, -1, 0);
 	ASSERT_NE(MAP_FAILED, real);
@@ -633,13 +651,7 @@ TEST_F(pt, mmap_exclusive_matches_pagemap)
 	ASSERT_EQ(0, real[PAGE]);
 	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + PAGE, PAGE, 0, NULL));
 
-	ASSERT_EQ(0, _shadow_walk_raw(self->mfd, BASE, 3, sp));
-	for (i = 0; i < 3; i++)
-		EXPECT_EQ(!!(pagemap_entry((unsigned long)real + i * PAGE) &
-			     PM_MMAP_EXCLUSIVE),
-			  !!(sp[i].flags & SHADOW_PAGE_MMAP_EXCLUSIVE)) {
-			TH_LOG("page %d before fork", i);
-		}
+	walk_as_pagemap(_metadata, self->mfd, real, sp, "before fork");
 	EXPECT_NE(0, sp[0].flags & SHADOW_PAGE_MMAP_EXCLUSIVE);
 
 	/* A real child that holds its copy until told to go. */
@@ -656,13 +668,7 @@ TEST_F(pt, mmap_exclusive_matches_pagemap)
 	child_fd = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child_fd);
 
-	ASSERT_EQ(0, _shadow_walk_raw(self->mfd, BASE, 3, sp));
-	for (i = 0; i < 3; i++)
-		EXPECT_EQ(!!(pagemap_entry((unsigned long)real + i * PAGE) &
-			     PM_MMAP_EXCLUSIVE),
-			  !!(sp[i].flags & SHADOW_PAGE_MMAP_EXCLUSIVE)) {
-			TH_LOG("page %d after fork", i);
-		}
+	walk_as_pagemap(_metadata, self->mfd, real, sp, "after fork");
 	EXPECT_EQ(0, sp[0].flags & SHADOW_PAGE_MMAP_EXCLUSIVE);
 	EXPECT_EQ(2, sp[0].mapcount);
 	/* Still anon-exclusive in neither: the two bits differ here. */
