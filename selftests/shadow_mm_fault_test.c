@@ -515,7 +515,7 @@ TEST_F(pt, exit_frees_everything)
 /* The page walk rejects bad arguments. */
 TEST_F(pt, walk_bad_input)
 {
-	struct shadow_page_info p;
+	struct shadow_page_info p, top[64];
 	struct shadow_mm_walk w = { .size = sizeof(w) };
 
 	EXPECT_EQ(-EINVAL, _shadow_walk_raw(self->mfd, BASE + 1, 1, &p));
@@ -553,6 +553,12 @@ TEST_F(pt, walk_bad_input)
 	/* Unmapped and kernel-half addresses are just not present. */
 	ASSERT_EQ(0, _shadow_walk(self->mfd, 0xffff800000000000UL, 1, &p));
 	EXPECT_EQ(0, p.flags);
+	/*
+	 * A range that ends exactly at 2^64 wraps too: refused, never a
+	 * batch past the top (whose end would be 0).
+	 */
+	EXPECT_EQ(-EINVAL, _shadow_walk_raw(self->mfd, -64 * PAGE, 64, top));
+	EXPECT_EQ(-EINVAL, _shadow_walk_raw(self->mfd, -PAGE, 1, top));
 }
 
 /*

@@ -1002,7 +1002,10 @@ enum shadow_batch_opcode {
  *              SHADOW_BATCH_READ and SHADOW_BATCH_WRITE: the bytes
  *              transferred (as SHADOW_MM_ACCESS's @out_len)
  * @out_addr: SHADOW_BATCH_MMAP: the address of the new mapping;
- *            SHADOW_BATCH_FAULT: the first page not touched; else 0
+ *            SHADOW_BATCH_FAULT: the first page not touched; else 0.
+ *            The record has no out_signal yet: a SHADOW_BATCH_FAULT's
+ *            -EFAULT does not say SIGSEGV from SIGBUS (SHADOW_MM_FAULT
+ *            does)
  *
  * Fields an operation does not use are ignored. The record may grow:
  * SHADOW_MM_BATCH reads and writes @op_size bytes per operation.
