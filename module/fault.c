@@ -36,7 +36,7 @@ static bool shadow_rss_limit_reached(struct shadow_mm *mm)
 {
 	unsigned long limit = READ_ONCE(shadow_max_pages_per_mm);
 
-	lockdep_assert_held(&mm->page_table_lock);
+	shadow_pt_assert_locked(mm);
 	return limit && mm->rss_anon + mm->rss_shmem >= limit;
 }
 

@@ -240,7 +240,7 @@ pte_t *shadow_pte_lookup_locked(struct shadow_mm *mm, unsigned long addr,
 {
 	unsigned long *pmd, val;
 
-	lockdep_assert_held(&mm->page_table_lock);
+	shadow_pt_assert_locked(mm);
 	if (shared)
 		*shared = false;
 	pmd = shadow_pmd_entry(mm, addr, false);
@@ -285,7 +285,7 @@ unsigned long shadow_nr_shared_ptes(struct shadow_mm *mm)
 	int i, j, k;
 	void *table;
 
-	lockdep_assert_held(&mm->page_table_lock);
+	shadow_pt_assert_locked(mm);
 	for (i = 0; i < SHADOW_PTRS; i++) {
 		if (!pgd[i])
 			continue;

@@ -636,7 +636,7 @@ static bool shadow_pte_maps_page(struct shadow_mm *mm, pte_t *pte,
 {
 	pte_t ptent = *pte;
 
-	lockdep_assert_held(&mm->page_table_lock);
+	shadow_pt_assert_locked(mm);
 	return pte_present(ptent) && !pte_special(ptent) &&
 	       pte_page(ptent) == page;
 }

@@ -220,7 +220,7 @@ static int shadow_pagemap_pte_entry(pte_t *pte, unsigned long addr,
 				    unsigned long next,
 				    struct shadow_pagewalk *walk)
 {
-	lockdep_assert_held(&walk->mm->page_table_lock);
+	shadow_pt_assert_locked(walk->mm);
 	shadow_page_info(*pte, shadow_pmd_table_shared(walk->pmd),
 			 shadow_pagemap_record(walk->private, addr));
 	return 0;
@@ -449,7 +449,7 @@ static int shadow_smaps_pte_entry(pte_t *pte, unsigned long addr,
 	struct shadow_mem_size_stats *mss = walk->private;
 	pte_t entry = *pte;
 
-	lockdep_assert_held(&walk->mm->page_table_lock);
+	shadow_pt_assert_locked(walk->mm);
 	if (is_swap_pte(entry)) {
 		u64 pss_delta = (u64)PAGE_SIZE << SHADOW_PSS_SHIFT;
 		unsigned int mapcount;
