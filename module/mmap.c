@@ -392,6 +392,7 @@ int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
 		      struct shadow_address_space **filep)
 {
 	struct shadow_address_space *file = NULL;
+	int ret;
 
 	if (offset_in_page(offset))
 		return -EINVAL;
@@ -402,18 +403,22 @@ int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
 		if (IS_ERR(file))
 			return PTR_ERR(file);
 		if (map_flags & MAP_HUGETLB) {
-			shadow_mapping_put(file);
-			return -EINVAL;
+			ret = -EINVAL;
+			goto err_put;
 		}
 	}
 	if (map_flags & SHADOW_MAP_UNSUPPORTED) {
-		if (file)
-			shadow_mapping_put(file);
-		return -EOPNOTSUPP;
+		ret = -EOPNOTSUPP;
+		goto err_put;
 	}
 	if (filep)
 		*filep = file;
 	return 0;
+
+err_put:
+	if (file)
+		shadow_mapping_put(file);
+	return ret;
 }
 
 /**
