@@ -152,10 +152,12 @@ static int shadow_ptdump_pte_entry(pte_t *pte, unsigned long addr,
 				   unsigned long next,
 				   struct shadow_pagewalk *walk)
 {
-	unsigned long val = pte_val(*pte);
+	/* A shared table's PTE as it stands for this mm (pgtable.c, rule 5). */
+	unsigned long val = pte_val(shadow_pte_view(walk->mm, pte,
+						    shadow_pmd_shared(walk->pmd)));
 
 	/* A swap entry shows as one, whatever its offset bits look like. */
-	if (is_swap_pte(*pte))
+	if (is_swap_pte(__pte(val)))
 		val = SHADOW_PTDUMP_SWAP | (val & _PAGE_SWP_EXCLUSIVE);
 	shadow_note_page(walk->private, addr, SHADOW_DEPTH_PTE, val);
 	return 0;

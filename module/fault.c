@@ -70,7 +70,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 					      __pgprot(vma->vm_page_prot)));
 		spin_lock(&mm->page_table_lock);
 		if (pte_none(*pte)) {
-			set_pte(pte, entry);
+			shadow_set_pte(pte, entry);
 			mm->min_flt++;
 			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_ZERO);
 		}
@@ -99,7 +99,7 @@ static shadow_flow int shadow_do_anonymous_page(struct shadow_mm *mm,
 	atomic_set(&shadow_page_meta(page)->mapcount, 1);
 	mm->rss_anon++;
 	mm->min_flt++;
-	set_pte(pte, entry);
+	shadow_set_pte(pte, entry);
 	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_ANON);
 	spin_unlock(&mm->page_table_lock);
 	return 0;
@@ -135,7 +135,7 @@ static shadow_flow int shadow_do_shared_fault(struct shadow_mm *mm,
 	/* The reference shadow_shmem_get_page() took is the PTE's. */
 	atomic_inc(&shadow_page_meta(page)->mapcount);
 	mm->rss_shmem++;
-	set_pte(pte, entry);
+	shadow_set_pte(pte, entry);
 	if (swapped) {
 		/* shmem_swapin_folio() read it back: VM_FAULT_MAJOR. */
 		mm->maj_flt++;
@@ -181,7 +181,7 @@ bool shadow_do_set_pte(struct shadow_mm *mm, pte_t *ptep, struct page *page,
 	(*rss)++;
 	if (own)
 		mm->min_flt++;
-	set_pte(ptep, entry);
+	shadow_set_pte(ptep, entry);
 	spin_unlock(&mm->page_table_lock);
 	return true;
 }
@@ -275,7 +275,7 @@ static shadow_flow void shadow_wp_page_reuse(struct shadow_mm *mm,
 	__releases(&mm->page_table_lock)
 {
 	entry = shadow_maybe_mkwrite(pte_mkdirty(pte_mkyoung(entry)), vma);
-	set_pte(pte, entry);
+	shadow_set_pte(pte, entry);
 	mm->min_flt++;
 	mm->cow_reuses++;
 	trace_shadow_mm_fault(mm, addr, SHADOW_FAULT_WRITE,
@@ -322,7 +322,7 @@ static shadow_flow int shadow_wp_page_copy(struct shadow_mm *mm,
 			shadow_put_page(old);
 		return ret;
 	}
-	set_pte(pte, entry);
+	shadow_set_pte(pte, entry);
 	atomic_set(&shadow_page_meta(new)->mapcount, 1);
 	if (old) {
 		struct shadow_page *osp = shadow_page_meta(old);
@@ -506,7 +506,7 @@ static shadow_flow int shadow_do_swap_page(struct shadow_mm *mm,
 	/* RMAP_EXCLUSIVE: the page becomes anon-exclusive. */
 	shadow_page_add_anon_rmap(page, vma, addr, exclusive);
 	atomic_inc(&sp->mapcount);
-	set_pte(ptep, pte);
+	shadow_set_pte(ptep, pte);
 	if (major) {
 		mm->maj_flt++;
 		mm->swapins++;
@@ -532,13 +532,17 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 		return shadow_file_fault_beyond_eof(mm, vma, addr, flags);
 	if (!(flags & SHADOW_FAULT_WRITE)) {
 		/*
-		 * A read of a present PTE in a table shared by on-demand
-		 * fork changes nothing: the CPU would set the accessed bit
-		 * in the shared table, which is the shared one's to keep.
+		 * A read of a PTE that a table shared by on-demand fork
+		 * shows present and young changes nothing. One it shows old
+		 * becomes young, which writes the table: that read breaks
+		 * the share, as a write does (pgtable.c's rule 5).
 		 */
 		spin_lock(&mm->page_table_lock);
 		pte = shadow_pte_lookup_locked(mm, addr, &shared);
-		shared = shared && pte_present(*pte);
+		if (shared) {
+			entry = shadow_pte_view(mm, pte, true);
+			shared = pte_present(entry) && pte_young(entry);
+		}
 		spin_unlock(&mm->page_table_lock);
 		if (shared) {
 			trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_ACCESS);
@@ -581,7 +585,7 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 		entry = pte_mkdirty(entry);
 	}
 	/* What the CPU's page walk does to a present PTE: set A (and D). */
-	set_pte(pte, pte_mkyoung(entry));
+	shadow_set_pte(pte, pte_mkyoung(entry));
 	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_ACCESS);
 	spin_unlock(&mm->page_table_lock);
 	return 0;

@@ -477,7 +477,7 @@ static int shadow_file_set_pte(struct shadow_mm *mm, struct shadow_vma *vma,
 		mm->maj_flt++;
 	else
 		mm->min_flt++;
-	set_pte(pte, entry);
+	shadow_set_pte(pte, entry);
 	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_FILE);
 	spin_unlock(&mm->page_table_lock);
 	atomic_long_inc(&shadow_counters.file_faults);
@@ -625,7 +625,7 @@ static shadow_flow int shadow_do_cow_fault(struct shadow_mm *mm,
 		mm->maj_flt++;
 	else
 		mm->min_flt++;
-	set_pte(pte, entry);
+	shadow_set_pte(pte, entry);
 	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_FILE_COW);
 	spin_unlock(&mm->page_table_lock);
 	atomic_long_inc(&shadow_counters.file_faults);

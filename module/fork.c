@@ -25,10 +25,10 @@ static pte_t shadow_copy_nonpresent_pte(struct shadow_mm *dst_mm,
 {
 	shadow_pt_assert_locked(dst_mm);
 	shadow_swap_duplicate(pte_to_swp_entry(pte));
-	/* Mark the swap entry as shared. */
+	/* Mark the swap entry as shared (a viewed one already is). */
 	if (pte_swp_exclusive(pte)) {
 		pte = pte_swp_clear_exclusive(pte);
-		set_pte(src_pte, pte);
+		shadow_set_pte(src_pte, pte);
 	}
 	dst_mm->nr_swapents++;
 	return pte;
@@ -51,9 +51,9 @@ static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 	bool cow = (src_vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) ==
 		   VM_MAYWRITE;
 	pte_t *src_pte, *dst_pte;
+	bool marked;
 
-	src_pte = shadow_pte_lookup(src_mm, addr);
-	if (!src_pte)
+	if (!shadow_pte_lookup(src_mm, addr))
 		return 0;
 	dst_pte = shadow_pte_alloc(dst_mm, addr);
 	if (!dst_pte)
@@ -61,14 +61,20 @@ static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 
 	spin_lock(&dst_mm->page_table_lock);
 	spin_lock_nested(&src_mm->page_table_lock, SINGLE_DEPTH_NESTING);
+	/*
+	 * A table an earlier on-demand fork shared stays unwritten: its
+	 * PTEs are read as what they stand for (pgtable.c's rule 5), which
+	 * needs nothing written back.
+	 */
+	src_pte = shadow_pte_lookup_locked(src_mm, addr, &marked);
 	for (; addr != end; addr += PAGE_SIZE, src_pte++, dst_pte++) {
-		pte_t pte = *src_pte;
+		pte_t pte = shadow_pte_view(src_mm, src_pte, marked);
 
 		if (pte_none(pte))
 			continue;
 		if (!pte_present(pte)) {
 			pte = shadow_copy_nonpresent_pte(dst_mm, src_pte, pte);
-			set_pte(dst_pte, pte);
+			shadow_set_pte(dst_pte, pte);
 			(*copied)++;
 			continue;
 		}
@@ -83,10 +89,10 @@ static shadow_flow int shadow_copy_pte_range(struct shadow_mm *dst_mm,
 			(*shadow_mm_counter(dst_mm, sp))++;
 		}
 		if (cow && pte_write(pte)) {
-			set_pte(src_pte, pte_wrprotect(pte));
+			shadow_set_pte(src_pte, pte_wrprotect(pte));
 			pte = pte_wrprotect(pte);
 		}
-		set_pte(dst_pte, pte_mkold(pte));
+		shadow_set_pte(dst_pte, pte_mkold(pte));
 		(*copied)++;
 	}
 	spin_unlock(&src_mm->page_table_lock);
@@ -107,17 +113,28 @@ static bool shadow_vma_odf_ok(struct shadow_vma *vma)
  * and is @vma the last VMA of the parent there (the one that shares it,
  * once the others before it have been copied into the child)? Every VMA
  * of the parent meeting that span must be private anonymous memory that
- * fork copies with its PTEs: a table is all or nothing. A VMA straddling
- * the span's edges counts whole.
+ * fork copies with its PTEs, and the table must hold no swap entry: a
+ * table is all or nothing. A VMA straddling the span's edges counts
+ * whole.
  */
 static bool shadow_odf_table(struct shadow_mm *src_mm, struct shadow_vma *vma,
 			     unsigned long addr, bool *last)
 {
 	unsigned long start = addr & ~(SHADOW_PMD_SIZE - 1);
 	unsigned long end = start + SHADOW_PMD_SIZE;
+	unsigned long *pmd = shadow_pmd_entry(src_mm, addr, false);
 	struct shadow_vma *v;
 
 	*last = true;
+	/*
+	 * A table holding a swap entry is copied: then no shared table
+	 * holds one, and a swap count never needs deriving. (The parent's
+	 * mmap_lock, held for writing, keeps its counts still.)
+	 */
+	if (pmd && READ_ONCE(*pmd) &&
+	    shadow_pt_count(shadow_entry_table(READ_ONCE(*pmd)),
+			    SHADOW_PTC_SWAP))
+		return false;
 	if (vma->vm_start <= start && vma->vm_end >= end)
 		return shadow_vma_odf_ok(vma);
 	for (v = shadow_find_vma_intersection(src_mm, start, end);
@@ -132,12 +149,12 @@ static bool shadow_odf_table(struct shadow_mm *src_mm, struct shadow_vma *vma,
 
 /*
  * Point the child's PMD entry of @addr at the parent's PTE table, write-
- * protected in both (on-demand fork). The first time a table is shared
- * its PTEs are made what copy_pte_range() makes them: private writable
- * ones write-protected, swap entries no longer exclusive. Each PTE then
- * counts for the child as a copy would: the page gains a mapping and a
- * reference and stops being anon-exclusive, a swap slot one more count,
- * the child's rss its pages. Returns 0, or -ENOMEM.
+ * protected in both (on-demand fork). Nothing is done per page: the table
+ * keeps one set of references for all its sharers, and its PTEs stay as
+ * they are until a share break (pgtable.c's rules). The child counts the
+ * table in its nr_ptes and its pages in its rss; @copied, for the trace,
+ * counts its PTEs in use, as copy_pte_range() would have. Returns 0, or
+ * -ENOMEM.
  */
 static shadow_flow int shadow_share_pte_table(struct shadow_mm *dst_mm,
 					      struct shadow_mm *src_mm,
@@ -145,10 +162,7 @@ static shadow_flow int shadow_share_pte_table(struct shadow_mm *dst_mm,
 					      unsigned long *copied)
 {
 	unsigned long *src_pmd, *dst_pmd, val;
-	pte_t *pte;
 	void *table;
-	bool first;
-	int i;
 
 	src_pmd = shadow_pmd_entry(src_mm, addr, false);
 	if (!src_pmd || !READ_ONCE(*src_pmd))
@@ -163,45 +177,21 @@ static shadow_flow int shadow_share_pte_table(struct shadow_mm *dst_mm,
 	spin_lock_nested(&src_mm->page_table_lock, SINGLE_DEPTH_NESTING);
 	val = *src_pmd;
 	table = shadow_entry_table(val);
-	first = !shadow_pmd_shared(val) ||
-		atomic_read(shadow_pt_share_count(table)) < 2;
-	for (i = 0, pte = table; i < SHADOW_PTRS; i++, pte++) {
-		pte_t ptent = *pte;
-
-		if (pte_none(ptent))
-			continue;
-		if (!pte_present(ptent)) {
-			ptent = shadow_copy_nonpresent_pte(dst_mm, pte, ptent);
-			(*copied)++;
-			continue;
-		}
-		if (!pte_special(ptent)) {
-			struct page *page = pte_page(ptent);
-			struct shadow_page *sp = shadow_page_meta(page);
-
-			shadow_get_page(page);
-			atomic_inc(&sp->mapcount);
-			WRITE_ONCE(sp->anon_exclusive, false);
-			dst_mm->rss_anon++;
-		}
-		if (pte_write(ptent)) {
-			/* Only the first sharing finds one. */
-			shadow_warn_on(!first);
-			set_pte(pte, pte_wrprotect(ptent));
-		}
-		(*copied)++;
-	}
 	if (!shadow_pmd_shared(val)) {
+		/* Shared for the first time: its accessed bits are ours. */
 		atomic_set(shadow_pt_share_count(table), 2);
+		shadow_pt_set_origin(table, src_mm->id);
 		atomic_long_inc(&shadow_counters.pt_shared);
 		val &= ~_PAGE_RW;
 		WRITE_ONCE(*src_pmd, val);
 	} else if (atomic_inc_return(shadow_pt_share_count(table)) == 2) {
-		/* Its other holders broke away: shared anew. */
+		/* Its other holders let go of it: shared anew. */
 		atomic_long_inc(&shadow_counters.pt_shared);
 	}
 	WRITE_ONCE(*dst_pmd, val);
 	dst_mm->nr_ptes++;
+	dst_mm->rss_anon += shadow_pt_count(table, SHADOW_PTC_PAGES);
+	*copied += shadow_pt_count(table, SHADOW_PTC_USED);
 	spin_unlock(&src_mm->page_table_lock);
 	spin_unlock(&dst_mm->page_table_lock);
 	return 0;

@@ -287,9 +287,14 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 		/* The table may be shared: looked up under the lock. */
 		spin_lock(&mm->page_table_lock);
 		pte = shadow_pte_lookup_locked(mm, addr, &shared);
-		entry = pte ? *pte : __pte(0);
-		/* A write through a shared table faults: the fault breaks it. */
-		if (pte_present(entry) && !(write && shared) &&
+		entry = pte ? shadow_pte_view(mm, pte, shared) : __pte(0);
+		/*
+		 * A write through a shared table faults, and so does a read
+		 * that FOLL_TOUCH would make young there: the fault breaks
+		 * the share (pgtable.c's rule 5).
+		 */
+		if (pte_present(entry) &&
+		    !(shared && (write || !pte_young(entry))) &&
 		    !shadow_file_pte_stale(vma, entry) &&
 		    (!write || shadow_can_follow_write_pte(entry, vma, force))) {
 			page = pte_special(entry) ? NULL : pte_page(entry);
@@ -303,7 +308,7 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 			if (write)
 				entry = pte_mkdirty(entry);
 			if (!shared)
-				set_pte(pte, entry);
+				shadow_set_pte(pte, entry);
 			spin_unlock(&mm->page_table_lock);
 			*err = 0;
 			return page;

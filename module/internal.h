@@ -322,6 +322,73 @@ static inline atomic_t *shadow_pt_share_count(void *table)
 }
 
 /*
+ * What a PTE table holds, kept in its struct page's private word (the
+ * engine's own page: no page-table constructor put a split lock there):
+ * the PTEs in use, the pages they map (present, not the zero page) and
+ * the swap entries, 10 bits each, which shadow_set_pte() keeps exact; and
+ * in the high 32 bits the id of the address space whose accessed bits a
+ * shared table carries (its origin, pgtable.c's rule 5), 0 for none.
+ */
+#define SHADOW_PTC_USED		0
+#define SHADOW_PTC_PAGES	10
+#define SHADOW_PTC_SWAP		20
+#define SHADOW_PTC_MASK		(BIT(10) - 1)
+#define SHADOW_PTC_ORIGIN	32
+
+static inline unsigned long *shadow_pt_meta(const void *table)
+{
+	return &virt_to_page(table)->private;
+}
+
+static inline unsigned int shadow_pt_count(const void *table,
+					   unsigned int field)
+{
+	return (READ_ONCE(*shadow_pt_meta(table)) >> field) & SHADOW_PTC_MASK;
+}
+
+static inline unsigned int shadow_pt_origin(const void *table)
+{
+	return READ_ONCE(*shadow_pt_meta(table)) >> SHADOW_PTC_ORIGIN;
+}
+
+static inline void shadow_pt_set_origin(void *table, unsigned int id)
+{
+	unsigned long *meta = shadow_pt_meta(table);
+
+	WRITE_ONCE(*meta, (*meta & GENMASK(SHADOW_PTC_ORIGIN - 1, 0)) |
+			  (unsigned long)id << SHADOW_PTC_ORIGIN);
+}
+
+/* What one PTE adds to its table's counts. */
+static inline unsigned long shadow_pte_counts(pte_t pte)
+{
+	if (pte_none(pte))
+		return 0;
+	if (!pte_present(pte))
+		return BIT(SHADOW_PTC_USED) | BIT(SHADOW_PTC_SWAP);
+	if (pte_special(pte))
+		return BIT(SHADOW_PTC_USED);
+	return BIT(SHADOW_PTC_USED) | BIT(SHADOW_PTC_PAGES);
+}
+
+/*
+ * set_pte() for every PTE of the engine's tables: the table's counts
+ * follow. The writer owns the table (pgtable.c's rule 1) and holds the
+ * page_table_lock that guards it.
+ */
+static inline void shadow_set_pte(pte_t *ptep, pte_t pte)
+{
+	unsigned long delta = shadow_pte_counts(pte) - shadow_pte_counts(*ptep);
+
+	if (delta) {
+		unsigned long *meta = shadow_pt_meta(ptep);
+
+		WRITE_ONCE(*meta, *meta + delta);
+	}
+	set_pte(ptep, pte);
+}
+
+/*
  * The PTE table of PMD entry @pmd is shared with another address space
  * now; page_table_lock held.
  */
@@ -346,8 +413,9 @@ pte_t *shadow_pte_lookup_for_write(struct shadow_mm *mm, unsigned long addr,
 				   gfp_t gfp, int *err);
 pte_t *shadow_pte_lookup_locked(struct shadow_mm *mm, unsigned long addr,
 				bool *shared);
+pte_t shadow_pte_view(struct shadow_mm *mm, const pte_t *ptep, bool shared);
 pte_t shadow_pte_get(struct shadow_mm *mm, unsigned long addr);
-void shadow_pt_share_put(void *table);
+void shadow_pt_share_put(struct shadow_mm *mm, void *table);
 unsigned long shadow_nr_shared_ptes(struct shadow_mm *mm);
 unsigned long *shadow_pud_entry(struct shadow_mm *mm, unsigned long addr,
 				bool alloc);
@@ -514,6 +582,7 @@ void shadow_page_free_rmap(struct shadow_page *sp);
  * whose mmap_lock the caller holds; others are only trylocked, and
  * *@busy set when one could not be.
  */
+int shadow_page_mapcount(struct page *page, struct shadow_mm *locked_mm);
 int shadow_page_referenced(struct page *page, struct shadow_mm *locked_mm,
 			   unsigned long *vm_flags, bool *busy);
 /*

@@ -121,7 +121,7 @@ static void shadow_zap_pte_range(struct shadow_mm *mm, pte_t *pte,
 
 		if (pte_none(ptent))
 			continue;
-		set_pte(pte, __pte(0));
+		shadow_set_pte(pte, __pte(0));
 		shadow_zap_pte(mm, ptent);
 	}
 	spin_unlock(&mm->page_table_lock);
@@ -176,11 +176,11 @@ struct shadow_detach_range {
 };
 
 /*
- * A shared PTE table wholly inside an unmapped range goes without a copy:
- * @mm lets go of what its PTEs there held (the pages, their mappings and
- * rss, the swap slots: only private anonymous memory is ever shared),
- * reading the table, and drops its entry and its share of the table, as
- * free_pgtables() would right after.
+ * A marked PTE table wholly inside an unmapped range goes without a copy
+ * and without touching a page (pgtable.c's rule 4): @mm drops its entry,
+ * takes the table's pages out of its rss and lets go of its share of the
+ * table, as free_pgtables() would right after. The last holder's put
+ * releases the pages.
  */
 static int shadow_detach_shared_pmd(unsigned long pmdval, unsigned long addr,
 				    unsigned long next,
@@ -189,9 +189,7 @@ static int shadow_detach_shared_pmd(unsigned long pmdval, unsigned long addr,
 	struct shadow_detach_range *r = walk->private;
 	struct shadow_mm *mm = walk->mm;
 	unsigned long *pmd;
-	pte_t *pte;
 	void *table;
-	int i;
 
 	if (!shadow_pmd_shared(pmdval) || addr & (SHADOW_PMD_SIZE - 1) ||
 	    addr < r->start || addr + SHADOW_PMD_SIZE - 1 > r->end - 1)
@@ -199,12 +197,12 @@ static int shadow_detach_shared_pmd(unsigned long pmdval, unsigned long addr,
 	pmd = shadow_pmd_entry(mm, addr, false);
 	spin_lock(&mm->page_table_lock);
 	table = shadow_entry_table(*pmd);
-	for (i = 0, pte = table; i < SHADOW_PTRS; i++, pte++)
-		shadow_zap_pte(mm, *pte);
+	mm->rss_anon -= shadow_pt_count(table, SHADOW_PTC_PAGES);
+	mm->nr_swapents -= shadow_pt_count(table, SHADOW_PTC_SWAP);
 	WRITE_ONCE(*pmd, 0);
 	mm->nr_ptes--;
 	spin_unlock(&mm->page_table_lock);
-	shadow_pt_share_put(table);
+	shadow_pt_share_put(mm, table);
 	return 0;
 }
 

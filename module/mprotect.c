@@ -106,7 +106,7 @@ static long shadow_change_pte_range(struct shadow_mm *mm,
 		    !pte_write(ptent) &&
 		    shadow_can_change_pte_writable(vma, ptent))
 			ptent = shadow_pte_mkwrite(ptent);
-		set_pte(pte, ptent);
+		shadow_set_pte(pte, ptent);
 		pages++;
 	}
 	spin_unlock(&mm->page_table_lock);

@@ -102,13 +102,13 @@ static void shadow_move_ptes(struct shadow_mm *mm, pte_t *old_pte,
 
 		if (pte_none(pte))
 			continue;
-		set_pte(old_pte, __pte(0));
+		shadow_set_pte(old_pte, __pte(0));
 		/* Set soft dirty bit so we can notice the ptes were moved. */
 		if (IS_ENABLED(CONFIG_MEM_SOFT_DIRTY) && pte_present(pte))
 			pte = pte_mksoft_dirty(pte);
 		else if (IS_ENABLED(CONFIG_MEM_SOFT_DIRTY) && is_swap_pte(pte))
 			pte = pte_swp_mksoft_dirty(pte);
-		set_pte(new_pte, pte);
+		shadow_set_pte(new_pte, pte);
 	}
 	spin_unlock(&mm->page_table_lock);
 }

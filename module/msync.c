@@ -52,7 +52,7 @@ static shadow_flow void shadow_msync_dirty_range(struct shadow_mm *mm,
 			page = pte_page(ptent);
 			if (!shadow_page_meta(page)->file)
 				continue;
-			set_pte(pte, pte_mkclean(ptent));
+			shadow_set_pte(pte, pte_mkclean(ptent));
 			shadow_file_page_mkdirty(page);
 		}
 		spin_unlock(&mm->page_table_lock);

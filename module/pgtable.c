@@ -16,37 +16,67 @@
  * On-demand fork (the On-Demand-Fork design, EuroSys 2021; fork.c shares,
  * this file breaks): a fork may point the child's PMD entry at the
  * parent's PTE table instead of copying it, when only private anonymous
- * VMAs cover the table's 2 MiB. The entry is then write-protected
- * (_PAGE_RW clear) in every address space that maps the table, and the
- * table's share count (shadow_pt_share_count) says how many PMD entries
- * point at it. Each address space counts the table in its nr_ptes, and
- * the pages, swap slots and rss behind its PTEs as if the table were its
- * own copy: fork did that bookkeeping per PTE, as copy_pte_range does.
+ * VMAs cover the table's 2 MiB and the table holds no swap entry. The
+ * entry is then write-protected (_PAGE_RW clear: the table is "marked")
+ * in every address space that maps the table, and the table's share
+ * count (shadow_pt_share_count) says how many PMD entries point at it.
+ *
+ * The per-page work is deferred to the share break. A marked table holds
+ * one set of per-page state for all its sharers: one reference and one
+ * mapping (shadow mapcount) per page, whatever its share count. Fork does
+ * per-table work only: the count, and the child's nr_ptes and rss, which
+ * the table's own counts give (shadow_set_pte() keeps them in its struct
+ * page). The table's PTEs stay as the parent left them: writable, young,
+ * their pages anon-exclusive.
  *
  * Rules, which replace a lock per shared table:
  *
- *  1. Nobody writes a table whose count is 2 or more. Every walker that
- *     changes PTEs goes through shadow_pte_unshare() first (directly,
- *     through shadow_pte_lookup_for_write() / shadow_pte_unshare_range(),
- *     or through shadow_pte_alloc()), which gives the address space a
- *     table of its own: a copy (break) or, when its count is down to 1,
- *     the table itself (takeover).
+ *  1. Nobody writes a marked table. Every walker that changes PTEs goes
+ *     through shadow_pte_unshare() first (directly, through
+ *     shadow_pte_lookup_for_write() / shadow_pte_unshare_range(), or
+ *     through shadow_pte_alloc()), which gives the address space a table
+ *     of its own: a copy (break) or, when its count is down to 1, the
+ *     table itself (takeover). So does every decision that reads a
+ *     page's references, mapcount or exclusive bit to change a PTE:
+ *     do_wp_page's reuse, swap-in, GUP's write and pin, try_to_unmap,
+ *     clearing an accessed bit (folio_referenced), mprotect, mremap,
+ *     madvise, mlock's populate and munmap of part of a table.
  *  2. An address space's PMD entry changes only under its own
  *     page_table_lock, and an address space holds its count as long as its
  *     entry points at the table. So under an mm's page_table_lock the
- *     table its entry points at is alive and, if shared, unchanging: a
+ *     table its entry points at is alive and, if marked, unchanging: a
  *     reader of a table that may be shared looks it up under that lock
  *     (shadow_pte_lookup_locked(), shadow_pte_get()). A table the mm owns
  *     stays its own, at the same place, for as long as the mm's mmap_lock
  *     is held: sharing it again takes a fork, which holds it for writing.
- *  3. A break copies the table under the breaker's page_table_lock, then
- *     drops its count (a fully ordered atomic): whoever sees the count at
- *     1 (atomic_read_acquire) is the only one left and may write the
- *     table; whoever drops it to 0 frees it.
+ *  3. The break does, for the address space that breaks away, the
+ *     per-page work a copying fork would have done for it: a reference
+ *     and a mapping per page, which stops being anon-exclusive, and PTEs
+ *     write-protected, and old unless it is the origin (rule 5), in its
+ *     copy; its rss already counts the pages. The takeover, by the last
+ *     holder, makes the table's PTEs what they would be after a copying
+ *     fork (write-protected, pages not exclusive, old unless the origin)
+ *     and uses the table's set of references as its own. The break copies
+ *     under the breaker's page_table_lock, then drops its count (a fully
+ *     ordered atomic): whoever sees the count at 1 (atomic_read_acquire)
+ *     is the only one left and may take the table over; whoever drops it
+ *     to 0 (a break or a detach racing with the others') lets go of the
+ *     table's set of references and frees it (shadow_pt_release()).
  *  4. A fork raises the count with both address spaces' mmap_lock held for
  *     writing and both page_table_locks (the child's, then the parent's
- *     nested): it writes the PTEs only of a table it shares for the first
- *     time (count 1 or unshared: the parent's alone).
+ *     nested); munmap or exit of a whole marked table subtracts its pages
+ *     from the rss and drops one count, touching no page (memory.c). Both
+ *     are O(1) per table.
+ *  5. Readers derive what a copying fork would show (shadow_pte_view()):
+ *     a PTE of a marked table is write-protected (every VMA over it is a
+ *     private, COW mapping) and its page not anon-exclusive; it is young
+ *     only to the table's origin, the address space that owned the table
+ *     when it was first shared, whose accessed bits the table carries
+ *     (the child of a copying fork starts with old PTEs). The origin is
+ *     forgotten when it lets go of the table. A read access that would
+ *     make an old PTE young breaks the share, as a write does. A page's
+ *     mapcount is the sum, over the tables mapping it, of their share
+ *     counts: shadow_page_mapcount() (rmap.c) derives it.
  */
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -71,25 +101,66 @@ static void *shadow_alloc_table(void)
 
 static void shadow_free_table(void *table)
 {
+	/* Only a PTE table has counts, and they are 0 once it is empty. */
+	shadow_warn_on(*shadow_pt_meta(table) &
+		       GENMASK(SHADOW_PTC_ORIGIN - 1, 0));
+	*shadow_pt_meta(table) = 0;
 	atomic_set(shadow_pt_share_count(table), 0);
 	atomic_long_dec(&shadow_counters.pages);
 	free_page((unsigned long)table);
 }
 
-/**
- * shadow_pt_share_put() - an address space lets go of a shared PTE table
- * @table: the table, which its PMD entry no longer points at
- *
- * The last one frees it.
+/*
+ * The last share of a marked table is gone: let go of the set of
+ * references its PTEs hold for all its sharers (zap_pte_range's per-page
+ * work, without an rss: each sharer took the table's pages out of its own
+ * when it let go), then free it. Nobody can reach the table any more.
  */
-void shadow_pt_share_put(void *table)
+static void shadow_pt_release(void *table)
 {
-	int left = atomic_dec_return(shadow_pt_share_count(table));
+	pte_t *pte = table;
+	int i;
 
+	for (i = 0; i < SHADOW_PTRS; i++, pte++) {
+		pte_t ptent = *pte;
+		struct page *page;
+
+		if (pte_none(ptent))
+			continue;
+		if (!pte_present(ptent)) {
+			shadow_free_swap_and_cache(pte_to_swp_entry(ptent));
+			continue;
+		}
+		if (pte_special(ptent))
+			continue;
+		page = pte_page(ptent);
+		atomic_dec(&shadow_page_meta(page)->mapcount);
+		shadow_free_swap_cache(page);
+		shadow_put_page(page);
+	}
+	*shadow_pt_meta(table) = 0;
+	shadow_free_table(table);
+}
+
+/**
+ * shadow_pt_share_put() - an address space lets go of a marked PTE table
+ * @mm: the address space, whose PMD entry no longer points at it
+ * @table: the table
+ *
+ * The origin is forgotten when it is @mm; the last one releases the
+ * table (rule 3 at the top of this file).
+ */
+void shadow_pt_share_put(struct shadow_mm *mm, void *table)
+{
+	int left;
+
+	if (shadow_pt_origin(table) == mm->id)
+		shadow_pt_set_origin(table, 0);
+	left = atomic_dec_return(shadow_pt_share_count(table));
 	if (left == 1)
 		atomic_long_dec(&shadow_counters.pt_shared);
 	else if (!left)
-		shadow_free_table(table);
+		shadow_pt_release(table);
 }
 
 /* The copy a share break makes: not zeroed, it is overwritten whole. */
@@ -103,6 +174,75 @@ static void *shadow_alloc_break_table(gfp_t gfp)
 	return page_address(page);
 }
 
+/* A PTE after a copying fork, for @origin or for another address space. */
+static pte_t shadow_pte_forked(pte_t pte, bool origin)
+{
+	if (!pte_present(pte))
+		return pte_swp_clear_exclusive(pte);
+	pte = pte_wrprotect(pte);
+	return origin ? pte : pte_mkold(pte);
+}
+
+/*
+ * The break's per-page work (rule 3): @new is a copy of the marked table
+ * @old, for @mm. Each page gains the reference and the mapping a copying
+ * fork would have given it (copy_present_pte), and stops being
+ * anon-exclusive. page_table_lock held.
+ */
+static void shadow_pt_dup(struct shadow_mm *mm, pte_t *new, const void *old)
+{
+	bool origin = shadow_pt_origin(old) == mm->id;
+	pte_t *pte = new;
+	int i;
+
+	shadow_pt_assert_locked(mm);
+	for (i = 0; i < SHADOW_PTRS; i++, pte++) {
+		pte_t ptent = *pte;
+
+		if (pte_none(ptent))
+			continue;
+		set_pte(pte, shadow_pte_forked(ptent, origin));
+		if (!pte_present(ptent)) {
+			/* fork.c shares no table with a swap entry. */
+			shadow_warn_on(1);
+			shadow_swap_duplicate(pte_to_swp_entry(ptent));
+		} else if (!pte_special(ptent)) {
+			struct shadow_page *sp = shadow_page_meta(pte_page(ptent));
+
+			shadow_get_page(pte_page(ptent));
+			atomic_inc(&sp->mapcount);
+			WRITE_ONCE(sp->anon_exclusive, false);
+		}
+	}
+	/* The same counts; no origin: the copy is nobody else's. */
+	*shadow_pt_meta(new) = *shadow_pt_meta(old) &
+			       GENMASK(SHADOW_PTC_ORIGIN - 1, 0);
+}
+
+/*
+ * The takeover's work (rule 3): the last holder of a marked table makes
+ * its PTEs and pages what a copying fork would have left, and owns the
+ * table's references. page_table_lock held.
+ */
+static void shadow_pt_takeover(struct shadow_mm *mm, pte_t *pte)
+{
+	bool origin = shadow_pt_origin(pte) == mm->id;
+	int i;
+
+	shadow_pt_assert_locked(mm);
+	shadow_pt_set_origin(pte, 0);
+	for (i = 0; i < SHADOW_PTRS; i++, pte++) {
+		pte_t ptent = *pte;
+
+		if (pte_none(ptent))
+			continue;
+		set_pte(pte, shadow_pte_forked(ptent, origin));
+		if (pte_present(ptent) && !pte_special(ptent))
+			WRITE_ONCE(shadow_page_meta(pte_page(ptent))->anon_exclusive,
+				   false);
+	}
+}
+
 /**
  * shadow_pte_unshare() - give @mm a PTE table of its own at @addr
  * @mm: the address space, mmap_lock held (for reading is enough),
@@ -111,12 +251,11 @@ static void *shadow_alloc_break_table(gfp_t gfp)
  * @gfp: SHADOW_GFP where the caller can fail, SHADOW_GFP_NOFAIL where it
  *       cannot (a zap), SHADOW_GFP_ATOMIC in an rmap walk
  *
- * The one way to a shared table for a walker that will change it (rule 1
- * at the top of this file): when @addr's PTE table is shared, copy it and
- * point @mm's entry at the copy, or take it over when no one else maps it
- * any more. The copy needs no per-page work: fork already counted @mm's
- * PTEs as its own. A table that is not shared, or no table, is left as
- * it is.
+ * The one way to a marked table for a walker that will change it (rule 1
+ * at the top of this file): when @addr's PTE table is marked, copy it
+ * with the per-page work fork deferred and point @mm's entry at the copy,
+ * or take it over when no one else maps it any more. A table that is not
+ * marked, or no table, is left as it is.
  *
  * Return: 0, or -ENOMEM with nothing changed.
  */
@@ -152,7 +291,8 @@ again:
 	}
 	old = shadow_entry_table(val);
 	if (atomic_read_acquire(shadow_pt_share_count(old)) == 1) {
-		/* The others all broke away: it is ours alone. */
+		/* The others all let go: it is ours alone. */
+		shadow_pt_takeover(mm, old);
 		WRITE_ONCE(*pmd, val | _PAGE_RW);
 		took = true;
 	} else if (!new) {
@@ -160,6 +300,7 @@ again:
 		goto again;
 	} else {
 		copy_page(new, old);
+		shadow_pt_dup(mm, new, old);
 		/* The copy is visible before the entry to it. */
 		smp_wmb();
 		WRITE_ONCE(*pmd, shadow_table_entry(new));
@@ -169,10 +310,11 @@ again:
 	if (took) {
 		if (new)
 			shadow_free_table(new);
+		/* Its count stays 1 until the table is freed. */
 		atomic_long_inc(&shadow_counters.pt_takeovers);
 		return 0;
 	}
-	shadow_pt_share_put(old);
+	shadow_pt_share_put(mm, old);
 	atomic_long_inc(&shadow_counters.pt_breaks);
 	trace_shadow_mm_pgtable_alloc(mm, addr & ~(SHADOW_PMD_SIZE - 1),
 				      SHADOW_PT_PTE);
@@ -230,8 +372,9 @@ pte_t *shadow_pte_lookup_for_write(struct shadow_mm *mm, unsigned long addr,
  * that may be shared
  * @mm: the address space, mmap_lock and page_table_lock held
  * @addr: a user address
- * @shared: if not NULL, set when the table is shared with another address
- *          space now
+ * @shared: if not NULL, set when the table is marked (shared now, or
+ *          shared before and not yet broken or taken over): nobody may
+ *          write it, and shadow_pte_view() says what its PTEs stand for
  *
  * Return: the PTE slot, valid while page_table_lock is held, or NULL.
  */
@@ -250,8 +393,28 @@ pte_t *shadow_pte_lookup_locked(struct shadow_mm *mm, unsigned long addr,
 	if (!val)
 		return NULL;
 	if (shared)
-		*shared = shadow_pmd_table_shared(val);
+		*shared = shadow_pmd_shared(val);
 	return shadow_pte_offset(val, addr);
+}
+
+/**
+ * shadow_pte_view() - a PTE as @mm sees it (rule 5 at the top of this file)
+ * @mm: the address space, page_table_lock held
+ * @ptep: the PTE, from shadow_pte_lookup_locked()
+ * @shared: its table is marked
+ *
+ * Return: the PTE a copying fork would have left @mm: in a marked table
+ * write-protected, not exclusive if a swap entry, and old unless @mm is
+ * the table's origin; any other PTE as it is.
+ */
+pte_t shadow_pte_view(struct shadow_mm *mm, const pte_t *ptep, bool shared)
+{
+	pte_t pte = *ptep;
+
+	shadow_pt_assert_locked(mm);
+	if (!shared || pte_none(pte))
+		return pte;
+	return shadow_pte_forked(pte, shadow_pt_origin(ptep) == mm->id);
 }
 
 /**
@@ -259,16 +422,17 @@ pte_t *shadow_pte_lookup_locked(struct shadow_mm *mm, unsigned long addr,
  * @mm: the address space, mmap_lock held, page_table_lock not held
  * @addr: a user address
  *
- * Return: the PTE.
+ * Return: the PTE as @mm sees it (shadow_pte_view()).
  */
 pte_t shadow_pte_get(struct shadow_mm *mm, unsigned long addr)
 {
 	pte_t *pte, val = __pte(0);
+	bool shared;
 
 	spin_lock(&mm->page_table_lock);
-	pte = shadow_pte_lookup_locked(mm, addr, NULL);
+	pte = shadow_pte_lookup_locked(mm, addr, &shared);
 	if (pte)
-		val = *pte;
+		val = shadow_pte_view(mm, pte, shared);
 	spin_unlock(&mm->page_table_lock);
 	return val;
 }
@@ -465,10 +629,15 @@ static void shadow_clear_entry(struct shadow_mm *mm, unsigned long *entry,
 	spin_lock(&mm->page_table_lock);
 	WRITE_ONCE(*entry, 0);
 	(*shadow_level_count(mm, level))--;
+	if (shared) {
+		/* Its pages leave @mm's rss with it (rule 4). */
+		mm->rss_anon -= shadow_pt_count(table, SHADOW_PTC_PAGES);
+		mm->nr_swapents -= shadow_pt_count(table, SHADOW_PTC_SWAP);
+	}
 	spin_unlock(&mm->page_table_lock);
 	if (shared)
 		/* A zap detaches or breaks a shared table first. */
-		shadow_pt_share_put(table);
+		shadow_pt_share_put(mm, table);
 	else
 		shadow_free_table(table);
 	trace_shadow_mm_pgtable_free(mm, addr, level);

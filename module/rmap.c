@@ -47,7 +47,9 @@
  *   its VMAs' bounds, its page tables and its teardown (exit_mmap takes it
  *   for writing) away; the mm itself outlives its VMAs, and the VMA is on
  *   the list the walk holds locked. The lock is dropped before the list's.
- *   PTEs are read and changed under that mm's page_table_lock.
+ *   PTEs are read and changed under that mm's page_table_lock. A walk
+ *   that only reads PTEs (shadow_page_mapcount) takes that lock alone: it
+ *   keeps the mm's tables (pgtable.c's rule 2).
  * - A VMA's vm_mm changes only when fork moves a copy to the child, with
  *   both address spaces' mmap_lock held for writing: a walk may read
  *   either, and its trylock then fails.
@@ -456,12 +458,15 @@ void shadow_page_free_rmap(struct shadow_page *sp)
  * struct shadow_rmap_walk_control - what an rmap walk does (rmap_walk_control)
  * @arg: for @rmap_one
  * @rmap_one: called for each VMA of the page's rmap at which the page's
- *            index falls, with that VMA's mm's mmap_lock held; returns
- *            false to stop the walk
+ *            index falls, with that VMA's mm's mmap_lock held (but for
+ *            @read_only); returns false to stop the walk
  * @done: stops the walk when it returns true, or NULL
  * @locked_mm: the address space whose mmap_lock the caller holds
  * @contended: a VMA was skipped: its mm's mmap_lock was not free
  * @page: the page walked for (the file walk's callbacks)
+ * @read_only: @rmap_one only reads PTEs, under their mm's page_table_lock,
+ *             which keeps the tables (pgtable.c's rule 2): no other mm's
+ *             mmap_lock is taken, and no VMA skipped
  */
 struct shadow_rmap_walk_control {
 	void *arg;
@@ -471,6 +476,7 @@ struct shadow_rmap_walk_control {
 	bool (*done)(struct page *page);
 	struct shadow_mm *locked_mm;
 	bool contended;
+	bool read_only;
 };
 
 /*
@@ -499,10 +505,11 @@ static bool shadow_rmap_walk_vma(struct page *page, struct shadow_vma *vma,
 				 struct shadow_rmap_walk_control *rwc)
 {
 	struct shadow_mm *mm = READ_ONCE(vma->vm_mm);
+	bool lock = mm != rwc->locked_mm && !rwc->read_only;
 	unsigned long addr;
 	bool ret = true;
 
-	if (mm != rwc->locked_mm && !shadow_mmap_read_trylock(mm)) {
+	if (lock && !shadow_mmap_read_trylock(mm)) {
 		rwc->contended = true;
 		return true;
 	}
@@ -513,7 +520,7 @@ static bool shadow_rmap_walk_vma(struct page *page, struct shadow_vma *vma,
 		if (ret && rwc->done && rwc->done(page))
 			ret = false;
 	}
-	if (mm != rwc->locked_mm)
+	if (lock)
 		shadow_mmap_read_unlock(mm);
 	return ret;
 }
@@ -647,6 +654,64 @@ static bool shadow_page_not_mapped(struct page *page)
 	return atomic_read(&shadow_page_meta(page)->mapcount) <= 0;
 }
 
+/* One VMA of shadow_page_mapcount()'s walk: does its PTE map the page? */
+static bool shadow_page_mapcount_one(struct page *page, struct shadow_vma *vma,
+				     unsigned long addr, void *arg)
+{
+	struct shadow_mm *mm = READ_ONCE(vma->vm_mm);
+	int *mapcount = arg;
+	pte_t *pte;
+
+	spin_lock(&mm->page_table_lock);
+	pte = shadow_pte_lookup_locked(mm, addr, NULL);
+	if (pte && shadow_pte_maps_page(mm, pte, page))
+		(*mapcount)++;
+	spin_unlock(&mm->page_table_lock);
+	return true;
+}
+
+/**
+ * shadow_page_mapcount() - the mapcount a copying fork would have given
+ * @page (pgtable.c's rule 5), for a reader
+ * @page: a data page the caller holds a reference on
+ * @locked_mm: the address space whose mmap_lock the caller holds, with no
+ *             page_table_lock
+ *
+ * The shadow mapcount counts a table that on-demand fork shares once; the
+ * PTEs the address spaces see are counted here, each sharer's VMA finding
+ * the shared table under its own page_table_lock.
+ *
+ * Return: the count.
+ */
+int shadow_page_mapcount(struct page *page, struct shadow_mm *locked_mm)
+{
+	int mapcount = 0;
+	struct shadow_rmap_walk_control rwc = {
+		.rmap_one = shadow_page_mapcount_one,
+		.arg = &mapcount,
+		.locked_mm = locked_mm,
+		.read_only = true,
+	};
+
+	shadow_mmap_assert_locked(locked_mm);
+	shadow_rmap_walk(page, &rwc);
+	return mapcount;
+}
+
+/*
+ * How many mappings a walk of @page may meet: its shadow mapcount, unless
+ * a table is shared somewhere, whose sharers that counts once.
+ */
+static int shadow_page_mapcount_bound(struct page *page)
+{
+	struct shadow_page *sp = shadow_page_meta(page);
+
+	if (!sp->shmem && !sp->file &&
+	    atomic_long_read(&shadow_counters.pt_shared))
+		return INT_MAX;
+	return atomic_read(&sp->mapcount);
+}
+
 struct shadow_page_referenced_arg {
 	int mapcount;
 	int referenced;
@@ -672,7 +737,7 @@ static bool shadow_page_referenced_one(struct page *page,
 
 	spin_lock(&mm->page_table_lock);
 	pte = shadow_pte_lookup_locked(mm, addr, &shared);
-	if (pte && shared && pte_young(*pte) &&
+	if (pte && shared && pte_young(shadow_pte_view(mm, pte, true)) &&
 	    !(vma->vm_flags & VM_LOCKED) &&
 	    shadow_pte_maps_page(mm, pte, page)) {
 		/*
@@ -687,9 +752,9 @@ static bool shadow_page_referenced_one(struct page *page,
 	mapped = pte && shadow_pte_maps_page(mm, pte, page);
 	if (mapped && (vma->vm_flags & VM_LOCKED)) {
 		locked = true;
-	} else if (mapped && pte_young(*pte)) {
+	} else if (mapped && pte_young(shadow_pte_view(mm, pte, shared))) {
 		if (!shared)
-			set_pte(pte, pte_mkold(*pte));
+			shadow_set_pte(pte, pte_mkold(*pte));
 		if (likely(!(vma->vm_flags & VM_SEQ_READ)))
 			referenced++;
 	}
@@ -729,7 +794,7 @@ shadow_flow int shadow_page_referenced(struct page *page,
 				       unsigned long *vm_flags, bool *busy)
 {
 	struct shadow_page_referenced_arg pra = {
-		.mapcount = atomic_read(&shadow_page_meta(page)->mapcount),
+		.mapcount = shadow_page_mapcount_bound(page),
 	};
 	struct shadow_rmap_walk_control rwc = {
 		.rmap_one = shadow_page_referenced_one,
@@ -791,7 +856,7 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 
 	/* Nuke the page table entry (ptep_clear_flush). */
 	pteval = *pte;
-	set_pte(pte, __pte(0));
+	shadow_set_pte(pte, __pte(0));
 	/* Set the dirty flag on the folio now the pte is gone. */
 	if (pte_dirty(pteval)) {
 		if (sp->file)
@@ -819,7 +884,7 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 			swp_pte = pte_swp_mkexclusive(swp_pte);
 		if (pte_soft_dirty(pteval))
 			swp_pte = pte_swp_mksoft_dirty(swp_pte);
-		set_pte(pte, swp_pte);
+		shadow_set_pte(pte, swp_pte);
 	} else {
 		mm->rss_shmem--;
 	}

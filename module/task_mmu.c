@@ -150,43 +150,85 @@ int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 	return 0;
 }
 
-/* Copy one PTE's state into a record. @shared: its table is shared by ODF. */
-static void shadow_page_info(pte_t entry, bool shared,
-			     struct shadow_page_info *info)
+/*
+ * The mapcount a reader sees for @page, found in a PTE table that @shares
+ * address spaces map (pgtable.c's rule 5): the shadow mapcount counts a
+ * shared table once. When no table is shared anywhere, or the page is in
+ * this table only, that says it; otherwise only an rmap walk can
+ * (shadow_page_mapcount()), and the result is -1.
+ */
+static int shadow_view_mapcount(struct page *page, int shares)
+{
+	struct shadow_page *sp = shadow_page_meta(page);
+	int mapcount = atomic_read(&sp->mapcount);
+
+	if (sp->shmem || sp->file ||
+	    !atomic_long_read(&shadow_counters.pt_shared))
+		return mapcount;
+	return mapcount == 1 ? shares : -1;
+}
+
+/* The address spaces that map the PTE table of the walk's PMD entry. */
+static int shadow_walk_shares(struct shadow_pagewalk *walk)
+{
+	if (!shadow_pmd_shared(walk->pmd))
+		return 1;
+	return atomic_read(shadow_pt_share_count(shadow_entry_table(walk->pmd)));
+}
+
+/* The flags a mapcount gives a record: pagemap's PM_MMAP_EXCLUSIVE. */
+static void shadow_page_info_mapcount(struct shadow_page_info *info,
+				      int mapcount)
+{
+	info->mapcount = mapcount;
+	if (mapcount == 1)
+		info->flags |= SHADOW_PAGE_MMAP_EXCLUSIVE;
+}
+
+/*
+ * Copy the state of a PTE, as shadow_pte_view() gives it, into a record.
+ * @shares: the address spaces mapping its table. Returns the page when
+ * its mapcount needs an rmap walk (the record's is left 0), else NULL.
+ */
+static struct page *shadow_page_info(pte_t entry, int shares,
+				     struct shadow_page_info *info)
 {
 	struct shadow_page *sp;
+	struct page *page;
+	int mapcount;
 
 	memset(info, 0, sizeof(*info));
 	if (pte_none(entry))
-		return;
+		return NULL;
 	if (!pte_present(entry)) {
 		swp_entry_t swp = pte_to_swp_entry(entry);
 
-		/* A swap entry: its slot, and the slot's swap count. */
+		/*
+		 * A swap entry: its slot, and the slot's swap count (no
+		 * shared table holds one, fork.c).
+		 */
 		info->flags = SHADOW_PAGE_SWAP |
 			      (pte_swp_exclusive(entry) ?
 			       SHADOW_PAGE_ANON_EXCLUSIVE : 0) |
-			      (shared ? SHADOW_PAGE_PT_SHARED : 0);
+			      (shares > 1 ? SHADOW_PAGE_PT_SHARED : 0);
 		info->page_id = shadow_swap_slot_id(swp);
 		info->mapcount = shadow_swap_count(swp);
-		return;
+		return NULL;
 	}
 	info->flags = SHADOW_PAGE_PRESENT |
 		      (pte_write(entry) ? SHADOW_PAGE_WRITE : 0) |
 		      (pte_dirty(entry) ? SHADOW_PAGE_DIRTY : 0) |
 		      (pte_young(entry) ? SHADOW_PAGE_YOUNG : 0) |
-		      (shared ? SHADOW_PAGE_PT_SHARED : 0);
+		      (shares > 1 ? SHADOW_PAGE_PT_SHARED : 0);
 	if (pte_special(entry)) {
 		info->flags |= SHADOW_PAGE_ZERO;
-		return;
+		return NULL;
 	}
-	sp = shadow_page_meta(pte_page(entry));
+	page = pte_page(entry);
+	sp = shadow_page_meta(page);
 	info->page_id = sp->id;
-	info->mapcount = atomic_read(&sp->mapcount);
-	/* pagemap's PM_MMAP_EXCLUSIVE: page_mapcount() == 1. */
-	if (info->mapcount == 1)
-		info->flags |= SHADOW_PAGE_MMAP_EXCLUSIVE;
-	if (READ_ONCE(sp->anon_exclusive))
+	/* A page of a shared table is not exclusive (rule 5). */
+	if (READ_ONCE(sp->anon_exclusive) && shares == 1)
 		info->flags |= SHADOW_PAGE_ANON_EXCLUSIVE;
 	if (sp->shmem)
 		info->flags |= SHADOW_PAGE_SHMEM;
@@ -194,6 +236,11 @@ static void shadow_page_info(pte_t entry, bool shared,
 		info->flags |= SHADOW_PAGE_FILE;
 	if (READ_ONCE(sp->swap))
 		info->flags |= SHADOW_PAGE_SWAPCACHE;
+	mapcount = shadow_view_mapcount(page, shares);
+	if (mapcount < 0)
+		return page;
+	shadow_page_info_mapcount(info, mapcount);
+	return NULL;
 }
 
 /* Records one walk fills before they are copied out. */
@@ -202,17 +249,20 @@ static void shadow_page_info(pte_t entry, bool shared,
 /**
  * struct shadow_pagemapread - the state of SHADOW_MM_WALK (pagemapread)
  * @buffer: the records of SHADOW_PAGEMAP_BATCH pages from @start
+ * @pending: for each record, the page whose mapcount the walk left to an
+ *           rmap walk, with a reference, or NULL
  * @start: the address of @buffer[0]
  */
 struct shadow_pagemapread {
 	struct shadow_page_info *buffer;
+	struct page *pending[SHADOW_PAGEMAP_BATCH];
 	unsigned long start;
 };
 
-static struct shadow_page_info *
-shadow_pagemap_record(struct shadow_pagemapread *pm, unsigned long addr)
+static unsigned long shadow_pagemap_index(struct shadow_pagemapread *pm,
+					  unsigned long addr)
 {
-	return &pm->buffer[(addr - pm->start) >> PAGE_SHIFT];
+	return (addr - pm->start) >> PAGE_SHIFT;
 }
 
 /* pagemap_pte_range(), one PTE: the table may be shared, read it locked. */
@@ -220,18 +270,48 @@ static int shadow_pagemap_pte_entry(pte_t *pte, unsigned long addr,
 				    unsigned long next,
 				    struct shadow_pagewalk *walk)
 {
-	shadow_pt_assert_locked(walk->mm);
-	shadow_page_info(*pte, shadow_pmd_table_shared(walk->pmd),
-			 shadow_pagemap_record(walk->private, addr));
+	struct shadow_pagemapread *pm = walk->private;
+	unsigned long i = shadow_pagemap_index(pm, addr);
+	struct page *page;
+
+	page = shadow_page_info(shadow_pte_view(walk->mm, pte,
+						shadow_pmd_shared(walk->pmd)),
+				shadow_walk_shares(walk), &pm->buffer[i]);
+	if (page)
+		shadow_get_page(page);
+	pm->pending[i] = page;
 	return 0;
+}
+
+/*
+ * The mapcounts the walk left to rmap walks, with page_table_lock no
+ * longer held (rmap.c's lock order).
+ */
+static void shadow_pagemap_resolve(struct shadow_mm *mm,
+				   struct shadow_pagemapread *pm,
+				   unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++) {
+		if (!pm->pending[i])
+			continue;
+		shadow_page_info_mapcount(&pm->buffer[i],
+					  shadow_page_mapcount(pm->pending[i],
+							       mm));
+		shadow_put_page(pm->pending[i]);
+	}
 }
 
 /* The records of [addr, end): nothing mapped. */
 static void shadow_pagemap_clear(struct shadow_pagemapread *pm,
 				 unsigned long addr, unsigned long end)
 {
-	memset(shadow_pagemap_record(pm, addr), 0,
-	       ((end - addr) >> PAGE_SHIFT) * sizeof(*pm->buffer));
+	unsigned long i = shadow_pagemap_index(pm, addr);
+	unsigned long n = (end - addr) >> PAGE_SHIFT;
+
+	memset(&pm->buffer[i], 0, n * sizeof(*pm->buffer));
+	memset(&pm->pending[i], 0, n * sizeof(*pm->pending));
 }
 
 /* pagemap_pte_hole(): no table, no page. */
@@ -313,6 +393,7 @@ int shadow_pagemap_read(struct shadow_mm *mm, unsigned long addr,
 			shadow_walk_page_range(mm, addr, limit,
 					       &shadow_pagemap_ops, &pm);
 		shadow_pagemap_clear(&pm, limit, end);
+		shadow_pagemap_resolve(mm, &pm, n);
 		ret = shadow_pagemap_copy_out(upages + i * rec_size, rec_size,
 					      pm.buffer, n);
 		cond_resched();
@@ -407,18 +488,40 @@ static void shadow_smaps_page_accumulate(struct shadow_mem_size_stats *mss,
 	}
 }
 
+/* Pages one smaps walk leaves to rmap walks, at most. */
+#define SHADOW_SMAPS_BATCH	64
+
+/**
+ * struct shadow_smaps_walk - the state of one VMA's smaps walk
+ * @mss: the sums
+ * @pending: pages whose mapcount needs an rmap walk, with a reference
+ * @young: the viewed PTE of each was young
+ * @dirty: ... or dirty
+ * @nr: how many are pending
+ * @resume: where the walk stopped when @pending was full
+ */
+struct shadow_smaps_walk {
+	struct shadow_mem_size_stats mss;
+	struct page *pending[SHADOW_SMAPS_BATCH];
+	bool young[SHADOW_SMAPS_BATCH];
+	bool dirty[SHADOW_SMAPS_BATCH];
+	unsigned int nr;
+	unsigned long resume;
+};
+
 /*
- * smaps_account() for one mapped page. A page that only this mapping
- * references is private and wholly its own; otherwise its share is set by
- * the shadow mapcount, and it is private when no other PTE maps it. Dirty
- * is the PTE's dirty bit or the page's (PG_dirty, sp->dirty).
+ * smaps_account() for one mapped page, whose @mapcount a reader sees
+ * (shadow_view_mapcount()); @alone: no other reference than its PTE's
+ * exists, the page is private and wholly this mapping's. Otherwise its
+ * share is set by the mapcount, and it is private when no other PTE maps
+ * it. Dirty is the PTE's dirty bit or the page's (PG_dirty, sp->dirty).
  */
 static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
-				 struct page *page, bool young, bool dirty)
+				 struct page *page, bool young, bool dirty,
+				 int mapcount, bool alone)
 {
 	struct shadow_page *sp = shadow_page_meta(page);
 	u64 pss = (u64)PAGE_SIZE << SHADOW_PSS_SHIFT;
-	int mapcount;
 
 	dirty = dirty || READ_ONCE(sp->dirty);
 	if (!sp->shmem && !sp->file)
@@ -427,11 +530,10 @@ static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
 	if (young)
 		mss->referenced += PAGE_SIZE;
 
-	if (atomic_read(&sp->refs) == 1) {
+	if (alone) {
 		shadow_smaps_page_accumulate(mss, PAGE_SIZE, pss, dirty, true);
 		return;
 	}
-	mapcount = atomic_read(&sp->mapcount);
 	if (mapcount >= 2)
 		pss = div_u64(pss, mapcount);
 	shadow_smaps_page_accumulate(mss, PAGE_SIZE, pss, dirty, mapcount < 2);
@@ -440,32 +542,69 @@ static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
 /*
  * smaps_pte_entry(): the zero page is no page of the VMA's
  * (vm_normal_page); a swap entry counts in Swap, and its share, by the
- * slot's swap count, in SwapPss.
+ * slot's swap count, in SwapPss. A page of a shared table is never alone
+ * (pgtable.c's rule 5); one whose mapcount only an rmap walk can give
+ * waits in @pending, and the walk stops when that is full.
  */
 static int shadow_smaps_pte_entry(pte_t *pte, unsigned long addr,
 				  unsigned long next,
 				  struct shadow_pagewalk *walk)
 {
-	struct shadow_mem_size_stats *mss = walk->private;
-	pte_t entry = *pte;
+	struct shadow_smaps_walk *sw = walk->private;
+	int shares = shadow_walk_shares(walk);
+	pte_t entry;
+	struct page *page;
+	int mapcount;
 
 	shadow_pt_assert_locked(walk->mm);
+	entry = shadow_pte_view(walk->mm, pte, shadow_pmd_shared(walk->pmd));
 	if (is_swap_pte(entry)) {
 		u64 pss_delta = (u64)PAGE_SIZE << SHADOW_PSS_SHIFT;
-		unsigned int mapcount;
+		unsigned int swapcount;
 
-		mss->swap += PAGE_SIZE;
-		mapcount = shadow_swap_count(pte_to_swp_entry(entry));
-		if (mapcount >= 2)
-			pss_delta = div_u64(pss_delta, mapcount);
-		mss->swap_pss += pss_delta;
+		sw->mss.swap += PAGE_SIZE;
+		swapcount = shadow_swap_count(pte_to_swp_entry(entry));
+		if (swapcount >= 2)
+			pss_delta = div_u64(pss_delta, swapcount);
+		sw->mss.swap_pss += pss_delta;
 		return 0;
 	}
 	if (!pte_present(entry) || pte_special(entry))
 		return 0;
-	shadow_smaps_account(walk->private, pte_page(entry), pte_young(entry),
-			     pte_dirty(entry));
-	return 0;
+	page = pte_page(entry);
+	mapcount = shadow_view_mapcount(page, shares);
+	if (mapcount >= 0) {
+		shadow_smaps_account(&sw->mss, page, pte_young(entry),
+				     pte_dirty(entry), mapcount,
+				     shares == 1 &&
+				     atomic_read(&shadow_page_meta(page)->refs) == 1);
+		return 0;
+	}
+	shadow_get_page(page);
+	sw->pending[sw->nr] = page;
+	sw->young[sw->nr] = pte_young(entry);
+	sw->dirty[sw->nr] = pte_dirty(entry);
+	if (++sw->nr < SHADOW_SMAPS_BATCH)
+		return 0;
+	/* Full: stop after this page, the caller goes on from @next. */
+	sw->resume = next;
+	return 1;
+}
+
+/* The pages the walk left, with page_table_lock no longer held. */
+static void shadow_smaps_resolve(struct shadow_mm *mm,
+				 struct shadow_smaps_walk *sw)
+{
+	unsigned int i;
+
+	for (i = 0; i < sw->nr; i++) {
+		shadow_smaps_account(&sw->mss, sw->pending[i], sw->young[i],
+				     sw->dirty[i],
+				     shadow_page_mapcount(sw->pending[i], mm),
+				     false);
+		shadow_put_page(sw->pending[i]);
+	}
+	sw->nr = 0;
 }
 
 static const struct shadow_pagewalk_ops shadow_smaps_walk_ops = {
@@ -607,25 +746,39 @@ static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
  * Each VMA's maps line, then its sizes in kB as Linux 6.1 prints them,
  * counted by a walk of its page tables (smap_gather_stats), then VmFlags.
  *
- * Return: 0, or -EINTR when killed waiting for mmap_lock.
+ * Return: 0, -ENOMEM, or -EINTR when killed waiting for mmap_lock.
  */
 int shadow_show_smaps(struct seq_file *m, struct shadow_mm *mm)
 {
-	struct shadow_mem_size_stats mss;
+	struct shadow_smaps_walk *sw;
 	struct shadow_vma *vma;
+	unsigned long addr;
+	int stopped;
 
 	MA_STATE(mas, &mm->mm_mt, 0, 0);
 
-	if (shadow_mmap_read_lock_killable(mm))
+	sw = kmalloc(sizeof(*sw), SHADOW_GFP);
+	if (!sw)
+		return -ENOMEM;
+	if (shadow_mmap_read_lock_killable(mm)) {
+		kfree(sw);
 		return -EINTR;
+	}
 	mas_for_each(&mas, vma, ULONG_MAX) {
-		memset(&mss, 0, sizeof(mss));
-		mss.locked = vma->vm_flags & VM_LOCKED;
-		shadow_walk_page_range(mm, vma->vm_start, vma->vm_end,
-				       &shadow_smaps_walk_ops, &mss);
-		shadow_show_smap(m, vma, &mss);
+		memset(sw, 0, sizeof(*sw));
+		sw->mss.locked = vma->vm_flags & VM_LOCKED;
+		addr = vma->vm_start;
+		do {
+			stopped = shadow_walk_page_range(mm, addr, vma->vm_end,
+							 &shadow_smaps_walk_ops,
+							 sw);
+			shadow_smaps_resolve(mm, sw);
+			addr = sw->resume;
+		} while (stopped && addr < vma->vm_end);
+		shadow_show_smap(m, vma, &sw->mss);
 		cond_resched();
 	}
 	shadow_mmap_read_unlock(mm);
+	kfree(sw);
 	return 0;
 }

@@ -498,7 +498,6 @@ TEST_F_TIMEOUT(trace_fork, function_graph_fork, 120)
 		"shadow_dup_mmap", "shadow_vm_area_dup", "shadow_anon_vma_fork",
 		"shadow_vma_store", "shadow_vm_stat_account",
 		"shadow_copy_page_range", "shadow_share_pte_table",
-		"shadow_get_page",
 	};
 	bool odf = shadow_fork_is_odf(variant->flags);
 	int mfd = populated_space(_metadata, self->dev);
