@@ -187,10 +187,11 @@ static void shadow_page_info_mapcount(struct shadow_page_info *info,
 
 /*
  * Copy the state of a PTE, as shadow_pte_view() gives it, into a record.
- * @shares: the address spaces mapping its table. Returns the page when
- * its mapcount needs an rmap walk (the record's is left 0), else NULL.
+ * @marked: its table is marked (pgtable.c); @shares: the address spaces
+ * mapping it. Returns the page when its mapcount needs an rmap walk (the
+ * record's is left 0), else NULL.
  */
-static struct page *shadow_page_info(pte_t entry, int shares,
+static struct page *shadow_page_info(pte_t entry, bool marked, int shares,
 				     struct shadow_page_info *info)
 {
 	struct shadow_page *sp;
@@ -227,8 +228,8 @@ static struct page *shadow_page_info(pte_t entry, int shares,
 	page = pte_page(entry);
 	sp = shadow_page_meta(page);
 	info->page_id = sp->id;
-	/* A page of a shared table is not exclusive (rule 5). */
-	if (READ_ONCE(sp->anon_exclusive) && shares == 1)
+	/* A page of a marked table is not exclusive (rule 5). */
+	if (READ_ONCE(sp->anon_exclusive) && !marked)
 		info->flags |= SHADOW_PAGE_ANON_EXCLUSIVE;
 	if (sp->shmem)
 		info->flags |= SHADOW_PAGE_SHMEM;
@@ -272,10 +273,10 @@ static int shadow_pagemap_pte_entry(pte_t *pte, unsigned long addr,
 {
 	struct shadow_pagemapread *pm = walk->private;
 	unsigned long i = shadow_pagemap_index(pm, addr);
+	bool marked = shadow_pmd_shared(walk->pmd);
 	struct page *page;
 
-	page = shadow_page_info(shadow_pte_view(walk->mm, pte,
-						shadow_pmd_shared(walk->pmd)),
+	page = shadow_page_info(shadow_pte_view(walk->mm, pte, marked), marked,
 				shadow_walk_shares(walk), &pm->buffer[i]);
 	if (page)
 		shadow_get_page(page);
