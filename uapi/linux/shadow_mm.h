@@ -641,14 +641,15 @@ struct shadow_mm_walk {
  * its last user exits. Returns a new address-space fd (O_CLOEXEC).
  *
  * With SHADOW_FORK_ODF (on-demand fork), a PTE table whose 2 MiB only
- * private anonymous VMAs cover is shared with the child instead of copied,
- * write-protected in both; the first change to it in either address space
- * (a write fault, munmap, mprotect, madvise, mremap, reclaim...) gives
- * that space a copy, or the table itself when no one else maps it any
- * more. What the address spaces see (contents, page walk but for
- * SHADOW_PAGE_PT_SHARED and the accessed bits a shared table keeps, rss,
- * nr_ptes) is what a plain fork gives; the module parameter odf_always
- * makes every fork an on-demand one.
+ * private anonymous VMAs cover, and which holds no swap entry, is shared
+ * with the child instead of copied, write-protected in both, with no work
+ * per page; the first change to it in either address space (a write
+ * fault, a read that makes an old PTE young, munmap, mprotect, madvise,
+ * mremap, reclaim...) gives that space a copy, or the table itself when
+ * no one else maps it any more. What the address spaces see (contents,
+ * page walk but for SHADOW_PAGE_PT_SHARED, smaps, rss, nr_ptes, the
+ * accessed bits) is what a plain fork gives; the module parameter
+ * odf_always makes every fork an on-demand one.
  */
 struct shadow_mm_fork {
 	__u32 size;
