@@ -12,6 +12,7 @@
 #   make unit       the user-space VMA harness alone (no VM), in seconds
 #   make check-debug  the same under a debug kernel (KASAN, lockdep, ...)
 #   make fuzz       the differential fuzzer in the VM, SECONDS=600 [SEED=n]
+#                   [ODF=1: every fork on demand]
 #   make bench      shadow_mm_bench in the VM, each shadow operation against
 #                   its native counterpart: table, CSV and plots in
 #                   build/bench/ [BENCH_QUICK=1] [BENCH_SIZES=0,1,64,1024]
@@ -150,7 +151,8 @@ fuzz: module-vm selftests
 	scripts/vm-run --mode fuzz --kernel $(VMLINUZ) --ko $(VM_KO) \
 		--timeout $$(( $(FUZZ_SECONDS) + 1200 )) \
 		$(foreach e,$(FUZZ_ENV),--env $(e)) \
-		$(if $(APPEND),--append "$(APPEND)")
+		$(if $(APPEND),--append "$(APPEND)") \
+		$(if $(filter 1,$(ODF)),--modparam odf_always=1)
 
 # make bench: never part of make check (its smoke run is, in
 # shadow_mm_bench_test); the CSV comes out of the VM's serial log, the
