@@ -484,7 +484,7 @@ TEST_F_TIMEOUT(trace, function_graph_munmap, 120)
  * function_graph of a fork (seed 000's copy_mm -> dup_mmap): each VMA
  * duplicated, its anon_vma forked, stored in the child's tree, and its
  * page tables copied; by an on-demand fork, the PTE table shared instead,
- * a reference taken on each of its pages, none copied.
+ * with nothing done per page (no reference taken, no PTE copied).
  */
 TEST_F_TIMEOUT(trace_fork, function_graph_fork, 120)
 {
@@ -508,12 +508,55 @@ TEST_F_TIMEOUT(trace_fork, function_graph_fork, 120)
 	if (trace && odf) {
 		expect_flow(_metadata, trace, odf_flow, ARRAY_SIZE(odf_flow));
 		expect_no_call(_metadata, trace, "shadow_copy_pte_range");
+		/* The per-page work waits for the share break. */
+		expect_no_call(_metadata, trace, "shadow_get_page");
 	} else if (trace) {
 		expect_flow(_metadata, trace, flow, ARRAY_SIZE(flow));
 		expect_no_call(_metadata, trace, "shadow_share_pte_table");
 	}
 	free(trace);
 	close(fork_fd);
+	close(mfd);
+	if (!trace)
+		SKIP(return, "no function_graph tracer");
+}
+
+static int op_exit(int mfd)
+{
+	return _shadow_exit(mfd);
+}
+
+/*
+ * function_graph of the exit of a child that never wrote (exit_mmap):
+ * after an on-demand fork it lets go of the shared table, touching no
+ * page; a copying fork's child drops a reference per page.
+ */
+TEST_F_TIMEOUT(trace_fork, function_graph_exit, 120)
+{
+	static const char * const flow[] = {
+		"shadow_exit_mmap", "shadow_unmap_vmas", "shadow_put_page",
+		"shadow_free_pgtables",
+	};
+	static const char * const odf_flow[] = {
+		"shadow_exit_mmap", "shadow_unmap_vmas", "shadow_pt_share_put",
+		"shadow_free_pgtables",
+	};
+	bool odf = shadow_fork_is_odf(variant->flags);
+	int mfd = populated_space(_metadata, self->dev);
+	int child = _shadow_fork(mfd, variant->flags, NULL);
+	char *trace;
+
+	ASSERT_LE(0, child);
+	trace = graph_of(_metadata, "shadow_exit_mmap", op_exit, child);
+	if (trace && odf) {
+		expect_flow(_metadata, trace, odf_flow, ARRAY_SIZE(odf_flow));
+		expect_no_call(_metadata, trace, "shadow_put_page");
+	} else if (trace) {
+		expect_flow(_metadata, trace, flow, ARRAY_SIZE(flow));
+		expect_no_call(_metadata, trace, "shadow_pt_share_put");
+	}
+	free(trace);
+	close(child);
 	close(mfd);
 	if (!trace)
 		SKIP(return, "no function_graph tracer");
