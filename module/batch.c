@@ -205,6 +205,66 @@ static int shadow_batch_read_op(struct shadow_mm_batch_op *op, u64 uops,
 	return ret;
 }
 
+/*
+ * Read operations @i to @i + @n - 1 into @ops; sets a bit of @too_big for
+ * each that is too big (see shadow_batch_read_op()). At the kernel's own
+ * record size, which has no bytes past the struct to check, the chunk is
+ * one copy: a user copy's fixed cost (the access check, the usercopy
+ * hardening's object check, STAC/CLAC) is not paid per operation.
+ *
+ * Return: 0 or -EFAULT.
+ */
+static int shadow_batch_read_chunk(struct shadow_mm_batch_op *ops, u64 uops,
+				   u32 i, u32 n, size_t op_size,
+				   unsigned long *too_big)
+{
+	u32 j;
+	int ret;
+
+	bitmap_zero(too_big, SHADOW_BATCH_CHUNK);
+	if (op_size == sizeof(*ops))
+		return copy_from_user(ops, u64_to_user_ptr(uops + (u64)i * op_size),
+				      n * op_size) ? -EFAULT : 0;
+	for (j = 0; j < n; j++) {
+		ret = shadow_batch_read_op(&ops[j], uops, i + j, op_size);
+		if (ret == -E2BIG)
+			__set_bit(j, too_big);
+		else if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Write the results of the first @n operations of @ops back to operations
+ * @i on: their out_ fields only, the rest of each record being user
+ * space's own, in one user-access section (one access check and
+ * STAC/CLAC for the chunk, not a copy of the whole record per operation).
+ *
+ * Return: 0 or -EFAULT.
+ */
+static int shadow_batch_write_chunk(const struct shadow_mm_batch_op *ops,
+				    u64 uops, u32 i, u32 n, size_t op_size)
+{
+	void __user *dst = u64_to_user_ptr(uops + (u64)i * op_size);
+	u32 k;
+
+	if (!user_access_begin(dst, n * op_size))
+		return -EFAULT;
+	for (k = 0; k < n; k++) {
+		struct shadow_mm_batch_op __user *uop = dst + k * op_size;
+
+		unsafe_put_user(ops[k].out_result, &uop->out_result, efault);
+		unsafe_put_user(ops[k].out_addr, &uop->out_addr, efault);
+	}
+	user_access_end();
+	return 0;
+
+efault:
+	user_access_end();
+	return -EFAULT;
+}
+
 /**
  * shadow_task_batch() - SHADOW_MM_BATCH
  * @ucmd: the command
@@ -224,7 +284,7 @@ int shadow_task_batch(struct shadow_ucmd *ucmd)
 	int op_size = shadow_rec_size(cmd->op_size, SHADOW_BATCH_OP_SIZE_VER0);
 	DECLARE_BITMAP(too_big, SHADOW_BATCH_CHUNK);
 	struct shadow_mm_batch_op *ops;
-	u32 i = 0, n, j, k;
+	u32 i = 0, n, j;
 	int ret = 0;
 
 	if (cmd->flags & ~SHADOW_BATCH_CONTINUE || op_size < 0)
@@ -244,15 +304,8 @@ int shadow_task_batch(struct shadow_ucmd *ucmd)
 		bool failed = false;
 
 		n = min_t(u32, cmd->nr_ops - i, SHADOW_BATCH_CHUNK);
-		bitmap_zero(too_big, SHADOW_BATCH_CHUNK);
-		for (j = 0; j < n && !ret; j++) {
-			ret = shadow_batch_read_op(&ops[j], cmd->ops, i + j,
-						   op_size);
-			if (ret == -E2BIG) {
-				__set_bit(j, too_big);
-				ret = 0;
-			}
-		}
+		ret = shadow_batch_read_chunk(ops, cmd->ops, i, n, op_size,
+					      too_big);
 		if (ret)
 			break;
 		for (j = 0; j < n; j++) {
@@ -272,14 +325,7 @@ int shadow_task_batch(struct shadow_ucmd *ucmd)
 		/* No lock across the copy back. */
 		shadow_batch_unlock(&st);
 		cmd->out_done = i + j;
-		/* Only the bytes user space knows; its own stay as they are. */
-		for (k = 0; k < j && !ret; k++) {
-			u64 dst = cmd->ops + (u64)(i + k) * op_size;
-
-			if (copy_to_user(u64_to_user_ptr(dst), &ops[k],
-					 min_t(size_t, sizeof(*ops), op_size)))
-				ret = -EFAULT;
-		}
+		ret = shadow_batch_write_chunk(ops, cmd->ops, i, j, op_size);
 		if (ret)
 			break;
 		i += j;

@@ -326,6 +326,76 @@ static double pair_batch_s(unsigned long nr_ops)
 }
 
 /*
+ * The two halves of a pair apart: @nr one-page mmaps (or munmaps) in one
+ * batch, one page apart so that none merge, the other half done untimed
+ * by one call; ns per operation.
+ */
+static double half_batch_s(unsigned long nr, bool munmaps)
+{
+	struct shadow_mm_batch_op *ops = calloc(nr, sizeof(*ops));
+	struct shadow_mm_batch_op *unmaps = calloc(nr, sizeof(*unmaps));
+	unsigned long long t = 0, t0;
+	int mfd = new_space();
+	long done_ops = 0;
+	unsigned long i;
+	__u32 done;
+
+	for (i = 0; i < nr; i++) {
+		ops[i] = (struct shadow_mm_batch_op)
+			BATCH_MMAP(SWIN + 2 * i * PAGE, PAGE, RW,
+				   PRIV | MAP_FIXED);
+		unmaps[i] = (struct shadow_mm_batch_op)
+			BATCH_MUNMAP(SWIN + 2 * i * PAGE, PAGE);
+	}
+	do {
+		t0 = now_ns();
+		CHECK(_shadow_batch(mfd, 0, ops, nr, &done));
+		if (!munmaps)
+			t += now_ns() - t0;
+		if (done != nr || ops[nr - 1].out_result)
+			die("batch mmap", EIO);
+		t0 = now_ns();
+		CHECK(_shadow_batch(mfd, 0, unmaps, nr, &done));
+		if (munmaps)
+			t += now_ns() - t0;
+		if (done != nr || unmaps[nr - 1].out_result)
+			die("batch munmap", EIO);
+		done_ops += nr;
+	} while (done_ops < cfg.loops);
+	close(mfd);
+	free(unmaps);
+	free(ops);
+	return (double)t / done_ops;
+}
+
+static double half_native(unsigned long nr, bool munmaps)
+{
+	unsigned long long t = 0, t0;
+	long done_ops = 0;
+	unsigned long i;
+
+	do {
+		t0 = now_ns();
+		for (i = 0; i < nr; i++)
+			nmap(NWIN + 2 * i * PAGE, PAGE, RW);
+		if (!munmaps)
+			t += now_ns() - t0;
+		t0 = now_ns();
+		for (i = 0; i < nr; i++)
+			munmap((void *)(NWIN + 2 * i * PAGE), PAGE);
+		if (munmaps)
+			t += now_ns() - t0;
+		done_ops += nr;
+	} while (done_ops < cfg.loops);
+	return (double)t / done_ops;
+}
+
+static double mmaps_s(unsigned long n) { return half_batch_s(n, false); }
+static double mmaps_n(unsigned long n) { return half_native(n, false); }
+static double munmaps_s(unsigned long n) { return half_batch_s(n, true); }
+static double munmaps_n(unsigned long n) { return half_native(n, true); }
+
+/*
  * The fixed cost of a call: munmap of a range where nothing is mapped
  * takes mmap_lock, finds no VMA and returns 0, on both sides.
  */
@@ -372,6 +442,48 @@ static double noop_batch_s(unsigned long nr_ops)
 	close(mfd);
 	free(ops);
 	return (double)t0 / done_ops;
+}
+
+/*
+ * The batch's own cost per operation: a munmap refused before the engine
+ * looks at anything (an address not page aligned), run to the end with
+ * SHADOW_BATCH_CONTINUE; native, the same munmap as a system call.
+ */
+static double einval_batch_s(unsigned long nr_ops)
+{
+	struct shadow_mm_batch_op *ops = calloc(nr_ops, sizeof(*ops));
+	int mfd = new_space();
+	unsigned long long t0;
+	long done_ops = 0;
+	unsigned long i;
+	__u32 done;
+
+	for (i = 0; i < nr_ops; i++)
+		ops[i] = (struct shadow_mm_batch_op)
+			BATCH_MUNMAP(SWIN + 1, PAGE);
+	t0 = now_ns();
+	while (done_ops < cfg.loops) {
+		CHECK(_shadow_batch(mfd, SHADOW_BATCH_CONTINUE, ops, nr_ops,
+				    &done));
+		if (done != nr_ops || ops[nr_ops - 1].out_result != -EINVAL)
+			die("batch", EIO);
+		done_ops += done;
+	}
+	t0 = now_ns() - t0;
+	close(mfd);
+	free(ops);
+	return (double)t0 / done_ops;
+}
+
+static double einval_n(unsigned long unused)
+{
+	unsigned long long t0 = now_ns();
+	long i;
+
+	for (i = 0; i < cfg.loops; i++)
+		if (!munmap((void *)(NWIN + 1), PAGE))
+			die("munmap", EIO);
+	return (double)(now_ns() - t0) / cfg.loops;
 }
 
 /* --- faults ------------------------------------------------------------- */
@@ -983,13 +1095,20 @@ int main(int argc, char **argv)
 				pair_batch_s, pair_native);
 			measure("pair", "batched_vs_single", 4096, "ns/pair",
 				pair_batch_s, pair_single_s);
+			measure("pair", "batched_mmap_only", 2048, "ns/op",
+				mmaps_s, mmaps_n);
+			measure("pair", "batched_munmap_only", 2048, "ns/op",
+				munmaps_s, munmaps_n);
 		}
 	}
 	if (want("noop")) {
 		measure("noop", "munmap_nothing", 1, "ns/op", noop_s, noop_n);
-		if (features & SHADOW_MM_FEATURE_BATCH)
+		if (features & SHADOW_MM_FEATURE_BATCH) {
 			measure("noop", "batched_munmap_nothing", 4096, "ns/op",
 				noop_batch_s, noop_n);
+			measure("noop", "batched_munmap_einval", 4096, "ns/op",
+				einval_batch_s, einval_n);
+		}
 	}
 	if (want("fault")) {
 		measure("fault", "write_fault_range", cfg.fault_pages,
