@@ -511,6 +511,232 @@ TEST_F(odf, only_private_anonymous)
 	close(child);
 }
 
+/* What shares the first table's 2 MiB with private memory in odf_span. */
+enum neighbour {
+	NB_PRIVATE,		/* private anonymous, read-only: shares */
+	NB_WIPEONFORK,		/* MADV_WIPEONFORK */
+	NB_DONTFORK,		/* MADV_DONTFORK (VM_DONTCOPY) */
+	NB_SHARED,		/* MAP_SHARED | MAP_ANONYMOUS */
+	NB_FILE_PRIVATE,	/* a memfd, MAP_PRIVATE, written (COW) */
+	NB_FILE_SHARED,		/* a memfd, MAP_SHARED */
+};
+
+FIXTURE(odf_span) {
+	int dev;
+	int mfd;
+	int file;
+	long pages;
+	long shared;
+};
+
+FIXTURE_VARIANT(odf_span) {
+	enum neighbour kind;
+	bool shares;		/* the first table is shared by the fork */
+	long child_rss_anon;	/* of both tables, in the child */
+};
+
+FIXTURE_VARIANT_ADD(odf_span, private) {
+	.kind = NB_PRIVATE, .shares = true, .child_rss_anon = 2 * TPAGES,
+};
+
+FIXTURE_VARIANT_ADD(odf_span, wipeonfork) {
+	.kind = NB_WIPEONFORK, .child_rss_anon = 2 * TPAGES - 1,
+};
+
+FIXTURE_VARIANT_ADD(odf_span, dontfork) {
+	.kind = NB_DONTFORK, .child_rss_anon = 2 * TPAGES - 1,
+};
+
+FIXTURE_VARIANT_ADD(odf_span, shared_anonymous) {
+	.kind = NB_SHARED, .child_rss_anon = 2 * TPAGES - 1,
+};
+
+FIXTURE_VARIANT_ADD(odf_span, file_private) {
+	.kind = NB_FILE_PRIVATE, .child_rss_anon = 2 * TPAGES,
+};
+
+FIXTURE_VARIANT_ADD(odf_span, file_shared) {
+	.kind = NB_FILE_SHARED, .child_rss_anon = 2 * TPAGES - 1,
+};
+
+FIXTURE_SETUP(odf_span)
+{
+	self->file = -1;
+	self->pages = shadow_counter("pages");
+	self->shared = shadow_odf_counter("shared");
+	self->dev = shadow_open_dev();
+	ASSERT_LE(0, self->dev);
+	ASSERT_TRUE(shadow_features(self->dev) & SHADOW_MM_FEATURE_ODF);
+	self->mfd = _shadow_create(self->dev, 0, NULL);
+	ASSERT_LE(0, self->mfd);
+}
+
+FIXTURE_TEARDOWN(odf_span)
+{
+	close(self->mfd);
+	close(self->dev);
+	if (self->file >= 0)
+		close(self->file);
+	EXPECT_EQ(self->pages, shadow_counter("pages"));
+	EXPECT_EQ(self->shared, shadow_odf_counter("shared"));
+	EXPECT_EQ(0, shadow_counter("vmas"));
+	EXPECT_EQ(0, shadow_counter("anon_vmas"));
+}
+
+/* A MAP_FIXED mapping of the test's memfd. */
+static int map_file(int mfd, int file, unsigned long addr, int flags)
+{
+	struct shadow_mm_mmap m = {
+		.size = sizeof(m), .addr = addr, .len = PAGE, .prot = RW,
+		.map_flags = flags | MAP_FIXED, .fd = file,
+	};
+
+	return shadow_ioctl(mfd, SHADOW_MM_MMAP, &m);
+}
+
+/*
+ * An on-demand fork shares a table only when private anonymous VMAs that
+ * fork copies cover all of its 2 MiB. fill()'s two tables, with page 16
+ * of the first made the variant's kind of VMA, written: the first table
+ * is copied (the second, all private, is shared), and the child gets
+ * what a copying fork gives: zeroes in a wipe-on-fork page, no VMA for a
+ * MADV_DONTFORK one, the parent's data in the shared and file pages and in
+ * every private page around them. The parent keeps its data.
+ */
+TEST_F(odf_span, neighbour_decides)
+{
+	const unsigned long other = BASE + 16 * PAGE;
+	const unsigned long near[] = { BASE, other - PAGE, other + PAGE,
+				       BASE + 511 * PAGE };
+	struct shadow_page_info pp, cp;
+	struct shadow_mm_stats ps, cs;
+	char zero[8] = "", got[8];
+	unsigned int i;
+	int child;
+
+	fill(_metadata, self->mfd);
+	shadow_put(_metadata, self->mfd, other - PAGE, "page 15");
+	shadow_put(_metadata, self->mfd, other + PAGE, "page 17");
+	switch (variant->kind) {
+	case NB_PRIVATE:
+		shadow_put(_metadata, self->mfd, other, "other 16");
+		ASSERT_EQ(0, _shadow_mprotect(self->mfd, other, PAGE, RO));
+		break;
+	case NB_WIPEONFORK:
+		shadow_put(_metadata, self->mfd, other, "other 16");
+		ASSERT_EQ(0, _shadow_madvise(self->mfd, other, PAGE,
+					     MADV_WIPEONFORK));
+		break;
+	case NB_DONTFORK:
+		shadow_put(_metadata, self->mfd, other, "other 16");
+		ASSERT_EQ(0, _shadow_madvise(self->mfd, other, PAGE,
+					     MADV_DONTFORK));
+		break;
+	case NB_SHARED:
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, other, PAGE, RW,
+					  SHARED_FIXED, NULL));
+		shadow_put(_metadata, self->mfd, other, "other 16");
+		break;
+	case NB_FILE_PRIVATE:
+	case NB_FILE_SHARED:
+		if (!(shadow_features(self->dev) & SHADOW_MM_FEATURE_FILE))
+			SKIP(return, "no SHADOW_MM_FEATURE_FILE");
+		self->file = memfd_create("odf_span", 0);
+		ASSERT_LE(0, self->file);
+		ASSERT_EQ(0, ftruncate(self->file, PAGE));
+		ASSERT_EQ(0, map_file(self->mfd, self->file, other,
+				      variant->kind == NB_FILE_SHARED ?
+				      MAP_SHARED : MAP_PRIVATE));
+		shadow_put(_metadata, self->mfd, other, "other 16");
+		break;
+	}
+	/* Three VMAs in the first table, one over the second. */
+	EXPECT_EQ(3, shadow_stats(_metadata, self->mfd).out_map_count);
+
+	child = _shadow_fork(self->mfd, ODF, NULL);
+	ASSERT_LE(0, child);
+	ps = shadow_stats(_metadata, self->mfd);
+	cs = shadow_stats(_metadata, child);
+	EXPECT_EQ(variant->shares ? 2 : 1, ps.out_shared_ptes);
+	EXPECT_EQ(variant->shares ? 2 : 1, cs.out_shared_ptes);
+	EXPECT_EQ(2, ps.out_nr_ptes);
+	EXPECT_EQ(2, cs.out_nr_ptes);
+	EXPECT_EQ(variant->child_rss_anon, cs.out_rss_anon);
+	EXPECT_EQ(0, cs.out_rss_shmem);
+	EXPECT_EQ(0, cs.out_rss_file);
+	EXPECT_EQ(variant->kind == NB_DONTFORK ? 2 : 3, cs.out_map_count);
+	EXPECT_TRUE(pt_shared(_metadata, self->mfd, BASE + TABLE));
+	EXPECT_TRUE(pt_shared(_metadata, child, BASE + TABLE + 188 * PAGE));
+
+	/* The private pages around: copied (or shared), the same pages. */
+	for (i = 0; i < ARRAY_SIZE(near); i++) {
+		pp = shadow_page(_metadata, self->mfd, near[i]);
+		cp = shadow_page(_metadata, child, near[i]);
+		EXPECT_EQ(variant->shares, !!(pp.flags & SHADOW_PAGE_PT_SHARED))
+			TH_LOG("parent, page %lu", (near[i] - BASE) / PAGE);
+		EXPECT_EQ(variant->shares, !!(cp.flags & SHADOW_PAGE_PT_SHARED))
+			TH_LOG("child, page %lu", (near[i] - BASE) / PAGE);
+		EXPECT_EQ(pp.page_id, cp.page_id);
+		EXPECT_EQ(2, pp.mapcount);
+		EXPECT_EQ(2, cp.mapcount);
+		EXPECT_EQ(SHADOW_PAGE_PRESENT, cp.flags &
+			  (SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
+			   SHADOW_PAGE_ANON_EXCLUSIVE));
+	}
+	check(_metadata, child, -1, NULL);
+	shadow_expect(_metadata, child, other - PAGE, "page 15");
+	shadow_expect(_metadata, child, other + PAGE, "page 17");
+
+	/* Page 16 in the child, as a copying fork leaves it. */
+	cp = shadow_page(_metadata, child, other);
+	switch (variant->kind) {
+	case NB_WIPEONFORK:
+		EXPECT_EQ(0, cp.flags);
+		ASSERT_EQ(8, _shadow_access(child, other, got, 8, 0));
+		EXPECT_EQ(0, memcmp(zero, got, 8));
+		break;
+	case NB_DONTFORK:
+		EXPECT_EQ(0, cp.flags);
+		EXPECT_EQ(-EFAULT, _shadow_access(child, other, got, 8, 0));
+		EXPECT_EQ(-EFAULT, _shadow_fault(child, other, PAGE, 0, NULL));
+		break;
+	case NB_PRIVATE:
+	case NB_FILE_PRIVATE:
+		pp = shadow_page(_metadata, self->mfd, other);
+		EXPECT_EQ(pp.page_id, cp.page_id);
+		EXPECT_EQ(2, cp.mapcount);
+		shadow_expect(_metadata, child, other, "other 16");
+		break;
+	case NB_SHARED:
+	case NB_FILE_SHARED:
+		shadow_expect(_metadata, child, other, "other 16");
+		/* Still one object: the child's write shows in the parent. */
+		shadow_put(_metadata, child, other, "child 16");
+		shadow_expect(_metadata, self->mfd, other, "child 16");
+		shadow_put(_metadata, child, other, "other 16");
+		break;
+	}
+
+	/* Writes on either side stay on their side. */
+	shadow_put(_metadata, child, other - PAGE, "child 15");
+	shadow_put(_metadata, self->mfd, BASE + PAGE, "parent 1");
+	shadow_expect(_metadata, self->mfd, other - PAGE, "page 15");
+	shadow_expect(_metadata, child, BASE + PAGE, "page 1");
+	close(child);
+
+	/* The parent has all its data. */
+	check(_metadata, self->mfd, 1, "parent");
+	shadow_expect(_metadata, self->mfd, other - PAGE, "page 15");
+	shadow_expect(_metadata, self->mfd, other + PAGE, "page 17");
+	shadow_expect(_metadata, self->mfd, other, "other 16");
+	for (i = 0; i < ARRAY_SIZE(near); i++) {
+		EXPECT_EQ(1, shadow_page(_metadata, self->mfd,
+					 near[i]).mapcount)
+			TH_LOG("page %lu", (near[i] - BASE) / PAGE);
+	}
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_shared_ptes);
+}
+
 /*
  * The page-table pages a fork of @mfd with @flags allocates. Its child
  * has @mfd's 512 PTE tables: shared by an on-demand fork, else its own.

@@ -3,7 +3,8 @@
  * Reclaim and the shadow swap device (SHADOW_MM_FEATURE_SWAP): contents
  * that survive swap-out and swap-in, in one address space and across fork;
  * page_referenced's young bits (a young page is skipped once, taken the
- * second time); the dirty bit that moves to the page (a clean page still
+ * second time; one in a MADV_SEQUENTIAL VMA is taken the first time); the
+ * dirty bit that moves to the page (a clean page still
  * in the swap cache is dropped without a write); do_swap_page's sharing
  * and write protection; shared anonymous pages that go back to their
  * object; mlocked pages skipped; swap slots freed at munmap, MADV_DONTNEED,
@@ -372,6 +373,81 @@ TEST_F(swap, young_skipped_once)
 	r = reclaim(_metadata, self->mfd, 0, BASE, n * PAGE);
 	expect_out(_metadata, &r, (struct want){ 0 });
 	EXPECT_EQ(n, shadow_stats(_metadata, self->mfd).out_swapouts);
+	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+}
+
+/*
+ * page_referenced in a MADV_SEQUENTIAL (VM_SEQ_READ) VMA, as 6.1's
+ * folio_referenced_one(): a young PTE there has its young bit cleared but
+ * is not counted as a reference, so its page goes on the first pass; the
+ * same pages in a VMA without the advice are skipped once (aged) and go
+ * on the second. MADV_NORMAL takes the advice back.
+ */
+TEST_F(swap, sequential_young_not_referenced)
+{
+	const int n = 8;
+	const unsigned long seq = BASE + n * PAGE;
+	struct shadow_page_info pg[16];
+	unsigned char data[16 * PAGE];
+	struct shadow_mm_reclaim r;
+	struct shadow_mm_stats st;
+	int i;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	/* Pages 0-7 without advice, 8-15 sequential: two VMAs. */
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * n * PAGE, RW,
+				  PRIV_FIXED, NULL));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, seq, n * PAGE,
+				     MADV_SEQUENTIAL));
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_map_count);
+	fill_random(data, sizeof(data), 16);
+	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	walk(_metadata, self->mfd, BASE, 2 * n, pg);
+	expect_state(_metadata, pg, 0, 2 * n, P | WR | EX, 1);
+	for (i = 0; i < 2 * n; i++) {
+		EXPECT_EQ(SHADOW_PAGE_YOUNG, pg[i].flags & SHADOW_PAGE_YOUNG)
+			TH_LOG("page %d", i);
+	}
+
+	/* Every PTE young: only the sequential ones' pages go. */
+	r = reclaim(_metadata, self->mfd, 0, BASE, 2 * n * PAGE);
+	expect_out(_metadata, &r, (struct want){
+		.scanned = 2 * n, .referenced = n, .unmapped = n,
+		.swapped_out = n, .written = n, .reclaimed = n });
+	walk(_metadata, self->mfd, BASE, 2 * n, pg);
+	expect_state(_metadata, pg, 0, n, P | WR | EX, 1);
+	expect_state(_metadata, pg, n, 2 * n, SW | EX, 1);
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(0, pg[i].flags & SHADOW_PAGE_YOUNG)
+			TH_LOG("page %d", i);
+	}
+	EXPECT_EQ(n, DELTA(swap_slots));
+
+	/* The aged ones go on the second pass. */
+	r = reclaim(_metadata, self->mfd, 0, BASE, 2 * n * PAGE);
+	expect_out(_metadata, &r, (struct want){
+		.scanned = n, .unmapped = n, .swapped_out = n, .written = n,
+		.reclaimed = n });
+	walk(_metadata, self->mfd, BASE, 2 * n, pg);
+	expect_state(_metadata, pg, 0, 2 * n, SW | EX, 1);
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(2 * n, st.out_swapouts);
+	EXPECT_EQ(2 * n, st.out_swapents);
+	EXPECT_EQ(0, st.out_rss_anon);
+	EXPECT_EQ(2 * n, DELTA(swap_slots));
+
+	/*
+	 * Faulted back in, young again: with the advice taken back the
+	 * sequential pages count as referenced too.
+	 */
+	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, seq, n * PAGE, MADV_NORMAL));
+	r = reclaim(_metadata, self->mfd, 0, BASE, 2 * n * PAGE);
+	expect_out(_metadata, &r, (struct want){
+		.scanned = 2 * n, .referenced = 2 * n });
+	walk(_metadata, self->mfd, BASE, 2 * n, pg);
+	expect_state(_metadata, pg, 0, 2 * n, P | SC | EX, 1);
 	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 }
 
