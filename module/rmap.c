@@ -662,8 +662,9 @@ static bool shadow_page_mapcount_one(struct page *page, struct shadow_vma *vma,
 	int *mapcount = arg;
 	pte_t *pte;
 
+	/* No mmap_lock of @mm: the lock alone keeps its tables (rule 2). */
 	spin_lock(&mm->page_table_lock);
-	pte = shadow_pte_lookup_locked(mm, addr, NULL);
+	pte = shadow_pte_lookup(mm, addr);
 	if (pte && shadow_pte_maps_page(mm, pte, page))
 		(*mapcount)++;
 	spin_unlock(&mm->page_table_lock);
