@@ -166,6 +166,16 @@ struct shadow_page {
 	struct address_space *mapping;
 };
 
+/*
+ * The shadow mapcount of @sp is the one readers see: no PTE table is
+ * shared now, or @sp is a page no shared table maps (pgtable.c's rule 5).
+ */
+static inline bool shadow_mapcount_exact(const struct shadow_page *sp)
+{
+	return sp->shmem || sp->file ||
+	       !atomic_long_read(&shadow_counters.pt_shared);
+}
+
 /* filemap.c: the metadata of a page-cache page the engine maps, or NULL */
 struct shadow_page *shadow_file_page_meta(struct page *page);
 
@@ -369,6 +379,18 @@ static inline unsigned long shadow_pte_counts(pte_t pte)
 	if (pte_special(pte))
 		return BIT(SHADOW_PTC_USED);
 	return BIT(SHADOW_PTC_USED) | BIT(SHADOW_PTC_PAGES);
+}
+
+/*
+ * @mm's PMD entry stops pointing at the marked PTE table @table: the
+ * table's pages and swap entries leave @mm's counters with it (pgtable.c's
+ * rule 4). page_table_lock held.
+ */
+static inline void shadow_pt_uncount(struct shadow_mm *mm, const void *table)
+{
+	shadow_pt_assert_locked(mm);
+	mm->rss_anon -= shadow_pt_count(table, SHADOW_PTC_PAGES);
+	mm->nr_swapents -= shadow_pt_count(table, SHADOW_PTC_SWAP);
 }
 
 /*

@@ -197,8 +197,7 @@ static int shadow_detach_shared_pmd(unsigned long pmdval, unsigned long addr,
 	pmd = shadow_pmd_entry(mm, addr, false);
 	spin_lock(&mm->page_table_lock);
 	table = shadow_entry_table(*pmd);
-	mm->rss_anon -= shadow_pt_count(table, SHADOW_PTC_PAGES);
-	mm->nr_swapents -= shadow_pt_count(table, SHADOW_PTC_SWAP);
+	shadow_pt_uncount(mm, table);
 	WRITE_ONCE(*pmd, 0);
 	mm->nr_ptes--;
 	spin_unlock(&mm->page_table_lock);

@@ -629,11 +629,8 @@ static void shadow_clear_entry(struct shadow_mm *mm, unsigned long *entry,
 	spin_lock(&mm->page_table_lock);
 	WRITE_ONCE(*entry, 0);
 	(*shadow_level_count(mm, level))--;
-	if (shared) {
-		/* Its pages leave @mm's rss with it (rule 4). */
-		mm->rss_anon -= shadow_pt_count(table, SHADOW_PTC_PAGES);
-		mm->nr_swapents -= shadow_pt_count(table, SHADOW_PTC_SWAP);
-	}
+	if (shared)
+		shadow_pt_uncount(mm, table);
 	spin_unlock(&mm->page_table_lock);
 	if (shared)
 		/* A zap detaches or breaks a shared table first. */

@@ -707,8 +707,7 @@ static int shadow_page_mapcount_bound(struct page *page)
 {
 	struct shadow_page *sp = shadow_page_meta(page);
 
-	if (!sp->shmem && !sp->file &&
-	    atomic_long_read(&shadow_counters.pt_shared))
+	if (!shadow_mapcount_exact(sp))
 		return INT_MAX;
 	return atomic_read(&sp->mapcount);
 }

@@ -162,8 +162,7 @@ static int shadow_view_mapcount(struct page *page, int shares)
 	struct shadow_page *sp = shadow_page_meta(page);
 	int mapcount = atomic_read(&sp->mapcount);
 
-	if (sp->shmem || sp->file ||
-	    !atomic_long_read(&shadow_counters.pt_shared))
+	if (shadow_mapcount_exact(sp))
 		return mapcount;
 	return mapcount == 1 ? shares : -1;
 }
