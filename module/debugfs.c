@@ -5,7 +5,9 @@
  *
  *   counters     module-wide counts of address spaces, VMAs, pages,
  *                shared backings, anon_vmas, swap slots and swap store
- *                pages, for leak checks
+ *                pages, for leak checks: read after every teardown queued
+ *                so far has run, so a count read after the last close is
+ *                final
  *   swap         the shadow swap device: its size, the slots used, and
  *                the pages read from and written to it since load
  *   odf          on-demand fork: PTE tables shared now, and the shares
@@ -35,6 +37,12 @@ static struct dentry *shadow_debugfs_root;
 
 static int shadow_counters_show(struct seq_file *m, void *v)
 {
+	/*
+	 * A teardown a reader or a reclaim walk deferred (shadow_mmput_async())
+	 * still counts until its worker runs. This file is no address space's,
+	 * so no queued teardown waits for this read.
+	 */
+	shadow_mmput_async_flush();
 	seq_printf(m, "mms %ld\n", atomic_long_read(&shadow_counters.mms));
 	seq_printf(m, "vmas %ld\n", atomic_long_read(&shadow_counters.vmas));
 	seq_printf(m, "pages %ld\n", atomic_long_read(&shadow_counters.pages));

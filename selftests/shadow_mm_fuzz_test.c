@@ -294,6 +294,8 @@ struct slot {
  * @cur: the slot the call goes to, or -1
  * @left: pages from the last sane address to the end of its range
  * @desc: the description of the current call, for the report
+ * @first: the report of the first failure, repeated after the per-command
+ *         table so the end of the log says what failed
  */
 struct fuzz {
 	struct __test_metadata *_metadata;
@@ -311,6 +313,7 @@ struct fuzz {
 	int cur;
 	__u64 left;
 	char desc[1024];
+	char first[1200];
 };
 
 /*
@@ -1611,6 +1614,9 @@ static void fail(struct fuzz *f, const struct call *k, int ret, int err,
 		describe(f, k, ret, err, v);
 		TH_LOG("%s (%llu): %s", what, (unsigned long long)index,
 		       f->desc);
+		if (f->failures == 1)
+			snprintf(f->first, sizeof(f->first), "%s (%llu): %s",
+				 what, (unsigned long long)index, f->desc);
 	}
 }
 
@@ -1999,6 +2005,17 @@ TEST(hostile_ioctls)
 			break;
 	}
 
+	/* The table first: what failed is then the last thing logged. */
+	TH_LOG("seed %llu: %lu calls, %lu failures, %lu restarts",
+	       (unsigned long long)fuzz_seed, f->calls, f->failures,
+	       f->reclaims);
+	for (i = 0; i < (int)NR_CMDS; i++) {
+		int nr = cmds[i].nr;
+
+		TH_LOG("%-10s %6lu reached the handler, %6lu succeeded, %.2f s, slowest %.3f s",
+		       cmds[i].name, f->tries[nr], f->passes[nr], f->secs[nr],
+		       f->slowest[nr]);
+	}
 	for (i = 0; i < MAX_SLOTS; i++) {
 		if (f->slot[i].fd >= 0 && !f->slot[i].exited)
 			check_layout(_metadata, f->slot[i].fd);
@@ -2010,16 +2027,8 @@ TEST(hostile_ioctls)
 	close(f->null_fd);
 	close(f->pipe_fd[0]);
 	close(f->pipe_fd[1]);
-	TH_LOG("seed %llu: %lu calls, %lu failures, %lu restarts",
-	       (unsigned long long)fuzz_seed, f->calls, f->failures,
-	       f->reclaims);
-	for (i = 0; i < (int)NR_CMDS; i++) {
-		int nr = cmds[i].nr;
-
-		TH_LOG("%-10s %6lu reached the handler, %6lu succeeded, %.2f s, slowest %.3f s",
-		       cmds[i].name, f->tries[nr], f->passes[nr], f->secs[nr],
-		       f->slowest[nr]);
-	}
+	if (f->failures)
+		TH_LOG("%lu failures, the first: %s", f->failures, f->first);
 	EXPECT_EQ(0, f->failures);
 	shadow_expect_counts(_metadata, before);
 	munmap(f->mem, MEM_PAGES * PAGE);
