@@ -54,7 +54,7 @@ SETUP_ARGS := $(if $(KVER_SUFFIX),--kver $(KVER))
 # already there: they install nothing and fetch nothing.
 NO_SETUP_GOALS := clean help version install uninstall install-module \
 	uninstall-module install-tools uninstall-tools tools dkms-source deb \
-	lint-man check-install
+	lint-man lint-docs check-install
 ifeq ($(filter-out $(NO_SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 # The headers setup.sh chose, if it ever ran; nothing is installed here.
 -include $(ENV_MK)
@@ -102,7 +102,7 @@ VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)") \
 	$(if $(filter 1,$(ODF)),--modparam odf_always=1)
 
 .PHONY: all module module-vm selftests check check-debug run shell lint unit fuzz bench \
-	unit-build unit-log lint-man tools install uninstall install-module \
+	unit-build unit-log lint-man lint-docs tools install uninstall install-module \
 	uninstall-module install-tools uninstall-tools dkms-source deb \
 	check-install check-tools guest-payload version clean help
 
@@ -179,8 +179,15 @@ shell: module-vm selftests
 	scripts/vm-run --mode shell --kernel $(VMLINUZ) --ko $(VM_KO) $(VM_ARGS)
 endif
 
-lint: module-vm lint-man
+lint: module-vm lint-man lint-docs
 	scripts/lint --checkpatch $(CHECKPATCH) --kdir $(VM_KDIR)
+
+# Every ioctl, constant, structure, errno and module parameter in both the
+# uapi header (and the module) and the man pages; the CLI's commands in
+# shadow_mm_cli(1). Its self-test (selftests/doc_check_test) runs with the
+# unit tests of make check.
+lint-docs:
+	@scripts/doc-check
 
 # make unit: the layout code (module/vma.c, mmap.c, madvise.c) in user
 # space, with
@@ -198,7 +205,8 @@ unit: unit-build
 # The unit tests as a first step of check and check-debug: their log is
 # kept for the VM runner's closing count, and a failure stops the run.
 unit-log: unit-build
-	@scripts/unit-run $(UNIT_PROGS) > $(BUILD)/unit.log 2>&1; rc=$$?; \
+	@scripts/unit-run $(UNIT_PROGS) selftests/doc_check_test \
+		> $(BUILD)/unit.log 2>&1; rc=$$?; \
 	grep -E '^(not ok|# Totals)' $(BUILD)/unit.log; tail -n 1 $(BUILD)/unit.log; \
 	if [ $$rc -ne 0 ]; then echo "unit tests failed: see $(BUILD)/unit.log"; exit 1; fi
 

@@ -39,6 +39,8 @@
  *    not all zero, or size is larger than a page.
  *  - ESRCH: the address space fd has exited (SHADOW_MM_EXIT).
  *  - EPERM: SHADOW_MM_CREATE before a successful SHADOW_MM_API.
+ *  - EINTR: the caller was killed while it waited for the address
+ *    space's lock.
  *
  * Arrays of records (struct shadow_mm_batch_op, struct shadow_vma_info,
  * struct shadow_page_info) grow the same way: the command carries the
@@ -172,7 +174,10 @@ struct shadow_mm_api {
  *
  * Creates an empty shadow address space and returns a new file descriptor
  * for it (O_CLOEXEC); the address space lives until that fd (and every fd
- * sharing it) has exited or been closed.
+ * sharing it) has exited or been closed. Fails with -EINVAL (@mmap_base
+ * unaligned, beyond the user address space or not above mmap_min_addr),
+ * -EAGAIN (the caller's user has max_mms_per_user address spaces),
+ * -ENOMEM, -EMFILE (the process's file descriptor limit).
  */
 struct shadow_mm_create {
 	__u32 size;
@@ -211,7 +216,8 @@ struct shadow_mm_create {
  * open), -EOPNOTSUPP (a mapping flag the engine does not model). For a
  * file (SHADOW_MM_FEATURE_FILE), as mmap(2) too: -EACCES (MAP_SHARED with
  * PROT_WRITE on a file not open for writing, a file not open for
- * reading), -EOVERFLOW (offset + length past the largest file size),
+ * reading), -ETXTBSY (MAP_SHARED with PROT_WRITE on a swap file),
+ * -EOVERFLOW (offset + length past the largest file size),
  * -ENODEV (a file without mmap, e.g. a pipe or a directory, and any file
  * that is not a regular file), -EPERM (PROT_EXEC on a noexec mount),
  * -EINVAL (MAP_HUGETLB, MAP_GROWSDOWN). The VMA holds the file: it is
@@ -638,7 +644,9 @@ struct shadow_mm_walk {
  * of every VMA but VM_DONTCOPY ones, VM_LOCKED cleared, private memory
  * shared copy-on-write, shared memory shared. With SHADOW_FORK_VM, a new
  * user of the same address space instead (CLONE_VM): it is torn down when
- * its last user exits. Returns a new address-space fd (O_CLOEXEC).
+ * its last user exits. Returns a new address-space fd (O_CLOEXEC), or
+ * fails with -EINVAL (both flags), -EAGAIN (the caller's user has
+ * max_mms_per_user address spaces), -ENOMEM, -EMFILE.
  *
  * With SHADOW_FORK_ODF (on-demand fork), a PTE table whose 2 MiB only
  * private anonymous VMAs cover, and which holds no swap entry, is shared
@@ -765,7 +773,8 @@ struct shadow_mm_mlock {
  * @addr: start (rounded down to a page)
  * @len: length (rounded out to pages)
  *
- * munlock(2): VM_LOCKED and VM_LOCKONFAULT cleared on the range.
+ * munlock(2): VM_LOCKED and VM_LOCKONFAULT cleared on the range; -ENOMEM
+ * for a hole in the range or the map count, as munlock(2).
  */
 struct shadow_mm_munlock {
 	__u32 size;
@@ -785,7 +794,9 @@ struct shadow_mm_munlock {
  *
  * mlockall(2): MCL_FUTURE sets the address space's def_flags so that later
  * mappings are locked; MCL_CURRENT locks every VMA now. -EINVAL for no
- * flag, an unknown one, or MCL_ONFAULT alone.
+ * flag, an unknown one, or MCL_ONFAULT alone; -EPERM (RLIMIT_MEMLOCK 0
+ * without CAP_IPC_LOCK); -ENOMEM (MCL_CURRENT with more memory mapped
+ * than RLIMIT_MEMLOCK).
  */
 struct shadow_mm_mlockall {
 	__u32 size;
