@@ -487,7 +487,7 @@ struct shadow_mm_stats {
  * a shared anonymous mapping past its object's size (after mremap grew
  * it), or a swap entry that cannot be read back; -ENOMEM when memory runs
  * out. A range that wraps fails with -EFAULT before any page is touched,
- * its out_ fields not written.
+ * its ``out_`` fields not written.
  */
 struct shadow_mm_fault {
 	__u32 size;
@@ -1051,14 +1051,14 @@ struct shadow_mm_batch_op {
  *           SHADOW_BATCH_OP_SIZE_VER0 to SHADOW_REC_SIZE_MAX, else
  *           -EINVAL
  * @ops: user pointer to @nr_ops operations of @op_size bytes, read and
- *       written back (their out_ fields; bytes past the kernel's struct
+ *       written back (their ``out_`` fields; bytes past the kernel's struct
  *       are left alone)
  * @out_done: operations executed (a failed one included)
  *
  * Runs the operations in order, each exactly as its own command would
  * (SHADOW_MM_MMAP, SHADOW_MM_MUNMAP, SHADOW_MM_MPROTECT,
  * SHADOW_MM_MADVISE, SHADOW_MM_FAULT, SHADOW_MM_ACCESS) with its result
- * in its out_ fields, under as few mmap_lock acquisitions as the
+ * in its ``out_`` fields, under as few mmap_lock acquisitions as the
  * operations allow: a run of mmaps and munmaps shares one. An operation
  * with an unknown @op, unknown flags or a reserved field set fails with
  * -EINVAL; one whose bytes past the kernel's struct (@op_size above it)
