@@ -20,7 +20,9 @@
 #                   [BENCH_ONLY=wis,pair,noop,fault,fork,munmap,vmas,populate,memory]
 #                   [BENCH_THP=1 (native side with transparent huge pages)]
 #   make shell      boot the VM with the module loaded and open a shell
-#   make lint       checkpatch --strict, sparse and the man pages
+#   make lint       checkpatch --strict, sparse, kernel-doc and the man pages
+#   make htmldocs   Documentation/ as HTML in build/htmldocs (Sphinx and the
+#                   kernel's kernel-doc); any warning fails
 #   make install    module, CLI, uapi header and man pages [DESTDIR=]
 #                   [PREFIX=/usr] [KERNELRELEASE=|KDIR=]; make uninstall
 #   make deb        the Debian packages (shadow-mm-dkms, shadow-mm-tools)
@@ -55,6 +57,8 @@ SETUP_ARGS := $(if $(KVER_SUFFIX),--kver $(KVER))
 NO_SETUP_GOALS := clean help version install uninstall install-module \
 	uninstall-module install-tools uninstall-tools tools dkms-source deb \
 	lint-man lint-docs check-install
+# The documentation tools come from setup.sh --docs alone.
+NO_SETUP_GOALS += htmldocs lint-kernel-doc
 ifeq ($(filter-out $(NO_SETUP_GOALS),$(or $(MAKECMDGOALS),all)),)
 # The headers setup.sh chose, if it ever ran; nothing is installed here.
 -include $(ENV_MK)
@@ -179,7 +183,7 @@ shell: module-vm selftests
 	scripts/vm-run --mode shell --kernel $(VMLINUZ) --ko $(VM_KO) $(VM_ARGS)
 endif
 
-lint: module-vm lint-man lint-docs
+lint: module-vm lint-man lint-docs lint-kernel-doc
 	scripts/lint --checkpatch $(CHECKPATCH) --kdir $(VM_KDIR)
 
 # Every ioctl, constant, structure, errno and module parameter in both the
@@ -248,6 +252,25 @@ lint-man:
 	done; \
 	if [ $$rc -eq 0 ]; then echo "lint-man: $(MAN_PAGES): no groff warnings"; fi; \
 	exit $$rc
+
+# The kernel-doc comments of the uapi and the module, read by the kernel's
+# own scripts/kernel-doc (linux-source-6.1's, extracted by setup.sh --docs)
+# with -v, which also reports a missing Return: section: any warning fails.
+.PHONY: htmldocs lint-kernel-doc
+KERNEL_DOC := $(SHADOW_MM_CACHE)/src-docs/scripts/kernel-doc
+KERNEL_DOC_FILES := uapi/linux/shadow_mm.h $(sort $(wildcard module/*.[ch]))
+lint-kernel-doc:
+	@scripts/setup.sh --docs
+	@out=$$($(KERNEL_DOC) -none -v $(KERNEL_DOC_FILES) 2>&1 | \
+		grep -v ': info: Scanning doc for '); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	echo "lint-kernel-doc: $(words $(KERNEL_DOC_FILES)) files: no kernel-doc warnings"
+
+# make htmldocs: Documentation/ into build/htmldocs with Debian's Sphinx
+# (setup.sh --docs --sphinx installs it) and the kernel's kernel-doc.
+htmldocs:
+	@scripts/setup.sh --docs --sphinx
+	scripts/htmldocs $(BUILD)/htmldocs
 
 # The CLI for installing: dynamically linked, with the caller's CFLAGS,
 # CPPFLAGS and LDFLAGS (dpkg-buildflags' hardening in a package build),
@@ -373,4 +396,4 @@ clean:
 		Module.symvers modules.order .*.cmd
 
 help:
-	@sed -n '3,22p' Makefile
+	@sed -n '3,/^[^#]/s/^# \{0,1\}//p' Makefile

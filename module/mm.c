@@ -192,10 +192,10 @@ void shadow_vm_area_free(struct shadow_vma *vma)
 /**
  * shadow_mas_nomem_wait() - wait for memory after a tree store failed
  *
+ * Return: true when memory could be had: the store is worth retrying.
+ *
  * A blocking allocation reclaims (and charges the memcg) as the maple
  * tree's own non-blocking node allocation cannot.
- *
- * Return: true when memory could be had: the store is worth retrying.
  */
 bool shadow_mas_nomem_wait(void)
 {

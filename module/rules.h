@@ -7,8 +7,9 @@
  *
  * One macro a rule, named after what changed, with the kernel that
  * brought it and the function that carries it there. The flow files test
- * the macro where the rule applies; README.md's table lists them, and a
- * selftest checks each against the real kernel of its run.
+ * the macro where the rule applies; the table of
+ * Documentation/mm/shadow_mm-design.rst lists them, and a selftest checks
+ * each against the real kernel of its run.
  *
  * The interface changes that do not show in behaviour are compat.h's.
  * The user-space harness (selftests/vma) defines SHADOW_RULES_VERSION

@@ -402,11 +402,11 @@ struct page *shadow_swapin(swp_entry_t entry, bool *major)
  * shadow_swap_alloc_shmem() - a slot for a page a shmem object gives up
  * (shmem_writepage's folio_alloc_swap)
  *
- * The slot has count 1, the object's hold, and a store page; nothing is
- * in it until shadow_swap_write_shmem().
- *
  * Return: the entry, or one with val 0 when the device is full or memory
  * runs out.
+ *
+ * The slot has count 1, the object's hold, and a store page; nothing is
+ * in it until shadow_swap_write_shmem().
  */
 swp_entry_t shadow_swap_alloc_shmem(void)
 {

@@ -12,12 +12,14 @@
 #                        the kselftest framework, checkpatch, maple tree
 #   src-6.12/            the same of linux-source-6.12 (its maple tree, for
 #                        the user-space harness of make check KVER=6.12)
+#   src-docs/            scripts/kernel-doc and the Sphinx extension that
+#                        runs it, of linux-source-6.1 (setup.sh --docs)
 #   apt/<suite>/         apt's lists for a suite the machine's own sources
 #                        do not name (bookworm-backports, for 6.12)
 #   env.mk               variables for the Makefile (KABI, KDIR, VMLINUZ, ...)
 #   env-6.12.mk          the same for KVER=6.12
 #
-# usage: setup.sh [--kver 6.12] | --guest trixie | --bench
+# usage: setup.sh [--kver 6.12] | --guest trixie | --bench | --docs [--sphinx]
 #
 # --kver 6.12: Debian 12's bookworm-backports kernel (image, headers and
 # kbuild, built with Debian 12's gcc-12), unpacked into the cache rather
@@ -28,6 +30,10 @@
 # --guest trixie: Debian 13's kernel image for make check-tools
 # GUEST=trixie (env-trixie.mk), read from trixie, trixie-updates and
 # trixie-security the same way.
+#
+# --docs: the kernel's own scripts/kernel-doc (make lint checks the
+# kernel-doc comments with it) and, with --sphinx, Debian's Sphinx and the
+# kernel's kernel-doc extension for it (make htmldocs); nothing else.
 set -euo pipefail
 
 CACHE=${SHADOW_MM_CACHE:-$HOME/.cache/shadow_mm}
@@ -113,6 +119,14 @@ SRC_MEMBERS=(
 	tools/scripts
 )
 
+# What setup.sh --docs extracts into src-docs/: the kernel-doc script and
+# Documentation/sphinx's kerneldoc.py with the module it imports.
+DOC_MEMBERS=(
+	scripts/kernel-doc
+	Documentation/sphinx/kerneldoc.py
+	Documentation/sphinx/kernellog.py
+)
+
 # extract_source [TARBALL DIR MEMBER...]: 6.1's members into src/ by
 # default; 6.12's tarball (its maple tree for the user-space harness)
 # into src-6.12/, with tools/testing/shared, where 6.12 keeps the shims
@@ -127,7 +141,7 @@ extract_source() {
 		return 0
 	fi
 	top=$(basename "$tarball" .tar.xz)
-	say "extracting kselftest, checkpatch and maple tree from $tarball"
+	say "extracting ${members[*]} from $tarball"
 	rm -rf "$dir.new"
 	mkdir -p "$dir.new"
 	tar -xJf "$tarball" -C "$dir.new" --strip-components=1 \
@@ -293,6 +307,15 @@ main() {
 		return
 	fi
 	mkdir -p "$CACHE"
+	# make lint and make htmldocs: only the documentation tools.
+	if [ "${1:-}" = --docs ]; then
+		PKGS=(linux-source-6.1 perl)
+		[ "${2:-}" != --sphinx ] || PKGS+=(python3-sphinx)
+		install_packages
+		SRC_MEMBERS=("${DOC_MEMBERS[@]}")
+		extract_source "$SRC_TARBALL" src-docs
+		return
+	fi
 	install_packages
 	local abi
 	if [ "${1:-}" = --guest ]; then

@@ -135,12 +135,14 @@ enum {
  * @features: in: the features user space asks for (0: none required);
  *            asking for an unknown one fails with -EINVAL
  * @out_abi_version: the module's SHADOW_MM_ABI_VERSION
+ * @__reserved2: 0 on output
  * @out_features: every SHADOW_MM_FEATURE_* the module has
  * @out_ioctls: bit N set when command number N is implemented
  * @out_rules: the kernel whose mm rules the engine follows, as
  *             KERNEL_VERSION(major, minor, 0): the kernel the module was
- *             built for (e.g. 0x060c00 for 6.12); README.md lists what
- *             differs between them
+ *             built for (e.g. 0x060c00 for 6.12);
+ *             Documentation/mm/shadow_mm-design.rst lists what differs
+ *             between them
  * @__reserved3: 0 on output
  *
  * The handshake: on a new open of /dev/shadow_mm nothing but this command
@@ -491,7 +493,7 @@ struct shadow_mm_stats {
  * a shared anonymous mapping past its object's size (after mremap grew
  * it), or a swap entry that cannot be read back; -ENOMEM when memory runs
  * out. A range that wraps fails with -EFAULT before any page is touched,
- * its out_ fields not written.
+ * its ``out_`` fields not written.
  */
 struct shadow_mm_fault {
 	__u32 size;
@@ -684,8 +686,11 @@ struct shadow_mm_fork {
  *  - MADV_DONTNEED, MADV_DONTNEED_LOCKED: the range's pages are unmapped:
  *    private memory reads zeroes afterwards, shared memory its object's
  *    pages; -EINVAL on VM_LOCKED memory unless MADV_DONTNEED_LOCKED;
- *  - MADV_WILLNEED: nothing to read ahead (no swap, no files), only its
- *    errors;
+ *  - MADV_WILLNEED: the swapped-out pages of the range are read back
+ *    from the shadow swap device ahead of their faults (swap-in
+ *    read-ahead): a private page into the swap cache, a shared anonymous
+ *    one into its object; nothing is mapped, and file pages are not read
+ *    ahead;
  *  - MADV_POPULATE_READ, MADV_POPULATE_WRITE: every page of the range
  *    made present, readable or writable (a write breaks COW), with
  *    -EINVAL where the VMA does not allow that access (PROT_NONE, or a
@@ -1057,14 +1062,14 @@ struct shadow_mm_batch_op {
  *           SHADOW_BATCH_OP_SIZE_VER0 to SHADOW_REC_SIZE_MAX, else
  *           -EINVAL
  * @ops: user pointer to @nr_ops operations of @op_size bytes, read and
- *       written back (their out_ fields; bytes past the kernel's struct
+ *       written back (their ``out_`` fields; bytes past the kernel's struct
  *       are left alone)
  * @out_done: operations executed (a failed one included)
  *
  * Runs the operations in order, each exactly as its own command would
  * (SHADOW_MM_MMAP, SHADOW_MM_MUNMAP, SHADOW_MM_MPROTECT,
  * SHADOW_MM_MADVISE, SHADOW_MM_FAULT, SHADOW_MM_ACCESS) with its result
- * in its out_ fields, under as few mmap_lock acquisitions as the
+ * in its ``out_`` fields, under as few mmap_lock acquisitions as the
  * operations allow: a run of mmaps and munmaps shares one. An operation
  * with an unknown @op, unknown flags or a reserved field set fails with
  * -EINVAL; one whose bytes past the kernel's struct (@op_size above it)
