@@ -142,7 +142,7 @@ struct syscall_info {
 
 static const char *prog = "shadow_mm_trace";
 
-static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+static void say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -316,7 +316,8 @@ static void log_mmap_base(struct recorder *r)
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_STACK, &rl) || rl.rlim_cur == RLIM_INFINITY) {
-		fprintf(r->log, "# note: RLIMIT_STACK is unlimited: the legacy bottom-up layout, which replay does not build\n");
+		fputs("# note: RLIMIT_STACK unlimited: the legacy layout, not replayed\n",
+		      r->log);
 		return;
 	}
 	gap = rl.rlim_cur + STACK_GUARD_GAP;
@@ -451,21 +452,24 @@ static void call_entry(struct recorder *r, const struct syscall_info *si)
 	case SYS_clone:
 		r->call_logged = false;
 		if (a[0] & CLONE_VM)
-			fprintf(r->log, "# note: clone(CLONE_VM%s): the calls of the task it starts are not recorded\n",
-				a[0] & CLONE_VFORK ? "|CLONE_VFORK" : "");
+			fprintf(r->log, "# note: clone(CLONE_VM%s): %s\n",
+				a[0] & CLONE_VFORK ? "|CLONE_VFORK" : "",
+				"the new task's calls are not recorded");
 		break;
 	case SYS_vfork:
 		r->call_logged = false;
-		fprintf(r->log, "# note: vfork: the child's calls before its exec are not recorded\n");
+		fputs("# note: vfork: the child's calls are not recorded\n",
+		      r->log);
 		break;
 	default:
 		r->call_logged = false;
 		if (syscall_name(si->entry.nr))
-			fprintf(r->log, "# note: %s(0x%llx, 0x%llx, 0x%llx): not recorded, the CLI has no command for it\n",
+			fprintf(r->log, "# note: %s(0x%llx, 0x%llx, 0x%llx): %s\n",
 				syscall_name(si->entry.nr),
 				(unsigned long long)a[0],
 				(unsigned long long)a[1],
-				(unsigned long long)a[2]);
+				(unsigned long long)a[2],
+				"the CLI has no command for it");
 		break;
 	}
 }
@@ -524,7 +528,8 @@ static int event_stop(struct recorder *r, int event)
 {
 	if (event == PTRACE_EVENT_EXEC) {
 		if (r->execed) {
-			fprintf(r->log, "# note: exec again: the calls of the new image are not recorded, the final maps are its\n");
+			fputs("# note: exec again: the new image's calls are not recorded\n",
+			      r->log);
 			r->stopped_logging = true;
 			return 0;
 		}
@@ -541,7 +546,7 @@ static int event_stop(struct recorder *r, int event)
 	return 0;
 }
 
-static int record(const char *out, bool aslr, char **argv)
+static int do_record(const char *out, bool aslr, char **argv)
 {
 	struct recorder r = { .log = stdout };
 	int status, sig = 0, i;
@@ -794,9 +799,10 @@ static bool cli_accepts(const char *cli, const char *dir, const char *opt,
 			const char *line)
 {
 	char script[PATH_MAX], out[PATH_MAX];
-	char *argv[] = { (char *)cli, (char *)opt, "-n", script, NULL };
+	char *argv[5] = { (char *)cli, (char *)opt, NULL, script, NULL };
 	FILE *f;
 
+	argv[2] = "-n";
 	snprintf(script, sizeof(script), "%s/probe.sh", dir);
 	snprintf(out, sizeof(out), "%s/probe.out", dir);
 	f = fopen(script, "w");
@@ -907,8 +913,9 @@ static void compare_maps(struct log *lg, char **shadow, int nr_shadow,
 		if (parse_maps(lg->final[i], &l))
 			continue;
 		if (l.end > TASK_SIZE_47) {
-			printf("final maps: not compared: %llx-%llx %s: above the user address space\n",
-			       l.start, l.end, l.name);
+			printf("final maps: not compared: %llx-%llx %s: %s\n",
+			       l.start, l.end, l.name,
+			       "above the user address space");
 			v->not_compared++;
 			continue;
 		}
@@ -933,8 +940,10 @@ static void compare_maps(struct log *lg, char **shadow, int nr_shadow,
 		if (!strcmp(l.name, "[stack]")) {
 			if (s->end == l.end && !strcmp(s->perms, l.perms)) {
 				if (s->start != l.start)
-					printf("final maps: not compared: [stack] starts at %llx, the shadow's at %llx: it grows by page faults, which are not recorded\n",
-					       l.start, s->start);
+					printf("final maps: not compared: %s %llx, %s %llx: %s\n",
+					       "[stack] at", l.start,
+					       "the shadow's at", s->start,
+					       "it grows by faults, not recorded");
 				v->not_compared++;
 				continue;
 			}
@@ -973,8 +982,9 @@ static void split_bss(struct log *lg)
 
 	for (field = 2; s && *s && field < 47; field++)
 		s = strchr(s + 1, ' ');
-	if (!s || sscanf(s, "%llu", &start_brk) != 1)
+	if (!s)
 		return;
+	start_brk = strtoull(s, NULL, 10);
 	for (i = 0; i < lg->nr_maps; i++) {
 		l = lg->maps[i];
 		n = strlen(l);
@@ -983,8 +993,8 @@ static void split_bss(struct log *lg)
 		    start >= start_brk || end > start_brk)
 			continue;
 		l[n - 6] = '\0';
-		printf("# replay: %llx-%llx, [heap] below start_brk %llx, is the bss: mapped as anonymous memory\n",
-		       start, end, start_brk);
+		printf("# replay: %llx-%llx, [heap] below start_brk %llx: the bss, %s\n",
+		       start, end, start_brk, "mapped as anonymous memory");
 	}
 }
 
@@ -1019,8 +1029,8 @@ static int find_cli(char *buf, size_t size, const char *given)
 	return -1;
 }
 
-static int replay(const char *path, const char *cli_given, const char *root_given,
-		  const char *keep, int expect)
+static int do_replay(const char *path, const char *cli_given,
+		     const char *root_given, const char *keep, int expect)
 {
 	struct log lg = { .path = path };
 	char cli[PATH_MAX], dir[PATH_MAX / 2], file[PATH_MAX], out[PATH_MAX];
@@ -1099,8 +1109,10 @@ static int replay(const char *path, const char *cli_given, const char *root_give
 
 	snprintf(out, sizeof(out), "%s/replay.out", dir);
 	{
-		char *argv[] = { cli, "-r", "-x", file, NULL };
+		char *argv[5] = { cli, NULL, NULL, file, NULL };
 
+		argv[1] = "-r";
+		argv[2] = "-x";
 		if (run(argv, out) < 0) {
 			say("%s: could not run", cli);
 			goto out;
@@ -1161,9 +1173,10 @@ static int replay(const char *path, const char *cli_given, const char *root_give
 		       c->recorded, got);
 	}
 	compare_maps(&lg, shadow, nr_shadow, root, !files, &maps);
-	printf("%d calls, %d same, %d differ; final maps: %d lines, %d same, %d differ, %d not compared\n",
-	       lg.nr_calls, calls.same, calls.differ, lg.nr_final, maps.same,
-	       maps.differ, maps.not_compared);
+	printf("%d calls, %d same, %d differ; ", lg.nr_calls, calls.same,
+	       calls.differ);
+	printf("final maps: %d lines, %d same, %d differ, %d not compared\n",
+	       lg.nr_final, maps.same, maps.differ, maps.not_compared);
 	ret = calls.differ + maps.differ == expect ? 0 : 1;
 out:
 	free(text);
@@ -1182,7 +1195,7 @@ out:
 	return ret;
 }
 
-static void usage(FILE *f)
+static void print_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s record [-o LOG] [--aslr] -- PROGRAM [ARGS...]\n"
@@ -1214,11 +1227,11 @@ int main(int argc, char **argv)
 	char *end;
 
 	if (argc < 2) {
-		usage(stderr);
+		print_usage(stderr);
 		return 2;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(stdout);
+		print_usage(stdout);
 		return 0;
 	}
 	optind = 2;
@@ -1248,17 +1261,17 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			usage(stdout);
+			print_usage(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			print_usage(stderr);
 			return 2;
 		}
 	}
 	if (!strcmp(argv[1], "record") && optind < argc)
-		return record(out, aslr, argv + optind);
+		return do_record(out, aslr, argv + optind);
 	if (!strcmp(argv[1], "replay") && optind == argc - 1)
-		return replay(argv[optind], cli, root, keep, expect);
-	usage(stderr);
+		return do_replay(argv[optind], cli, root, keep, expect);
+	print_usage(stderr);
 	return 2;
 }
