@@ -19,6 +19,14 @@
 #                   [BENCH_VMAS=1,100,10000,65530] [BENCH_REPS=5]
 #                   [BENCH_ONLY=wis,pair,noop,fault,fork,munmap,vmas,populate,memory]
 #                   [BENCH_THP=1 (native side with transparent huge pages)]
+#   make vm RUN="./prog args" [FILES="a b"] [CWD=dir]  your own program
+#                   (static or dynamic, built anywhere) in the VM with the
+#                   module loaded: the host's / read-only over 9p, run in
+#                   CWD (default: where make was started; use make -s -C
+#                   <checkout> from there); its stdout, stderr and exit
+#                   code are the command's, the kernel log is build/vm/run.log
+#                   (make exits 2 on any failure: scripts/vm-run [--kver
+#                   6.12] [--files "a b"] -- ./prog args passes it on exactly)
 #   make shell      boot the VM with the module loaded and open a shell
 #   make lint       checkpatch --strict, sparse, kernel-doc and the man pages
 #   make htmldocs   Documentation/ as HTML in build/htmldocs (Sphinx and the
@@ -105,7 +113,7 @@ SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)") \
 	$(if $(filter 1,$(ODF)),--modparam odf_always=1)
 
-.PHONY: all module module-vm selftests check check-debug run shell lint unit fuzz bench \
+.PHONY: all module module-vm selftests check check-debug run vm vm-build vm-paths vm-run-check-log shell lint unit fuzz bench \
 	unit-build unit-log lint-man lint-docs tools install uninstall install-module \
 	uninstall-module install-tools uninstall-tools dkms-source deb \
 	check-install check-tools guest-payload version clean help
@@ -124,8 +132,16 @@ selftests:
 
 # The user-space unit tests first: a failure there stops before booting.
 # Their counts join the VM's in the closing "N passed, N failed" line.
-check: module-vm selftests unit-log
-	scripts/vm-run --mode tests --kernel $(VMLINUZ) --ko $(VM_KO) --prior $(BUILD)/unit.log $(VM_ARGS)
+# A whole run (no T=) also checks make vm (scripts/check-vm-run: one boot
+# of a program built outside the tree); its counts join the closing line.
+VM_RUN_CHECK_LOG := $(BUILD)/vm-run-check.log
+check: module-vm selftests unit-log $(if $(T),,vm-run-check-log)
+	scripts/vm-run --mode tests --kernel $(VMLINUZ) --ko $(VM_KO) --prior $(BUILD)/unit.log \
+		$(if $(T),,--prior $(VM_RUN_CHECK_LOG)) $(VM_ARGS)
+
+vm-run-check-log: module-vm selftests
+	@scripts/check-vm-run --quick --kver $(KVER) > $(VM_RUN_CHECK_LOG) 2>&1; \
+	grep -E '^not ok' $(VM_RUN_CHECK_LOG); tail -n 1 $(VM_RUN_CHECK_LOG); true
 
 # The same suite under a debug kernel built from linux-source-6.1 (KASAN,
 # lockdep, kmemleak, UBSAN, DEBUG_VM, fault injection): built once per
@@ -171,6 +187,29 @@ bench: module-vm selftests
 		--log $(BENCH_OUT)/vm.log $(BENCH_ENV) \
 		$(if $(APPEND),--append "$(APPEND)")
 	scripts/bench-plot $(BENCH_OUT)/vm.log $(BENCH_OUT)
+
+# make vm: the build's output goes to a log, so that stdout is the
+# program's alone; RUN, FILES and CWD reach the recipe in its environment
+# (make exports command-line variables), unquoted by make.
+VM_BUILD_LOG := $(BUILD)/vm/vm-build.log
+# Where make was started: $(PWD) is the caller's shell's, even under
+# make -C (the recipe's shell would reset it to the checkout).
+VM_CWD = $(or $(CWD),$(PWD),$(CURDIR))
+vm-build:
+	@mkdir -p $(BUILD)/vm; $(MAKE) --no-print-directory module-vm selftests \
+		> $(VM_BUILD_LOG) 2>&1 || { tail -n 20 $(VM_BUILD_LOG) >&2; \
+		echo "make vm: the build failed: see $(VM_BUILD_LOG)" >&2; exit 1; }
+
+# What scripts/vm-run -- CMD needs: the kernel and the module built for it.
+vm-paths: vm-build
+	@echo "$(VMLINUZ) $(VM_KO)"
+
+vm: vm-build
+	@test -n "$$RUN" || { echo 'make vm: RUN="./prog args" is missing' >&2; exit 2; }
+	@scripts/vm-run --mode run --kernel $(VMLINUZ) --ko $(VM_KO) \
+		--run "$$RUN" --cwd '$(subst ','\'',$(VM_CWD))' --files "$$FILES" \
+		$(if $(APPEND),--append "$(APPEND)") \
+		$(if $(filter 1,$(ODF)),--modparam odf_always=1)
 
 run: module-vm selftests
 	scripts/vm-run --mode demo --kernel $(VMLINUZ) --ko $(VM_KO) $(VM_ARGS)
