@@ -1859,6 +1859,7 @@ struct maps_line {
 	char *name;			/* "" when the line names nothing */
 	int line;			/* in the maps file */
 	enum import_kind kind;
+	const char *why;		/* why it is not reproduced, or NULL */
 	bool noreserve;			/* keeps it from merging with the last */
 	bool seen;			/* compared with a line of the source */
 };
@@ -2281,10 +2282,8 @@ static void import_plan(struct import *im)
 
 	for (i = 0; i < im->nr; i++) {
 		struct maps_line *l = &im->lines[i];
-		const char *why = classify(l);
 
-		if (why)
-			not_reproduced(im, l, why);
+		l->why = classify(l);
 		if (l->kind == IMPORT_HEAP && !heap)
 			heap = l;
 		if (i && l[-1].end == l->start && l[-1].kind != IMPORT_SKIP &&
@@ -2363,9 +2362,12 @@ static int run_import(struct cmd *c)
 			goto out;
 		}
 	}
-	for (i = 0; !ret && i < im.nr; i++)
+	for (i = 0; !ret && i < im.nr; i++) {
+		if (im.lines[i].why)
+			not_reproduced(&im, &im.lines[i], im.lines[i].why);
 		if (im.lines[i].kind != IMPORT_SKIP)
 			ret = import_line(&im, &im.lines[i]);
+	}
 	if (!ret)
 		ret = import_compare(&im);
 	if (ret)
