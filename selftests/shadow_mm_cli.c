@@ -2,7 +2,7 @@
 /*
  * shadow_mm_cli: drive shadow address spaces from a script or a prompt.
  *
- * usage: shadow_mm_cli [-x] [-n] [-b] [SCRIPT | -]
+ * usage: shadow_mm_cli [-x] [-n] [-b] [-r] [SCRIPT | -]
  *
  * A script holds one command per line ("help" lists them, the README
  * describes them); address spaces are named by labels and results can be
@@ -19,11 +19,20 @@
  * lines on one address space go to the module as one SHADOW_MM_BATCH
  * (a line using a $variable set within the run starts a new one); the
  * output is the same as without.
+ *
+ * With -r (replay), every line runs whatever the lines before it did, and
+ * each call prints one result line, "ok", "ok ADDR" or "err ENAME", so that
+ * a recorded sequence of calls can be replayed and diffed with what a real
+ * process saw. import builds an address space like a real process's from
+ * its /proc/PID/maps and /proc/PID/stat, or from saved copies of them.
  */
 #include <ctype.h>
+#include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "shadow_mm_lib.h"
 
@@ -88,6 +97,7 @@ struct cmd_type {
 	const char *ioctl_name;
 	bool needs_dev;
 	bool may_fail;			/* takes the "! ERRNO" prefix */
+	bool query;			/* prints state: no "ok" under -r */
 };
 
 /* One parsed line. */
@@ -104,7 +114,11 @@ struct cmd {
 	char *data;			/* write's bytes, echo's text */
 	size_t data_len;
 	int fill;			/* write's fill=BYTE */
+	char *src, *stat, *root;	/* import's SOURCE, stat=, root= */
 	char detail[64];		/* added to an error message */
+	bool reported;			/* its failure was explained already */
+	bool has_result;		/* -r prints "ok @result" */
+	__u64 result;
 };
 
 struct parser {
@@ -121,13 +135,15 @@ static struct {
 	int line;			/* line being parsed or run */
 	bool trace;			/* -x */
 	bool batch;			/* -b */
+	bool replay;			/* -r */
+	int replay_status;		/* -r: 1 once a line could not replay */
 	int dev;
 	__u64 ioctls;			/* SHADOW_MM_API's out_ioctls */
 	struct label *labels;
 	int nr_labels;
 	struct var *vars;
 	int nr_vars;
-	struct alias_map pages, shmem;
+	struct alias_map pages, shmem, files;
 } cli = { .dev = -1 };
 
 /* --- messages -------------------------------------------------------------- */
@@ -1043,6 +1059,30 @@ static int parse_walk(struct parser *p, struct cmd *c)
 	return 0;
 }
 
+/* import LABEL PID|FILE [stat=FILE] [root=DIR] [mmap_base=ADDR] */
+static int parse_import(struct parser *p, struct cmd *c)
+{
+	struct token t;
+
+	if (nargs(p, c, 2, 2))
+		return -1;
+	if (p->pos[1].len != strlen(p->pos[1].s) || !p->pos[1].len) {
+		err("%s: expected a PID or a FILE, got '%.*s'", p->cmd,
+		    (int)p->pos[1].len, p->pos[1].s);
+		return -1;
+	}
+	c->src = dup_token(&p->pos[1]);
+	if (option(p, "stat", &t))
+		c->stat = dup_token(&t);
+	if (option(p, "root", &t))
+		c->root = dup_token(&t);
+	if (option(p, "mmap_base", &t) &&
+	    parse_expr(p, &t, "mmap_base=ADDR", &c->e[0]))
+		return -1;
+	c->mm = new_label(p, &p->pos[0]);
+	return c->mm < 0 ? -1 : 0;
+}
+
 static int parse_none(struct parser *p, struct cmd *c)
 {
 	return nargs(p, c, 0, 0);
@@ -1135,9 +1175,19 @@ static void set_var(struct cmd *c, __u64 val)
 	cli.vars[c->var].val = val;
 }
 
+/* A call's result: printed as "ok ADDR" by -r instead. */
+static void set_result(struct cmd *c, __u64 val)
+{
+	c->result = val;
+	c->has_result = true;
+}
+
 static void print_range(const char *label, const char *what, __u64 start,
 			__u64 len, struct cmd *c)
 {
+	set_result(c, start);
+	if (cli.replay)
+		return;
 	printf("%s: %s 0x%llx-0x%llx", label, what, (unsigned long long)start,
 	       (unsigned long long)(start + ((len + PAGE - 1) & ~(PAGE - 1))));
 	if (c->var >= 0)
@@ -1159,7 +1209,8 @@ static int run_create(struct cmd *c)
 	if (fd < 0)
 		return -errno;
 	l->fd = fd;
-	printf("%s: id %u\n", l->name, cr.out_id);
+	if (!cli.replay)
+		printf("%s: id %u\n", l->name, cr.out_id);
 	return 0;
 }
 
@@ -1303,9 +1354,11 @@ static int run_brk(struct cmd *c)
 	ret = do_ioctl(fd, SHADOW_MM_BRK, &b);
 	if (ret)
 		return ret;
-	printf("%s: brk 0x%llx start_brk 0x%llx\n", cli.labels[c->mm].name,
-	       (unsigned long long)b.out_brk,
-	       (unsigned long long)b.out_start_brk);
+	set_result(c, b.out_brk);
+	if (!cli.replay)
+		printf("%s: brk 0x%llx start_brk 0x%llx\n",
+		       cli.labels[c->mm].name, (unsigned long long)b.out_brk,
+		       (unsigned long long)b.out_start_brk);
 	return 0;
 }
 
@@ -1330,9 +1383,10 @@ static int run_touch(struct cmd *c)
 			 f.out_nr_pages == 1 ? "" : "s");
 		return ret;
 	}
-	printf("%s: touched %llu page%s\n", cli.labels[c->mm].name,
-	       (unsigned long long)f.out_nr_pages,
-	       f.out_nr_pages == 1 ? "" : "s");
+	if (!cli.replay)
+		printf("%s: touched %llu page%s\n", cli.labels[c->mm].name,
+		       (unsigned long long)f.out_nr_pages,
+		       f.out_nr_pages == 1 ? "" : "s");
 	return 0;
 }
 
@@ -1372,7 +1426,7 @@ static int run_write(struct cmd *c)
 	ret = do_ioctl(fd, SHADOW_MM_ACCESS, &a);
 	if (buf != c->data)
 		free(buf);
-	if (ret)
+	if (ret || cli.replay)
 		return ret;
 	printf("%s: wrote ", cli.labels[c->mm].name);
 	print_count(a.out_len, a.len, "byte");
@@ -1468,6 +1522,8 @@ static int run_fork(struct cmd *c)
 	if (child < 0)
 		return -errno;
 	cli.labels[c->mm2].fd = child;
+	if (cli.replay)
+		return 0;
 	if (c->flags & SHADOW_FORK_VM)
 		printf("%s: shares %s's address space, id %u\n",
 		       cli.labels[c->mm2].name, cli.labels[c->mm].name,
@@ -1497,8 +1553,9 @@ static int run_close(struct cmd *c)
 }
 
 /*
- * A maps line with its shared object's inode number replaced by the
- * object's alias, the name column kept where the kernel puts it.
+ * A maps line with its shared object's or file's inode number replaced by
+ * an alias, the name column kept where the kernel puts it: inode numbers
+ * change with every file added to the file system.
  */
 static void print_maps_line(const char *line, size_t len)
 {
@@ -1509,48 +1566,70 @@ static void print_maps_line(const char *line, size_t len)
 
 	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end,
 		   perms, &pgoff, &major, &minor, &ino, &n) < 7 || !n ||
-	    !ino || major || minor != 1) {
+	    !ino) {
 		fwrite(line, 1, len, stdout);
 		return;
 	}
 	w = snprintf(out, sizeof(out), "%08llx-%08llx %s %08llx %02x:%02x %u ",
 		     start, end, perms, pgoff, major, minor,
-		     alias_of(&cli.shmem, ino));
+		     !major && minor == 1 ? alias_of(&cli.shmem, ino) :
+		     alias_of(&cli.files, ((__u64)major << 52) ^
+					  ((__u64)minor << 32) ^ ino));
 	printf("%s%*s%.*s", out, w < MAPS_NAME_COLUMN ? MAPS_NAME_COLUMN - w : 0,
 	       "", (int)(len - n), line + n);
 }
 
-static int run_maps(struct cmd *c)
+/*
+ * The maps text of @fd: *@bufp (malloc()ed, NUL-terminated, NULL when
+ * there are no mappings) and its length in *@lenp.
+ */
+static int get_maps(int fd, char **bufp, size_t *lenp)
 {
 	struct shadow_mm_get_maps g = { .size = sizeof(g) };
-	int fd = mm_fd(c, c->mm), ret;
-	char *buf = NULL, *s, *nl;
+	char *buf = NULL;
+	int ret;
 
-	if (fd < 0)
-		return RUN_FATAL;
 	for (;;) {
 		ret = do_ioctl(fd, SHADOW_MM_GET_MAPS, &g);
 		if (ret != -ENOSPC)
 			break;
 		free(buf);
-		buf = malloc(g.out_len + 1);
+		buf = calloc(1, g.out_len + 1);
 		if (!buf)
 			return -ENOMEM;
 		g.buf = (uintptr_t)buf;
 		g.buf_len = g.out_len;
 	}
-	if (!ret) {
-		if (!g.out_len)
-			puts("(no mappings)");
-		for (s = buf; s && s < buf + g.out_len; s = nl + 1) {
-			nl = memchr(s, '\n', buf + g.out_len - s);
-			if (!nl)
-				nl = buf + g.out_len - 1;
-			print_maps_line(s, nl - s + 1);
-		}
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	*bufp = buf;
+	*lenp = g.out_len;
+	return 0;
+}
+
+static int run_maps(struct cmd *c)
+{
+	int fd = mm_fd(c, c->mm), ret;
+	char *buf = NULL, *s, *nl;
+	size_t len = 0;
+
+	if (fd < 0)
+		return RUN_FATAL;
+	ret = get_maps(fd, &buf, &len);
+	if (ret)
+		return ret;
+	if (!len)
+		puts("(no mappings)");
+	for (s = buf; s && s < buf + len; s = nl + 1) {
+		nl = memchr(s, '\n', buf + len - s);
+		if (!nl)
+			nl = buf + len - 1;
+		print_maps_line(s, nl - s + 1);
 	}
 	free(buf);
-	return ret;
+	return 0;
 }
 
 static void print_names(__u64 flags, const struct name_val *names)
@@ -1760,6 +1839,560 @@ static int run_sleep(struct cmd *c)
 	return 0;
 }
 
+/* --- import ---------------------------------------------------------------- */
+
+/* How import builds one line of a maps file. */
+enum import_kind {
+	IMPORT_ANON,		/* private anonymous memory */
+	IMPORT_SHMEM,		/* /dev/zero (deleted): shared anonymous memory */
+	IMPORT_FILE,		/* a file, by its path */
+	IMPORT_HEAP,		/* [heap]: by brk */
+	IMPORT_STACK,		/* [stack]: MAP_GROWSDOWN, not an exec stack */
+	IMPORT_STANDIN,		/* anonymous memory in its place */
+	IMPORT_SKIP,		/* nothing: outside the address space */
+};
+
+/* One line of a maps file. */
+struct maps_line {
+	__u64 start, end, offset;
+	char perms[5];
+	char *name;			/* "" when the line names nothing */
+	int line;			/* in the maps file */
+	enum import_kind kind;
+	const char *why;		/* why it is not reproduced, or NULL */
+	bool noreserve;			/* keeps it from merging with the last */
+	bool seen;			/* compared with a line of the source */
+};
+
+struct import {
+	const char *maps;		/* the maps file's name, for messages */
+	struct maps_line *lines;
+	int nr;
+	__u64 start_data, end_data, start_brk;	/* 0: not known */
+	char root[PATH_MAX];		/* where the files' paths start, or "" */
+	int fd;				/* the new address space */
+	int not_reproduced, differ;
+};
+
+static bool take_hex(const char **s, char end, __u64 *val)
+{
+	const char *p = *s;
+	__u64 v = 0;
+
+	if (hexval((unsigned char)*p) < 0)
+		return false;
+	for (; *p && hexval((unsigned char)*p) >= 0; p++) {
+		if (v >> 60)
+			return false;
+		v = v * 16 + hexval((unsigned char)*p);
+	}
+	if (*p != end)
+		return false;
+	*val = v;
+	*s = p + 1;
+	return true;
+}
+
+/*
+ * One line of /proc/PID/maps, "START-END PERMS OFFSET MAJOR:MINOR INODE"
+ * and the name after blanks, into @l: 0, or -1 when malformed (reported
+ * as @maps:@nr unless @maps is NULL).
+ */
+static int parse_maps_line(const char *maps, const char *text, int nr,
+			   struct maps_line *l)
+{
+	static const char *const perms[] = { "r-", "w-", "x-", "ps" };
+	const char *s = text;
+	__u64 dev;
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	l->line = nr;
+	if (!take_hex(&s, '-', &l->start) || !take_hex(&s, ' ', &l->end))
+		goto bad;
+	for (i = 0; i < 4 && s[i] && s[i] != ' '; i++)
+		if (!strchr(perms[i], s[i]))
+			goto bad_perm;
+	if (i < 4)
+		goto bad;
+	memcpy(l->perms, s, 4);
+	s += 4;
+	if (*s++ != ' ' || !take_hex(&s, ' ', &l->offset) ||
+	    !take_hex(&s, ':', &dev) || !take_hex(&s, ' ', &dev) ||
+	    !isdigit((unsigned char)*s))
+		goto bad;
+	while (isdigit((unsigned char)*s))
+		s++;
+	if (*s && *s != ' ')
+		goto bad;
+	while (*s == ' ')
+		s++;
+	if (l->start >= l->end || (l->start | l->end | l->offset) & (PAGE - 1))
+		goto bad_range;
+	l->name = strdup(s);
+	return l->name ? 0 : -1;
+bad:
+	if (maps)
+		err("import: %s:%d: expected START-END PERMS OFFSET DEV INODE [NAME], got '%s'",
+		    maps, nr, text);
+	return -1;
+bad_perm:
+	if (maps)
+		err("import: %s:%d: unknown permission '%c' in '%.4s' (expected [r-][w-][x-][ps])",
+		    maps, nr, s[i], s);
+	return -1;
+bad_range:
+	if (maps)
+		err("import: %s:%d: expected a page-aligned START < END and OFFSET, got '%s'",
+		    maps, nr, text);
+	return -1;
+}
+
+/* Every line of @path into @im: 0, or -errno (reported). */
+static int read_maps(struct import *im, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int nr, ret = 0;
+
+	if (!f) {
+		ret = -errno;
+		err("import: %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	for (nr = 1; (len = getline(&text, &cap, f)) >= 0; nr++) {
+		struct maps_line *l;
+
+		while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+			text[--len] = '\0';
+		if (!len)
+			continue;
+		im->lines = grow(im->lines, im->nr, sizeof(*im->lines));
+		l = &im->lines[im->nr];
+		if (parse_maps_line(path, text, nr, l)) {
+			ret = -EINVAL;
+			break;
+		}
+		im->nr++;
+		if (im->nr > 1 && l->start < l[-1].end) {
+			err("import: %s:%d: overlaps or precedes the line before it",
+			    path, nr);
+			ret = -EINVAL;
+			break;
+		}
+	}
+	free(text);
+	fclose(f);
+	return ret;
+}
+
+/*
+ * start_data, end_data and start_brk: fields 45 to 47 of /proc/PID/stat
+ * (proc(5)), counted after the command name's closing parenthesis (field
+ * 2, which may hold blanks). They read 0 without ptrace access.
+ */
+static int read_stat(struct import *im, const char *path)
+{
+	char buf[4096], *s, *end;
+	__u64 field[48];
+	size_t n;
+	int i = 3;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		i = -errno;
+		err("import: %s: %s", path, strerror(-i));
+		return i;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	s = strrchr(buf, ')');
+	/* Field 3, the state, is a letter: it reads as 0. */
+	for (s = s ? s + 1 : buf + n; i < 48; i++) {
+		while (*s == ' ')
+			s++;
+		if (!*s || *s == '\n')
+			break;
+		field[i] = strtoull(s, &end, 10);
+		s += strcspn(s, "\n ");
+	}
+	if (i < 48) {
+		err("import: %s: expected /proc/PID/stat's fields up to start_brk (47), got %d",
+		    path, i - 1);
+		return -EINVAL;
+	}
+	im->start_data = field[45];
+	im->end_data = field[46];
+	im->start_brk = field[47];
+	return 0;
+}
+
+/* Why a line cannot be built as it is, or NULL; sets its kind. */
+static const char *classify(struct maps_line *l)
+{
+	const char *name = l->name;
+	size_t len = strlen(name);
+	static const char deleted[] = " (deleted)";
+	size_t dlen = sizeof(deleted) - 1;
+
+	l->kind = IMPORT_STANDIN;
+	if (l->end > SHADOW_TASK_SIZE) {
+		l->kind = IMPORT_SKIP;
+		return "above the user address space: not mapped";
+	}
+	if (!strcmp(name, "[heap]")) {
+		l->kind = IMPORT_HEAP;
+		return NULL;
+	}
+	if (!strcmp(name, "[stack]")) {
+		l->kind = IMPORT_STACK;
+		return "an exec stack: unnamed MAP_GROWSDOWN memory, with VM_SOFTDIRTY";
+	}
+	if (!strncmp(name, "[anon:", 6))
+		return "a named anonymous mapping: mapped without its name";
+	if (name[0] == '[')
+		return "a special mapping: anonymous memory in its place";
+	if (!*name && l->perms[3] == 'p') {
+		l->kind = IMPORT_ANON;
+		return NULL;
+	}
+	if (!strcmp(name, "/dev/zero (deleted)") && l->perms[3] == 's') {
+		if (l->offset)
+			return "shared anonymous memory at an offset: mapped at offset 0";
+		l->kind = IMPORT_SHMEM;
+		return NULL;
+	}
+	if (len > dlen && !strcmp(name + len - dlen, deleted))
+		return "a deleted file: anonymous memory in its place";
+	if (name[0] == '/') {
+		l->kind = IMPORT_FILE;
+		return NULL;
+	}
+	return "anonymous memory in its place";
+}
+
+static void not_reproduced(struct import *im, const struct maps_line *l,
+			   const char *why)
+{
+	printf("# not reproduced: %s:%d: %llx-%llx %s%s%s: %s\n", im->maps,
+	       l->line, (unsigned long long)l->start,
+	       (unsigned long long)l->end, l->perms, *l->name ? " " : "",
+	       l->name, why);
+	im->not_reproduced++;
+}
+
+static __u32 prot_of(const char *perms)
+{
+	return (perms[0] == 'r' ? PROT_READ : 0) |
+	       (perms[1] == 'w' ? PROT_WRITE : 0) |
+	       (perms[2] == 'x' ? PROT_EXEC : 0);
+}
+
+/*
+ * [heap]: brk from start_brk to the end of the last [heap] line, then
+ * each [heap] line's permissions.
+ */
+static int import_heap(struct import *im, struct maps_line *l)
+{
+	struct shadow_mm_brk b = { .size = sizeof(b) };
+	struct shadow_mm_mprotect mp = { .size = sizeof(mp) };
+	int i, ret;
+
+	for (i = l - im->lines; i < im->nr; i++)
+		if (im->lines[i].kind == IMPORT_HEAP)
+			b.brk = im->lines[i].end;
+	if (l == im->lines || l[-1].kind != IMPORT_HEAP) {
+		ret = do_ioctl(im->fd, SHADOW_MM_BRK, &b);
+		if (!ret && b.out_brk != b.brk)
+			ret = -ENOMEM;
+		if (ret) {
+			err("import: %s:%d: brk to 0x%llx: %s (%s)", im->maps,
+			    l->line, (unsigned long long)b.brk,
+			    strerror(-ret), errno_name(-ret));
+			return ret;
+		}
+	}
+	if (!strcmp(l->perms, "rw-p"))
+		return 0;
+	mp.addr = l->start;
+	mp.len = l->end - l->start;
+	mp.prot = prot_of(l->perms);
+	ret = do_ioctl(im->fd, SHADOW_MM_MPROTECT, &mp);
+	if (ret)
+		err("import: %s:%d: mprotect: %s (%s)", im->maps, l->line,
+		    strerror(-ret), errno_name(-ret));
+	return ret;
+}
+
+/* Build one line in the new address space: 0 or -errno (reported). */
+static int import_line(struct import *im, struct maps_line *l)
+{
+	struct shadow_mm_mmap m = {
+		.size = sizeof(m), .addr = l->start, .len = l->end - l->start,
+		.prot = prot_of(l->perms), .fd = -1,
+		.map_flags = (l->perms[3] == 's' ? MAP_SHARED : MAP_PRIVATE) |
+			     MAP_FIXED_NOREPLACE,
+	};
+	char path[PATH_MAX];
+	struct stat st;
+	int ret;
+
+	if (l->kind == IMPORT_HEAP)
+		return import_heap(im, l);
+	if (l->noreserve)
+		m.map_flags |= MAP_NORESERVE;
+	if (l->kind == IMPORT_FILE) {
+		int w = l->perms[1] == 'w' && l->perms[3] == 's';
+
+		snprintf(path, sizeof(path), "%s%s", im->root, l->name);
+		m.fd = open(path, (w ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		if (m.fd < 0) {
+			ret = -errno;
+			err("import: %s:%d: %s: %s", im->maps, l->line, path,
+			    strerror(-ret));
+			return ret;
+		}
+		if (fstat(m.fd, &st) || !S_ISREG(st.st_mode)) {
+			close(m.fd);
+			m.fd = -1;
+			l->kind = IMPORT_STANDIN;
+			not_reproduced(im, l, "not a regular file: anonymous memory in its place");
+		}
+		m.offset = l->offset;
+	}
+	if (l->kind == IMPORT_STACK)
+		m.map_flags |= MAP_GROWSDOWN;
+	if (l->kind != IMPORT_FILE)
+		m.map_flags |= MAP_ANONYMOUS;
+	ret = do_ioctl(im->fd, SHADOW_MM_MMAP, &m);
+	if (m.fd >= 0)
+		close(m.fd);
+	if (ret)
+		err("import: %s:%d: mmap: %s (%s)", im->maps, l->line,
+		    strerror(-ret), errno_name(-ret));
+	return ret;
+}
+
+/* Does the address space's maps line @sh show @l as the source does? */
+static bool same_line(const struct import *im, const struct maps_line *l,
+		      const struct maps_line *sh)
+{
+	size_t root = strlen(im->root);
+
+	if (sh->end != l->end || strcmp(sh->perms, l->perms))
+		return false;
+	switch (l->kind) {
+	case IMPORT_STACK:
+	case IMPORT_STANDIN:
+		return true;
+	case IMPORT_FILE:
+		return sh->offset == l->offset &&
+		       !strncmp(sh->name, im->root, root) &&
+		       !strcmp(sh->name + root, l->name);
+	default:
+		return sh->offset == l->offset && !strcmp(sh->name, l->name);
+	}
+}
+
+static void print_differ(struct import *im, const struct maps_line *l,
+			 const char *got)
+{
+	printf("# differs: %s:%d: %llx-%llx %s %08llx%s%s, got %s\n",
+	       im->maps, l->line, (unsigned long long)l->start,
+	       (unsigned long long)l->end, l->perms,
+	       (unsigned long long)l->offset, *l->name ? " " : "", l->name,
+	       got);
+	im->differ++;
+}
+
+/*
+ * The address space's maps against the source's, line by line: each line
+ * built must be there with its range, permissions, offset and name (but
+ * for a stand-in's name), and nothing else.
+ */
+static int import_compare(struct import *im)
+{
+	struct maps_line *sh = NULL;
+	char *buf = NULL, *s, *nl;
+	int nr = 0, i, j = 0, ret;
+	size_t len = 0;
+
+	ret = get_maps(im->fd, &buf, &len);
+	if (ret)
+		return ret;
+	for (s = buf; s && s < buf + len; s = nl + 1) {
+		nl = strchr(s, '\n');
+		if (nl)
+			*nl = '\0';
+		sh = grow(sh, nr, sizeof(*sh));
+		if (!parse_maps_line(NULL, s, 0, &sh[nr]))
+			nr++;
+		if (!nl)
+			break;
+	}
+	for (i = 0; i < im->nr; i++) {
+		struct maps_line *l = &im->lines[i];
+		char got[400];
+
+		if (l->kind == IMPORT_SKIP)
+			continue;
+		while (j < nr && sh[j].start < l->start)
+			j++;
+		if (j < nr && sh[j].start == l->start) {
+			sh[j].seen = true;
+			if (same_line(im, l, &sh[j]))
+				continue;
+			snprintf(got, sizeof(got), "%llx-%llx %s %08llx%s%s",
+				 (unsigned long long)sh[j].start,
+				 (unsigned long long)sh[j].end, sh[j].perms,
+				 (unsigned long long)sh[j].offset,
+				 *sh[j].name ? " " : "", sh[j].name);
+			print_differ(im, l, got);
+		} else {
+			print_differ(im, l, "nothing there");
+		}
+	}
+	for (j = 0; j < nr; j++) {
+		if (!sh[j].seen) {
+			printf("# differs: the shadow space also maps %llx-%llx %s\n",
+			       (unsigned long long)sh[j].start,
+			       (unsigned long long)sh[j].end, sh[j].perms);
+			im->differ++;
+		}
+		free(sh[j].name);
+	}
+	free(sh);
+	free(buf);
+	return 0;
+}
+
+/*
+ * Each line's kind, and MAP_NORESERVE on every other one of a run of
+ * adjacent lines: without a flag that differs, the engine would merge
+ * what the source shows apart (different anon_vmas, say). The heap, made
+ * by brk, has none: the line before it takes the flag.
+ */
+static void import_plan(struct import *im)
+{
+	struct maps_line *heap = NULL;
+	int i;
+
+	for (i = 0; i < im->nr; i++) {
+		struct maps_line *l = &im->lines[i];
+
+		l->why = classify(l);
+		if (l->kind == IMPORT_HEAP && !heap)
+			heap = l;
+		if (i && l[-1].end == l->start && l[-1].kind != IMPORT_SKIP &&
+		    l->kind != IMPORT_HEAP)
+			l->noreserve = !l[-1].noreserve;
+		if (l->kind == IMPORT_HEAP && i && l[-1].end == l->start &&
+		    l[-1].kind != IMPORT_HEAP)
+			l[-1].noreserve = true;
+	}
+	if (im->end_data > im->start_data)
+		printf("# not reproduced: start_data-end_data %llx-%llx: %s\n",
+		       (unsigned long long)im->start_data,
+		       (unsigned long long)im->end_data,
+		       "the uapi cannot set them");
+	if (heap && im->start_brk && im->start_brk != heap->start)
+		printf("# not reproduced: start_brk %llx: the heap starts at [heap]'s start\n",
+		       (unsigned long long)im->start_brk);
+	if (heap)
+		im->start_brk = heap->start;
+}
+
+/*
+ * import LABEL PID|FILE: a new address space with the VMAs of a process's
+ * maps. Bad input (a malformed line, a missing file) closes the address
+ * space again: nothing stays mapped.
+ */
+static int run_import(struct cmd *c)
+{
+	struct shadow_mm_create cr = { .size = sizeof(cr) };
+	struct shadow_mm_brk b = { .size = sizeof(b),
+				   .flags = SHADOW_BRK_SET_START };
+	struct label *lb = &cli.labels[c->mm];
+	struct import im = { .fd = -1 };
+	char maps[PATH_MAX], stat[PATH_MAX];
+	const char *src = c->src;
+	__u64 base = 0;
+	int i, ret;
+
+	c->reported = true;
+	if (c->e[0].nr && eval(&c->e[0], &base))
+		return RUN_FATAL;
+	snprintf(maps, sizeof(maps), "%s", src);
+	stat[0] = '\0';
+	if (src[strspn(src, "0123456789")] == '\0') {
+		snprintf(maps, sizeof(maps), "/proc/%s/maps", src);
+		snprintf(stat, sizeof(stat), "/proc/%s/stat", src);
+	}
+	if (c->stat)
+		snprintf(stat, sizeof(stat), "%s", c->stat);
+	im.maps = maps;
+	if (c->root && !realpath(c->root, im.root)) {
+		ret = -errno;
+		err("import: root=%s: %s", c->root, strerror(-ret));
+		return ret;
+	}
+	ret = read_maps(&im, maps);
+	if (!ret && stat[0])
+		ret = read_stat(&im, stat);
+	if (ret)
+		goto out;
+	cr.mmap_base = base;
+	im.fd = ioctl(cli.dev, SHADOW_MM_CREATE, &cr);
+	if (im.fd < 0) {
+		ret = -errno;
+		err("import: %s (%s)", strerror(-ret), errno_name(-ret));
+		goto out;
+	}
+	import_plan(&im);
+	if (im.start_brk) {
+		b.brk = im.start_brk;
+		ret = do_ioctl(im.fd, SHADOW_MM_BRK, &b);
+		if (ret) {
+			err("import: start_brk 0x%llx: %s (%s)",
+			    (unsigned long long)im.start_brk, strerror(-ret),
+			    errno_name(-ret));
+			goto out;
+		}
+	}
+	for (i = 0; !ret && i < im.nr; i++) {
+		if (im.lines[i].why)
+			not_reproduced(&im, &im.lines[i], im.lines[i].why);
+		if (im.lines[i].kind != IMPORT_SKIP)
+			ret = import_line(&im, &im.lines[i]);
+	}
+	if (!ret)
+		ret = import_compare(&im);
+	if (ret)
+		goto out;
+	lb->fd = im.fd;
+	im.fd = -1;
+	printf("%s%s: id %u, %d lines of %s: %d as in its maps, %d not reproduced\n",
+	       cli.replay ? "# " : "", lb->name, cr.out_id, im.nr, maps,
+	       im.nr - im.not_reproduced - im.differ, im.not_reproduced);
+	if (im.differ) {
+		err("import: %d line%s differ%s from %s", im.differ,
+		    im.differ == 1 ? "" : "s", im.differ == 1 ? "s" : "",
+		    maps);
+		ret = RUN_FATAL;
+	}
+out:
+	if (im.fd >= 0)
+		close(im.fd);
+	for (i = 0; i < im.nr; i++)
+		free(im.lines[i].name);
+	free(im.lines);
+	fflush(stdout);
+	return ret;
+}
+
 static int run_help(struct cmd *c);
 
 static int run_quit(struct cmd *c)
@@ -1770,77 +2403,81 @@ static int run_quit(struct cmd *c)
 static const struct cmd_type cmd_types[] = {
 	{ "create", "create LABEL [mmap_base=ADDR]",
 	  parse_create, run_create, SHADOW_MM_CMD_CREATE,
-	  "SHADOW_MM_CREATE", true, true },
+	  "SHADOW_MM_CREATE", true, true, false },
 	{ "mmap", "mmap LABEL ADDR|- LEN PROT FLAGS [offset=N] [as=NAME]",
 	  parse_mmap, run_mmap, SHADOW_MM_CMD_MMAP,
-	  "SHADOW_MM_MMAP", true, true },
+	  "SHADOW_MM_MMAP", true, true, false },
 	{ "munmap", "munmap LABEL ADDR LEN",
 	  parse_range_only, run_munmap, SHADOW_MM_CMD_MUNMAP,
-	  "SHADOW_MM_MUNMAP", true, true },
+	  "SHADOW_MM_MUNMAP", true, true, false },
 	{ "mprotect", "mprotect LABEL ADDR LEN PROT",
 	  parse_mprotect, run_mprotect, SHADOW_MM_CMD_MPROTECT,
-	  "SHADOW_MM_MPROTECT", true, true },
+	  "SHADOW_MM_MPROTECT", true, true, false },
 	{ "madvise", "madvise LABEL ADDR LEN ADVICE",
 	  parse_madvise, run_madvise, SHADOW_MM_CMD_MADVISE,
-	  "SHADOW_MM_MADVISE", true, true },
+	  "SHADOW_MM_MADVISE", true, true, false },
 	{ "mremap",
 	  "mremap LABEL OLD OLDLEN NEWLEN [maymove|fixed|dontunmap] [to=ADDR] [as=NAME]",
 	  parse_mremap, run_mremap, SHADOW_MM_CMD_MREMAP,
-	  "SHADOW_MM_MREMAP", true, true },
+	  "SHADOW_MM_MREMAP", true, true, false },
 	{ "mlock", "mlock LABEL ADDR LEN [onfault]",
 	  parse_mlock, run_mlock, SHADOW_MM_CMD_MLOCK,
-	  "SHADOW_MM_MLOCK", true, true },
+	  "SHADOW_MM_MLOCK", true, true, false },
 	{ "munlock", "munlock LABEL ADDR LEN",
 	  parse_range_only, run_munlock, SHADOW_MM_CMD_MUNLOCK,
-	  "SHADOW_MM_MUNLOCK", true, true },
+	  "SHADOW_MM_MUNLOCK", true, true, false },
 	{ "mlockall", "mlockall LABEL current|future|onfault...",
 	  parse_mlockall, run_mlockall, SHADOW_MM_CMD_MLOCKALL,
-	  "SHADOW_MM_MLOCKALL", true, true },
+	  "SHADOW_MM_MLOCKALL", true, true, false },
 	{ "munlockall", "munlockall LABEL",
 	  parse_label_only, run_munlockall, SHADOW_MM_CMD_MUNLOCKALL,
-	  "SHADOW_MM_MUNLOCKALL", true, true },
+	  "SHADOW_MM_MUNLOCKALL", true, true, false },
 	{ "brk", "brk LABEL [ADDR | start=ADDR]",
 	  parse_brk, run_brk, SHADOW_MM_CMD_BRK,
-	  "SHADOW_MM_BRK", true, true },
+	  "SHADOW_MM_BRK", true, true, false },
 	{ "touch", "touch LABEL ADDR LEN read|write|exec",
 	  parse_touch, run_touch, SHADOW_MM_CMD_FAULT,
-	  "SHADOW_MM_FAULT", true, true },
+	  "SHADOW_MM_FAULT", true, true, false },
 	{ "write", "write LABEL ADDR \"STRING\"|fill=BYTE len=N [force]",
 	  parse_write, run_write, SHADOW_MM_CMD_ACCESS,
-	  "SHADOW_MM_ACCESS", true, true },
+	  "SHADOW_MM_ACCESS", true, true, false },
 	{ "read", "read LABEL ADDR LEN [text|hex] [force]",
 	  parse_read, run_read, SHADOW_MM_CMD_ACCESS,
-	  "SHADOW_MM_ACCESS", true, true },
+	  "SHADOW_MM_ACCESS", true, true, true },
 	{ "fork", "fork PARENT CHILD [vm|odf]",
 	  parse_fork, run_fork, SHADOW_MM_CMD_FORK,
-	  "SHADOW_MM_FORK", true, true },
+	  "SHADOW_MM_FORK", true, true, false },
 	{ "exit", "exit LABEL",
 	  parse_label_only, run_exit, SHADOW_MM_CMD_EXIT,
-	  "SHADOW_MM_EXIT", true, true },
+	  "SHADOW_MM_EXIT", true, true, false },
 	{ "close", "close LABEL",
-	  parse_close, run_close, -1, NULL, true, false },
+	  parse_close, run_close, -1, NULL, true, false, false },
+	{ "import",
+	  "import LABEL PID|FILE [stat=FILE] [root=DIR] [mmap_base=ADDR]",
+	  parse_import, run_import, SHADOW_MM_CMD_MMAP,
+	  "SHADOW_MM_MMAP", true, true, false },
 	{ "maps", "maps LABEL",
 	  parse_label_only, run_maps, SHADOW_MM_CMD_GET_MAPS,
-	  "SHADOW_MM_GET_MAPS", true, true },
+	  "SHADOW_MM_GET_MAPS", true, true, true },
 	{ "vmas", "vmas LABEL [START END]",
 	  parse_vmas, run_vmas, SHADOW_MM_CMD_GET_VMAS,
-	  "SHADOW_MM_GET_VMAS", true, true },
+	  "SHADOW_MM_GET_VMAS", true, true, true },
 	{ "walk", "walk LABEL ADDR NPAGES",
 	  parse_walk, run_walk, SHADOW_MM_CMD_WALK,
-	  "SHADOW_MM_WALK", true, true },
+	  "SHADOW_MM_WALK", true, true, true },
 	{ "stats", "stats LABEL",
 	  parse_label_only, run_stats, SHADOW_MM_CMD_GET_STATS,
-	  "SHADOW_MM_GET_STATS", true, true },
+	  "SHADOW_MM_GET_STATS", true, true, true },
 	{ "counters", "counters",
-	  parse_none, run_counters, -1, NULL, false, true },
+	  parse_none, run_counters, -1, NULL, false, true, true },
 	{ "echo", "echo [TEXT...]",
-	  parse_echo, run_echo, -1, NULL, false, false },
+	  parse_echo, run_echo, -1, NULL, false, false, true },
 	{ "sleep", "sleep MS",
-	  parse_sleep, run_sleep, -1, NULL, false, false },
+	  parse_sleep, run_sleep, -1, NULL, false, false, true },
 	{ "help", "help",
-	  parse_none, run_help, -1, NULL, false, false },
+	  parse_none, run_help, -1, NULL, false, false, true },
 	{ "quit", "quit",
-	  parse_none, run_quit, -1, NULL, false, false },
+	  parse_none, run_quit, -1, NULL, false, false, true },
 	{ }
 };
 
@@ -1954,20 +2591,50 @@ static int open_dev(void)
 	return 0;
 }
 
-/* Run a parsed line: 0, or EXIT_FAILED (reported). */
+/*
+ * -r: the one result line of a call, "ok", "ok ADDR" or "err ENAME"
+ * ("fail" when it could not run, a "! ERRNO" not met noted after it); a
+ * query prints only a failure. A line that could not replay sets the
+ * exit status, but the next one runs.
+ */
+static int replay_result(struct cmd *c, int ret)
+{
+	if (ret == RUN_FATAL) {
+		puts("fail");
+	} else if (ret) {
+		printf("err %s", errno_name(-ret));
+	} else if (!c->type->query || c->expect) {
+		fputs("ok", stdout);
+		if (c->has_result)
+			printf(" 0x%llx", (unsigned long long)c->result);
+	}
+	if (ret != RUN_FATAL && c->expect && ret != -c->expect)
+		printf(" (expected %s)", errno_name(c->expect));
+	if (ret != RUN_FATAL && (ret || !c->type->query || c->expect))
+		putchar('\n');
+	if (ret == RUN_FATAL || (c->expect && ret != -c->expect) ||
+	    (ret && c->reported))
+		cli.replay_status = EXIT_FAILED;
+	fflush(stdout);
+	return 0;
+}
+
 /* Judge a command's result @ret as the script expects it. */
 static int finish_line(struct cmd *c, int ret)
 {
 	const struct cmd_type *t = c->type;
 	const char *name = t->name;
+	int made = t->run == run_fork ? c->mm2 : c->mm;
 
 	fflush(stdout);
-	if (ret == RUN_FATAL)
-		return EXIT_FAILED;
 	/* A label whose address space was not made can be made again. */
-	if (ret && (t->run == run_create || t->run == run_fork))
-		cli.labels[t->run == run_fork ? c->mm2 : c->mm].declared =
-			false;
+	if (ret && (t->run == run_create || t->run == run_fork ||
+		    t->run == run_import) && cli.labels[made].fd < 0)
+		cli.labels[made].declared = false;
+	if (cli.replay)
+		return replay_result(c, ret);
+	if (ret == RUN_FATAL || (ret && c->reported && !c->expect))
+		return EXIT_FAILED;
 	if (c->expect && ret == -c->expect) {
 		printf("%s: %s (%s)%s, as expected\n", name, strerror(-ret),
 		       errno_name(-ret), c->detail);
@@ -2087,8 +2754,10 @@ static int batch_result(struct cmd *c, struct shadow_mm_batch_op *op)
 				 pages == 1 ? "" : "s");
 			return op->out_result;
 		}
-		printf("%s: touched %llu page%s\n", label,
-		       (unsigned long long)pages, pages == 1 ? "" : "s");
+		if (!cli.replay)
+			printf("%s: touched %llu page%s\n", label,
+			       (unsigned long long)pages,
+			       pages == 1 ? "" : "s");
 		return 0;
 	}
 	if (op->out_result < 0)
@@ -2143,6 +2812,9 @@ static void free_cmd(struct cmd *c)
 {
 	free(c->text);
 	free(c->data);
+	free(c->src);
+	free(c->stat);
+	free(c->root);
 }
 
 /* Parse all of @f, then run it: the exit status. */
@@ -2228,43 +2900,58 @@ static int interact(void)
 
 static void print_usage(void)
 {
-	fputs("usage: shadow_mm_cli [-x] [-n] [-b] [SCRIPT | -]\n"
+	fputs("usage: shadow_mm_cli [-x] [-n] [-b] [-r] [SCRIPT | -]\n"
 	      "  -x  echo each command before its output\n"
 	      "  -n  check the script's syntax, run nothing\n"
 	      "  -b  send runs of mmap, munmap, mprotect, madvise and touch\n"
 	      "      lines as one batch (SHADOW_MM_BATCH)\n"
+	      "  -r, --replay  run every line whatever its result; print each\n"
+	      "      call's as \"ok\", \"ok ADDR\" or \"err ENAME\"\n"
 	      "With no SCRIPT and a terminal on stdin: a prompt (try help).\n",
 	      stderr);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "replay", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ }
+	};
 	bool parse_only = false;
 	const char *path = NULL;
 	FILE *f = stdin;
-	int i, ret;
+	int opt, ret;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-x")) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+xnbrh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'x':
 			cli.trace = true;
-		} else if (!strcmp(argv[i], "-n")) {
+			break;
+		case 'n':
 			parse_only = true;
-		} else if (!strcmp(argv[i], "-b")) {
+			break;
+		case 'b':
 			cli.batch = true;
-		} else if (!strcmp(argv[i], "-h") ||
-			   !strcmp(argv[i], "--help")) {
+			break;
+		case 'r':
+			cli.replay = true;
+			break;
+		case 'h':
 			print_usage();
 			return 0;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			print_usage();
-			return EXIT_SYNTAX;
-		} else if (!path && i == argc - 1) {
-			path = argv[i];
-		} else {
+		default:
 			print_usage();
 			return EXIT_SYNTAX;
 		}
 	}
+	if (optind < argc - 1) {
+		print_usage();
+		return EXIT_SYNTAX;
+	}
+	if (optind < argc)
+		path = argv[optind];
 	if (!path && isatty(STDIN_FILENO) && !parse_only) {
 		cli.script = "<stdin>";
 		return interact();
@@ -2284,5 +2971,5 @@ int main(int argc, char **argv)
 	if (f != stdin)
 		fclose(f);
 	fflush(stdout);
-	return ret;
+	return ret ? ret : cli.replay_status;
 }

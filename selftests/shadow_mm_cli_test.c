@@ -5,7 +5,7 @@
  * caught as one stream and followed by "[exit N]"; the result must equal
  * the script's .out file byte for byte. A mismatch prints the whole output,
  * each line prefixed "got| ". Also: every script in cli/ has a variant
- * here, and the prompt mode on a terminal.
+ * here, the prompt mode on a terminal, and an import of this process.
  */
 #include <dirent.h>
 #include <libgen.h>
@@ -146,7 +146,7 @@ FIXTURE(cli) {
 
 FIXTURE_VARIANT(cli) {
 	const char *script;
-	const char *flag;		/* "-x" or "-n" */
+	const char *flag;		/* "-x", "-n", "-rx" (replay)... */
 	bool from_stdin;		/* the script on stdin, "-" */
 };
 
@@ -202,6 +202,16 @@ FIXTURE_VARIANT_ADD(cli, bad_string) { .script = "bad_string.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_command) { .script = "bad_command.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_args) { .script = "bad_args.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_number) { .script = "bad_number.sh" };
+/* Replay (-r): every line runs, one result each, expected errors too. */
+FIXTURE_VARIANT_ADD(cli, replay) { .script = "replay.sh", .flag = "-rx" };
+/* ... but a malformed script still runs nothing. */
+FIXTURE_VARIANT_ADD(cli, replay_bad) { .script = "replay_bad.sh", .flag = "-rx" };
+FIXTURE_VARIANT_ADD(cli, replay_bad_command) { .script = "replay_bad_command.sh", .flag = "-r" };
+/* import of a saved maps and stat of a Debian program. */
+FIXTURE_VARIANT_ADD(cli, import) { .script = "import.sh" };
+/* import of bad input: line-numbered errors, nothing left mapped. */
+FIXTURE_VARIANT_ADD(cli, import_bad) { .script = "import_bad.sh", .flag = "-rx" };
+FIXTURE_VARIANT_ADD(cli, import_fail) { .script = "import_fail.sh" };
 
 /* Run the variant's script (with -b: batched) against its .out file. */
 static void golden(struct __test_metadata *_metadata,
@@ -303,6 +313,95 @@ TEST(every_script_runs)
 	}
 	closedir(dir);
 	EXPECT_LT(10, scripts);
+}
+
+/* Is @line (up to its newline) in @maps, as the CLI's maps prints it? */
+static bool maps_has(const char *maps, const char *line, bool with_name)
+{
+	unsigned long long start, end, off;
+	char perms[5], want[128];
+	const char *s, *name, *nl;
+	size_t name_len, len;
+	int n = 0;
+
+	if (sscanf(line, "%llx-%llx %4s %llx %*x:%*x %*u%n", &start, &end,
+		   perms, &off, &n) < 4 || !n)
+		return false;
+	for (name = line + n; *name == ' '; name++)
+		;
+	name_len = strcspn(name, "\n");
+	snprintf(want, sizeof(want), "\n%08llx-%08llx %s %08llx ", start, end,
+		 perms, off);
+	s = strstr(maps, want);
+	if (!s)
+		return false;
+	if (!with_name)
+		return true;
+	nl = strchr(s + 1, '\n');
+	len = nl ? (size_t)(nl - s - 1) : strlen(s + 1);
+	if (!name_len)
+		return s[len] == ' ';
+	return len > name_len && s[len - name_len] == ' ' &&
+	       !memcmp(s + 1 + len - name_len, name, name_len);
+}
+
+/*
+ * import of this very process: each line of its maps that the uapi can
+ * build (below the top of the user address space) is in the shadow
+ * space's maps with its range, permissions and offset, and with its name
+ * but for [stack] and the special mappings, whose stand-ins have none;
+ * the CLI found no line that differs, and nothing stays mapped.
+ */
+TEST(import_self)
+{
+	static char maps[256 * 1024];
+	char script[] = "/tmp/shadow_mm_cli_import.XXXXXX";
+	char *args[3] = { "shadow_mm_cli", script, NULL };
+	struct shadow_counts base = shadow_counts();
+	struct cli_paths p;
+	int fd, lines = 0;
+	char *got, *line;
+	ssize_t n, len = 0;
+
+	ASSERT_EQ(0, find_paths(&p));
+	got = calloc(1, MAX_OUTPUT + 64 + 1);
+	ASSERT_NE(NULL, got);
+	fd = mkstemp(script);
+	ASSERT_LE(0, fd);
+	dprintf(fd, "import self %d\nmaps self\n", getpid());
+	close(fd);
+	run_cli(&p, args, NULL, got);
+	unlink(script);
+	/* Read at once, without malloc: the heap as the CLI saw it. */
+	fd = open("/proc/self/maps", O_RDONLY);
+	ASSERT_LE(0, fd);
+	while ((n = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	maps[len] = '\0';
+	EXPECT_NE(NULL, strstr(got, "[exit 0]\n"));
+	EXPECT_EQ(NULL, strstr(got, "# differs"));
+	for (line = maps; *line; line += strcspn(line, "\n") + 1) {
+		unsigned long long end = 0;
+		const char *name = strchr(line, '/');
+		const char *br = strchr(line, '[');
+		bool special;
+
+		if (sscanf(line, "%*x-%llx", &end) != 1 ||
+		    end > SHADOW_TASK_SIZE)
+			continue;
+		special = br && (!name || br < name) &&
+			  strncmp(br, "[heap]", 6);
+		EXPECT_TRUE(maps_has(got, line, !special))
+			TH_LOG("not imported: %.*s", (int)strcspn(line, "\n"),
+			       line);
+		lines++;
+		if (!line[strcspn(line, "\n")])
+			break;
+	}
+	EXPECT_LT(3, lines);
+	free(got);
+	shadow_expect_counts(_metadata, base);
 }
 
 /* Add what the terminal shows to @buf until it holds @n prompts. */
