@@ -316,6 +316,16 @@ TEST_F(layout, special_rules)
 	real_err = mprotect((void *)rs, PAGE, PROT_NONE) ? -errno : 0;
 	ASSERT_EQ(-EINVAL, real_err);
 	EXPECT_EQ(real_err, _shadow_mprotect(mfd, a, PAGE, PROT_NONE));
+	/* No pages to drop from a pfnmap; mlock leaves both as they are. */
+	real_err = madvise((void *)rs, re - rs, MADV_DONTNEED) ? -errno : 0;
+	ASSERT_EQ(-EINVAL, real_err);
+	EXPECT_EQ(real_err, _shadow_madvise(mfd, a, len, MADV_DONTNEED));
+	real_err = mlock((void *)rs, re - rs) ? -errno : 0;
+	EXPECT_EQ(0, real_err);
+	EXPECT_EQ(real_err, _shadow_mlock(mfd, a, len + 2 * PAGE, 0));
+	EXPECT_EQ(0, shadow_stats(_metadata, mfd).out_locked_vm);
+	munlock((void *)rs, re - rs);
+	EXPECT_EQ(0, _shadow_munlock(mfd, a, len + 2 * PAGE));
 	/* Part of one moved: the split is refused. */
 	EXPECT_EQ(-EINVAL, _shadow_mremap(mfd, a, PAGE, PAGE,
 					  MREMAP_MAYMOVE | MREMAP_FIXED, dst,
@@ -538,12 +548,10 @@ static int run_probe(unsigned long persona, char *out, size_t size)
 		return -1;
 	pid = fork();
 	if (!pid) {
-		char *argv[] = { "probe", NULL };
-
 		dup2(pfd[1], 1);
 		setenv(PROBE_ENV, "1", 1);
 		personality(persona);
-		execv("/proc/self/exe", argv);
+		execl("/proc/self/exe", "probe", (char *)NULL);
 		_exit(3);
 	}
 	close(pfd[1]);

@@ -765,7 +765,8 @@ struct shadow_mm_fork {
  *    (SHADOW_VM_DONTDUMP);
  *  - MADV_DONTNEED, MADV_DONTNEED_LOCKED: the range's pages are unmapped:
  *    private memory reads zeroes afterwards, shared memory its object's
- *    pages; -EINVAL on VM_LOCKED memory unless MADV_DONTNEED_LOCKED;
+ *    pages; -EINVAL on VM_LOCKED memory unless MADV_DONTNEED_LOCKED,
+ *    and on VM_PFNMAP memory ([vvar]);
  *  - MADV_WILLNEED: nothing to read ahead (no swap, no files), only its
  *    errors;
  *  - MADV_POPULATE_READ, MADV_POPULATE_WRITE: every page of the range
