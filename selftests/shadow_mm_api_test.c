@@ -282,7 +282,7 @@ TEST(create_bad_input)
 	ASSERT_LE(0, fd);
 	memset(&c, 0, sizeof(c));
 	c.size = sizeof(c);
-	c.flags = 1;
+	c.flags = 1u << 1;	/* bit 0 is SHADOW_CREATE_LEGACY_LAYOUT */
 	EXPECT_EQ(-EINVAL, shadow_ioctl(fd, SHADOW_MM_CREATE, &c));
 	c.flags = 0;
 	c.__reserved = 1;

@@ -1784,6 +1784,9 @@ static void mmap_oracle(struct fuzz *f, const struct call *k, int err,
 	int rerr;
 	char what[64], e[24];
 
+	/* The kinds of SHADOW_MM_FEATURE_LAYOUT are no mmap(2). */
+	if (m->flags)
+		return;
 	if (flags & MAP_FIXED)
 		flags = (flags & ~MAP_FIXED) | MAP_FIXED_NOREPLACE;
 	/* A real file would be mapped: the module maps no files. */
