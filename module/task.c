@@ -69,10 +69,17 @@ static bool shadow_exit_mm(struct shadow_task *task)
  */
 static int shadow_task_mmap_exec(struct shadow_ucmd *ucmd)
 {
+	/* x86's map_vdso(): the text, then the data the kernel fills in. */
+	static const vm_flags_t shadow_special_flags[] = {
+		[SHADOW_SPECIAL_VDSO] = VM_READ | VM_EXEC | VM_MAYREAD |
+					VM_MAYWRITE | VM_MAYEXEC,
+		[SHADOW_SPECIAL_VVAR] = VM_READ | VM_MAYREAD | VM_IO |
+					VM_DONTDUMP | VM_PFNMAP,
+	};
 	struct shadow_mm_mmap *cmd = ucmd->cmd;
 	const u32 rw = PROT_READ | PROT_WRITE;
 	unsigned long len;
-	int ret;
+	int kind, ret;
 
 	if (hweight32(cmd->flags) != 1 || cmd->map_flags || cmd->fd ||
 	    cmd->offset || !cmd->addr || offset_in_page(cmd->addr) ||
@@ -84,22 +91,14 @@ static int shadow_task_mmap_exec(struct shadow_ucmd *ucmd)
 
 	switch (cmd->flags) {
 	case SHADOW_MMAP_VDSO:
-		if (cmd->prot || cmd->start_stack)
-			return -EINVAL;
-		ret = shadow_install_special_mapping(ucmd->mm, cmd->addr, len,
-						     VM_READ | VM_EXEC |
-						     VM_MAYREAD | VM_MAYWRITE |
-						     VM_MAYEXEC,
-						     SHADOW_SPECIAL_VDSO);
-		break;
 	case SHADOW_MMAP_VVAR:
+		kind = cmd->flags == SHADOW_MMAP_VDSO ? SHADOW_SPECIAL_VDSO :
+							SHADOW_SPECIAL_VVAR;
 		if (cmd->prot || cmd->start_stack)
 			return -EINVAL;
 		ret = shadow_install_special_mapping(ucmd->mm, cmd->addr, len,
-						     VM_READ | VM_MAYREAD |
-						     VM_IO | VM_DONTDUMP |
-						     VM_PFNMAP,
-						     SHADOW_SPECIAL_VVAR);
+						     shadow_special_flags[kind],
+						     kind);
 		break;
 	default:
 		if ((cmd->prot & ~PROT_EXEC) != rw ||
