@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "shadow_mm_lib.h"
 
@@ -114,7 +115,9 @@ struct cmd {
 	char *data;			/* write's bytes, echo's text */
 	size_t data_len;
 	int fill;			/* write's fill=BYTE */
-	char *src, *stat, *root;	/* import's SOURCE, stat=, root= */
+	char *src, *stat, *root;	/* import's SOURCE, stat=, root=; mmap's
+					 * file=, root=
+					 */
 	char detail[64];		/* added to an error message */
 	bool reported;			/* its failure was explained already */
 	bool has_result;		/* -r prints "ok @result" */
@@ -144,6 +147,7 @@ static struct {
 	struct var *vars;
 	int nr_vars;
 	struct alias_map pages, shmem, files;
+	char root[PATH_MAX];		/* the last import's root=, or "" */
 } cli = { .dev = -1 };
 
 /* --- messages -------------------------------------------------------------- */
@@ -810,6 +814,26 @@ static int parse_mmap(struct parser *p, struct cmd *c)
 	if (option(p, "offset", &t) &&
 	    parse_expr(p, &t, "offset=N", &c->e[2]))
 		return -1;
+	if (option(p, "file", &t)) {
+		if (!t.len) {
+			err("%s: expected file=PATH, got an empty PATH", p->cmd);
+			return -1;
+		}
+		if (c->flags & MAP_ANONYMOUS) {
+			err("%s: file= maps a file: FLAGS must not hold anonymous",
+			    p->cmd);
+			return -1;
+		}
+		c->src = dup_token(&t);
+	}
+	if (option(p, "root", &t)) {
+		if (!c->src) {
+			err("%s: root=DIR is where file=PATH starts: no file=",
+			    p->cmd);
+			return -1;
+		}
+		c->root = dup_token(&t);
+	}
 	return parse_as(p, c);
 }
 
@@ -1214,6 +1238,44 @@ static int run_create(struct cmd *c)
 	return 0;
 }
 
+/*
+ * mmap's file=PATH into m->fd: under root=DIR when the line has one, else
+ * under the last import's root= when PATH is absolute. It is opened for
+ * reading, and for writing too when a shared mapping is to be writable,
+ * as import opens its files. /dev/zero becomes what Linux's mmap_zero()
+ * makes of it, anonymous memory (shared or private), so that m->fd stays
+ * -1. 0, or RUN_FATAL (reported).
+ */
+static int open_mapped(struct cmd *c, struct shadow_mm_mmap *m)
+{
+	bool rw = (c->flags & MAP_SHARED) && (c->prot & PROT_WRITE);
+	const char *root = c->root ? c->root : cli.root;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!c->root && c->src[0] != '/')
+		root = "";
+	if (snprintf(path, sizeof(path), "%s%s%s", root,
+		     *root && c->src[0] != '/' ? "/" : "", c->src) >=
+	    (int)sizeof(path)) {
+		err("mmap: file=%s: the path is too long", c->src);
+		return RUN_FATAL;
+	}
+	m->fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (m->fd < 0) {
+		err("mmap: file=%s: %s (%s)", path, strerror(errno),
+		    errno_name(errno));
+		return RUN_FATAL;
+	}
+	if (!fstat(m->fd, &st) && S_ISCHR(st.st_mode) &&
+	    st.st_rdev == makedev(1, 5)) {
+		close(m->fd);
+		m->fd = -1;
+		m->map_flags |= MAP_ANONYMOUS;
+	}
+	return 0;
+}
+
 static int run_mmap(struct cmd *c)
 {
 	struct shadow_mm_mmap m = {
@@ -1228,7 +1290,11 @@ static int run_mmap(struct cmd *c)
 	m.addr = v[0];
 	m.len = v[1];
 	m.offset = v[2];
+	if (c->src && open_mapped(c, &m))
+		return RUN_FATAL;
 	ret = do_ioctl(fd, SHADOW_MM_MMAP, &m);
+	if (m.fd >= 0)
+		close(m.fd);
 	if (ret)
 		return ret;
 	set_var(c, m.out_addr);
@@ -2374,6 +2440,7 @@ static int run_import(struct cmd *c)
 		goto out;
 	lb->fd = im.fd;
 	im.fd = -1;
+	snprintf(cli.root, sizeof(cli.root), "%s", im.root);
 	printf("%s%s: id %u, %d lines of %s: %d as in its maps, %d not reproduced\n",
 	       cli.replay ? "# " : "", lb->name, cr.out_id, im.nr, maps,
 	       im.nr - im.not_reproduced - im.differ, im.not_reproduced);
@@ -2404,7 +2471,8 @@ static const struct cmd_type cmd_types[] = {
 	{ "create", "create LABEL [mmap_base=ADDR]",
 	  parse_create, run_create, SHADOW_MM_CMD_CREATE,
 	  "SHADOW_MM_CREATE", true, true, false },
-	{ "mmap", "mmap LABEL ADDR|- LEN PROT FLAGS [offset=N] [as=NAME]",
+	{ "mmap",
+	  "mmap LABEL ADDR|- LEN PROT FLAGS [offset=N] [file=PATH [root=DIR]] [as=NAME]",
 	  parse_mmap, run_mmap, SHADOW_MM_CMD_MMAP,
 	  "SHADOW_MM_MMAP", true, true, false },
 	{ "munmap", "munmap LABEL ADDR LEN",
@@ -2698,7 +2766,7 @@ static bool batchable(struct cmd *c, int label, const bool *set)
 	    c->type->run != run_mprotect && c->type->run != run_madvise &&
 	    c->type->run != run_touch)
 		return false;
-	if (c->mm != label || cli.labels[label].fd < 0)
+	if (c->mm != label || cli.labels[label].fd < 0 || c->src)
 		return false;
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < c->e[i].nr; j++) {

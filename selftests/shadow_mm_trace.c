@@ -64,8 +64,10 @@
  * [vvar]...: import maps anonymous memory in its place) and [vsyscall]
  * (above the user address space); the start of [stack] (it grows by page
  * faults, which are not recorded); the name and offset of a file mapping
- * when the CLI has no file= (it is replayed as anonymous memory). A call
- * recorded after a thread was started may differ for that reason alone.
+ * replayed as anonymous memory: all of them when the CLI has no file=,
+ * else those whose fd named no path the CLI can open (a deleted file, a
+ * memfd, a path with a blank). A call recorded after a thread was started
+ * may differ for that reason alone.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -663,6 +665,8 @@ struct log {
 	char *mmap_base;
 	struct call *calls;
 	int nr_calls;
+	char **stood_in;	/* the paths of the files replayed as anonymous */
+	int nr_stood_in;
 };
 
 static void *grow(void *p, int nr, size_t size)
@@ -846,6 +850,30 @@ static char *stand_in(const char *text)
 	return out;
 }
 
+/*
+ * Can the CLI open a call's file=PATH as the program did? Not when the
+ * path is none (a deleted file, a memfd, an fd readlink could not name:
+ * their maps names are not paths) or holds a blank (the CLI's words end
+ * there). The recorder writes file= last: the PATH is the rest.
+ */
+static bool file_replayable(const char *text)
+{
+	const char *path = strstr(text, " file=");
+
+	path += 6;
+	return path[0] == '/' && !path[strcspn(path, " \t")];
+}
+
+static bool stood_in(const struct log *lg, const char *name)
+{
+	int i;
+
+	for (i = 0; i < lg->nr_stood_in; i++)
+		if (!strcmp(lg->stood_in[i], name))
+			return true;
+	return false;
+}
+
 /* One maps line: 0, or -1 when it is not one. */
 static int parse_maps(const char *s, struct maps_line *l)
 {
@@ -949,7 +977,8 @@ static void compare_maps(struct log *lg, char **shadow, int nr_shadow,
 			}
 		} else if (s->end == l.end && !strcmp(s->perms, l.perms) &&
 			   (special(l.name) ||
-			    (files_stand_in && l.name[0] == '/' && !*name))) {
+			    (!*name && ((files_stand_in && l.name[0] == '/') ||
+					stood_in(lg, l.name))))) {
 			v->not_compared++;
 			continue;
 		} else if (s->end == l.end && !strcmp(s->perms, l.perms) &&
@@ -1094,10 +1123,15 @@ static int do_replay(const char *path, const char *cli_given,
 	for (i = 0; i < lg.nr_calls; i++) {
 		struct call *c = &lg.calls[i];
 
-		if (!files && strstr(c->text, " file=")) {
+		if (strstr(c->text, " file=") &&
+		    (!files || !file_replayable(c->text))) {
 			char *s = stand_in(c->text);
 
 			c->stand_in = true;
+			lg.stood_in = grow(lg.stood_in, lg.nr_stood_in,
+					   sizeof(char *));
+			lg.stood_in[lg.nr_stood_in++] =
+				xstrdup(strstr(c->text, " file=") + 6);
 			fprintf(f, "%s\n", s);
 			free(s);
 		} else {
