@@ -1913,6 +1913,7 @@ enum import_kind {
 	IMPORT_SHMEM,		/* /dev/zero (deleted): shared anonymous memory */
 	IMPORT_FILE,		/* a file, by its path */
 	IMPORT_HEAP,		/* [heap]: by brk */
+	IMPORT_BSS,		/* [heap] up to start_brk: anonymous memory */
 	IMPORT_STACK,		/* [stack]: MAP_GROWSDOWN, not an exec stack */
 	IMPORT_STANDIN,		/* anonymous memory in its place */
 	IMPORT_SKIP,		/* nothing: outside the address space */
@@ -2096,8 +2097,16 @@ static int read_stat(struct import *im, const char *path)
 	return 0;
 }
 
-/* Why a line cannot be built as it is, or NULL; sets its kind. */
-static const char *classify(struct maps_line *l)
+/*
+ * Why a line cannot be built as it is, or NULL; sets its kind. The ELF
+ * loader maps the bss beyond the file's last page with vm_brk_flags() and
+ * sets start_brk at its end: Linux shows that VMA as [heap] (it touches
+ * [start_brk, brk]), and brk(2) then makes a VMA of its own above it
+ * (do_brk_flags() is given no VMA to expand below start_brk). So a [heap]
+ * line that ends at @start_brk is the bss, anonymous memory, which the
+ * engine names [heap] for the same reason.
+ */
+static const char *classify(struct maps_line *l, __u64 start_brk)
 {
 	const char *name = l->name;
 	size_t len = strlen(name);
@@ -2108,6 +2117,10 @@ static const char *classify(struct maps_line *l)
 	if (l->end > SHADOW_TASK_SIZE) {
 		l->kind = IMPORT_SKIP;
 		return "above the user address space: not mapped";
+	}
+	if (!strcmp(name, "[heap]") && l->end == start_brk) {
+		l->kind = IMPORT_BSS;
+		return NULL;
 	}
 	if (!strcmp(name, "[heap]")) {
 		l->kind = IMPORT_HEAP;
@@ -2339,7 +2352,8 @@ static int import_compare(struct import *im)
  * Each line's kind, and MAP_NORESERVE on every other one of a run of
  * adjacent lines: without a flag that differs, the engine would merge
  * what the source shows apart (different anon_vmas, say). The heap, made
- * by brk, has none: the line before it takes the flag.
+ * by brk, and the bss, made by the ELF loader's brk, have none (the flag
+ * would show in their vm_flags): the line before takes it.
  */
 static void import_plan(struct import *im)
 {
@@ -2348,15 +2362,17 @@ static void import_plan(struct import *im)
 
 	for (i = 0; i < im->nr; i++) {
 		struct maps_line *l = &im->lines[i];
+		bool brk_made;
 
-		l->why = classify(l);
+		l->why = classify(l, im->start_brk);
+		brk_made = l->kind == IMPORT_HEAP || l->kind == IMPORT_BSS;
 		if (l->kind == IMPORT_HEAP && !heap)
 			heap = l;
 		if (i && l[-1].end == l->start && l[-1].kind != IMPORT_SKIP &&
-		    l->kind != IMPORT_HEAP)
+		    !brk_made)
 			l->noreserve = !l[-1].noreserve;
-		if (l->kind == IMPORT_HEAP && i && l[-1].end == l->start &&
-		    l[-1].kind != IMPORT_HEAP)
+		if (brk_made && i && l[-1].end == l->start &&
+		    l[-1].kind != IMPORT_HEAP && l[-1].kind != IMPORT_BSS)
 			l[-1].noreserve = true;
 	}
 	if (im->end_data > im->start_data)

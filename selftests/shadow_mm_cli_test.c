@@ -213,6 +213,8 @@ FIXTURE_VARIANT_ADD(cli, import) { .script = "import.sh" };
 /* import of bad input: line-numbered errors, nothing left mapped. */
 FIXTURE_VARIANT_ADD(cli, import_bad) { .script = "import_bad.sh", .flag = "-rx" };
 FIXTURE_VARIANT_ADD(cli, import_fail) { .script = "import_fail.sh" };
+/* A static program's bss, [heap] up to start_brk. */
+FIXTURE_VARIANT_ADD(cli, import_static) { .script = "import_static.sh" };
 /* mmap file=PATH, under root= or the import's. */
 FIXTURE_VARIANT_ADD(cli, mmap_file) { .script = "mmap_file.sh" };
 

@@ -994,39 +994,6 @@ static void compare_maps(struct log *lg, char **shadow, int nr_shadow,
 	free(sh);
 }
 
-/*
- * The ELF loader maps the bss beyond the file's last page with
- * vm_brk_flags(), and maps names it [heap] only because it ends at
- * start_brk: a [heap] line below start_brk (field 47 of the stat line)
- * is that, anonymous memory, and brk starts above it, in a VMA of its
- * own. Give import the line unnamed, so that it maps it as such and
- * takes start_brk from the stat line.
- */
-static void split_bss(struct log *lg)
-{
-	unsigned long long start_brk = 0, start, end;
-	const char *s = strrchr(lg->stat, ')');
-	int field, i, n;
-	char *l;
-
-	for (field = 2; s && *s && field < 47; field++)
-		s = strchr(s + 1, ' ');
-	if (!s)
-		return;
-	start_brk = strtoull(s, NULL, 10);
-	for (i = 0; i < lg->nr_maps; i++) {
-		l = lg->maps[i];
-		n = strlen(l);
-		if (n < 6 || strcmp(l + n - 6, "[heap]") ||
-		    sscanf(l, "%llx-%llx", &start, &end) != 2 ||
-		    start >= start_brk || end > start_brk)
-			continue;
-		l[n - 6] = '\0';
-		printf("# replay: %llx-%llx, [heap] below start_brk %llx: the bss, %s\n",
-		       start, end, start_brk, "mapped as anonymous memory");
-	}
-}
-
 static int find_cli(char *buf, size_t size, const char *given)
 {
 	char self[PATH_MAX / 2];
@@ -1101,7 +1068,6 @@ static int do_replay(const char *path, const char *cli_given,
 	if (!files)
 		printf("# the CLI has no file=: file mappings are replayed as anonymous memory\n");
 
-	split_bss(&lg);
 	snprintf(file, sizeof(file), "%s/initial.maps", dir);
 	if (write_lines(file, lg.maps, lg.nr_maps))
 		goto out;
