@@ -2104,7 +2104,9 @@ static int read_stat(struct import *im, const char *path)
  * [start_brk, brk]), and brk(2) then makes a VMA of its own above it
  * (do_brk_flags() is given no VMA to expand below start_brk). So a [heap]
  * line that ends at @start_brk is the bss, anonymous memory, which the
- * engine names [heap] for the same reason.
+ * engine names [heap] for the same reason. Linux 6.5 and later name it
+ * nothing (vma_is_initial_heap() wants it to reach past start_brk): an
+ * unnamed private line that ends there is the bss too.
  */
 static const char *classify(struct maps_line *l, __u64 start_brk)
 {
@@ -2118,7 +2120,8 @@ static const char *classify(struct maps_line *l, __u64 start_brk)
 		l->kind = IMPORT_SKIP;
 		return "above the user address space: not mapped";
 	}
-	if (!strcmp(name, "[heap]") && l->end == start_brk) {
+	if ((!strcmp(name, "[heap]") || (!*name && l->perms[3] == 'p')) &&
+	    start_brk && l->end == start_brk) {
 		l->kind = IMPORT_BSS;
 		return NULL;
 	}
@@ -2267,6 +2270,9 @@ static bool same_line(const struct import *im, const struct maps_line *l,
 	case IMPORT_STACK:
 	case IMPORT_STANDIN:
 		return true;
+	case IMPORT_BSS:
+		/* [heap] as 6.1 names it, whatever the source's kernel did. */
+		return !sh->offset && !strcmp(sh->name, "[heap]");
 	case IMPORT_FILE:
 		return sh->offset == l->offset &&
 		       !strncmp(sh->name, im->root, root) &&
