@@ -22,7 +22,8 @@
 				 SHADOW_MM_FEATURE_SWAP |	\
 				 SHADOW_MM_FEATURE_FILE |	\
 				 SHADOW_MM_FEATURE_BATCH |	\
-				 SHADOW_MM_FEATURE_ODF)
+				 SHADOW_MM_FEATURE_ODF |	\
+				 SHADOW_MM_FEATURE_LAYOUT)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm
@@ -120,7 +121,7 @@ long shadow_ioctl_dispatch(struct file *file, unsigned int cmd,
 			   unsigned int nr_ops, unsigned int base,
 			   shadow_get_mm_t get_mm)
 {
-	u64 buf[256 / sizeof(u64)];
+	u64 buf[512 / sizeof(u64)];
 	struct shadow_ucmd ucmd = {
 		.file = file,
 		.ubuffer = (void __user *)arg,
@@ -194,9 +195,16 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 
 	if (!READ_ONCE(df->api_done))
 		return -EPERM;
-	if (cmd->flags || cmd->__reserved)
+	if (cmd->flags & ~SHADOW_CREATE_LEGACY_LAYOUT || cmd->__reserved)
 		return -EINVAL;
-	mmap_base = cmd->mmap_base ?: SHADOW_TASK_SIZE - SHADOW_MMAP_GAP;
+	/*
+	 * arch_pick_mmap_base(): the legacy layout's mmap_base is
+	 * mmap_legacy_base, TASK_UNMAPPED_BASE without randomization.
+	 */
+	if (cmd->flags & SHADOW_CREATE_LEGACY_LAYOUT)
+		mmap_base = cmd->mmap_base ?: PAGE_ALIGN(SHADOW_TASK_SIZE / 3);
+	else
+		mmap_base = cmd->mmap_base ?: SHADOW_TASK_SIZE - SHADOW_MMAP_GAP;
 	if (offset_in_page(mmap_base) || mmap_base > SHADOW_TASK_SIZE ||
 	    mmap_base <= shadow_mmap_min_addr)
 		return -EINVAL;
@@ -204,6 +212,7 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 	mm = shadow_mm_alloc(mmap_base);
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
+	mm->mmap_legacy = cmd->flags & SHADOW_CREATE_LEGACY_LAYOUT;
 	trace_shadow_mm_create(mm, 0);
 	shadow_debugfs_mm_add(mm);
 	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));

@@ -528,6 +528,13 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 	pte_t *pte, entry;
 	bool shared;
 
+	/*
+	 * The pages of a special mapping (the vDSO image, the vvar data)
+	 * are not modelled: a fault fails as vvar_fault() does for a page
+	 * it has nothing for, before any table is made.
+	 */
+	if (vma->vm_special)
+		return -EFAULT;
 	if (shadow_file_beyond_eof(vma, addr))
 		return shadow_file_fault_beyond_eof(mm, vma, addr, flags);
 	if (!(flags & SHADOW_FAULT_WRITE)) {
@@ -599,7 +606,8 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
  * @flags: SHADOW_FAULT_WRITE, SHADOW_FAULT_EXEC
  *
  * Return: 0 (the access may be retried), -EFAULT past the end of a shared
- * object or of a file (VM_FAULT_SIGBUS), or -ENOMEM.
+ * object or of a file, or in a special mapping (VM_FAULT_SIGBUS), or
+ * -ENOMEM.
  */
 shadow_flow int shadow_handle_mm_fault(struct shadow_mm *mm,
 				       struct shadow_vma *vma,

@@ -272,6 +272,15 @@ shadow_flow int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm,
 	mm->def_flags = oldmm->def_flags & VM_INIT_DEF_MASK;
 	mm->start_brk = oldmm->start_brk;
 	mm->brk = oldmm->brk;
+	mm->start_code = oldmm->start_code;
+	mm->end_code = oldmm->end_code;
+	mm->start_data = oldmm->start_data;
+	mm->end_data = oldmm->end_data;
+	mm->start_stack = oldmm->start_stack;
+	mm->arg_start = oldmm->arg_start;
+	mm->arg_end = oldmm->arg_end;
+	mm->env_start = oldmm->env_start;
+	mm->env_end = oldmm->env_end;
 
 	mas_for_each(&mas, mpnt, ULONG_MAX) {
 		if (mpnt->vm_flags & VM_DONTCOPY)

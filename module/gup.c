@@ -179,6 +179,13 @@ shadow_flow int __shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 		 * range with the first VMA.
 		 */
 		nend = min(end, vma->vm_end);
+		/*
+		 * Also skip undesirable VMA types: VM_IO and VM_PFNMAP as
+		 * Linux does, and the vDSO text, whose pages Linux would map
+		 * and the engine does not model.
+		 */
+		if (vma->vm_flags & (VM_IO | VM_PFNMAP) || vma->vm_special)
+			continue;
 		if (nstart < vma->vm_start)
 			nstart = vma->vm_start;
 		ret = shadow_populate_vma_page_range(mm, vma, nstart, nend);

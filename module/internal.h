@@ -101,7 +101,7 @@ typedef struct shadow_mm *(*shadow_get_mm_t)(struct file *file);
 #define SHADOW_IOCTL_OP(_base, _nr, _ioctl, _fn, _struct, _last)	\
 	[(_nr) - (_base)] = {						\
 		.size = sizeof(_struct) +				\
-			BUILD_BUG_ON_ZERO(sizeof(_struct) > 256),	\
+			BUILD_BUG_ON_ZERO(sizeof(_struct) > 512),	\
 		.min_size = offsetofend(_struct, _last),		\
 		.ioctl_num = _ioctl,					\
 		.execute = _fn,						\

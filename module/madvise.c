@@ -95,8 +95,8 @@ static long shadow_madvise_willneed(struct shadow_mm *mm,
 /*
  * MADV_DONTNEED (madvise_dontneed_free): the application no longer needs
  * the pages; they are dropped without being saved. Private memory reads
- * back zeroes, shared memory its object's pages. VM_LOCKED memory refuses
- * unless MADV_DONTNEED_LOCKED.
+ * back zeroes, shared memory its object's pages. VM_PFNMAP memory refuses,
+ * and VM_LOCKED memory unless MADV_DONTNEED_LOCKED.
  */
 static shadow_flow long shadow_madvise_dontneed(struct shadow_mm *mm,
 						struct shadow_vma *vma,
@@ -105,7 +105,7 @@ static shadow_flow long shadow_madvise_dontneed(struct shadow_mm *mm,
 						unsigned long end,
 						int behavior)
 {
-	unsigned long forbidden = 0;
+	unsigned long forbidden = VM_PFNMAP;
 
 	*prev = vma;
 	if (behavior != MADV_DONTNEED_LOCKED)

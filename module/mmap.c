@@ -745,8 +745,9 @@ out:
  *
  * Shrinking unmaps the heap's tail; growing checks RLIMIT_DATA, the
  * mapping limits and the guard gap of the next VMA, then extends the heap
- * (do_brk_flags). The address space has no data segment of its own
- * (end_data == start_data) and no CONFIG_COMPAT_BRK, as Debian's kernel.
+ * (do_brk_flags). The data segment (start_data to end_data, empty unless
+ * SHADOW_MM_SET_MM_MAP set it) counts against RLIMIT_DATA with the heap;
+ * no CONFIG_COMPAT_BRK, as Debian's kernel.
  * With mlockall(MCL_FUTURE) in force the new heap is populated.
  *
  * Return: the new break, or the old one when the request is refused; only
@@ -755,7 +756,7 @@ out:
 shadow_flow unsigned long shadow_sys_brk(struct shadow_mm *mm,
 					 unsigned long brk)
 {
-	unsigned long newbrk, oldbrk, origbrk, min_brk, rlim;
+	unsigned long newbrk, oldbrk, origbrk, min_brk;
 	struct shadow_vma *brkvma, *next;
 	bool populate;
 	int removed;
@@ -771,11 +772,12 @@ shadow_flow unsigned long shadow_sys_brk(struct shadow_mm *mm,
 		goto out;
 
 	/*
-	 * Check against rlimit here (check_data_rlimit), before the break is
-	 * rounded up, so that a limit that is not page aligned holds.
+	 * Check against rlimit here, before the break is rounded up, so
+	 * that a limit that is not page aligned holds; the data segment
+	 * counts too.
 	 */
-	rlim = shadow_rlimit_data();
-	if (rlim < RLIM_INFINITY && brk - mm->start_brk > rlim)
+	if (shadow_check_data_rlimit(shadow_rlimit_data(), brk, mm->start_brk,
+				     mm->end_data, mm->start_data))
 		goto out;
 
 	newbrk = PAGE_ALIGN(brk);
@@ -857,6 +859,113 @@ int shadow_set_start_brk(struct shadow_mm *mm, unsigned long start)
 	else
 		mm->start_brk = start;
 	mm->brk = mm->start_brk;
+	shadow_mmap_write_unlock(mm);
+	return ret;
+}
+
+/*
+ * A new VMA at [@addr, @addr + @len) that exec makes outside mmap: the
+ * checks of a fixed mapping (get_unmapped_area with MAP_FIXED: -ENOMEM,
+ * -EINVAL, -EPERM), then insert_vm_struct()'s: nothing mapped there
+ * (-ENOMEM). No max_map_count check, as insert_vm_struct(). The VMA is in
+ * the tree and accounted; mmap_lock held for writing.
+ */
+static int shadow_insert_vm_struct(struct shadow_mm *mm, unsigned long addr,
+				   unsigned long len, unsigned long vm_flags,
+				   unsigned long pgoff, unsigned int special)
+{
+	struct shadow_vma *vma;
+	unsigned long ret;
+
+	ret = shadow_get_unmapped_area(mm, NULL, addr, len, 0, MAP_FIXED);
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	if (shadow_find_vma_intersection(mm, addr, addr + len))
+		return -ENOMEM;
+
+	vma = shadow_vm_area_alloc(mm);
+	if (!vma)
+		return -ENOMEM;
+	vma->vm_start = addr;
+	vma->vm_end = addr + len;
+	vma->vm_flags = vm_flags;
+	vma->vm_page_prot = shadow_vm_get_page_prot(vm_flags);
+	vma->vm_pgoff = pgoff;
+	vma->vm_special = special;
+	if (shadow_vma_store(mm, vma)) {
+		shadow_vm_area_free(vma);
+		return -ENOMEM;
+	}
+	mm->map_count++;
+	shadow_vm_stat_account(mm, vm_flags, len >> PAGE_SHIFT);
+	return 0;
+}
+
+/**
+ * shadow_install_special_mapping() - _install_special_mapping(): a
+ * mapping of the kernel's own pages, the vDSO's text or data
+ * @mm: the address space
+ * @addr: its fixed, page-aligned address
+ * @len: its page-aligned length
+ * @vm_flags: the caller's VM_* flags (map_vdso()'s)
+ * @special: enum shadow_special_mapping, its vm_special_mapping
+ *
+ * The VMA gets VM_DONTEXPAND and VM_SOFTDIRTY, and def_flags but
+ * VM_LOCKED: never merged (VM_SPECIAL), never split
+ * (special_mapping_split()), never grown; no page is ever mapped in it.
+ *
+ * Return: 0, -ENOMEM (overlap, no memory, beyond the address space),
+ * -EINVAL, -EPERM (below mmap_min_addr) or -EINTR.
+ */
+int shadow_install_special_mapping(struct shadow_mm *mm, unsigned long addr,
+				   unsigned long len, unsigned long vm_flags,
+				   unsigned int special)
+{
+	int ret;
+
+	vm_flags |= mm->def_flags | VM_DONTEXPAND | VM_SOFTDIRTY;
+	vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	ret = shadow_insert_vm_struct(mm, addr, len, vm_flags, 0, special);
+	shadow_mmap_write_unlock(mm);
+	return ret;
+}
+
+/**
+ * shadow_setup_arg_pages() - the stack exec leaves (__bprm_mm_init and
+ * setup_arg_pages), at a fixed place
+ * @mm: the address space
+ * @addr: the stack VMA's fixed, page-aligned start
+ * @len: its page-aligned length
+ * @exec: an executable stack (EXSTACK_ENABLE_X)
+ * @start_stack: the new mm->start_stack, within [@addr, @addr + @len]
+ *
+ * VM_STACK_FLAGS, with VM_EXEC for @exec or READ_IMPLIES_EXEC, and no
+ * VM_SOFTDIRTY: setup_arg_pages()'s mprotect_fixup() replaces the flags
+ * the VMA was made with. A new program's def_flags are 0. The VMA is
+ * private anonymous memory that grows down.
+ *
+ * Return: 0, -ENOMEM, -EINVAL, -EPERM as shadow_install_special_mapping(),
+ * or -EINTR.
+ */
+int shadow_setup_arg_pages(struct shadow_mm *mm, unsigned long addr,
+			   unsigned long len, bool exec,
+			   unsigned long start_stack)
+{
+	unsigned long vm_flags = VM_GROWSDOWN | VM_READ | VM_WRITE |
+				 VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC |
+				 VM_ACCOUNT;
+	int ret;
+
+	if (exec || shadow_read_implies_exec())
+		vm_flags |= VM_EXEC;
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	ret = shadow_insert_vm_struct(mm, addr, len, vm_flags,
+				      addr >> PAGE_SHIFT, SHADOW_SPECIAL_NONE);
+	if (!ret)
+		mm->start_stack = start_stack;
 	shadow_mmap_write_unlock(mm);
 	return ret;
 }

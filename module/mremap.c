@@ -222,6 +222,10 @@ static shadow_flow unsigned long shadow_move_vma(struct shadow_mm *mm,
 	if (mm->map_count >= shadow_max_map_count - 3)
 		return -ENOMEM;
 
+	/* A special mapping moves whole or not at all (->may_split). */
+	if (vma->vm_special && (split_before || split_after))
+		return -EINVAL;
+
 	/*
 	 * To account mlock()'d pages correctly in the MREMAP_DONTUNMAP
 	 * case perform any split ahead of time for an mlock()'d VMA

@@ -60,6 +60,62 @@ static bool shadow_exit_mm(struct shadow_task *task)
 	return true;
 }
 
+#define SHADOW_MMAP_KINDS	(SHADOW_MMAP_VDSO | SHADOW_MMAP_VVAR | \
+				 SHADOW_MMAP_STACK)
+
+/*
+ * SHADOW_MM_MMAP with a kind in @flags: a mapping exec makes, at a fixed
+ * address: map_vdso()'s two special mappings, setup_arg_pages()'s stack.
+ */
+static int shadow_task_mmap_exec(struct shadow_ucmd *ucmd)
+{
+	/* x86's map_vdso(): the text, then the data the kernel fills in. */
+	static const vm_flags_t shadow_special_flags[] = {
+		[SHADOW_SPECIAL_VDSO] = VM_READ | VM_EXEC | VM_MAYREAD |
+					VM_MAYWRITE | VM_MAYEXEC,
+		[SHADOW_SPECIAL_VVAR] = VM_READ | VM_MAYREAD | VM_IO |
+					VM_DONTDUMP | VM_PFNMAP,
+	};
+	struct shadow_mm_mmap *cmd = ucmd->cmd;
+	const u32 rw = PROT_READ | PROT_WRITE;
+	unsigned long len;
+	int kind, ret;
+
+	if (hweight32(cmd->flags) != 1 || cmd->map_flags || cmd->fd ||
+	    cmd->offset || !cmd->addr || offset_in_page(cmd->addr) ||
+	    !cmd->len)
+		return -EINVAL;
+	len = PAGE_ALIGN(cmd->len);
+	if (!len)
+		return -ENOMEM;
+
+	switch (cmd->flags) {
+	case SHADOW_MMAP_VDSO:
+	case SHADOW_MMAP_VVAR:
+		kind = cmd->flags == SHADOW_MMAP_VDSO ? SHADOW_SPECIAL_VDSO :
+							SHADOW_SPECIAL_VVAR;
+		if (cmd->prot || cmd->start_stack)
+			return -EINVAL;
+		ret = shadow_install_special_mapping(ucmd->mm, cmd->addr, len,
+						     shadow_special_flags[kind],
+						     kind);
+		break;
+	default:
+		if ((cmd->prot & ~PROT_EXEC) != rw ||
+		    cmd->start_stack < cmd->addr ||
+		    cmd->start_stack - cmd->addr > len)
+			return -EINVAL;
+		ret = shadow_setup_arg_pages(ucmd->mm, cmd->addr, len,
+					     cmd->prot & PROT_EXEC,
+					     cmd->start_stack);
+		break;
+	}
+	if (ret)
+		return ret;
+	cmd->out_addr = cmd->addr;
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_mmap *cmd = ucmd->cmd;
@@ -67,7 +123,11 @@ static int shadow_task_mmap(struct shadow_ucmd *ucmd)
 	unsigned long addr;
 	int ret;
 
-	if (cmd->flags || cmd->__reserved)
+	if (cmd->flags & ~SHADOW_MMAP_KINDS || cmd->__reserved)
+		return -EINVAL;
+	if (cmd->flags)
+		return shadow_task_mmap_exec(ucmd);
+	if (cmd->start_stack)
 		return -EINVAL;
 	ret = shadow_mmap_check(cmd->offset, cmd->map_flags, cmd->fd, &file);
 	if (ret)
@@ -220,6 +280,7 @@ static int shadow_task_fork(struct shadow_ucmd *ucmd)
 		mm = shadow_mm_alloc(ucmd->mm->mmap_base);
 		if (IS_ERR(mm))
 			return PTR_ERR(mm);
+		mm->mmap_legacy = ucmd->mm->mmap_legacy;
 		trace_shadow_mm_create(mm, ucmd->mm->id);
 		ret = shadow_dup_mmap(mm, ucmd->mm,
 				      cmd->flags & SHADOW_FORK_ODF ||
@@ -356,6 +417,67 @@ static int shadow_task_brk(struct shadow_ucmd *ucmd)
 	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
+/*
+ * validate_prctl_map_addr(): every address within the user address space,
+ * the pairs ordered, the heap and the data segment within RLIMIT_DATA.
+ */
+static int shadow_validate_prctl_map_addr(struct shadow_mm *mm,
+					  const struct shadow_mm_set_mm_map *map)
+{
+	const u64 addrs[] = {
+		map->start_code, map->end_code, map->start_data,
+		map->end_data, map->start_brk, map->brk, map->start_stack,
+		map->arg_start, map->arg_end, map->env_start, map->env_end,
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(addrs); i++)
+		if (addrs[i] >= mm->task_size || addrs[i] < mm->mmap_min_addr)
+			return -EINVAL;
+	if (map->start_code >= map->end_code ||
+	    map->start_data > map->end_data || map->start_brk > map->brk ||
+	    map->arg_start > map->arg_end || map->env_start > map->env_end)
+		return -EINVAL;
+	if (shadow_check_data_rlimit(shadow_rlimit_data(), map->brk,
+				     map->start_brk, map->end_data,
+				     map->start_data))
+		return -EINVAL;
+	return 0;
+}
+
+/* SHADOW_MM_SET_MM_MAP: prctl(PR_SET_MM, PR_SET_MM_MAP) (prctl_set_mm_map) */
+static int shadow_task_set_mm_map(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_set_mm_map *cmd = ucmd->cmd;
+	struct shadow_mm *mm = ucmd->mm;
+	int ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ret = shadow_validate_prctl_map_addr(mm, cmd);
+	if (ret)
+		return ret;
+	/*
+	 * Linux takes mmap_lock for reading and arg_lock; the break moves
+	 * under the write lock here, as everything brk reads.
+	 */
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	mm->start_code = cmd->start_code;
+	mm->end_code = cmd->end_code;
+	mm->start_data = cmd->start_data;
+	mm->end_data = cmd->end_data;
+	mm->start_brk = cmd->start_brk;
+	mm->brk = cmd->brk;
+	mm->start_stack = cmd->start_stack;
+	mm->arg_start = cmd->arg_start;
+	mm->arg_end = cmd->arg_end;
+	mm->env_start = cmd->env_start;
+	mm->env_end = cmd->env_end;
+	shadow_mmap_write_unlock(mm);
+	return 0;
+}
+
 static int shadow_task_fault(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_fault *cmd = ucmd->cmd;
@@ -489,6 +611,9 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_BATCH,
 			SHADOW_MM_BATCH, shadow_task_batch,
 			struct shadow_mm_batch, out_done),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_SET_MM_MAP,
+			SHADOW_MM_SET_MM_MAP, shadow_task_set_mm_map,
+			struct shadow_mm_set_mm_map, env_end),
 };
 
 /**

@@ -32,6 +32,9 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
 	} else if (vma->vm_mapping) {
 		info->backing = SHADOW_VMA_ANON_SHARED;
 		info->backing_id = vma->vm_mapping->id;
+	} else if (vma->vm_special) {
+		info->backing = SHADOW_VMA_SPECIAL;
+		info->backing_id = vma->vm_special;
 	} else {
 		info->backing = SHADOW_VMA_ANON_PRIVATE;
 	}
@@ -43,7 +46,9 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
  * @line: the buffer, SHADOW_MAPS_LINE_MAX bytes
  * @size: its size
  *
- * Private anonymous memory touching the heap's range is named [heap].
+ * A special mapping is named by its kind ([vdso], [vvar]), private
+ * anonymous memory touching the heap's range [heap], and the VMA
+ * containing start_stack [stack].
  *
  * Return: the length of the line, newline included.
  */
@@ -94,8 +99,16 @@ int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 		}
 	} else if (vma->vm_mapping) {
 		name = "/dev/zero (deleted)";
+	} else if (vma->vm_special) {
+		/* vm_ops->name: special_mapping_name() */
+		name = vma->vm_special == SHADOW_SPECIAL_VDSO ? "[vdso]" :
+								 "[vvar]";
 	} else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk) {
 		name = "[heap]";
+	} else if (vma->vm_start <= mm->start_stack &&
+		   vma->vm_end >= mm->start_stack) {
+		/* is_stack() */
+		name = "[stack]";
 	}
 	if (name)
 		n += scnprintf(line + n, size - n, "%*s%s",
@@ -426,6 +439,16 @@ void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
 	st->out_def_flags = mm->def_flags;
 	st->out_start_brk = mm->start_brk;
 	st->out_brk = mm->brk;
+	st->out_start_code = mm->start_code;
+	st->out_end_code = mm->end_code;
+	st->out_start_data = mm->start_data;
+	st->out_end_data = mm->end_data;
+	st->out_start_stack = mm->start_stack;
+	st->out_arg_start = mm->arg_start;
+	st->out_arg_end = mm->arg_end;
+	st->out_env_start = mm->env_start;
+	st->out_env_end = mm->env_end;
+	st->out_layout_flags = mm->mmap_legacy ? SHADOW_CREATE_LEGACY_LAYOUT : 0;
 	spin_lock(&mm->page_table_lock);
 	st->out_rss_anon = mm->rss_anon;
 	st->out_rss_shmem = mm->rss_shmem;

@@ -218,7 +218,7 @@ void shadow_remove_vma(struct shadow_vma *vma)
  * No map_count check: munmap may take map_count one above its limit
  * for a moment. On failure nothing changed.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -EINVAL for a special mapping.
  */
 int __shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
 		       unsigned long addr, int new_below)
@@ -228,6 +228,12 @@ int __shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
 
 	shadow_mmap_assert_write_locked(mm);
 	shadow_warn_on(addr <= vma->vm_start || addr >= vma->vm_end);
+	/*
+	 * special_mapping_split(): the kernel expects a special mapping to
+	 * keep its number of pages for its lifetime.
+	 */
+	if (vma->vm_special)
+		return -EINVAL;
 	trace_shadow_mm_split_vma(vma, addr, new_below);
 
 	new = shadow_vm_area_dup(vma);
@@ -667,14 +673,18 @@ static bool shadow_hint_fits(struct shadow_mm *mm, unsigned long addr,
 	return !vma || addr + len <= shadow_vm_start_gap(vma);
 }
 
-/* x86-64's arch_get_unmapped_area(): bottom-up from the legacy base. */
+/*
+ * x86-64's arch_get_unmapped_area(): bottom-up from the legacy base
+ * (mmap_legacy_base: the mmap_base of the legacy layout).
+ */
 static unsigned long shadow_arch_get_unmapped_area(struct shadow_mm *mm,
 						   unsigned long addr,
 						   unsigned long len)
 {
 	struct shadow_unmapped_area_info info = {
 		.length = len,
-		.low_limit = SHADOW_TASK_UNMAPPED_BASE(mm),
+		.low_limit = mm->mmap_legacy ? mm->mmap_base :
+			     SHADOW_TASK_UNMAPPED_BASE(mm),
 		.high_limit = mm->task_size,
 	};
 
@@ -723,9 +733,9 @@ shadow_arch_get_unmapped_area_topdown(struct shadow_mm *mm,
 #define SHADOW_THP_SIZE		(512 * PAGE_SIZE)
 
 /*
- * __thp_get_unmapped_area() for anonymous memory (offset 0), on the
- * top-down layout: room for @len plus a huge page, then the range inside it
- * that starts on a huge-page boundary (the top one when the room already
+ * __thp_get_unmapped_area() for anonymous memory (offset 0): room for @len
+ * plus a huge page, then the range inside it that starts on a huge-page
+ * boundary (on the top-down layout the top one when the room already
  * does). 0 when there is no such room: the caller searches again without
  * the padding.
  */
@@ -736,11 +746,14 @@ static unsigned long shadow_thp_get_unmapped_area(struct shadow_mm *mm,
 
 	if (len_pad < len)
 		return 0;
-	ret = shadow_arch_get_unmapped_area_topdown(mm, 0, len_pad);
+	if (mm->mmap_legacy)
+		ret = shadow_arch_get_unmapped_area(mm, 0, len_pad);
+	else
+		ret = shadow_arch_get_unmapped_area_topdown(mm, 0, len_pad);
 	if (IS_ERR_VALUE(ret))
 		return 0;
 	off_sub = (0 - ret) & (SHADOW_THP_SIZE - 1);
-	if (!off_sub)
+	if (!off_sub && !mm->mmap_legacy)
 		return ret + SHADOW_THP_SIZE;
 	return ret + off_sub;
 }
@@ -778,6 +791,8 @@ shadow_flow unsigned long shadow_get_unmapped_area(struct shadow_mm *mm,
 		thp_addr = shadow_thp_get_unmapped_area(mm, len);
 	if (thp_addr)
 		addr = thp_addr;
+	else if (!(flags & MAP_FIXED) && mm->mmap_legacy)
+		addr = shadow_arch_get_unmapped_area(mm, addr, len);
 	else if (!(flags & MAP_FIXED))
 		addr = shadow_arch_get_unmapped_area_topdown(mm, addr, len);
 	if (IS_ERR_VALUE(addr))

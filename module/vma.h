@@ -65,6 +65,8 @@ struct shadow_address_space {
  * @i_mmap_node: entry in @vm_mapping's i_mmap list, under its i_mmap lock
  * @vm_detach_next: link of the list of VMAs detached by one munmap
  *                  (6.1's mt_detach side tree, without an allocation)
+ * @vm_special: enum shadow_special_mapping: a special mapping's kind (its
+ *              vm_ops and vm_private_data in Linux), or 0
  */
 struct shadow_vma {
 	unsigned long vm_start;
@@ -79,12 +81,27 @@ struct shadow_vma {
 	struct shadow_address_space *vm_mapping;
 	struct list_head i_mmap_node;
 	struct shadow_vma *vm_detach_next;
+	unsigned int vm_special;
+};
+
+/*
+ * The special mappings of _install_special_mapping() the engine installs:
+ * x86's vdso_mapping and vvar_mapping. The values are the backing_id
+ * GET_VMAS reports for them.
+ */
+enum shadow_special_mapping {
+	SHADOW_SPECIAL_NONE,
+	SHADOW_SPECIAL_VDSO,
+	SHADOW_SPECIAL_VVAR,
 };
 
 /**
  * struct shadow_mm - the mm_struct of a shadow address space
  * @mm_mt: the VMAs, keyed by [vm_start, vm_end - 1], with gap tracking
- * @mmap_base: top of the top-down mmap area
+ * @mmap_base: top of the top-down mmap area; with @mmap_legacy the bottom
+ *             of the bottom-up one (mmap_legacy_base)
+ * @mmap_legacy: the legacy layout: get_unmapped_area goes bottom-up
+ *               (arch_get_unmapped_area, as after mmap_is_legacy())
  * @task_size: end of the user address space
  * @mmap_min_addr: lowest address a mapping may start at
  * @def_flags: VM_* flags added to every new mapping
@@ -101,6 +118,15 @@ struct shadow_vma {
  * @stack_vm: pages in VM_GROWSDOWN VMAs
  * @start_brk: where the heap starts
  * @brk: the program break
+ * @start_code: PR_SET_MM_MAP's fields, which exec sets in Linux
+ * @end_code: see @start_code
+ * @start_data: with @end_data, counted against RLIMIT_DATA by brk
+ * @end_data: see @start_data
+ * @start_stack: the VMA containing it is the [stack] of maps
+ * @arg_start: see @start_code
+ * @arg_end: see @start_code
+ * @env_start: see @start_code
+ * @env_end: see @start_code
  * @nr_puds: PUD tables (pages) below the PGD
  * @nr_pmds: PMD tables
  * @nr_ptes: PTE tables
@@ -139,6 +165,7 @@ struct shadow_vma {
 struct shadow_mm {
 	/* Set when the address space is made (create or fork), then fixed: */
 	unsigned long mmap_base;
+	bool mmap_legacy;
 	unsigned long task_size;
 	unsigned long mmap_min_addr;
 	pgd_t *pgd;
@@ -160,6 +187,8 @@ struct shadow_mm {
 	unsigned long stack_vm;
 	unsigned long start_brk;
 	unsigned long brk;
+	unsigned long start_code, end_code, start_data, end_data;
+	unsigned long start_stack, arg_start, arg_end, env_start, env_end;
 	struct rw_semaphore mmap_lock;	/* protects the above */
 
 	unsigned long nr_puds;
@@ -184,6 +213,22 @@ struct shadow_mm {
 	struct dentry *debugfs_dir;
 	struct work_struct async_put_work;
 };
+
+/*
+ * check_data_rlimit(): may the heap be [@start, @new) with a data segment
+ * of [@start_data, @end_data) under the RLIMIT_DATA @rlim? 0 or -ENOSPC.
+ */
+static inline int shadow_check_data_rlimit(unsigned long rlim,
+					   unsigned long new,
+					   unsigned long start,
+					   unsigned long end_data,
+					   unsigned long start_data)
+{
+	if (rlim < RLIM_INFINITY &&
+	    (new - start) + (end_data - start_data) > rlim)
+		return -ENOSPC;
+	return 0;
+}
 
 /* Limits, module parameters in the kernel build (the sysctls of Linux). */
 extern int shadow_max_map_count;
@@ -284,6 +329,12 @@ struct shadow_vma *shadow_expand_stack(struct shadow_mm *mm,
 int shadow_mmap_check(u64 offset, u32 map_flags, s32 fd,
 		      struct shadow_address_space **filep);
 int shadow_set_start_brk(struct shadow_mm *mm, unsigned long start);
+int shadow_install_special_mapping(struct shadow_mm *mm, unsigned long addr,
+				   unsigned long len, unsigned long vm_flags,
+				   unsigned int special);
+int shadow_setup_arg_pages(struct shadow_mm *mm, unsigned long addr,
+			   unsigned long len, bool exec,
+			   unsigned long start_stack);
 
 /* madvise.c */
 int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,

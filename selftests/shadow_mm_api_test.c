@@ -48,7 +48,7 @@ TEST(api_handshake)
 		  SHADOW_MM_FEATURE_MLOCK | SHADOW_MM_FEATURE_MREMAP |
 		  SHADOW_MM_FEATURE_BRK | SHADOW_MM_FEATURE_SWAP |
 		  SHADOW_MM_FEATURE_FILE | SHADOW_MM_FEATURE_BATCH |
-		  SHADOW_MM_FEATURE_ODF,
+		  SHADOW_MM_FEATURE_ODF | SHADOW_MM_FEATURE_LAYOUT,
 		  api.out_features);
 	EXPECT_EQ((1ULL << SHADOW_MM_CMD_API) | (1ULL << SHADOW_MM_CMD_CREATE) |
 		  (1ULL << SHADOW_MM_CMD_DEV_RECLAIM) |
@@ -68,7 +68,8 @@ TEST(api_handshake)
 		  (1ULL << SHADOW_MM_CMD_MREMAP) | (1ULL << SHADOW_MM_CMD_BRK) |
 		  (1ULL << SHADOW_MM_CMD_RECLAIM) |
 		  (1ULL << SHADOW_MM_CMD_MSYNC) |
-		  (1ULL << SHADOW_MM_CMD_BATCH),
+		  (1ULL << SHADOW_MM_CMD_BATCH) |
+		  (1ULL << SHADOW_MM_CMD_SET_MM_MAP),
 		  api.out_ioctls);
 
 	/*
@@ -281,7 +282,7 @@ TEST(create_bad_input)
 	ASSERT_LE(0, fd);
 	memset(&c, 0, sizeof(c));
 	c.size = sizeof(c);
-	c.flags = 1;
+	c.flags = 1u << 1;	/* bit 0 is SHADOW_CREATE_LEGACY_LAYOUT */
 	EXPECT_EQ(-EINVAL, shadow_ioctl(fd, SHADOW_MM_CREATE, &c));
 	c.flags = 0;
 	c.__reserved = 1;

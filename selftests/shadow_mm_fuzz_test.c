@@ -612,7 +612,7 @@ static void fill_create(struct fuzz *f, void *p)
 {
 	struct shadow_mm_create *s = p;
 
-	s->flags = pick_flags(f, 0);
+	s->flags = pick_flags(f, SHADOW_CREATE_LEGACY_LAYOUT);
 	s->mmap_base = one_in(&f->r, 2) ? 0 : pick_addr(f);
 	s->__reserved = pick_reserved(f);
 	s->out_id = rnd(&f->r);
@@ -622,7 +622,7 @@ static bool bad_create(struct fuzz *f, const void *p)
 {
 	const struct shadow_mm_create *s = p;
 
-	return s->flags || s->__reserved;
+	return (s->flags & ~SHADOW_CREATE_LEGACY_LAYOUT) || s->__reserved;
 }
 
 static void fill_mmap(struct fuzz *f, void *p)
@@ -642,13 +642,34 @@ static void fill_mmap(struct fuzz *f, void *p)
 	s->offset = !f->sane && one_in(&f->r, 4) ?
 		    offsets[RND_IDX(&f->r, offsets)] : 0;
 	s->out_addr = rnd(&f->r);
+	s->start_stack = one_in(&f->r, 8) ? pick_addr(f) : 0;
 }
 
 static bool bad_mmap(struct fuzz *f, const void *p)
 {
 	const struct shadow_mm_mmap *s = p;
 
-	return s->flags || s->__reserved;
+	return (s->flags & ~(SHADOW_MMAP_VDSO | SHADOW_MMAP_VVAR |
+			     SHADOW_MMAP_STACK)) || s->__reserved ||
+	       (!s->flags && s->start_stack);
+}
+
+static void fill_set_mm_map(struct fuzz *f, void *p)
+{
+	struct shadow_mm_set_mm_map *s = p;
+
+	s->flags = pick_flags(f, 0);
+	s->start_code = pick_addr(f);
+	s->end_code = pick_addr(f);
+	s->start_data = pick_addr(f);
+	s->end_data = pick_addr(f);
+	s->start_brk = pick_addr(f);
+	s->brk = pick_addr(f);
+	s->start_stack = pick_addr(f);
+	s->arg_start = pick_addr(f);
+	s->arg_end = pick_addr(f);
+	s->env_start = pick_addr(f);
+	s->env_end = pick_addr(f);
 }
 
 static void fill_munmap(struct fuzz *f, void *p)
@@ -1106,7 +1127,9 @@ static const struct cmd cmds[] = {
 	    true, true, 0, fill_api, bad_api),
 	CMD(2, CREATE, shadow_mm_create, FULL(shadow_mm_create), true, true,
 	    EI | EM, fill_create, bad_create),
-	CMD(8, MMAP, shadow_mm_mmap, FULL(shadow_mm_mmap), false, true,
+	/* The first version of mmap ended at out_addr. */
+	CMD(8, MMAP, shadow_mm_mmap,
+	    offsetof(struct shadow_mm_mmap, start_stack), false, true,
 	    EI | EM | ES(EEXIST) | ES(EPERM) | ES(EOPNOTSUPP) | ES(EBADF) |
 	    ES(EAGAIN) | ES(EACCES) | ES(ENODEV) | ES(EOVERFLOW),
 	    fill_mmap, bad_mmap),
@@ -1161,6 +1184,9 @@ static const struct cmd cmds[] = {
 	    EI | EM | ES(EBUSY), fill_msync, bad_msync),
 	CMD(3, BATCH, shadow_mm_batch, FULL(shadow_mm_batch), false, true,
 	    ES(E2BIG) | EM | EF, fill_batch, bad_batch),
+	CMD(1, SET_MM_MAP, shadow_mm_set_mm_map,
+	    FULL(shadow_mm_set_mm_map), false, false, EI, fill_set_mm_map,
+	    bad_flags_only),
 };
 
 #define NR_CMDS		ARRAY_SIZE(cmds)
@@ -1764,6 +1790,9 @@ static void mmap_oracle(struct fuzz *f, const struct call *k, int err,
 	int rerr;
 	char what[64], e[24];
 
+	/* The kinds of SHADOW_MM_FEATURE_LAYOUT are no mmap(2). */
+	if (m->flags)
+		return;
 	if (flags & MAP_FIXED)
 		flags = (flags & ~MAP_FIXED) | MAP_FIXED_NOREPLACE;
 	/* A real file would be mapped: the module maps no files. */

@@ -86,19 +86,18 @@
 #define VM_DONTDUMP	SHADOW_VM_DONTDUMP
 #define VM_SOFTDIRTY	SHADOW_VM_SOFTDIRTY
 
-/* Linux's VM_IO, which the engine never sets: not in the uapi. */
-#define VM_IO		0x00004000UL
+#define VM_IO		SHADOW_VM_IO
+#define VM_PFNMAP	SHADOW_VM_PFNMAP
 
 /* x86-64: no VM_GROWSUP (VM_NONE); the stack grows down. */
 #define VM_GROWSUP	0
 #define VM_STACK	VM_GROWSDOWN
 
 /*
- * Linux's VM_SPECIAL is VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP.
- * The uapi publishes only VM_DONTEXPAND of these, and the engine never
- * creates a VMA with any of the others.
+ * Linux's VM_SPECIAL is VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP;
+ * the engine never creates a VMA with VM_MIXEDMAP.
  */
-#define VM_SPECIAL	VM_DONTEXPAND
+#define VM_SPECIAL	(VM_IO | VM_DONTEXPAND | VM_PFNMAP)
 
 /* The kernel build's definitions (module/vma_internal.h). */
 #define SHADOW_GFP		GFP_KERNEL_ACCOUNT

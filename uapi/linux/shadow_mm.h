@@ -100,6 +100,7 @@ enum {
 	SHADOW_MM_CMD_RECLAIM = 0x22,
 	SHADOW_MM_CMD_MSYNC = 0x23,
 	SHADOW_MM_CMD_BATCH = 0x24,
+	SHADOW_MM_CMD_SET_MM_MAP = 0x25,
 };
 
 /*
@@ -110,7 +111,12 @@ enum {
  * MREMAP for mremap; BRK for brk and MAP_GROWSDOWN stacks that grow;
  * SWAP for the reverse map, reclaim and the shadow swap device; FILE for
  * mappings of files and SHADOW_MM_MSYNC; BATCH for SHADOW_MM_BATCH; ODF for
- * on-demand fork (SHADOW_FORK_ODF, SHADOW_PAGE_PT_SHARED, out_shared_ptes).
+ * on-demand fork (SHADOW_FORK_ODF, SHADOW_PAGE_PT_SHARED, out_shared_ptes);
+ * LAYOUT for what a process's layout after exec has: the special mappings
+ * and the exec stack of SHADOW_MM_MMAP (SHADOW_MMAP_VDSO, SHADOW_MMAP_VVAR,
+ * SHADOW_MMAP_STACK, @start_stack), the legacy layout of
+ * SHADOW_CREATE_LEGACY_LAYOUT, SHADOW_MM_SET_MM_MAP and the layout fields
+ * of struct shadow_mm_stats from @out_start_code on.
  */
 #define SHADOW_MM_FEATURE_VMA		_BITULL(0)
 #define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
@@ -123,6 +129,7 @@ enum {
 #define SHADOW_MM_FEATURE_FILE		_BITULL(8)
 #define SHADOW_MM_FEATURE_BATCH		_BITULL(9)
 #define SHADOW_MM_FEATURE_ODF		_BITULL(10)
+#define SHADOW_MM_FEATURE_LAYOUT	_BITULL(11)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -164,13 +171,28 @@ struct shadow_mm_api {
 
 #define SHADOW_MM_API		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_API)
 
+/*
+ * struct shadow_mm_create.flags: the legacy bottom-up layout, as
+ * arch_pick_mmap_layout() picks it for personality(ADDR_COMPAT_LAYOUT) or
+ * an unlimited RLIMIT_STACK (mmap_is_legacy()).
+ */
+#define SHADOW_CREATE_LEGACY_LAYOUT	_BITUL(0)
+
 /**
  * struct shadow_mm_create - ioctl(SHADOW_MM_CREATE)
  * @size: sizeof(struct shadow_mm_create)
- * @flags: must be 0
+ * @flags: 0, or SHADOW_CREATE_LEGACY_LAYOUT (SHADOW_MM_FEATURE_LAYOUT):
+ *         mappings without a fixed address go bottom-up from @mmap_base
+ *         (arch_get_unmapped_area) instead of top-down below it; any other
+ *         bit fails with -EINVAL
  * @mmap_base: the top of the top-down mmap area, page aligned and within the
  *             user address space; 0 for the default (TASK_SIZE - 128 MiB, as
- *             Linux places it with an 8 MiB stack rlimit and no randomization)
+ *             Linux places it with an 8 MiB stack rlimit and no randomization).
+ *             With SHADOW_CREATE_LEGACY_LAYOUT the bottom of the bottom-up
+ *             area instead; 0 for the default, TASK_UNMAPPED_BASE
+ *             (PAGE_ALIGN(TASK_SIZE / 3), without randomization).
+ *             -EINVAL when unaligned, above TASK_SIZE or not above
+ *             mmap_min_addr
  * @out_id: the address space's small stable id (shown in traces and maps)
  * @__reserved: must be 0
  *
@@ -191,10 +213,47 @@ struct shadow_mm_create {
 
 #define SHADOW_MM_CREATE	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_CREATE)
 
+/*
+ * struct shadow_mm_mmap.flags (SHADOW_MM_FEATURE_LAYOUT): the mappings exec
+ * makes that mmap(2) cannot. At most one of them.
+ */
+#define SHADOW_MMAP_VDSO	_BITUL(0)	/* [vdso]: map_vdso()'s text */
+#define SHADOW_MMAP_VVAR	_BITUL(1)	/* [vvar]: map_vdso()'s data */
+#define SHADOW_MMAP_STACK	_BITUL(2)	/* [stack]: setup_arg_pages() */
+
 /**
  * struct shadow_mm_mmap - ioctl(SHADOW_MM_MMAP) on an address-space fd
  * @size: sizeof(struct shadow_mm_mmap)
- * @flags: must be 0
+ * @flags: 0 for mmap(2); or one of the kinds below, at the fixed,
+ *         page-aligned, non-zero @addr, with @map_flags, @fd and @offset
+ *         0 (-EINVAL otherwise, or for more than one kind or an unknown
+ *         bit), an overlap with a mapping failing with -ENOMEM
+ *         (insert_vm_struct), a range outside [mmap_min_addr, TASK_SIZE)
+ *         with -ENOMEM or -EPERM as a fixed mmap(2):
+ *
+ *  - SHADOW_MMAP_VDSO: the vDSO text as x86's map_vdso() installs it
+ *    (_install_special_mapping): VM_READ | VM_EXEC | VM_MAYREAD |
+ *    VM_MAYWRITE | VM_MAYEXEC | VM_DONTEXPAND | VM_SOFTDIRTY and
+ *    def_flags but VM_LOCKED; @prot must be 0. Shown as [vdso].
+ *  - SHADOW_MMAP_VVAR: the vDSO data: VM_READ | VM_MAYREAD | VM_IO |
+ *    VM_DONTDUMP | VM_PFNMAP | VM_DONTEXPAND | VM_SOFTDIRTY; @prot must
+ *    be 0. Shown as [vvar].
+ *  - SHADOW_MMAP_STACK: the stack as setup_arg_pages() leaves it:
+ *    anonymous, VM_STACK_FLAGS (VM_READ | VM_WRITE | VM_MAYREAD |
+ *    VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN | VM_ACCOUNT, and VM_EXEC
+ *    with PROT_EXEC or READ_IMPLIES_EXEC; a new program's def_flags are
+ *    0), without VM_SOFTDIRTY; @prot must be PROT_READ | PROT_WRITE, with PROT_EXEC
+ *    or not. @start_stack (within [@addr, @addr + @len]) becomes the
+ *    address space's start_stack: the VMA containing it is shown as
+ *    [stack]. The VMA grows down as a MAP_GROWSDOWN one does.
+ *
+ *  The special mappings (VDSO, VVAR) never merge, cannot be split (a
+ *  munmap, mprotect, madvise or mremap of part of one fails with -EINVAL,
+ *  as special_mapping_split()), cannot grow (mremap: -EFAULT) nor be
+ *  moved with MREMAP_DONTUNMAP (-EINVAL); a whole one may be moved or
+ *  unmapped. Their contents are not modelled: a fault in one that its
+ *  flags allow fails as a fault past the end of a file does (-EFAULT,
+ *  SIGBUS), where Linux maps the vDSO image or the vvar pages.
  * @addr: hint, or the fixed address with MAP_FIXED / MAP_FIXED_NOREPLACE
  * @len: length in bytes, rounded up to pages
  * @prot: PROT_* of <sys/mman.h>
@@ -206,6 +265,8 @@ struct shadow_mm_create {
  * @offset: byte offset, page aligned (-EINVAL otherwise, as mmap(2));
  *          ignored for anonymous mappings
  * @out_addr: the address of the new mapping
+ * @start_stack: with SHADOW_MMAP_STACK, the new start_stack; must be 0
+ *               otherwise (-EINVAL)
  *
  * Behaves as mmap(2) in a process whose mm is the shadow address space,
  * with Linux 6.1's errors: -EINVAL (zero length, neither or both of
@@ -236,6 +297,7 @@ struct shadow_mm_mmap {
 	__u32 __reserved;
 	__aligned_u64 offset;
 	__aligned_u64 out_addr;
+	__aligned_u64 start_stack;
 };
 
 #define SHADOW_MM_MMAP		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_MMAP)
@@ -290,7 +352,9 @@ struct shadow_mm_exit {
 #define SHADOW_VM_MAYEXEC	0x00000040ULL
 #define SHADOW_VM_MAYSHARE	0x00000080ULL
 #define SHADOW_VM_GROWSDOWN	0x00000100ULL
+#define SHADOW_VM_PFNMAP	0x00000400ULL
 #define SHADOW_VM_LOCKED	0x00002000ULL
+#define SHADOW_VM_IO		0x00004000ULL
 #define SHADOW_VM_SEQ_READ	0x00008000ULL
 #define SHADOW_VM_RAND_READ	0x00010000ULL
 #define SHADOW_VM_DONTCOPY	0x00020000ULL
@@ -307,6 +371,7 @@ enum shadow_vma_backing {
 	SHADOW_VMA_ANON_PRIVATE = 1,
 	SHADOW_VMA_ANON_SHARED = 2,
 	SHADOW_VMA_FILE = 3,	/* a file, private or shared */
+	SHADOW_VMA_SPECIAL = 4,	/* SHADOW_MMAP_VDSO or SHADOW_MMAP_VVAR */
 };
 
 /**
@@ -318,7 +383,8 @@ enum shadow_vma_backing {
  * @backing_id: identity of the backing object: equal for VMAs sharing
  *              one object (a shared anonymous mapping and its splits;
  *              the mappings of one open file); 0 for private anonymous
- *              memory
+ *              memory; for SHADOW_VMA_SPECIAL, the kind: 1 for [vdso],
+ *              2 for [vvar]
  * @backing: enum shadow_vma_backing
  * @__reserved: 0
  *
@@ -407,7 +473,8 @@ struct shadow_mm_get_maps {
  * @out_map_count: number of VMAs
  * @out_total_vm: mapped pages
  * @out_locked_vm: VM_LOCKED pages
- * @out_mmap_base: top of the top-down mmap area
+ * @out_mmap_base: top of the top-down mmap area; with the legacy layout
+ *                 the bottom of the bottom-up one (TASK_UNMAPPED_BASE)
  * @out_task_size: end of the user address space
  * @out_rss_anon: private anonymous pages mapped (the zero page not counted)
  * @out_rss_shmem: shared anonymous pages mapped
@@ -433,6 +500,19 @@ struct shadow_mm_get_maps {
  * @out_shared_ptes: its PTE tables shared with other address spaces by
  *                   on-demand fork (each also counts in @out_nr_ptes, as
  *                   a copy would)
+ * @out_start_code: mm->start_code (SHADOW_MM_FEATURE_LAYOUT; these fields
+ *                  are 0 until SHADOW_MM_SET_MM_MAP sets them)
+ * @out_end_code: mm->end_code
+ * @out_start_data: mm->start_data
+ * @out_end_data: mm->end_data
+ * @out_start_stack: mm->start_stack (set by SHADOW_MMAP_STACK too)
+ * @out_arg_start: mm->arg_start
+ * @out_arg_end: mm->arg_end
+ * @out_env_start: mm->env_start
+ * @out_env_end: mm->env_end
+ * @out_layout_flags: SHADOW_CREATE_LEGACY_LAYOUT when mappings go
+ *                    bottom-up (@out_mmap_base is then the bottom of the
+ *                    area), else 0
  */
 struct shadow_mm_stats {
 	__u32 size;
@@ -465,6 +545,16 @@ struct shadow_mm_stats {
 	__aligned_u64 out_swapouts;
 	__aligned_u64 out_rss_file;
 	__aligned_u64 out_shared_ptes;
+	__aligned_u64 out_start_code;
+	__aligned_u64 out_end_code;
+	__aligned_u64 out_start_data;
+	__aligned_u64 out_end_data;
+	__aligned_u64 out_start_stack;
+	__aligned_u64 out_arg_start;
+	__aligned_u64 out_arg_end;
+	__aligned_u64 out_env_start;
+	__aligned_u64 out_env_end;
+	__aligned_u64 out_layout_flags;
 };
 
 #define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
@@ -685,7 +775,8 @@ struct shadow_mm_fork {
  *    (SHADOW_VM_DONTDUMP);
  *  - MADV_DONTNEED, MADV_DONTNEED_LOCKED: the range's pages are unmapped:
  *    private memory reads zeroes afterwards, shared memory its object's
- *    pages; -EINVAL on VM_LOCKED memory unless MADV_DONTNEED_LOCKED;
+ *    pages; -EINVAL on VM_LOCKED memory unless MADV_DONTNEED_LOCKED,
+ *    and on VM_PFNMAP memory ([vvar]);
  *  - MADV_WILLNEED: the swapped-out pages of the range are read back
  *    from the shadow swap device ahead of their faults (swap-in
  *    read-ahead): a private page into the swap cache, a shared anonymous
@@ -878,7 +969,9 @@ struct shadow_mm_mremap {
  * @out_start_brk: where the heap starts
  *
  * brk(2): growing maps anonymous memory that merges with the heap
- * (do_brk_flags), shrinking unmaps; like the system call it never fails
+ * (do_brk_flags) when (@brk - start_brk) + (end_data - start_data) is
+ * within RLIMIT_DATA (check_data_rlimit(); the data segment is empty
+ * unless SHADOW_MM_SET_MM_MAP set one), shrinking unmaps; like the system call it never fails
  * for a refused request: @out_brk then holds the old break. Only
  * SHADOW_BRK_SET_START fails (-EINVAL unaligned, outside the address space
  * or the heap not empty).
@@ -1089,5 +1182,50 @@ struct shadow_mm_batch {
 };
 
 #define SHADOW_MM_BATCH		_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_BATCH)
+
+/**
+ * struct shadow_mm_set_mm_map - ioctl(SHADOW_MM_SET_MM_MAP)
+ * @size: sizeof(struct shadow_mm_set_mm_map)
+ * @flags: must be 0
+ * @start_code: mm->start_code
+ * @end_code: mm->end_code
+ * @start_data: mm->start_data
+ * @end_data: mm->end_data
+ * @start_brk: mm->start_brk
+ * @brk: mm->brk
+ * @start_stack: mm->start_stack
+ * @arg_start: mm->arg_start
+ * @arg_end: mm->arg_end
+ * @env_start: mm->env_start
+ * @env_end: mm->env_end
+ *
+ * prctl(PR_SET_MM, PR_SET_MM_MAP) without the auxiliary vector and the
+ * exe file (SHADOW_MM_FEATURE_LAYOUT): every field is set at once, and
+ * nothing is mapped or unmapped (the heap's VMAs stay as they are, as in
+ * Linux). Validated as validate_prctl_map_addr() does, else -EINVAL: each
+ * address within [mmap_min_addr, TASK_SIZE), @start_code below
+ * @end_code, @start_data, @start_brk, @arg_start and @env_start not above
+ * their ends, and (@brk - @start_brk) + (@end_data - @start_data) within
+ * the caller's RLIMIT_DATA (check_data_rlimit()). brk(2) (SHADOW_MM_BRK)
+ * then counts the data segment against RLIMIT_DATA too; the VMA
+ * containing @start_stack is shown as [stack].
+ */
+struct shadow_mm_set_mm_map {
+	__u32 size;
+	__u32 flags;
+	__aligned_u64 start_code;
+	__aligned_u64 end_code;
+	__aligned_u64 start_data;
+	__aligned_u64 end_data;
+	__aligned_u64 start_brk;
+	__aligned_u64 brk;
+	__aligned_u64 start_stack;
+	__aligned_u64 arg_start;
+	__aligned_u64 arg_end;
+	__aligned_u64 env_start;
+	__aligned_u64 env_end;
+};
+
+#define SHADOW_MM_SET_MM_MAP	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_SET_MM_MAP)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */
