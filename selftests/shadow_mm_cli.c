@@ -1867,6 +1867,20 @@ static int run_stats(struct cmd *c)
 	       (unsigned long long)s.out_brk);
 	print_names(s.out_def_flags, vm_flag_names);
 	putchar('\n');
+	/* What exec sets, once an import or a stack mapping set it. */
+	if (!s.out_start_code && !s.out_start_stack)
+		return 0;
+	printf("code=0x%llx-0x%llx data=0x%llx-0x%llx start_stack=0x%llx ",
+	       (unsigned long long)s.out_start_code,
+	       (unsigned long long)s.out_end_code,
+	       (unsigned long long)s.out_start_data,
+	       (unsigned long long)s.out_end_data,
+	       (unsigned long long)s.out_start_stack);
+	printf("arg=0x%llx-0x%llx env=0x%llx-0x%llx\n",
+	       (unsigned long long)s.out_arg_start,
+	       (unsigned long long)s.out_arg_end,
+	       (unsigned long long)s.out_env_start,
+	       (unsigned long long)s.out_env_end);
 	return 0;
 }
 
@@ -1914,7 +1928,9 @@ enum import_kind {
 	IMPORT_FILE,		/* a file, by its path */
 	IMPORT_HEAP,		/* [heap]: by brk */
 	IMPORT_BSS,		/* [heap] up to start_brk: anonymous memory */
-	IMPORT_STACK,		/* [stack]: MAP_GROWSDOWN, not an exec stack */
+	IMPORT_STACK,		/* [stack]: the exec stack, start_stack in it */
+	IMPORT_VDSO,		/* [vdso]: the special mapping */
+	IMPORT_VVAR,		/* [vvar]: the special mapping */
 	IMPORT_STANDIN,		/* anonymous memory in its place */
 	IMPORT_SKIP,		/* nothing: outside the address space */
 };
@@ -1935,7 +1951,10 @@ struct import {
 	const char *maps;		/* the maps file's name, for messages */
 	struct maps_line *lines;
 	int nr;
-	__u64 start_data, end_data, start_brk;	/* 0: not known */
+	/* /proc/PID/stat's, fields 26 to 28 and 45 to 51; 0: not known */
+	__u64 start_code, end_code, start_stack;
+	__u64 start_data, end_data, start_brk;
+	__u64 arg_start, arg_end, env_start, env_end;
 	char root[PATH_MAX];		/* where the files' paths start, or "" */
 	int fd;				/* the new address space */
 	int not_reproduced, differ;
@@ -2056,14 +2075,17 @@ static int read_maps(struct import *im, const char *path)
 }
 
 /*
- * start_data, end_data and start_brk: fields 45 to 47 of /proc/PID/stat
- * (proc(5)), counted after the command name's closing parenthesis (field
- * 2, which may hold blanks). They read 0 without ptrace access.
+ * The layout fields of /proc/PID/stat (proc(5)), counted after the command
+ * name's closing parenthesis (field 2, which may hold blanks): start_code,
+ * end_code and start_stack (26 to 28), start_data, end_data and start_brk
+ * (45 to 47) and, where the kernel writes them (3.5 on), arg_start,
+ * arg_end, env_start and env_end (48 to 51). They read 0 without ptrace
+ * access.
  */
 static int read_stat(struct import *im, const char *path)
 {
 	char buf[4096], *s, *end;
-	__u64 field[48];
+	__u64 field[52] = { 0 };
 	size_t n;
 	int i = 3;
 	FILE *f = fopen(path, "r");
@@ -2078,7 +2100,7 @@ static int read_stat(struct import *im, const char *path)
 	buf[n] = '\0';
 	s = strrchr(buf, ')');
 	/* Field 3, the state, is a letter: it reads as 0. */
-	for (s = s ? s + 1 : buf + n; i < 48; i++) {
+	for (s = s ? s + 1 : buf + n; i < 52; i++) {
 		while (*s == ' ')
 			s++;
 		if (!*s || *s == '\n')
@@ -2091,9 +2113,16 @@ static int read_stat(struct import *im, const char *path)
 		    path, i - 1);
 		return -EINVAL;
 	}
+	im->start_code = field[26];
+	im->end_code = field[27];
+	im->start_stack = field[28];
 	im->start_data = field[45];
 	im->end_data = field[46];
 	im->start_brk = field[47];
+	im->arg_start = field[48];
+	im->arg_end = field[49];
+	im->env_start = field[50];
+	im->env_end = field[51];
 	return 0;
 }
 
@@ -2129,9 +2158,18 @@ static const char *classify(struct maps_line *l, __u64 start_brk)
 		l->kind = IMPORT_HEAP;
 		return NULL;
 	}
-	if (!strcmp(name, "[stack]")) {
+	if (!strcmp(name, "[stack]") && l->perms[3] == 'p' &&
+	    !strncmp(l->perms, "rw", 2)) {
 		l->kind = IMPORT_STACK;
-		return "an exec stack: unnamed MAP_GROWSDOWN memory, with VM_SOFTDIRTY";
+		return NULL;
+	}
+	if (!strcmp(name, "[vdso]") && !strcmp(l->perms, "r-xp")) {
+		l->kind = IMPORT_VDSO;
+		return NULL;
+	}
+	if (!strcmp(name, "[vvar]") && !strcmp(l->perms, "r--p")) {
+		l->kind = IMPORT_VVAR;
+		return NULL;
 	}
 	if (!strncmp(name, "[anon:", 6))
 		return "a named anonymous mapping: mapped without its name";
@@ -2209,6 +2247,82 @@ static int import_heap(struct import *im, struct maps_line *l)
 	return ret;
 }
 
+/*
+ * What exec maps and mmap(2) cannot: [vdso] and [vvar] as map_vdso()
+ * installs them, [stack] as setup_arg_pages() leaves it (no VM_SOFTDIRTY),
+ * with start_stack from the stat file when it lies in the line, else at
+ * its end. 0 or -errno (reported).
+ */
+static int import_exec_mapping(struct import *im, struct maps_line *l)
+{
+	struct shadow_mm_mmap m = {
+		.size = sizeof(m), .addr = l->start, .len = l->end - l->start,
+	};
+	int ret;
+
+	if (l->kind == IMPORT_VDSO) {
+		m.flags = SHADOW_MMAP_VDSO;
+	} else if (l->kind == IMPORT_VVAR) {
+		m.flags = SHADOW_MMAP_VVAR;
+	} else {
+		m.flags = SHADOW_MMAP_STACK;
+		m.prot = prot_of(l->perms);
+		if (im->start_stack < l->start || im->start_stack > l->end)
+			im->start_stack = l->end;
+		m.start_stack = im->start_stack;
+	}
+	ret = do_ioctl(im->fd, SHADOW_MM_MMAP, &m);
+	if (ret)
+		err("import: %s:%d: mmap %s: %s (%s)", im->maps, l->line,
+		    l->name, strerror(-ret), errno_name(-ret));
+	return ret;
+}
+
+/*
+ * The bounds exec sets and maps does not show, as prctl(PR_SET_MM_MAP)
+ * sets them: code, data, brk, stack, arguments and environment, from the
+ * stat file (brk from the address space; arg and env at start_stack when
+ * the stat file has none). Without them (a stat file read without
+ * ptrace access holds zeros) they are left unset, and said so.
+ */
+static void import_mm_map(struct import *im)
+{
+	struct shadow_mm_set_mm_map map = {
+		.size = sizeof(map),
+		.start_code = im->start_code, .end_code = im->end_code,
+		.start_data = im->start_data, .end_data = im->end_data,
+		.start_brk = im->start_brk, .start_stack = im->start_stack,
+		.arg_start = im->arg_start, .arg_end = im->arg_end,
+		.env_start = im->env_start, .env_end = im->env_end,
+	};
+	struct shadow_mm_brk b = { .size = sizeof(b) };
+	int ret;
+
+	if (!im->start_code || !im->start_stack || !im->start_brk) {
+		printf("# not reproduced: %s: the stat file has none (%s)\n",
+		       "start_code, end_code, start_data, end_data, start_stack",
+		       "read without ptrace access?");
+		return;
+	}
+	if (!map.arg_start || !map.env_end) {
+		map.arg_start = im->start_stack;
+		map.arg_end = im->start_stack;
+		map.env_start = im->start_stack;
+		map.env_end = im->start_stack;
+	}
+	ret = do_ioctl(im->fd, SHADOW_MM_BRK, &b);
+	map.brk = b.out_brk;
+	if (!ret)
+		ret = do_ioctl(im->fd, SHADOW_MM_SET_MM_MAP, &map);
+	if (ret) {
+		printf("# not reproduced: %s %llx-%llx, data %llx-%llx: SHADOW_MM_SET_MM_MAP: %s\n",
+		       "code", (unsigned long long)map.start_code,
+		       (unsigned long long)map.end_code,
+		       (unsigned long long)map.start_data,
+		       (unsigned long long)map.end_data, errno_name(-ret));
+	}
+}
+
 /* Build one line in the new address space: 0 or -errno (reported). */
 static int import_line(struct import *im, struct maps_line *l)
 {
@@ -2224,6 +2338,9 @@ static int import_line(struct import *im, struct maps_line *l)
 
 	if (l->kind == IMPORT_HEAP)
 		return import_heap(im, l);
+	if (l->kind == IMPORT_STACK || l->kind == IMPORT_VDSO ||
+	    l->kind == IMPORT_VVAR)
+		return import_exec_mapping(im, l);
 	if (l->noreserve)
 		m.map_flags |= MAP_NORESERVE;
 	if (l->kind == IMPORT_FILE) {
@@ -2245,8 +2362,6 @@ static int import_line(struct import *im, struct maps_line *l)
 		}
 		m.offset = l->offset;
 	}
-	if (l->kind == IMPORT_STACK)
-		m.map_flags |= MAP_GROWSDOWN;
 	if (l->kind != IMPORT_FILE)
 		m.map_flags |= MAP_ANONYMOUS;
 	ret = do_ioctl(im->fd, SHADOW_MM_MMAP, &m);
@@ -2267,7 +2382,6 @@ static bool same_line(const struct import *im, const struct maps_line *l,
 	if (sh->end != l->end || strcmp(sh->perms, l->perms))
 		return false;
 	switch (l->kind) {
-	case IMPORT_STACK:
 	case IMPORT_STANDIN:
 		return true;
 	case IMPORT_BSS:
@@ -2358,9 +2472,17 @@ static int import_compare(struct import *im)
  * Each line's kind, and MAP_NORESERVE on every other one of a run of
  * adjacent lines: without a flag that differs, the engine would merge
  * what the source shows apart (different anon_vmas, say). The heap, made
- * by brk, and the bss, made by the ELF loader's brk, have none (the flag
- * would show in their vm_flags): the line before takes it.
+ * by brk, the bss, made by the ELF loader's brk, and what exec maps have
+ * flags of their own: the line before takes the flag (but before a
+ * special mapping, which never merges).
  */
+static bool flags_fixed(const struct maps_line *l)
+{
+	return l->kind == IMPORT_HEAP || l->kind == IMPORT_BSS ||
+	       l->kind == IMPORT_STACK || l->kind == IMPORT_VDSO ||
+	       l->kind == IMPORT_VVAR;
+}
+
 static void import_plan(struct import *im)
 {
 	struct maps_line *heap = NULL;
@@ -2368,24 +2490,20 @@ static void import_plan(struct import *im)
 
 	for (i = 0; i < im->nr; i++) {
 		struct maps_line *l = &im->lines[i];
-		bool brk_made;
+		bool own_flags;
 
 		l->why = classify(l, im->start_brk);
-		brk_made = l->kind == IMPORT_HEAP || l->kind == IMPORT_BSS;
+		own_flags = flags_fixed(l);
 		if (l->kind == IMPORT_HEAP && !heap)
 			heap = l;
 		if (i && l[-1].end == l->start && l[-1].kind != IMPORT_SKIP &&
-		    !brk_made)
+		    !own_flags)
 			l->noreserve = !l[-1].noreserve;
-		if (brk_made && i && l[-1].end == l->start &&
-		    l[-1].kind != IMPORT_HEAP && l[-1].kind != IMPORT_BSS)
+		if (own_flags && l->kind != IMPORT_VDSO &&
+		    l->kind != IMPORT_VVAR && i && l[-1].end == l->start &&
+		    !flags_fixed(&l[-1]))
 			l[-1].noreserve = true;
 	}
-	if (im->end_data > im->start_data)
-		printf("# not reproduced: start_data-end_data %llx-%llx: %s\n",
-		       (unsigned long long)im->start_data,
-		       (unsigned long long)im->end_data,
-		       "the uapi cannot set them");
 	if (heap && im->start_brk && im->start_brk != heap->start)
 		printf("# not reproduced: start_brk %llx: the heap starts at [heap]'s start\n",
 		       (unsigned long long)im->start_brk);
@@ -2456,6 +2574,8 @@ static int run_import(struct cmd *c)
 		if (im.lines[i].kind != IMPORT_SKIP)
 			ret = import_line(&im, &im.lines[i]);
 	}
+	if (!ret && stat[0])
+		import_mm_map(&im);
 	if (!ret)
 		ret = import_compare(&im);
 	if (ret)

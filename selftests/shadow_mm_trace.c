@@ -60,9 +60,10 @@
  * differ are exactly as many as --expect-differences (default 0), 1 when
  * not, 2 when the replay could not run.
  *
- * Not compared, and said so: the name of a special mapping ([vdso],
- * [vvar]...: import maps anonymous memory in its place) and [vsyscall]
- * (above the user address space); the start of [stack] (it grows by page
+ * Not compared, and said so: the name of a special mapping that import
+ * cannot build ([vvar_vclock], [uprobes]...: anonymous memory in its
+ * place; [vdso] and [vvar] it builds as exec does) and [vsyscall] (above
+ * the user address space); the start of [stack] (it grows by page
  * faults, which are not recorded); the name and offset of a file mapping
  * replayed as anonymous memory: all of them when the CLI has no file=,
  * else those whose fd named no path the CLI can open (a deleted file, a
@@ -902,11 +903,12 @@ static int parse_maps(const char *s, struct maps_line *l)
 	return 0;
 }
 
-/* The name a special mapping has in the real process's maps. */
+/* The name of a special mapping that import replaces with anonymous memory. */
 static bool special(const char *name)
 {
 	return name[0] == '[' && strcmp(name, "[heap]") &&
-	       strcmp(name, "[stack]");
+	       strcmp(name, "[stack]") && strcmp(name, "[vdso]") &&
+	       strcmp(name, "[vvar]");
 }
 
 struct verdict {

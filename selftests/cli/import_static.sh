@@ -7,6 +7,7 @@ import p import_static.maps stat=import_static.stat root=import_root
 brk p
 brk p 0x4d6000
 maps p
+stats p
 # Linux 6.5 and later show the bss unnamed (vma_is_initial_heap()): an
 # unnamed line that ends at start_brk is the bss too, [heap] in 6.1.
 import q import_static_6.12.maps stat=import_static.stat root=import_root
