@@ -982,12 +982,16 @@ static void compare_maps(struct log *lg, char **shadow, int nr_shadow,
 		    name[rootlen] == '/')
 			name += rootlen;
 		if (!strcmp(l.name, "[stack]")) {
+			if (s->end == l.end && !strcmp(s->perms, l.perms) &&
+			    s->start == l.start && !strcmp(name, l.name)) {
+				v->same++;
+				continue;
+			}
 			if (s->end == l.end && !strcmp(s->perms, l.perms)) {
-				if (s->start != l.start)
-					printf("final maps: not compared: %s %llx, %s %llx: %s\n",
-					       "[stack] at", l.start,
-					       "the shadow's at", s->start,
-					       "it grows by faults, not recorded");
+				printf("final maps: not compared: %s %llx, %s %llx %s: %s\n",
+				       "[stack] at", l.start,
+				       "the shadow's at", s->start, name,
+				       "it grows by faults, not recorded");
 				v->not_compared++;
 				continue;
 			}
