@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "shadow_mm_lib.h"
 
@@ -114,7 +115,9 @@ struct cmd {
 	char *data;			/* write's bytes, echo's text */
 	size_t data_len;
 	int fill;			/* write's fill=BYTE */
-	char *src, *stat, *root;	/* import's SOURCE, stat=, root= */
+	char *src, *stat, *root;	/* import's SOURCE, stat=, root=; mmap's
+					 * file=, root=
+					 */
 	char detail[64];		/* added to an error message */
 	bool reported;			/* its failure was explained already */
 	bool has_result;		/* -r prints "ok @result" */
@@ -144,6 +147,7 @@ static struct {
 	struct var *vars;
 	int nr_vars;
 	struct alias_map pages, shmem, files;
+	char root[PATH_MAX];		/* the last import's root=, or "" */
 } cli = { .dev = -1 };
 
 /* --- messages -------------------------------------------------------------- */
@@ -810,6 +814,26 @@ static int parse_mmap(struct parser *p, struct cmd *c)
 	if (option(p, "offset", &t) &&
 	    parse_expr(p, &t, "offset=N", &c->e[2]))
 		return -1;
+	if (option(p, "file", &t)) {
+		if (!t.len) {
+			err("%s: expected file=PATH, got an empty PATH", p->cmd);
+			return -1;
+		}
+		if (c->flags & MAP_ANONYMOUS) {
+			err("%s: file= maps a file: FLAGS must not hold anonymous",
+			    p->cmd);
+			return -1;
+		}
+		c->src = dup_token(&t);
+	}
+	if (option(p, "root", &t)) {
+		if (!c->src) {
+			err("%s: root=DIR is where file=PATH starts: no file=",
+			    p->cmd);
+			return -1;
+		}
+		c->root = dup_token(&t);
+	}
 	return parse_as(p, c);
 }
 
@@ -1214,6 +1238,44 @@ static int run_create(struct cmd *c)
 	return 0;
 }
 
+/*
+ * mmap's file=PATH into m->fd: under root=DIR when the line has one, else
+ * under the last import's root= when PATH is absolute. It is opened for
+ * reading, and for writing too when a shared mapping is to be writable,
+ * as import opens its files. /dev/zero becomes what Linux's mmap_zero()
+ * makes of it, anonymous memory (shared or private), so that m->fd stays
+ * -1. 0, or RUN_FATAL (reported).
+ */
+static int open_mapped(struct cmd *c, struct shadow_mm_mmap *m)
+{
+	bool rw = (c->flags & MAP_SHARED) && (c->prot & PROT_WRITE);
+	const char *root = c->root ? c->root : cli.root;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!c->root && c->src[0] != '/')
+		root = "";
+	if (snprintf(path, sizeof(path), "%s%s%s", root,
+		     *root && c->src[0] != '/' ? "/" : "", c->src) >=
+	    (int)sizeof(path)) {
+		err("mmap: file=%s: the path is too long", c->src);
+		return RUN_FATAL;
+	}
+	m->fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (m->fd < 0) {
+		err("mmap: file=%s: %s (%s)", path, strerror(errno),
+		    errno_name(errno));
+		return RUN_FATAL;
+	}
+	if (!fstat(m->fd, &st) && S_ISCHR(st.st_mode) &&
+	    st.st_rdev == makedev(1, 5)) {
+		close(m->fd);
+		m->fd = -1;
+		m->map_flags |= MAP_ANONYMOUS;
+	}
+	return 0;
+}
+
 static int run_mmap(struct cmd *c)
 {
 	struct shadow_mm_mmap m = {
@@ -1228,7 +1290,11 @@ static int run_mmap(struct cmd *c)
 	m.addr = v[0];
 	m.len = v[1];
 	m.offset = v[2];
+	if (c->src && open_mapped(c, &m))
+		return RUN_FATAL;
 	ret = do_ioctl(fd, SHADOW_MM_MMAP, &m);
+	if (m.fd >= 0)
+		close(m.fd);
 	if (ret)
 		return ret;
 	set_var(c, m.out_addr);
@@ -1801,6 +1867,20 @@ static int run_stats(struct cmd *c)
 	       (unsigned long long)s.out_brk);
 	print_names(s.out_def_flags, vm_flag_names);
 	putchar('\n');
+	/* What exec sets, once an import or a stack mapping set it. */
+	if (!s.out_start_code && !s.out_start_stack)
+		return 0;
+	printf("code=0x%llx-0x%llx data=0x%llx-0x%llx start_stack=0x%llx ",
+	       (unsigned long long)s.out_start_code,
+	       (unsigned long long)s.out_end_code,
+	       (unsigned long long)s.out_start_data,
+	       (unsigned long long)s.out_end_data,
+	       (unsigned long long)s.out_start_stack);
+	printf("arg=0x%llx-0x%llx env=0x%llx-0x%llx\n",
+	       (unsigned long long)s.out_arg_start,
+	       (unsigned long long)s.out_arg_end,
+	       (unsigned long long)s.out_env_start,
+	       (unsigned long long)s.out_env_end);
 	return 0;
 }
 
@@ -1847,7 +1927,10 @@ enum import_kind {
 	IMPORT_SHMEM,		/* /dev/zero (deleted): shared anonymous memory */
 	IMPORT_FILE,		/* a file, by its path */
 	IMPORT_HEAP,		/* [heap]: by brk */
-	IMPORT_STACK,		/* [stack]: MAP_GROWSDOWN, not an exec stack */
+	IMPORT_BSS,		/* [heap] up to start_brk: anonymous memory */
+	IMPORT_STACK,		/* [stack]: the exec stack, start_stack in it */
+	IMPORT_VDSO,		/* [vdso]: the special mapping */
+	IMPORT_VVAR,		/* [vvar]: the special mapping */
 	IMPORT_STANDIN,		/* anonymous memory in its place */
 	IMPORT_SKIP,		/* nothing: outside the address space */
 };
@@ -1868,7 +1951,10 @@ struct import {
 	const char *maps;		/* the maps file's name, for messages */
 	struct maps_line *lines;
 	int nr;
-	__u64 start_data, end_data, start_brk;	/* 0: not known */
+	/* /proc/PID/stat's, fields 26 to 28 and 45 to 51; 0: not known */
+	__u64 start_code, end_code, start_stack;
+	__u64 start_data, end_data, start_brk;
+	__u64 arg_start, arg_end, env_start, env_end;
 	char root[PATH_MAX];		/* where the files' paths start, or "" */
 	int fd;				/* the new address space */
 	int not_reproduced, differ;
@@ -1989,14 +2075,17 @@ static int read_maps(struct import *im, const char *path)
 }
 
 /*
- * start_data, end_data and start_brk: fields 45 to 47 of /proc/PID/stat
- * (proc(5)), counted after the command name's closing parenthesis (field
- * 2, which may hold blanks). They read 0 without ptrace access.
+ * The layout fields of /proc/PID/stat (proc(5)), counted after the command
+ * name's closing parenthesis (field 2, which may hold blanks): start_code,
+ * end_code and start_stack (26 to 28), start_data, end_data and start_brk
+ * (45 to 47) and, where the kernel writes them (3.5 on), arg_start,
+ * arg_end, env_start and env_end (48 to 51). They read 0 without ptrace
+ * access.
  */
 static int read_stat(struct import *im, const char *path)
 {
 	char buf[4096], *s, *end;
-	__u64 field[48];
+	__u64 field[52] = { 0 };
 	size_t n;
 	int i = 3;
 	FILE *f = fopen(path, "r");
@@ -2011,7 +2100,7 @@ static int read_stat(struct import *im, const char *path)
 	buf[n] = '\0';
 	s = strrchr(buf, ')');
 	/* Field 3, the state, is a letter: it reads as 0. */
-	for (s = s ? s + 1 : buf + n; i < 48; i++) {
+	for (s = s ? s + 1 : buf + n; i < 52; i++) {
 		while (*s == ' ')
 			s++;
 		if (!*s || *s == '\n')
@@ -2024,14 +2113,31 @@ static int read_stat(struct import *im, const char *path)
 		    path, i - 1);
 		return -EINVAL;
 	}
+	im->start_code = field[26];
+	im->end_code = field[27];
+	im->start_stack = field[28];
 	im->start_data = field[45];
 	im->end_data = field[46];
 	im->start_brk = field[47];
+	im->arg_start = field[48];
+	im->arg_end = field[49];
+	im->env_start = field[50];
+	im->env_end = field[51];
 	return 0;
 }
 
-/* Why a line cannot be built as it is, or NULL; sets its kind. */
-static const char *classify(struct maps_line *l)
+/*
+ * Why a line cannot be built as it is, or NULL; sets its kind. The ELF
+ * loader maps the bss beyond the file's last page with vm_brk_flags() and
+ * sets start_brk at its end: Linux shows that VMA as [heap] (it touches
+ * [start_brk, brk]), and brk(2) then makes a VMA of its own above it
+ * (do_brk_flags() is given no VMA to expand below start_brk). So a [heap]
+ * line that ends at @start_brk is the bss, anonymous memory, which the
+ * engine names [heap] for the same reason. Linux 6.5 and later name it
+ * nothing (vma_is_initial_heap() wants it to reach past start_brk): an
+ * unnamed private line that ends there is the bss too.
+ */
+static const char *classify(struct maps_line *l, __u64 start_brk)
 {
 	const char *name = l->name;
 	size_t len = strlen(name);
@@ -2043,13 +2149,27 @@ static const char *classify(struct maps_line *l)
 		l->kind = IMPORT_SKIP;
 		return "above the user address space: not mapped";
 	}
+	if ((!strcmp(name, "[heap]") || (!*name && l->perms[3] == 'p')) &&
+	    start_brk && l->end == start_brk) {
+		l->kind = IMPORT_BSS;
+		return NULL;
+	}
 	if (!strcmp(name, "[heap]")) {
 		l->kind = IMPORT_HEAP;
 		return NULL;
 	}
-	if (!strcmp(name, "[stack]")) {
+	if (!strcmp(name, "[stack]") && l->perms[3] == 'p' &&
+	    !strncmp(l->perms, "rw", 2)) {
 		l->kind = IMPORT_STACK;
-		return "an exec stack: unnamed MAP_GROWSDOWN memory, with VM_SOFTDIRTY";
+		return NULL;
+	}
+	if (!strcmp(name, "[vdso]") && !strcmp(l->perms, "r-xp")) {
+		l->kind = IMPORT_VDSO;
+		return NULL;
+	}
+	if (!strcmp(name, "[vvar]") && !strcmp(l->perms, "r--p")) {
+		l->kind = IMPORT_VVAR;
+		return NULL;
 	}
 	if (!strncmp(name, "[anon:", 6))
 		return "a named anonymous mapping: mapped without its name";
@@ -2127,6 +2247,82 @@ static int import_heap(struct import *im, struct maps_line *l)
 	return ret;
 }
 
+/*
+ * What exec maps and mmap(2) cannot: [vdso] and [vvar] as map_vdso()
+ * installs them, [stack] as setup_arg_pages() leaves it (no VM_SOFTDIRTY),
+ * with start_stack from the stat file when it lies in the line, else at
+ * its end. 0 or -errno (reported).
+ */
+static int import_exec_mapping(struct import *im, struct maps_line *l)
+{
+	struct shadow_mm_mmap m = {
+		.size = sizeof(m), .addr = l->start, .len = l->end - l->start,
+	};
+	int ret;
+
+	if (l->kind == IMPORT_VDSO) {
+		m.flags = SHADOW_MMAP_VDSO;
+	} else if (l->kind == IMPORT_VVAR) {
+		m.flags = SHADOW_MMAP_VVAR;
+	} else {
+		m.flags = SHADOW_MMAP_STACK;
+		m.prot = prot_of(l->perms);
+		if (im->start_stack < l->start || im->start_stack > l->end)
+			im->start_stack = l->end;
+		m.start_stack = im->start_stack;
+	}
+	ret = do_ioctl(im->fd, SHADOW_MM_MMAP, &m);
+	if (ret)
+		err("import: %s:%d: mmap %s: %s (%s)", im->maps, l->line,
+		    l->name, strerror(-ret), errno_name(-ret));
+	return ret;
+}
+
+/*
+ * The bounds exec sets and maps does not show, as prctl(PR_SET_MM_MAP)
+ * sets them: code, data, brk, stack, arguments and environment, from the
+ * stat file (brk from the address space; arg and env at start_stack when
+ * the stat file has none). Without them (a stat file read without
+ * ptrace access holds zeros) they are left unset, and said so.
+ */
+static void import_mm_map(struct import *im)
+{
+	struct shadow_mm_set_mm_map map = {
+		.size = sizeof(map),
+		.start_code = im->start_code, .end_code = im->end_code,
+		.start_data = im->start_data, .end_data = im->end_data,
+		.start_brk = im->start_brk, .start_stack = im->start_stack,
+		.arg_start = im->arg_start, .arg_end = im->arg_end,
+		.env_start = im->env_start, .env_end = im->env_end,
+	};
+	struct shadow_mm_brk b = { .size = sizeof(b) };
+	int ret;
+
+	if (!im->start_code || !im->start_stack || !im->start_brk) {
+		printf("# not reproduced: %s: the stat file has none (%s)\n",
+		       "start_code, end_code, start_data, end_data, start_stack",
+		       "read without ptrace access?");
+		return;
+	}
+	if (!map.arg_start || !map.env_end) {
+		map.arg_start = im->start_stack;
+		map.arg_end = im->start_stack;
+		map.env_start = im->start_stack;
+		map.env_end = im->start_stack;
+	}
+	ret = do_ioctl(im->fd, SHADOW_MM_BRK, &b);
+	map.brk = b.out_brk;
+	if (!ret)
+		ret = do_ioctl(im->fd, SHADOW_MM_SET_MM_MAP, &map);
+	if (ret) {
+		printf("# not reproduced: %s %llx-%llx, data %llx-%llx: SHADOW_MM_SET_MM_MAP: %s\n",
+		       "code", (unsigned long long)map.start_code,
+		       (unsigned long long)map.end_code,
+		       (unsigned long long)map.start_data,
+		       (unsigned long long)map.end_data, errno_name(-ret));
+	}
+}
+
 /* Build one line in the new address space: 0 or -errno (reported). */
 static int import_line(struct import *im, struct maps_line *l)
 {
@@ -2142,6 +2338,9 @@ static int import_line(struct import *im, struct maps_line *l)
 
 	if (l->kind == IMPORT_HEAP)
 		return import_heap(im, l);
+	if (l->kind == IMPORT_STACK || l->kind == IMPORT_VDSO ||
+	    l->kind == IMPORT_VVAR)
+		return import_exec_mapping(im, l);
 	if (l->noreserve)
 		m.map_flags |= MAP_NORESERVE;
 	if (l->kind == IMPORT_FILE) {
@@ -2163,8 +2362,6 @@ static int import_line(struct import *im, struct maps_line *l)
 		}
 		m.offset = l->offset;
 	}
-	if (l->kind == IMPORT_STACK)
-		m.map_flags |= MAP_GROWSDOWN;
 	if (l->kind != IMPORT_FILE)
 		m.map_flags |= MAP_ANONYMOUS;
 	ret = do_ioctl(im->fd, SHADOW_MM_MMAP, &m);
@@ -2185,9 +2382,11 @@ static bool same_line(const struct import *im, const struct maps_line *l,
 	if (sh->end != l->end || strcmp(sh->perms, l->perms))
 		return false;
 	switch (l->kind) {
-	case IMPORT_STACK:
 	case IMPORT_STANDIN:
 		return true;
+	case IMPORT_BSS:
+		/* [heap] as 6.1 names it, whatever the source's kernel did. */
+		return !sh->offset && !strcmp(sh->name, "[heap]");
 	case IMPORT_FILE:
 		return sh->offset == l->offset &&
 		       !strncmp(sh->name, im->root, root) &&
@@ -2273,8 +2472,17 @@ static int import_compare(struct import *im)
  * Each line's kind, and MAP_NORESERVE on every other one of a run of
  * adjacent lines: without a flag that differs, the engine would merge
  * what the source shows apart (different anon_vmas, say). The heap, made
- * by brk, has none: the line before it takes the flag.
+ * by brk, the bss, made by the ELF loader's brk, and what exec maps have
+ * flags of their own: the line before takes the flag (but before a
+ * special mapping, which never merges).
  */
+static bool flags_fixed(const struct maps_line *l)
+{
+	return l->kind == IMPORT_HEAP || l->kind == IMPORT_BSS ||
+	       l->kind == IMPORT_STACK || l->kind == IMPORT_VDSO ||
+	       l->kind == IMPORT_VVAR;
+}
+
 static void import_plan(struct import *im)
 {
 	struct maps_line *heap = NULL;
@@ -2282,22 +2490,20 @@ static void import_plan(struct import *im)
 
 	for (i = 0; i < im->nr; i++) {
 		struct maps_line *l = &im->lines[i];
+		bool own_flags;
 
-		l->why = classify(l);
+		l->why = classify(l, im->start_brk);
+		own_flags = flags_fixed(l);
 		if (l->kind == IMPORT_HEAP && !heap)
 			heap = l;
 		if (i && l[-1].end == l->start && l[-1].kind != IMPORT_SKIP &&
-		    l->kind != IMPORT_HEAP)
+		    !own_flags)
 			l->noreserve = !l[-1].noreserve;
-		if (l->kind == IMPORT_HEAP && i && l[-1].end == l->start &&
-		    l[-1].kind != IMPORT_HEAP)
+		if (own_flags && l->kind != IMPORT_VDSO &&
+		    l->kind != IMPORT_VVAR && i && l[-1].end == l->start &&
+		    !flags_fixed(&l[-1]))
 			l[-1].noreserve = true;
 	}
-	if (im->end_data > im->start_data)
-		printf("# not reproduced: start_data-end_data %llx-%llx: %s\n",
-		       (unsigned long long)im->start_data,
-		       (unsigned long long)im->end_data,
-		       "the uapi cannot set them");
 	if (heap && im->start_brk && im->start_brk != heap->start)
 		printf("# not reproduced: start_brk %llx: the heap starts at [heap]'s start\n",
 		       (unsigned long long)im->start_brk);
@@ -2368,12 +2574,15 @@ static int run_import(struct cmd *c)
 		if (im.lines[i].kind != IMPORT_SKIP)
 			ret = import_line(&im, &im.lines[i]);
 	}
+	if (!ret && stat[0])
+		import_mm_map(&im);
 	if (!ret)
 		ret = import_compare(&im);
 	if (ret)
 		goto out;
 	lb->fd = im.fd;
 	im.fd = -1;
+	snprintf(cli.root, sizeof(cli.root), "%s", im.root);
 	printf("%s%s: id %u, %d lines of %s: %d as in its maps, %d not reproduced\n",
 	       cli.replay ? "# " : "", lb->name, cr.out_id, im.nr, maps,
 	       im.nr - im.not_reproduced - im.differ, im.not_reproduced);
@@ -2404,7 +2613,8 @@ static const struct cmd_type cmd_types[] = {
 	{ "create", "create LABEL [mmap_base=ADDR]",
 	  parse_create, run_create, SHADOW_MM_CMD_CREATE,
 	  "SHADOW_MM_CREATE", true, true, false },
-	{ "mmap", "mmap LABEL ADDR|- LEN PROT FLAGS [offset=N] [as=NAME]",
+	{ "mmap",
+	  "mmap LABEL ADDR|- LEN PROT FLAGS [offset=N] [file=PATH [root=DIR]] [as=NAME]",
 	  parse_mmap, run_mmap, SHADOW_MM_CMD_MMAP,
 	  "SHADOW_MM_MMAP", true, true, false },
 	{ "munmap", "munmap LABEL ADDR LEN",
@@ -2698,7 +2908,7 @@ static bool batchable(struct cmd *c, int label, const bool *set)
 	    c->type->run != run_mprotect && c->type->run != run_madvise &&
 	    c->type->run != run_touch)
 		return false;
-	if (c->mm != label || cli.labels[label].fd < 0)
+	if (c->mm != label || cli.labels[label].fd < 0 || c->src)
 		return false;
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < c->e[i].nr; j++) {

@@ -202,6 +202,7 @@ FIXTURE_VARIANT_ADD(cli, bad_string) { .script = "bad_string.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_command) { .script = "bad_command.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_args) { .script = "bad_args.sh" };
 FIXTURE_VARIANT_ADD(cli, bad_number) { .script = "bad_number.sh" };
+FIXTURE_VARIANT_ADD(cli, bad_file) { .script = "bad_file.sh" };
 /* Replay (-r): every line runs, one result each, expected errors too. */
 FIXTURE_VARIANT_ADD(cli, replay) { .script = "replay.sh", .flag = "-rx" };
 /* ... but a malformed script still runs nothing. */
@@ -212,6 +213,10 @@ FIXTURE_VARIANT_ADD(cli, import) { .script = "import.sh" };
 /* import of bad input: line-numbered errors, nothing left mapped. */
 FIXTURE_VARIANT_ADD(cli, import_bad) { .script = "import_bad.sh", .flag = "-rx" };
 FIXTURE_VARIANT_ADD(cli, import_fail) { .script = "import_fail.sh" };
+/* A static program's bss, [heap] up to start_brk. */
+FIXTURE_VARIANT_ADD(cli, import_static) { .script = "import_static.sh" };
+/* mmap file=PATH, under root= or the import's. */
+FIXTURE_VARIANT_ADD(cli, mmap_file) { .script = "mmap_file.sh" };
 
 /* Run the variant's script (with -b: batched) against its .out file. */
 static void golden(struct __test_metadata *_metadata,

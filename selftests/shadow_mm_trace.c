@@ -60,12 +60,17 @@
  * differ are exactly as many as --expect-differences (default 0), 1 when
  * not, 2 when the replay could not run.
  *
- * Not compared, and said so: the name of a special mapping ([vdso],
- * [vvar]...: import maps anonymous memory in its place) and [vsyscall]
- * (above the user address space); the start of [stack] (it grows by page
+ * Not compared, and said so: the name of a special mapping that import
+ * cannot build ([vvar_vclock], [uprobes]...: anonymous memory in its
+ * place; [vdso] and [vvar] it builds as exec does) and [vsyscall] (above
+ * the user address space); the start of [stack] (it grows by page
  * faults, which are not recorded); the name and offset of a file mapping
- * when the CLI has no file= (it is replayed as anonymous memory). A call
- * recorded after a thread was started may differ for that reason alone.
+ * replayed as anonymous memory: all of them when the CLI has no file=,
+ * else those whose fd named no path the CLI can open (a deleted file, a
+ * memfd, a path with a blank); the name of the bss below start_brk,
+ * which Linux 6.5 and later leave unnamed where 6.1 and the shadow show
+ * [heap]. A call recorded after a thread was started may differ for that
+ * reason alone.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -663,6 +668,8 @@ struct log {
 	char *mmap_base;
 	struct call *calls;
 	int nr_calls;
+	char **stood_in;	/* the paths of the files replayed as anonymous */
+	int nr_stood_in;
 };
 
 static void *grow(void *p, int nr, size_t size)
@@ -846,6 +853,41 @@ static char *stand_in(const char *text)
 	return out;
 }
 
+/*
+ * Can the CLI open a call's file=PATH as the program did? Not when the
+ * path is none (a deleted file, a memfd, an fd readlink could not name:
+ * their maps names are not paths) or holds a blank (the CLI's words end
+ * there). The recorder writes file= last: the PATH is the rest.
+ */
+static bool file_replayable(const char *text)
+{
+	const char *path = strstr(text, " file=");
+
+	path += 6;
+	return path[0] == '/' && !path[strcspn(path, " \t")];
+}
+
+static bool stood_in(const struct log *lg, const char *name)
+{
+	int i;
+
+	for (i = 0; i < lg->nr_stood_in; i++)
+		if (!strcmp(lg->stood_in[i], name))
+			return true;
+	return false;
+}
+
+/* Field @nr (proc(5)'s numbering) of the stat line, or 0. */
+static unsigned long long stat_field(const char *stat, int nr)
+{
+	const char *s = strrchr(stat, ')');
+	int field;
+
+	for (field = 2; s && *s && field < nr; field++)
+		s = strchr(s + 1, ' ');
+	return s ? strtoull(s, NULL, 10) : 0;
+}
+
 /* One maps line: 0, or -1 when it is not one. */
 static int parse_maps(const char *s, struct maps_line *l)
 {
@@ -861,11 +903,12 @@ static int parse_maps(const char *s, struct maps_line *l)
 	return 0;
 }
 
-/* The name a special mapping has in the real process's maps. */
+/* The name of a special mapping that import replaces with anonymous memory. */
 static bool special(const char *name)
 {
 	return name[0] == '[' && strcmp(name, "[heap]") &&
-	       strcmp(name, "[stack]");
+	       strcmp(name, "[stack]") && strcmp(name, "[vdso]") &&
+	       strcmp(name, "[vvar]");
 }
 
 struct verdict {
@@ -899,6 +942,7 @@ static void compare_maps(struct log *lg, char **shadow, int nr_shadow,
 			 struct verdict *v)
 {
 	struct maps_line *sh = calloc(nr_shadow + 1, sizeof(*sh));
+	unsigned long long start_brk = stat_field(lg->stat, 47);
 	size_t rootlen = strlen(root);
 	int i, j, nr = 0;
 
@@ -938,18 +982,31 @@ static void compare_maps(struct log *lg, char **shadow, int nr_shadow,
 		    name[rootlen] == '/')
 			name += rootlen;
 		if (!strcmp(l.name, "[stack]")) {
+			if (s->end == l.end && !strcmp(s->perms, l.perms) &&
+			    s->start == l.start && !strcmp(name, l.name)) {
+				v->same++;
+				continue;
+			}
 			if (s->end == l.end && !strcmp(s->perms, l.perms)) {
-				if (s->start != l.start)
-					printf("final maps: not compared: %s %llx, %s %llx: %s\n",
-					       "[stack] at", l.start,
-					       "the shadow's at", s->start,
-					       "it grows by faults, not recorded");
+				printf("final maps: not compared: %s %llx, %s %llx %s: %s\n",
+				       "[stack] at", l.start,
+				       "the shadow's at", s->start, name,
+				       "it grows by faults, not recorded");
 				v->not_compared++;
 				continue;
 			}
+		} else if (s->end == l.end && l.end == start_brk && !*l.name &&
+			   !strcmp(name, "[heap]") && !s->offset &&
+			   !strcmp(s->perms, l.perms)) {
+			printf("final maps: not compared: %llx-%llx, %s: %s\n",
+			       l.start, l.end, "the bss below start_brk",
+			       "unnamed by Linux 6.5 and later, [heap] in 6.1 and the shadow");
+			v->not_compared++;
+			continue;
 		} else if (s->end == l.end && !strcmp(s->perms, l.perms) &&
 			   (special(l.name) ||
-			    (files_stand_in && l.name[0] == '/' && !*name))) {
+			    (!*name && ((files_stand_in && l.name[0] == '/') ||
+					stood_in(lg, l.name))))) {
 			v->not_compared++;
 			continue;
 		} else if (s->end == l.end && !strcmp(s->perms, l.perms) &&
@@ -963,39 +1020,6 @@ static void compare_maps(struct log *lg, char **shadow, int nr_shadow,
 		if (!sh[j].seen)
 			final_differs(v, "only in the shadow", NULL, &sh[j]);
 	free(sh);
-}
-
-/*
- * The ELF loader maps the bss beyond the file's last page with
- * vm_brk_flags(), and maps names it [heap] only because it ends at
- * start_brk: a [heap] line below start_brk (field 47 of the stat line)
- * is that, anonymous memory, and brk starts above it, in a VMA of its
- * own. Give import the line unnamed, so that it maps it as such and
- * takes start_brk from the stat line.
- */
-static void split_bss(struct log *lg)
-{
-	unsigned long long start_brk = 0, start, end;
-	const char *s = strrchr(lg->stat, ')');
-	int field, i, n;
-	char *l;
-
-	for (field = 2; s && *s && field < 47; field++)
-		s = strchr(s + 1, ' ');
-	if (!s)
-		return;
-	start_brk = strtoull(s, NULL, 10);
-	for (i = 0; i < lg->nr_maps; i++) {
-		l = lg->maps[i];
-		n = strlen(l);
-		if (n < 6 || strcmp(l + n - 6, "[heap]") ||
-		    sscanf(l, "%llx-%llx", &start, &end) != 2 ||
-		    start >= start_brk || end > start_brk)
-			continue;
-		l[n - 6] = '\0';
-		printf("# replay: %llx-%llx, [heap] below start_brk %llx: the bss, %s\n",
-		       start, end, start_brk, "mapped as anonymous memory");
-	}
 }
 
 static int find_cli(char *buf, size_t size, const char *given)
@@ -1072,7 +1096,6 @@ static int do_replay(const char *path, const char *cli_given,
 	if (!files)
 		printf("# the CLI has no file=: file mappings are replayed as anonymous memory\n");
 
-	split_bss(&lg);
 	snprintf(file, sizeof(file), "%s/initial.maps", dir);
 	if (write_lines(file, lg.maps, lg.nr_maps))
 		goto out;
@@ -1094,10 +1117,15 @@ static int do_replay(const char *path, const char *cli_given,
 	for (i = 0; i < lg.nr_calls; i++) {
 		struct call *c = &lg.calls[i];
 
-		if (!files && strstr(c->text, " file=")) {
+		if (strstr(c->text, " file=") &&
+		    (!files || !file_replayable(c->text))) {
 			char *s = stand_in(c->text);
 
 			c->stand_in = true;
+			lg.stood_in = grow(lg.stood_in, lg.nr_stood_in,
+					   sizeof(char *));
+			lg.stood_in[lg.nr_stood_in++] =
+				xstrdup(strstr(c->text, " file=") + 6);
 			fprintf(f, "%s\n", s);
 			free(s);
 		} else {

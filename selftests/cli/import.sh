@@ -6,3 +6,4 @@ import p import_debian.maps stat=import_debian.stat root=import_root
 maps p
 brk p
 vmas p 0x7fb74b875000 0x7fb74b8ce000
+stats p

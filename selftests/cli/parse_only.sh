@@ -6,6 +6,7 @@ mmap a - 16p rw- private|anonymous as=x
 mmap a 0x10000000 4k rwx|growsdown private|anonymous|fixed|noreserve|populate|locked offset=0
 mmap a $x+0x1000 1p --- shared|anonymous|fixed_noreplace|growsdown as=y
 mmap a - 1p 7 0x22
+mmap a - 1p r-- private file=/etc/hostname root=/ offset=1p
 munmap a $x 4p
 mprotect a $x 4p r--
 mprotect a $x 4p rw-|growsdown
