@@ -107,10 +107,10 @@ SELFTESTS_OUT := $(BUILD)/selftests
 SELFTESTS_MAKE = $(MAKE) -C selftests OUTPUT=$(SELFTESTS_OUT) \
 	KSFT_DIR=$(KSFT_DIR) TOPDIR=$(CURDIR)
 
-# Extra arguments for the VM runner: T=<test> runs one test program,
+# Extra arguments for the VM runner: T="<test> ..." runs those test programs,
 # APPEND="..." adds kernel command-line arguments, ODF=1 loads the module
 # with odf_always=1 (every fork an on-demand fork).
-VM_ARGS = $(if $(T),--test $(T)) $(if $(APPEND),--append "$(APPEND)") \
+VM_ARGS = $(foreach t,$(T),--test $(t)) $(if $(APPEND),--append "$(APPEND)") \
 	$(if $(filter 1,$(ODF)),--modparam odf_always=1)
 
 .PHONY: all module module-vm selftests check check-debug run vm vm-build vm-paths vm-run-check-log shell lint unit fuzz bench \
