@@ -96,4 +96,12 @@
  */
 #define SHADOW_RULE_POPULATE_STOPS_AT_HOLE	SHADOW_KERNEL_SINCE(6, 9)
 
+/*
+ * 6.5, vma_is_initial_heap(): maps names [heap] a VMA that overlaps
+ * [start_brk, brk) (strict bounds). 6.1's show_map_vma() also names one
+ * that only touches it, such as the bss ending at start_brk, or any VMA
+ * starting at an empty heap's start_brk.
+ */
+#define SHADOW_RULE_INITIAL_HEAP_STRICT	SHADOW_KERNEL_SINCE(6, 5)
+
 #endif /* _SHADOW_RULES_H */

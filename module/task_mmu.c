@@ -40,6 +40,15 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
 	}
 }
 
+/* vma_is_initial_heap(), with 6.1's bounds before 6.5. */
+static bool shadow_vma_is_initial_heap(struct shadow_vma *vma,
+				       struct shadow_mm *mm)
+{
+	if (SHADOW_RULE_INITIAL_HEAP_STRICT)
+		return vma->vm_start < mm->brk && vma->vm_end > mm->start_brk;
+	return vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk;
+}
+
 /**
  * shadow_show_map_vma() - one line of maps (show_map_vma)
  * @vma: the VMA
@@ -47,7 +56,8 @@ void shadow_vma_info(struct shadow_vma *vma, struct shadow_vma_info *info)
  * @size: its size
  *
  * A special mapping is named by its kind ([vdso], [vvar]), private
- * anonymous memory touching the heap's range [heap], and the VMA
+ * anonymous memory on the heap's range [heap] (touching it is enough
+ * before 6.5: SHADOW_RULE_INITIAL_HEAP_STRICT), and the VMA
  * containing start_stack [stack].
  *
  * Return: the length of the line, newline included.
@@ -103,7 +113,7 @@ int shadow_show_map_vma(struct shadow_vma *vma, char *line, int size)
 		/* vm_ops->name: special_mapping_name() */
 		name = vma->vm_special == SHADOW_SPECIAL_VDSO ? "[vdso]" :
 								 "[vvar]";
-	} else if (vma->vm_start <= mm->brk && vma->vm_end >= mm->start_brk) {
+	} else if (shadow_vma_is_initial_heap(vma, mm)) {
 		name = "[heap]";
 	} else if (vma->vm_start <= mm->start_stack &&
 		   vma->vm_end >= mm->start_stack) {
