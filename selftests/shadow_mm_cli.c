@@ -2385,8 +2385,12 @@ static bool same_line(const struct import *im, const struct maps_line *l,
 	case IMPORT_STANDIN:
 		return true;
 	case IMPORT_BSS:
-		/* [heap] as 6.1 names it, whatever the source's kernel did. */
-		return !sh->offset && !strcmp(sh->name, "[heap]");
+		/*
+		 * As the loaded kernel names it, whatever the source's kernel
+		 * did: [heap] before 6.5, unnamed since (vma_is_initial_heap()).
+		 */
+		return !sh->offset &&
+		       (!strcmp(sh->name, "[heap]") || !*sh->name);
 	case IMPORT_FILE:
 		return sh->offset == l->offset &&
 		       !strncmp(sh->name, im->root, root) &&
