@@ -630,4 +630,34 @@ TEST_F(layout, legacy_bottom_up_like_real)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/*
+ * maps names [heap] what vma_is_initial_heap() says of the kernel the
+ * module follows: before 6.5 an anonymous VMA that only touches
+ * [start_brk, brk] (the bss, ending at start_brk) is [heap] too; since
+ * 6.5 only one that overlaps it.
+ */
+TEST_F(layout, heap_name_follows_kernel)
+{
+	const unsigned long bss = 0x4a9000, start_brk = 0x4ae000;
+	bool strict = shadow_rules() >= (6 << 16 | 5 << 8);
+	char line[256];
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, bss, start_brk - bss,
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL));
+	ASSERT_EQ((long)start_brk, _shadow_brk(self->mfd, start_brk,
+					       SHADOW_BRK_SET_START, NULL));
+	/* An empty heap: the bss touches it, nothing overlaps it. */
+	ASSERT_TRUE(shadow_line(self->mfd, bss, line, sizeof(line)));
+	EXPECT_EQ(!strict, !!strstr(line, "[heap]")) TH_LOG("%s", line);
+
+	/* A grown heap: a VMA of its own above the bss, [heap] on both. */
+	ASSERT_EQ((long)(start_brk + 2 * PAGE),
+		  _shadow_brk(self->mfd, start_brk + 2 * PAGE, 0, NULL));
+	ASSERT_TRUE(shadow_line(self->mfd, start_brk, line, sizeof(line)));
+	EXPECT_NE(NULL, strstr(line, "[heap]")) TH_LOG("%s", line);
+	ASSERT_TRUE(shadow_line(self->mfd, bss, line, sizeof(line)));
+	EXPECT_EQ(!strict, !!strstr(line, "[heap]")) TH_LOG("%s", line);
+}
+
 TEST_HARNESS_MAIN
