@@ -292,10 +292,13 @@ CHECKPATCH := $CACHE/src/scripts/checkpatch.pl
 KSRC_CACHE := $ksrc
 KSRC_TARBALL := $tarball
 EOT
+	# An unchanged file is only touched: make remakes it when setup.sh is
+	# newer (a fresh clone), and would otherwise rerun setup.sh each time.
 	if ! cmp -s "$env.new" "$env"; then
 		mv "$env.new" "$env"
 	else
 		rm -f "$env.new"
+		touch "$env"
 	fi
 }
 
