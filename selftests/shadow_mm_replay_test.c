@@ -190,4 +190,53 @@ TEST_F(replay, planted_address)
 	EXPECT_NE(NULL, strstr(self->out, ", replayed ok 0x7"));
 }
 
+#define THREAD_LOG	"/tmp/shadow_mm_replay_test.thread.log"
+
+/*
+ * A second thread's calls (shadow_mm_trace_prog thread) are in the log,
+ * after a "# tid" line, and the main thread's later mmap, which fills the
+ * hole the thread left, is replayed at the same address.
+ */
+TEST(thread)
+{
+	char *out = calloc(1, MAX_OUTPUT), *tid;
+	char cmd[4 * PATH_MAX];
+	struct tools t;
+	int ret;
+
+	ASSERT_NE(NULL, out);
+	ASSERT_EQ(0, find_tool(t.trace, PATH_MAX, "shadow_mm_trace"));
+	ASSERT_EQ(0, find_tool(t.prog, PATH_MAX, "shadow_mm_trace_prog"));
+	ASSERT_EQ(0, find_tool(t.cli, PATH_MAX, "shadow_mm_cli"));
+	snprintf(cmd, sizeof(cmd), "%s record -o %s -- %s thread 2>&1 && cat %s",
+		 t.trace, THREAD_LOG, t.prog, THREAD_LOG);
+	ret = run_cmd(cmd, out, MAX_OUTPUT);
+	fputs(out, stderr);
+	ASSERT_EQ(0, ret);
+	EXPECT_NE(NULL, strstr(out, "\n# thread "));
+	tid = strstr(out, "\n# tid ");
+	ASSERT_NE(NULL, tid);
+	/* The thread's calls, its failure among them. */
+	EXPECT_NE(NULL, strstr(tid, "\nmmap p - 0x13000 rw- private|anonymous  # => ok 0x"));
+	EXPECT_NE(NULL, strstr(tid, " 0x1000 r--  # => err ENOMEM\n"));
+	EXPECT_NE(NULL, strstr(tid, "\nmmap p - 0x4000000 --- private|anonymous|noreserve  # => ok 0x"));
+	/* Then the main thread's, under its own tid again. */
+	EXPECT_NE(NULL, strstr(tid + 1, "\n# tid "));
+	EXPECT_NE(NULL, strstr(out, "\n#exit 0\n"));
+
+	snprintf(cmd, sizeof(cmd), "%s replay --cli %s %s 2>&1", t.trace,
+		 t.cli, THREAD_LOG);
+	ret = run_cmd(cmd, out, MAX_OUTPUT);
+	fputs(out, stderr);
+	unlink(THREAD_LOG);
+	if (no_replay(ret, out)) {
+		free(out);
+		SKIP(return, "shadow_mm_cli has no -r or import yet");
+	}
+	EXPECT_EQ(0, ret);
+	EXPECT_NE(NULL, strstr(out, " same, 0 differ; final maps: "));
+	EXPECT_NE(NULL, strstr(out, " same, 0 differ, "));
+	free(out);
+}
+
 TEST_HARNESS_MAIN

@@ -274,17 +274,37 @@ static void addr_word(char *buf, size_t size, unsigned long long a)
 	snprintf(buf, size, "0x%llx", a);
 }
 
+/* One task of the traced process: where it is in its call. */
+struct tracee {
+	struct tracee *next;
+	pid_t tid;
+	bool fresh;		/* attached by a clone, its SIGSTOP to come */
+	bool stopped;		/* fresh and in that stop, the clone event not seen */
+	bool follow;		/* a thread (CLONE_VM): its calls are recorded */
+	bool in_call;		/* an entry stop was seen, its exit not yet */
+	bool call_logged;	/* line holds a call to be logged */
+	bool clone_event;	/* the clone in this call had its event */
+	__u64 nr, args[6];
+	__u64 clone_flags;	/* of the clone, clone3, fork or vfork in this call */
+	char path[PATH_MAX];	/* a file mapping's fd's path */
+	char line[PATH_MAX + 256];
+};
+
 struct recorder {
 	FILE *log;
 	pid_t pid;
 	bool execed;		/* the exec event was seen */
 	bool stopped_logging;	/* a second exec: the space is another one */
-	bool in_call;		/* an entry stop was seen, its exit not yet */
-	__u64 nr, args[6];
-	char path[PATH_MAX];	/* a file mapping's fd's path */
-	char line[PATH_MAX + 256];
-	bool call_logged;	/* line holds a call to be logged */
+	struct tracee *tasks;	/* every task traced */
+	pid_t last_tid;		/* the task of the last call logged */
+	char *final;		/* /proc/PID/maps at the last exit event */
 };
+
+static bool is_clone(__u64 nr)
+{
+	return nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork ||
+	       nr == SYS_vfork;
+}
 
 /* Copy /proc/PID/FILE into the log, each line prefixed with @tag. */
 static int copy_proc(struct recorder *r, const char *file, const char *tag)
@@ -348,18 +368,19 @@ static const char *syscall_name(__u64 nr)
 	}
 }
 
-/* At a call's entry: the command it is, in r->line, or nothing. */
-static void call_entry(struct recorder *r, const struct syscall_info *si)
+/* At a call's entry: the command it is, in t->line, or nothing. */
+static void call_entry(struct recorder *r, struct tracee *t,
+		       const struct syscall_info *si)
 {
 	const __u64 *a = si->entry.args;
 	char w1[64], w2[256], w3[64];
-	size_t n = sizeof(r->line);
-	char *l = r->line;
+	size_t n = sizeof(t->line);
+	char *l = t->line;
 
-	r->in_call = true;
-	r->call_logged = true;
-	r->nr = si->entry.nr;
-	memcpy(r->args, a, sizeof(r->args));
+	t->in_call = true;
+	t->call_logged = true;
+	t->nr = si->entry.nr;
+	memcpy(t->args, a, sizeof(t->args));
 	switch (si->entry.nr) {
 	case SYS_mmap: {
 		static const char *const types[] = {
@@ -377,7 +398,7 @@ static void call_entry(struct recorder *r, const struct syscall_info *si)
 		n = snprintf(l, n, "mmap p %s 0x%llx %s %s", w3,
 			     (unsigned long long)a[1], w1, w2);
 		if (a[5])
-			n += snprintf(l + n, sizeof(r->line) - n,
+			n += snprintf(l + n, sizeof(t->line) - n,
 				      " offset=0x%llx",
 				      (unsigned long long)a[5]);
 		if (!(a[3] & MAP_ANONYMOUS)) {
@@ -385,15 +406,15 @@ static void call_entry(struct recorder *r, const struct syscall_info *si)
 			ssize_t len;
 
 			snprintf(fdpath, sizeof(fdpath), "/proc/%d/fd/%d",
-				 r->pid, fd);
+				 t->tid, fd);
 			len = fd < 0 ? -1 :
-			      readlink(fdpath, r->path, sizeof(r->path) - 1);
+			      readlink(fdpath, t->path, sizeof(t->path) - 1);
 			if (len < 0)
-				snprintf(r->path, sizeof(r->path), "fd%d", fd);
+				snprintf(t->path, sizeof(t->path), "fd%d", fd);
 			else
-				r->path[len] = '\0';
-			snprintf(l + n, sizeof(r->line) - n, " file=%s",
-				 r->path);
+				t->path[len] = '\0';
+			snprintf(l + n, sizeof(t->line) - n, " file=%s",
+				 t->path);
 		}
 		break;
 	}
@@ -417,10 +438,10 @@ static void call_entry(struct recorder *r, const struct syscall_info *si)
 			     (unsigned long long)a[2]);
 		if (a[3]) {
 			flag_list(w2, sizeof(w2), "", a[3], mremap_flags);
-			n += snprintf(l + n, sizeof(r->line) - n, " %s", w2);
+			n += snprintf(l + n, sizeof(t->line) - n, " %s", w2);
 		}
 		if (a[3] & MREMAP_FIXED)
-			snprintf(l + n, sizeof(r->line) - n, " to=0x%llx",
+			snprintf(l + n, sizeof(t->line) - n, " to=0x%llx",
 				 (unsigned long long)a[4]);
 		break;
 	case SYS_brk:
@@ -434,10 +455,10 @@ static void call_entry(struct recorder *r, const struct syscall_info *si)
 		n = snprintf(l, n, "mlock p 0x%llx 0x%llx",
 			     (unsigned long long)a[0], (unsigned long long)a[1]);
 		if (si->entry.nr == SYS_mlock2 && a[2] == MLOCK_ONFAULT)
-			snprintf(l + n, sizeof(r->line) - n, " onfault");
+			snprintf(l + n, sizeof(t->line) - n, " onfault");
 		else if (si->entry.nr == SYS_mlock2 && a[2])
 			/* The CLI's mlock has no word for other flags. */
-			snprintf(l, sizeof(r->line),
+			snprintf(l, sizeof(t->line),
 				 "# note: mlock2 0x%llx 0x%llx flags 0x%llx: not replayable",
 				 (unsigned long long)a[0],
 				 (unsigned long long)a[1],
@@ -455,19 +476,25 @@ static void call_entry(struct recorder *r, const struct syscall_info *si)
 		snprintf(l, n, "munlockall p");
 		break;
 	case SYS_clone:
-		r->call_logged = false;
-		if (a[0] & CLONE_VM)
-			fprintf(r->log, "# note: clone(CLONE_VM%s): %s\n",
-				a[0] & CLONE_VFORK ? "|CLONE_VFORK" : "",
-				"the new task's calls are not recorded");
-		break;
+	case SYS_clone3:
+	case SYS_fork:
 	case SYS_vfork:
-		r->call_logged = false;
-		fputs("# note: vfork: the child's calls are not recorded\n",
-		      r->log);
+		/* Said at the clone event or the call's exit: who follows. */
+		t->call_logged = false;
+		t->clone_event = false;
+		t->clone_flags = si->entry.nr == SYS_clone ? a[0] : 0;
+		if (si->entry.nr == SYS_vfork)
+			t->clone_flags = CLONE_VM | CLONE_VFORK;
+		if (si->entry.nr == SYS_clone3) {
+			errno = 0;
+			t->clone_flags = ptrace(PTRACE_PEEKDATA, t->tid,
+						(void *)(long)a[0], NULL);
+			if (errno)
+				t->clone_flags = 0;
+		}
 		break;
 	default:
-		r->call_logged = false;
+		t->call_logged = false;
 		if (syscall_name(si->entry.nr))
 			fprintf(r->log, "# note: %s(0x%llx, 0x%llx, 0x%llx): %s\n",
 				syscall_name(si->entry.nr),
@@ -484,32 +511,68 @@ static bool returns_addr(__u64 nr)
 	return nr == SYS_mmap || nr == SYS_mremap || nr == SYS_brk;
 }
 
-static void call_exit(struct recorder *r, const struct syscall_info *si)
+/* The first call of another task than the one before says which it is. */
+static void say_tid(struct recorder *r, struct tracee *t)
 {
-	if (!r->in_call)
+	if (t->tid == r->last_tid)
 		return;
-	r->in_call = false;
-	if (!r->call_logged)
-		return;
-	if (r->line[0] == '#')
-		fprintf(r->log, "%s\n", r->line);
-	else if (si->exit.is_error)
-		fprintf(r->log, "%s  # => err %s\n", r->line,
-			errno_name((int)-si->exit.rval));
-	else if (returns_addr(r->nr))
-		fprintf(r->log, "%s  # => ok 0x%llx\n", r->line,
-			(unsigned long long)si->exit.rval);
-	else
-		fprintf(r->log, "%s  # => ok\n", r->line);
-	r->call_logged = false;
+	fprintf(r->log, "# tid %d\n", t->tid);
+	r->last_tid = t->tid;
 }
 
-static int syscall_stop(struct recorder *r)
+/* A task that did not become one of ours: fork, vfork, clone without VM. */
+static void note_child(struct recorder *r, struct tracee *t, long child)
+{
+	const char *call = t->nr == SYS_fork ? "fork" :
+			   t->nr == SYS_vfork ? "vfork" :
+			   t->nr == SYS_clone3 ? "clone3" : "clone";
+
+	if (t->clone_flags & CLONE_VFORK)
+		fprintf(r->log, "# note: %s: task %ld shares the address space until it execs or exits, its calls are not recorded\n",
+			call, child);
+	else if (t->clone_flags & CLONE_VM)
+		fprintf(r->log, "# note: %s: task %ld shares the address space, its calls are not recorded\n",
+			call, child);
+	else
+		fprintf(r->log, "# note: %s: process %ld has an address space of its own, not recorded\n",
+			call, child);
+}
+
+static void call_exit(struct recorder *r, struct tracee *t,
+		      const struct syscall_info *si)
+{
+	if (!t->in_call)
+		return;
+	t->in_call = false;
+	if (is_clone(t->nr) && !t->clone_event && !si->exit.is_error &&
+	    si->exit.rval > 0)
+		note_child(r, t, (long)si->exit.rval);
+	if (!t->call_logged)
+		return;
+	if (t->line[0] != '#')
+		say_tid(r, t);
+	if (t->line[0] == '#')
+		fprintf(r->log, "%s\n", t->line);
+	else if (si->exit.is_error)
+		fprintf(r->log, "%s  # => err %s\n", t->line,
+			errno_name((int)-si->exit.rval));
+	else if (returns_addr(t->nr))
+		fprintf(r->log, "%s  # => ok 0x%llx\n", t->line,
+			(unsigned long long)si->exit.rval);
+	else
+		fprintf(r->log, "%s  # => ok\n", t->line);
+	t->call_logged = false;
+}
+
+static int syscall_stop(struct recorder *r, struct tracee *t)
 {
 	struct syscall_info si;
 
 	memset(&si, 0, sizeof(si));
-	if (ptrace(PTRACE_GET_SYSCALL_INFO, r->pid, sizeof(si), &si) < 0) {
+	if (ptrace(PTRACE_GET_SYSCALL_INFO, t->tid, sizeof(si), &si) < 0) {
+		/* Killed in the stop (a group exit): no call to see. */
+		if (errno == ESRCH)
+			return 0;
 		say("PTRACE_GET_SYSCALL_INFO: %s", strerror(errno));
 		return -1;
 	}
@@ -522,16 +585,173 @@ static int syscall_stop(struct recorder *r)
 		return 0;
 	}
 	if (si.op == PTRACE_SYSCALL_INFO_ENTRY)
-		call_entry(r, &si);
+		call_entry(r, t, &si);
 	else if (si.op == PTRACE_SYSCALL_INFO_EXIT)
-		call_exit(r, &si);
+		call_exit(r, t, &si);
 	return 0;
 }
 
-/* An event stop: the exec (the initial layout) or the exit (the final). */
-static int event_stop(struct recorder *r, int event)
+static struct tracee *find_tracee(struct recorder *r, pid_t tid)
 {
+	struct tracee *t;
+
+	for (t = r->tasks; t; t = t->next)
+		if (t->tid == tid)
+			return t;
+	return NULL;
+}
+
+static struct tracee *add_tracee(struct recorder *r, pid_t tid)
+{
+	struct tracee *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		say("out of memory");
+		return NULL;
+	}
+	t->tid = tid;
+	t->next = r->tasks;
+	r->tasks = t;
+	return t;
+}
+
+static void drop_tracee(struct recorder *r, pid_t tid)
+{
+	struct tracee **p, *t;
+
+	for (p = &r->tasks; *p; p = &(*p)->next) {
+		if ((*p)->tid == tid) {
+			t = *p;
+			*p = t->next;
+			free(t);
+			return;
+		}
+	}
+}
+
+/* Resume @tid: a task killed in its stop (ESRCH) is not an error. */
+static int resume(pid_t tid, int sig)
+{
+	if (!ptrace(PTRACE_SYSCALL, tid, NULL, (void *)(long)sig) ||
+	    errno == ESRCH)
+		return 0;
+	say("PTRACE_SYSCALL %d: %s", tid, strerror(errno));
+	return -1;
+}
+
+/*
+ * A new task in its first stop (the SIGSTOP of an auto-attached child),
+ * its parent's clone event seen: go on with a thread, detach a process.
+ */
+static int start_tracee(struct recorder *r, struct tracee *t)
+{
+	pid_t tid = t->tid;
+
+	t->fresh = false;
+	if (t->follow)
+		return resume(tid, 0);
+	drop_tracee(r, tid);
+	if (ptrace(PTRACE_DETACH, tid, NULL, NULL) && errno != ESRCH) {
+		say("PTRACE_DETACH %d: %s", tid, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The parent's clone event: the new task is a thread to follow, or not. */
+static int clone_event(struct recorder *r, struct tracee *t)
+{
+	unsigned long msg = 0;
+	struct tracee *c;
+	bool stopped;
+
+	if (ptrace(PTRACE_GETEVENTMSG, t->tid, NULL, &msg) < 0)
+		return errno == ESRCH ? 0 : -1;
+	c = find_tracee(r, (pid_t)msg);
+	/* Its first stop came before this event: it waits in it. */
+	stopped = c && c->fresh && c->stopped;
+	if (!c)
+		c = add_tracee(r, (pid_t)msg);
+	if (!c)
+		return -1;
+	c->fresh = true;
+	c->follow = is_clone(t->nr) && (t->clone_flags & CLONE_VM);
+	t->clone_event = true;
+	if (r->execed && !r->stopped_logging) {
+		if (c->follow)
+			fprintf(r->log, "# thread %d started: its calls are recorded\n",
+				c->tid);
+		else
+			note_child(r, t, (long)msg);
+	}
+	return stopped ? start_tracee(r, c) : 0;
+}
+
+/* Keep the maps at each task's exit: the last one's are the final maps. */
+static void keep_final(struct recorder *r, pid_t tid)
+{
+	char path[64];
+	size_t cap = 0, n = 0, len;
+	char buf[4096], *text = NULL, *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while ((len = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (n + len + 1 > cap) {
+			cap = (n + len + 1) * 2;
+			p = realloc(text, cap);
+			if (!p) {
+				free(text);
+				fclose(f);
+				return;
+			}
+			text = p;
+		}
+		memcpy(text + n, buf, len);
+		n += len;
+	}
+	fclose(f);
+	if (!text)
+		return;
+	text[n] = '\0';
+	free(r->final);
+	r->final = text;
+}
+
+static void write_final(struct recorder *r)
+{
+	char *line, *save = NULL;
+
+	if (!r->final)
+		return;
+	for (line = strtok_r(r->final, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		fprintf(r->log, "#final %s\n", line);
+	free(r->final);
+	r->final = NULL;
+}
+
+/*
+ * An event stop: the exec (the initial layout), a task's exit (the final
+ * maps, kept until the last one) or a clone.
+ */
+static int event_stop(struct recorder *r, struct tracee *t, int event)
+{
+	unsigned long former = 0;
+
 	if (event == PTRACE_EVENT_EXEC) {
+		/*
+		 * Exec from a thread (de_thread()): the execing task takes the
+		 * leader's tid, its former one is gone without a report.
+		 */
+		if (!ptrace(PTRACE_GETEVENTMSG, t->tid, NULL, &former) &&
+		    (pid_t)former != t->tid)
+			drop_tracee(r, (pid_t)former);
+		t->in_call = false;
+		t->call_logged = false;
 		if (r->execed) {
 			fputs("# note: exec again: the new image's calls are not recorded\n",
 			      r->log);
@@ -539,23 +759,38 @@ static int event_stop(struct recorder *r, int event)
 			return 0;
 		}
 		r->execed = true;
-		r->in_call = false;
 		if (copy_proc(r, "maps", "maps") || copy_proc(r, "stat", "stat"))
 			return -1;
 	} else if (event == PTRACE_EVENT_EXIT && r->execed) {
-		if (r->in_call && r->call_logged && r->line[0] != '#')
-			fprintf(r->log, "%s  # => none\n", r->line);
-		r->in_call = false;
-		return copy_proc(r, "maps", "final");
+		if (t->in_call && t->call_logged && t->line[0] != '#') {
+			say_tid(r, t);
+			fprintf(r->log, "%s  # => none\n", t->line);
+		}
+		t->in_call = false;
+		keep_final(r, t->tid);
+	} else if (event == PTRACE_EVENT_CLONE) {
+		return clone_event(r, t);
 	}
 	return 0;
+}
+
+/* A stop that is not a call's nor an event's: the signal to pass on. */
+static int signal_of(struct tracee *t, int sig)
+{
+	siginfo_t info;
+
+	/* A group-stop, not a signal: nothing to deliver. */
+	if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &info) < 0)
+		return 0;
+	return sig;
 }
 
 static int do_record(const char *out, bool aslr, char **argv)
 {
 	struct recorder r = { .log = stdout };
-	int status, sig = 0, i;
-	pid_t pid;
+	int status, sig, i, leader = -1, ret = 0;
+	struct tracee *t;
+	pid_t pid, tid;
 
 	if (out) {
 		r.log = fopen(out, "w");
@@ -591,56 +826,91 @@ static int do_record(const char *out, bool aslr, char **argv)
 		_exit(127);
 	}
 	r.pid = pid;
+	r.last_tid = pid;
 	if (waitpid(pid, &status, 0) != pid || !WIFSTOPPED(status)) {
 		say("the child did not stop");
 		return 2;
 	}
+	/*
+	 * Threads (clone events) are followed; fork and vfork children are
+	 * not traced at all, and a clone without CLONE_VM is detached.
+	 */
 	if (ptrace(PTRACE_SETOPTIONS, pid, NULL,
 		   (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL |
-				  PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT)) < 0) {
+				  PTRACE_O_TRACEEXEC | PTRACE_O_TRACEEXIT |
+				  PTRACE_O_TRACECLONE)) < 0) {
 		say("PTRACE_SETOPTIONS: %s", strerror(errno));
 		kill(pid, SIGKILL);
 		return 2;
 	}
-	for (;;) {
-		if (ptrace(PTRACE_SYSCALL, pid, NULL, (void *)(long)sig) < 0) {
-			say("PTRACE_SYSCALL: %s", strerror(errno));
-			break;
+	if (!add_tracee(&r, pid) || resume(pid, 0))
+		goto fail;
+	/* Until the last task is gone: the leader's exit comes last. */
+	while ((tid = waitpid(-1, &status, __WALL)) != -1 || errno == EINTR) {
+		if (tid < 0)
+			continue;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			drop_tracee(&r, tid);
+			if (tid == pid)
+				leader = status;
+			continue;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		t = find_tracee(&r, tid);
+		if (!t) {
+			/* A new task whose parent's clone event is to come. */
+			t = add_tracee(&r, tid);
+			if (!t)
+				goto fail;
+			t->fresh = true;
+			t->stopped = true;
+			continue;
 		}
 		sig = 0;
-		if (waitpid(pid, &status, 0) != pid) {
-			say("waitpid: %s", strerror(errno));
-			break;
-		}
-		if (WIFEXITED(status)) {
-			fprintf(r.log, "#exit %d\n", WEXITSTATUS(status));
-			break;
-		}
-		if (WIFSIGNALED(status)) {
-			fprintf(r.log, "#signal %d\n", WTERMSIG(status));
-			break;
-		}
 		if (WSTOPSIG(status) == (SIGTRAP | 0x80)) {
-			if (syscall_stop(&r))
+			if (syscall_stop(&r, t))
 				goto fail;
 		} else if (WSTOPSIG(status) == SIGTRAP && status >> 16) {
-			if (event_stop(&r, status >> 16))
+			if (event_stop(&r, t, status >> 16))
 				goto fail;
+		} else if (t->fresh && t->follow) {
+			/* A followed thread's first stop: its SIGSTOP. */
+			t->fresh = false;
+		} else if (t->fresh) {
+			if (start_tracee(&r, t))
+				goto fail;
+			continue;
 		} else {
-			sig = WSTOPSIG(status);
+			sig = signal_of(t, WSTOPSIG(status));
 		}
+		if (resume(tid, sig))
+			goto fail;
 	}
+	if (errno != ECHILD)
+		say("waitpid: %s", strerror(errno));
+	write_final(&r);
+	if (leader != -1 && WIFEXITED(leader))
+		fprintf(r.log, "#exit %d\n", WEXITSTATUS(leader));
+	else if (leader != -1 && WIFSIGNALED(leader))
+		fprintf(r.log, "#signal %d\n", WTERMSIG(leader));
+	goto out;
+fail:
+	kill(pid, SIGKILL);
+	while (waitpid(-1, &status, __WALL) > 0 || errno == EINTR)
+		;
+	ret = 2;
+out:
+	while (r.tasks)
+		drop_tracee(&r, r.tasks->tid);
+	free(r.final);
 	if (out)
 		fclose(r.log);
-	if (!r.execed) {
+	if (!ret && !r.execed) {
 		say("%s was not run", argv[0]);
 		return 2;
 	}
-	return 0;
-fail:
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return 2;
+	return ret;
 }
 
 /* --- replay ---------------------------------------------------------------- */

@@ -7,9 +7,15 @@
  * (ENOMEM, EINVAL, EEXIST, EFAULT). Raw system calls, so that what is
  * recorded is what this file says. Exits 0 when every call returned what
  * Linux returns.
+ *
+ * "shadow_mm_trace_prog thread": the calls of a second thread instead,
+ * made while the main thread waits for it, and then the main thread's,
+ * whose addresses depend on what the thread left mapped.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -54,9 +60,55 @@ static void expect_ok(int line, long got)
 #define RW			(PROT_READ | PROT_WRITE)
 #define ANON			(MAP_PRIVATE | MAP_ANONYMOUS)
 
-int main(void)
+/*
+ * The thread's part: nineteen pages with a hole, a reservation of 64 MiB
+ * (as glibc's malloc arena makes one) trimmed at both ends.
+ */
+static void *thread_calls(void *arg)
+{
+	long *hole = arg, a, r;
+
+	a = MMAP(0, 19 * PG, RW, ANON);
+	expect_ok(__LINE__, a);
+	expect(__LINE__, sys(SYS_munmap, a + 9 * PG, PG, 0, 0, 0, 0), 0);
+	expect(__LINE__, sys(SYS_mprotect, a, 4 * PG, PROT_READ, 0, 0, 0), 0);
+	expect(__LINE__, sys(SYS_mprotect, a + 9 * PG, PG, PROT_READ, 0, 0,
+			     0), -ENOMEM);
+	r = MMAP(0, 64L << 20, PROT_NONE, ANON | MAP_NORESERVE);
+	expect_ok(__LINE__, r);
+	expect(__LINE__, sys(SYS_munmap, r, 16L << 20, 0, 0, 0, 0), 0);
+	expect(__LINE__, sys(SYS_munmap, r + (48L << 20), 16L << 20, 0, 0, 0,
+			     0), 0);
+	expect(__LINE__, sys(SYS_mprotect, r + (16L << 20), 33 * PG, RW, 0, 0,
+			     0), 0);
+	*hole = a + 9 * PG;
+	return NULL;
+}
+
+/* The main thread maps only after the thread's calls: in its hole first. */
+static int thread_mode(void)
+{
+	long hole = 0, b;
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, thread_calls, &hole) ||
+	    pthread_join(th, NULL)) {
+		fprintf(stderr, "shadow_mm_trace_prog: no thread\n");
+		return 1;
+	}
+	b = MMAP(0, PG, PROT_READ, ANON);
+	expect(__LINE__, b, hole);
+	expect_ok(__LINE__, MMAP(0, 3 * PG, RW, ANON));
+	expect(__LINE__, sys(SYS_munmap, b, PG, 0, 0, 0, 0), 0);
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
 {
 	long a, b, brk0, r;
+
+	if (argc > 1 && !strcmp(argv[1], "thread"))
+		return thread_mode();
 
 	/* Sixteen pages where the kernel chooses, then a hole in them. */
 	a = MMAP(0, 16 * PG, RW, ANON);
