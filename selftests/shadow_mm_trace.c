@@ -10,12 +10,15 @@
  *                          [--expect-differences N] LOG
  *
  * record runs PROGRAM under ptrace (PTRACE_O_TRACESYSGOOD, EXITKILL, and
- * the exec and exit events), with ASLR off (personality ADDR_NO_RANDOMIZE)
- * unless --aslr, so that its addresses are the ones an unrandomized
- * shadow space chooses. It follows the main process only: a thread it
- * starts (clone with CLONE_VM) shares the address space, and its calls are
- * not recorded (a "# note:" line says so); a child with an address space
- * of its own is not followed.
+ * the exec, exit and clone events), with ASLR off (personality
+ * ADDR_NO_RANDOMIZE) unless --aslr, so that its addresses are the ones an
+ * unrandomized shadow space chooses. It follows every thread (a clone or
+ * clone3 with CLONE_VM): their calls are logged in the order their system
+ * calls return. A child with an address space of its own (fork, clone
+ * without CLONE_VM) is not traced, nor a vfork child, which shares the
+ * space until it execs: a "# note:" line says so. Signals are passed on;
+ * a stop signal does not keep the program stopped (its group-stop is
+ * resumed).
  *
  * The log (LOG, or stdout) is a shadow_mm_cli script in all but its first
  * line, which replay writes: every line that is not a call is a comment.
@@ -41,12 +44,17 @@
  *	munlockall. A file mapping carries file=PATH, its fd's path read at
  *	the call's entry (/proc/PID/fd/N); an mlock2 with MLOCK_ONFAULT is
  *	"mlock ... onfault".
+ *   # thread TID started: its calls are recorded
+ *   # tid TID
+ *	the task that made the calls that follow, when it is not the one of
+ *	the call before (at first the process's): none in the log of a
+ *	program with one thread
  *   # note: TEXT
- *	what the replay cannot see: a thread started, an exec, a call the
+ *	what the replay cannot see: a child not traced, an exec, a call the
  *	CLI has no command for (shmat, pkey_mprotect, mseal...)
  *   #final LINE
- *	/proc/PID/maps at the exit event (exit_group or a fatal signal),
- *	the address space as the program left it
+ *	/proc/PID/maps at the last task's exit event (exit_group or a
+ *	fatal signal), the address space as the program left it
  *   #exit N  or  #signal N
  *
  * replay turns the log into a script, "import p MAPS stat=STAT
@@ -69,8 +77,8 @@
  * else those whose fd named no path the CLI can open (a deleted file, a
  * memfd, a path with a blank); the name of the bss below start_brk,
  * which Linux 6.5 and later leave unnamed where 6.1 and the shadow show
- * [heap]. A call recorded after a thread was started may differ for that
- * reason alone.
+ * [heap]. Calls of two threads that run at the same time may return in
+ * another order than the one they took the mmap lock in.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -526,16 +534,13 @@ static void note_child(struct recorder *r, struct tracee *t, long child)
 	const char *call = t->nr == SYS_fork ? "fork" :
 			   t->nr == SYS_vfork ? "vfork" :
 			   t->nr == SYS_clone3 ? "clone3" : "clone";
+	const char *what = t->clone_flags & CLONE_VFORK ?
+			   "shares the space until it execs or exits" :
+			   t->clone_flags & CLONE_VM ? "shares the space" :
+			   "has a space of its own";
 
-	if (t->clone_flags & CLONE_VFORK)
-		fprintf(r->log, "# note: %s: task %ld shares the address space until it execs or exits, its calls are not recorded\n",
-			call, child);
-	else if (t->clone_flags & CLONE_VM)
-		fprintf(r->log, "# note: %s: task %ld shares the address space, its calls are not recorded\n",
-			call, child);
-	else
-		fprintf(r->log, "# note: %s: process %ld has an address space of its own, not recorded\n",
-			call, child);
+	fprintf(r->log, "# note: %s: task %ld %s, not recorded\n", call, child,
+		what);
 }
 
 static void call_exit(struct recorder *r, struct tracee *t,
@@ -791,6 +796,7 @@ static int do_record(const char *out, bool aslr, char **argv)
 	int status, sig, i, leader = -1, ret = 0;
 	struct tracee *t;
 	pid_t pid, tid;
+	const char *c;
 
 	if (out) {
 		r.log = fopen(out, "w");
@@ -800,8 +806,16 @@ static int do_record(const char *out, bool aslr, char **argv)
 		}
 	}
 	fprintf(r.log, "# shadow_mm_trace log %d\n# command:", LOG_VERSION);
-	for (i = 0; argv[i]; i++)
-		fprintf(r.log, " %s", argv[i]);
+	/* One line, whatever the arguments hold ("python3 -c" code). */
+	for (i = 0; argv[i]; i++) {
+		fputc(' ', r.log);
+		for (c = argv[i]; *c; c++) {
+			if (*c == '\n')
+				fputs("\\n", r.log);
+			else
+				fputc(*c, r.log);
+		}
+	}
 	fputc('\n', r.log);
 	if (!aslr)
 		log_mmap_base(&r);
