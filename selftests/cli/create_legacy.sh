@@ -13,3 +13,7 @@ maps low
 # mmap_base= is the bottom of the bottom-up area then.
 create base legacy mmap_base=0x100000000
 mmap base - 1p r-- private|anonymous
+# import ... legacy: a maps FILE does not say which layout it had, so it
+# is given; what is mapped next without a hint goes bottom-up.
+import q import_debian.maps stat=import_debian.stat root=import_root legacy
+mmap q - 1p r-- private|anonymous
