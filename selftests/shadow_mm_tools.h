@@ -68,7 +68,6 @@ static const struct name_val mcl_names[] = {
 	{ }
 };
 
-
 /* The first number in @path, read in @base, or 0 when it cannot be read. */
 static inline unsigned long read_ulong_file(const char *path, int base)
 {
