@@ -321,7 +321,7 @@ CLI_CFLAGS := -Wall -Wextra -Wno-sign-compare -Wno-unused-parameter \
 tools: $(TOOLS_OUT)/shadow_mm_cli
 
 $(TOOLS_OUT)/shadow_mm_cli: selftests/shadow_mm_cli.c selftests/shadow_mm_lib.h \
-		uapi/linux/shadow_mm.h
+		selftests/shadow_mm_tools.h uapi/linux/shadow_mm.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CLI_CFLAGS) -o $@ $< $(LDFLAGS) -lpthread
 

@@ -36,6 +36,7 @@
 #include <sys/sysmacros.h>
 
 #include "shadow_mm_lib.h"
+#include "shadow_mm_tools.h"
 
 #define MAX_TOKENS	24		/* words on one line */
 #define MAX_TERMS	8		/* terms of one address expression */
@@ -517,62 +518,6 @@ bad:
 	return -1;
 }
 
-struct name_val {
-	const char *name;
-	__u64 val;
-};
-
-static const struct name_val map_flag_names[] = {
-	{ "private", MAP_PRIVATE },
-	{ "shared", MAP_SHARED },
-	{ "shared_validate", MAP_SHARED_VALIDATE },
-	{ "anonymous", MAP_ANONYMOUS },
-	{ "fixed", MAP_FIXED },
-	{ "fixed_noreplace", MAP_FIXED_NOREPLACE },
-	{ "noreserve", MAP_NORESERVE },
-	{ "growsdown", MAP_GROWSDOWN },
-	{ "populate", MAP_POPULATE },
-	{ "locked", MAP_LOCKED },
-	{ "stack", MAP_STACK },
-	{ "hugetlb", MAP_HUGETLB },
-	{ "32bit", MAP_32BIT },
-	{ "sync", MAP_SYNC },
-	{ }
-};
-
-static const struct name_val advice_names[] = {
-	{ "normal", MADV_NORMAL },
-	{ "random", MADV_RANDOM },
-	{ "sequential", MADV_SEQUENTIAL },
-	{ "willneed", MADV_WILLNEED },
-	{ "dontneed", MADV_DONTNEED },
-	{ "free", MADV_FREE },
-	{ "remove", MADV_REMOVE },
-	{ "dontfork", MADV_DONTFORK },
-	{ "dofork", MADV_DOFORK },
-	{ "dontdump", MADV_DONTDUMP },
-	{ "dodump", MADV_DODUMP },
-	{ "wipeonfork", MADV_WIPEONFORK },
-	{ "keeponfork", MADV_KEEPONFORK },
-	{ "populate_read", MADV_POPULATE_READ },
-	{ "populate_write", MADV_POPULATE_WRITE },
-	{ }
-};
-
-static const struct name_val mremap_flag_names[] = {
-	{ "maymove", MREMAP_MAYMOVE },
-	{ "fixed", MREMAP_FIXED },
-	{ "dontunmap", MREMAP_DONTUNMAP },
-	{ }
-};
-
-static const struct name_val mcl_names[] = {
-	{ "current", MCL_CURRENT },
-	{ "future", MCL_FUTURE },
-	{ "onfault", MCL_ONFAULT },
-	{ }
-};
-
 static const struct name_val prot_extra_names[] = {
 	{ "growsdown", PROT_GROWSDOWN },
 	{ "growsup", PROT_GROWSUP },
@@ -783,11 +728,28 @@ static int parse_range(struct parser *p, struct cmd *c)
 	return 0;
 }
 
+/*
+ * create's and import's optional last word: legacy, the bottom-up layout
+ * (SHADOW_CREATE_LEGACY_LAYOUT) into c->flags.
+ */
+static int parse_legacy(struct parser *p, struct cmd *c, int at)
+{
+	static const char *const words[] = { "legacy", NULL };
+
+	c->flags = 0;
+	if (p->npos <= at)
+		return 0;
+	if (parse_word(p, &p->pos[at], "legacy", words) < 0)
+		return -1;
+	c->flags = SHADOW_CREATE_LEGACY_LAYOUT;
+	return 0;
+}
+
 static int parse_create(struct parser *p, struct cmd *c)
 {
 	struct token t;
 
-	if (nargs(p, c, 1, 1))
+	if (nargs(p, c, 1, 2) || parse_legacy(p, c, 1))
 		return -1;
 	if (option(p, "mmap_base", &t) &&
 	    parse_expr(p, &t, "mmap_base=ADDR", &c->e[0]))
@@ -1085,12 +1047,12 @@ static int parse_walk(struct parser *p, struct cmd *c)
 	return 0;
 }
 
-/* import LABEL PID|FILE [stat=FILE] [root=DIR] [mmap_base=ADDR] */
+/* import LABEL PID|FILE [stat=FILE] [root=DIR] [mmap_base=ADDR] [legacy] */
 static int parse_import(struct parser *p, struct cmd *c)
 {
 	struct token t;
 
-	if (nargs(p, c, 2, 2))
+	if (nargs(p, c, 2, 3) || parse_legacy(p, c, 2))
 		return -1;
 	if (p->pos[1].len != strlen(p->pos[1].s) || !p->pos[1].len) {
 		err("%s: expected a PID or a FILE, got '%.*s'", p->cmd,
@@ -1231,6 +1193,7 @@ static int run_create(struct cmd *c)
 	if (c->e[0].nr && eval(&c->e[0], &base))
 		return RUN_FATAL;
 	cr.mmap_base = base;
+	cr.flags = c->flags;
 	fd = ioctl(cli.dev, SHADOW_MM_CREATE, &cr);
 	if (fd < 0)
 		return -errno;
@@ -2533,13 +2496,15 @@ static int run_import(struct cmd *c)
 	const char *src = c->src;
 	__u64 base = 0;
 	int i, ret;
+	bool pid;
 
 	c->reported = true;
 	if (c->e[0].nr && eval(&c->e[0], &base))
 		return RUN_FATAL;
 	snprintf(maps, sizeof(maps), "%s", src);
 	stat[0] = '\0';
-	if (src[strspn(src, "0123456789")] == '\0') {
+	pid = src[strspn(src, "0123456789")] == '\0';
+	if (pid) {
 		snprintf(maps, sizeof(maps), "/proc/%s/maps", src);
 		snprintf(stat, sizeof(stat), "/proc/%s/stat", src);
 	}
@@ -2557,6 +2522,9 @@ static int run_import(struct cmd *c)
 	if (ret)
 		goto out;
 	cr.mmap_base = base;
+	cr.flags = c->flags;
+	if (pid && proc_layout_is_legacy(src))
+		cr.flags = SHADOW_CREATE_LEGACY_LAYOUT;
 	im.fd = ioctl(cli.dev, SHADOW_MM_CREATE, &cr);
 	if (im.fd < 0) {
 		ret = -errno;
@@ -2616,7 +2584,7 @@ static int run_quit(struct cmd *c)
 }
 
 static const struct cmd_type cmd_types[] = {
-	{ "create", "create LABEL [mmap_base=ADDR]",
+	{ "create", "create LABEL [mmap_base=ADDR] [legacy]",
 	  parse_create, run_create, SHADOW_MM_CMD_CREATE,
 	  "SHADOW_MM_CREATE", true, true, false },
 	{ "mmap",
@@ -2669,7 +2637,7 @@ static const struct cmd_type cmd_types[] = {
 	{ "close", "close LABEL",
 	  parse_close, run_close, -1, NULL, true, false, false },
 	{ "import",
-	  "import LABEL PID|FILE [stat=FILE] [root=DIR] [mmap_base=ADDR]",
+	  "import LABEL PID|FILE [stat=FILE] [root=DIR] [mmap_base=ADDR] [legacy]",
 	  parse_import, run_import, SHADOW_MM_CMD_MMAP,
 	  "SHADOW_MM_MMAP", true, true, false },
 	{ "maps", "maps LABEL",

@@ -170,6 +170,8 @@ FIXTURE_TEARDOWN(cli)
 
 /* Placement, merging, MAP_FIXED, holes, and the errors of mmap/munmap. */
 FIXTURE_VARIANT_ADD(cli, mmap_munmap) { .script = "mmap_munmap.sh" };
+/* create ... legacy: the bottom-up layout against the default. */
+FIXTURE_VARIANT_ADD(cli, create_legacy) { .script = "create_legacy.sh" };
 /* Faults, the zero page, access with and without force, the walk. */
 FIXTURE_VARIANT_ADD(cli, fault_access) { .script = "fault_access.sh" };
 /* fork: copy-on-write, reuse, shared memory, fork advice, CLONE_VM. */

@@ -128,18 +128,27 @@ static bool no_replay(int ret, const char *out)
 	return ret == 2 && strstr(out, "no replay mode");
 }
 
+/* @path's text into @buf (NUL-terminated): 0, or -1. */
+static int read_text(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, size - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return 0;
+}
+
 /* Every call and every line of the final maps as the kernel had them. */
 TEST_F(replay, same)
 {
 	char log[MAX_OUTPUT / 4];
-	FILE *f = fopen(LOG, "r");
-	size_t n;
 	int ret;
 
-	ASSERT_NE(NULL, f);
-	n = fread(log, 1, sizeof(log) - 1, f);
-	fclose(f);
-	log[n] = '\0';
+	ASSERT_EQ(0, read_text(LOG, log, sizeof(log)));
 	/* The pattern's failures are in the log, with their errnos. */
 	EXPECT_NE(NULL, strstr(log, "fixed_noreplace  # => err EEXIST"));
 	EXPECT_NE(NULL, strstr(log, "# => err EINVAL"));
@@ -173,6 +182,46 @@ TEST_F(replay, planted_errno)
 	/* Declared, the one difference is what was expected. */
 	ret = run_replay(self, PLANTED, "--expect-differences 1");
 	EXPECT_EQ(0, ret);
+}
+
+/*
+ * Recorded with --legacy (setarch -L, ADDR_COMPAT_LAYOUT): the log says
+ * so, replay imports the space legacy, and nothing differs. The first
+ * mmap without a hint went bottom-up, below the default mmap_base.
+ */
+TEST_F(replay, legacy_layout)
+{
+	unsigned long long base = 0, addr = 0;
+	char log[MAX_OUTPUT / 4], *s;
+	int ret;
+
+	snprintf(self->cmd, sizeof(self->cmd),
+		 "%s record --legacy -o %s -- %s 2>&1", self->t.trace, PLANTED,
+		 self->t.prog);
+	ret = run_cmd(self->cmd, self->out, MAX_OUTPUT);
+	fputs(self->out, stderr);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, read_text(PLANTED, log, sizeof(log)));
+	ASSERT_NE(NULL, strstr(log, "\n#layout legacy\n"));
+	s = strstr(log, "\n#mmap_base ");
+	ASSERT_NE(NULL, s);
+	base = strtoull(s + 12, NULL, 16);
+	s = strstr(log, "\nmmap p - ");
+	ASSERT_NE(NULL, s);
+	s = strstr(s, "# => ok ");
+	ASSERT_NE(NULL, s);
+	addr = strtoull(s + 8, NULL, 16);
+	fprintf(stderr, "# first mmap without a hint: 0x%llx, default mmap_base 0x%llx\n",
+		addr, base);
+	EXPECT_NE(0, addr);
+	EXPECT_LT(addr, base / 2);
+
+	ret = run_replay(self, PLANTED, "");
+	if (no_replay(ret, self->out))
+		SKIP(return, "shadow_mm_cli has no -r or import yet");
+	EXPECT_EQ(0, ret);
+	EXPECT_NE(NULL, strstr(self->out, " same, 0 differ; final maps: "));
+	EXPECT_NE(NULL, strstr(self->out, " same, 0 differ, "));
 }
 
 /* A recorded address changed: mmap chose another one than the kernel. */

@@ -5,7 +5,7 @@
  * difference. x86-64 only.
  *
  * usage:
- *   shadow_mm_trace record [-o LOG] [--aslr] -- PROGRAM [ARGS...]
+ *   shadow_mm_trace record [-o LOG] [--aslr] [--legacy] -- PROGRAM [ARGS...]
  *   shadow_mm_trace replay [--cli PATH] [--root DIR] [--keep DIR]
  *                          [--expect-differences N] LOG
  *
@@ -18,7 +18,9 @@
  * without CLONE_VM) is not traced, nor a vfork child, which shares the
  * space until it execs: a "# note:" line says so. Signals are passed on;
  * a stop signal does not keep the program stopped (its group-stop is
- * resumed).
+ * resumed). --legacy runs it as setarch -L does, with the legacy
+ * bottom-up layout (personality ADDR_COMPAT_LAYOUT); so does a recorder
+ * that runs under setarch -L itself.
  *
  * The log (LOG, or stdout) is a shadow_mm_cli script in all but its first
  * line, which replay writes: every line that is not a call is a comment.
@@ -29,6 +31,11 @@
  *	the top of the mmap area the kernel chose: TASK_SIZE less
  *	RLIMIT_STACK and the stack guard gap, at least 128 MiB (mmap_base()
  *	of arch/x86/mm/mmap.c without randomization); absent with --aslr
+ *   #layout legacy
+ *	the program got the legacy bottom-up layout at its exec: x86's
+ *	mmap_is_legacy(), its personality's ADDR_COMPAT_LAYOUT or
+ *	vm.legacy_va_layout (an unlimited RLIMIT_STACK does not make it
+ *	legacy on x86); #mmap_base is then not used
  *   #maps LINE
  *	/proc/PID/maps at the exec event (the new image, before its first
  *	instruction), one line each
@@ -58,7 +65,8 @@
  *   #exit N  or  #signal N
  *
  * replay turns the log into a script, "import p MAPS stat=STAT
- * mmap_base=BASE" (shadow_mm_cli's import of the initial layout), every
+ * mmap_base=BASE", or "import p MAPS stat=STAT legacy" after #layout
+ * legacy (shadow_mm_cli's import of the initial layout), every
  * call, then "maps p", runs it with "shadow_mm_cli -r -x" (one result per
  * call, every call run whatever the one before did), and compares: each
  * call's result (the address chosen, the errno) with the recorded one,
@@ -104,28 +112,12 @@
 #include <linux/audit.h>
 #include <linux/elf.h>
 
+#include "shadow_mm_tools.h"
+
 #ifndef PTRACE_GET_SYSCALL_INFO
 #define PTRACE_GET_SYSCALL_INFO		0x420e
 #define PTRACE_SYSCALL_INFO_ENTRY	1
 #define PTRACE_SYSCALL_INFO_EXIT	2
-#endif
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE		0x100000
-#endif
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE		0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC			0x80000
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP		4
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT			1
-#endif
-#ifndef MCL_ONFAULT
-#define MCL_ONFAULT			4
 #endif
 
 #define PAGE_SIZE_4K	4096ULL
@@ -175,74 +167,21 @@ static const char *errno_name(int e)
 
 /* --- record ---------------------------------------------------------------- */
 
-struct name_bit {
-	const char *name;
-	unsigned long long bit;
-};
-
-static const struct name_bit map_flags[] = {
-	{ "anonymous", MAP_ANONYMOUS },
-	{ "fixed", MAP_FIXED },
-	{ "fixed_noreplace", MAP_FIXED_NOREPLACE },
-	{ "noreserve", MAP_NORESERVE },
-	{ "growsdown", MAP_GROWSDOWN },
-	{ "populate", MAP_POPULATE },
-	{ "locked", MAP_LOCKED },
-	{ "stack", MAP_STACK },
-	{ "hugetlb", MAP_HUGETLB },
-	{ "32bit", MAP_32BIT },
-	{ "sync", MAP_SYNC },
-	{ }
-};
-
-static const struct name_bit mremap_flags[] = {
-	{ "maymove", MREMAP_MAYMOVE },
-	{ "fixed", MREMAP_FIXED },
-	{ "dontunmap", MREMAP_DONTUNMAP },
-	{ }
-};
-
-static const struct name_bit mcl_flags[] = {
-	{ "current", MCL_CURRENT },
-	{ "future", MCL_FUTURE },
-	{ "onfault", MCL_ONFAULT },
-	{ }
-};
-
-static const struct name_bit advices[] = {
-	{ "normal", MADV_NORMAL },
-	{ "random", MADV_RANDOM },
-	{ "sequential", MADV_SEQUENTIAL },
-	{ "willneed", MADV_WILLNEED },
-	{ "dontneed", MADV_DONTNEED },
-	{ "free", 8 },
-	{ "remove", 9 },
-	{ "dontfork", 10 },
-	{ "dofork", 11 },
-	{ "dontdump", 16 },
-	{ "dodump", 17 },
-	{ "wipeonfork", 18 },
-	{ "keeponfork", 19 },
-	{ "populate_read", 22 },
-	{ "populate_write", 23 },
-	{ }
-};
-
 /*
  * @v as a |-list of @names, what no name covers as one hex number, and
  * @prefix before it all; "0" when @v and @prefix are empty.
  */
 static void flag_list(char *buf, size_t size, const char *prefix,
-		      unsigned long long v, const struct name_bit *names)
+		      unsigned long long v, const struct name_val *names)
 {
 	size_t n = snprintf(buf, size, "%s", prefix);
 
 	for (; names->name; names++) {
-		if (!(v & names->bit))
+		if (!(v & names->val))
 			continue;
 		n += snprintf(buf + n, size - n, "%s%s", n ? "|" : "",
 			      names->name);
-		v &= ~names->bit;
+		v &= ~names->val;
 	}
 	if (v || !n)
 		snprintf(buf + n, size - n, "%s0x%llx", n ? "|" : "", v);
@@ -266,10 +205,10 @@ static void prot_word(char *buf, size_t size, unsigned long long prot)
 
 static void advice_word(char *buf, size_t size, unsigned long long advice)
 {
-	const struct name_bit *v;
+	const struct name_val *v;
 
-	for (v = advices; v->name; v++) {
-		if (v->bit == advice) {
+	for (v = advice_names; v->name; v++) {
+		if (v->val == advice) {
 			snprintf(buf, size, "%s", v->name);
 			return;
 		}
@@ -341,25 +280,38 @@ static int copy_proc(struct recorder *r, const char *file, const char *tag)
 /*
  * The top of the mmap area of a process that runs unrandomized with our
  * RLIMIT_STACK: mmap_base() of Linux's arch/x86/mm/mmap.c. An unlimited
- * stack gives the legacy bottom-up layout, whose base the CLI cannot set.
+ * stack (or one that overflows with the guard gap) takes the largest gap
+ * there: on x86 it does not give the legacy layout.
  */
 static void log_mmap_base(struct recorder *r)
 {
 	unsigned long long gap, max = TASK_SIZE_47 / 6 * 5;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_STACK, &rl) || rl.rlim_cur == RLIM_INFINITY) {
-		fputs("# note: RLIMIT_STACK unlimited: the legacy layout, not replayed\n",
-		      r->log);
-		return;
-	}
-	gap = rl.rlim_cur + STACK_GUARD_GAP;
+	if (getrlimit(RLIMIT_STACK, &rl))
+		rl.rlim_cur = RLIM_INFINITY;
+	gap = rl.rlim_cur;
+	if (gap + STACK_GUARD_GAP > gap)
+		gap += STACK_GUARD_GAP;
 	if (gap < (128ULL << 20))
 		gap = 128ULL << 20;
 	if (gap > max)
 		gap = max;
 	fprintf(r->log, "#mmap_base 0x%llx\n",
 		(TASK_SIZE_47 - gap + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1));
+}
+
+/*
+ * At the exec event: whether the new image got the legacy layout, which
+ * arch_pick_mmap_layout() has just decided.
+ */
+static void log_layout(struct recorder *r)
+{
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", r->pid);
+	if (proc_layout_is_legacy(pid))
+		fputs("#layout legacy\n", r->log);
 }
 
 static const char *syscall_name(__u64 nr)
@@ -398,7 +350,7 @@ static void call_entry(struct recorder *r, struct tracee *t,
 
 		prot_word(w1, sizeof(w1), a[2]);
 		flag_list(w2, sizeof(w2), types[a[3] & 3], a[3] & ~3ULL,
-			  map_flags);
+			  map_flag_names);
 		if (a[0])
 			addr_word(w3, sizeof(w3), a[0]);
 		else
@@ -445,7 +397,7 @@ static void call_entry(struct recorder *r, struct tracee *t,
 			     (unsigned long long)a[0], (unsigned long long)a[1],
 			     (unsigned long long)a[2]);
 		if (a[3]) {
-			flag_list(w2, sizeof(w2), "", a[3], mremap_flags);
+			flag_list(w2, sizeof(w2), "", a[3], mremap_flag_names);
 			n += snprintf(l + n, sizeof(t->line) - n, " %s", w2);
 		}
 		if (a[3] & MREMAP_FIXED)
@@ -477,7 +429,7 @@ static void call_entry(struct recorder *r, struct tracee *t,
 			 (unsigned long long)a[0], (unsigned long long)a[1]);
 		break;
 	case SYS_mlockall:
-		flag_list(w1, sizeof(w1), "", a[0], mcl_flags);
+		flag_list(w1, sizeof(w1), "", a[0], mcl_names);
 		snprintf(l, n, "mlockall p %s", w1);
 		break;
 	case SYS_munlockall:
@@ -764,6 +716,7 @@ static int event_stop(struct recorder *r, struct tracee *t, int event)
 			return 0;
 		}
 		r->execed = true;
+		log_layout(r);
 		if (copy_proc(r, "maps", "maps") || copy_proc(r, "stat", "stat"))
 			return -1;
 	} else if (event == PTRACE_EVENT_EXIT && r->execed) {
@@ -790,7 +743,7 @@ static int signal_of(struct tracee *t, int sig)
 	return sig;
 }
 
-static int do_record(const char *out, bool aslr, char **argv)
+static int do_record(const char *out, bool aslr, bool legacy, char **argv)
 {
 	struct recorder r = { .log = stdout };
 	int status, sig, i, leader = -1, ret = 0;
@@ -831,6 +784,9 @@ static int do_record(const char *out, bool aslr, char **argv)
 	if (!pid) {
 		if (!aslr && personality(personality(0xffffffff) |
 					 ADDR_NO_RANDOMIZE) < 0)
+			_exit(127);
+		if (legacy && personality(personality(0xffffffff) |
+					  ADDR_COMPAT_LAYOUT) < 0)
 			_exit(127);
 		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
 			_exit(127);
@@ -950,6 +906,7 @@ struct log {
 	int nr_maps, nr_final;
 	char *stat;
 	char *mmap_base;
+	bool legacy;		/* #layout legacy */
 	struct call *calls;
 	int nr_calls;
 	char **stood_in;	/* the paths of the files replayed as anonymous */
@@ -1016,6 +973,8 @@ static int read_log(struct log *lg)
 			lg->stat = xstrdup(s + 6);
 		} else if (!strncmp(s, "#mmap_base ", 11)) {
 			lg->mmap_base = xstrdup(trim(s + 11));
+		} else if (!strcmp(trim(s), "#layout legacy")) {
+			lg->legacy = true;
 		} else if (*trim(s) && *trim(s) != '#') {
 			struct call *c;
 
@@ -1393,7 +1352,9 @@ static int do_replay(const char *path, const char *cli_given,
 		goto out;
 	}
 	fprintf(f, "import p %s/initial.maps stat=%s/initial.stat", dir, dir);
-	if (lg.mmap_base)
+	if (lg.legacy)
+		fputs(" legacy", f);
+	else if (lg.mmap_base)
 		fprintf(f, " mmap_base=%s", lg.mmap_base);
 	if (root[0])
 		fprintf(f, " root=%s", root);
@@ -1510,10 +1471,11 @@ out:
 static void print_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: %s record [-o LOG] [--aslr] -- PROGRAM [ARGS...]\n"
+		"usage: %s record [-o LOG] [--aslr] [--legacy] -- PROGRAM [ARGS...]\n"
 		"       %s replay [--cli PATH] [--root DIR] [--keep DIR]\n"
 		"                 [--expect-differences N] LOG\n"
-		"record: run PROGRAM (ASLR off unless --aslr) and log its mmap, munmap,\n"
+		"record: run PROGRAM (ASLR off unless --aslr; with --legacy, the legacy\n"
+		"  bottom-up layout, as setarch -L) and log its mmap, munmap,\n"
 		"  mprotect, mremap, brk, madvise, mlock and munlock calls with their\n"
 		"  results, and its maps at exec and at exit.\n"
 		"replay: rebuild the initial maps with shadow_mm_cli's import, replay\n"
@@ -1526,6 +1488,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "aslr", no_argument, NULL, 'a' },
+		{ "legacy", no_argument, NULL, 'L' },
 		{ "cli", required_argument, NULL, 'c' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "keep", required_argument, NULL, 'k' },
@@ -1534,7 +1497,7 @@ int main(int argc, char **argv)
 		{ }
 	};
 	const char *out = NULL, *cli = NULL, *root = NULL, *keep = NULL;
-	bool aslr = false;
+	bool aslr = false, legacy = false;
 	int expect = 0, opt;
 	char *end;
 
@@ -1554,6 +1517,9 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			aslr = true;
+			break;
+		case 'L':
+			legacy = true;
 			break;
 		case 'c':
 			cli = optarg;
@@ -1581,7 +1547,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!strcmp(argv[1], "record") && optind < argc)
-		return do_record(out, aslr, argv + optind);
+		return do_record(out, aslr, legacy, argv + optind);
 	if (!strcmp(argv[1], "replay") && optind == argc - 1)
 		return do_replay(argv[optind], cli, root, keep, expect);
 	print_usage(stderr);
