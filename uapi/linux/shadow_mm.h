@@ -174,7 +174,8 @@ struct shadow_mm_api {
 /*
  * struct shadow_mm_create.flags: the legacy bottom-up layout, as
  * arch_pick_mmap_layout() picks it for personality(ADDR_COMPAT_LAYOUT) or
- * an unlimited RLIMIT_STACK (mmap_is_legacy()).
+ * vm.legacy_va_layout (x86's mmap_is_legacy(); an unlimited RLIMIT_STACK
+ * only lowers mmap_base on x86, it does not make the layout legacy).
  */
 #define SHADOW_CREATE_LEGACY_LAYOUT	_BITUL(0)
 
