@@ -93,7 +93,8 @@ DEFINE_SHOW_ATTRIBUTE(shadow_odf);
 /*
  * swap: the shadow swap device (/proc/swaps and the pswpin/pswpout lines
  * of /proc/vmstat): its size and the slots in use, in pages, and the
- * pages read from and written to it since the module was loaded.
+ * pages read from and written to it since the module was loaded; and the
+ * MADV_FREE pages reclaim discarded instead (pglazyfreed).
  */
 static int shadow_swap_show(struct seq_file *m, void *v)
 {
@@ -104,6 +105,8 @@ static int shadow_swap_show(struct seq_file *m, void *v)
 		   atomic_long_read(&shadow_counters.swapins));
 	seq_printf(m, "pswpout %ld\n",
 		   atomic_long_read(&shadow_counters.swapouts));
+	seq_printf(m, "pglazyfreed %ld\n",
+		   atomic_long_read(&shadow_counters.lazyfreed));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(shadow_swap);

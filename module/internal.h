@@ -39,6 +39,8 @@ extern bool shadow_odf_always;
  * @swap_pages: pages of the swap device's store (contents of slots)
  * @swapins: pages read back from the swap device, since load
  * @swapouts: pages written to the swap device, since load
+ * @lazyfreed: lazyfree pages reclaim discarded without swap (PGLAZYFREED),
+ *             since load
  * @files: file objects alive (one per struct file mapped, filemap.c)
  * @file_pages: page-cache pages the engine holds a reference on
  * @file_faults: faults that mapped or copied a page-cache page, since load
@@ -58,6 +60,7 @@ struct shadow_counters {
 	atomic_long_t swap_pages;
 	atomic_long_t swapins;
 	atomic_long_t swapouts;
+	atomic_long_t lazyfreed;
 	atomic_long_t files;
 	atomic_long_t file_pages;
 	atomic_long_t file_faults;
@@ -147,6 +150,9 @@ struct shadow_anon_vma;
  * @mapping: a file page's address_space (page->mapping when it was read),
  *           for the rmap walk; no reference: a VMA mapping it keeps the
  *           file
+ * @lazyfree: a private anonymous page MADV_FREE made lazyfree (PG_swapbacked
+ *            cleared): reclaim drops it without swap while no PTE mapping
+ *            it is dirty (memory.c, rmap.c, vmscan.c)
  *
  * @anon_vma, @index and @dirty change with the page locked: here, under
  * the lock of the reclaim or fault that owns it (mm.c's lock tree).
@@ -164,6 +170,7 @@ struct shadow_page {
 	unsigned long swap;
 	bool file;
 	struct address_space *mapping;
+	bool lazyfree;
 };
 
 /*

@@ -14,12 +14,15 @@
  *  - mmap_lock for reading: MADV_DONTNEED and MADV_DONTNEED_LOCKED (the
  *    range's PTEs are zapped), MADV_WILLNEED (swapped-out pages read
  *    back ahead of their faults), MADV_POPULATE_READ and
- *    MADV_POPULATE_WRITE (faultin_vma_page_range).
+ *    MADV_POPULATE_WRITE (faultin_vma_page_range), MADV_FREE (lazy free:
+ *    the clean exclusive pages of private anonymous memory become
+ *    lazyfree, reclaim drops them without swap unless written again).
  *
  * This file includes only vma_internal.h: the user-space harness can
  * compile it unchanged. The page-table work is behind
- * shadow_zap_page_range_single(), shadow_faultin_vma_page_range() and
- * shadow_swapin_readahead_range(), which the harness stubs.
+ * shadow_zap_page_range_single(), shadow_faultin_vma_page_range(),
+ * shadow_swapin_readahead_range() and shadow_madvise_free_range(), which
+ * the harness stubs.
  */
 #include "vma_internal.h"
 
@@ -35,6 +38,7 @@ static bool shadow_madvise_behavior_valid(int behavior)
 	case MADV_WILLNEED:
 	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
+	case MADV_FREE:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_DONTDUMP:
@@ -58,6 +62,7 @@ static bool shadow_madvise_need_mmap_write(int behavior)
 	case MADV_WILLNEED:
 	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
+	case MADV_FREE:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 		return false;
@@ -115,6 +120,27 @@ static shadow_flow long shadow_madvise_dontneed(struct shadow_mm *mm,
 	if (start == end)
 		return 0;
 	shadow_zap_page_range_single(mm, vma, start, end);
+	return 0;
+}
+
+/*
+ * MADV_FREE (madvise_dontneed_free -> madvise_free_single_vma): VM_LOCKED
+ * and VM_PFNMAP memory refuse, as for MADV_DONTNEED; then only anonymous
+ * private memory takes it (shared anonymous memory, files and special
+ * mappings have vm_ops in Linux).
+ */
+static long shadow_madvise_free(struct shadow_mm *mm, struct shadow_vma *vma,
+				struct shadow_vma **prev, unsigned long start,
+				unsigned long end)
+{
+	*prev = vma;
+	if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP))
+		return -EINVAL;
+	if (start == end)
+		return 0;
+	if (vma->vm_mapping || vma->vm_special || vma->vm_flags & VM_SHARED)
+		return -EINVAL;
+	shadow_madvise_free_range(mm, vma, start, end);
 	return 0;
 }
 
@@ -229,6 +255,8 @@ static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 	case MADV_DONTNEED_LOCKED:
 		return shadow_madvise_dontneed(mm, vma, prev, start, end,
 					       behavior);
+	case MADV_FREE:
+		return shadow_madvise_free(mm, vma, prev, start, end);
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 		return shadow_madvise_populate(mm, vma, prev, start, end,

@@ -391,6 +391,81 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 	}
 }
 
+/*
+ * madvise_free_pte_range() on one PTE table of @mm: a swap entry is
+ * dropped (the address reads zeroes again); a present private anonymous
+ * page only this PTE maps leaves the swap cache, loses PG_dirty and its
+ * PTE's young and dirty bits, and becomes lazyfree (mark_page_lazyfree).
+ * The caller broke any share of the table: a page it mapped is mapped by
+ * every sharer since, and skipped.
+ */
+static void shadow_madvise_free_pte_range(struct shadow_mm *mm, pte_t *pte,
+					  unsigned long addr, unsigned long end)
+{
+	spin_lock(&mm->page_table_lock);
+	for (; addr != end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = *pte;
+		struct shadow_page *sp;
+		swp_entry_t entry;
+
+		if (pte_none(ptent))
+			continue;
+		if (!pte_present(ptent)) {
+			entry = pte_to_swp_entry(ptent);
+			if (non_swap_entry(entry))
+				continue;
+			shadow_set_pte(pte, __pte(0));
+			shadow_free_swap_and_cache(entry);
+			mm->nr_swapents--;
+			continue;
+		}
+		if (pte_special(ptent))
+			continue;
+		sp = shadow_page_meta(pte_page(ptent));
+		if (sp->file || sp->shmem || atomic_read(&sp->mapcount) != 1)
+			continue;
+		if (READ_ONCE(sp->swap) &&
+		    !shadow_try_to_free_swap(pte_page(ptent)))
+			continue;
+		WRITE_ONCE(sp->dirty, false);
+		if (pte_young(ptent) || pte_dirty(ptent))
+			shadow_set_pte(pte, pte_mkclean(pte_mkold(ptent)));
+		WRITE_ONCE(sp->lazyfree, true);
+	}
+	spin_unlock(&mm->page_table_lock);
+}
+
+/**
+ * shadow_madvise_free_range() - MADV_FREE's page-table work on [start, end)
+ * of @vma (madvise_free_single_vma)
+ * @mm: the address space, mmap_lock held for reading
+ * @vma: a private anonymous VMA
+ * @start: start of the range, inside @vma
+ * @end: its end
+ *
+ * Changing PTEs writes the tables: a shared one breaks first, as for a
+ * zap (pgtable.c's rule 5), and cannot fail.
+ */
+void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
+			       unsigned long start, unsigned long end)
+{
+	unsigned long addr = start, next;
+	int err;
+
+	shadow_mmap_assert_locked(mm);
+	while (addr < end) {
+		pte_t *pte = shadow_pte_lookup_for_write(mm, addr,
+							 SHADOW_GFP_NOFAIL,
+							 &err);
+
+		next = shadow_pmd_addr_end(addr, end);
+		if (pte)
+			shadow_madvise_free_pte_range(mm, pte, addr, next);
+		addr = next;
+		cond_resched();
+	}
+}
+
 /**
  * shadow_access_remote_vm() - read or write bytes of an address space
  * @mm: the address space

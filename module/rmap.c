@@ -817,7 +817,8 @@ shadow_flow int shadow_page_referenced(struct page *page,
  * try_to_unmap_one(): clear the PTE, move its dirty bit to the page; a
  * private page's PTE becomes its swap entry (one more swap count; the
  * exclusive bit carries PageAnonExclusive, which the page loses), a shmem
- * page's PTE none; the mapping and its reference go. A VM_LOCKED VMA
+ * page's PTE none, a clean lazyfree page's PTE none (a dirty one stops the
+ * walk and is no longer lazyfree); the mapping and its reference go. A VM_LOCKED VMA
  * stops the walk with the page still mapped.
  */
 static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
@@ -844,6 +845,23 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 	if (vma->vm_flags & VM_LOCKED) {
 		ret = false;
 		goto out_unlock;
+	}
+	if (!sp->shmem && !sp->file && READ_ONCE(sp->lazyfree)) {
+		/*
+		 * MADV_FREE page check: clean, and held by its mappings and
+		 * the caller only, it is discarded; written since, it stays
+		 * mapped and is swap backed again.
+		 */
+		if (pte_dirty(*pte) || READ_ONCE(sp->dirty) ||
+		    atomic_read(&sp->refs) != 1 + atomic_read(&sp->mapcount)) {
+			WRITE_ONCE(sp->lazyfree, false);
+			ret = false;
+			goto out_unlock;
+		}
+		shadow_set_pte(pte, __pte(0));
+		mm->rss_anon--;
+		trace_shadow_mm_try_to_unmap(mm, addr, sp->id, 0, false);
+		goto discard;
 	}
 	if (!sp->shmem && !sp->file) {
 		/* add_to_swap() comes first: the PTE needs the entry. */
@@ -892,6 +910,7 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 				     entry.val ? swp_offset(entry) : 0,
 				     pte_dirty(pteval));
 
+discard:
 	/* page_remove_rmap() and the PTE's reference (never the last). */
 	atomic_dec(&sp->mapcount);
 	shadow_put_page(page);

@@ -46,7 +46,7 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 	struct shadow_mm_reclaim *rc = sc->rc;
 	struct shadow_page *sp = shadow_page_meta(page);
 	unsigned long vm_flags = 0;
-	bool busy = false, written;
+	bool busy = false, written, lazyfree;
 	int referenced;
 
 	shadow_mmap_assert_locked(mm);
@@ -68,7 +68,9 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 		return;
 	}
 
-	if (!sp->shmem && !sp->file && shadow_add_to_swap(page)) {
+	/* A lazyfree page is not swap backed: it goes without a slot. */
+	lazyfree = !sp->shmem && !sp->file && READ_ONCE(sp->lazyfree);
+	if (!sp->shmem && !sp->file && !lazyfree && shadow_add_to_swap(page)) {
 		rc->out_busy++;
 		return;
 	}
@@ -78,7 +80,18 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 		return;
 	}
 
-	if (sp->file) {
+	if (lazyfree) {
+		/*
+		 * Discarded clean (PGLAZYFREED): the caller's reference is
+		 * the last. Redirtied, it is swap backed again and waits
+		 * for the next pass, as Linux activates it.
+		 */
+		if (!READ_ONCE(sp->lazyfree)) {
+			rc->out_busy++;
+			return;
+		}
+		atomic_long_inc(&shadow_counters.lazyfreed);
+	} else if (sp->file) {
 		/*
 		 * A file page stays in its page cache, dirty if a PTE was:
 		 * the kernel's own reclaim and writeback take it from there.

@@ -1487,14 +1487,15 @@ static struct verdict judge_munmap(const struct shadow_mm_munmap *m,
 	return v;
 }
 
-/* do_madvise()'s checks, for the advice the module has had from the start. */
+/* do_madvise()'s checks, for the advice the module has modelled longest. */
 static struct verdict judge_madvise(const struct shadow_mm_madvise *m,
 				    struct verdict v)
 {
 	__u64 len = page_align(m->len);
 
 	if (m->advice != MADV_DONTFORK && m->advice != MADV_DOFORK &&
-	    m->advice != MADV_WIPEONFORK && m->advice != MADV_KEEPONFORK)
+	    m->advice != MADV_WIPEONFORK && m->advice != MADV_KEEPONFORK &&
+	    m->advice != MADV_FREE)
 		return v;
 	if ((m->addr & (PAGE - 1)) || (m->len && !len) ||
 	    m->addr + len < m->addr)

@@ -1049,7 +1049,6 @@ TEST_F(prot, madvise_populate)
 TEST_F(prot, madvise_unmodelled)
 {
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), PAGE, RW, PRIV_FIXED, NULL));
-	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, W(0), PAGE, MADV_FREE));
 	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, W(0), PAGE,
 					   MADV_REMOVE));
 }

@@ -25,6 +25,9 @@
  * SHADOW_MM_FEATURE_SWAP.
  */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -1404,6 +1407,159 @@ TEST_F(swap, cow_copy_racing_reclaim_leaves_no_orphan)
 	TH_LOG("%ld rounds, %ld reclaims", round, c.reclaims);
 	EXPECT_EQ(0, slots) TH_LOG("round %ld: a slot left after munmap",
 				   round);
+}
+
+/* debugfs swap's pglazyfreed: lazyfree pages reclaim discarded. */
+static long lazyfreed(void)
+{
+	return shadow_debugfs_value("/sys/kernel/debug/shadow_mm/swap",
+				    "pglazyfreed");
+}
+
+/*
+ * MADV_FREE (6.1's madvise_free_pte_range and try_to_unmap_one's
+ * lazyfree branch), against the real kernel: four written pages freed
+ * lazily, one written again; reclaim drops the three clean ones without
+ * swap (they read zeroes) and keeps the written one, swap backed again.
+ * The real process does the same with MADV_PAGEOUT, which 6.1 lets drop
+ * lazyfree pages with no swap device. A swap entry in the range goes too.
+ * The errors of both kernels agree: shared and locked memory refuse.
+ */
+TEST_F(swap, madv_free)
+{
+	const int n = 4;
+	unsigned char data[4 * PAGE], want[4 * PAGE], *real;
+	struct shadow_page_info pg[4];
+	struct shadow_mm_reclaim r;
+	long lf = lazyfreed();
+	int i, real_err, err;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	fill_random(data, sizeof(data), 7);
+	memset(want, 0, sizeof(want));
+	memset(want + PAGE, 0x5c, PAGE);
+
+	/* The real kernel: 4 KiB pages, as the engine maps. */
+	ASSERT_EQ(0, prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
+	real = mmap(NULL, n * PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	memcpy(real, data, sizeof(data));
+	ASSERT_EQ(0, madvise(real, n * PAGE, MADV_FREE));
+	memset(real + PAGE, 0x5c, PAGE);
+	ASSERT_EQ(0, madvise(real, n * PAGE, MADV_PAGEOUT));
+	EXPECT_EQ(0, memcmp(real, want, sizeof(want)));
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, n * PAGE, MADV_FREE));
+	walk(_metadata, self->mfd, BASE, n, pg);
+	expect_state(_metadata, pg, 0, n, P | WR | EX, 1);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, pg[i].flags & (SHADOW_PAGE_DIRTY |
+					    SHADOW_PAGE_YOUNG));
+	write_bytes(_metadata, self->mfd, BASE + PAGE, want + PAGE, PAGE);
+	r = age_reclaim(_metadata, self->mfd, BASE, n * PAGE);
+	expect_out(_metadata, &r, (struct want){
+		.scanned = n, .busy = 1, .unmapped = n - 1,
+		.reclaimed = n - 1 });
+	EXPECT_EQ(n - 1, lazyfreed() - lf);
+	EXPECT_EQ(0, DELTA(swap_slots));
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	expect_bytes(_metadata, self->mfd, BASE, want, sizeof(want));
+
+	/* Written again, page 1 is plain anonymous memory: swapped out. */
+	r = age_reclaim(_metadata, self->mfd, BASE + PAGE, PAGE);
+	EXPECT_EQ(1, r.out_swapped_out);
+	EXPECT_EQ(1, DELTA(swap_slots));
+	/* MADV_FREE drops the swap entry: the page reads zeroes. */
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, n * PAGE, MADV_FREE));
+	EXPECT_EQ(0, DELTA(swap_slots));
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_swapents);
+	memset(want + PAGE, 0, PAGE);
+	expect_bytes(_metadata, self->mfd, BASE, want, sizeof(want));
+	EXPECT_EQ(0, munmap(real, n * PAGE));
+
+	/* Shared anonymous and locked memory: EINVAL on both. */
+	real = mmap(NULL, PAGE, RW, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	real_err = madvise(real, PAGE, MADV_FREE) ? errno : 0;
+	EXPECT_EQ(0, munmap(real, PAGE));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 8 * PAGE, PAGE, RW,
+				  SHARED_FIXED, NULL));
+	err = _shadow_madvise(self->mfd, BASE + 8 * PAGE, PAGE, MADV_FREE);
+	EXPECT_EQ(EINVAL, real_err);
+	EXPECT_EQ(-real_err, err);
+	real = mmap(NULL, PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	real_err = madvise(real, PAGE, MADV_FREE) ? errno : 0;
+	EXPECT_EQ(0, munmap(real, PAGE));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 10 * PAGE, PAGE, RW,
+				  PRIV_FIXED | MAP_LOCKED, NULL));
+	err = _shadow_madvise(self->mfd, BASE + 10 * PAGE, PAGE, MADV_FREE);
+	EXPECT_EQ(EINVAL, real_err);
+	EXPECT_EQ(-real_err, err);
+}
+
+/*
+ * MADV_FREE of pages a fork shares (copied, or in a PTE table an
+ * on-demand fork shares, which breaks first): mapped twice, they stay
+ * swap backed, as 6.1 skips a page whose mapcount is not 1; reclaim swaps
+ * them out and both spaces read the data. The real kernel agrees.
+ */
+TEST_F(swap, madv_free_shared_by_fork)
+{
+	const int n = 4;
+	unsigned char data[4 * PAGE], *real;
+	struct shadow_page_info pg[4];
+	struct shadow_mm_reclaim r;
+	long lf = lazyfreed();
+	int child, i, odf;
+	pid_t pid;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	fill_random(data, sizeof(data), 8);
+
+	ASSERT_EQ(0, prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
+	real = mmap(NULL, n * PAGE, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	memcpy(real, data, sizeof(data));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(0, madvise(real, n * PAGE, MADV_FREE));
+	ASSERT_EQ(0, madvise(real, n * PAGE, MADV_PAGEOUT));
+	EXPECT_EQ(0, memcmp(real, data, sizeof(data)));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	EXPECT_EQ(0, munmap(real, n * PAGE));
+
+	for (odf = 0; odf < 2; odf++) {
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW,
+					  PRIV_FIXED, NULL));
+		write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+		child = _shadow_fork(self->mfd, odf ? SHADOW_FORK_ODF : 0,
+				     NULL);
+		ASSERT_LE(0, child);
+		ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, n * PAGE,
+					     MADV_FREE));
+		walk(_metadata, self->mfd, BASE, n, pg);
+		for (i = 0; i < n; i++)
+			EXPECT_EQ(2, (int)pg[i].mapcount);
+		r = age_reclaim(_metadata, self->mfd, BASE, n * PAGE);
+		EXPECT_EQ(n, r.out_swapped_out);
+		EXPECT_EQ(0, lazyfreed() - lf);
+		expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+		expect_bytes(_metadata, child, BASE, data, sizeof(data));
+		close(child);
+		ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, n * PAGE));
+	}
 }
 
 TEST_HARNESS_MAIN

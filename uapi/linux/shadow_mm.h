@@ -787,10 +787,14 @@ struct shadow_mm_fork {
  *    made present, readable or writable (a write breaks COW), with
  *    -EINVAL where the VMA does not allow that access (PROT_NONE, or a
  *    write to read-only memory), -EFAULT where the fault would raise
- *    SIGSEGV or SIGBUS, -ENOMEM when memory runs out.
+ *    SIGSEGV or SIGBUS, -ENOMEM when memory runs out;
+ *  - MADV_FREE: private anonymous memory only (-EINVAL on shared, file,
+ *    special, VM_LOCKED or VM_PFNMAP memory): swapped-out pages are
+ *    dropped, a present page only this address space maps becomes clean
+ *    and lazyfree; reclaim discards it without swap unless it is written
+ *    again first.
  *
- *  Other advice (MADV_FREE, MADV_REMOVE, MADV_COLD, MADV_PAGEOUT, ...)
- *  gives -EINVAL.
+ *  Other advice (MADV_REMOVE, MADV_COLD, MADV_PAGEOUT, ...) gives -EINVAL.
  * @__reserved: must be 0
  *
  * madvise(2), with its splits, merges and errors: -EINVAL (unaligned start,
