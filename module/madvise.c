@@ -48,9 +48,10 @@ static bool shadow_madvise_behavior_valid(int behavior)
 	case MADV_KEEPONFORK:
 	case MADV_COLD:
 	case MADV_PAGEOUT:
+		return true;
 	case MADV_HUGEPAGE:
 	case MADV_NOHUGEPAGE:
-		return true;
+		return SHADOW_THP_BUILT_IN;
 	default:
 		return false;
 	}

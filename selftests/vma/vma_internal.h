@@ -107,6 +107,7 @@
 #define SHADOW_STACK_GUARD_GAP	(256UL << PAGE_SHIFT)
 #define SHADOW_TASK_UNMAPPED_BASE(mm)	PAGE_ALIGN((mm)->task_size / 3)
 #define shadow_flow		noinline
+#define SHADOW_THP_BUILT_IN	1
 
 /* The page-table root is opaque to the layout code. */
 struct harness_pgd {
