@@ -1451,6 +1451,12 @@ TEST_F(swap, madvise_pageout)
 	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
 	child = _shadow_fork(self->mfd, 0, NULL);
 	ASSERT_LE(0, child);
+	/* Every page mapped twice (by a shared table under ODF=1): none go. */
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 4 * PAGE,
+				     MADV_PAGEOUT));
+	walk(_metadata, self->mfd, BASE, 4, pg);
+	expect_state(_metadata, pg, 0, 4, P, 2);
+	EXPECT_EQ(0, DELTA(swap_slots));
 	memcpy(data, "parent wrote", 12);
 	write_bytes(_metadata, self->mfd, BASE, data, 12);
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 4 * PAGE,
