@@ -10,19 +10,24 @@
  *  - flags only, mmap_lock for writing: MADV_NORMAL, MADV_RANDOM,
  *    MADV_SEQUENTIAL (VM_RAND_READ, VM_SEQ_READ), MADV_DONTFORK,
  *    MADV_DOFORK (VM_DONTCOPY), MADV_WIPEONFORK, MADV_KEEPONFORK
- *    (VM_WIPEONFORK), MADV_DONTDUMP, MADV_DODUMP (VM_DONTDUMP);
+ *    (VM_WIPEONFORK), MADV_DONTDUMP, MADV_DODUMP (VM_DONTDUMP),
+ *    MADV_HUGEPAGE, MADV_NOHUGEPAGE (VM_HUGEPAGE, VM_NOHUGEPAGE: the flag
+ *    only, as hugepage_madvise sets it; no huge page is mapped yet);
  *  - mmap_lock for reading: MADV_DONTNEED and MADV_DONTNEED_LOCKED (the
  *    range's PTEs are zapped), MADV_WILLNEED (swapped-out pages read
  *    back ahead of their faults), MADV_POPULATE_READ and
  *    MADV_POPULATE_WRITE (faultin_vma_page_range), MADV_FREE (lazy free:
  *    the clean exclusive pages of private anonymous memory become
- *    lazyfree, reclaim drops them without swap unless written again).
+ *    lazyfree, reclaim drops them without swap unless written again),
+ *    MADV_COLD and MADV_PAGEOUT (the pages mapped by this address space
+ *    alone are aged or reclaimed: shadow_madvise_cold_or_pageout_range(),
+ *    vmscan.c).
  *
  * This file includes only vma_internal.h: the user-space harness can
  * compile it unchanged. The page-table work is behind
  * shadow_zap_page_range_single(), shadow_faultin_vma_page_range(),
- * shadow_swapin_readahead_range() and shadow_madvise_free_range(), which
- * the harness stubs.
+ * shadow_swapin_readahead_range(), shadow_madvise_free_range() and
+ * shadow_madvise_cold_or_pageout_range(), which the harness stubs.
  */
 #include "vma_internal.h"
 
@@ -45,7 +50,12 @@ static bool shadow_madvise_behavior_valid(int behavior)
 	case MADV_DODUMP:
 	case MADV_WIPEONFORK:
 	case MADV_KEEPONFORK:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
 		return true;
+	case MADV_HUGEPAGE:
+	case MADV_NOHUGEPAGE:
+		return SHADOW_THP_BUILT_IN;
 	default:
 		return false;
 	}
@@ -65,6 +75,8 @@ static bool shadow_madvise_need_mmap_write(int behavior)
 	case MADV_FREE:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
 		return false;
 	default:
 		/* be safe, default to 1. list exceptions explicitly */
@@ -141,6 +153,29 @@ static long shadow_madvise_free(struct shadow_mm *mm, struct shadow_vma *vma,
 	if (vma->vm_mapping || vma->vm_special || vma->vm_flags & VM_SHARED)
 		return -EINVAL;
 	shadow_madvise_free_range(mm, vma, start, end);
+	return 0;
+}
+
+/*
+ * MADV_COLD and MADV_PAGEOUT (madvise_cold, madvise_pageout): not on
+ * VM_LOCKED, VM_PFNMAP or VM_HUGETLB memory (can_madv_lru_vma); the pages
+ * of the range that this address space alone maps are made old, and for
+ * MADV_PAGEOUT reclaimed.
+ */
+static long shadow_madvise_cold_or_pageout(struct shadow_mm *mm,
+					   struct shadow_vma *vma,
+					   struct shadow_vma **prev,
+					   unsigned long start,
+					   unsigned long end, int behavior)
+{
+	*prev = vma;
+	if (vma->vm_flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB))
+		return -EINVAL;
+	/* can_do_pageout(): a special mapping has no file to page out to. */
+	if (behavior == MADV_PAGEOUT && vma->vm_special)
+		return 0;
+	shadow_madvise_cold_or_pageout_range(mm, vma, start, end,
+					     behavior == MADV_PAGEOUT);
 	return 0;
 }
 
@@ -261,6 +296,17 @@ static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 	case MADV_POPULATE_WRITE:
 		return shadow_madvise_populate(mm, vma, prev, start, end,
 					       behavior);
+	case MADV_COLD:
+	case MADV_PAGEOUT:
+		return shadow_madvise_cold_or_pageout(mm, vma, prev, start,
+						      end, behavior);
+	case MADV_HUGEPAGE:
+		/* hugepage_madvise(): one clears the other; never fails. */
+		new_flags = (new_flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+		break;
+	case MADV_NOHUGEPAGE:
+		new_flags = (new_flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+		break;
 	case MADV_NORMAL:
 		new_flags = new_flags & ~VM_RAND_READ & ~VM_SEQ_READ;
 		break;

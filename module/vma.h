@@ -381,6 +381,10 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 				   unsigned long end);
 void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
 			       unsigned long start, unsigned long end);
+void shadow_madvise_cold_or_pageout_range(struct shadow_mm *mm,
+					  struct shadow_vma *vma,
+					  unsigned long start, unsigned long end,
+					  bool pageout);
 int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
 void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,
 			unsigned long len);

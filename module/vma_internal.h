@@ -42,6 +42,12 @@
 /* x86-64's __TASK_UNMAPPED_BASE: the bottom-up allocator's start. */
 #define SHADOW_TASK_UNMAPPED_BASE(mm)	PAGE_ALIGN((mm)->task_size / 3)
 
+/*
+ * madvise_behavior_valid(): MADV_HUGEPAGE and MADV_NOHUGEPAGE exist where
+ * the running kernel has transparent huge pages built in.
+ */
+#define SHADOW_THP_BUILT_IN	IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE)
+
 /* An invariant of the layout code broke: loud, once, never fatal. */
 #define shadow_warn_on(cond)	WARN_ON_ONCE(cond)
 

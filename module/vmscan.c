@@ -18,10 +18,14 @@
  * struct shadow_scan_control - one reclaim request (struct scan_control)
  * @rc: the request, whose out_ fields are counted here
  * @age_only: SHADOW_RECLAIM_AGE: page_referenced() and nothing more
+ * @madvise: MADV_COLD or MADV_PAGEOUT: only the pages this address space
+ *           alone maps are taken, and reclaimed whatever their age
+ *           (reclaim_pages' ignore_references)
  */
 struct shadow_scan_control {
 	struct shadow_mm_reclaim *rc;
 	bool age_only;
+	bool madvise;
 };
 
 /* nr_to_reclaim reached? */
@@ -58,7 +62,8 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 	}
 	if (referenced) {
 		rc->out_referenced++;
-		return;
+		if (!sc->madvise)
+			return;
 	}
 	if (sc->age_only)
 		return;
@@ -159,7 +164,14 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 				spin_unlock(&mm->page_table_lock);
 				if (!page)
 					continue;
-				shadow_shrink_page(sc, mm, page);
+				/*
+				 * madvise_cold_or_pageout_pte_range: a page
+				 * mapped elsewhere too is left alone; a shared
+				 * table maps it once per sharer.
+				 */
+				if (!sc->madvise ||
+				    shadow_page_mapcount(page, mm) == 1)
+					shadow_shrink_page(sc, mm, page);
 				shadow_put_page(page);
 			}
 			if (fatal_signal_pending(current))
@@ -234,6 +246,42 @@ int shadow_reclaim_mm(struct shadow_mm *mm, struct shadow_mm_reclaim *rc)
 	}
 	trace_shadow_mm_reclaim(mm->id, rc, ret);
 	return ret;
+}
+
+/**
+ * shadow_madvise_cold_or_pageout_range() - MADV_COLD, MADV_PAGEOUT
+ * @mm: the address space, its mmap_lock held
+ * @vma: the VMA covering [@start, @end)
+ * @start: first address
+ * @end: address past the last
+ * @pageout: MADV_PAGEOUT: reclaim; else MADV_COLD: age only
+ *
+ * The present pages of the range that @mm alone maps lose their young
+ * bit (MADV_COLD's deactivation: the engine has no LRU, the young bit is
+ * all of a page's age) and, for MADV_PAGEOUT, are reclaimed as
+ * SHADOW_MM_RECLAIM reclaims them. Reported by the shadow_mm_reclaim
+ * trace event, as a reclaim of the range.
+ */
+void shadow_madvise_cold_or_pageout_range(struct shadow_mm *mm,
+					  struct shadow_vma *vma,
+					  unsigned long start, unsigned long end,
+					  bool pageout)
+{
+	struct shadow_mm_reclaim rc = {
+		.flags = pageout ? 0 : SHADOW_RECLAIM_AGE,
+		.addr = start,
+		.len = end - start,
+	};
+	struct shadow_scan_control sc = {
+		.rc = &rc,
+		.age_only = !pageout,
+		.madvise = true,
+	};
+	int ret;
+
+	shadow_reclaim_clear(&rc);
+	ret = shadow_shrink_range(&sc, mm, start, end);
+	trace_shadow_mm_reclaim(mm->id, &rc, ret);
 }
 
 /**

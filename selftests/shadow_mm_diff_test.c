@@ -325,6 +325,8 @@ static const char *advice_str(int adv)
 	case MADV_KEEPONFORK: return "KEEPONFORK";
 	case MADV_POPULATE_READ: return "POPULATE_READ";
 	case MADV_POPULATE_WRITE: return "POPULATE_WRITE";
+	case MADV_HUGEPAGE: return "HUGEPAGE";
+	case MADV_NOHUGEPAGE: return "NOHUGEPAGE";
 	}
 	return "invalid";
 }
@@ -2676,7 +2678,8 @@ static void probe_caps(int dev)
 		MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
 		MADV_DONTNEED, MADV_WILLNEED, MADV_POPULATE_READ,
 		MADV_POPULATE_WRITE, MADV_NORMAL, MADV_RANDOM,
-		MADV_SEQUENTIAL, MADV_DONTDUMP, MADV_DODUMP,
+		MADV_SEQUENTIAL, MADV_DONTDUMP, MADV_DODUMP, MADV_HUGEPAGE,
+		MADV_NOHUGEPAGE,
 	};
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	static const struct {

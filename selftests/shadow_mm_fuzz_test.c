@@ -843,6 +843,7 @@ static void fill_madvise(struct fuzz *f, void *p)
 		MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
 		MADV_NORMAL, MADV_DONTNEED, MADV_FREE, MADV_REMOVE, -1,
 		INT_MIN, 1000,
+		MADV_COLD, MADV_PAGEOUT, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
 	};
 	struct shadow_mm_madvise *s = p;
 
@@ -2272,6 +2273,7 @@ static const __u32 c_fault_flags[] = {
 
 static const int c_advice[] = {
 	MADV_DONTFORK, MADV_DOFORK, MADV_WIPEONFORK, MADV_KEEPONFORK,
+	MADV_COLD, MADV_PAGEOUT, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
 };
 
 static const __u32 c_mcl[] = {

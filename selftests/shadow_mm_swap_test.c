@@ -1562,4 +1562,139 @@ TEST_F(swap, madv_free_shared_by_fork)
 	}
 }
 
+/*
+ * MADV_PAGEOUT (madvise_pageout): the pages of the range go to swap now,
+ * young or not, through the reclaim (swap entries, swapouts, slots); they
+ * read back intact. A page mapped by a child as well (after fork, or in a
+ * table on-demand fork shares) stays; the parent's COW copy goes.
+ */
+TEST_F(swap, madvise_pageout)
+{
+	struct shadow_page_info pg[4], cp[4];
+	unsigned char data[4 * PAGE];
+	struct shadow_mm_stats st;
+	int child;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	fill_random(data, sizeof(data), 21);
+	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	walk(_metadata, self->mfd, BASE, 4, pg);
+	expect_state(_metadata, pg, 0, 4, P | WR | EX, 1);
+	EXPECT_EQ(SHADOW_PAGE_YOUNG, pg[0].flags & SHADOW_PAGE_YOUNG);
+
+	/* Young pages too: references are ignored. */
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + PAGE, 2 * PAGE,
+				     MADV_PAGEOUT));
+	walk(_metadata, self->mfd, BASE, 4, pg);
+	expect_state(_metadata, pg, 0, 1, P | WR | EX, 1);
+	expect_state(_metadata, pg, 1, 3, SW | EX, 1);
+	expect_state(_metadata, pg, 3, 4, P | WR | EX, 1);
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(2, st.out_swapents);
+	EXPECT_EQ(2, st.out_swapouts);
+	EXPECT_EQ(2, st.out_rss_anon);
+	EXPECT_EQ(2, DELTA(swap_slots));
+	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(2, st.out_swapins);
+
+	/* After fork: shared pages stay, the parent's copy goes. */
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 4 * PAGE,
+				     MADV_DONTNEED));
+	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	/* Every page mapped twice (by a shared table under ODF=1): none go. */
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 4 * PAGE,
+				     MADV_PAGEOUT));
+	walk(_metadata, self->mfd, BASE, 4, pg);
+	expect_state(_metadata, pg, 0, 4, P, 2);
+	EXPECT_EQ(0, DELTA(swap_slots));
+	memcpy(data, "parent wrote", 12);
+	write_bytes(_metadata, self->mfd, BASE, data, 12);
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 4 * PAGE,
+				     MADV_PAGEOUT));
+	walk(_metadata, self->mfd, BASE, 4, pg);
+	expect_state(_metadata, pg, 0, 1, SW | EX, 1);
+	expect_state(_metadata, pg, 1, 4, P, 2);
+	walk(_metadata, child, BASE, 4, cp);
+	expect_state(_metadata, cp, 0, 1, P, 1);
+	expect_state(_metadata, cp, 1, 4, P, 2);
+	/* The child's MADV_PAGEOUT leaves them too. */
+	ASSERT_EQ(0, _shadow_madvise(child, BASE, 4 * PAGE, MADV_PAGEOUT));
+	walk(_metadata, child, BASE, 4, cp);
+	/* Not exclusive since the fork: neither is its swap entry. */
+	expect_state(_metadata, cp, 0, 1, SW, 1);
+	expect_state(_metadata, cp, 1, 4, P, 2);
+	EXPECT_EQ(2, DELTA(swap_slots));
+	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	ASSERT_EQ(0, _shadow_exit(child));
+	close(child);
+}
+
+/*
+ * MADV_COLD (madvise_cold): the young bits of the pages this space alone
+ * maps are cleared; nothing is unmapped or swapped.
+ */
+TEST_F(swap, madvise_cold)
+{
+	struct shadow_page_info pg[4];
+	unsigned char data[4 * PAGE];
+	int i;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	fill_random(data, sizeof(data), 22);
+	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + PAGE, 2 * PAGE,
+				     MADV_COLD));
+	walk(_metadata, self->mfd, BASE, 4, pg);
+	expect_state(_metadata, pg, 0, 4, P | WR | EX, 1);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(i == 0 || i == 3 ? SHADOW_PAGE_YOUNG : 0,
+			  pg[i].flags & SHADOW_PAGE_YOUNG)
+			TH_LOG("page %d", i);
+	EXPECT_EQ(0, DELTA(swap_slots));
+	/* Old pages go at the first reclaim pass. */
+	EXPECT_EQ(2, reclaim(_metadata, self->mfd, 0, BASE + PAGE,
+			     2 * PAGE).out_reclaimed);
+	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+}
+
+/*
+ * can_madv_lru_vma(): MADV_COLD and MADV_PAGEOUT refuse VM_LOCKED memory
+ * with EINVAL, as the real kernel does on the same call; the pages stay.
+ */
+TEST_F(swap, madvise_lru_locked)
+{
+	const unsigned long win = 0x300000000000UL;
+	int real_cold, real_pageout;
+	char *p;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	p = mmap((void *)win, 2 * PAGE, RW, PRIV_FIXED | MAP_LOCKED, -1, 0);
+	ASSERT_EQ((void *)win, (void *)p);
+	real_cold = madvise(p, 2 * PAGE, MADV_COLD) ? errno : 0;
+	real_pageout = madvise(p, 2 * PAGE, MADV_PAGEOUT) ? errno : 0;
+	munmap(p, 2 * PAGE);
+	EXPECT_EQ(EINVAL, real_cold);
+	EXPECT_EQ(EINVAL, real_pageout);
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW,
+				  PRIV_FIXED | MAP_LOCKED, NULL));
+	EXPECT_EQ(-real_cold, _shadow_madvise(self->mfd, BASE, 2 * PAGE,
+					      MADV_COLD));
+	EXPECT_EQ(-real_pageout, _shadow_madvise(self->mfd, BASE, 2 * PAGE,
+						 MADV_PAGEOUT));
+	EXPECT_EQ(P | WR | EX,
+		  shadow_page(_metadata, self->mfd, BASE).flags & STATE);
+	EXPECT_EQ(0, DELTA(swap_slots));
+}
+
 TEST_HARNESS_MAIN

@@ -49,6 +49,9 @@ struct op {
 #define ADVISE(p, n, adv)	{ MADVISE, p, n, 0, adv, 0 }
 #define ADVISE_ERR(p, n, adv, e) { MADVISE, p, n, 0, adv, e }
 
+/* run_scenario() compares each VMA's VmFlags with the real kernel's too. */
+static bool compare_flags;
+
 static unsigned long scenario_flags(const struct op *op)
 {
 	return op->flags;
@@ -116,6 +119,8 @@ static void run_scenario(struct __test_metadata *_metadata, int mfd,
 		EXPECT_EQ(W(want[i].start), shadow[i].start);
 		EXPECT_EQ(W(want[i].end), shadow[i].end);
 		EXPECT_STREQ(want[i].perms, shadow[i].perms);
+		if (compare_flags)
+			EXPECT_EQ(real[i].flags, shadow[i].flags);
 	}
 }
 
@@ -392,6 +397,61 @@ TEST_F(vma, madvise_split_and_merge)
 	ASSERT_EQ(2, nr);
 	EXPECT_EQ(0, v[0].vm_flags & SHADOW_VM_DONTCOPY);
 	EXPECT_EQ(SHADOW_VM_DONTCOPY, v[1].vm_flags & SHADOW_VM_DONTCOPY);
+}
+
+/*
+ * MADV_HUGEPAGE and MADV_NOHUGEPAGE (hugepage_madvise): VM_HUGEPAGE and
+ * VM_NOHUGEPAGE, one clearing the other, split and merge as the other
+ * flag advice does; the VmFlags ("hg", "nh") of each VMA equal the real
+ * kernel's for the same calls (the flag is a VMA's: PR_SET_THP_DISABLE,
+ * which this process does not set, would not show there). A kernel
+ * without THP refuses both with EINVAL, and so does the engine in it.
+ *   |AAAAAAAAAAAAAAAA| -> |AAAA|HHHH|NNNN|AAAA| -> |AAAA|HHHHHHHHHHHH|
+ */
+TEST_F(vma, madvise_hugepage)
+{
+	const struct op ops[] = {
+		MAP(0, 16, RW, PRIV | FIXED),
+		ADVISE(4, 4, MADV_HUGEPAGE),
+		ADVISE(8, 4, MADV_NOHUGEPAGE),
+		ADVISE(8, 2, MADV_HUGEPAGE),
+		ADVISE(10, 6, MADV_HUGEPAGE),
+		MAP(20, 4, RW, PRIV | FIXED),
+		ADVISE_ERR(18, 4, MADV_NOHUGEPAGE, ENOMEM),
+		ADVISE(20, 4, MADV_NOHUGEPAGE),
+	};
+	const struct region want[] = {
+		{ 0, 4, "rw-p" }, { 4, 16, "rw-p" }, { 20, 24, "rw-p" },
+	};
+	struct shadow_vma_info v[4];
+	int rerr, serr;
+	__u32 nr;
+	void *p;
+
+	p = mmap((void *)W(0), PAGE, RW, PRIV | FIXED, -1, 0);
+	ASSERT_EQ((void *)W(0), p);
+	rerr = madvise(p, PAGE, MADV_HUGEPAGE) ? errno : 0;
+	munmap(p, PAGE);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), PAGE, RW, PRIV | FIXED,
+				  NULL));
+	serr = -_shadow_madvise(self->mfd, W(0), PAGE, MADV_HUGEPAGE);
+	ASSERT_EQ(rerr, serr);
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, W(0), PAGE));
+	if (rerr)
+		SKIP(return, "no THP in this kernel: MADV_HUGEPAGE is EINVAL");
+
+	compare_flags = true;
+	run_scenario(_metadata, self->mfd, ops, ARRAY_SIZE(ops), want,
+		     ARRAY_SIZE(want));
+	compare_flags = false;
+	ASSERT_EQ(0, _shadow_get_vmas(self->mfd, W(0), W(24), v, 4, &nr));
+	ASSERT_EQ(3, nr);
+	EXPECT_EQ(0, v[0].vm_flags &
+		  (SHADOW_VM_HUGEPAGE | SHADOW_VM_NOHUGEPAGE));
+	EXPECT_EQ(SHADOW_VM_HUGEPAGE, v[1].vm_flags &
+		  (SHADOW_VM_HUGEPAGE | SHADOW_VM_NOHUGEPAGE));
+	EXPECT_EQ(SHADOW_VM_NOHUGEPAGE, v[2].vm_flags &
+		  (SHADOW_VM_HUGEPAGE | SHADOW_VM_NOHUGEPAGE));
 }
 
 /* madvise's errors match the real kernel's. */

@@ -85,6 +85,9 @@
 #define VM_WIPEONFORK	SHADOW_VM_WIPEONFORK
 #define VM_DONTDUMP	SHADOW_VM_DONTDUMP
 #define VM_SOFTDIRTY	SHADOW_VM_SOFTDIRTY
+#define VM_HUGEPAGE	SHADOW_VM_HUGEPAGE
+#define VM_NOHUGEPAGE	SHADOW_VM_NOHUGEPAGE
+#define VM_HUGETLB	0
 
 #define VM_IO		SHADOW_VM_IO
 #define VM_PFNMAP	SHADOW_VM_PFNMAP
@@ -104,6 +107,7 @@
 #define SHADOW_STACK_GUARD_GAP	(256UL << PAGE_SHIFT)
 #define SHADOW_TASK_UNMAPPED_BASE(mm)	PAGE_ALIGN((mm)->task_size / 3)
 #define shadow_flow		noinline
+#define SHADOW_THP_BUILT_IN	1
 
 /* The page-table root is opaque to the layout code. */
 struct harness_pgd {

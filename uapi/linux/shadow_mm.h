@@ -366,6 +366,8 @@ struct shadow_mm_exit {
 #define SHADOW_VM_WIPEONFORK	0x02000000ULL
 #define SHADOW_VM_DONTDUMP	0x04000000ULL
 #define SHADOW_VM_SOFTDIRTY	0x08000000ULL
+#define SHADOW_VM_HUGEPAGE	0x20000000ULL
+#define SHADOW_VM_NOHUGEPAGE	0x40000000ULL
 
 /* Kinds of backing of a VMA, in struct shadow_vma_info.backing. */
 enum shadow_vma_backing {
