@@ -127,28 +127,42 @@ static void shadow_zap_pte_range(struct shadow_mm *mm, pte_t *pte,
 	spin_unlock(&mm->page_table_lock);
 }
 
-/* zap_page_range_single(): every PTE of [start, end) inside @vma. */
-static shadow_flow void shadow_zap_page_range(struct shadow_mm *mm,
-					      struct shadow_vma *vma,
-					      unsigned long start,
-					      unsigned long end)
+/*
+ * Apply @fn to each PTE table of [addr, end), one table's part at a time:
+ * a zap and MADV_FREE change PTEs and cannot fail, so a table an
+ * on-demand fork shares breaks with __GFP_NOFAIL first (pgtable.c's rule
+ * 1). A range without a table is skipped.
+ */
+static __always_inline void
+shadow_pte_range_nofail(struct shadow_mm *mm, unsigned long addr,
+			unsigned long end,
+			void (*fn)(struct shadow_mm *mm, pte_t *pte,
+				   unsigned long addr, unsigned long end))
 {
-	unsigned long addr = max(start, vma->vm_start), next;
+	unsigned long next;
 	int err;
 
-	end = min(end, vma->vm_end);
 	while (addr < end) {
-		/* A zap cannot fail: nor can its share break. */
 		pte_t *pte = shadow_pte_lookup_for_write(mm, addr,
 							 SHADOW_GFP_NOFAIL,
 							 &err);
 
 		next = shadow_pmd_addr_end(addr, end);
 		if (pte)
-			shadow_zap_pte_range(mm, pte, addr, next);
+			fn(mm, pte, addr, next);
 		addr = next;
 		cond_resched();
 	}
+}
+
+/* zap_page_range_single(): every PTE of [start, end) inside @vma. */
+static shadow_flow void shadow_zap_page_range(struct shadow_mm *mm,
+					      struct shadow_vma *vma,
+					      unsigned long start,
+					      unsigned long end)
+{
+	shadow_pte_range_nofail(mm, max(start, vma->vm_start),
+				min(end, vma->vm_end), shadow_zap_pte_range);
 }
 
 /**
@@ -444,26 +458,13 @@ static void shadow_madvise_free_pte_range(struct shadow_mm *mm, pte_t *pte,
  * @end: its end
  *
  * Changing PTEs writes the tables: a shared one breaks first, as for a
- * zap (pgtable.c's rule 5), and cannot fail.
+ * zap (pgtable.c's rule 1), and cannot fail.
  */
 void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
 			       unsigned long start, unsigned long end)
 {
-	unsigned long addr = start, next;
-	int err;
-
 	shadow_mmap_assert_locked(mm);
-	while (addr < end) {
-		pte_t *pte = shadow_pte_lookup_for_write(mm, addr,
-							 SHADOW_GFP_NOFAIL,
-							 &err);
-
-		next = shadow_pmd_addr_end(addr, end);
-		if (pte)
-			shadow_madvise_free_pte_range(mm, pte, addr, next);
-		addr = next;
-		cond_resched();
-	}
+	shadow_pte_range_nofail(mm, start, end, shadow_madvise_free_pte_range);
 }
 
 /**
