@@ -39,6 +39,7 @@
  */
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/falloc.h>
 #include <linux/mman.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
@@ -337,6 +338,31 @@ bool shadow_file_pte_stale(struct shadow_vma *vma, pte_t entry)
 	page = pte_page(entry);
 	return shadow_page_meta(page)->file &&
 	       READ_ONCE(page->mapping) != file->f_mapping;
+}
+
+/**
+ * shadow_vfs_punch_hole() - vfs_fallocate(FALLOC_FL_PUNCH_HOLE |
+ * FALLOC_FL_KEEP_SIZE) on the object a VMA maps, for MADV_REMOVE
+ * @mapping: a file object or a shared anonymous object, pinned by the
+ *           caller (get_file), who holds no mmap_lock
+ * @offset: the hole's start in bytes
+ * @len: its length in bytes
+ *
+ * A file's own fallocate punches the hole (its file system's checks and
+ * errors: -EOPNOTSUPP, -EPERM for a sealed memfd, ...); the engine's PTEs
+ * of its pages are unmapped at their next access (the truncation rule
+ * above). A shared anonymous object is shmem's: shadow_shmem_fallocate().
+ *
+ * Return: 0 or the fallocate's error.
+ */
+int shadow_vfs_punch_hole(struct shadow_address_space *mapping, loff_t offset,
+			  loff_t len)
+{
+	if (!mapping->file)
+		return shadow_shmem_fallocate(mapping, offset, len);
+	return vfs_fallocate(mapping->file,
+			     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			     offset, len);
 }
 
 /*

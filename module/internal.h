@@ -522,6 +522,12 @@ struct page *shadow_shmem_find_page(struct shadow_address_space *shmem,
 				    unsigned long index);
 bool shadow_shmem_writepage(struct page *page);
 void shadow_shmem_evict_inode(struct shadow_inode *obj);
+void shadow_shmem_truncate_range(struct shadow_inode *obj, pgoff_t start,
+				 pgoff_t end);
+int shadow_shmem_fallocate(struct shadow_address_space *shmem, loff_t offset,
+			   loff_t len);
+void shadow_unmap_mapping_range(struct shadow_address_space *mapping,
+				pgoff_t first, pgoff_t last);
 void shadow_shmem_swapin_range(struct shadow_address_space *shmem,
 			       unsigned long index, unsigned long last);
 

@@ -14,8 +14,9 @@
  *    MADV_HUGEPAGE, MADV_NOHUGEPAGE (VM_HUGEPAGE, VM_NOHUGEPAGE: the flag
  *    only, as hugepage_madvise sets it; no huge page is mapped yet);
  *  - mmap_lock for reading: MADV_DONTNEED and MADV_DONTNEED_LOCKED (the
- *    range's PTEs are zapped), MADV_WILLNEED (swapped-out pages read
- *    back ahead of their faults), MADV_POPULATE_READ and
+ *    range's PTEs are zapped), MADV_REMOVE (a hole punched in the shared
+ *    object mapped, mmap_lock dropped meanwhile: shadow_vfs_punch_hole()),
+ *    MADV_WILLNEED (swapped-out pages read back ahead of their faults), MADV_POPULATE_READ and
  *    MADV_POPULATE_WRITE (faultin_vma_page_range), MADV_FREE (lazy free:
  *    the clean exclusive pages of private anonymous memory become
  *    lazyfree, reclaim drops them without swap unless written again),
@@ -26,8 +27,9 @@
  * This file includes only vma_internal.h: the user-space harness can
  * compile it unchanged. The page-table work is behind
  * shadow_zap_page_range_single(), shadow_faultin_vma_page_range(),
- * shadow_swapin_readahead_range(), shadow_madvise_free_range() and
- * shadow_madvise_cold_or_pageout_range(), which the harness stubs.
+ * shadow_swapin_readahead_range(), shadow_madvise_free_range(),
+ * shadow_madvise_cold_or_pageout_range() and shadow_vfs_punch_hole(),
+ * which the harness stubs.
  */
 #include "vma_internal.h"
 
@@ -40,6 +42,7 @@ static bool shadow_madvise_behavior_valid(int behavior)
 	case MADV_NORMAL:
 	case MADV_SEQUENTIAL:
 	case MADV_RANDOM:
+	case MADV_REMOVE:
 	case MADV_WILLNEED:
 	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
@@ -69,6 +72,7 @@ static bool shadow_madvise_behavior_valid(int behavior)
 static bool shadow_madvise_need_mmap_write(int behavior)
 {
 	switch (behavior) {
+	case MADV_REMOVE:
 	case MADV_WILLNEED:
 	case MADV_DONTNEED:
 	case MADV_DONTNEED_LOCKED:
@@ -154,6 +158,46 @@ static long shadow_madvise_free(struct shadow_mm *mm, struct shadow_vma *vma,
 		return -EINVAL;
 	shadow_madvise_free_range(mm, vma, start, end);
 	return 0;
+}
+
+/*
+ * MADV_REMOVE (madvise_remove): punch a hole in the shared object the
+ * range maps, as fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+ * would: every address space mapping it reads zeroes there afterwards.
+ * VM_LOCKED memory refuses with -EINVAL, and so does memory without an
+ * object (private anonymous, special mappings); a mapping that is not
+ * shared and may-write (a private or read-only file mapping) with
+ * -EACCES, vma_is_shared_maywrite() as both 6.1.y and 6.12 have it: a
+ * PROT_READ mapping of a writable object takes it. mmap_lock is dropped
+ * for the punch, the object pinned meanwhile (get_file), and *@prev set
+ * to NULL: the walk then looks the next VMA up again.
+ */
+static long shadow_madvise_remove(struct shadow_mm *mm, struct shadow_vma *vma,
+				  struct shadow_vma **prev,
+				  unsigned long start, unsigned long end)
+{
+	struct shadow_address_space *mapping = vma->vm_mapping;
+	loff_t offset;
+	long error;
+
+	*prev = NULL;	/* tell the walk we drop mmap_lock */
+
+	if (vma->vm_flags & VM_LOCKED)
+		return -EINVAL;
+	if (!mapping || vma->vm_special)
+		return -EINVAL;
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) !=
+	    (VM_SHARED | VM_MAYWRITE))
+		return -EACCES;
+
+	offset = (loff_t)(start - vma->vm_start) +
+		 ((loff_t)vma->vm_pgoff << PAGE_SHIFT);
+	shadow_mapping_get(mapping);
+	shadow_mmap_read_unlock(mm);
+	error = shadow_vfs_punch_hole(mapping, offset, end - start);
+	shadow_mapping_put(mapping);
+	shadow_mmap_read_lock(mm);
+	return error;
 }
 
 /*
@@ -284,6 +328,8 @@ static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 	int error;
 
 	switch (behavior) {
+	case MADV_REMOVE:
+		return shadow_madvise_remove(mm, vma, prev, start, end);
 	case MADV_WILLNEED:
 		return shadow_madvise_willneed(mm, vma, prev, start, end);
 	case MADV_DONTNEED:
@@ -401,7 +447,8 @@ static int shadow_madvise_walk_vmas(struct shadow_mm *mm, unsigned long start,
  * range, or advice a VMA cannot take; -ENOMEM when part of the range is
  * unmapped (the rest is advised), or when a populate runs out of memory;
  * -EAGAIN when a split failed; -EFAULT when a populate's fault fails;
- * -EINTR.
+ * -EACCES when MADV_REMOVE meets a mapping not shared and may-write, or
+ * the error of its file's fallocate; -EINTR.
  */
 shadow_flow int shadow_do_madvise(struct shadow_mm *mm, unsigned long start,
 				  unsigned long len_in, int behavior)

@@ -184,6 +184,112 @@ void shadow_zap_page_range_single(struct shadow_mm *mm,
 	shadow_zap_page_range(mm, vma, start, end);
 }
 
+/*
+ * unmap_mapping_range_tree() for one address space, under its mmap_lock:
+ * the PTEs of every VMA of @mm mapping pages @first..@last of @mapping.
+ */
+static void shadow_unmap_mapping_mm(struct shadow_mm *mm,
+				    struct shadow_address_space *mapping,
+				    pgoff_t first, pgoff_t last)
+{
+	struct shadow_vma *vma;
+
+	shadow_mmap_assert_write_locked(mm);
+	for (vma = shadow_find_vma(mm, 0); vma; vma = shadow_vma_next(mm, vma)) {
+		unsigned long vba = vma->vm_pgoff;
+		unsigned long vea = vba +
+				    ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT) - 1;
+
+		if (vma->vm_mapping != mapping || vea < first || vba > last)
+			continue;
+		shadow_zap_page_range(mm, vma,
+				      vma->vm_start +
+				      ((max(first, vba) - vba) << PAGE_SHIFT),
+				      vma->vm_start +
+				      ((min(last, vea) - vba + 1) << PAGE_SHIFT));
+	}
+}
+
+/*
+ * The next address space with a VMA mapping pages @first..@last of @obj
+ * that is not in @done[0..@nr): pinned (mmgrab), or NULL.
+ */
+static struct shadow_mm *shadow_unmap_mapping_next(struct shadow_inode *obj,
+						   pgoff_t first, pgoff_t last,
+						   struct shadow_mm **done,
+						   unsigned int nr)
+{
+	struct shadow_mm *mm = NULL;
+	struct shadow_vma *vma;
+	unsigned int i;
+
+	down_read(&obj->i_mmap_rwsem);
+	list_for_each_entry(vma, &obj->i_mmap, i_mmap_node) {
+		struct shadow_mm *vmm = READ_ONCE(vma->vm_mm);
+
+		if (vma->vm_pgoff > last || vma->vm_pgoff +
+		    ((vma->vm_end - vma->vm_start) >> PAGE_SHIFT) - 1 < first)
+			continue;
+		for (i = 0; i < nr && done[i] != vmm; i++)
+			;
+		if (i < nr)
+			continue;
+		/* The VMA on the list keeps its mm's struct until we pin it. */
+		atomic_inc(&vmm->mm_count);
+		mm = vmm;
+		break;
+	}
+	up_read(&obj->i_mmap_rwsem);
+	return mm;
+}
+
+/**
+ * shadow_unmap_mapping_range() - drop the PTEs mapping pages @first..@last
+ * of a shared anonymous object in every address space (unmap_mapping_range)
+ * @mapping: the object, pinned by the caller
+ * @first: the first page index
+ * @last: the last page index
+ *
+ * Every VMA of the object maps it shared: there are no private COW copies
+ * to keep (even_cows does not matter). Linux zaps other address spaces
+ * under i_mmap_rwsem alone; here an address space's page tables belong to
+ * its mmap_lock (rmap.c's rules), which the i_mmap_rwsem may not wait for.
+ * So the address spaces are visited one at a time, each pinned under the
+ * i_mmap_rwsem, then zapped with only its mmap_lock held, for writing: a
+ * fault that found a page before the caller took it out of the object is
+ * over by then, and its PTE goes too; a later fault finds the hole. An
+ * address space forked meanwhile from one not yet visited is found by a
+ * later look at the list, one forked from a visited one copied no PTE of
+ * the range. An address space on its way out (no user left) is left to
+ * its exit_mmap. The caller holds no mmap_lock.
+ */
+void shadow_unmap_mapping_range(struct shadow_address_space *mapping,
+				pgoff_t first, pgoff_t last)
+{
+	struct shadow_inode *obj = to_shadow_inode(mapping);
+	struct shadow_mm **done = NULL;
+	unsigned int nr = 0, i;
+	struct shadow_mm *mm;
+
+	while ((mm = shadow_unmap_mapping_next(obj, first, last, done, nr))) {
+		/* A visited address space is never visited again. */
+		if (!(nr & (nr + 1)))
+			done = krealloc_array(done, 2 * nr + 1, sizeof(*done),
+					      SHADOW_GFP_NOFAIL);
+		done[nr++] = mm;
+		if (!shadow_mmget_not_zero(mm))
+			continue;
+		shadow_mmap_write_lock(mm);
+		shadow_unmap_mapping_mm(mm, mapping, first, last);
+		shadow_mmap_write_unlock(mm);
+		shadow_mmput(mm);
+		cond_resched();
+	}
+	for (i = 0; i < nr; i++)
+		shadow_mmdrop(done[i]);
+	kfree(done);
+}
+
 struct shadow_detach_range {
 	unsigned long start;
 	unsigned long end;

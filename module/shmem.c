@@ -3,8 +3,8 @@
  * The object behind a shared anonymous mapping, after mm/shmem.c of Linux
  * 6.1: shmem_zero_setup() makes one per mmap call, shmem_get_folio() finds
  * or creates its pages, shmem_writepage() sends an unmapped one to the swap
- * device, leaving the slot in its place, and shmem_swapin_folio() brings
- * it back.
+ * device, leaving the slot in its place, shmem_swapin_folio() brings it
+ * back, and shmem_fallocate() punches a hole (MADV_REMOVE).
  */
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -42,6 +42,77 @@ struct shadow_address_space *shadow_shmem_zero_setup(unsigned long size)
 }
 
 /**
+ * shadow_shmem_truncate_range() - take pages @start..@end out of a shared
+ * anonymous object (shmem_truncate_range, shmem_undo_range)
+ * @obj: the object
+ * @start: the first page index
+ * @end: the last page index
+ *
+ * A page leaves the object, which drops its reference; a PTE still
+ * mapping it keeps it until unmapped (the caller's
+ * shadow_unmap_mapping_range()). A swapped-out page's slot is freed. The
+ * range reads zeroes afterwards. Takes the object's xarray lock, which
+ * keeps reclaim's shadow_shmem_writepage() and the swap-in away.
+ */
+void shadow_shmem_truncate_range(struct shadow_inode *obj, pgoff_t start,
+				 pgoff_t end)
+{
+	XA_STATE(xas, &obj->pages, start);
+	void *entry;
+
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, end) {
+		/* In place of an entry: no allocation. */
+		xas_store(&xas, NULL);
+		if (xa_is_value(entry)) {
+			shadow_swap_free(shadow_shmem_swp_entry(entry));
+		} else {
+			/* Truncated: no longer the object's (page->mapping). */
+			WRITE_ONCE(shadow_page_meta(entry)->shmem_obj, NULL);
+			shadow_put_page(entry);
+		}
+		if (need_resched()) {
+			xas_pause(&xas);
+			xas_unlock(&xas);
+			cond_resched();
+			xas_lock(&xas);
+		}
+	}
+	xas_unlock(&xas);
+}
+
+/**
+ * shadow_shmem_fallocate() - punch a hole in a shared anonymous object
+ * (shmem_fallocate with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+ * @shmem: the object, pinned by the caller, who holds no mmap_lock
+ * @offset: the hole's start in bytes, page-aligned (madvise's)
+ * @len: its length in bytes, page-aligned
+ *
+ * The pages and swap slots of the hole are freed and every address space
+ * mapping them loses its PTEs; the object keeps its size. Linux unmaps
+ * first and holds off faults in the hole meanwhile (inode->i_private's
+ * shmem_falloc); here the pages leave the object first and the unmap
+ * follows, each address space under its mmap_lock for writing, which
+ * catches a fault that raced with the truncation (see
+ * shadow_unmap_mapping_range()).
+ *
+ * Return: 0.
+ */
+int shadow_shmem_fallocate(struct shadow_address_space *shmem, loff_t offset,
+			   loff_t len)
+{
+	pgoff_t start = offset >> PAGE_SHIFT;
+	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+
+	if (WARN_ON_ONCE(offset_in_page(offset) || offset_in_page(len)) ||
+	    start >= end)
+		return 0;
+	shadow_shmem_truncate_range(to_shadow_inode(shmem), start, end - 1);
+	shadow_unmap_mapping_range(shmem, start, end - 1);
+	return 0;
+}
+
+/**
  * shadow_shmem_evict_inode() - free a shared anonymous object whose last
  * reference went, and its pages (shmem_evict_inode)
  * @obj: the object
@@ -50,19 +121,8 @@ struct shadow_address_space *shadow_shmem_zero_setup(unsigned long size)
  */
 void shadow_shmem_evict_inode(struct shadow_inode *obj)
 {
-	unsigned long index;
-	void *entry;
-
 	WARN_ON_ONCE(!list_empty(&obj->i_mmap));
-	xa_for_each(&obj->pages, index, entry) {
-		if (xa_is_value(entry)) {
-			shadow_swap_free(shadow_shmem_swp_entry(entry));
-			continue;
-		}
-		/* Truncated: no longer the object's (page->mapping). */
-		WRITE_ONCE(shadow_page_meta(entry)->shmem_obj, NULL);
-		shadow_put_page(entry);
-	}
+	shadow_shmem_truncate_range(obj, 0, ULONG_MAX);
 	xa_destroy(&obj->pages);
 	atomic_long_dec(&shadow_counters.shmem);
 	kfree(obj);

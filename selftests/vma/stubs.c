@@ -265,6 +265,15 @@ void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
 		       start >= end);
 }
 
+int shadow_vfs_punch_hole(struct shadow_address_space *mapping, loff_t offset,
+			  loff_t len)
+{
+	/* Called with mmap_lock dropped, the object pinned. */
+	shadow_warn_on(refcount_read(&mapping->ref) < 2 || len <= 0 ||
+		       offset < 0);
+	return 0;
+}
+
 void shadow_madvise_cold_or_pageout_range(struct shadow_mm *mm,
 					  struct shadow_vma *vma,
 					  unsigned long start, unsigned long end,

@@ -794,9 +794,16 @@ struct shadow_mm_fork {
  *    special, VM_LOCKED or VM_PFNMAP memory): swapped-out pages are
  *    dropped, a present page only this address space maps becomes clean
  *    and lazyfree; reclaim discards it without swap unless it is written
- *    again first.
+ *    again first;
+ *  - MADV_REMOVE: a hole punched in the shared object the range maps
+ *    (fallocate's FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE): a shared
+ *    anonymous object's pages and swap slots are freed and every address
+ *    space mapping them reads zeroes there, a file's own fallocate runs;
+ *    -EINVAL on VM_LOCKED memory and memory without an object (private
+ *    anonymous, special), -EACCES on a mapping not shared and
+ *    may-write (private or read-only file mappings).
  *
- *  Other advice (MADV_REMOVE, MADV_COLD, MADV_PAGEOUT, ...) gives -EINVAL.
+ *  Other advice (KSM's, MADV_COLLAPSE, ...) gives -EINVAL.
  * @__reserved: must be 0
  *
  * madvise(2), with its splits, merges and errors: -EINVAL (unaligned start,
