@@ -327,6 +327,7 @@ static const char *advice_str(int adv)
 	case MADV_POPULATE_WRITE: return "POPULATE_WRITE";
 	case MADV_HUGEPAGE: return "HUGEPAGE";
 	case MADV_NOHUGEPAGE: return "NOHUGEPAGE";
+	case MADV_REMOVE: return "REMOVE";
 	}
 	return "invalid";
 }
@@ -2679,7 +2680,7 @@ static void probe_caps(int dev)
 		MADV_DONTNEED, MADV_WILLNEED, MADV_POPULATE_READ,
 		MADV_POPULATE_WRITE, MADV_NORMAL, MADV_RANDOM,
 		MADV_SEQUENTIAL, MADV_DONTDUMP, MADV_DODUMP, MADV_HUGEPAGE,
-		MADV_NOHUGEPAGE,
+		MADV_NOHUGEPAGE, MADV_REMOVE,
 	};
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	static const struct {
@@ -2727,11 +2728,15 @@ static void probe_caps(int dev)
 		caps.nr_advice = ARRAY_SIZE(advice);
 	}
 	mfd = twin_mode ? -1 : _shadow_create(dev, 0, NULL);
+	/* MADV_REMOVE takes shared memory only: probed on the second page. */
 	if (mfd >= 0 && caps.kind[OP_MADVISE] &&
-	    !_shadow_mmap(mfd, WIN_BASE, 2 * PAGE, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL)) {
+	    !_shadow_mmap(mfd, WIN_BASE, PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, NULL) &&
+	    !_shadow_mmap(mfd, WIN_BASE + PAGE, PAGE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, NULL)) {
 		for (i = 0; i < ARRAY_SIZE(advice); i++)
-			if (_shadow_madvise(mfd, WIN_BASE, 2 * PAGE,
+			if (_shadow_madvise(mfd, advice[i] == MADV_REMOVE ?
+					    WIN_BASE + PAGE : WIN_BASE, PAGE,
 					    advice[i]) != -EINVAL)
 				caps.advice[caps.nr_advice++] = advice[i];
 	}

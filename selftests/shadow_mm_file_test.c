@@ -493,6 +493,58 @@ TEST_F(file, two_spaces_share_pages)
 	expect_file(_metadata, self->fd, 2 * PAGE, "from B");
 }
 
+/*
+ * MADV_REMOVE of a shared file mapping runs the file's fallocate
+ * (PUNCH_HOLE | KEEP_SIZE): the hole reads zeroes through the shadow
+ * space and in the file, which keeps its size; ramfs has no hole punch.
+ * A private mapping refuses with EACCES. The errors are the real
+ * kernel's for the same calls.
+ */
+TEST_F(file, madv_remove_punches_hole)
+{
+	char *real;
+	int serr, rerr;
+
+	ASSERT_EQ(0, _shadow_mmap_fd(self->mfd, BASE, NPAGES * PAGE, RW,
+				     MAP_SHARED | MAP_FIXED, self->fd, 0,
+				     NULL));
+	ASSERT_EQ(0, _shadow_mmap_fd(self->mfd, BASE + 8 * PAGE, PAGE, RW,
+				     MAP_PRIVATE | MAP_FIXED, self->fd, 0,
+				     NULL));
+	shadow_expect(_metadata, self->mfd, BASE + PAGE, "page1");
+	shadow_expect(_metadata, self->mfd, BASE + 2 * PAGE, "page2");
+	serr = _shadow_madvise(self->mfd, BASE + PAGE, 2 * PAGE, MADV_REMOVE);
+	EXPECT_EQ(-EACCES, _shadow_madvise(self->mfd, BASE + 8 * PAGE, PAGE,
+					   MADV_REMOVE));
+	if (!serr) {
+		char buf[8] = "xxxxxxx";
+
+		ASSERT_EQ(8, _shadow_access(self->mfd, BASE + 2 * PAGE - 4,
+					    buf, 8, 0));
+		EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0\0\0", 8));
+		ASSERT_EQ(8, pread(self->fd, buf, 8, PAGE));
+		EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0\0\0", 8));
+		shadow_expect(_metadata, self->mfd, BASE, "page0");
+		shadow_expect(_metadata, self->mfd, BASE + 3 * PAGE, "page3");
+		EXPECT_EQ(NPAGES * PAGE, lseek(self->fd, 0, SEEK_END));
+	}
+
+	/* The same calls on this process's own mappings. */
+	fill_file(_metadata, self->fd, NPAGES);
+	real = mmap(NULL, NPAGES * PAGE, RW, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	rerr = madvise(real + PAGE, 2 * PAGE, MADV_REMOVE) ? -errno : 0;
+	EXPECT_EQ(rerr, serr);
+	if (!rerr)
+		EXPECT_STREQ("", real + PAGE);
+	munmap(real, NPAGES * PAGE);
+	real = mmap(NULL, PAGE, RW, MAP_PRIVATE, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	EXPECT_EQ(-1, madvise(real, PAGE, MADV_REMOVE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(real, PAGE);
+}
+
 /* fork: the child shares the file pages and the private copies. */
 TEST_F(file, fork_file_mappings)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mprotect, the mlock family, populating (MAP_POPULATE, MAP_LOCKED,
- * MADV_POPULATE_*) and the page-table advice of madvise.
+ * MADV_POPULATE_*) and the page-table advice of madvise (MADV_REMOVE's
+ * hole punch in shared anonymous memory too).
  *
  * The scenarios run step by step twice: on a shadow address space and
  * with the real system calls in a fixed window of this process. After each
@@ -1045,12 +1046,132 @@ TEST_F(prot, madvise_populate)
 	EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_rss_shmem);
 }
 
-/* Advice the engine does not model is refused, and documented so. */
+/* Advice the engine does not model (KSM's) is refused, and documented so. */
 TEST_F(prot, madvise_unmodelled)
 {
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, W(0), PAGE, RW, PRIV_FIXED, NULL));
 	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, W(0), PAGE,
-					   MADV_REMOVE));
+					   MADV_MERGEABLE));
+}
+
+/* Write @s at @pg of the window in both kernels. */
+static void put_both(struct __test_metadata *_metadata, int mfd, long pg,
+		     const char *s)
+{
+	strcpy((char *)W(pg), s);
+	shadow_put(_metadata, mfd, W(pg), s);
+}
+
+/*
+ * Both kernels read @s at @pg of the window, its NUL included: the read
+ * faults the page in on both sides, even for "".
+ */
+static void expect_both(struct __test_metadata *_metadata, int mfd, long pg,
+			const char *s)
+{
+	char buf[64] = "x";
+	long len = strlen(s) + 1;
+
+	EXPECT_STREQ(s, (char *)W(pg));
+	ASSERT_EQ(len, _shadow_access(mfd, W(pg), buf, len, 0));
+	EXPECT_STREQ(s, buf);
+}
+
+/*
+ * MADV_REMOVE punches a hole in shared anonymous memory: the range reads
+ * zeroes in both kernels and its pages leave the object. Private
+ * anonymous and VM_LOCKED memory refuse with EINVAL; a range running into
+ * them has its shared part punched first. A PROT_READ shared mapping
+ * takes it: the check is VM_SHARED | VM_MAYWRITE (6.1.y and 6.12). A
+ * hole in the range gives ENOMEM after the rest.
+ */
+TEST_F(prot, madvise_remove)
+{
+	RUN(MAP(0, 8, RW, SHARED_FIXED),
+	    MAP(8, 4, RW, PRIV_FIXED),
+	    MAP(12, 4, PROT_READ, SHARED_FIXED),
+	    WRITE(0, 12),
+	    READ(12, 4));
+	put_both(_metadata, self->mfd, 1, "kept");
+	put_both(_metadata, self->mfd, 2, "removed");
+	put_both(_metadata, self->mfd, 7, "removed too");
+	put_both(_metadata, self->mfd, 8, "private");
+	EXPECT_EQ(12, shadow_stats(_metadata, self->mfd).out_rss_shmem);
+	RUN(ADVISE(2, 2, MADV_REMOVE),
+	    ADVISE_ERR(6, 4, MADV_REMOVE, EINVAL),
+	    ADVISE_ERR(8, 2, MADV_REMOVE, EINVAL),
+	    ADVISE(12, 4, MADV_REMOVE));
+	expect_both(_metadata, self->mfd, 1, "kept");
+	expect_both(_metadata, self->mfd, 2, "");
+	expect_both(_metadata, self->mfd, 7, "");
+	expect_both(_metadata, self->mfd, 8, "private");
+	/* 2-3, 6-7 and 12-15 went; reading 2 and 7 back faulted them in. */
+	EXPECT_EQ(12 - 8 + 2, shadow_stats(_metadata, self->mfd).out_rss_shmem);
+	RUN(LOCK(0, 2, 0),
+	    ADVISE_ERR(0, 2, MADV_REMOVE, EINVAL),
+	    UNLOCK(0, 2),
+	    ADVISE_ERR(12, 8, MADV_REMOVE, ENOMEM),
+	    ADVISE(0, 2, MADV_REMOVE));
+	expect_both(_metadata, self->mfd, 1, "");
+}
+
+/*
+ * A hole punched in shared anonymous memory reads zeroes in every address
+ * space mapping the object: a child of a real fork in this process's
+ * kernel, the child of a shadow fork (plain, and on demand, where the
+ * PTE tables the two share break first), and their counters drop.
+ */
+TEST_F(prot, madvise_remove_shared_by_fork)
+{
+	static const unsigned int forks[] = { 0, SHADOW_FORK_ODF };
+	unsigned int f;
+
+	RUN(MAP(0, 8, RW, SHARED_FIXED));
+	for (f = 0; f < ARRAY_SIZE(forks); f++) {
+		struct shadow_mm_stats cs;
+		int pipefd[2], status, child;
+		pid_t pid;
+		char c;
+
+		put_both(_metadata, self->mfd, 1, "one");
+		put_both(_metadata, self->mfd, 5, "five");
+		ASSERT_EQ(0, _shadow_fault(self->mfd, W(0), 8 * PAGE, 0, NULL));
+		child = _shadow_fork(self->mfd, forks[f], NULL);
+		ASSERT_LE(0, child);
+		ASSERT_EQ(0, _shadow_fault(child, W(0), 8 * PAGE, 0, NULL));
+		shadow_expect(_metadata, child, W(5), "five");
+		EXPECT_EQ(8, shadow_stats(_metadata, child).out_rss_shmem);
+		ASSERT_EQ(0, pipe(pipefd));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (pid == 0) {
+			if (read(pipefd[0], &c, 1) != 1)
+				_exit(2);
+			_exit(strcmp((char *)W(5), "") ||
+			      strcmp((char *)W(1), "one"));
+		}
+		ASSERT_EQ(0, madvise((void *)W(4), 4 * PAGE, MADV_REMOVE));
+		ASSERT_EQ(1, write(pipefd[1], "x", 1));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+		close(pipefd[0]);
+		close(pipefd[1]);
+
+		ASSERT_EQ(0, _shadow_madvise(self->mfd, W(4), 4 * PAGE,
+					     MADV_REMOVE));
+		cs = shadow_stats(_metadata, child);
+		EXPECT_EQ(4, cs.out_rss_shmem);
+		EXPECT_EQ(4, shadow_stats(_metadata, self->mfd).out_rss_shmem);
+		shadow_expect(_metadata, child, W(5), "");
+		shadow_expect(_metadata, child, W(1), "one");
+		shadow_expect(_metadata, self->mfd, W(5), "");
+		/* The child's write reaches the parent: still one object. */
+		shadow_put(_metadata, child, W(6), "six");
+		shadow_expect(_metadata, self->mfd, W(6), "six");
+		close(child);
+		RUN(ADVISE(0, 8, MADV_REMOVE));
+		EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_shmem);
+	}
 }
 
 /* A populate of a huge range stops when its caller is killed. */

@@ -1504,6 +1504,65 @@ TEST_F(swap, madv_free)
 }
 
 /*
+ * MADV_REMOVE of shared anonymous memory swapped out frees the slots
+ * (shmem_undo_range), mapped pages leave both address spaces mapping the
+ * object, and the hole reads zeroes in both; a page swapped back in and
+ * punched again goes too. The rest keeps its data.
+ */
+TEST_F(swap, madv_remove_swapped_shmem)
+{
+	const int n = 8;
+	unsigned char data[8 * PAGE], zero[4 * PAGE] = { 0 };
+	struct shadow_mm_reclaim r;
+	long pages;
+	int child;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, SHARED_FIXED,
+				  NULL));
+	fill_random(data, sizeof(data), 11);
+	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	r = age_reclaim(_metadata, self->mfd, BASE, 4 * PAGE);
+	EXPECT_EQ(4, r.out_shmem);
+	EXPECT_EQ(4, DELTA(swap_slots));
+	ASSERT_EQ(0, _shadow_fault(child, BASE + 4 * PAGE, 4 * PAGE, 0,
+				   NULL));
+	EXPECT_EQ(4, shadow_stats(_metadata, child).out_rss_shmem);
+
+	/* Pages 2-5: two slots, two pages mapped by both spaces. */
+	pages = shadow_counter("pages");
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 2 * PAGE, 4 * PAGE,
+				     MADV_REMOVE));
+	EXPECT_EQ(2, DELTA(swap_slots));
+	EXPECT_EQ(2, DELTA(swap_pages));
+	EXPECT_EQ(2, shadow_stats(_metadata, child).out_rss_shmem);
+	EXPECT_EQ(2, shadow_stats(_metadata, self->mfd).out_rss_shmem);
+	EXPECT_EQ(pages - 2, shadow_counter("pages"));
+	expect_bytes(_metadata, child, BASE + 2 * PAGE, zero, sizeof(zero));
+	expect_bytes(_metadata, self->mfd, BASE + 2 * PAGE, zero,
+		     sizeof(zero));
+	expect_bytes(_metadata, child, BASE, data, 2 * PAGE);
+	expect_bytes(_metadata, self->mfd, BASE + 6 * PAGE, data + 6 * PAGE,
+		     2 * PAGE);
+	EXPECT_EQ(0, DELTA(swap_slots));
+
+	/*
+	 * Everything: the object holds eight pages again (two read back
+	 * from the device, four zeroed by the reads of the hole); all go.
+	 */
+	pages = shadow_counter("pages");
+	ASSERT_EQ(0, _shadow_madvise(child, BASE, n * PAGE, MADV_REMOVE));
+	EXPECT_EQ(pages - n, shadow_counter("pages"));
+	EXPECT_EQ(0, shadow_stats(_metadata, child).out_rss_shmem);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_shmem);
+	expect_bytes(_metadata, self->mfd, BASE, zero, sizeof(zero));
+	close(child);
+}
+
+/*
  * MADV_FREE of pages a fork shares (copied, or in a PTE table an
  * on-demand fork shares, which breaks first): mapped twice, they stay
  * swap backed, as 6.1 skips a page whose mapcount is not 1; reclaim swaps
