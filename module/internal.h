@@ -183,6 +183,15 @@ static inline bool shadow_mapcount_exact(const struct shadow_page *sp)
 	       !atomic_long_read(&shadow_counters.pt_shared);
 }
 
+/*
+ * Is @sp a lazyfree page (PG_swapbacked clear), one that reclaim discards
+ * without swap?
+ */
+static inline bool shadow_page_lazyfree(const struct shadow_page *sp)
+{
+	return !sp->shmem && !sp->file && READ_ONCE(sp->lazyfree);
+}
+
 /* filemap.c: the metadata of a page-cache page the engine maps, or NULL */
 struct shadow_page *shadow_file_page_meta(struct page *page);
 

@@ -174,7 +174,7 @@ static long shadow_madvise_cold_or_pageout(struct shadow_mm *mm,
 	/* can_do_pageout(): a special mapping has no file to page out to. */
 	if (behavior == MADV_PAGEOUT && vma->vm_special)
 		return 0;
-	shadow_madvise_cold_or_pageout_range(mm, vma, start, end,
+	shadow_madvise_cold_or_pageout_range(mm, start, end,
 					     behavior == MADV_PAGEOUT);
 	return 0;
 }

@@ -846,7 +846,7 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 		ret = false;
 		goto out_unlock;
 	}
-	if (!sp->shmem && !sp->file && READ_ONCE(sp->lazyfree)) {
+	if (shadow_page_lazyfree(sp)) {
 		/*
 		 * MADV_FREE page check: clean, and held by its mappings and
 		 * the caller only, it is discarded; written since, it stays

@@ -382,7 +382,6 @@ void shadow_swapin_readahead_range(struct shadow_mm *mm,
 void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
 			       unsigned long start, unsigned long end);
 void shadow_madvise_cold_or_pageout_range(struct shadow_mm *mm,
-					  struct shadow_vma *vma,
 					  unsigned long start, unsigned long end,
 					  bool pageout);
 int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);
