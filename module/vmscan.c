@@ -87,15 +87,17 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 
 	if (lazyfree) {
 		/*
-		 * Discarded clean (PGLAZYFREED): the caller's reference is
-		 * the last. Redirtied, it is swap backed again and waits
-		 * for the next pass, as Linux activates it.
+		 * Discarded (PGLAZYFREED), clean or droppable: the caller's
+		 * reference is the last. Redirtied, a MADV_FREE page is swap
+		 * backed again and waits for the next pass, as Linux
+		 * activates it.
 		 */
 		if (!READ_ONCE(sp->lazyfree)) {
 			rc->out_busy++;
 			return;
 		}
 		atomic_long_inc(&shadow_counters.lazyfreed);
+		rc->out_lazyfreed++;
 	} else if (sp->file) {
 		/*
 		 * A file page stays in its page cache, dirty if a PTE was:
@@ -194,6 +196,7 @@ static void shadow_reclaim_clear(struct shadow_mm_reclaim *rc)
 	rc->out_shmem = 0;
 	rc->out_written = 0;
 	rc->out_reclaimed = 0;
+	rc->out_lazyfreed = 0;
 }
 
 /**

@@ -992,9 +992,14 @@ static void fill_reclaim(struct fuzz *f, void *p)
 	struct shadow_mm_reclaim *s = p;
 	unsigned int i;
 
-	/* Every output field starts as garbage. */
-	for (i = 0; i < sizeof(*s) / 8; i++)
+	/*
+	 * Every output field starts as garbage; out_lazyfreed's is drawn
+	 * from the others, so that a seed replays as before it was added.
+	 */
+	for (i = 0; i < offsetof(struct shadow_mm_reclaim, out_lazyfreed) / 8;
+	     i++)
 		((__u64 *)s)[i] = rnd(&f->r);
+	s->out_lazyfreed = s->out_scanned ^ s->out_busy;
 	s->size = 0;
 	s->flags = pick_flags(f, SHADOW_RECLAIM_AGE);
 	s->addr = one_in(&f->r, 4) ? 0 : pick_addr(f);
@@ -1175,9 +1180,12 @@ static const struct cmd cmds[] = {
 	    EI | EM | EF | ES(EAGAIN) | ES(EPERM), fill_mremap, bad_mremap),
 	CMD(3, BRK, shadow_mm_brk, FULL(shadow_mm_brk), false, true, EI,
 	    fill_brk, bad_brk),
-	CMD(3, RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), false,
+	/* The first version of the reclaim's ended at out_reclaimed. */
+	CMD(3, RECLAIM, shadow_mm_reclaim,
+	    offsetof(struct shadow_mm_reclaim, out_lazyfreed), false,
 	    true, EI, fill_reclaim, bad_reclaim),
-	CMD(1, DEV_RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), true,
+	CMD(1, DEV_RECLAIM, shadow_mm_reclaim,
+	    offsetof(struct shadow_mm_reclaim, out_lazyfreed), true,
 	    true, EI, fill_dev_reclaim, bad_dev_reclaim),
 	/* ... and before msync_flags. */
 	CMD(2, MSYNC, shadow_mm_msync,
@@ -1649,14 +1657,16 @@ static void fail(struct fuzz *f, const struct call *k, int ret, int err,
 }
 
 /*
- * A reclaim's counters: the pages freed are the private and shared ones;
- * skipped (referenced, locked) and freed pages are pages it looked at; no
- * more freed than asked for; aging unmaps, writes and frees nothing. With
- * @alone (no other thread at work), each page freed had a PTE cleared.
+ * A reclaim's counters: the pages freed are the private, shared and
+ * lazyfree ones (MADV_FREE, MAP_DROPPABLE); skipped (referenced, locked)
+ * and freed pages are pages it looked at; no more freed than asked for;
+ * aging unmaps, writes and frees nothing. With @alone (no other thread at
+ * work), each page freed had a PTE cleared.
  */
 static bool reclaim_adds_up(const struct shadow_mm_reclaim *r, bool alone)
 {
-	if (r->out_reclaimed != r->out_swapped_out + r->out_shmem)
+	if (r->out_reclaimed !=
+	    r->out_swapped_out + r->out_shmem + r->out_lazyfreed)
 		return false;
 	if (r->out_referenced + r->out_locked + r->out_reclaimed >
 	    r->out_scanned || r->out_written > r->out_scanned)

@@ -26,6 +26,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1695,6 +1696,50 @@ TEST_F(swap, madvise_lru_locked)
 	EXPECT_EQ(P | WR | EX,
 		  shadow_page(_metadata, self->mfd, BASE).flags & STATE);
 	EXPECT_EQ(0, DELTA(swap_slots));
+}
+
+/*
+ * out_lazyfreed is an output added to struct shadow_mm_reclaim: a
+ * caller of the first size gets the rest written and no more; one of
+ * today's size gets it, whatever it held.
+ */
+TEST_F(swap, reclaim_out_lazyfreed_size)
+{
+	const size_t ver0 = offsetof(struct shadow_mm_reclaim, out_lazyfreed);
+	struct shadow_mm_reclaim r;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	write_bytes(_metadata, self->mfd, BASE, "ab", 2);
+	write_bytes(_metadata, self->mfd, BASE + PAGE, "cd", 2);
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 2 * PAGE, MADV_FREE));
+	reclaim(_metadata, self->mfd, SHADOW_RECLAIM_AGE, BASE, 2 * PAGE);
+
+	/* The first version: out_lazyfreed's bytes are not touched. */
+	memset(&r, 0, sizeof(r));
+	r.size = ver0;
+	r.addr = BASE;
+	r.len = PAGE;
+	r.out_lazyfreed = 0x5a5a;
+	ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_RECLAIM, &r));
+	EXPECT_EQ(1, r.out_reclaimed);
+	EXPECT_EQ(0x5a5a, r.out_lazyfreed);
+
+	/* Today's: filled in, whatever it held. */
+	memset(&r, 0, sizeof(r));
+	r.size = sizeof(r);
+	r.addr = BASE + PAGE;
+	r.len = PAGE;
+	r.out_lazyfreed = 0x5a5a;
+	ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_RECLAIM, &r));
+	EXPECT_EQ(1, r.out_reclaimed);
+	EXPECT_EQ(1, r.out_lazyfreed);
+
+	/* A size below the first version's: EINVAL. */
+	r.size = ver0 - 8;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_RECLAIM, &r));
 }
 
 TEST_HARNESS_MAIN

@@ -1020,10 +1020,17 @@ struct shadow_mm_brk {
  * @out_written: pages whose contents were written to the swap device
  *               (dirty, or never written before); a clean page still
  *               in the swap cache is dropped without a write
- * @out_reclaimed: pages freed, the sum of the two kinds above, and the
- *                 page-cache pages of files the engine unmapped and let
- *                 go (they stay in their file's page cache, marked dirty
- *                 when a PTE was)
+ * @out_reclaimed: pages freed: those swapped out or written from their
+ *                 object above, the lazyfree ones (@out_lazyfreed), and
+ *                 the page-cache pages of files the engine unmapped and
+ *                 let go (they stay in their file's page cache, marked
+ *                 dirty when a PTE was)
+ * @out_lazyfreed: private anonymous pages discarded without swap, as
+ *                 debugfs swap's pglazyfreed counts them: MADV_FREE
+ *                 pages not written since, and MAP_DROPPABLE pages
+ *                 written or not (Linux 6.11 on). Added after the first
+ *                 version of the struct: an older, shorter struct is not
+ *                 written past its @size
  *
  * Reclaim after mm/vmscan.c: every present page of the range (or of the
  * whole address space; for SHADOW_DEV_RECLAIM, of every address space on
@@ -1052,6 +1059,7 @@ struct shadow_mm_reclaim {
 	__aligned_u64 out_shmem;
 	__aligned_u64 out_written;
 	__aligned_u64 out_reclaimed;
+	__aligned_u64 out_lazyfreed;
 };
 
 #define SHADOW_MM_RECLAIM	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_RECLAIM)
