@@ -310,6 +310,7 @@ struct fuzz {
 	__u64 raw[2 * PAGE / 8];
 	int bufkind;
 	bool sane;
+	bool droppable;
 	int cur;
 	__u64 left;
 	char desc[1024];
@@ -551,6 +552,8 @@ static __u32 pick_map_flags(struct fuzz *f)
 		MAP_PRIVATE | MAP_ANONYMOUS, MAP_SHARED | MAP_ANONYMOUS,
 		MAP_SHARED | MAP_ANONYMOUS, MAP_SHARED_VALIDATE | MAP_ANONYMOUS,
 		MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, 0,
+		/* Drawn only where the kernels know it (6.11 on). */
+		MAP_DROPPABLE | MAP_ANONYMOUS,
 	};
 	static const __u32 extra[] = {
 		MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_NORESERVE,
@@ -570,7 +573,7 @@ static __u32 pick_map_flags(struct fuzz *f)
 	}
 	if (one_in(r, 16))
 		return (__u32)rnd(r);
-	flags = types[RND_IDX(r, types)];
+	flags = types[rnd_below(r, ARRAY_SIZE(types) - !f->droppable)];
 	if (!one_in(r, 3))
 		flags |= MAP_FIXED;
 	for (i = 0; i < ARRAY_SIZE(extra); i++)
@@ -1823,13 +1826,6 @@ static void mmap_oracle(struct fuzz *f, const struct call *k, int err,
 	 */
 	if (rerr == EEXIST || rerr == ENOMEM)
 		return;
-	/*
-	 * Map type 0x08 is MAP_DROPPABLE since Linux 6.11: the engine does not
-	 * model it and refuses it as 6.1 does (Documentation/mm/
-	 * shadow_mm-design.rst), the one answer known to differ on 6.12.
-	 */
-	if ((flags & MAP_TYPE) == 0x08 && !rerr && err == EINVAL)
-		return;
 	if (rerr != err) {
 		snprintf(what, sizeof(what), "mmap(2) says %s",
 			 errname(rerr, e, sizeof(e)));
@@ -2037,6 +2033,7 @@ TEST(hostile_ioctls)
 	ASSERT_EQ(0, shadow_ioctl(f->dev, SHADOW_MM_API, &api));
 	f->ioctls = api.out_ioctls;
 	f->features = api.out_features;
+	f->droppable = shadow_droppable();
 	f->dev_new = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, f->dev_new);
 	f->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -286,6 +286,16 @@ struct shadow_mm_create {
  * that is not a regular file), -EPERM (PROT_EXEC on a noexec mount),
  * -EINVAL (MAP_HUGETLB, MAP_GROWSDOWN). The VMA holds the file: it is
  * released when the last VMA mapping it goes.
+ *
+ * On a module loaded into Linux 6.11 or later, the map type
+ * MAP_DROPPABLE (0x08) maps private anonymous memory as that kernel does:
+ * SHADOW_VM_DROPPABLE | SHADOW_VM_WIPEONFORK | SHADOW_VM_DONTDUMP |
+ * SHADOW_VM_NORESERVE, its pages discarded by reclaim even when written
+ * (they read zeroes after), never swapped; -EINVAL with MAP_LOCKED,
+ * MAP_GROWSDOWN or a file. A failed page allocation in it fails the
+ * access with -ENOMEM, where the kernel would let the process retry the
+ * access instead of invoking the OOM killer. On 6.1 that map type is
+ * -EINVAL.
  */
 struct shadow_mm_mmap {
 	__u32 size;
@@ -368,6 +378,7 @@ struct shadow_mm_exit {
 #define SHADOW_VM_SOFTDIRTY	0x08000000ULL
 #define SHADOW_VM_HUGEPAGE	0x20000000ULL
 #define SHADOW_VM_NOHUGEPAGE	0x40000000ULL
+#define SHADOW_VM_DROPPABLE	0x10000000000ULL	/* Linux 6.11 on */
 
 /* Kinds of backing of a VMA, in struct shadow_vma_info.backing. */
 enum shadow_vma_backing {
