@@ -152,7 +152,10 @@ struct shadow_anon_vma;
  *           file
  * @lazyfree: a private anonymous page MADV_FREE made lazyfree (PG_swapbacked
  *            cleared): reclaim drops it without swap while no PTE mapping
- *            it is dirty (memory.c, rmap.c, vmscan.c)
+ *            it is dirty (memory.c, rmap.c, vmscan.c); a page of a
+ *            VM_DROPPABLE VMA is lazyfree from its first mapping on, and
+ *            stays so written or not
+ *            (shadow_page_add_new_anon_rmap())
  *
  * @anon_vma, @index and @dirty change with the page locked: here, under
  * the lock of the reclaim or fault that owns it (mm.c's lock tree).
@@ -181,6 +184,16 @@ static inline bool shadow_mapcount_exact(const struct shadow_page *sp)
 {
 	return sp->shmem || sp->file ||
 	       !atomic_long_read(&shadow_counters.pt_shared);
+}
+
+/*
+ * Is @sp a lazyfree page (PG_swapbacked clear): a private anonymous page
+ * that MADV_FREE made lazyfree, or any page of droppable memory? Reclaim
+ * discards it without swap.
+ */
+static inline bool shadow_page_lazyfree(const struct shadow_page *sp)
+{
+	return !sp->shmem && !sp->file && READ_ONCE(sp->lazyfree);
 }
 
 /* filemap.c: the metadata of a page-cache page the engine maps, or NULL */

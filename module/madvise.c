@@ -218,7 +218,7 @@ static long shadow_madvise_cold_or_pageout(struct shadow_mm *mm,
 	/* can_do_pageout(): a special mapping has no file to page out to. */
 	if (behavior == MADV_PAGEOUT && vma->vm_special)
 		return 0;
-	shadow_madvise_cold_or_pageout_range(mm, vma, start, end,
+	shadow_madvise_cold_or_pageout_range(mm, start, end,
 					     behavior == MADV_PAGEOUT);
 	return 0;
 }
@@ -377,13 +377,15 @@ static int shadow_madvise_vma_behavior(struct shadow_mm *mm,
 		new_flags |= VM_WIPEONFORK;
 		break;
 	case MADV_KEEPONFORK:
+		if (vma->vm_flags & VM_DROPPABLE)
+			return -EINVAL;
 		new_flags &= ~VM_WIPEONFORK;
 		break;
 	case MADV_DONTDUMP:
 		new_flags |= VM_DONTDUMP;
 		break;
 	case MADV_DODUMP:
-		if (new_flags & VM_SPECIAL)
+		if (new_flags & (VM_SPECIAL | VM_DROPPABLE))
 			return -EINVAL;
 		new_flags &= ~VM_DONTDUMP;
 		break;

@@ -29,8 +29,11 @@ static shadow_flow int shadow_mlock_fixup(struct shadow_mm *mm,
 	long nr_pages;
 	int ret = 0;
 
-	/* don't set VM_LOCKED or VM_LOCKONFAULT and don't count */
-	if (newflags == oldflags || (oldflags & VM_SPECIAL))
+	/*
+	 * don't set VM_LOCKED or VM_LOCKONFAULT and don't count; nor on
+	 * droppable memory (6.11's vma_supports_mlock())
+	 */
+	if (newflags == oldflags || (oldflags & (VM_SPECIAL | VM_DROPPABLE)))
 		goto out;
 
 	pgoff = vma->vm_pgoff + ((start - vma->vm_start) >> PAGE_SHIFT);

@@ -352,8 +352,16 @@ cannot_expand:
 
 expanded:
 	shadow_vm_stat_account(mm, vm_flags, pglen);
-	if (vm_flags & VM_LOCKED)
-		mm->locked_vm += pglen;
+	if (vm_flags & VM_LOCKED) {
+		/*
+		 * mlockall(MCL_FUTURE) does not lock droppable memory
+		 * (vma_supports_mlock()); it is still populated.
+		 */
+		if (vm_flags & VM_DROPPABLE)
+			vma->vm_flags &= ~(VM_LOCKED | VM_LOCKONFAULT);
+		else
+			mm->locked_vm += pglen;
+	}
 
 	/*
 	 * A new (or expanded) VMA is always soft dirty, so that a soft-dirty
@@ -510,6 +518,21 @@ shadow_flow unsigned long shadow_do_mmap_file(struct shadow_mm *mm,
 			pgoff = 0;
 			vm_flags |= VM_SHARED | VM_MAYSHARE;
 			break;
+		case MAP_DROPPABLE:
+			if (!SHADOW_RULE_MAP_DROPPABLE)
+				return -EINVAL;
+			/*
+			 * A locked or stack area makes no sense to be
+			 * droppable; its pages can go at any time, so they are
+			 * not reserved, copied on fork nor dumped.
+			 */
+			if (flags & MAP_LOCKED)
+				return -EINVAL;
+			if (vm_flags & VM_GROWSDOWN)
+				return -EINVAL;
+			vm_flags |= VM_DROPPABLE | VM_NORESERVE |
+				    VM_WIPEONFORK | VM_DONTDUMP;
+			fallthrough;
 		case MAP_PRIVATE:
 			/* Set pgoff according to addr for anon_vma. */
 			pgoff = addr >> PAGE_SHIFT;

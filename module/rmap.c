@@ -386,11 +386,15 @@ out:
  * @addr: where it is to be mapped
  *
  * The page takes @vma's anon_vma, with a reference, and its linear index;
- * it is anon-exclusive. The caller maps it and counts the mapping.
+ * it is anon-exclusive. The caller maps it and counts the mapping. A page
+ * of droppable memory is never swap backed (6.11's
+ * folio_add_new_anon_rmap()): it is lazyfree from the start.
  */
 void shadow_page_add_new_anon_rmap(struct page *page, struct shadow_vma *vma,
 				   unsigned long addr)
 {
+	if (vma->vm_flags & VM_DROPPABLE)
+		WRITE_ONCE(shadow_page_meta(page)->lazyfree, true);
 	__shadow_page_set_anon_rmap(page, vma, addr, true);
 }
 
@@ -818,8 +822,9 @@ shadow_flow int shadow_page_referenced(struct page *page,
  * private page's PTE becomes its swap entry (one more swap count; the
  * exclusive bit carries PageAnonExclusive, which the page loses), a shmem
  * page's PTE none, a clean lazyfree page's PTE none (a dirty one stops the
- * walk and is no longer lazyfree); the mapping and its reference go. A VM_LOCKED VMA
- * stops the walk with the page still mapped.
+ * walk and is no longer lazyfree; a droppable one goes dirty or not); the
+ * mapping and its reference go. A VM_LOCKED VMA stops the walk with the
+ * page still mapped.
  */
 static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 				    unsigned long addr, void *arg)
@@ -846,15 +851,20 @@ static bool shadow_try_to_unmap_one(struct page *page, struct shadow_vma *vma,
 		ret = false;
 		goto out_unlock;
 	}
-	if (!sp->shmem && !sp->file && READ_ONCE(sp->lazyfree)) {
+	if (shadow_page_lazyfree(sp)) {
+		bool droppable = vma->vm_flags & VM_DROPPABLE;
+
 		/*
 		 * MADV_FREE page check: clean, and held by its mappings and
 		 * the caller only, it is discarded; written since, it stays
-		 * mapped and is swap backed again.
+		 * mapped and is swap backed again. Unlike MADV_FREE
+		 * mappings, VM_DROPPABLE ones are dropped even when
+		 * written, and never get swap backed on failure to drop.
 		 */
-		if (pte_dirty(*pte) || READ_ONCE(sp->dirty) ||
-		    atomic_read(&sp->refs) != 1 + atomic_read(&sp->mapcount)) {
-			WRITE_ONCE(sp->lazyfree, false);
+		if (atomic_read(&sp->refs) != 1 + atomic_read(&sp->mapcount) ||
+		    (!droppable && (pte_dirty(*pte) || READ_ONCE(sp->dirty)))) {
+			if (!droppable)
+				WRITE_ONCE(sp->lazyfree, false);
 			ret = false;
 			goto out_unlock;
 		}

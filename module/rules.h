@@ -104,4 +104,27 @@
  */
 #define SHADOW_RULE_INITIAL_HEAP_STRICT	SHADOW_KERNEL_SINCE(6, 5)
 
+/*
+ * 6.11, do_mmap(): MAP_DROPPABLE (map type 0x08), private anonymous
+ * memory whose pages reclaim drops even when dirty (VM_DROPPABLE), with
+ * VM_WIPEONFORK | VM_DONTDUMP | VM_NORESERVE; MAP_LOCKED, MAP_GROWSDOWN
+ * and files refuse it (-EINVAL). Its pages are never swap backed
+ * (folio_add_new_anon_rmap(), try_to_unmap_one()), mlock() leaves it
+ * unlocked (vma_supports_mlock()), MADV_KEEPONFORK and MADV_DODUMP
+ * refuse it, smaps names it "dp". On 6.1 the map type is -EINVAL.
+ */
+#define SHADOW_RULE_MAP_DROPPABLE	SHADOW_KERNEL_SINCE(6, 11)
+
+/*
+ * The map type and the flag that rule brings, for the older headers: the
+ * flag is VM_NONE where the kernel has none, as kernels without it define
+ * it, so that testing it costs nothing there.
+ */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE	0x08
+#endif
+#ifndef VM_DROPPABLE
+#define VM_DROPPABLE	VM_NONE
+#endif
+
 #endif /* _SHADOW_RULES_H */

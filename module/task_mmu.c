@@ -701,6 +701,9 @@ static void shadow_show_smap_vma_flags(struct seq_file *m,
 #ifdef CONFIG_HAVE_ARCH_USERFAULTFD_MINOR
 		[ilog2(VM_UFFD_MINOR)]	= "ui",
 #endif
+#if SHADOW_RULE_MAP_DROPPABLE
+		[ilog2(VM_DROPPABLE)]	= "dp",
+#endif
 	};
 	const char *name;
 	size_t i;

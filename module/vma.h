@@ -384,7 +384,6 @@ void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
 int shadow_vfs_punch_hole(struct shadow_address_space *mapping, loff_t offset,
 			  loff_t len);
 void shadow_madvise_cold_or_pageout_range(struct shadow_mm *mm,
-					  struct shadow_vma *vma,
 					  unsigned long start, unsigned long end,
 					  bool pageout);
 int shadow_anon_vma_prepare(struct shadow_mm *mm, struct shadow_vma *vma);

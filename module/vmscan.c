@@ -74,7 +74,7 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 	}
 
 	/* A lazyfree page is not swap backed: it goes without a slot. */
-	lazyfree = !sp->shmem && !sp->file && READ_ONCE(sp->lazyfree);
+	lazyfree = shadow_page_lazyfree(sp);
 	if (!sp->shmem && !sp->file && !lazyfree && shadow_add_to_swap(page)) {
 		rc->out_busy++;
 		return;
@@ -87,15 +87,17 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 
 	if (lazyfree) {
 		/*
-		 * Discarded clean (PGLAZYFREED): the caller's reference is
-		 * the last. Redirtied, it is swap backed again and waits
-		 * for the next pass, as Linux activates it.
+		 * Discarded (PGLAZYFREED), clean or droppable: the caller's
+		 * reference is the last. Redirtied, a MADV_FREE page is swap
+		 * backed again and waits for the next pass, as Linux
+		 * activates it.
 		 */
 		if (!READ_ONCE(sp->lazyfree)) {
 			rc->out_busy++;
 			return;
 		}
 		atomic_long_inc(&shadow_counters.lazyfreed);
+		rc->out_lazyfreed++;
 	} else if (sp->file) {
 		/*
 		 * A file page stays in its page cache, dirty if a PTE was:
@@ -194,6 +196,7 @@ static void shadow_reclaim_clear(struct shadow_mm_reclaim *rc)
 	rc->out_shmem = 0;
 	rc->out_written = 0;
 	rc->out_reclaimed = 0;
+	rc->out_lazyfreed = 0;
 }
 
 /**
@@ -251,7 +254,6 @@ int shadow_reclaim_mm(struct shadow_mm *mm, struct shadow_mm_reclaim *rc)
 /**
  * shadow_madvise_cold_or_pageout_range() - MADV_COLD, MADV_PAGEOUT
  * @mm: the address space, its mmap_lock held
- * @vma: the VMA covering [@start, @end)
  * @start: first address
  * @end: address past the last
  * @pageout: MADV_PAGEOUT: reclaim; else MADV_COLD: age only
@@ -263,7 +265,6 @@ int shadow_reclaim_mm(struct shadow_mm *mm, struct shadow_mm_reclaim *rc)
  * trace event, as a reclaim of the range.
  */
 void shadow_madvise_cold_or_pageout_range(struct shadow_mm *mm,
-					  struct shadow_vma *vma,
 					  unsigned long start, unsigned long end,
 					  bool pageout)
 {

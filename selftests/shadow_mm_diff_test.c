@@ -168,6 +168,7 @@ static struct {
 	int nr_advice;
 	bool populates;		/* MAP_POPULATE/MAP_LOCKED fault pages in */
 	bool grows_stack;	/* a touch below a VM_GROWSDOWN VMA grows it */
+	bool droppable;		/* both sides map MAP_DROPPABLE (6.11 on) */
 } caps;
 
 static __u64 zero_pfn;
@@ -290,7 +291,7 @@ static const char *map_flags_str(int f, char *buf, size_t len)
 		{ MAP_FIXED_NOREPLACE, "NOREPLACE" },
 		{ MAP_NORESERVE, "NORESERVE" }, { MAP_GROWSDOWN, "GROWSDOWN" },
 		{ MAP_POPULATE, "POPULATE" }, { MAP_LOCKED, "LOCKED" },
-		{ MAP_NONBLOCK, "NONBLOCK" },
+		{ MAP_NONBLOCK, "NONBLOCK" }, { MAP_DROPPABLE, "DROPPABLE" },
 	};
 	size_t i, n = 0;
 
@@ -1872,6 +1873,22 @@ static bool past_window(unsigned long addr, unsigned long len)
 }
 
 /*
+ * Does a live space map droppable memory? The shadow reclaim drops its
+ * pages, written or not, where the real process, which reclaims nothing,
+ * keeps them.
+ */
+static bool has_droppable(const struct world *w, const struct snap *st)
+{
+	int i, j;
+
+	for (i = 0; i < MAX_SLOTS; i++)
+		for (j = 0; w->s[i].live && j < st->real[i].nv; j++)
+			if (st->real[i].v[j].flags & SHADOW_VM_DROPPABLE)
+				return true;
+	return false;
+}
+
+/*
  * Cases left out at run time, on the state before the step (the one both
  * sides were just found to agree on), so that a sequence shortened by
  * delta debugging never steps into them.
@@ -1886,6 +1903,8 @@ static const char *diff_skip(const struct world *w, const struct op *op,
 		return "its process has exited";
 	if (op->kind == OP_RECLAIM && !caps.kind[OP_RECLAIM])
 		return "the module has no reclaim";
+	if (op->kind == OP_RECLAIM && has_droppable(w, st))
+		return "droppable memory, which the real side would keep";
 	if (op->kind == OP_FORK &&
 	    (op->arg < 0 || op->arg >= MAX_SLOTS || w->s[op->arg].live))
 		return "the new slot is taken";
@@ -2390,7 +2409,10 @@ static int gen_mmap_flags(struct rng *r)
 	unsigned int k = rnd(r, 100);
 	int f = MAP_ANONYMOUS;
 
-	if (k < 70)
+	/* Where both kernels know it, MAP_DROPPABLE for some private ones. */
+	if (k < 8 && caps.droppable)
+		f |= MAP_DROPPABLE;
+	else if (k < 70)
 		f |= MAP_PRIVATE;
 	else if (k < 96)
 		f |= MAP_SHARED;
@@ -2720,6 +2742,7 @@ static void probe_caps(int dev)
 		caps.kind[OP_RECLAIM] = false;
 	caps.populates = caps.features & SHADOW_MM_FEATURE_MLOCK;
 	caps.grows_stack = caps.features & SHADOW_MM_FEATURE_BRK;
+	caps.droppable = shadow_droppable();
 
 	/* The advice SHADOW_MM_MADVISE takes: the others give EINVAL. */
 	caps.nr_advice = 0;

@@ -310,6 +310,7 @@ struct fuzz {
 	__u64 raw[2 * PAGE / 8];
 	int bufkind;
 	bool sane;
+	bool droppable;
 	int cur;
 	__u64 left;
 	char desc[1024];
@@ -551,6 +552,8 @@ static __u32 pick_map_flags(struct fuzz *f)
 		MAP_PRIVATE | MAP_ANONYMOUS, MAP_SHARED | MAP_ANONYMOUS,
 		MAP_SHARED | MAP_ANONYMOUS, MAP_SHARED_VALIDATE | MAP_ANONYMOUS,
 		MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, 0,
+		/* Drawn only where the kernels know it (6.11 on). */
+		MAP_DROPPABLE | MAP_ANONYMOUS,
 	};
 	static const __u32 extra[] = {
 		MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_NORESERVE,
@@ -570,7 +573,7 @@ static __u32 pick_map_flags(struct fuzz *f)
 	}
 	if (one_in(r, 16))
 		return (__u32)rnd(r);
-	flags = types[RND_IDX(r, types)];
+	flags = types[rnd_below(r, ARRAY_SIZE(types) - !f->droppable)];
 	if (!one_in(r, 3))
 		flags |= MAP_FIXED;
 	for (i = 0; i < ARRAY_SIZE(extra); i++)
@@ -992,9 +995,14 @@ static void fill_reclaim(struct fuzz *f, void *p)
 	struct shadow_mm_reclaim *s = p;
 	unsigned int i;
 
-	/* Every output field starts as garbage. */
-	for (i = 0; i < sizeof(*s) / 8; i++)
+	/*
+	 * Every output field starts as garbage; out_lazyfreed's is drawn
+	 * from the others, so that a seed replays as before it was added.
+	 */
+	for (i = 0; i < offsetof(struct shadow_mm_reclaim, out_lazyfreed) / 8;
+	     i++)
 		((__u64 *)s)[i] = rnd(&f->r);
+	s->out_lazyfreed = s->out_scanned ^ s->out_busy;
 	s->size = 0;
 	s->flags = pick_flags(f, SHADOW_RECLAIM_AGE);
 	s->addr = one_in(&f->r, 4) ? 0 : pick_addr(f);
@@ -1175,9 +1183,12 @@ static const struct cmd cmds[] = {
 	    EI | EM | EF | ES(EAGAIN) | ES(EPERM), fill_mremap, bad_mremap),
 	CMD(3, BRK, shadow_mm_brk, FULL(shadow_mm_brk), false, true, EI,
 	    fill_brk, bad_brk),
-	CMD(3, RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), false,
+	/* The first version of the reclaim's ended at out_reclaimed. */
+	CMD(3, RECLAIM, shadow_mm_reclaim,
+	    offsetof(struct shadow_mm_reclaim, out_lazyfreed), false,
 	    true, EI, fill_reclaim, bad_reclaim),
-	CMD(1, DEV_RECLAIM, shadow_mm_reclaim, FULL(shadow_mm_reclaim), true,
+	CMD(1, DEV_RECLAIM, shadow_mm_reclaim,
+	    offsetof(struct shadow_mm_reclaim, out_lazyfreed), true,
 	    true, EI, fill_dev_reclaim, bad_dev_reclaim),
 	/* ... and before msync_flags. */
 	CMD(2, MSYNC, shadow_mm_msync,
@@ -1649,14 +1660,16 @@ static void fail(struct fuzz *f, const struct call *k, int ret, int err,
 }
 
 /*
- * A reclaim's counters: the pages freed are the private and shared ones;
- * skipped (referenced, locked) and freed pages are pages it looked at; no
- * more freed than asked for; aging unmaps, writes and frees nothing. With
- * @alone (no other thread at work), each page freed had a PTE cleared.
+ * A reclaim's counters: the pages freed are the private, shared and
+ * lazyfree ones (MADV_FREE, MAP_DROPPABLE); skipped (referenced, locked)
+ * and freed pages are pages it looked at; no more freed than asked for;
+ * aging unmaps, writes and frees nothing. With @alone (no other thread at
+ * work), each page freed had a PTE cleared.
  */
 static bool reclaim_adds_up(const struct shadow_mm_reclaim *r, bool alone)
 {
-	if (r->out_reclaimed != r->out_swapped_out + r->out_shmem)
+	if (r->out_reclaimed !=
+	    r->out_swapped_out + r->out_shmem + r->out_lazyfreed)
 		return false;
 	if (r->out_referenced + r->out_locked + r->out_reclaimed >
 	    r->out_scanned || r->out_written > r->out_scanned)
@@ -1812,13 +1825,6 @@ static void mmap_oracle(struct fuzz *f, const struct call *k, int err,
 	 * map type, so what the module said next depends on its own layout.
 	 */
 	if (rerr == EEXIST || rerr == ENOMEM)
-		return;
-	/*
-	 * Map type 0x08 is MAP_DROPPABLE since Linux 6.11: the engine does not
-	 * model it and refuses it as 6.1 does (Documentation/mm/
-	 * shadow_mm-design.rst), the one answer known to differ on 6.12.
-	 */
-	if ((flags & MAP_TYPE) == 0x08 && !rerr && err == EINVAL)
 		return;
 	if (rerr != err) {
 		snprintf(what, sizeof(what), "mmap(2) says %s",
@@ -2027,6 +2033,7 @@ TEST(hostile_ioctls)
 	ASSERT_EQ(0, shadow_ioctl(f->dev, SHADOW_MM_API, &api));
 	f->ioctls = api.out_ioctls;
 	f->features = api.out_features;
+	f->droppable = shadow_droppable();
 	f->dev_new = open(SHADOW_DEV, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, f->dev_new);
 	f->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);

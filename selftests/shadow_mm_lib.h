@@ -67,6 +67,9 @@
 #ifndef MAP_HUGETLB
 #define MAP_HUGETLB		0x40000
 #endif
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE		0x08	/* a map type, Linux 6.11 on */
+#endif
 #ifndef MAP_SYNC
 #define MAP_SYNC		0x80000
 #endif
@@ -469,6 +472,16 @@ static inline __u32 running_kernel_version(void)
 }
 
 /*
+ * Do the module and the running kernel both map MAP_DROPPABLE (Linux
+ * 6.11 on)? Elsewhere that map type is -EINVAL on both sides.
+ */
+static inline bool shadow_droppable(void)
+{
+	return shadow_rules_since(6, 11) &&
+	       running_kernel_version() >= (6 << 16 | 11 << 8);
+}
+
+/*
  * SHADOW_MM_RECLAIM on an address-space fd, or SHADOW_DEV_RECLAIM when
  * @mfd is a device fd and @dev is true; 0 or -errno, the struct the
  * kernel wrote back in *@out when @out is not NULL.
@@ -618,6 +631,8 @@ static const struct {
 	{ "uw", 0x00001000ULL /* UFFD_WP */ },
 	/* 6.12's alone: 6.1 shows VM_LOCKONFAULT as "??". */
 	{ "lf", SHADOW_VM_LOCKONFAULT },
+	/* 6.11 on: MAP_DROPPABLE. */
+	{ "dp", SHADOW_VM_DROPPABLE },
 };
 
 /*
@@ -636,6 +651,8 @@ static inline __u64 shadow_vm_flags_named(void)
 		mask |= shadow_vm_flag_names[i].flag;
 	if (!shadow_rules_since(6, 12))
 		mask &= ~SHADOW_VM_LOCKONFAULT;
+	if (!shadow_droppable())
+		mask &= ~SHADOW_VM_DROPPABLE;
 	return mask;
 }
 

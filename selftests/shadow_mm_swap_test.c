@@ -26,6 +26,7 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1754,6 +1755,262 @@ TEST_F(swap, madvise_lru_locked)
 	EXPECT_EQ(P | WR | EX,
 		  shadow_page(_metadata, self->mfd, BASE).flags & STATE);
 	EXPECT_EQ(0, DELTA(swap_slots));
+}
+
+/*
+ * MAP_DROPPABLE (Linux 6.11's map type 0x08) against the real kernel:
+ * where both know it, the flags of the VMA (smaps' VmFlags, "dp") and
+ * where it splits and merges; its errors (MAP_LOCKED, MAP_GROWSDOWN, a
+ * file: EINVAL); mlock leaves it unlocked; MADV_KEEPONFORK and MADV_DODUMP
+ * refuse it. On 6.1 the map type is EINVAL on both sides.
+ */
+#define DP	(MAP_DROPPABLE | MAP_ANONYMOUS)
+#define DP_FLAGS	(SHADOW_VM_READ | SHADOW_VM_WRITE | SHADOW_VM_MAYREAD | \
+			 SHADOW_VM_MAYWRITE | SHADOW_VM_MAYEXEC | \
+			 SHADOW_VM_NORESERVE | SHADOW_VM_WIPEONFORK | \
+			 SHADOW_VM_DONTDUMP | SHADOW_VM_DROPPABLE)
+
+/* The real mmap(2)'s errno for @flags, the mapping undone; 0 on success. */
+static int real_mmap_err(int flags, int fd)
+{
+	void *p = mmap(NULL, 4 * PAGE, RW, flags, fd, 0);
+
+	if (p == MAP_FAILED)
+		return errno;
+	munmap(p, 4 * PAGE);
+	return 0;
+}
+
+/*
+ * The VMAs of [@real, @real + @len) and of [@addr, @addr + @len) in the
+ * shadow space agree: as many, at the same offsets, with the same named
+ * flags; the real ones' number.
+ */
+static int expect_same_vmas(struct __test_metadata *_metadata, int mfd,
+			    unsigned char *real, unsigned long addr,
+			    unsigned long len)
+{
+	struct shadow_region r[8], s[8];
+	int i, nr, ns;
+
+	nr = shadow_real_regions((unsigned long)real,
+				 (unsigned long)real + len, r);
+	ns = shadow_regions(mfd, addr, addr + len, s);
+	EXPECT_EQ(nr, ns);
+	for (i = 0; i < nr && i < ns; i++) {
+		EXPECT_EQ(r[i].start - (unsigned long)real, s[i].start - addr);
+		EXPECT_EQ(r[i].end - (unsigned long)real, s[i].end - addr);
+		EXPECT_EQ(r[i].flags, s[i].flags) TH_LOG("VMA %d", i);
+		EXPECT_EQ(0, r[i].unknown);
+		EXPECT_EQ(0, s[i].unknown);
+	}
+	return nr;
+}
+
+TEST_F(swap, map_droppable)
+{
+	struct shadow_mm_mmap m = {
+		.size = sizeof(m), .addr = BASE + 16 * PAGE, .len = PAGE,
+		.prot = RW, .map_flags = MAP_DROPPABLE | MAP_FIXED,
+	};
+	struct shadow_region r[2];
+	unsigned char *real;
+	int fd, err;
+
+	err = _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, DP | FIXED, NULL);
+	if (!shadow_droppable()) {
+		EXPECT_EQ(EINVAL, real_mmap_err(DP, -1));
+		EXPECT_EQ(-EINVAL, err);
+		return;
+	}
+	ASSERT_EQ(0, err);
+	real = mmap(NULL, 4 * PAGE, RW, DP, -1, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	ASSERT_EQ(1, expect_same_vmas(_metadata, self->mfd, real, BASE,
+				      4 * PAGE));
+	ASSERT_EQ(1, shadow_real_regions((unsigned long)real,
+					 (unsigned long)real + 4 * PAGE, r));
+	EXPECT_EQ(DP_FLAGS, r[0].flags & ~SHADOW_VM_SOFTDIRTY);
+
+	/* Over the middle of a private mapping: it splits, no merge. */
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 4 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	ASSERT_EQ(real, mmap(real, 4 * PAGE, RW, PRIV | FIXED, -1, 0));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + PAGE, 2 * PAGE, RW,
+				  DP | FIXED, NULL));
+	ASSERT_EQ(real + PAGE, mmap(real + PAGE, 2 * PAGE, RW, DP | FIXED,
+				    -1, 0));
+	EXPECT_EQ(3, expect_same_vmas(_metadata, self->mfd, real, BASE,
+				      4 * PAGE));
+	/* Next to a droppable one: they merge. */
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE + 3 * PAGE, PAGE, RW,
+				  DP | FIXED, NULL));
+	ASSERT_EQ(real + 3 * PAGE, mmap(real + 3 * PAGE, PAGE, RW, DP | FIXED,
+					-1, 0));
+	EXPECT_EQ(2, expect_same_vmas(_metadata, self->mfd, real, BASE,
+				      4 * PAGE));
+
+	/* mlock leaves it unlocked, and succeeds; the advice that refuse. */
+	EXPECT_EQ(0, mlock(real, 4 * PAGE));
+	EXPECT_EQ(0, _shadow_mlock(self->mfd, BASE, 4 * PAGE, 0));
+	EXPECT_EQ(2, expect_same_vmas(_metadata, self->mfd, real, BASE,
+				      4 * PAGE));
+	EXPECT_EQ(0, munlock(real, 4 * PAGE));
+	EXPECT_EQ(0, _shadow_munlock(self->mfd, BASE, 4 * PAGE));
+	EXPECT_EQ(-1, madvise(real + PAGE, PAGE, MADV_KEEPONFORK));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, BASE + PAGE, PAGE,
+					   MADV_KEEPONFORK));
+	EXPECT_EQ(-1, madvise(real + PAGE, PAGE, MADV_DODUMP));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-EINVAL, _shadow_madvise(self->mfd, BASE + PAGE, PAGE,
+					   MADV_DODUMP));
+	EXPECT_EQ(2, expect_same_vmas(_metadata, self->mfd, real, BASE,
+				      4 * PAGE));
+	EXPECT_EQ(0, munmap(real, 4 * PAGE));
+
+	/* The errors: EINVAL on both. */
+	EXPECT_EQ(EINVAL, real_mmap_err(DP | MAP_LOCKED, -1));
+	EXPECT_EQ(-EINVAL, _shadow_mmap(self->mfd, BASE + 8 * PAGE, PAGE, RW,
+					DP | FIXED | MAP_LOCKED, NULL));
+	EXPECT_EQ(EINVAL, real_mmap_err(DP | MAP_GROWSDOWN, -1));
+	EXPECT_EQ(-EINVAL, _shadow_mmap(self->mfd, BASE + 8 * PAGE, PAGE, RW,
+					DP | FIXED | MAP_GROWSDOWN, NULL));
+	fd = memfd_create("droppable", 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, 4 * PAGE));
+	EXPECT_EQ(EINVAL, real_mmap_err(MAP_DROPPABLE, fd));
+	if (shadow_features(self->dev) & SHADOW_MM_FEATURE_FILE) {
+		m.fd = fd;
+		EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_MMAP, &m));
+	}
+	close(fd);
+}
+
+/*
+ * Reclaim drops the pages of droppable memory, written or not, without
+ * swap (try_to_unmap_one's VM_DROPPABLE case): they read zeroes after,
+ * no swap slot is taken, out_lazyfreed and pglazyfreed count them. The
+ * real kernel's MADV_PAGEOUT drops them the same. A fork's child gets
+ * the mapping empty (VM_WIPEONFORK), on both, by either kind of fork.
+ */
+TEST_F(swap, droppable_reclaim_and_fork)
+{
+	const int n = 4;
+	unsigned char data[4 * PAGE], zero[4 * PAGE], *real;
+	struct shadow_page_info pg[4];
+	struct shadow_mm_reclaim r;
+	long lf = lazyfreed();
+	int child, odf, status;
+	pid_t pid;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	if (!shadow_droppable()) {
+		EXPECT_EQ(-EINVAL, _shadow_mmap(self->mfd, BASE, n * PAGE, RW,
+						DP | FIXED, NULL));
+		return;
+	}
+	fill_random(data, sizeof(data), 21);
+	memset(zero, 0, sizeof(zero));
+
+	ASSERT_EQ(0, prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0));
+	real = mmap(NULL, n * PAGE, RW, DP, -1, 0);
+	ASSERT_NE(MAP_FAILED, real);
+	memcpy(real, data, sizeof(data));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(memcmp(real, zero, sizeof(zero)) ? 1 : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, status) TH_LOG("the real child saw the parent's data");
+	EXPECT_EQ(0, memcmp(real, data, sizeof(data)));
+	ASSERT_EQ(0, madvise(real, n * PAGE, MADV_PAGEOUT));
+	EXPECT_EQ(0, memcmp(real, zero, sizeof(zero)));
+	EXPECT_EQ(0, munmap(real, n * PAGE));
+
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, n * PAGE, RW, DP | FIXED,
+				  NULL));
+	write_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+	for (odf = 0; odf < 2; odf++) {
+		child = _shadow_fork(self->mfd, odf ? SHADOW_FORK_ODF : 0,
+				     NULL);
+		ASSERT_LE(0, child);
+		walk(_metadata, child, BASE, n, pg);
+		expect_state(_metadata, pg, 0, n, 0, -1);
+		expect_bytes(_metadata, child, BASE, zero, sizeof(zero));
+		close(child);
+	}
+	expect_bytes(_metadata, self->mfd, BASE, data, sizeof(data));
+
+	/* Dirty, and dropped all the same. */
+	walk(_metadata, self->mfd, BASE, n, pg);
+	expect_state(_metadata, pg, 0, n, P | WR | EX, 1);
+	r = age_reclaim(_metadata, self->mfd, BASE, n * PAGE);
+	expect_out(_metadata, &r, (struct want){
+		.scanned = n, .unmapped = n, .reclaimed = n });
+	EXPECT_EQ(n, r.out_lazyfreed);
+	EXPECT_EQ(n, lazyfreed() - lf);
+	EXPECT_EQ(0, DELTA(swap_slots));
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_swapents);
+	walk(_metadata, self->mfd, BASE, n, pg);
+	expect_state(_metadata, pg, 0, n, 0, -1);
+	expect_bytes(_metadata, self->mfd, BASE, zero, sizeof(zero));
+
+	/* Written again, and again dropped, never swap backed. */
+	write_bytes(_metadata, self->mfd, BASE + PAGE, data, PAGE);
+	r = age_reclaim(_metadata, self->mfd, BASE, n * PAGE);
+	EXPECT_EQ(0, r.out_swapped_out);
+	EXPECT_EQ(1, r.out_lazyfreed);
+	EXPECT_EQ(1, r.out_reclaimed);
+	EXPECT_EQ(n + 1, lazyfreed() - lf);
+	EXPECT_EQ(0, DELTA(swap_slots));
+	expect_bytes(_metadata, self->mfd, BASE, zero, sizeof(zero));
+}
+
+/*
+ * out_lazyfreed is an output added to struct shadow_mm_reclaim: a
+ * caller of the first size gets the rest written and no more; one of
+ * today's size gets it, whatever it held.
+ */
+TEST_F(swap, reclaim_out_lazyfreed_size)
+{
+	const size_t ver0 = offsetof(struct shadow_mm_reclaim, out_lazyfreed);
+	struct shadow_mm_reclaim r;
+
+	if (self->no_swap)
+		SKIP(return, NO_SWAP);
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, 2 * PAGE, RW, PRIV_FIXED,
+				  NULL));
+	write_bytes(_metadata, self->mfd, BASE, "ab", 2);
+	write_bytes(_metadata, self->mfd, BASE + PAGE, "cd", 2);
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 2 * PAGE, MADV_FREE));
+	reclaim(_metadata, self->mfd, SHADOW_RECLAIM_AGE, BASE, 2 * PAGE);
+
+	/* The first version: out_lazyfreed's bytes are not touched. */
+	memset(&r, 0, sizeof(r));
+	r.size = ver0;
+	r.addr = BASE;
+	r.len = PAGE;
+	r.out_lazyfreed = 0x5a5a;
+	ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_RECLAIM, &r));
+	EXPECT_EQ(1, r.out_reclaimed);
+	EXPECT_EQ(0x5a5a, r.out_lazyfreed);
+
+	/* Today's: filled in, whatever it held. */
+	memset(&r, 0, sizeof(r));
+	r.size = sizeof(r);
+	r.addr = BASE + PAGE;
+	r.len = PAGE;
+	r.out_lazyfreed = 0x5a5a;
+	ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_RECLAIM, &r));
+	EXPECT_EQ(1, r.out_reclaimed);
+	EXPECT_EQ(1, r.out_lazyfreed);
+
+	/* A size below the first version's: EINVAL. */
+	r.size = ver0 - 8;
+	EXPECT_EQ(-EINVAL, shadow_ioctl(self->mfd, SHADOW_MM_RECLAIM, &r));
 }
 
 TEST_HARNESS_MAIN

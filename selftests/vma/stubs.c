@@ -275,12 +275,11 @@ int shadow_vfs_punch_hole(struct shadow_address_space *mapping, loff_t offset,
 }
 
 void shadow_madvise_cold_or_pageout_range(struct shadow_mm *mm,
-					  struct shadow_vma *vma,
 					  unsigned long start, unsigned long end,
 					  bool pageout)
 {
 	shadow_mmap_assert_locked(mm);
-	shadow_warn_on(start < vma->vm_start || end > vma->vm_end);
+	shadow_warn_on(start >= end);
 }
 
 void shadow_mm_populate(struct shadow_mm *mm, unsigned long start,

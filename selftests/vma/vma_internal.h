@@ -87,6 +87,7 @@
 #define VM_SOFTDIRTY	SHADOW_VM_SOFTDIRTY
 #define VM_HUGEPAGE	SHADOW_VM_HUGEPAGE
 #define VM_NOHUGEPAGE	SHADOW_VM_NOHUGEPAGE
+#define VM_DROPPABLE	SHADOW_VM_DROPPABLE
 #define VM_HUGETLB	0
 
 #define VM_IO		SHADOW_VM_IO
@@ -157,6 +158,11 @@ void harness_warn(const char *cond, const char *file, int line);
 		harness_warn(#cond, __FILE__, __LINE__);		\
 	__warn_cond;							\
 })
+
+/* <linux/compiler_attributes.h>'s, which tools/include lacks. */
+#ifndef fallthrough
+#define fallthrough	__attribute__((__fallthrough__))
+#endif
 
 /*
  * The layout code follows the mm rules of the kernel whose maple tree the

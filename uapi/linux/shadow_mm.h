@@ -286,6 +286,16 @@ struct shadow_mm_create {
  * that is not a regular file), -EPERM (PROT_EXEC on a noexec mount),
  * -EINVAL (MAP_HUGETLB, MAP_GROWSDOWN). The VMA holds the file: it is
  * released when the last VMA mapping it goes.
+ *
+ * On a module loaded into Linux 6.11 or later, the map type
+ * MAP_DROPPABLE (0x08) maps private anonymous memory as that kernel does:
+ * SHADOW_VM_DROPPABLE | SHADOW_VM_WIPEONFORK | SHADOW_VM_DONTDUMP |
+ * SHADOW_VM_NORESERVE, its pages discarded by reclaim even when written
+ * (they read zeroes after), never swapped; -EINVAL with MAP_LOCKED,
+ * MAP_GROWSDOWN or a file. A failed page allocation in it fails the
+ * access with -ENOMEM, where the kernel would let the process retry the
+ * access instead of invoking the OOM killer. On 6.1 that map type is
+ * -EINVAL.
  */
 struct shadow_mm_mmap {
 	__u32 size;
@@ -368,6 +378,7 @@ struct shadow_mm_exit {
 #define SHADOW_VM_SOFTDIRTY	0x08000000ULL
 #define SHADOW_VM_HUGEPAGE	0x20000000ULL
 #define SHADOW_VM_NOHUGEPAGE	0x40000000ULL
+#define SHADOW_VM_DROPPABLE	0x10000000000ULL	/* Linux 6.11 on */
 
 /* Kinds of backing of a VMA, in struct shadow_vma_info.backing. */
 enum shadow_vma_backing {
@@ -1027,10 +1038,17 @@ struct shadow_mm_brk {
  * @out_written: pages whose contents were written to the swap device
  *               (dirty, or never written before); a clean page still
  *               in the swap cache is dropped without a write
- * @out_reclaimed: pages freed, the sum of the two kinds above, and the
- *                 page-cache pages of files the engine unmapped and let
- *                 go (they stay in their file's page cache, marked dirty
- *                 when a PTE was)
+ * @out_reclaimed: pages freed: those swapped out or written from their
+ *                 object above, the lazyfree ones (@out_lazyfreed), and
+ *                 the page-cache pages of files the engine unmapped and
+ *                 let go (they stay in their file's page cache, marked
+ *                 dirty when a PTE was)
+ * @out_lazyfreed: private anonymous pages discarded without swap, as
+ *                 debugfs swap's pglazyfreed counts them: MADV_FREE
+ *                 pages not written since, and MAP_DROPPABLE pages
+ *                 written or not (Linux 6.11 on). Added after the first
+ *                 version of the struct: an older, shorter struct is not
+ *                 written past its @size
  *
  * Reclaim after mm/vmscan.c: every present page of the range (or of the
  * whole address space; for SHADOW_DEV_RECLAIM, of every address space on
@@ -1059,6 +1077,7 @@ struct shadow_mm_reclaim {
 	__aligned_u64 out_shmem;
 	__aligned_u64 out_written;
 	__aligned_u64 out_reclaimed;
+	__aligned_u64 out_lazyfreed;
 };
 
 #define SHADOW_MM_RECLAIM	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_RECLAIM)
