@@ -278,7 +278,7 @@ static inline int _shadow_walk_raw(int mfd, __u64 addr, __u64 nr,
 {
 	struct shadow_mm_walk w = {
 		.size = sizeof(w), .addr = addr, .nr_pages = nr,
-		.pages = (uintptr_t)pages,
+		.pages = (uintptr_t)pages, .rec_size = sizeof(*pages),
 	};
 
 	return shadow_ioctl(mfd, SHADOW_MM_WALK, &w);

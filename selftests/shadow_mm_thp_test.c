@@ -21,8 +21,8 @@
 
 #define DBG		"/sys/kernel/debug/shadow_mm"
 #define WIN		0x100000000000UL
-#define MB		(1UL << 20)
-#define THP_SMAPS_MAX	(1 << 20)
+#define MB		0x100000UL
+#define THP_SMAPS_MAX	(1024 * 1024)
 
 #ifndef MAP_STACK
 #define MAP_STACK	0x20000
@@ -342,8 +342,13 @@ static bool real_map(int fd)
 
 	for (i = 0; i < ARRAY_SIZE(thp_cases); i++) {
 		const struct thp_case *c = &thp_cases[i];
-		char *p = mmap((void *)(WIN + c->off), c->len, case_prot(c),
-			       c->flags | MAP_FIXED, c->file ? fd : -1, 0);
+		int map_fd = -1;
+		char *p;
+
+		if (c->file)
+			map_fd = fd;
+		p = mmap((void *)(WIN + c->off), c->len, case_prot(c),
+			 c->flags | MAP_FIXED, map_fd, 0);
 
 		if (p == MAP_FAILED)
 			return false;
@@ -378,8 +383,11 @@ static int shadow_map(int mfd, int fd)
 		struct shadow_mm_mmap m = {
 			.size = sizeof(m), .addr = WIN + c->off, .len = c->len,
 			.prot = case_prot(c), .map_flags = c->flags | MAP_FIXED,
-			.fd = c->file ? fd : -1,
+			.fd = -1,
 		};
+
+		if (c->file)
+			m.fd = fd;
 
 		ret = shadow_ioctl(mfd, SHADOW_MM_MMAP, &m);
 		if (ret)
@@ -455,7 +463,7 @@ static bool mthp_default(void)
  * own, so the prctl ends with it).
  */
 static void compare_with_real(struct __test_metadata *_metadata,
-			      FIXTURE_DATA(thp) *self, const char *mode,
+			      FIXTURE_DATA(thp) * self, const char *mode,
 			      bool disable)
 {
 	char *real, *shadow, word[16];
@@ -547,7 +555,7 @@ TEST_F(thp, map_stack_nohugepage)
 	ASSERT_EQ(0, smaps_field(real, a, "VmFlags:", r, sizeof(r)));
 	ASSERT_EQ(0, smaps_field(shadow, a, "VmFlags:", s, sizeof(s)));
 	EXPECT_STREQ(r, s);
-	EXPECT_EQ(shadow_rules_since(6, 7), strstr(s, " nh") != NULL);
+	EXPECT_EQ(shadow_rules_since(6, 7), !!strstr(s, " nh"));
 	/* The engine's own answer, whatever the host's sysfs mode. */
 	ASSERT_EQ(0, smaps_field(shadow, a, "THPeligible:", s, sizeof(s)));
 	EXPECT_EQ(shadow_rules_since(6, 7) ? 0 : 1, atoi(s));
