@@ -91,6 +91,40 @@ static int shadow_odf_show(struct seq_file *m, void *v)
 DEFINE_SHOW_ATTRIBUTE(shadow_odf);
 
 /*
+ * thp: the transparent huge page events since the module was loaded, one
+ * "name value" line each, named as in /proc/vmstat.
+ */
+static int shadow_thp_show(struct seq_file *m, void *v)
+{
+	static const struct {
+		const char *name;
+		atomic_long_t *counter;
+	} lines[] = {
+		{ "thp_fault_alloc", &shadow_counters.thp_fault_alloc },
+		{ "thp_fault_fallback", &shadow_counters.thp_fault_fallback },
+		{ "thp_fault_fallback_charge",
+		  &shadow_counters.thp_fault_fallback_charge },
+		{ "thp_split_pmd", &shadow_counters.thp_split_pmd },
+		{ "thp_split_page", &shadow_counters.thp_split_page },
+		{ "thp_split_page_failed",
+		  &shadow_counters.thp_split_page_failed },
+		{ "thp_deferred_split_page",
+		  &shadow_counters.thp_deferred_split_page },
+		{ "thp_zero_page_alloc", &shadow_counters.thp_zero_page_alloc },
+		{ "thp_zero_page_alloc_failed",
+		  &shadow_counters.thp_zero_page_alloc_failed },
+		{ "thp_swpout_fallback", &shadow_counters.thp_swpout_fallback },
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(lines); i++)
+		seq_printf(m, "%s %ld\n", lines[i].name,
+			   atomic_long_read(lines[i].counter));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shadow_thp);
+
+/*
  * swap: the shadow swap device (/proc/swaps and the pswpin/pswpout lines
  * of /proc/vmstat): its size and the slots in use, in pages, and the
  * pages read from and written to it since the module was loaded; and the
@@ -276,6 +310,8 @@ void shadow_debugfs_init(void)
 			    &shadow_filemap_fops);
 	debugfs_create_file("odf", 0400, shadow_debugfs_root, NULL,
 			    &shadow_odf_fops);
+	debugfs_create_file("thp", 0400, shadow_debugfs_root, NULL,
+			    &shadow_thp_fops);
 }
 
 /**

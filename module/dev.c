@@ -23,7 +23,8 @@
 				 SHADOW_MM_FEATURE_FILE |	\
 				 SHADOW_MM_FEATURE_BATCH |	\
 				 SHADOW_MM_FEATURE_ODF |	\
-				 SHADOW_MM_FEATURE_LAYOUT)
+				 SHADOW_MM_FEATURE_LAYOUT |	\
+				 SHADOW_MM_FEATURE_THP)
 
 /**
  * struct shadow_dev_file - one open of /dev/shadow_mm
@@ -54,7 +55,7 @@ int shadow_ucmd_respond(struct shadow_ucmd *ucmd, size_t cmd_len)
 /* The first record sizes must be ones shadow_rec_size() accepts. */
 static_assert(sizeof(struct shadow_mm_batch_op) == SHADOW_BATCH_OP_SIZE_VER0);
 static_assert(sizeof(struct shadow_vma_info) == SHADOW_VMA_INFO_SIZE_VER0);
-static_assert(sizeof(struct shadow_page_info) == SHADOW_PAGE_INFO_SIZE_VER0);
+static_assert(sizeof(struct shadow_page_info) == SHADOW_PAGE_INFO_SIZE_VER1);
 
 /**
  * shadow_rec_size() - the record size of an array command
@@ -213,6 +214,7 @@ static int shadow_dev_create(struct shadow_ucmd *ucmd)
 	if (IS_ERR(mm))
 		return PTR_ERR(mm);
 	mm->mmap_legacy = cmd->flags & SHADOW_CREATE_LEGACY_LAYOUT;
+	shadow_thp_mm_init(mm);
 	trace_shadow_mm_create(mm, 0);
 	shadow_debugfs_mm_add(mm);
 	return shadow_task_publish(ucmd, mm, &cmd->out_id, sizeof(*cmd));

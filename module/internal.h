@@ -49,6 +49,18 @@ extern bool shadow_odf_always;
  * @pt_breaks: shares broken by copying the table, since load
  * @pt_takeovers: shares broken by taking the table over (its count was
  *                down to 1), since load
+ * @thp_fault_alloc: faults that mapped a new huge page, since load (the
+ *                   THP counters are /proc/vmstat's, of the same names)
+ * @thp_fault_fallback: huge page faults that fell back to small pages
+ * @thp_fault_fallback_charge: of those, the ones the engine's charge
+ *                             (metadata, max_pages_per_mm) refused
+ * @thp_split_pmd: PMD leaves split into PTE tables
+ * @thp_split_page: huge pages split into small pages
+ * @thp_split_page_failed: huge page splits that failed
+ * @thp_deferred_split_page: huge pages queued for a deferred split
+ * @thp_zero_page_alloc: huge zero pages allocated
+ * @thp_zero_page_alloc_failed: huge zero page allocations that failed
+ * @thp_swpout_fallback: huge pages reclaim split before swapping them out
  */
 struct shadow_counters {
 	atomic_long_t mms;
@@ -67,6 +79,16 @@ struct shadow_counters {
 	atomic_long_t pt_shared;
 	atomic_long_t pt_breaks;
 	atomic_long_t pt_takeovers;
+	atomic_long_t thp_fault_alloc;
+	atomic_long_t thp_fault_fallback;
+	atomic_long_t thp_fault_fallback_charge;
+	atomic_long_t thp_split_pmd;
+	atomic_long_t thp_split_page;
+	atomic_long_t thp_split_page_failed;
+	atomic_long_t thp_deferred_split_page;
+	atomic_long_t thp_zero_page_alloc;
+	atomic_long_t thp_zero_page_alloc_failed;
+	atomic_long_t thp_swpout_fallback;
 };
 
 extern struct shadow_counters shadow_counters;
@@ -688,6 +710,25 @@ int shadow_reclaim_check(const struct shadow_mm_reclaim *rc);
 unsigned long shadow_sys_mremap(struct shadow_mm *mm, unsigned long addr,
 				unsigned long old_len, unsigned long new_len,
 				unsigned long flags, unsigned long new_addr);
+
+/*
+ * huge_memory.c: the transparent huge page policy of an address space,
+ * struct shadow_mm's @thp_mode (the modes of
+ * /sys/kernel/mm/transparent_hugepage/enabled, the uapi's SHADOW_MM_THP_*)
+ */
+enum shadow_thp {
+	SHADOW_THP_NEVER = SHADOW_MM_THP_NEVER,
+	SHADOW_THP_MADVISE = SHADOW_MM_THP_MADVISE,
+	SHADOW_THP_ALWAYS = SHADOW_MM_THP_ALWAYS,
+};
+
+void shadow_thp_mm_init(struct shadow_mm *mm);
+void shadow_thp_mm_copy(struct shadow_mm *mm, struct shadow_mm *oldmm);
+u64 shadow_thp_flags(struct shadow_mm *mm);
+bool shadow_transhuge_vma_suitable(struct shadow_vma *vma,
+				   unsigned long addr);
+bool shadow_hugepage_vma_check(struct shadow_vma *vma, unsigned long vm_flags,
+			       bool smaps, bool in_pf);
 
 /* fork.c */
 int shadow_dup_mmap(struct shadow_mm *mm, struct shadow_mm *oldmm, bool odf);

@@ -29,7 +29,9 @@ static unsigned long shadow_calc_vm_prot_bits(unsigned long prot)
 static unsigned long shadow_calc_vm_flag_bits(unsigned long flags)
 {
 	return (flags & MAP_GROWSDOWN ? VM_GROWSDOWN : 0) |
-	       (flags & MAP_LOCKED ? VM_LOCKED : 0);
+	       (flags & MAP_LOCKED ? VM_LOCKED : 0) |
+	       (SHADOW_RULE_MAP_STACK_NOHUGEPAGE && flags & MAP_STACK ?
+		VM_NOHUGEPAGE : 0);
 }
 
 /* Linux raises a hint below mmap_min_addr to it (round_hint_to_min). */

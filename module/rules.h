@@ -127,4 +127,14 @@
 #define VM_DROPPABLE	VM_NONE
 #endif
 
+/*
+ * 6.7, calc_vm_flag_bits(): a mapping made with MAP_STACK gets
+ * VM_NOHUGEPAGE ("nh" in smaps' VmFlags), in a kernel built with
+ * transparent huge pages, so a thread stack never gets a huge page; it
+ * then merges only with VMAs that have the flag too. 6.1 ignores
+ * MAP_STACK.
+ */
+#define SHADOW_RULE_MAP_STACK_NOHUGEPAGE	(SHADOW_KERNEL_SINCE(6, 7) && \
+						 SHADOW_RULES_THP)
+
 #endif /* _SHADOW_RULES_H */

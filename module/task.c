@@ -281,6 +281,7 @@ static int shadow_task_fork(struct shadow_ucmd *ucmd)
 		if (IS_ERR(mm))
 			return PTR_ERR(mm);
 		mm->mmap_legacy = ucmd->mm->mmap_legacy;
+		shadow_thp_mm_copy(mm, ucmd->mm);
 		trace_shadow_mm_create(mm, ucmd->mm->id);
 		ret = shadow_dup_mmap(mm, ucmd->mm,
 				      cmd->flags & SHADOW_FORK_ODF ||
@@ -478,6 +479,41 @@ static int shadow_task_set_mm_map(struct shadow_ucmd *ucmd)
 	return 0;
 }
 
+/*
+ * SHADOW_MM_SET_THP: the space's sysfs THP settings and prctl
+ * PR_SET_THP_DISABLE (which sets MMF_DISABLE_THP under mmap_lock held for
+ * writing, as here); without a SHADOW_THP_SET_* flag it only reports.
+ */
+static int shadow_task_set_thp(struct shadow_ucmd *ucmd)
+{
+	struct shadow_mm_thp *cmd = ucmd->cmd;
+	struct shadow_mm *mm = ucmd->mm;
+
+	if (cmd->flags & ~(SHADOW_THP_SET_MODE | SHADOW_THP_SET_DISABLE |
+			   SHADOW_THP_SET_USE_ZERO_PAGE) ||
+	    cmd->__reserved || cmd->out_mode || cmd->out_disable ||
+	    cmd->out_use_zero_page || cmd->__reserved2)
+		return -EINVAL;
+	if ((cmd->flags & SHADOW_THP_SET_MODE && cmd->mode > SHADOW_THP_ALWAYS) ||
+	    (cmd->flags & SHADOW_THP_SET_DISABLE && cmd->disable > 1) ||
+	    (cmd->flags & SHADOW_THP_SET_USE_ZERO_PAGE &&
+	     cmd->use_zero_page > 1))
+		return -EINVAL;
+	if (shadow_mmap_write_lock_killable(mm))
+		return -EINTR;
+	if (cmd->flags & SHADOW_THP_SET_MODE)
+		WRITE_ONCE(mm->thp_mode, cmd->mode);
+	if (cmd->flags & SHADOW_THP_SET_DISABLE)
+		WRITE_ONCE(mm->thp_disable, cmd->disable);
+	if (cmd->flags & SHADOW_THP_SET_USE_ZERO_PAGE)
+		WRITE_ONCE(mm->thp_use_zero_page, cmd->use_zero_page);
+	cmd->out_mode = mm->thp_mode;
+	cmd->out_disable = mm->thp_disable;
+	cmd->out_use_zero_page = mm->thp_use_zero_page;
+	shadow_mmap_write_unlock(mm);
+	return shadow_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 static int shadow_task_fault(struct shadow_ucmd *ucmd)
 {
 	struct shadow_mm_fault *cmd = ucmd->cmd;
@@ -614,6 +650,9 @@ static const struct shadow_ioctl_op shadow_task_ops[] = {
 	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_SET_MM_MAP,
 			SHADOW_MM_SET_MM_MAP, shadow_task_set_mm_map,
 			struct shadow_mm_set_mm_map, env_end),
+	SHADOW_IOCTL_OP(SHADOW_MM_CMD_MMAP, SHADOW_MM_CMD_SET_THP,
+			SHADOW_MM_SET_THP, shadow_task_set_thp,
+			struct shadow_mm_thp, __reserved2),
 };
 
 /**

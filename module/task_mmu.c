@@ -459,6 +459,7 @@ void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
 	st->out_env_start = mm->env_start;
 	st->out_env_end = mm->env_end;
 	st->out_layout_flags = mm->mmap_legacy ? SHADOW_CREATE_LEGACY_LAYOUT : 0;
+	st->out_thp_flags = shadow_thp_flags(mm);
 	spin_lock(&mm->page_table_lock);
 	st->out_rss_anon = mm->rss_anon;
 	st->out_rss_shmem = mm->rss_shmem;
@@ -474,6 +475,10 @@ void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
 	st->out_swapins = mm->swapins;
 	st->out_swapouts = mm->swapouts;
 	st->out_shared_ptes = shadow_nr_shared_ptes(mm);
+	st->out_anon_thps = mm->anon_thps;
+	st->out_thp_fault_alloc = mm->thp_fault_alloc;
+	st->out_thp_fault_fallback = mm->thp_fault_fallback;
+	st->out_thp_split_pmd = mm->thp_split_pmd;
 	spin_unlock(&mm->page_table_lock);
 }
 
@@ -736,6 +741,7 @@ static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
 			     const struct shadow_mem_size_stats *mss)
 {
 	char line[SHADOW_MAPS_LINE_MAX];
+	bool eligible;
 
 	seq_write(m, line, shadow_show_map_vma(vma, line, sizeof(line)));
 	SHADOW_SEQ_PUT_DEC("Size:           ", vma->vm_end - vma->vm_start);
@@ -767,10 +773,11 @@ static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
 	SHADOW_SEQ_PUT_DEC(" kB\nLocked:         ",
 			   mss->pss_locked >> SHADOW_PSS_SHIFT);
 	seq_puts(m, " kB\n");
+	eligible = shadow_hugepage_vma_check(vma, vma->vm_flags, true, false);
 	if (SHADOW_RULE_SMAPS_612_FORMAT)
-		seq_printf(m, "THPeligible:    %8u\n", 0);
+		seq_printf(m, "THPeligible:    %8u\n", eligible);
 	else
-		seq_puts(m, "THPeligible:    0\n");
+		seq_printf(m, "THPeligible:    %d\n", eligible);
 	shadow_show_smap_vma_flags(m, vma);
 }
 

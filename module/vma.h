@@ -140,6 +140,14 @@ enum shadow_special_mapping {
  * @nr_swapents: swap entries in the page tables (MM_SWAPENTS)
  * @swapins: pages brought back from swap by faults here
  * @swapouts: PTEs here that try_to_unmap turned into swap entries
+ * @thp_fault_alloc: faults that mapped a new huge page (THP_FAULT_ALLOC)
+ * @thp_fault_fallback: huge page faults that fell back to small pages
+ *                      (THP_FAULT_FALLBACK)
+ * @thp_split_pmd: PMD leaves split into PTE tables (THP_SPLIT_PMD)
+ * @anon_thps: PMD leaves mapping a huge page now (smaps' AnonHugePages)
+ * @thp_mode: enum shadow_thp: the space's transparent_hugepage/enabled
+ * @thp_disable: PR_SET_THP_DISABLE (MMF_DISABLE_THP): no huge page at all
+ * @thp_use_zero_page: the space's transparent_hugepage/use_zero_page
  * @id: small stable id for traces, maps and debugfs
  * @owner_uid: the user it is charged to (max_mms_per_user), in the
  *             initial user namespace
@@ -155,9 +163,10 @@ enum shadow_special_mapping {
  *               there is none
  * @async_put_work: runs the teardown of shadow_mmput_async()
  * @mmap_lock: protects @mm_mt, the VMAs in it, @def_flags, @map_count,
- *             the layout counters and the break (mm.c's lock tree)
+ *             the layout counters, the break and the THP policy (mm.c's
+ *             lock tree)
  * @page_table_lock: protects the page tables, the table and rss counts,
- *                   the fault and swap counters
+ *                   the fault, swap and THP counters
  *
  * The fields are grouped by the lock that guards them, each lock after its
  * group.
@@ -189,6 +198,9 @@ struct shadow_mm {
 	unsigned long brk;
 	unsigned long start_code, end_code, start_data, end_data;
 	unsigned long start_stack, arg_start, arg_end, env_start, env_end;
+	u8 thp_mode;
+	bool thp_disable;
+	bool thp_use_zero_page;
 	struct rw_semaphore mmap_lock;	/* protects the above */
 
 	unsigned long nr_puds;
@@ -204,6 +216,10 @@ struct shadow_mm {
 	unsigned long nr_swapents;
 	unsigned long swapins;
 	unsigned long swapouts;
+	unsigned long thp_fault_alloc;
+	unsigned long thp_fault_fallback;
+	unsigned long thp_split_pmd;
+	unsigned long anon_thps;
 	spinlock_t page_table_lock;	/* protects the above and the tables */
 
 	/* Under shadow_mmlist_lock (mm.c): */

@@ -920,6 +920,39 @@ static int parse_brk(struct parser *p, struct cmd *c)
 	return 0;
 }
 
+/* thp LABEL [never|madvise|always] [disable=0|1] [zero=0|1] */
+static int parse_thp(struct parser *p, struct cmd *c)
+{
+	static const char *const words[] = {
+		"never", "madvise", "always", NULL,
+	};
+	struct token t;
+
+	if (nargs(p, c, 1, 2))
+		return -1;
+	c->mm = parse_label(p, &p->pos[0]);
+	if (c->mm < 0)
+		return -1;
+	if (p->npos == 2) {
+		c->mode = parse_word(p, &p->pos[1], "never, madvise or always",
+				     words);
+		if (c->mode < 0)
+			return -1;
+		c->flags |= SHADOW_THP_SET_MODE;
+	}
+	if (option(p, "disable", &t)) {
+		c->flags |= SHADOW_THP_SET_DISABLE;
+		if (parse_expr(p, &t, "disable=0|1", &c->e[0]))
+			return -1;
+	}
+	if (option(p, "zero", &t)) {
+		c->flags |= SHADOW_THP_SET_USE_ZERO_PAGE;
+		if (parse_expr(p, &t, "zero=0|1", &c->e[1]))
+			return -1;
+	}
+	return 0;
+}
+
 static int parse_touch(struct parser *p, struct cmd *c)
 {
 	static const char *const words[] = { "read", "write", "exec", NULL };
@@ -1738,6 +1771,8 @@ static const struct name_val page_flag_names[] = {
 	{ "swapcache", SHADOW_PAGE_SWAPCACHE },
 	{ "file", SHADOW_PAGE_FILE },
 	{ "pt-shared", SHADOW_PAGE_PT_SHARED },
+	{ "thp", SHADOW_PAGE_THP },
+	{ "pmd-mapped", SHADOW_PAGE_PMD_MAPPED },
 	{ }
 };
 
@@ -1769,6 +1804,7 @@ static int run_walk(struct cmd *c)
 		if (!pages)
 			return -ENOMEM;
 		w.pages = (uintptr_t)pages;
+		w.rec_size = sizeof(*pages);
 	}
 	ret = do_ioctl(fd, SHADOW_MM_WALK, &w);
 	for (i = 0; !ret && i < w.nr_pages; i++) {
@@ -1794,6 +1830,36 @@ static int run_walk(struct cmd *c)
 	}
 	free(pages);
 	return ret;
+}
+
+static int run_thp(struct cmd *c)
+{
+	static const char *const modes[] = { "never", "madvise", "always" };
+	struct shadow_mm_thp t = { .size = sizeof(t), .flags = c->flags,
+				   .mode = c->mode };
+	int fd = mm_fd(c, c->mm), ret;
+	__u64 v = 0;
+
+	if (fd < 0)
+		return RUN_FATAL;
+	if (c->flags & SHADOW_THP_SET_DISABLE) {
+		if (eval(&c->e[0], &v))
+			return RUN_FATAL;
+		t.disable = v;
+	}
+	if (c->flags & SHADOW_THP_SET_USE_ZERO_PAGE) {
+		if (eval(&c->e[1], &v))
+			return RUN_FATAL;
+		t.use_zero_page = v;
+	}
+	ret = do_ioctl(fd, SHADOW_MM_SET_THP, &t);
+	if (ret)
+		return ret;
+	if (!cli.replay)
+		printf("thp=%s disable=%u zero=%u\n",
+		       t.out_mode < 3 ? modes[t.out_mode] : "?",
+		       t.out_disable, t.out_use_zero_page);
+	return 0;
 }
 
 static int run_stats(struct cmd *c)
@@ -2619,6 +2685,9 @@ static const struct cmd_type cmd_types[] = {
 	{ "brk", "brk LABEL [ADDR | start=ADDR]",
 	  parse_brk, run_brk, SHADOW_MM_CMD_BRK,
 	  "SHADOW_MM_BRK", true, true, false },
+	{ "thp", "thp LABEL [never|madvise|always] [disable=0|1] [zero=0|1]",
+	  parse_thp, run_thp, SHADOW_MM_CMD_SET_THP,
+	  "SHADOW_MM_SET_THP", true, true, false },
 	{ "touch", "touch LABEL ADDR LEN read|write|exec",
 	  parse_touch, run_touch, SHADOW_MM_CMD_FAULT,
 	  "SHADOW_MM_FAULT", true, true, false },

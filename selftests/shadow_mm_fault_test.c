@@ -602,7 +602,8 @@ TEST_F(pt, walk_rec_size)
 		ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
 		for (j = 0; j < n; j++)
 			EXPECT_EQ(0, memcmp(&ref[j], buf + j * stride,
-					    sizeof(ref[j]))) {
+					    stride < sizeof(ref[j]) ?
+					    stride : sizeof(ref[j]))) {
 				TH_LOG("rec_size %u, page %lu", good[i], j);
 			}
 		/* Zero past the kernel's record, nothing past the last. */

@@ -675,6 +675,33 @@ static void fill_set_mm_map(struct fuzz *f, void *p)
 	s->env_end = pick_addr(f);
 }
 
+static void fill_set_thp(struct fuzz *f, void *p)
+{
+	struct shadow_mm_thp *s = p;
+
+	s->flags = pick_flags(f, SHADOW_THP_SET_MODE | SHADOW_THP_SET_DISABLE |
+			      SHADOW_THP_SET_USE_ZERO_PAGE);
+	s->mode = rnd_below(&f->r, f->sane ? 3 : 5);
+	s->disable = rnd_below(&f->r, f->sane ? 2 : 3);
+	s->use_zero_page = rnd_below(&f->r, f->sane ? 2 : 3);
+	s->__reserved = pick_reserved(f);
+	s->__reserved2 = pick_reserved(f);
+}
+
+static bool bad_set_thp(struct fuzz *f, const void *p)
+{
+	const struct shadow_mm_thp *s = p;
+
+	return (s->flags & ~(SHADOW_THP_SET_MODE | SHADOW_THP_SET_DISABLE |
+			     SHADOW_THP_SET_USE_ZERO_PAGE)) ||
+	       s->__reserved || s->__reserved2 || s->out_mode ||
+	       s->out_disable || s->out_use_zero_page ||
+	       (s->flags & SHADOW_THP_SET_MODE && s->mode > 2) ||
+	       (s->flags & SHADOW_THP_SET_DISABLE && s->disable > 1) ||
+	       (s->flags & SHADOW_THP_SET_USE_ZERO_PAGE &&
+		s->use_zero_page > 1);
+}
+
 static void fill_munmap(struct fuzz *f, void *p)
 {
 	struct shadow_mm_munmap *s = p;
@@ -1199,6 +1226,8 @@ static const struct cmd cmds[] = {
 	CMD(1, SET_MM_MAP, shadow_mm_set_mm_map,
 	    FULL(shadow_mm_set_mm_map), false, false, EI, fill_set_mm_map,
 	    bad_flags_only),
+	CMD(1, SET_THP, shadow_mm_thp, FULL(shadow_mm_thp), false, true, 0,
+	    fill_set_thp, bad_set_thp),
 };
 
 #define NR_CMDS		ARRAY_SIZE(cmds)

@@ -281,7 +281,7 @@ static inline int _shadow_walk_raw(int mfd, __u64 addr, __u64 nr,
 {
 	struct shadow_mm_walk w = {
 		.size = sizeof(w), .addr = addr, .nr_pages = nr,
-		.pages = (uintptr_t)pages,
+		.pages = (uintptr_t)pages, .rec_size = sizeof(*pages),
 	};
 
 	return shadow_ioctl(mfd, SHADOW_MM_WALK, &w);
@@ -376,6 +376,25 @@ static inline int _shadow_fork(int mfd, unsigned int flags, __u32 *id)
 	if (id)
 		*id = f.out_id;
 	return fd;
+}
+
+/*
+ * SHADOW_MM_SET_THP: set the fields whose SHADOW_THP_SET_* bit is in
+ * @flags, and read the policy back into *@out (may be NULL); 0 or -errno.
+ */
+static inline int _shadow_set_thp(int mfd, unsigned int flags, __u32 mode,
+				  __u32 disable, __u32 use_zero_page,
+				  struct shadow_mm_thp *out)
+{
+	struct shadow_mm_thp t = {
+		.size = sizeof(t), .flags = flags, .mode = mode,
+		.disable = disable, .use_zero_page = use_zero_page,
+	};
+	int ret = shadow_ioctl(mfd, SHADOW_MM_SET_THP, &t);
+
+	if (!ret && out)
+		*out = t;
+	return ret;
 }
 
 /* mremap: 0 with the new address in *out, or -errno. */
@@ -798,6 +817,97 @@ static inline int shadow_regions(int mfd, unsigned long lo, unsigned long hi,
 	while (i < nr && (v[i].start < lo || v[i].end > hi))
 		i++;
 	return i == nr ? n : -1;
+}
+
+/*
+ * The running kernel's transparent huge pages: its sysfs mode (the
+ * bracketed word of .../enabled) saved, set and restored by tests that
+ * compare THP behaviour (root only; absent without CONFIG_TRANSPARENT_
+ * HUGEPAGE, as in the debug kernels), and /proc/kpageflags of a page of
+ * this process.
+ */
+#define THP_SYSFS		"/sys/kernel/mm/transparent_hugepage"
+#define THP_SYSFS_ENABLED	THP_SYSFS "/enabled"
+
+/* The bracketed word of a THP sysfs file into @word; -1 if unreadable. */
+static inline int thp_sysfs_word(const char *path, char *word, size_t size)
+{
+	char buf[256], *l, *r;
+
+	if (shadow_slurp(path, buf, sizeof(buf)) < 0)
+		return -1;
+	l = strchr(buf, '[');
+	r = l ? strchr(l, ']') : NULL;
+	if (!r || (size_t)(r - l) > size)
+		return -1;
+	*r = 0;
+	snprintf(word, size, "%s", l + 1);
+	return 0;
+}
+
+/* Does the running kernel have THP (its sysfs directory)? */
+static inline bool thp_sysfs_present(void)
+{
+	return access(THP_SYSFS_ENABLED, R_OK) == 0;
+}
+
+/* Save the mode of enabled into @saved (16 bytes); -1 without THP. */
+static inline int thp_sysfs_save(char *saved, size_t size)
+{
+	return thp_sysfs_word(THP_SYSFS_ENABLED, saved, size);
+}
+
+/* Write @mode ("always", "madvise", "never") to enabled; -errno. */
+static inline int thp_sysfs_set(const char *mode)
+{
+	int fd = open(THP_SYSFS_ENABLED, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, mode, strlen(mode)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Put the mode thp_sysfs_save() saved back, if it saved one. */
+static inline void thp_sysfs_restore(const char *saved)
+{
+	if (saved[0])
+		thp_sysfs_set(saved);
+}
+
+/* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h) */
+#define KPF_COMPOUND_HEAD	15
+#define KPF_COMPOUND_TAIL	16
+#define KPF_ANON		12
+#define KPF_HUGE		17
+#define KPF_THP			22
+#define KPF_ZERO_PAGE		24
+
+/* What kpageflags_of() gives for a page it cannot read. */
+#define KPF_UNKNOWN		(~0ULL)
+
+/*
+ * The /proc/kpageflags word of the page mapped at @addr in this process,
+ * through its pagemap PFN (root only: PFNs read 0 otherwise); KPF_UNKNOWN
+ * when nothing is mapped there or the files cannot be read.
+ */
+static inline __u64 kpageflags_of(unsigned long addr)
+{
+	__u64 e = pagemap_entry(addr), flags;
+	int fd;
+
+	if (!(e & PM_PRESENT) || !(e & PM_PFN))
+		return KPF_UNKNOWN;
+	fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return KPF_UNKNOWN;
+	if (pread(fd, &flags, sizeof(flags), (e & PM_PFN) * sizeof(flags)) !=
+	    sizeof(flags))
+		flags = KPF_UNKNOWN;
+	close(fd);
+	return flags;
 }
 
 #endif /* _SHADOW_MM_LIB_H */

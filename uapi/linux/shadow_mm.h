@@ -101,6 +101,7 @@ enum {
 	SHADOW_MM_CMD_MSYNC = 0x23,
 	SHADOW_MM_CMD_BATCH = 0x24,
 	SHADOW_MM_CMD_SET_MM_MAP = 0x25,
+	SHADOW_MM_CMD_SET_THP = 0x26,
 };
 
 /*
@@ -116,7 +117,11 @@ enum {
  * and the exec stack of SHADOW_MM_MMAP (SHADOW_MMAP_VDSO, SHADOW_MMAP_VVAR,
  * SHADOW_MMAP_STACK, @start_stack), the legacy layout of
  * SHADOW_CREATE_LEGACY_LAYOUT, SHADOW_MM_SET_MM_MAP and the layout fields
- * of struct shadow_mm_stats from @out_start_code on.
+ * of struct shadow_mm_stats from @out_start_code on; THP for the
+ * transparent huge page policy of an address space (SHADOW_MM_SET_THP,
+ * smaps' THPeligible, the fields of struct shadow_mm_stats from
+ * @out_anon_thps on, and those of struct shadow_page_info from @head_id
+ * on; no huge page is mapped yet: they read 0).
  */
 #define SHADOW_MM_FEATURE_VMA		_BITULL(0)
 #define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
@@ -130,6 +135,7 @@ enum {
 #define SHADOW_MM_FEATURE_BATCH		_BITULL(9)
 #define SHADOW_MM_FEATURE_ODF		_BITULL(10)
 #define SHADOW_MM_FEATURE_LAYOUT	_BITULL(11)
+#define SHADOW_MM_FEATURE_THP		_BITULL(12)
 
 /**
  * struct shadow_mm_api - ioctl(SHADOW_MM_API)
@@ -527,6 +533,18 @@ struct shadow_mm_get_maps {
  * @out_layout_flags: SHADOW_CREATE_LEGACY_LAYOUT when mappings go
  *                    bottom-up (@out_mmap_base is then the bottom of the
  *                    area), else 0
+ * @out_anon_thps: PMD leaves mapping a transparent huge page now (smaps'
+ *                 AnonHugePages of the whole space / 2 MiB;
+ *                 SHADOW_MM_FEATURE_THP, as the fields below)
+ * @out_thp_fault_alloc: faults that mapped a new huge page
+ *                       (thp_fault_alloc of /proc/vmstat)
+ * @out_thp_fault_fallback: huge page faults that fell back to small pages
+ *                          (thp_fault_fallback)
+ * @out_thp_split_pmd: PMD leaves split into PTE tables (thp_split_pmd)
+ * @out_thp_flags: the THP policy, as struct shadow_mm_thp sets it:
+ *                 SHADOW_THP_FLAGS_MODE(@out_thp_flags) is the
+ *                 SHADOW_MM_THP_* mode, SHADOW_THP_FLAG_DISABLE and
+ *                 SHADOW_THP_FLAG_USE_ZERO_PAGE the other two
  */
 struct shadow_mm_stats {
 	__u32 size;
@@ -569,7 +587,17 @@ struct shadow_mm_stats {
 	__aligned_u64 out_env_start;
 	__aligned_u64 out_env_end;
 	__aligned_u64 out_layout_flags;
+	__aligned_u64 out_anon_thps;
+	__aligned_u64 out_thp_fault_alloc;
+	__aligned_u64 out_thp_fault_fallback;
+	__aligned_u64 out_thp_split_pmd;
+	__aligned_u64 out_thp_flags;
 };
+
+/* struct shadow_mm_stats.out_thp_flags */
+#define SHADOW_THP_FLAGS_MODE(f)	((f) & 0xff)
+#define SHADOW_THP_FLAG_DISABLE		_BITULL(8)
+#define SHADOW_THP_FLAG_USE_ZERO_PAGE	_BITULL(9)
 
 #define SHADOW_MM_GET_STATS	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_GET_STATS)
 
@@ -656,6 +684,10 @@ struct shadow_mm_access {
 /* The PTE table mapping it is shared between address spaces (ODF). */
 #define SHADOW_PAGE_PT_SHARED	_BITUL(10)
 #define SHADOW_PAGE_MMAP_EXCLUSIVE	_BITUL(11)
+/* A page of a transparent huge page, or the huge zero page (KPF_THP). */
+#define SHADOW_PAGE_THP		_BITUL(12)
+/* The record comes from a PMD leaf (a PMD-mapped huge page). */
+#define SHADOW_PAGE_PMD_MAPPED	_BITUL(13)
 /* The name of SHADOW_PAGE_ANON_EXCLUSIVE before ABI version 2. */
 #define SHADOW_PAGE_EXCLUSIVE	SHADOW_PAGE_ANON_EXCLUSIVE
 
@@ -687,6 +719,12 @@ struct shadow_mm_access {
  * @mapcount: how many PTEs, in every shadow address space, map the page;
  *            for a swap entry, the slot's swap count (swap_map: the swap
  *            PTEs and shmem objects that hold it)
+ * @head_id: the @page_id of the first page of the huge page this one is
+ *           part of (SHADOW_PAGE_THP; SHADOW_MM_FEATURE_THP); 0 for a
+ *           small page
+ * @order: log2 of the pages of that huge page (9 for 2 MiB); 0 for a
+ *         small page
+ * @__pad: 0
  *
  * The record may grow: SHADOW_MM_WALK writes @rec_size bytes per page.
  */
@@ -694,10 +732,15 @@ struct shadow_page_info {
 	__aligned_u64 page_id;
 	__u32 flags;
 	__u32 mapcount;
+	__aligned_u64 head_id;
+	__u32 order;
+	__u32 __pad;
 };
 
 /* sizeof(struct shadow_page_info) as first defined */
 #define SHADOW_PAGE_INFO_SIZE_VER0	16
+/* with @head_id and @order (SHADOW_MM_FEATURE_THP) */
+#define SHADOW_PAGE_INFO_SIZE_VER1	32
 
 /* Most pages one SHADOW_MM_WALK may report. */
 #define SHADOW_WALK_MAX_PAGES		1048576	/* 1 << 20 */
@@ -1260,5 +1303,59 @@ struct shadow_mm_set_mm_map {
 };
 
 #define SHADOW_MM_SET_MM_MAP	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_SET_MM_MAP)
+
+/* The THP modes of /sys/kernel/mm/transparent_hugepage/enabled. */
+#define SHADOW_MM_THP_NEVER	0
+#define SHADOW_MM_THP_MADVISE	1
+#define SHADOW_MM_THP_ALWAYS	2
+
+/* struct shadow_mm_thp.flags: which fields to set (none: only report). */
+#define SHADOW_THP_SET_MODE		_BITUL(0)
+#define SHADOW_THP_SET_DISABLE		_BITUL(1)
+#define SHADOW_THP_SET_USE_ZERO_PAGE	_BITUL(2)
+
+/**
+ * struct shadow_mm_thp - ioctl(SHADOW_MM_SET_THP)
+ * @size: sizeof(struct shadow_mm_thp)
+ * @flags: SHADOW_THP_SET_*: the fields below that are set; the others
+ *         are left as they are. Any other bit fails with -EINVAL
+ * @mode: with SHADOW_THP_SET_MODE, the address space's
+ *        transparent_hugepage/enabled: SHADOW_MM_THP_NEVER,
+ *        SHADOW_MM_THP_MADVISE or SHADOW_MM_THP_ALWAYS (-EINVAL otherwise)
+ * @disable: with SHADOW_THP_SET_DISABLE, prctl(PR_SET_THP_DISABLE)'s
+ *           argument: 1 disables huge pages for the whole space
+ *           (MMF_DISABLE_THP), 0 enables them again (-EINVAL otherwise)
+ * @use_zero_page: with SHADOW_THP_SET_USE_ZERO_PAGE, the space's
+ *                 transparent_hugepage/use_zero_page: 1 or 0 (-EINVAL
+ *                 otherwise)
+ * @__reserved: must be 0
+ * @out_mode: the mode after the call
+ * @out_disable: the disable bit after the call
+ * @out_use_zero_page: use_zero_page after the call
+ * @__reserved2: 0 on output
+ *
+ * The transparent huge page policy of one address space
+ * (SHADOW_MM_FEATURE_THP): what the running kernel's sysfs files and
+ * PR_SET_THP_DISABLE are to a process. A new address space takes the
+ * module parameter thp (auto: the running kernel's
+ * /sys/kernel/mm/transparent_hugepage/enabled and use_zero_page, never
+ * when the kernel has no THP); a fork child its parent's, the disable bit
+ * included (MMF_DISABLE_THP is in MMF_INIT_MASK). The policy decides
+ * smaps' THPeligible (hugepage_vma_check()).
+ */
+struct shadow_mm_thp {
+	__u32 size;
+	__u32 flags;
+	__u32 mode;
+	__u32 disable;
+	__u32 use_zero_page;
+	__u32 __reserved;
+	__u32 out_mode;
+	__u32 out_disable;
+	__u32 out_use_zero_page;
+	__u32 __reserved2;
+};
+
+#define SHADOW_MM_SET_THP	_IO(SHADOW_MM_TYPE, SHADOW_MM_CMD_SET_THP)
 
 #endif /* _UAPI_LINUX_SHADOW_MM_H */
