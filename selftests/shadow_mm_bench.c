@@ -88,6 +88,10 @@ static int new_space(void)
 
 	if (mfd < 0)
 		die("SHADOW_MM_CREATE", mfd);
+	/* Huge pages on both sides or on neither, as prctl() set them. */
+	CHECK(_shadow_set_thp(mfd, SHADOW_THP_SET_DISABLE, 0,
+			      prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1, 0,
+			      NULL));
 	return mfd;
 }
 

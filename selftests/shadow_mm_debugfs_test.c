@@ -860,6 +860,9 @@ TEST_F(debugfs, pagetables_after_fork)
 	int child, n;
 	__u32 cid = 0;
 
+	/* The runs of PTE-level entries: no PMD leaves. */
+	ASSERT_EQ(0, _shadow_thp_disable(self->mfd));
+
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, start, span, RW, PRIV_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, start, 4 * PAGE,

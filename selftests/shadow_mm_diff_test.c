@@ -833,7 +833,10 @@ static int world_start(struct world *w, int dev)
 	if (twin_mode)
 		return world_start_real(&twin, dev);
 	w->s[0].mfd = ioctl(dev, SHADOW_MM_CREATE, &c);
+	/* The real process runs with PR_SET_THP_DISABLE: so does the space. */
 	if (w->s[0].mfd < 0 ||
+	    _shadow_set_thp(w->s[0].mfd, SHADOW_THP_SET_DISABLE, 0, 1, 0,
+			    NULL) ||
 	    _shadow_mmap(w->s[0].mfd, WIN_TOP, PAGE, PROT_NONE,
 			 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 			 NULL)) {

@@ -97,6 +97,9 @@
 #ifndef PR_SET_THP_DISABLE
 #define PR_SET_THP_DISABLE	41
 #endif
+#ifndef PR_GET_THP_DISABLE
+#define PR_GET_THP_DISABLE	42
+#endif
 
 #define PM_PRESENT	0x8000000000000000ULL	/* bit 63 */
 #define PM_PFN		0x007fffffffffffffULL	/* bits 0-54 */
@@ -395,6 +398,16 @@ static inline int _shadow_set_thp(int mfd, unsigned int flags, __u32 mode,
 	if (!ret && out)
 		*out = t;
 	return ret;
+}
+
+/*
+ * The space at @mfd maps 4 KiB pages only, as a process that called
+ * prctl(PR_SET_THP_DISABLE): for tests of PTE tables and of what fills
+ * them, whatever the module parameter thp or the running kernel says.
+ */
+static inline int _shadow_thp_disable(int mfd)
+{
+	return _shadow_set_thp(mfd, SHADOW_THP_SET_DISABLE, 0, 1, 0, NULL);
 }
 
 /* mremap: 0 with the new address in *out, or -errno. */

@@ -530,6 +530,8 @@ TEST_F(mremap, page_tables_follow)
 	struct shadow_mm_stats st0, st;
 	__u64 out;
 
+	/* PTE tables that move: no PMD leaves. */
+	ASSERT_EQ(0, _shadow_thp_disable(self->mfd));
 	st0 = shadow_stats(_metadata, self->mfd);
 	/* Two PTE tables' worth, one page written in each. */
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, base, 2 * pmd, RW, PRIV | FIXED,

@@ -35,6 +35,8 @@ FIXTURE_SETUP(odf)
 	ASSERT_TRUE(shadow_features(self->dev) & SHADOW_MM_FEATURE_ODF);
 	self->mfd = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, self->mfd);
+	/* PTE tables are what on-demand fork shares: no PMD leaves. */
+	ASSERT_EQ(0, _shadow_thp_disable(self->mfd));
 }
 
 FIXTURE_TEARDOWN(odf)
@@ -569,6 +571,8 @@ FIXTURE_SETUP(odf_span)
 	ASSERT_TRUE(shadow_features(self->dev) & SHADOW_MM_FEATURE_ODF);
 	self->mfd = _shadow_create(self->dev, 0, NULL);
 	ASSERT_LE(0, self->mfd);
+	/* PTE tables are what on-demand fork shares: no PMD leaves. */
+	ASSERT_EQ(0, _shadow_thp_disable(self->mfd));
 }
 
 FIXTURE_TEARDOWN(odf_span)

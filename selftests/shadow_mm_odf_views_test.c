@@ -474,6 +474,10 @@ static void take_snap(struct __test_metadata *_metadata,
 			if (w[i].flags & SHADOW_PAGE_SWAP)
 				key |= 1ULL << 63;
 			w[i].page_id = idmap_get(&pages_map, key);
+			/* A THP's head is a page id too (0: none). */
+			if (w[i].head_id)
+				w[i].head_id = idmap_get(&pages_map,
+							 w[i].head_id);
 			s->pt_shared[g] += !!(w[i].flags &
 					      SHADOW_PAGE_PT_SHARED);
 			w[i].flags &= ~SHADOW_PAGE_PT_SHARED;
@@ -519,6 +523,7 @@ static const struct {
 	{ SHADOW_PAGE_SWAPCACHE, "swapcache" }, { SHADOW_PAGE_FILE, "file" },
 	{ SHADOW_PAGE_PT_SHARED, "pt-shared" },
 	{ SHADOW_PAGE_MMAP_EXCLUSIVE, "mmap-excl" },
+	{ SHADOW_PAGE_THP, "thp" }, { SHADOW_PAGE_PMD_MAPPED, "pmd-mapped" },
 };
 
 static const char *flag_names(__u32 flags, char *buf, size_t size)
@@ -532,7 +537,7 @@ static const char *flag_names(__u32 flags, char *buf, size_t size)
 			len += snprintf(buf + len, size - len, "%s%s",
 					len ? "|" : "", page_flags[i].name);
 	for (i = 0; i < 32; i++)
-		if (flags & ~((1U << 12) - 1) & (1U << i))
+		if (flags & ~((1U << 14) - 1) & (1U << i))
 			len += snprintf(buf + len, size - len, "%sbit%u",
 					len ? "|" : "", i);
 	if (!len)

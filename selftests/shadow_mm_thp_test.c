@@ -606,7 +606,10 @@ TEST_F(thp, eligible_engine_policy)
 	free(text);
 }
 
-/* The walk's records are 32 bytes now; a small page's THP fields are 0. */
+/*
+ * The walk's records are 32 bytes now: a small page's THP fields are 0;
+ * a THP's pages name their head and order.
+ */
 TEST_F(thp, walk_record_thp_fields)
 {
 	struct shadow_page_info rec[2];
@@ -616,6 +619,8 @@ TEST_F(thp, walk_record_thp_fields)
 	};
 
 	ASSERT_EQ(SHADOW_PAGE_INFO_SIZE_VER1, sizeof(rec[0]));
+	ASSERT_EQ(0, _shadow_set_thp(self->mfd, SHADOW_THP_SET_MODE,
+				     SHADOW_MM_THP_NEVER, 0, 0, NULL));
 	ASSERT_EQ(0, _shadow_mmap(self->mfd, WIN, 4 * MB, RW, PRIV_FIXED,
 				  NULL));
 	ASSERT_EQ(0, _shadow_fault(self->mfd, WIN, 1, SHADOW_FAULT_WRITE, NULL));
@@ -628,6 +633,21 @@ TEST_F(thp, walk_record_thp_fields)
 	EXPECT_EQ(0, rec[0].__pad);
 	EXPECT_EQ(0, rec[1].flags);
 	EXPECT_EQ(0, rec[1].head_id);
+
+	/* The next aligned 2 MiB, with THP always: one leaf. */
+	ASSERT_EQ(0, _shadow_set_thp(self->mfd, SHADOW_THP_SET_MODE,
+				     SHADOW_MM_THP_ALWAYS, 0, 0, NULL));
+	w.addr = (WIN + 2 * MB - 1) / (2 * MB) * (2 * MB) + 2 * MB;
+	ASSERT_EQ(0, _shadow_fault(self->mfd, w.addr, 1, SHADOW_FAULT_WRITE,
+				   NULL));
+	memset(rec, 0xff, sizeof(rec));
+	ASSERT_EQ(0, shadow_ioctl(self->mfd, SHADOW_MM_WALK, &w));
+	EXPECT_EQ(SHADOW_PAGE_THP | SHADOW_PAGE_PMD_MAPPED,
+		  rec[1].flags & (SHADOW_PAGE_THP | SHADOW_PAGE_PMD_MAPPED));
+	EXPECT_EQ(rec[0].page_id, rec[1].head_id);
+	EXPECT_EQ(rec[0].page_id + 1, rec[1].page_id);
+	EXPECT_EQ(9, rec[1].order);
+	EXPECT_EQ(0, rec[1].__pad);
 }
 
 /* debugfs thp: the module's counters, all there (0 without huge pages). */
