@@ -91,8 +91,8 @@ static int shadow_odf_show(struct seq_file *m, void *v)
 DEFINE_SHOW_ATTRIBUTE(shadow_odf);
 
 /*
- * thp: the transparent huge page events since the module was loaded, one
- * "name value" line each, named as in /proc/vmstat.
+ * thp: the transparent huge pages alive (thp), then the events since the
+ * module was loaded, one "name value" line each, named as in /proc/vmstat.
  */
 static int shadow_thp_show(struct seq_file *m, void *v)
 {
@@ -100,6 +100,7 @@ static int shadow_thp_show(struct seq_file *m, void *v)
 		const char *name;
 		atomic_long_t *counter;
 	} lines[] = {
+		{ "thp", &shadow_counters.thp },
 		{ "thp_fault_alloc", &shadow_counters.thp_fault_alloc },
 		{ "thp_fault_fallback", &shadow_counters.thp_fault_fallback },
 		{ "thp_fault_fallback_charge",
@@ -117,6 +118,8 @@ static int shadow_thp_show(struct seq_file *m, void *v)
 	};
 	int i;
 
+	/* A teardown shadow_mmput_async() queued still holds its THPs. */
+	shadow_mmput_async_flush();
 	for (i = 0; i < ARRAY_SIZE(lines); i++)
 		seq_printf(m, "%s %ld\n", lines[i].name,
 			   atomic_long_read(lines[i].counter));

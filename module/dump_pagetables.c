@@ -163,6 +163,15 @@ static int shadow_ptdump_pte_entry(pte_t *pte, unsigned long addr,
 	return 0;
 }
 
+/* A 2 MiB leaf shows at the PMD level, with PSE, as the kernel's ptdump. */
+static int shadow_ptdump_huge_pmd_entry(unsigned long pmd, unsigned long addr,
+					unsigned long next,
+					struct shadow_pagewalk *walk)
+{
+	shadow_note_page(walk->private, addr, SHADOW_DEPTH_PMD, pmd);
+	return 0;
+}
+
 static int shadow_ptdump_hole(unsigned long addr, unsigned long next,
 			      int depth, struct shadow_pagewalk *walk)
 {
@@ -175,6 +184,7 @@ static const struct shadow_pagewalk_ops shadow_ptdump_ops = {
 	.pud_entry = shadow_ptdump_pud_entry,
 	.pmd_entry = shadow_ptdump_pmd_entry,
 	.pte_entry = shadow_ptdump_pte_entry,
+	.huge_pmd_entry = shadow_ptdump_huge_pmd_entry,
 	.pte_hole = shadow_ptdump_hole,
 };
 

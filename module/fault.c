@@ -391,9 +391,9 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 	 * Only our mapping holds it, but for the swap cache, which lets go
 	 * when no swap PTE holds the slot any more (folio_free_swap).
 	 */
-	if (atomic_read(&sp->refs) <= 1 + !!READ_ONCE(sp->swap) &&
+	if (shadow_page_refs(sp) <= 1 + !!READ_ONCE(sp->swap) &&
 	    (!READ_ONCE(sp->swap) || shadow_try_to_free_swap(page)) &&
-	    atomic_read(&sp->refs) == 1) {
+	    shadow_page_refs(sp) == 1) {
 		/*
 		 * It is exclusively ours now, and moves to our anon_vma
 		 * (page_move_anon_rmap).
@@ -525,8 +525,10 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 						unsigned long addr,
 						unsigned int flags)
 {
+	unsigned long *pmd, val;
 	pte_t *pte, entry;
 	bool shared;
+	int ret;
 
 	/*
 	 * The pages of a special mapping (the vDSO image, the vvar data)
@@ -537,6 +539,21 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 		return -EFAULT;
 	if (shadow_file_beyond_eof(vma, addr))
 		return shadow_file_fault_beyond_eof(mm, vma, addr, flags);
+
+	/* The PMD level first: a THP, or a leaf that is there already. */
+	pmd = shadow_pmd_entry(mm, addr, true);
+	if (!pmd)
+		return -ENOMEM;
+	val = READ_ONCE(*pmd);
+	ret = SHADOW_VM_FAULT_FALLBACK;
+	if (!val && shadow_hugepage_vma_check(vma, vma->vm_flags, false, true))
+		ret = shadow_do_huge_pmd_anonymous_page(mm, vma, addr, pmd,
+							flags);
+	else if (shadow_pmd_trans_huge(val))
+		ret = shadow_huge_pmd_fault(mm, vma, addr, pmd, flags);
+	if (ret != SHADOW_VM_FAULT_FALLBACK)
+		return ret;
+
 	if (!(flags & SHADOW_FAULT_WRITE)) {
 		/*
 		 * A read of a PTE that a table shared by on-demand fork

@@ -197,6 +197,29 @@ static shadow_flow int shadow_share_pte_table(struct shadow_mm *dst_mm,
 	return 0;
 }
 
+/*
+ * copy_pmd_range()'s leaf case: a PMD leaf of the parent is copied whole
+ * (copy_huge_pmd()); a leaf lies inside one VMA (its fault checked that),
+ * so the VMA copying it is the only one that meets it. Returns -EAGAIN
+ * when the entry is no leaf.
+ */
+static int shadow_copy_pmd_leaf(struct shadow_mm *dst_mm,
+				struct shadow_mm *src_mm, unsigned long addr,
+				unsigned long *copied)
+{
+	unsigned long *src_pmd = shadow_pmd_entry(src_mm, addr, false);
+	unsigned long *dst_pmd;
+
+	if (!src_pmd || !shadow_pmd_trans_huge(READ_ONCE(*src_pmd)))
+		return -EAGAIN;
+	dst_pmd = shadow_pmd_entry(dst_mm, addr, true);
+	if (!dst_pmd)
+		return -ENOMEM;
+	return shadow_copy_huge_pmd(dst_mm, src_mm,
+				    addr & ~(SHADOW_PMD_SIZE - 1), dst_pmd,
+				    src_pmd, copied);
+}
+
 /**
  * shadow_copy_page_range() - copy the PTEs of @src_vma into the child
  * @dst_mm: the child
@@ -223,14 +246,16 @@ static shadow_flow int shadow_copy_page_range(struct shadow_mm *dst_mm,
 		return 0;
 	do {
 		next = shadow_pmd_addr_end(addr, src_vma->vm_end);
-		if (odf && shadow_odf_table(src_mm, src_vma, addr, &last)) {
+		/* A leaf is copied whole: there is no table to share. */
+		err = shadow_copy_pmd_leaf(dst_mm, src_mm, addr, copied);
+		if (err == -EAGAIN && odf &&
+		    shadow_odf_table(src_mm, src_vma, addr, &last))
 			/* The table's last VMA shares it for all of them. */
 			err = last ? shadow_share_pte_table(dst_mm, src_mm,
 							    addr, copied) : 0;
-		} else {
+		else if (err == -EAGAIN)
 			err = shadow_copy_pte_range(dst_mm, src_mm, src_vma,
 						    addr, next, copied);
-		}
 		if (err)
 			return err;
 		addr = next;

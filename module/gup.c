@@ -277,8 +277,9 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 				int *err)
 {
 	unsigned int flags = write ? SHADOW_FAULT_WRITE : 0;
+	unsigned long *leaf;
 	struct page *page;
-	pte_t *pte, entry;
+	pte_t *pte, entry, head;
 
 	shadow_mmap_assert_locked(mm);
 	for (;;) {
@@ -295,6 +296,16 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 		spin_lock(&mm->page_table_lock);
 		pte = shadow_pte_lookup_locked(mm, addr, &shared);
 		entry = pte ? shadow_pte_view(mm, pte, shared) : __pte(0);
+		/* follow_trans_huge_pmd(): a leaf's page at @addr. */
+		leaf = pte ? NULL : shadow_pmd_entry(mm, addr, false);
+		if (leaf && shadow_pmd_trans_huge(*leaf))
+			entry = shadow_huge_pmd_subpage_pte(*leaf, addr);
+		else
+			leaf = NULL;
+		/* can_follow_write_pmd() asks a leaf's head page. */
+		head = leaf ? shadow_huge_pmd_subpage_pte(*leaf, addr &
+							  ~(SHADOW_PMD_SIZE - 1)) :
+			      entry;
 		/*
 		 * A write through a shared table faults, and so does a read
 		 * that FOLL_TOUCH would make young there: the fault breaks
@@ -303,7 +314,7 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 		if (pte_present(entry) &&
 		    !(shared && (write || !pte_young(entry))) &&
 		    !shadow_file_pte_stale(vma, entry) &&
-		    (!write || shadow_can_follow_write_pte(entry, vma, force))) {
+		    (!write || shadow_can_follow_write_pte(head, vma, force))) {
 			page = pte_special(entry) ? NULL : pte_page(entry);
 			if (page)
 				shadow_get_page(page);
@@ -314,7 +325,11 @@ struct page *shadow_follow_page(struct shadow_mm *mm, struct shadow_vma *vma,
 			entry = pte_mkyoung(entry);
 			if (write)
 				entry = pte_mkdirty(entry);
-			if (!shared)
+			if (leaf)
+				WRITE_ONCE(*leaf, *leaf | (pte_val(entry) &
+					   (_PAGE_ACCESSED | _PAGE_DIRTY |
+					    _PAGE_SOFT_DIRTY)));
+			else if (!shared)
 				shadow_set_pte(pte, entry);
 			spin_unlock(&mm->page_table_lock);
 			*err = 0;

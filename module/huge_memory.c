@@ -1,8 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Transparent huge pages of shadow address spaces, after Linux 6.1's
- * mm/huge_memory.c: for now the policy only, which the PMD-sized
- * anonymous huge pages will follow.
+ * Transparent huge pages of shadow address spaces: PMD leaves mapping a
+ * 2 MiB folio of private anonymous memory, or the huge zero page, after
+ * mm/huge_memory.c of Linux 6.1 (do_huge_pmd_anonymous_page(),
+ * do_huge_pmd_wp_page(), copy_huge_pmd(), zap_huge_pmd() and
+ * __split_huge_pmd()).
+ *
+ * A leaf is the native x86-64 entry: the folio's pfn with _PAGE_PSE and
+ * the VMA's protection bits. Like the kernel, every leaf comes with a
+ * deposited PTE table (pgtable_trans_huge_deposit(), one list per address
+ * space under its page_table_lock, as without split PMD locks), counted
+ * in nr_ptes: a split never allocates and never fails. Walkers that write
+ * PTEs split a leaf on their way (shadow_pte_unshare()); the fault, fork,
+ * zap and the views handle leaves whole.
  *
  * The policy is per address space: the mode of
  * /sys/kernel/mm/transparent_hugepage/enabled (always, madvise, never), its
@@ -14,14 +24,24 @@
  * MMF_DISABLE_THP). SHADOW_MM_SET_THP changes it, under mmap_lock held for
  * writing; readers hold mmap_lock.
  *
- * The engine's THP code does not depend on CONFIG_TRANSPARENT_HUGEPAGE: a
- * kernel without it runs the same code once SHADOW_MM_SET_THP asks for it.
+ * The engine does not depend on CONFIG_TRANSPARENT_HUGEPAGE and uses none
+ * of the kernel's THP state: a kernel without it runs the same code once
+ * SHADOW_MM_SET_THP asks for it. The huge zero page is the engine's own
+ * (the kernel's is not exported), freed when the last address space that
+ * mapped it goes.
+ *
+ * Locks: a leaf is read and written under its mm's page_table_lock, with
+ * mmap_lock held (mm.c's lock tree); the huge zero page's refcount is an
+ * atomic.
  */
 #include <linux/fs.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/string.h>
 
 #include "internal.h"
+#include "trace.h"
 
 /* The values of the module parameter thp; auto is the running kernel's. */
 enum shadow_thp_param {
@@ -256,4 +276,548 @@ bool shadow_hugepage_vma_check(struct shadow_vma *vma, unsigned long vm_flags,
 		return smaps || in_pf;
 
 	return true;
+}
+
+static struct page *shadow_huge_zero_page;
+static atomic_t shadow_huge_zero_refcount;
+
+/* get_huge_zero_page(): the engine's huge zero page, with a reference. */
+static struct page *shadow_get_huge_zero_page(void)
+{
+	struct page *zero;
+
+	for (;;) {
+		if (atomic_inc_not_zero(&shadow_huge_zero_refcount))
+			return READ_ONCE(shadow_huge_zero_page);
+		zero = alloc_pages(GFP_KERNEL | __GFP_ZERO | __GFP_NORETRY |
+				   __GFP_NOWARN, SHADOW_HPAGE_PMD_ORDER);
+		if (!zero) {
+			atomic_long_inc(&shadow_counters.thp_zero_page_alloc_failed);
+			return NULL;
+		}
+		if (!cmpxchg(&shadow_huge_zero_page, NULL, zero)) {
+			atomic_long_add(SHADOW_HPAGE_PMD_NR,
+					&shadow_counters.pages);
+			atomic_long_inc(&shadow_counters.thp_zero_page_alloc);
+			atomic_set_release(&shadow_huge_zero_refcount, 1);
+			return zero;
+		}
+		/* Another one won, or the last one is on its way out. */
+		__free_pages(zero, SHADOW_HPAGE_PMD_ORDER);
+		cpu_relax();
+	}
+}
+
+static void shadow_put_huge_zero_page(void)
+{
+	struct page *zero = READ_ONCE(shadow_huge_zero_page);
+
+	if (!atomic_dec_and_test(&shadow_huge_zero_refcount))
+		return;
+	WRITE_ONCE(shadow_huge_zero_page, NULL);
+	atomic_long_sub(SHADOW_HPAGE_PMD_NR, &shadow_counters.pages);
+	__free_pages(zero, SHADOW_HPAGE_PMD_ORDER);
+}
+
+/*
+ * mm_get_huge_zero_page(): an address space holds one reference from its
+ * first use of the huge zero page until it exits (MMF_HUGE_ZERO_PAGE).
+ */
+static struct page *shadow_mm_get_huge_zero_page(struct shadow_mm *mm)
+{
+	if (test_bit(SHADOW_MMF_HUGE_ZERO_PAGE, &mm->flags))
+		return READ_ONCE(shadow_huge_zero_page);
+	if (!shadow_get_huge_zero_page())
+		return NULL;
+	if (test_and_set_bit(SHADOW_MMF_HUGE_ZERO_PAGE, &mm->flags))
+		shadow_put_huge_zero_page();
+	return READ_ONCE(shadow_huge_zero_page);
+}
+
+/**
+ * shadow_mm_put_huge_zero_page() - a dying address space lets go of the
+ * huge zero page (mm_put_huge_zero_page)
+ * @mm: the address space, no leaf left
+ */
+void shadow_mm_put_huge_zero_page(struct shadow_mm *mm)
+{
+	if (test_bit(SHADOW_MMF_HUGE_ZERO_PAGE, &mm->flags))
+		shadow_put_huge_zero_page();
+}
+
+/**
+ * shadow_is_huge_zero_pmd() - does leaf @pmd map the huge zero page?
+ * @pmd: a PMD leaf
+ *
+ * Return: true for the huge zero page (is_huge_zero_pmd()).
+ */
+bool shadow_is_huge_zero_pmd(unsigned long pmd)
+{
+	struct page *zero = READ_ONCE(shadow_huge_zero_page);
+
+	return zero && pmd_pfn(__pmd(pmd)) == page_to_pfn(zero);
+}
+
+/**
+ * shadow_huge_pmd_page() - the page leaf @pmd maps at @addr
+ * @pmd: a PMD leaf
+ * @addr: an address of its 2 MiB
+ *
+ * Return: the subpage (of the folio or of the huge zero page).
+ */
+struct page *shadow_huge_pmd_page(unsigned long pmd, unsigned long addr)
+{
+	return pfn_to_page(pmd_pfn(__pmd(pmd)) +
+			   shadow_index(addr, PAGE_SHIFT));
+}
+
+/**
+ * shadow_huge_pmd_subpage_pte() - the PTE a split of leaf @pmd would give
+ * the page at @addr
+ * @pmd: a PMD leaf
+ * @addr: an address of its 2 MiB
+ *
+ * Return: the PTE: the subpage's pfn with the leaf's bits but _PAGE_PSE.
+ * The huge zero page's are special (the zero page's are).
+ */
+pte_t shadow_huge_pmd_subpage_pte(unsigned long pmd, unsigned long addr)
+{
+	/* pfn_pte() inverts the pfn of a PROT_NONE entry (L1TF) anew. */
+	pte_t pte = pfn_pte(pmd_pfn(__pmd(pmd)) + shadow_index(addr, PAGE_SHIFT),
+			    __pgprot(pmd_flags(__pmd(pmd)) & ~_PAGE_PSE));
+
+	return shadow_is_huge_zero_pmd(pmd) ? pte_mkspecial(pte) : pte;
+}
+
+/* pgtable_trans_huge_deposit(): keep @table for the split of a leaf. */
+static void shadow_pgtable_trans_huge_deposit(struct shadow_mm *mm,
+					      void *table)
+{
+	shadow_pt_assert_locked(mm);
+	list_add(&virt_to_page(table)->lru, &mm->pmd_huge_pte);
+}
+
+/* pgtable_trans_huge_withdraw(): a table deposited with some leaf. */
+static void *shadow_pgtable_trans_huge_withdraw(struct shadow_mm *mm)
+{
+	struct page *page;
+
+	shadow_pt_assert_locked(mm);
+	page = list_first_entry(&mm->pmd_huge_pte, struct page, lru);
+	list_del(&page->lru);
+	INIT_LIST_HEAD(&page->lru);
+	return page_address(page);
+}
+
+/*
+ * A leaf for @page with @vma's protection (mk_huge_pmd()): writable only
+ * with VM_WRITE (maybe_pmd_mkwrite()).
+ */
+static unsigned long shadow_mk_huge_pmd(struct page *page,
+					struct shadow_vma *vma, bool write)
+{
+	pte_t pte = mk_pte(page, __pgprot(vma->vm_page_prot));
+
+	if (write && (vma->vm_flags & VM_WRITE))
+		pte = shadow_pte_mkwrite(pte_mkdirty(pte));
+	return pte_val(pte_mkyoung(pte)) | _PAGE_PSE;
+}
+
+/*
+ * Is there room for 512 more pages under max_pages_per_mm? The engine's
+ * stand-in for the memcg charge of the folio (mem_cgroup_charge()).
+ */
+static bool shadow_huge_charge_ok(struct shadow_mm *mm)
+{
+	unsigned long limit = READ_ONCE(shadow_max_pages_per_mm);
+
+	shadow_pt_assert_locked(mm);
+	return !limit ||
+	       mm->rss_anon + mm->rss_shmem + SHADOW_HPAGE_PMD_NR <= limit;
+}
+
+static void shadow_thp_fallback(struct shadow_mm *mm, unsigned long addr,
+				unsigned int flags, atomic_long_t *counter)
+{
+	spin_lock(&mm->page_table_lock);
+	mm->thp_fault_fallback++;
+	spin_unlock(&mm->page_table_lock);
+	atomic_long_inc(counter);
+	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_HUGE_FALLBACK);
+}
+
+/* set_huge_zero_page(): a read fault maps the huge zero page. */
+static shadow_flow int shadow_set_huge_zero_page(struct shadow_mm *mm,
+						 struct shadow_vma *vma,
+						 unsigned long haddr,
+						 unsigned long *pmd,
+						 unsigned int flags)
+{
+	struct page *zero;
+	void *table;
+
+	table = shadow_pte_alloc_one();
+	if (!table)
+		return -ENOMEM;
+	zero = shadow_mm_get_huge_zero_page(mm);
+	if (!zero) {
+		shadow_pte_free(table);
+		shadow_thp_fallback(mm, haddr, flags,
+				    &shadow_counters.thp_fault_fallback);
+		return SHADOW_VM_FAULT_FALLBACK;
+	}
+	spin_lock(&mm->page_table_lock);
+	if (*pmd) {
+		spin_unlock(&mm->page_table_lock);
+		shadow_pte_free(table);
+		return 0;
+	}
+	shadow_pgtable_trans_huge_deposit(mm, table);
+	WRITE_ONCE(*pmd, shadow_mk_huge_pmd(zero, vma, false));
+	mm->nr_ptes++;
+	mm->min_flt++;
+	trace_shadow_mm_fault(mm, haddr, flags, SHADOW_FK_HUGE_ZERO);
+	spin_unlock(&mm->page_table_lock);
+	return 0;
+}
+
+/**
+ * shadow_do_huge_pmd_anonymous_page() - a fault in a none PMD of a VMA
+ * that may have THPs (do_huge_pmd_anonymous_page)
+ * @mm: the address space, mmap_lock held
+ * @vma: the private anonymous VMA
+ * @addr: the faulting address
+ * @pmd: its PMD entry, none when read
+ * @flags: SHADOW_FAULT_*
+ *
+ * A read maps the huge zero page when the space uses it; a write a new
+ * zeroed folio. Where the VMA does not cover the aligned 2 MiB, or the
+ * folio or its charge cannot be had, the fault falls back to 4 KiB pages
+ * (thp_fault_fallback, as VM_FAULT_FALLBACK).
+ *
+ * Return: 0, -ENOMEM, or SHADOW_VM_FAULT_FALLBACK.
+ */
+shadow_flow int shadow_do_huge_pmd_anonymous_page(struct shadow_mm *mm,
+						  struct shadow_vma *vma,
+						  unsigned long addr,
+						  unsigned long *pmd,
+						  unsigned int flags)
+{
+	unsigned long haddr = addr & ~(SHADOW_PMD_SIZE - 1);
+	struct shadow_folio *folio;
+	void *table;
+
+	if (!shadow_transhuge_vma_suitable(vma, haddr))
+		return SHADOW_VM_FAULT_FALLBACK;
+	if (shadow_anon_vma_prepare(mm, vma))
+		return -ENOMEM;
+	if (!(flags & SHADOW_FAULT_WRITE) && mm->thp_use_zero_page)
+		return shadow_set_huge_zero_page(mm, vma, haddr, pmd, flags);
+
+	folio = shadow_alloc_folio();
+	if (!folio) {
+		shadow_thp_fallback(mm, haddr, flags,
+				    &shadow_counters.thp_fault_fallback);
+		return SHADOW_VM_FAULT_FALLBACK;
+	}
+	table = shadow_pte_alloc_one();
+	if (!table) {
+		shadow_put_folio(folio);
+		return -ENOMEM;
+	}
+	shadow_folio_add_new_anon_rmap(folio, vma, haddr);
+
+	spin_lock(&mm->page_table_lock);
+	if (*pmd || !shadow_huge_charge_ok(mm)) {
+		bool raced = *pmd;
+
+		spin_unlock(&mm->page_table_lock);
+		shadow_pte_free(table);
+		shadow_put_folio(folio);
+		if (raced)
+			return 0;
+		shadow_thp_fallback(mm, haddr, flags,
+				    &shadow_counters.thp_fault_fallback_charge);
+		return SHADOW_VM_FAULT_FALLBACK;
+	}
+	atomic_set(&folio->entire_mapcount, 1);
+	shadow_pgtable_trans_huge_deposit(mm, table);
+	WRITE_ONCE(*pmd, shadow_mk_huge_pmd(folio->head, vma, true));
+	mm->rss_anon += SHADOW_HPAGE_PMD_NR;
+	mm->anon_thps++;
+	mm->nr_ptes++;
+	mm->min_flt++;
+	mm->thp_fault_alloc++;
+	atomic_long_inc(&shadow_counters.thp_fault_alloc);
+	trace_shadow_mm_fault(mm, haddr, flags, SHADOW_FK_HUGE_ANON);
+	spin_unlock(&mm->page_table_lock);
+	return 0;
+}
+
+/**
+ * shadow_huge_pmd_fault() - a fault on a present PMD leaf
+ * (do_huge_pmd_wp_page() for a write to a write-protected one, else
+ * huge_pmd_set_accessed())
+ * @mm: the address space, mmap_lock held
+ * @vma: the VMA
+ * @addr: the faulting address
+ * @pmd: the leaf's slot
+ * @flags: SHADOW_FAULT_*
+ *
+ * A write to the huge zero page, or to a THP that others map too, splits
+ * the leaf and falls back: the PTE fault then copies one 4 KiB page (6.1
+ * allocates no THP on a write fault of a present leaf). A THP only this
+ * leaf holds is reused in place.
+ *
+ * Return: 0, or SHADOW_VM_FAULT_FALLBACK after a split.
+ */
+shadow_flow int shadow_huge_pmd_fault(struct shadow_mm *mm,
+				      struct shadow_vma *vma,
+				      unsigned long addr, unsigned long *pmd,
+				      unsigned int flags)
+{
+	unsigned long haddr = addr & ~(SHADOW_PMD_SIZE - 1), val;
+	struct shadow_folio *folio;
+	int kind = SHADOW_FK_ACCESS;
+
+	spin_lock(&mm->page_table_lock);
+	val = *pmd;
+	if (!shadow_pmd_trans_huge(val)) {
+		/* Split or zapped meanwhile: the PTE path takes it. */
+		spin_unlock(&mm->page_table_lock);
+		return SHADOW_VM_FAULT_FALLBACK;
+	}
+	if ((flags & SHADOW_FAULT_WRITE) && !(val & _PAGE_RW)) {
+		if (shadow_is_huge_zero_pmd(val))
+			goto split;
+		folio = shadow_page_meta(shadow_huge_pmd_page(val, haddr))->folio;
+		if (!READ_ONCE(folio->pages[0].anon_exclusive)) {
+			if (atomic_read(&folio->refs) != 1)
+				goto split;
+			/* Only this leaf holds it: ours (page_move_anon_rmap). */
+			shadow_folio_move_anon_rmap(folio, vma);
+		}
+		/* maybe_pmd_mkwrite(): not for a FOLL_FORCE write. */
+		if (vma->vm_flags & VM_WRITE)
+			val = pte_val(shadow_pte_mkwrite(__pte(val)));
+		mm->cow_reuses++;
+		kind = SHADOW_FK_HUGE_REUSE;
+	}
+	/* touch_pmd(): accessed, and dirty on a write. */
+	val = pte_val(pte_mkyoung(__pte(val)));
+	if (flags & SHADOW_FAULT_WRITE)
+		val = pte_val(pte_mkdirty(__pte(val)));
+	WRITE_ONCE(*pmd, val);
+	if (kind == SHADOW_FK_HUGE_REUSE)
+		mm->min_flt++;
+	trace_shadow_mm_fault(mm, addr, flags, kind);
+	spin_unlock(&mm->page_table_lock);
+	return 0;
+split:
+	__shadow_split_huge_pmd_locked(mm, pmd, haddr);
+	spin_unlock(&mm->page_table_lock);
+	return SHADOW_VM_FAULT_FALLBACK;
+}
+
+/**
+ * __shadow_split_huge_pmd_locked() - replace a leaf by its deposited PTE
+ * table (__split_huge_pmd_locked)
+ * @mm: the address space, page_table_lock held
+ * @pmd: the leaf's slot
+ * @haddr: the 2 MiB-aligned address it maps
+ *
+ * Each PTE maps its page with the leaf's bits: writable, young or
+ * write-protected as the leaf was; the leaf's dirty bit goes to the pages
+ * (SetPageDirty), not to the PTEs. Each page gains a mapping and a folio
+ * reference and takes the head's anon-exclusive bit; the folio loses the
+ * leaf's entire mapping. The huge zero page becomes 512 zero-page PTEs.
+ * rss and nr_ptes stay: the table was counted with the leaf.
+ */
+void __shadow_split_huge_pmd_locked(struct shadow_mm *mm, unsigned long *pmd,
+				    unsigned long haddr)
+{
+	unsigned long val = *pmd, addr = haddr;
+	struct shadow_folio *folio = NULL;
+	bool zero = shadow_is_huge_zero_pmd(val);
+	pte_t *table, *pte;
+	int i;
+
+	shadow_pt_assert_locked(mm);
+	table = shadow_pgtable_trans_huge_withdraw(mm);
+	if (!zero)
+		folio = shadow_page_meta(shadow_huge_pmd_page(val, haddr))->folio;
+	for (i = 0, pte = table; i < SHADOW_HPAGE_PMD_NR;
+	     i++, pte++, addr += PAGE_SIZE) {
+		pte_t entry = shadow_huge_pmd_subpage_pte(val, addr);
+
+		if (zero) {
+			entry = pte_mkspecial(pfn_pte(my_zero_pfn(addr),
+						      pte_pgprot(pte_mkclean(entry))));
+		} else {
+			struct shadow_page *sp = &folio->pages[i];
+
+			entry = pte_mkclean(entry);
+			atomic_inc(&sp->mapcount);
+			WRITE_ONCE(sp->anon_exclusive,
+				   READ_ONCE(folio->pages[0].anon_exclusive));
+			if (val & _PAGE_DIRTY)
+				WRITE_ONCE(sp->dirty, true);
+		}
+		shadow_set_pte(pte, entry);
+	}
+	if (folio) {
+		atomic_add(SHADOW_HPAGE_PMD_NR - 1, &folio->refs);
+		atomic_dec(&folio->entire_mapcount);
+		mm->anon_thps--;
+	}
+	shadow_pmd_populate(mm, pmd, table);
+	mm->thp_split_pmd++;
+	atomic_long_inc(&shadow_counters.thp_split_pmd);
+	trace_shadow_mm_split_huge_pmd(mm, haddr, zero);
+}
+
+/**
+ * shadow_split_huge_pmd() - split the leaf at @addr, if it still is one
+ * (split_huge_pmd)
+ * @mm: the address space, mmap_lock held, page_table_lock not held
+ * @pmd: the PMD entry's slot
+ * @addr: an address of its 2 MiB
+ */
+shadow_flow void shadow_split_huge_pmd(struct shadow_mm *mm,
+				       unsigned long *pmd, unsigned long addr)
+{
+	spin_lock(&mm->page_table_lock);
+	if (shadow_pmd_trans_huge(*pmd))
+		__shadow_split_huge_pmd_locked(mm, pmd,
+					       addr & ~(SHADOW_PMD_SIZE - 1));
+	spin_unlock(&mm->page_table_lock);
+}
+
+/**
+ * shadow_vma_adjust_trans_huge() - a VMA boundary moves to @addr: split
+ * the leaf around it (vma_adjust_trans_huge, split_huge_pmd_if_needed)
+ * @mm: the address space, mmap_lock held for writing
+ * @addr: the new boundary
+ *
+ * A leaf maps memory of one VMA only: every change of VMA boundaries
+ * (split_vma, the merges that move one) splits a leaf the new boundary
+ * would cut. An aligned boundary cuts none.
+ */
+shadow_flow void shadow_vma_adjust_trans_huge(struct shadow_mm *mm,
+					      unsigned long addr)
+{
+	unsigned long *pmd;
+
+	if (!(addr & (SHADOW_PMD_SIZE - 1)))
+		return;
+	pmd = shadow_pmd_entry(mm, addr, false);
+	if (pmd && shadow_pmd_trans_huge(READ_ONCE(*pmd)))
+		shadow_split_huge_pmd(mm, pmd, addr);
+}
+
+/**
+ * shadow_zap_huge_pmd() - unmap a whole leaf (zap_huge_pmd)
+ * @mm: the address space, mmap_lock held, page_table_lock not held
+ * @pmd: the PMD entry's slot
+ * @addr: the 2 MiB-aligned address it maps
+ *
+ * The leaf and its deposited table go; a folio loses the mapping and the
+ * reference the leaf held, and its pages leave the rss.
+ *
+ * Return: false when the entry was no leaf any more (the caller goes on
+ * with the PTE table).
+ */
+shadow_flow bool shadow_zap_huge_pmd(struct shadow_mm *mm, unsigned long *pmd,
+				     unsigned long addr)
+{
+	struct shadow_folio *folio = NULL;
+	unsigned long val;
+	void *table;
+
+	spin_lock(&mm->page_table_lock);
+	val = *pmd;
+	if (!shadow_pmd_trans_huge(val)) {
+		spin_unlock(&mm->page_table_lock);
+		return false;
+	}
+	WRITE_ONCE(*pmd, 0);
+	table = shadow_pgtable_trans_huge_withdraw(mm);
+	mm->nr_ptes--;
+	if (!shadow_is_huge_zero_pmd(val)) {
+		folio = shadow_page_meta(shadow_huge_pmd_page(val, addr))->folio;
+		atomic_dec(&folio->entire_mapcount);
+		mm->rss_anon -= SHADOW_HPAGE_PMD_NR;
+		mm->anon_thps--;
+	}
+	spin_unlock(&mm->page_table_lock);
+	shadow_pte_free(table);
+	if (folio)
+		shadow_put_folio(folio);
+	return true;
+}
+
+/**
+ * shadow_copy_huge_pmd() - fork of a leaf (copy_huge_pmd)
+ * @dst_mm: the child
+ * @src_mm: the parent
+ * @addr: the 2 MiB-aligned address
+ * @dst_pmd: the child's PMD entry, none
+ * @src_pmd: the parent's
+ * @copied: incremented by the PTEs the leaf stands for
+ *
+ * The child gets its own deposited table first, so a failure changes
+ * nothing. The huge zero page is shared as it is; a THP gains the child's
+ * mapping and reference, stops being anon-exclusive, and both leaves are
+ * write-protected, the child's old.
+ *
+ * Return: 0, -ENOMEM, or -EAGAIN when the parent's entry is no leaf any
+ * more.
+ */
+shadow_flow int shadow_copy_huge_pmd(struct shadow_mm *dst_mm,
+				     struct shadow_mm *src_mm,
+				     unsigned long addr, unsigned long *dst_pmd,
+				     unsigned long *src_pmd,
+				     unsigned long *copied)
+{
+	unsigned long val;
+	void *table;
+
+	table = shadow_pte_alloc_one();
+	if (!table)
+		return -ENOMEM;
+	spin_lock(&dst_mm->page_table_lock);
+	spin_lock_nested(&src_mm->page_table_lock, SINGLE_DEPTH_NESTING);
+	val = *src_pmd;
+	if (!shadow_pmd_trans_huge(val)) {
+		spin_unlock(&src_mm->page_table_lock);
+		spin_unlock(&dst_mm->page_table_lock);
+		shadow_pte_free(table);
+		return -EAGAIN;
+	}
+	if (shadow_is_huge_zero_pmd(val)) {
+		/* The child's own reference (mm_get_huge_zero_page()). */
+		if (!test_bit(SHADOW_MMF_HUGE_ZERO_PAGE, &dst_mm->flags)) {
+			atomic_inc(&shadow_huge_zero_refcount);
+			set_bit(SHADOW_MMF_HUGE_ZERO_PAGE, &dst_mm->flags);
+		}
+	} else {
+		struct shadow_folio *folio;
+
+		folio = shadow_page_meta(shadow_huge_pmd_page(val, addr))->folio;
+		atomic_inc(&folio->refs);
+		atomic_inc(&folio->entire_mapcount);
+		/* page_try_dup_anon_rmap(): no longer exclusive. */
+		WRITE_ONCE(folio->pages[0].anon_exclusive, false);
+		dst_mm->rss_anon += SHADOW_HPAGE_PMD_NR;
+		dst_mm->anon_thps++;
+		val &= ~_PAGE_RW;
+		WRITE_ONCE(*src_pmd, val);
+	}
+	shadow_pgtable_trans_huge_deposit(dst_mm, table);
+	dst_mm->nr_ptes++;
+	WRITE_ONCE(*dst_pmd, pte_val(pte_mkold(__pte(val))));
+	*copied += SHADOW_HPAGE_PMD_NR;
+	spin_unlock(&src_mm->page_table_lock);
+	spin_unlock(&dst_mm->page_table_lock);
+	return 0;
 }

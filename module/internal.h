@@ -49,6 +49,7 @@ extern bool shadow_odf_always;
  * @pt_breaks: shares broken by copying the table, since load
  * @pt_takeovers: shares broken by taking the table over (its count was
  *                down to 1), since load
+ * @thp: transparent huge pages (folios) alive
  * @thp_fault_alloc: faults that mapped a new huge page, since load (the
  *                   THP counters are /proc/vmstat's, of the same names)
  * @thp_fault_fallback: huge page faults that fell back to small pages
@@ -79,6 +80,7 @@ struct shadow_counters {
 	atomic_long_t pt_shared;
 	atomic_long_t pt_breaks;
 	atomic_long_t pt_takeovers;
+	atomic_long_t thp;
 	atomic_long_t thp_fault_alloc;
 	atomic_long_t thp_fault_fallback;
 	atomic_long_t thp_fault_fallback_charge;
@@ -178,6 +180,9 @@ struct shadow_anon_vma;
  *            VM_DROPPABLE VMA is lazyfree from its first mapping on, and
  *            stays so written or not
  *            (shadow_page_add_new_anon_rmap())
+ * @folio: for a page of a transparent huge page, its folio's metadata
+ *         (huge_memory.c): @refs is then the folio's, and the folio's
+ *         PMD mappings add to @mapcount; NULL for a small page
  *
  * @anon_vma, @index and @dirty change with the page locked: here, under
  * the lock of the reclaim or fault that owns it (mm.c's lock tree).
@@ -196,7 +201,51 @@ struct shadow_page {
 	bool file;
 	struct address_space *mapping;
 	bool lazyfree;
+	struct shadow_folio *folio;
 };
+
+/**
+ * struct shadow_folio - the engine's metadata of a transparent huge page
+ * (a PMD-sized folio: 6.1's head page and its page[1..2] fields)
+ * @refs: folio_ref_count(): one per PMD leaf mapping it, one per PTE
+ *        mapping one of its pages, one per user in flight
+ * @entire_mapcount: PMD leaves mapping it (compound_mapcount)
+ * @head: its first page
+ * @pages: the metadata of its SHADOW_HPAGE_PMD_NR pages; each page's
+ *         @mapcount counts the PTEs mapping it, @refs is unused (0) and
+ *         @folio points back here. While a leaf maps the folio the
+ *         anon-exclusive bit is pages[0]'s (PageAnonExclusive of the
+ *         head); a PMD split gives each page the head's (huge_memory.c).
+ *
+ * The pages come from one order-9 allocation without __GFP_COMP: the
+ * engine never hands them to the kernel's mm, and its metadata is the
+ * compound identity. The last reference frees the 2 MiB and the metadata.
+ */
+struct shadow_folio {
+	atomic_t refs;
+	atomic_t entire_mapcount;
+	struct page *head;
+	struct shadow_page pages[];
+};
+
+#define SHADOW_HPAGE_PMD_ORDER	(SHADOW_PMD_SHIFT - PAGE_SHIFT)
+#define SHADOW_HPAGE_PMD_NR	BIT(SHADOW_HPAGE_PMD_ORDER)
+
+/* The engine references of @sp's page (of its folio for a THP page). */
+static inline int shadow_page_refs(const struct shadow_page *sp)
+{
+	return atomic_read(sp->folio ? &sp->folio->refs : &sp->refs);
+}
+
+/*
+ * page_mapcount(): the PTEs mapping @sp's page plus the PMD leaves
+ * mapping its folio.
+ */
+static inline int shadow_page_mapcount_raw(const struct shadow_page *sp)
+{
+	return atomic_read(&sp->mapcount) +
+	       (sp->folio ? atomic_read(&sp->folio->entire_mapcount) : 0);
+}
 
 /*
  * The shadow mapcount of @sp is the one readers see: no PTE table is
@@ -365,7 +414,18 @@ static inline pte_t *shadow_pte_offset(unsigned long pmd, unsigned long addr)
  */
 static inline bool shadow_pmd_shared(unsigned long pmd)
 {
-	return pmd && !(pmd & _PAGE_RW);
+	return pmd && !(pmd & (_PAGE_RW | _PAGE_PSE));
+}
+
+/*
+ * A PMD leaf (pmd_trans_huge()): the entry maps 2 MiB of data itself, a
+ * transparent huge page or the huge zero page (huge_memory.c). Write-
+ * protected, it has _PAGE_RW clear too: test this before treating an
+ * entry as a table.
+ */
+static inline bool shadow_pmd_trans_huge(unsigned long pmd)
+{
+	return pmd & _PAGE_PSE;
 }
 
 static inline atomic_t *shadow_pt_share_count(void *table)
@@ -469,7 +529,12 @@ static inline bool shadow_pmd_table_shared(unsigned long pmd)
 
 /* pgtable.c */
 pte_t *shadow_pte_alloc(struct shadow_mm *mm, unsigned long addr);
+void *shadow_pte_alloc_one(void);
+void shadow_pte_free(void *table);
+void shadow_pmd_populate(struct shadow_mm *mm, unsigned long *pmd,
+			 void *table);
 pte_t *shadow_pte_lookup(struct shadow_mm *mm, unsigned long addr);
+unsigned long shadow_pmd_lookup(struct shadow_mm *mm, unsigned long addr);
 int shadow_pte_unshare(struct shadow_mm *mm, unsigned long addr, gfp_t gfp);
 int shadow_pte_unshare_range(struct shadow_mm *mm, unsigned long start,
 			     unsigned long end, gfp_t gfp);
@@ -503,7 +568,10 @@ struct shadow_pagewalk;
  * @pud_entry: a present PUD entry
  * @pmd_entry: a present PMD entry
  * @pte_entry: each PTE of a present PTE table, none or not, with
- *             page_table_lock held
+ *             page_table_lock held; for a PMD leaf without
+ *             @huge_pmd_entry, each PTE its split would make (a copy)
+ * @huge_pmd_entry: a PMD leaf (not given to @pmd_entry), spanning
+ *                  [addr, next), with page_table_lock held
  * @pte_hole: [addr, next) has no table below an entry of level @depth
  *            (SHADOW_DEPTH_*)
  */
@@ -516,6 +584,8 @@ struct shadow_pagewalk_ops {
 			 unsigned long next, struct shadow_pagewalk *walk);
 	int (*pte_entry)(pte_t *pte, unsigned long addr, unsigned long next,
 			 struct shadow_pagewalk *walk);
+	int (*huge_pmd_entry)(unsigned long pmd, unsigned long addr,
+			      unsigned long next, struct shadow_pagewalk *walk);
 	int (*pte_hole)(unsigned long addr, unsigned long next, int depth,
 			struct shadow_pagewalk *walk);
 };
@@ -539,8 +609,34 @@ int shadow_walk_page_range(struct shadow_mm *mm, unsigned long start,
 			   unsigned long end,
 			   const struct shadow_pagewalk_ops *ops, void *private);
 
+/* huge_memory.c: transparent huge pages */
+#define SHADOW_VM_FAULT_FALLBACK	1	/* VM_FAULT_FALLBACK */
+#define SHADOW_MMF_HUGE_ZERO_PAGE	0	/* mm->flags: holds it */
+bool shadow_is_huge_zero_pmd(unsigned long pmd);
+struct page *shadow_huge_pmd_page(unsigned long pmd, unsigned long addr);
+pte_t shadow_huge_pmd_subpage_pte(unsigned long pmd, unsigned long addr);
+void shadow_mm_put_huge_zero_page(struct shadow_mm *mm);
+int shadow_do_huge_pmd_anonymous_page(struct shadow_mm *mm,
+				      struct shadow_vma *vma,
+				      unsigned long addr, unsigned long *pmd,
+				      unsigned int flags);
+int shadow_huge_pmd_fault(struct shadow_mm *mm, struct shadow_vma *vma,
+			  unsigned long addr, unsigned long *pmd,
+			  unsigned int flags);
+void __shadow_split_huge_pmd_locked(struct shadow_mm *mm, unsigned long *pmd,
+				    unsigned long haddr);
+void shadow_split_huge_pmd(struct shadow_mm *mm, unsigned long *pmd,
+			   unsigned long addr);
+bool shadow_zap_huge_pmd(struct shadow_mm *mm, unsigned long *pmd,
+			 unsigned long addr);
+int shadow_copy_huge_pmd(struct shadow_mm *dst_mm, struct shadow_mm *src_mm,
+			 unsigned long addr, unsigned long *dst_pmd,
+			 unsigned long *src_pmd, unsigned long *copied);
+
 /* memory.c */
 struct page *shadow_alloc_page(bool anon_exclusive);
+struct shadow_folio *shadow_alloc_folio(void);
+void shadow_put_folio(struct shadow_folio *folio);
 void shadow_get_page(struct page *page);
 void shadow_put_page(struct page *page);
 int shadow_access_remote_vm(struct shadow_mm *mm, unsigned long addr,
@@ -643,6 +739,11 @@ void shadow_page_add_anon_rmap(struct page *page, struct shadow_vma *vma,
 			       unsigned long addr, bool exclusive);
 /* page_move_anon_rmap(): an exclusive page reused by @vma in place */
 void shadow_page_move_anon_rmap(struct page *page, struct shadow_vma *vma);
+void shadow_folio_add_new_anon_rmap(struct shadow_folio *folio,
+				    struct shadow_vma *vma,
+				    unsigned long haddr);
+void shadow_folio_move_anon_rmap(struct shadow_folio *folio,
+				 struct shadow_vma *vma);
 /* The page's metadata is being freed: drop its anon_vma reference. */
 void shadow_page_free_rmap(struct shadow_page *sp);
 /*

@@ -12,7 +12,7 @@
  *    MADV_DOFORK (VM_DONTCOPY), MADV_WIPEONFORK, MADV_KEEPONFORK
  *    (VM_WIPEONFORK), MADV_DONTDUMP, MADV_DODUMP (VM_DONTDUMP),
  *    MADV_HUGEPAGE, MADV_NOHUGEPAGE (VM_HUGEPAGE, VM_NOHUGEPAGE: the flag
- *    only, as hugepage_madvise sets it; no huge page is mapped yet);
+ *    only, as hugepage_madvise sets it; the THP policy reads it);
  *  - mmap_lock for reading: MADV_DONTNEED and MADV_DONTNEED_LOCKED (the
  *    range's PTEs are zapped), MADV_REMOVE (a hole punched in the shared
  *    object mapped, mmap_lock dropped meanwhile: shadow_vfs_punch_hole()),

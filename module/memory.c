@@ -48,12 +48,81 @@ struct page *shadow_alloc_page(bool anon_exclusive)
 }
 
 /**
+ * shadow_alloc_folio() - a zeroed PMD-sized folio with fresh metadata
+ * (vma_alloc_folio(GFP_TRANSHUGE_LIGHT, HPAGE_PMD_ORDER))
+ *
+ * Return: the folio with one reference, unmapped, its head anon-exclusive
+ * (the folio's bit), its pages' ids consecutive as a THP's pfns are; or
+ * NULL: like the real fault it tries once without retrying reclaim and
+ * fails quietly, and the fault falls back to 4 KiB pages.
+ */
+struct shadow_folio *shadow_alloc_folio(void)
+{
+	struct shadow_folio *folio;
+	struct page *page;
+	u64 id;
+	int i;
+
+	folio = kvzalloc(struct_size(folio, pages, SHADOW_HPAGE_PMD_NR),
+			 SHADOW_GFP);
+	if (!folio)
+		return NULL;
+	page = alloc_pages(SHADOW_GFP | __GFP_ZERO | __GFP_NORETRY |
+			   __GFP_NOWARN, SHADOW_HPAGE_PMD_ORDER);
+	if (!page) {
+		kvfree(folio);
+		return NULL;
+	}
+	atomic_set(&folio->refs, 1);
+	folio->head = page;
+	id = atomic64_add_return(SHADOW_HPAGE_PMD_NR, &shadow_last_page_id) -
+	     SHADOW_HPAGE_PMD_NR + 1;
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
+		folio->pages[i].id = id + i;
+		folio->pages[i].folio = folio;
+		set_page_private(page + i, (unsigned long)&folio->pages[i]);
+	}
+	folio->pages[0].anon_exclusive = true;
+	atomic_long_add(SHADOW_HPAGE_PMD_NR, &shadow_counters.pages);
+	atomic_long_inc(&shadow_counters.thp);
+	return folio;
+}
+
+/* The last reference of a folio went: pages, metadata and rmap go. */
+static void shadow_free_folio(struct shadow_folio *folio)
+{
+	int i;
+
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
+		shadow_page_free_rmap(&folio->pages[i]);
+		set_page_private(folio->head + i, 0);
+	}
+	__free_pages(folio->head, SHADOW_HPAGE_PMD_ORDER);
+	atomic_long_sub(SHADOW_HPAGE_PMD_NR, &shadow_counters.pages);
+	atomic_long_dec(&shadow_counters.thp);
+	kvfree(folio);
+}
+
+/**
  * shadow_get_page() - take an engine reference to a data page
- * @page: the page
+ * @page: the page; a page of a THP references its folio (get_page of a
+ *        tail page)
  */
 void shadow_get_page(struct page *page)
 {
-	atomic_inc(&shadow_page_meta(page)->refs);
+	struct shadow_page *sp = shadow_page_meta(page);
+
+	atomic_inc(sp->folio ? &sp->folio->refs : &sp->refs);
+}
+
+/**
+ * shadow_put_folio() - drop an engine reference to a THP (folio_put)
+ * @folio: the folio; it goes with the last reference
+ */
+void shadow_put_folio(struct shadow_folio *folio)
+{
+	if (atomic_dec_and_test(&folio->refs))
+		shadow_free_folio(folio);
 }
 
 /**
@@ -66,6 +135,10 @@ void shadow_put_page(struct page *page)
 
 	if (sp->file) {
 		shadow_file_put_page(page);
+		return;
+	}
+	if (sp->folio) {
+		shadow_put_folio(sp->folio);
 		return;
 	}
 	if (!atomic_dec_and_test(&sp->refs))
@@ -137,17 +210,30 @@ static __always_inline void
 shadow_pte_range_nofail(struct shadow_mm *mm, unsigned long addr,
 			unsigned long end,
 			void (*fn)(struct shadow_mm *mm, pte_t *pte,
-				   unsigned long addr, unsigned long end))
+				   unsigned long addr, unsigned long end),
+			bool (*huge)(struct shadow_mm *mm, unsigned long *pmd,
+				     unsigned long addr))
 {
-	unsigned long next;
+	unsigned long next, *pmd;
 	int err;
 
 	while (addr < end) {
-		pte_t *pte = shadow_pte_lookup_for_write(mm, addr,
-							 SHADOW_GFP_NOFAIL,
-							 &err);
+		pte_t *pte;
 
 		next = shadow_pmd_addr_end(addr, end);
+		/*
+		 * A leaf the range covers whole goes whole (zap_huge_pmd());
+		 * one it covers in part is split on the way to its PTEs.
+		 */
+		pmd = huge && next - addr == SHADOW_PMD_SIZE ?
+		      shadow_pmd_entry(mm, addr, false) : NULL;
+		if (pmd && shadow_pmd_trans_huge(READ_ONCE(*pmd)) &&
+		    huge(mm, pmd, addr)) {
+			addr = next;
+			continue;
+		}
+		pte = shadow_pte_lookup_for_write(mm, addr, SHADOW_GFP_NOFAIL,
+						  &err);
 		if (pte)
 			fn(mm, pte, addr, next);
 		addr = next;
@@ -162,7 +248,8 @@ static shadow_flow void shadow_zap_page_range(struct shadow_mm *mm,
 					      unsigned long end)
 {
 	shadow_pte_range_nofail(mm, max(start, vma->vm_start),
-				min(end, vma->vm_end), shadow_zap_pte_range);
+				min(end, vma->vm_end), shadow_zap_pte_range,
+				shadow_zap_huge_pmd);
 }
 
 /**
@@ -570,7 +657,8 @@ void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
 			       unsigned long start, unsigned long end)
 {
 	shadow_mmap_assert_locked(mm);
-	shadow_pte_range_nofail(mm, start, end, shadow_madvise_free_pte_range);
+	shadow_pte_range_nofail(mm, start, end, shadow_madvise_free_pte_range,
+				NULL);
 }
 
 /**

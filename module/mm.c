@@ -253,6 +253,7 @@ struct shadow_mm *shadow_mm_alloc(unsigned long mmap_base)
 	atomic_set(&mm->mm_count, 1);
 	init_rwsem(&mm->mmap_lock);
 	spin_lock_init(&mm->page_table_lock);
+	INIT_LIST_HEAD(&mm->pmd_huge_pte);
 	mt_init_flags(&mm->mm_mt, MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN);
 	mt_set_external_lock(&mm->mm_mt, &mm->mmap_lock);
 
@@ -335,6 +336,9 @@ static noinline void __shadow_mmput(struct shadow_mm *mm)
 	 */
 	shadow_debugfs_mm_remove(mm);
 	shadow_exit_mmap(mm);
+	/* Every leaf went with its deposited table (zap_huge_pmd()). */
+	shadow_warn_on(!list_empty(&mm->pmd_huge_pte));
+	shadow_mm_put_huge_zero_page(mm);
 
 	spin_lock(&shadow_mmlist_lock);
 	list_del_init(&mm->mmlist);

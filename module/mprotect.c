@@ -113,6 +113,39 @@ static long shadow_change_pte_range(struct shadow_mm *mm,
 	return pages;
 }
 
+/*
+ * change_huge_pmd(): a leaf [addr, addr + 2 MiB) covers whole takes the new
+ * protection as it is. The write bit goes (6.1 keeps it for NUMA hinting
+ * only); since 6.5 an exclusive leaf of a writable VMA is made writable
+ * at once (can_change_pmd_writable()). Returns the pages changed, or -1
+ * when the entry is no leaf any more.
+ */
+static long shadow_change_huge_pmd(struct shadow_mm *mm,
+				   struct shadow_vma *vma, unsigned long *pmd,
+				   unsigned long addr, pgprot_t newprot,
+				   unsigned long cp_flags)
+{
+	unsigned long val;
+	pte_t entry;
+
+	spin_lock(&mm->page_table_lock);
+	val = *pmd;
+	if (!shadow_pmd_trans_huge(val)) {
+		spin_unlock(&mm->page_table_lock);
+		return -1;
+	}
+	/* The PSE bit is the PTE's PAT bit: pte_modify() keeps it. */
+	entry = shadow_pte_modify(__pte(val), newprot);
+	if (SHADOW_RULE_MPROTECT_PMD_WRITABLE &&
+	    (cp_flags & SHADOW_CP_TRY_CHANGE_WRITABLE) && !pte_write(entry) &&
+	    !shadow_is_huge_zero_pmd(val) && !pte_protnone(entry) &&
+	    READ_ONCE(shadow_page_meta(shadow_huge_pmd_page(val, addr))->anon_exclusive))
+		entry = shadow_pte_mkwrite(entry);
+	WRITE_ONCE(*pmd, pte_val(entry));
+	spin_unlock(&mm->page_table_lock);
+	return SHADOW_HPAGE_PMD_NR;
+}
+
 static long shadow_change_pmd_range(struct shadow_mm *mm,
 				    struct shadow_vma *vma, unsigned long pud,
 				    unsigned long addr, unsigned long end,
@@ -129,7 +162,19 @@ static long shadow_change_pmd_range(struct shadow_mm *mm,
 		 * still fail; none is left to break here.
 		 */
 		val = READ_ONCE(*pmd);
-		if (shadow_pmd_shared(val)) {
+		if (shadow_pmd_trans_huge(val) &&
+		    next - addr == SHADOW_PMD_SIZE) {
+			long n = shadow_change_huge_pmd(mm, vma, pmd, addr,
+							newprot, cp_flags);
+
+			if (n >= 0) {
+				pages += n;
+				continue;
+			}
+			val = READ_ONCE(*pmd);
+		}
+		/* A leaf covered in part is split (shadow_pte_unshare()). */
+		if (shadow_pmd_shared(val) || shadow_pmd_trans_huge(val)) {
 			shadow_pte_unshare(mm, addr, SHADOW_GFP_NOFAIL);
 			val = READ_ONCE(*pmd);
 		}

@@ -16,6 +16,43 @@
 
 static int shadow_walk_pte_range(unsigned long *pmd, unsigned long addr,
 				 unsigned long end,
+				 struct shadow_pagewalk *walk);
+
+/*
+ * A PMD leaf (walk_pmd_range() with pmd_trans_huge_lock() held): given
+ * whole to huge_pmd_entry(), else to pte_entry() as the PTEs a split
+ * would make, each a copy on the stack (the walk only reads). A leaf
+ * split meanwhile is walked as the table it became.
+ */
+static int shadow_walk_huge_pmd(unsigned long *pmd, unsigned long addr,
+				unsigned long end, struct shadow_pagewalk *walk)
+{
+	const struct shadow_pagewalk_ops *ops = walk->ops;
+	unsigned long val;
+	int err = 0;
+
+	spin_lock(&walk->mm->page_table_lock);
+	val = *pmd;
+	if (!shadow_pmd_trans_huge(val)) {
+		spin_unlock(&walk->mm->page_table_lock);
+		return shadow_walk_pte_range(pmd, addr, end, walk);
+	}
+	walk->pmd = val;
+	if (ops->huge_pmd_entry) {
+		err = ops->huge_pmd_entry(val, addr, end, walk);
+	} else if (ops->pte_entry) {
+		for (; addr != end && !err; addr += PAGE_SIZE) {
+			pte_t pte = shadow_huge_pmd_subpage_pte(val, addr);
+
+			err = ops->pte_entry(&pte, addr, addr + PAGE_SIZE, walk);
+		}
+	}
+	spin_unlock(&walk->mm->page_table_lock);
+	return err;
+}
+
+static int shadow_walk_pte_range(unsigned long *pmd, unsigned long addr,
+				 unsigned long end,
 				 struct shadow_pagewalk *walk)
 {
 	const struct shadow_pagewalk_ops *ops = walk->ops;
@@ -28,9 +65,14 @@ static int shadow_walk_pte_range(unsigned long *pmd, unsigned long addr,
 	spin_lock(&walk->mm->page_table_lock);
 	/*
 	 * Read again under the lock: a fault of ours may have broken the
-	 * table's share for a copy meanwhile (pgtable.c, rule 2).
+	 * table's share for a copy meanwhile (pgtable.c, rule 2), or mapped
+	 * a leaf where there was nothing.
 	 */
 	val = *pmd;
+	if (shadow_pmd_trans_huge(val)) {
+		spin_unlock(&walk->mm->page_table_lock);
+		return shadow_walk_huge_pmd(pmd, addr, end, walk);
+	}
 	if (!val) {
 		spin_unlock(&walk->mm->page_table_lock);
 		return ops->pte_hole ?
@@ -70,10 +112,15 @@ static int shadow_walk_pmd_range(unsigned long pud, unsigned long addr,
 				break;
 			continue;
 		}
-		if (ops->pmd_entry)
-			err = ops->pmd_entry(val, addr, next, walk);
-		if (!err)
-			err = shadow_walk_pte_range(pmd, addr, next, walk);
+		if (shadow_pmd_trans_huge(val)) {
+			err = shadow_walk_huge_pmd(pmd, addr, next, walk);
+		} else {
+			if (ops->pmd_entry)
+				err = ops->pmd_entry(val, addr, next, walk);
+			if (!err)
+				err = shadow_walk_pte_range(pmd, addr, next,
+							    walk);
+		}
 		if (err)
 			break;
 		cond_resched();

@@ -110,6 +110,40 @@ static void shadow_free_table(void *table)
 	free_page((unsigned long)table);
 }
 
+/**
+ * shadow_pte_alloc_one() - a zeroed PTE table for later use (pte_alloc_one)
+ *
+ * Return: the table, counted in the engine's pages, or NULL.
+ */
+void *shadow_pte_alloc_one(void)
+{
+	return shadow_alloc_table();
+}
+
+/**
+ * shadow_pte_free() - free a PTE table nothing points at (pte_free)
+ * @table: the table, empty
+ */
+void shadow_pte_free(void *table)
+{
+	shadow_free_table(table);
+}
+
+/**
+ * shadow_pmd_populate() - point PMD entry @pmd at @mm's own PTE table
+ * @mm: the address space, page_table_lock held
+ * @pmd: the entry's slot
+ * @table: the table, its PTEs written before
+ */
+void shadow_pmd_populate(struct shadow_mm *mm, unsigned long *pmd,
+			 void *table)
+{
+	shadow_pt_assert_locked(mm);
+	/* The table is visible before the entry to it. */
+	smp_wmb();
+	WRITE_ONCE(*pmd, shadow_table_entry(table));
+}
+
 /*
  * The last share of a marked table is gone: let go of the set of
  * references its PTEs hold for all its sharers (zap_pte_range's per-page
@@ -271,6 +305,15 @@ again:
 	if (!pmd)
 		return 0;
 	val = READ_ONCE(*pmd);
+	if (shadow_pmd_trans_huge(val)) {
+		/*
+		 * A PMD leaf has no table yet: the walker that will write
+		 * PTEs splits it first (split_huge_pmd()), which never fails
+		 * (its table was deposited with it).
+		 */
+		shadow_split_huge_pmd(mm, pmd, addr);
+		return 0;
+	}
 	if (!shadow_pmd_shared(val))
 		return 0;
 	/* A takeover needs no copy (the struct page outlives the table). */
@@ -323,7 +366,7 @@ again:
 
 /**
  * shadow_pte_unshare_range() - shadow_pte_unshare() each PTE table of
- * [start, end)
+ * [start, end), but for PMD leaves it covers whole (mprotect's)
  * @mm: the address space, mmap_lock held
  * @start: start of the range
  * @end: its end
@@ -340,7 +383,14 @@ int shadow_pte_unshare_range(struct shadow_mm *mm, unsigned long start,
 
 	shadow_mmap_assert_locked(mm);
 	for (; addr < end; addr = next) {
+		unsigned long *pmd;
+
 		next = shadow_pmd_addr_end(addr, end);
+		/* A leaf the range covers whole changes as it is. */
+		pmd = next - addr == SHADOW_PMD_SIZE ?
+		      shadow_pmd_entry(mm, addr, false) : NULL;
+		if (pmd && shadow_pmd_trans_huge(READ_ONCE(*pmd)))
+			continue;
 		err = shadow_pte_unshare(mm, addr, gfp);
 		if (err)
 			return err;
@@ -390,7 +440,7 @@ pte_t *shadow_pte_lookup_locked(struct shadow_mm *mm, unsigned long addr,
 	if (!pmd)
 		return NULL;
 	val = *pmd;
-	if (!val)
+	if (!val || shadow_pmd_trans_huge(val))
 		return NULL;
 	if (shared)
 		*shared = shadow_pmd_shared(val);
@@ -426,6 +476,7 @@ pte_t shadow_pte_view(struct shadow_mm *mm, const pte_t *ptep, bool shared)
  */
 pte_t shadow_pte_get(struct shadow_mm *mm, unsigned long addr)
 {
+	unsigned long *pmd = shadow_pmd_entry(mm, addr, false);
 	pte_t *pte, val = __pte(0);
 	bool shared;
 
@@ -433,6 +484,8 @@ pte_t shadow_pte_get(struct shadow_mm *mm, unsigned long addr)
 	pte = shadow_pte_lookup_locked(mm, addr, &shared);
 	if (pte)
 		val = shadow_pte_view(mm, pte, shared);
+	else if (pmd && shadow_pmd_trans_huge(*pmd))
+		val = shadow_huge_pmd_subpage_pte(*pmd, addr);
 	spin_unlock(&mm->page_table_lock);
 	return val;
 }
@@ -599,21 +652,34 @@ unsigned long *shadow_pmd_entry(struct shadow_mm *mm, unsigned long addr,
  */
 pte_t *shadow_pte_lookup(struct shadow_mm *mm, unsigned long addr)
 {
+	unsigned long val = shadow_pmd_lookup(mm, addr);
+
+	if (!val || shadow_pmd_trans_huge(val))
+		return NULL;
+	return (pte_t *)shadow_entry_table(val) +
+	       shadow_index(addr, PAGE_SHIFT);
+}
+
+/**
+ * shadow_pmd_lookup() - the value of @addr's PMD entry if its tables exist
+ * @mm: the address space, mmap_lock or page_table_lock held (rule 2)
+ * @addr: a user address
+ *
+ * Return: the entry (a table, a leaf), or 0.
+ */
+unsigned long shadow_pmd_lookup(struct shadow_mm *mm, unsigned long addr)
+{
 	unsigned long val;
 
 	val = READ_ONCE(((unsigned long *)mm->pgd)[shadow_index(addr, SHADOW_PGDIR_SHIFT)]);
 	if (!val)
-		return NULL;
+		return 0;
 	val = READ_ONCE(((unsigned long *)shadow_entry_table(val))
 			[shadow_index(addr, SHADOW_PUD_SHIFT)]);
 	if (!val)
-		return NULL;
-	val = READ_ONCE(((unsigned long *)shadow_entry_table(val))
-			[shadow_index(addr, SHADOW_PMD_SHIFT)]);
-	if (!val)
-		return NULL;
-	return (pte_t *)shadow_entry_table(val) +
-	       shadow_index(addr, PAGE_SHIFT);
+		return 0;
+	return READ_ONCE(((unsigned long *)shadow_entry_table(val))
+			 [shadow_index(addr, SHADOW_PMD_SHIFT)]);
 }
 
 /*
@@ -664,11 +730,13 @@ static void shadow_free_pmd_range(struct shadow_mm *mm, unsigned long *pud,
 				  unsigned long addr, unsigned long end,
 				  unsigned long floor, unsigned long ceiling)
 {
-	unsigned long *pmd = shadow_entry_table(*pud), start = addr, next;
+	unsigned long *pmd = shadow_entry_table(*pud), start = addr, next, val;
 
 	do {
 		next = shadow_addr_end(addr, end, SHADOW_PMD_SIZE);
-		if (pmd[shadow_index(addr, SHADOW_PMD_SHIFT)])
+		val = pmd[shadow_index(addr, SHADOW_PMD_SHIFT)];
+		/* The zap took every leaf of the range, with its deposit. */
+		if (val && !shadow_warn_on(shadow_pmd_trans_huge(val)))
 			/* free_pte_range() */
 			shadow_clear_entry(mm,
 					   &pmd[shadow_index(addr, SHADOW_PMD_SHIFT)],

@@ -446,6 +446,52 @@ void shadow_page_move_anon_rmap(struct page *page, struct shadow_vma *vma)
 }
 
 /**
+ * shadow_folio_add_new_anon_rmap() - a new THP, to be mapped by a leaf at
+ * @haddr of @vma only (folio_add_new_anon_rmap of a PMD-sized folio)
+ * @folio: the folio, not yet visible to anyone else
+ * @vma: the VMA, with an anon_vma
+ * @haddr: the 2 MiB-aligned address of the leaf
+ *
+ * Each page takes @vma's anon_vma, with a reference of its own (they may
+ * be freed one by one after a split), and its linear index; the head is
+ * anon-exclusive, which stands for the folio while a leaf maps it.
+ */
+void shadow_folio_add_new_anon_rmap(struct shadow_folio *folio,
+				    struct shadow_vma *vma,
+				    unsigned long haddr)
+{
+	struct shadow_anon_vma *av = vma->anon_vma;
+	unsigned long i;
+
+	if (WARN_ON_ONCE(!av))
+		return;
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
+		shadow_anon_vma_get(av);
+		folio->pages[i].index = shadow_linear_page_index(vma, haddr) + i;
+		folio->pages[i].anon_vma = av;
+	}
+	folio->pages[0].anon_exclusive = true;
+}
+
+/**
+ * shadow_folio_move_anon_rmap() - a THP only @vma's leaf maps, reused in
+ * place by a write fault (page_move_anon_rmap of the head)
+ * @folio: the folio; page_table_lock held
+ * @vma: the VMA
+ */
+void shadow_folio_move_anon_rmap(struct shadow_folio *folio,
+				 struct shadow_vma *vma)
+{
+	unsigned long i;
+
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++)
+		shadow_page_move_anon_rmap(folio->head + i, vma);
+	/* The head's bit stands for the folio's. */
+	for (i = 1; i < SHADOW_HPAGE_PMD_NR; i++)
+		WRITE_ONCE(folio->pages[i].anon_exclusive, false);
+}
+
+/**
  * shadow_page_free_rmap() - a page's metadata is being freed
  * @sp: the metadata
  *
@@ -655,7 +701,7 @@ static bool shadow_pte_maps_page(struct shadow_mm *mm, pte_t *pte,
 /* folio_not_mapped(): try_to_unmap is done when no PTE maps the page. */
 static bool shadow_page_not_mapped(struct page *page)
 {
-	return atomic_read(&shadow_page_meta(page)->mapcount) <= 0;
+	return shadow_page_mapcount_raw(shadow_page_meta(page)) <= 0;
 }
 
 /* One VMA of shadow_page_mapcount()'s walk: does its PTE map the page? */
@@ -664,12 +710,16 @@ static bool shadow_page_mapcount_one(struct page *page, struct shadow_vma *vma,
 {
 	struct shadow_mm *mm = READ_ONCE(vma->vm_mm);
 	int *mapcount = arg;
+	unsigned long pmd;
 	pte_t *pte;
 
 	/* No mmap_lock of @mm: the lock alone keeps its tables (rule 2). */
 	spin_lock(&mm->page_table_lock);
 	pte = shadow_pte_lookup(mm, addr);
-	if (pte && shadow_pte_maps_page(mm, pte, page))
+	pmd = pte ? 0 : shadow_pmd_lookup(mm, addr);
+	if (pte ? shadow_pte_maps_page(mm, pte, page) :
+	    shadow_pmd_trans_huge(pmd) &&
+	    shadow_huge_pmd_page(pmd, addr) == page)
 		(*mapcount)++;
 	spin_unlock(&mm->page_table_lock);
 	return true;
@@ -713,7 +763,7 @@ static int shadow_page_mapcount_bound(struct page *page)
 
 	if (!shadow_mapcount_exact(sp))
 		return INT_MAX;
-	return atomic_read(&sp->mapcount);
+	return shadow_page_mapcount_raw(sp);
 }
 
 struct shadow_page_referenced_arg {

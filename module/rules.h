@@ -105,6 +105,16 @@
 #define SHADOW_RULE_INITIAL_HEAP_STRICT	SHADOW_KERNEL_SINCE(6, 5)
 
 /*
+ * mprotect() of a whole PMD leaf of a writable VMA makes an exclusive THP
+ * writable at once, as it does a PTE (change_huge_pmd():
+ * can_change_pmd_writable(), in 6.12, not in 6.1; 6.4 is where the engine
+ * places it, which only orders it among the rules of those two kernels);
+ * 6.1 write-protects it and the next write reuses it through
+ * do_huge_pmd_wp_page().
+ */
+#define SHADOW_RULE_MPROTECT_PMD_WRITABLE	SHADOW_KERNEL_SINCE(6, 4)
+
+/*
  * 6.11, do_mmap(): MAP_DROPPABLE (map type 0x08), private anonymous
  * memory whose pages reclaim drops even when dirty (VM_DROPPABLE), with
  * VM_WIPEONFORK | VM_DONTDUMP | VM_NORESERVE; MAP_LOCKED, MAP_GROWSDOWN

@@ -183,7 +183,7 @@ int shadow_show_maps(struct shadow_mm *mm, u64 max_len, char **bufp,
 static int shadow_view_mapcount(struct page *page, int shares)
 {
 	struct shadow_page *sp = shadow_page_meta(page);
-	int mapcount = atomic_read(&sp->mapcount);
+	int mapcount = shadow_page_mapcount_raw(sp);
 
 	if (shadow_mapcount_exact(sp))
 		return mapcount;
@@ -250,6 +250,12 @@ static struct page *shadow_page_info(pte_t entry, bool marked, int shares,
 	page = pte_page(entry);
 	sp = shadow_page_meta(page);
 	info->page_id = sp->id;
+	/* A page of a THP, PMD- or PTE-mapped (/proc/kpageflags' KPF_THP). */
+	if (sp->folio) {
+		info->flags |= SHADOW_PAGE_THP;
+		info->head_id = sp->folio->pages[0].id;
+		info->order = SHADOW_HPAGE_PMD_ORDER;
+	}
 	/* A page of a marked table is not exclusive (rule 5). */
 	if (READ_ONCE(sp->anon_exclusive) && !marked)
 		info->flags |= SHADOW_PAGE_ANON_EXCLUSIVE;
@@ -288,6 +294,26 @@ static unsigned long shadow_pagemap_index(struct shadow_pagemapread *pm,
 	return (addr - pm->start) >> PAGE_SHIFT;
 }
 
+/*
+ * A record of a page a PMD leaf maps (pagemap_pmd_range()): PMD-mapped;
+ * the huge zero page is a THP too (KPF_ZERO_PAGE | KPF_THP), head id 0;
+ * a THP's pages are anon-exclusive as its head is, whose bit stands for
+ * the folio's while a leaf maps it.
+ */
+static void shadow_pagemap_huge_pmd(unsigned long pmd, pte_t pte,
+				    struct shadow_page_info *info)
+{
+	struct shadow_folio *folio;
+
+	info->flags |= SHADOW_PAGE_PMD_MAPPED | SHADOW_PAGE_THP;
+	info->order = SHADOW_HPAGE_PMD_ORDER;
+	if (shadow_is_huge_zero_pmd(pmd))
+		return;
+	folio = shadow_page_meta(pte_page(pte))->folio;
+	if (READ_ONCE(folio->pages[0].anon_exclusive))
+		info->flags |= SHADOW_PAGE_ANON_EXCLUSIVE;
+}
+
 /* pagemap_pte_range(), one PTE: the table may be shared, read it locked. */
 static int shadow_pagemap_pte_entry(pte_t *pte, unsigned long addr,
 				    unsigned long next,
@@ -300,6 +326,8 @@ static int shadow_pagemap_pte_entry(pte_t *pte, unsigned long addr,
 
 	page = shadow_page_info(shadow_pte_view(walk->mm, pte, marked), marked,
 				shadow_walk_shares(walk), &pm->buffer[i]);
+	if (shadow_pmd_trans_huge(walk->pmd))
+		shadow_pagemap_huge_pmd(walk->pmd, *pte, &pm->buffer[i]);
 	if (page)
 		shadow_get_page(page);
 	pm->pending[i] = page;
@@ -498,6 +526,7 @@ struct shadow_mem_size_stats {
 	unsigned long private_dirty;
 	unsigned long referenced;
 	unsigned long anonymous;
+	unsigned long anonymous_thp;
 	u64 pss;
 	u64 pss_dirty;
 	u64 pss_locked;
@@ -610,12 +639,15 @@ static int shadow_smaps_pte_entry(pte_t *pte, unsigned long addr,
 	if (!pte_present(entry) || pte_special(entry))
 		return 0;
 	page = pte_page(entry);
+	/* smaps_pmd_entry(): a leaf's page counts in AnonHugePages too. */
+	if (shadow_pmd_trans_huge(walk->pmd))
+		sw->mss.anonymous_thp += PAGE_SIZE;
 	mapcount = shadow_view_mapcount(page, shares);
 	if (mapcount >= 0) {
 		shadow_smaps_account(&sw->mss, page, pte_young(entry),
 				     pte_dirty(entry), mapcount,
 				     shares == 1 &&
-				     atomic_read(&shadow_page_meta(page)->refs) == 1);
+				     shadow_page_refs(shadow_page_meta(page)) == 1);
 		return 0;
 	}
 	shadow_get_page(page);
@@ -758,11 +790,11 @@ static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
 	SHADOW_SEQ_PUT_DEC(" kB\nPrivate_Dirty:  ", mss->private_dirty);
 	SHADOW_SEQ_PUT_DEC(" kB\nReferenced:     ", mss->referenced);
 	SHADOW_SEQ_PUT_DEC(" kB\nAnonymous:      ", mss->anonymous);
-	/* No KSM, MADV_FREE or huge pages: what Linux shows without them. */
+	/* No KSM, MADV_FREE or hugetlb pages: what Linux shows without them. */
 	if (SHADOW_RULE_SMAPS_612_FORMAT)
 		SHADOW_SEQ_PUT_DEC(" kB\nKSM:            ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nLazyFree:       ", 0);
-	SHADOW_SEQ_PUT_DEC(" kB\nAnonHugePages:  ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nAnonHugePages:  ", mss->anonymous_thp);
 	SHADOW_SEQ_PUT_DEC(" kB\nShmemPmdMapped: ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nFilePmdMapped:  ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nShared_Hugetlb: ", 0);

@@ -35,6 +35,10 @@ enum shadow_fault_kind {
 	SHADOW_FK_SWAPIN,	/* a swap entry: the page brought back */
 	SHADOW_FK_FILE,		/* a file's page-cache page mapped */
 	SHADOW_FK_FILE_COW,	/* a private copy of a file's page */
+	SHADOW_FK_HUGE_ANON,	/* a new zeroed THP mapped by a PMD leaf */
+	SHADOW_FK_HUGE_ZERO,	/* the huge zero page mapped for a read */
+	SHADOW_FK_HUGE_REUSE,	/* do_huge_pmd_wp_page reused the THP */
+	SHADOW_FK_HUGE_FALLBACK,	/* no THP here: 4 KiB pages instead */
 };
 
 /* Page-table levels of shadow_mm_pgtable_alloc/free. */
@@ -59,6 +63,10 @@ TRACE_DEFINE_ENUM(SHADOW_FK_SIGBUS);
 TRACE_DEFINE_ENUM(SHADOW_FK_SWAPIN);
 TRACE_DEFINE_ENUM(SHADOW_FK_FILE);
 TRACE_DEFINE_ENUM(SHADOW_FK_FILE_COW);
+TRACE_DEFINE_ENUM(SHADOW_FK_HUGE_ANON);
+TRACE_DEFINE_ENUM(SHADOW_FK_HUGE_ZERO);
+TRACE_DEFINE_ENUM(SHADOW_FK_HUGE_REUSE);
+TRACE_DEFINE_ENUM(SHADOW_FK_HUGE_FALLBACK);
 
 #define show_fault_kind(k)						\
 	__print_symbolic(k,						\
@@ -75,7 +83,11 @@ TRACE_DEFINE_ENUM(SHADOW_FK_FILE_COW);
 			 { SHADOW_FK_SIGBUS, "sigbus" },		\
 			 { SHADOW_FK_SWAPIN, "swapin" },		\
 			 { SHADOW_FK_FILE, "file" },			\
-			 { SHADOW_FK_FILE_COW, "file_cow" })
+			 { SHADOW_FK_FILE_COW, "file_cow" },		\
+			 { SHADOW_FK_HUGE_ANON, "huge_anon" },		\
+			 { SHADOW_FK_HUGE_ZERO, "huge_zero_page" },	\
+			 { SHADOW_FK_HUGE_REUSE, "huge_reuse" },	\
+			 { SHADOW_FK_HUGE_FALLBACK, "huge_fallback" })
 #define show_pt_level(l)	__print_symbolic(l, { SHADOW_PT_PUD, "pud" }, \
 						 { SHADOW_PT_PMD, "pmd" },   \
 						 { SHADOW_PT_PTE, "pte" })
@@ -374,6 +386,24 @@ DEFINE_EVENT(shadow_mm_pgtable, shadow_mm_pgtable_free,
 	TP_PROTO(struct shadow_mm *mm, unsigned long addr,
 		 enum shadow_pt_level level),
 	TP_ARGS(mm, addr, level));
+
+/* A PMD leaf became a PTE table (__split_huge_pmd_locked). */
+TRACE_EVENT(shadow_mm_split_huge_pmd,
+	TP_PROTO(struct shadow_mm *mm, unsigned long haddr, bool zero),
+	TP_ARGS(mm, haddr, zero),
+	TP_STRUCT__entry(
+		__field(unsigned int, id)
+		__field(unsigned long, haddr)
+		__field(bool, zero)
+	),
+	TP_fast_assign(
+		__entry->id = mm->id;
+		__entry->haddr = haddr;
+		__entry->zero = zero;
+	),
+	TP_printk("mm=%u addr=0x%lx%s", __entry->id, __entry->haddr,
+		  __entry->zero ? " huge_zero_page" : "")
+);
 
 /*
  * A page written to the shadow swap device and freed (pageout), or a

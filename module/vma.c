@@ -252,6 +252,8 @@ int __shadow_split_vma(struct shadow_mm *mm, struct shadow_vma *vma,
 	if (err)
 		goto out_free_vma;
 
+	/* No PMD leaf may straddle the new boundary (__vma_adjust()). */
+	shadow_vma_adjust_trans_huge(mm, addr);
 	if (new_below) {
 		vma->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 		vma->vm_start = addr;
@@ -491,6 +493,7 @@ struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 				    prev->vm_pgoff, whole ? mid : NULL, NULL))
 			return NULL;
 		if (overlap && !whole) {		/* case 5 */
+			shadow_vma_adjust_trans_huge(mm, end);
 			shadow_vma_import_anon(prev, mid);
 			mid->vm_pgoff += (end - mid->vm_start) >> PAGE_SHIFT;
 			mid->vm_start = end;
@@ -508,6 +511,7 @@ struct shadow_vma *shadow_vma_merge(struct shadow_mm *mm,
 				    NULL))			/* cases 3, 8 */
 			return NULL;
 		if (shrink_prev) {
+			shadow_vma_adjust_trans_huge(mm, addr);
 			shadow_vma_import_anon(next, prev);
 			prev->vm_end = addr;
 		}

@@ -145,6 +145,9 @@ enum shadow_special_mapping {
  *                      (THP_FAULT_FALLBACK)
  * @thp_split_pmd: PMD leaves split into PTE tables (THP_SPLIT_PMD)
  * @anon_thps: PMD leaves mapping a huge page now (smaps' AnonHugePages)
+ * @pmd_huge_pte: the PTE tables deposited with its PMD leaves
+ *                (pgtable_trans_huge_deposit(), huge_memory.c)
+ * @flags: SHADOW_MMF_* bits (mm->flags): SHADOW_MMF_HUGE_ZERO_PAGE
  * @thp_mode: enum shadow_thp: the space's transparent_hugepage/enabled
  * @thp_disable: PR_SET_THP_DISABLE (MMF_DISABLE_THP): no huge page at all
  * @thp_use_zero_page: the space's transparent_hugepage/use_zero_page
@@ -185,6 +188,7 @@ struct shadow_mm {
 	/* Atomic, no lock: */
 	atomic_t mm_users;
 	atomic_t mm_count;
+	unsigned long flags;	/* SHADOW_MMF_*, bit operations */
 
 	struct maple_tree mm_mt;
 	unsigned long def_flags;
@@ -216,6 +220,7 @@ struct shadow_mm {
 	unsigned long nr_swapents;
 	unsigned long swapins;
 	unsigned long swapouts;
+	struct list_head pmd_huge_pte;
 	unsigned long thp_fault_alloc;
 	unsigned long thp_fault_fallback;
 	unsigned long thp_split_pmd;
@@ -386,6 +391,7 @@ void shadow_unmap_vmas(struct shadow_mm *mm, struct shadow_vma *vmas,
 		       unsigned long start, unsigned long end);
 void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,
 			  unsigned long floor, unsigned long ceiling);
+void shadow_vma_adjust_trans_huge(struct shadow_mm *mm, unsigned long addr);
 void shadow_zap_page_range_single(struct shadow_mm *mm,
 				  struct shadow_vma *vma, unsigned long start,
 				  unsigned long end);

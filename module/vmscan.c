@@ -55,6 +55,15 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 
 	shadow_mmap_assert_locked(mm);
 	rc->out_scanned++;
+	/*
+	 * A page of a THP stays: it can go only with its folio, which
+	 * this engine does not split for swap-out yet (6.1 splits it,
+	 * split_folio_to_list() in shrink_folio_list()).
+	 */
+	if (sp->folio) {
+		rc->out_busy++;
+		return;
+	}
 	referenced = shadow_page_referenced(page, mm, &vm_flags, &busy);
 	if (vm_flags & VM_LOCKED) {
 		rc->out_locked++;

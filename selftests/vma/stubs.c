@@ -205,6 +205,11 @@ void shadow_free_pgtables(struct shadow_mm *mm, struct shadow_vma *vmas,
 	harness_record_call(HARNESS_FREE_PGTABLES, vmas, floor, ceiling);
 }
 
+/* The harness has no page tables, hence no PMD leaf to split. */
+void shadow_vma_adjust_trans_huge(struct shadow_mm *mm, unsigned long addr)
+{
+}
+
 /* The page-table calls of madvise and mmap: recorded, not done. */
 static void harness_record_range(enum harness_call_kind kind,
 				 struct shadow_vma *vma, unsigned long start,

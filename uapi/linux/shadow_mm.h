@@ -121,7 +121,7 @@ enum {
  * transparent huge page policy of an address space (SHADOW_MM_SET_THP,
  * smaps' THPeligible, the fields of struct shadow_mm_stats from
  * @out_anon_thps on, and those of struct shadow_page_info from @head_id
- * on; no huge page is mapped yet: they read 0).
+ * on, the PMD-mapped anonymous huge pages they count and show).
  */
 #define SHADOW_MM_FEATURE_VMA		_BITULL(0)
 #define SHADOW_MM_FEATURE_PGTABLE	_BITULL(1)
