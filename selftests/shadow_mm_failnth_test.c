@@ -38,6 +38,9 @@
 
 /* A private region filling a PTE table of its own, for on-demand fork. */
 #define ODF_BASE	(BASE + (8UL << 20))
+/* An aligned 2 MiB for the transparent huge page sweeps. */
+#define THP_BASE	(BASE + (16UL << 20))
+#define THP_LEN		(2UL << 20)
 #define ODF_LEN		(2UL << 20)
 /* The records compared: the table, and the next one (mremap's target). */
 #define ODF_WALK	(2 * ODF_LEN / PAGE)
@@ -180,11 +183,24 @@ enum op {
 	OP_EXIT, OP_MPROTECT, OP_MLOCK, OP_MREMAP_MOVE, OP_RECLAIM,
 	OP_SWAPIN_READ, OP_SWAPIN_WRITE, OP_FILE_MMAP, OP_FILE_FAULT,
 	OP_BATCH,
+	OP_THP_FAULT, OP_THP_ZERO, OP_THP_COW, OP_THP_FORK, OP_THP_MUNMAP,
 	OP_ODF_FORK, OP_ODF_WRITE, OP_ODF_MPROTECT, OP_ODF_MUNMAP,
 	OP_ODF_MREMAP, OP_ODF_RECLAIM, OP_ODF_FAULT, OP_ODF_CHILD_FAULT,
 	OP_ODF_DONTNEED, OP_ODF_MLOCK, OP_ODF_POPULATE,
 	NR_OPS,
 };
+
+/* The operations on a space with THP "always" and a 2 MiB to map. */
+static bool is_thp(enum op op)
+{
+	return op >= OP_THP_FAULT && op <= OP_THP_MUNMAP;
+}
+
+/* ... of those, the ones that start from a PMD leaf the child shares. */
+static bool thp_mapped(enum op op)
+{
+	return op >= OP_THP_COW && op <= OP_THP_MUNMAP;
+}
 
 /* The operations on a space whose child shares tables (on-demand fork). */
 static bool is_odf(enum op op)
@@ -234,6 +250,17 @@ static int setup_space(struct __test_metadata *_metadata, int dev,
 	shadow_put(_metadata, mfd, BASE + 5 * PAGE, "private page 5");
 	shadow_put(_metadata, mfd, BASE + 9 * PAGE, "shared page 1");
 	ASSERT_EQ(0, _shadow_fault(mfd, BASE + 64 * PAGE, PAGE, 0, NULL));
+	if (is_thp(op)) {
+		ASSERT_EQ(0, _shadow_set_thp(mfd, SHADOW_THP_SET_MODE |
+					     SHADOW_THP_SET_DISABLE |
+					     SHADOW_THP_SET_USE_ZERO_PAGE,
+					     SHADOW_MM_THP_ALWAYS, 0, 1, NULL));
+		ASSERT_EQ(0, _shadow_mmap(mfd, THP_BASE, THP_LEN, RW,
+					  PRIV_FIXED, NULL));
+		if (thp_mapped(op))
+			shadow_put(_metadata, mfd, THP_BASE + 3 * PAGE,
+				   "thp page 3");
+	}
 	if (is_odf(op)) {
 		ASSERT_EQ(0, _shadow_mmap(mfd, ODF_BASE, ODF_LEN, RW,
 					  PRIV_FIXED,
@@ -262,6 +289,9 @@ static const char * const op_names[] = {
 	"swap-in write faults", "mmap of a file",
 	"file faults (private copy, shared)",
 	"batch (mmap, write, munmap split)",
+	"THP write fault", "THP read fault (huge zero page)",
+	"write to a THP a fork shares (split, COW)", "fork of a THP",
+	"munmap of a page of a THP (split)",
 	"on-demand fork", "write (GUP) breaking a shared table",
 	"mprotect breaking a shared table", "munmap breaking a shared table",
 	"mremap breaking a shared table", "reclaim breaking shared tables",
@@ -415,6 +445,19 @@ static int run_op(enum op op, int dev, int mfd, int child, int *newfd)
 				     SHADOW_FAULT_WRITE, NULL);
 	case OP_BATCH:
 		return run_batch(mfd);
+	case OP_THP_FAULT:
+		return _shadow_fault(mfd, THP_BASE, 1, SHADOW_FAULT_WRITE, NULL);
+	case OP_THP_ZERO:
+		return _shadow_fault(mfd, THP_BASE, 1, 0, NULL);
+	case OP_THP_COW:
+		return access_result(_shadow_access(mfd, THP_BASE + 3 * PAGE,
+						    buf, 4,
+						    SHADOW_ACCESS_WRITE));
+	case OP_THP_FORK:
+		*newfd = _shadow_fork(mfd, 0, NULL);
+		return *newfd < 0 ? *newfd : 0;
+	case OP_THP_MUNMAP:
+		return _shadow_munmap(mfd, THP_BASE + 7 * PAGE, PAGE);
 	case OP_ODF_FORK:
 		*newfd = _shadow_fork(mfd, SHADOW_FORK_ODF, NULL);
 		return *newfd < 0 ? *newfd : 0;
@@ -475,6 +518,7 @@ static bool keeps_splits(enum op op)
 {
 	return op == OP_MUNMAP_SPLIT || op == OP_MADVISE ||
 	       op == OP_MPROTECT || op == OP_MLOCK || op == OP_BATCH ||
+	       op == OP_THP_MUNMAP ||
 	       op == OP_ODF_MPROTECT || op == OP_ODF_MUNMAP ||
 	       op == OP_ODF_MLOCK;
 }
@@ -775,6 +819,26 @@ FIXTURE_VARIANT_ADD(fail_nth, odf_munmap) {
 
 FIXTURE_VARIANT_ADD(fail_nth, odf_mremap) {
 	.op = OP_ODF_MREMAP,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, thp_fault) {
+	.op = OP_THP_FAULT,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, thp_zero) {
+	.op = OP_THP_ZERO,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, thp_cow) {
+	.op = OP_THP_COW,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, thp_fork) {
+	.op = OP_THP_FORK,
+};
+
+FIXTURE_VARIANT_ADD(fail_nth, thp_munmap) {
+	.op = OP_THP_MUNMAP,
 };
 
 FIXTURE_VARIANT_ADD(fail_nth, odf_reclaim) {

@@ -1,0 +1,662 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transparent huge pages of shadow address spaces, with the engine's THP
+ * policy "always": a write fault of an aligned 2 MiB maps one PMD leaf
+ * (a 2 MiB folio, one deposited PTE table), a read fault the huge zero
+ * page; a write to the huge zero page or to a THP a fork shares splits
+ * the leaf and copies one 4 KiB page (6.1's do_huge_pmd_wp_page()); a
+ * partial munmap, mprotect or MADV_DONTNEED splits it and keeps every
+ * other byte; a whole one takes the leaf; fork, exit and teardown give
+ * every page back.
+ */
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kselftest_harness.h"
+#include "shadow_mm_test.h"
+
+#define MB2		(2UL << 20)
+#define NR		512
+#define THP_COUNTERS	"/sys/kernel/debug/shadow_mm/thp"
+
+static long thp_counter(const char *name)
+{
+	return shadow_debugfs_value(THP_COUNTERS, name);
+}
+
+/* The space at @mfd maps THPs wherever it can, with the huge zero page. */
+static int thp_always(int mfd)
+{
+	return _shadow_set_thp(mfd, SHADOW_THP_SET_MODE |
+			       SHADOW_THP_SET_DISABLE |
+			       SHADOW_THP_SET_USE_ZERO_PAGE,
+			       SHADOW_MM_THP_ALWAYS, 0, 1, NULL);
+}
+
+/* The "Name:" field of the smaps entry at @start of space @id, in kB. */
+static long smaps_field(__u32 id, unsigned long start, const char *name)
+{
+	char path[128], line[256];
+	bool in = false;
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/shadow_mm/mm%u/smaps",
+		 id);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3) {
+			if (in)
+				break;
+			in = s == start;
+			continue;
+		}
+		if (in && !strncmp(line, name, strlen(name)) &&
+		    line[strlen(name)] == ':') {
+			val = strtol(line + strlen(name) + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+FIXTURE(thp) {
+	int dev;
+	int mfd;
+	__u32 id;
+	long pages;
+	struct shadow_page_info p[NR];
+};
+
+FIXTURE_SETUP(thp)
+{
+	self->pages = shadow_counter("pages");
+	self->dev = shadow_open_dev();
+	ASSERT_LE(0, self->dev);
+	self->mfd = _shadow_create(self->dev, 0, NULL);
+	ASSERT_LE(0, self->mfd);
+	ASSERT_EQ(0, thp_always(self->mfd));
+	self->id = shadow_stats(_metadata, self->mfd).out_id;
+	/* An aligned 2 MiB with a 4 KiB page on each side. */
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE - PAGE, MB2 + 2 * PAGE, RW,
+				  PRIV_FIXED, NULL));
+}
+
+FIXTURE_TEARDOWN(thp)
+{
+	close(self->mfd);
+	close(self->dev);
+	/* Every folio, deposit and huge zero page is gone with the space. */
+	EXPECT_EQ(self->pages, shadow_counter("pages"));
+	EXPECT_EQ(0, thp_counter("thp"));
+}
+
+/* Walk the aligned 2 MiB and check each record's flags. */
+static void expect_leaf(struct __test_metadata *_metadata, int mfd,
+			struct shadow_page_info *p, __u64 flags)
+{
+	int i;
+
+	ASSERT_EQ(0, _shadow_walk(mfd, BASE, NR, p));
+	for (i = 0; i < NR; i++) {
+		ASSERT_EQ(flags, p[i].flags) TH_LOG("page %d", i);
+		ASSERT_EQ(9, p[i].order);
+		ASSERT_EQ(p[0].page_id, p[i].head_id);
+		if (i && p[0].page_id)
+			ASSERT_EQ(p[0].page_id + i, p[i].page_id);
+	}
+}
+
+/* A write fault maps one THP: 512 pages, one deposited table. */
+TEST_F(thp, write_fault_maps_one_thp)
+{
+	long thp_before = thp_counter("thp_fault_alloc");
+	struct shadow_mm_stats st;
+	char buf[64];
+	__u64 nr;
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 5 * PAGE, 1,
+				   SHADOW_FAULT_WRITE, &nr));
+	expect_leaf(_metadata, self->mfd, self->p,
+		    SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
+		    SHADOW_PAGE_YOUNG | SHADOW_PAGE_ANON_EXCLUSIVE |
+		    SHADOW_PAGE_THP | SHADOW_PAGE_PMD_MAPPED);
+	EXPECT_EQ(1, self->p[5].mapcount);
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(NR, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_nr_ptes);
+	EXPECT_EQ(1, st.out_min_flt);
+	EXPECT_EQ(1, st.out_anon_thps);
+	EXPECT_EQ(1, st.out_thp_fault_alloc);
+	EXPECT_EQ(0, st.out_thp_fault_fallback);
+	EXPECT_EQ(0, st.out_thp_split_pmd);
+	EXPECT_EQ(thp_before + 1, thp_counter("thp_fault_alloc"));
+	EXPECT_EQ(1, thp_counter("thp"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "Rss"));
+
+	/* The whole 2 MiB is there: no more faults, contents round-trip. */
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   &nr));
+	EXPECT_EQ(1, shadow_stats(_metadata, self->mfd).out_min_flt);
+	shadow_put(_metadata, self->mfd, BASE + MB2 - 6, "edge!");
+	shadow_expect(_metadata, self->mfd, BASE + MB2 - 6, "edge!");
+	memset(buf, 1, sizeof(buf));
+	ASSERT_EQ(sizeof(buf), _shadow_access(self->mfd, BASE + 77 * PAGE, buf,
+					      sizeof(buf), 0));
+	EXPECT_EQ(0, buf[0]);
+	EXPECT_EQ(0, buf[63]);
+}
+
+/* The 4 KiB pages either side lie in no aligned 2 MiB: no THP there. */
+TEST_F(thp, unaligned_falls_back)
+{
+	struct shadow_mm_stats st;
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE - PAGE, 1,
+				   SHADOW_FAULT_WRITE, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + MB2, 1,
+				   SHADOW_FAULT_WRITE, NULL));
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(2, st.out_rss_anon);
+	EXPECT_EQ(2, st.out_nr_ptes);
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	/* The aligned 2 MiB between has a PMD entry of its own, still none. */
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, SHADOW_FAULT_WRITE,
+				   NULL));
+	EXPECT_EQ(2 + NR, shadow_stats(_metadata, self->mfd).out_rss_anon);
+}
+
+/* A read maps the huge zero page; a write then splits it, copying one. */
+TEST_F(thp, read_fault_huge_zero_page)
+{
+	long splits = thp_counter("thp_split_pmd");
+	struct shadow_mm_stats st;
+	int i;
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, 0, NULL));
+	expect_leaf(_metadata, self->mfd, self->p,
+		    SHADOW_PAGE_PRESENT | SHADOW_PAGE_YOUNG | SHADOW_PAGE_ZERO |
+		    SHADOW_PAGE_THP | SHADOW_PAGE_PMD_MAPPED);
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(0, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_nr_ptes);
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 3 * PAGE, 1,
+				   SHADOW_FAULT_WRITE, NULL));
+	EXPECT_EQ(splits + 1, thp_counter("thp_split_pmd"));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, self->p));
+	for (i = 0; i < NR; i++) {
+		if (i == 3)
+			continue;
+		ASSERT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_YOUNG |
+			  SHADOW_PAGE_ZERO, self->p[i].flags);
+	}
+	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
+		  SHADOW_PAGE_YOUNG | SHADOW_PAGE_ANON_EXCLUSIVE,
+		  self->p[3].flags);
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(1, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_nr_ptes);
+	EXPECT_EQ(1, st.out_cow_copies);
+}
+
+/*
+ * fork shares the THP write-protected; a write in the parent splits its
+ * leaf and copies one page, the child keeps the whole THP.
+ */
+TEST_F(thp, fork_then_write_splits_writer)
+{
+	long splits = thp_counter("thp_split_pmd");
+	struct shadow_mm_stats st;
+	__u32 cid = 0;
+	int child, i;
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, SHADOW_FAULT_WRITE,
+				   NULL));
+	shadow_put(_metadata, self->mfd, BASE + 9 * PAGE, "parent");
+	child = _shadow_fork(self->mfd, 0, &cid);
+	ASSERT_LE(0, child);
+	st = shadow_stats(_metadata, child);
+	EXPECT_EQ(NR, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_nr_ptes);
+	ASSERT_EQ(0, _shadow_walk(child, BASE, NR, self->p));
+	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_DIRTY | SHADOW_PAGE_THP |
+		  SHADOW_PAGE_PMD_MAPPED, self->p[0].flags);
+	EXPECT_EQ(2, self->p[0].mapcount);
+	EXPECT_EQ(2048, smaps_field(cid, BASE - PAGE, "AnonHugePages"));
+
+	EXPECT_EQ(1, st.out_anon_thps);
+	EXPECT_EQ(0, st.out_thp_fault_alloc);
+
+	shadow_put(_metadata, self->mfd, BASE + 9 * PAGE, "PARENT");
+	EXPECT_EQ(splits + 1, thp_counter("thp_split_pmd"));
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(NR, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_cow_copies);
+	EXPECT_EQ(0, st.out_anon_thps);
+	EXPECT_EQ(1, st.out_thp_split_pmd);
+	EXPECT_EQ(1, st.out_thp_fault_alloc);
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(2048, smaps_field(cid, BASE - PAGE, "AnonHugePages"));
+	shadow_expect(_metadata, child, BASE + 9 * PAGE, "parent");
+	shadow_expect(_metadata, self->mfd, BASE + 9 * PAGE, "PARENT");
+
+	/* The parent's other pages are the folio's still, mapped twice. */
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, self->p));
+	for (i = 0; i < NR; i++) {
+		if (i == 9)
+			continue;
+		ASSERT_EQ(2, self->p[i].mapcount) TH_LOG("page %d", i);
+	}
+
+	/* The child's write: its leaf splits too. */
+	shadow_put(_metadata, child, BASE, "child");
+	EXPECT_EQ(splits + 2, thp_counter("thp_split_pmd"));
+	EXPECT_EQ(0, smaps_field(cid, BASE - PAGE, "AnonHugePages"));
+	close(child);
+}
+
+/* munmap of one page inside splits the leaf; every other byte stays. */
+TEST_F(thp, munmap_one_page_splits)
+{
+	static char pattern[MB2];
+	static char back[MB2];
+	struct shadow_mm_stats st;
+	int i;
+
+	for (i = 0; i < (int)MB2; i++)
+		pattern[i] = i * 7 + i / PAGE;
+	ASSERT_EQ((long)MB2, _shadow_access(self->mfd, BASE, pattern, MB2,
+					    SHADOW_ACCESS_WRITE));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 100 * PAGE, PAGE));
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(NR - 1, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_nr_ptes);
+	ASSERT_EQ((long)(100 * PAGE), _shadow_access(self->mfd, BASE, back,
+						     100 * PAGE, 0));
+	ASSERT_EQ((long)(MB2 - 101 * PAGE),
+		  _shadow_access(self->mfd, BASE + 101 * PAGE,
+				 back + 101 * PAGE, MB2 - 101 * PAGE, 0));
+	EXPECT_EQ(0, memcmp(pattern, back, 100 * PAGE));
+	EXPECT_EQ(0, memcmp(pattern + 101 * PAGE, back + 101 * PAGE,
+			    MB2 - 101 * PAGE));
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+}
+
+/* mprotect of one page inside splits the leaf: its PTE alone changes. */
+TEST_F(thp, mprotect_one_page_splits)
+{
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, SHADOW_FAULT_WRITE,
+				   NULL));
+	shadow_put(_metadata, self->mfd, BASE + 3 * PAGE, "kept");
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE + 2 * PAGE, PAGE, RO));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 4, self->p));
+	EXPECT_EQ(SHADOW_PAGE_PRESENT | SHADOW_PAGE_YOUNG | SHADOW_PAGE_THP,
+		  self->p[2].flags & ~SHADOW_PAGE_ANON_EXCLUSIVE);
+	EXPECT_TRUE(self->p[3].flags & SHADOW_PAGE_WRITE);
+	EXPECT_EQ(self->p[0].page_id + 3, self->p[3].page_id);
+	shadow_expect(_metadata, self->mfd, BASE + 3 * PAGE, "kept");
+	EXPECT_EQ(NR, shadow_stats(_metadata, self->mfd).out_rss_anon);
+}
+
+/* MADV_DONTNEED of the whole 2 MiB takes the leaf and its table. */
+TEST_F(thp, dontneed_whole_and_part)
+{
+	struct shadow_mm_stats st;
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_DONTNEED));
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(0, st.out_rss_anon);
+	EXPECT_EQ(0, st.out_nr_ptes);
+	EXPECT_EQ(0, thp_counter("thp"));
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + PAGE, PAGE,
+				     MADV_DONTNEED));
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(NR - 1, st.out_rss_anon);
+	EXPECT_EQ(1, st.out_nr_ptes);
+	/* Partly mapped, the folio stays whole (no deferred split yet). */
+	EXPECT_EQ(1, thp_counter("thp"));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 2, self->p));
+	EXPECT_EQ(0, self->p[1].flags);
+}
+
+/* mremap of the whole aligned 2 MiB moves the leaf as it is. */
+TEST_F(thp, mremap_whole_leaf)
+{
+	unsigned long dst = BASE + 64 * MB2;
+	__u64 out;
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, SHADOW_FAULT_WRITE,
+				   NULL));
+	shadow_put(_metadata, self->mfd, BASE + 511 * PAGE, "moved");
+	ASSERT_EQ(0, _shadow_mremap(self->mfd, BASE, MB2, MB2,
+				    MREMAP_MAYMOVE | MREMAP_FIXED, dst, &out));
+	EXPECT_EQ(dst, out);
+	EXPECT_EQ(2048, smaps_field(self->id, dst, "AnonHugePages"));
+	shadow_expect(_metadata, self->mfd, dst + 511 * PAGE, "moved");
+	EXPECT_EQ(NR, shadow_stats(_metadata, self->mfd).out_rss_anon);
+}
+
+/*
+ * The same steps against the real kernel with THP "always", in this
+ * process: an aligned 2 MiB of a 4 MiB private mapping.
+ */
+#define THP_DEFRAG	THP_SYSFS "/defrag"
+#define KPF(bit)	(1ULL << KPF_##bit)
+
+/* Write @val to THP's sysfs file @path; true on success. */
+static bool sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), n;
+
+	if (fd < 0)
+		return false;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (int)strlen(val);
+}
+
+static long vmstat_value(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* The "Name:" field of this process's smaps entry at @start, in kB. */
+static long real_smaps_field(unsigned long start, const char *name)
+{
+	char line[256];
+	bool in = false;
+	long val = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3) {
+			if (in)
+				break;
+			in = s == start;
+			continue;
+		}
+		if (in && !strncmp(line, name, strlen(name)) &&
+		    line[strlen(name)] == ':') {
+			val = strtol(line + strlen(name) + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+FIXTURE(real) {
+	char enabled[16];
+	char defrag[16];
+	int dev;
+	int mfd;
+	__u32 id;
+	char *map;	/* the real mapping: 2 MiB + 2 pages around an aligned 2 MiB */
+	char *huge;	/* its aligned 2 MiB */
+	long fallback;
+};
+
+FIXTURE_SETUP(real)
+{
+	char *p;
+
+	if (thp_sysfs_save(self->enabled, sizeof(self->enabled)) ||
+	    thp_sysfs_word(THP_DEFRAG, self->defrag, sizeof(self->defrag)))
+		SKIP(return, "the running kernel has no THP");
+	ASSERT_EQ(0, thp_sysfs_set("always"));
+	/* Direct compaction: the real order-9 allocation does not fail. */
+	ASSERT_TRUE(sysfs_write(THP_DEFRAG, "always"));
+	self->dev = shadow_open_dev();
+	ASSERT_LE(0, self->dev);
+	self->mfd = _shadow_create(self->dev, 0, NULL);
+	ASSERT_LE(0, self->mfd);
+	ASSERT_EQ(0, thp_always(self->mfd));
+	self->id = shadow_stats(_metadata, self->mfd).out_id;
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE - PAGE, MB2 + 2 * PAGE, RW,
+				  PRIV_FIXED, NULL));
+
+	/* The same shape in this process: reserve 6 MiB, keep the middle. */
+	p = mmap(NULL, 3 * MB2, RW, PRIV, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	self->huge = (char *)(((unsigned long)p + PAGE + MB2 - 1) &
+			      ~(MB2 - 1));
+	self->map = self->huge - PAGE;
+	if (self->map > p)
+		munmap(p, self->map - p);
+	munmap(self->huge + MB2 + PAGE,
+	       p + 3 * MB2 - (self->huge + MB2 + PAGE));
+	self->fallback = vmstat_value("thp_fault_fallback");
+}
+
+FIXTURE_TEARDOWN(real)
+{
+	if (!self->enabled[0])
+		return;
+	munmap(self->map, MB2 + 2 * PAGE);
+	close(self->mfd);
+	close(self->dev);
+	thp_sysfs_restore(self->enabled);
+	sysfs_write(THP_DEFRAG, self->defrag);
+}
+
+/* Did the real kernel fall back to 4 KiB pages (nothing to compare)? */
+static bool real_fell_back(long before)
+{
+	return vmstat_value("thp_fault_fallback") != before;
+}
+
+/* One written byte: one THP on both sides, 512 contiguous pages. */
+TEST_F(real, write_fault)
+{
+	__u64 head;
+	int i;
+
+	self->huge[5 * PAGE] = 1;
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 5 * PAGE, 1,
+				   SHADOW_FAULT_WRITE, NULL));
+	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->map,
+					 "AnonHugePages"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "AnonHugePages"),
+		  smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
+		  smaps_field(self->id, BASE - PAGE, "Rss"));
+	head = pagemap_entry((unsigned long)self->huge) & PM_PFN;
+	{
+		struct shadow_page_info p[NR];
+
+		ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, p));
+		for (i = 0; i < NR; i++) {
+			__u64 pfn = pagemap_entry((unsigned long)self->huge +
+						  i * PAGE) & PM_PFN;
+
+			ASSERT_EQ(pfn - head, p[i].page_id - p[0].page_id);
+			ASSERT_TRUE(kpageflags_of((unsigned long)self->huge +
+					       i * PAGE) & KPF(THP));
+		}
+	}
+}
+
+/* A read maps the huge zero page on both sides; a write then splits it. */
+TEST_F(real, read_fault_then_write)
+{
+	struct shadow_page_info p;
+
+	/* One read, as written (the compiler may not drop it). */
+	(void)__atomic_load_n(&self->huge[0], __ATOMIC_RELAXED);
+	EXPECT_EQ(KPF(ZERO_PAGE) | KPF(THP),
+		  kpageflags_of((unsigned long)self->huge) &
+		  (KPF(ZERO_PAGE) | KPF(THP)));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, 0, NULL));
+	p = shadow_page(_metadata, self->mfd, BASE + 100 * PAGE);
+	EXPECT_TRUE(p.flags & SHADOW_PAGE_ZERO);
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
+		  smaps_field(self->id, BASE - PAGE, "Rss"));
+
+	self->huge[3 * PAGE] = 1;
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 3 * PAGE, 1,
+				   SHADOW_FAULT_WRITE, NULL));
+	EXPECT_EQ(4, real_smaps_field((unsigned long)self->map, "Rss"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
+		  smaps_field(self->id, BASE - PAGE, "Rss"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "AnonHugePages"),
+		  smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	/* The other pages still read the (small) zero page. */
+	EXPECT_EQ(KPF(ZERO_PAGE), kpageflags_of((unsigned long)self->huge) &
+				 (KPF(ZERO_PAGE) | KPF(THP)));
+	p = shadow_page(_metadata, self->mfd, BASE);
+	EXPECT_TRUE(p.flags & SHADOW_PAGE_ZERO);
+}
+
+/*
+ * mprotect of the whole 2 MiB keeps the leaf on both sides; back to
+ * PROT_READ|PROT_WRITE, the next write faults to reuse it on 6.1 and not
+ * on 6.12, which makes the exclusive leaf writable at once.
+ */
+TEST_F(real, mprotect_whole_leaf)
+{
+	struct shadow_mm_stats before, after;
+	struct rusage r0, r1;
+
+	memset(self->huge, 3, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, mprotect(self->huge, MB2, RO));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE, MB2, RO));
+	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->huge,
+					 "AnonHugePages"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE, "AnonHugePages"));
+	ASSERT_EQ(0, mprotect(self->huge, MB2, RW));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE, MB2, RW));
+	/* The VMAs merged again. */
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+
+	before = shadow_stats(_metadata, self->mfd);
+	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &r0));
+	self->huge[PAGE] = 4;
+	ASSERT_EQ(0, getrusage(RUSAGE_SELF, &r1));
+	shadow_put(_metadata, self->mfd, BASE + PAGE, "\4");
+	after = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(shadow_rules_since(6, 4) ? 0 : 1, r1.ru_minflt - r0.ru_minflt);
+	EXPECT_EQ(r1.ru_minflt - r0.ru_minflt,
+		  after.out_min_flt - before.out_min_flt);
+	EXPECT_EQ(after.out_min_flt - before.out_min_flt,
+		  after.out_cow_reuses - before.out_cow_reuses);
+	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->map,
+					 "AnonHugePages"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+}
+
+/* munmap of one page inside: both split, the rest stays, PTE-mapped. */
+TEST_F(real, munmap_one_page)
+{
+	memset(self->huge, 0x5a, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, munmap(self->huge + 7 * PAGE, PAGE));
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 7 * PAGE, PAGE));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
+		  smaps_field(self->id, BASE - PAGE, "Rss"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "AnonHugePages"),
+		  smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->huge + 8 * PAGE,
+				   "AnonHugePages"),
+		  smaps_field(self->id, BASE + 8 * PAGE, "AnonHugePages"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->huge + 8 * PAGE,
+				   "Rss"),
+		  smaps_field(self->id, BASE + 8 * PAGE, "Rss"));
+	/* The remaining pages are still the THP's (KPF_THP, deferred split). */
+	EXPECT_TRUE(kpageflags_of((unsigned long)self->huge + 8 * PAGE) & KPF(THP));
+	EXPECT_EQ(0x5a, self->huge[8 * PAGE]);
+}
+
+/*
+ * fork, then a write in the parent: its leaf splits and one page is
+ * copied; the child keeps the whole THP.
+ */
+TEST_F(real, fork_then_write)
+{
+	int ready[2], done[2], child_mfd;
+	long child_thp = -1;
+	char c = 0;
+	pid_t pid;
+
+	memset(self->huge, 1, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(done));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		long v;
+
+		if (read(done[0], &c, 1) != 1)
+			_exit(1);
+		v = real_smaps_field((unsigned long)self->map,
+				     "AnonHugePages");
+		if (write(ready[1], &v, sizeof(v)) != sizeof(v))
+			_exit(1);
+		_exit(0);
+	}
+	child_mfd = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child_mfd);
+	self->huge[9 * PAGE] = 2;
+	shadow_put(_metadata, self->mfd, BASE + 9 * PAGE, "\2");
+	ASSERT_EQ(1, write(done[1], &c, 1));
+	ASSERT_EQ(sizeof(child_thp), read(ready[0], &child_thp,
+					  sizeof(child_thp)));
+	waitpid(pid, NULL, 0);
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "AnonHugePages"),
+		  smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
+		  smaps_field(self->id, BASE - PAGE, "Rss"));
+	EXPECT_EQ(child_thp,
+		  smaps_field(shadow_stats(_metadata, child_mfd).out_id,
+			      BASE - PAGE, "AnonHugePages"));
+	close(child_mfd);
+}
+
+TEST_HARNESS_MAIN
