@@ -38,37 +38,30 @@ static int thp_always(int mfd)
 			       SHADOW_MM_THP_ALWAYS, 0, 1, NULL);
 }
 
+/*
+ * A space with THP "always" and an aligned 2 MiB with a 4 KiB page on each
+ * side, [BASE - PAGE, BASE + MB2 + PAGE): its fd, its id in *@id.
+ */
+static int thp_space(struct __test_metadata *_metadata, int dev, __u32 *id)
+{
+	int mfd = _shadow_create(dev, 0, NULL);
+
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, thp_always(mfd));
+	*id = shadow_stats(_metadata, mfd).out_id;
+	ASSERT_EQ(0, _shadow_mmap(mfd, BASE - PAGE, MB2 + 2 * PAGE, RW,
+				  PRIV_FIXED, NULL));
+	return mfd;
+}
+
 /* The "Name:" field of the smaps entry at @start of space @id, in kB. */
 static long smaps_field(__u32 id, unsigned long start, const char *name)
 {
-	char path[128], line[256];
-	bool in = false;
-	long val = -1;
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/shadow_mm/mm%u/smaps",
 		 id);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		char perms[8];
-
-		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3) {
-			if (in)
-				break;
-			in = s == start;
-			continue;
-		}
-		if (in && !strncmp(line, name, strlen(name)) &&
-		    line[strlen(name)] == ':') {
-			val = strtol(line + strlen(name) + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
+	return smaps_entry_kb(path, start, name);
 }
 
 FIXTURE(thp) {
@@ -84,13 +77,7 @@ FIXTURE_SETUP(thp)
 	self->pages = shadow_counter("pages");
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	self->mfd = _shadow_create(self->dev, 0, NULL);
-	ASSERT_LE(0, self->mfd);
-	ASSERT_EQ(0, thp_always(self->mfd));
-	self->id = shadow_stats(_metadata, self->mfd).out_id;
-	/* An aligned 2 MiB with a 4 KiB page on each side. */
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE - PAGE, MB2 + 2 * PAGE, RW,
-				  PRIV_FIXED, NULL));
+	self->mfd = thp_space(_metadata, self->dev, &self->id);
 }
 
 FIXTURE_TEARDOWN(thp)
@@ -393,31 +380,7 @@ static long vmstat_value(const char *name)
 /* The "Name:" field of this process's smaps entry at @start, in kB. */
 static long real_smaps_field(unsigned long start, const char *name)
 {
-	char line[256];
-	bool in = false;
-	long val = -1;
-	FILE *f = fopen("/proc/self/smaps", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		char perms[8];
-
-		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3) {
-			if (in)
-				break;
-			in = s == start;
-			continue;
-		}
-		if (in && !strncmp(line, name, strlen(name)) &&
-		    line[strlen(name)] == ':') {
-			val = strtol(line + strlen(name) + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
+	return smaps_entry_kb("/proc/self/smaps", start, name);
 }
 
 FIXTURE(real) {
@@ -443,12 +406,7 @@ FIXTURE_SETUP(real)
 	ASSERT_TRUE(sysfs_write(THP_DEFRAG, "always"));
 	self->dev = shadow_open_dev();
 	ASSERT_LE(0, self->dev);
-	self->mfd = _shadow_create(self->dev, 0, NULL);
-	ASSERT_LE(0, self->mfd);
-	ASSERT_EQ(0, thp_always(self->mfd));
-	self->id = shadow_stats(_metadata, self->mfd).out_id;
-	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE - PAGE, MB2 + 2 * PAGE, RW,
-				  PRIV_FIXED, NULL));
+	self->mfd = thp_space(_metadata, self->dev, &self->id);
 
 	/* The same shape in this process: reserve 6 MiB, keep the middle. */
 	p = mmap(NULL, 3 * MB2, RW, PRIV, -1, 0);

@@ -600,6 +600,41 @@ static inline long shadow_debugfs_value(const char *path, const char *name)
 	return ret;
 }
 
+/*
+ * The "Name:" field, in kB, of the entry of smaps text file @path (a
+ * process's /proc/<pid>/smaps, or a space's debugfs smaps) for the VMA
+ * that starts at @start; -1 if there is none.
+ */
+static inline long smaps_entry_kb(const char *path, unsigned long start,
+				  const char *name)
+{
+	size_t len = strlen(name);
+	char line[256];
+	bool in = false;
+	long val = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &s, &e, perms) == 3) {
+			if (in)
+				break;
+			in = s == start;
+			continue;
+		}
+		if (in && !strncmp(line, name, len) && line[len] == ':') {
+			val = strtol(line + len + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
 /* A module-wide counter from debugfs ("mms", "vmas", ...), or -1. */
 static inline long shadow_counter(const char *name)
 {
