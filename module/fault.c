@@ -553,6 +553,14 @@ static shadow_flow int __shadow_handle_mm_fault(struct shadow_mm *mm,
 		ret = shadow_huge_pmd_fault(mm, vma, addr, pmd, flags);
 	if (ret != SHADOW_VM_FAULT_FALLBACK)
 		return ret;
+	/*
+	 * Another thread's fault mapped a THP meanwhile: the access retries
+	 * and finds it (handle_pte_fault() on a PMD that became huge).
+	 */
+	if (shadow_pmd_trans_huge(READ_ONCE(*pmd))) {
+		trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_RETRY);
+		return 0;
+	}
 
 	if (!(flags & SHADOW_FAULT_WRITE)) {
 		/*

@@ -131,7 +131,7 @@ static bool shadow_odf_table(struct shadow_mm *src_mm, struct shadow_vma *vma,
 	 * holds one, and a swap count never needs deriving. (The parent's
 	 * mmap_lock, held for writing, keeps its counts still.)
 	 */
-	if (pmd && READ_ONCE(*pmd) &&
+	if (pmd && READ_ONCE(*pmd) && !shadow_pmd_trans_huge(READ_ONCE(*pmd)) &&
 	    shadow_pt_count(shadow_entry_table(READ_ONCE(*pmd)),
 			    SHADOW_PTC_SWAP))
 		return false;

@@ -382,9 +382,14 @@ struct page *shadow_huge_pmd_page(unsigned long pmd, unsigned long addr)
  */
 pte_t shadow_huge_pmd_subpage_pte(unsigned long pmd, unsigned long addr)
 {
-	/* pfn_pte() inverts the pfn of a PROT_NONE entry (L1TF) anew. */
+	/*
+	 * The flags but PSE and the pfn bits below 2 MiB (a PROT_NONE leaf
+	 * has them inverted, L1TF): pfn_pte() inverts the pfn anew.
+	 */
+	unsigned long flags = pmd_flags(__pmd(pmd)) &
+			      ~(_PAGE_PSE | (PTE_PFN_MASK & ~PHYSICAL_PMD_PAGE_MASK));
 	pte_t pte = pfn_pte(pmd_pfn(__pmd(pmd)) + shadow_index(addr, PAGE_SHIFT),
-			    __pgprot(pmd_flags(__pmd(pmd)) & ~_PAGE_PSE));
+			    __pgprot(flags));
 
 	return shadow_is_huge_zero_pmd(pmd) ? pte_mkspecial(pte) : pte;
 }
@@ -403,6 +408,7 @@ static void *shadow_pgtable_trans_huge_withdraw(struct shadow_mm *mm)
 	struct page *page;
 
 	shadow_pt_assert_locked(mm);
+	shadow_warn_on(list_empty(&mm->pmd_huge_pte));
 	page = list_first_entry(&mm->pmd_huge_pte, struct page, lru);
 	list_del(&page->lru);
 	INIT_LIST_HEAD(&page->lru);
@@ -414,12 +420,16 @@ static void *shadow_pgtable_trans_huge_withdraw(struct shadow_mm *mm)
  * with VM_WRITE (maybe_pmd_mkwrite()).
  */
 static unsigned long shadow_mk_huge_pmd(struct page *page,
-					struct shadow_vma *vma, bool write)
+					struct shadow_vma *vma, bool anon)
 {
 	pte_t pte = mk_pte(page, __pgprot(vma->vm_page_prot));
 
-	if (write && (vma->vm_flags & VM_WRITE))
-		pte = shadow_pte_mkwrite(pte_mkdirty(pte));
+	/* maybe_pmd_mkwrite(pmd_mkdirty()): a new THP is dirty. */
+	if (anon) {
+		pte = pte_mkdirty(pte);
+		if (vma->vm_flags & VM_WRITE)
+			pte = shadow_pte_mkwrite(pte);
+	}
 	return pte_val(pte_mkyoung(pte)) | _PAGE_PSE;
 }
 
@@ -437,12 +447,15 @@ static bool shadow_huge_charge_ok(struct shadow_mm *mm)
 }
 
 static void shadow_thp_fallback(struct shadow_mm *mm, unsigned long addr,
-				unsigned int flags, atomic_long_t *counter)
+				unsigned int flags, bool charge)
 {
 	spin_lock(&mm->page_table_lock);
 	mm->thp_fault_fallback++;
 	spin_unlock(&mm->page_table_lock);
-	atomic_long_inc(counter);
+	/* A charge failure counts in both (count_vm_event() twice). */
+	atomic_long_inc(&shadow_counters.thp_fault_fallback);
+	if (charge)
+		atomic_long_inc(&shadow_counters.thp_fault_fallback_charge);
 	trace_shadow_mm_fault(mm, addr, flags, SHADOW_FK_HUGE_FALLBACK);
 }
 
@@ -462,8 +475,7 @@ static shadow_flow int shadow_set_huge_zero_page(struct shadow_mm *mm,
 	zero = shadow_mm_get_huge_zero_page(mm);
 	if (!zero) {
 		shadow_pte_free(table);
-		shadow_thp_fallback(mm, haddr, flags,
-				    &shadow_counters.thp_fault_fallback);
+		shadow_thp_fallback(mm, haddr, flags, false);
 		return SHADOW_VM_FAULT_FALLBACK;
 	}
 	spin_lock(&mm->page_table_lock);
@@ -516,8 +528,7 @@ shadow_flow int shadow_do_huge_pmd_anonymous_page(struct shadow_mm *mm,
 
 	folio = shadow_alloc_folio();
 	if (!folio) {
-		shadow_thp_fallback(mm, haddr, flags,
-				    &shadow_counters.thp_fault_fallback);
+		shadow_thp_fallback(mm, haddr, flags, false);
 		return SHADOW_VM_FAULT_FALLBACK;
 	}
 	table = shadow_pte_alloc_one();
@@ -536,8 +547,7 @@ shadow_flow int shadow_do_huge_pmd_anonymous_page(struct shadow_mm *mm,
 		shadow_put_folio(folio);
 		if (raced)
 			return 0;
-		shadow_thp_fallback(mm, haddr, flags,
-				    &shadow_counters.thp_fault_fallback_charge);
+		shadow_thp_fallback(mm, haddr, flags, true);
 		return SHADOW_VM_FAULT_FALLBACK;
 	}
 	atomic_set(&folio->entire_mapcount, 1);
@@ -651,8 +661,9 @@ void __shadow_split_huge_pmd_locked(struct shadow_mm *mm, unsigned long *pmd,
 		pte_t entry = shadow_huge_pmd_subpage_pte(val, addr);
 
 		if (zero) {
+			/* vm_page_prot's: young (x86's carry _PAGE_ACCESSED). */
 			entry = pte_mkspecial(pfn_pte(my_zero_pfn(addr),
-						      pte_pgprot(pte_mkclean(entry))));
+						      pte_pgprot(pte_mkyoung(pte_mkclean(entry)))));
 		} else {
 			struct shadow_page *sp = &folio->pages[i];
 

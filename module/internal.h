@@ -211,6 +211,8 @@ struct shadow_page {
  *        mapping one of its pages, one per user in flight
  * @entire_mapcount: PMD leaves mapping it (compound_mapcount)
  * @head: its first page
+ * @rcu: frees the metadata, which may be vmalloc'ed, outside the
+ *       page_table_lock its last reference may be dropped under
  * @pages: the metadata of its SHADOW_HPAGE_PMD_NR pages; each page's
  *         @mapcount counts the PTEs mapping it, @refs is unused (0) and
  *         @folio points back here. While a leaf maps the folio the
@@ -225,6 +227,7 @@ struct shadow_folio {
 	atomic_t refs;
 	atomic_t entire_mapcount;
 	struct page *head;
+	struct rcu_head rcu;
 	struct shadow_page pages[];
 };
 

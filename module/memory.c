@@ -100,7 +100,8 @@ static void shadow_free_folio(struct shadow_folio *folio)
 	__free_pages(folio->head, SHADOW_HPAGE_PMD_ORDER);
 	atomic_long_sub(SHADOW_HPAGE_PMD_NR, &shadow_counters.pages);
 	atomic_long_dec(&shadow_counters.thp);
-	kvfree(folio);
+	/* vfree() may sleep: the last put may hold a page_table_lock. */
+	kvfree_rcu(folio, rcu);
 }
 
 /**

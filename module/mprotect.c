@@ -46,6 +46,23 @@ static pte_t shadow_pte_modify(pte_t pte, pgprot_t newprot)
 }
 
 /*
+ * x86's pmd_modify(): as shadow_pte_modify(), keeping _PAGE_PSE, and the
+ * pfn of a PROT_NONE leaf inverted at the PMD level (bits 21 and up).
+ */
+static pte_t shadow_pmd_modify(unsigned long val, pgprot_t newprot)
+{
+	const unsigned long mask = SHADOW_PAGE_CHG_MASK | _PAGE_PSE;
+	unsigned long oldval = val;
+
+	val &= mask;
+	val |= check_pgprot(newprot) & ~mask;
+	val = flip_protnone_guard(oldval, val, PHYSICAL_PMD_PAGE_MASK);
+	if (oldval & _PAGE_RW)
+		return pte_mksaveddirty(__pte(val));
+	return pte_clear_saveddirty(__pte(val));
+}
+
+/*
  * can_change_pte_writable(): may this PTE of a writable VMA be made
  * writable now rather than by a write fault? Only when the write fault
  * would map it writable without further ado: a dirty PTE, and for private
@@ -134,8 +151,7 @@ static long shadow_change_huge_pmd(struct shadow_mm *mm,
 		spin_unlock(&mm->page_table_lock);
 		return -1;
 	}
-	/* The PSE bit is the PTE's PAT bit: pte_modify() keeps it. */
-	entry = shadow_pte_modify(__pte(val), newprot);
+	entry = shadow_pmd_modify(val, newprot);
 	if (SHADOW_RULE_MPROTECT_PMD_WRITABLE &&
 	    (cp_flags & SHADOW_CP_TRY_CHANGE_WRITABLE) && !pte_write(entry) &&
 	    !shadow_is_huge_zero_pmd(val) && !pte_protnone(entry) &&

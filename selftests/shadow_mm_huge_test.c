@@ -300,6 +300,45 @@ TEST_F(thp, mprotect_one_page_splits)
 	EXPECT_EQ(NR, shadow_stats(_metadata, self->mfd).out_rss_anon);
 }
 
+/*
+ * A PROT_NONE leaf keeps its pages apart (the pfn of a PROT_NONE entry is
+ * inverted, L1TF): a forced read sees each page's bytes, a split and the
+ * way back to PROT_READ|PROT_WRITE keep every byte.
+ */
+TEST_F(thp, prot_none_leaf_then_split)
+{
+	static char pattern[MB2], back[MB2];
+	char c;
+	int i;
+
+	for (i = 0; i < (int)MB2; i++)
+		pattern[i] = i / PAGE + 1;
+	ASSERT_EQ((long)MB2, _shadow_access(self->mfd, BASE, pattern, MB2,
+					    SHADOW_ACCESS_WRITE));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE, MB2, PROT_NONE));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE, "AnonHugePages"));
+	ASSERT_EQ(1, _shadow_access(self->mfd, BASE + 77 * PAGE, &c, 1,
+				    SHADOW_ACCESS_FORCE));
+	EXPECT_EQ(78, c);
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, self->p));
+	for (i = 1; i < NR; i++)
+		ASSERT_EQ(self->p[0].page_id + i, self->p[i].page_id);
+	/* A VMA boundary inside: the PROT_NONE leaf splits. */
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 100 * PAGE, PAGE));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE, 100 * PAGE, RW));
+	ASSERT_EQ(0, _shadow_mprotect(self->mfd, BASE + 101 * PAGE,
+				      MB2 - 101 * PAGE, RW));
+	ASSERT_EQ((long)(100 * PAGE), _shadow_access(self->mfd, BASE, back,
+						     100 * PAGE, 0));
+	ASSERT_EQ((long)(MB2 - 101 * PAGE),
+		  _shadow_access(self->mfd, BASE + 101 * PAGE,
+				 back + 101 * PAGE, MB2 - 101 * PAGE, 0));
+	EXPECT_EQ(0, memcmp(pattern, back, 100 * PAGE));
+	EXPECT_EQ(0, memcmp(pattern + 101 * PAGE, back + 101 * PAGE,
+			    MB2 - 101 * PAGE));
+	EXPECT_EQ(NR - 1, shadow_stats(_metadata, self->mfd).out_rss_anon);
+}
+
 /* MADV_DONTNEED of the whole 2 MiB takes the leaf and its table. */
 TEST_F(thp, dontneed_whole_and_part)
 {
