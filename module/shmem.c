@@ -58,10 +58,12 @@ void shadow_shmem_truncate_range(struct shadow_inode *obj, pgoff_t start,
 				 pgoff_t end)
 {
 	XA_STATE(xas, &obj->pages, start);
+	pgoff_t index;
 	void *entry;
 
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, end) {
+		index = xas.xa_index;
 		/* In place of an entry: no allocation. */
 		xas_store(&xas, NULL);
 		if (xa_is_value(entry)) {
@@ -71,8 +73,14 @@ void shadow_shmem_truncate_range(struct shadow_inode *obj, pgoff_t start,
 			WRITE_ONCE(shadow_page_meta(entry)->shmem_obj, NULL);
 			shadow_put_page(entry);
 		}
-		if (need_resched()) {
-			xas_pause(&xas);
+		if (index < end && need_resched()) {
+			/*
+			 * Not xas_pause(): a store that emptied its node
+			 * freed it and left the state at the parent, where
+			 * a pause steps by the parent's span and would skip
+			 * the entries of the next node below this offset.
+			 */
+			xas_set(&xas, index + 1);
 			xas_unlock(&xas);
 			cond_resched();
 			xas_lock(&xas);

@@ -1564,6 +1564,63 @@ TEST_F(swap, madv_remove_swapped_shmem)
 }
 
 /*
+ * Truncating a sparse shared anonymous object while the CPU is wanted
+ * elsewhere (a spinner shares it): every page and slot goes, whether the
+ * truncation stops to reschedule or not. Each 64-entry node of the
+ * object's xarray holds two entries, at offsets 0 and 32, so the store
+ * that empties a node frees it, and a reschedule there must resume at the
+ * next index, not a node's span further (which would skip the next node's
+ * offset 0). Swapped-out entries are in the first half. Three rounds, by
+ * MADV_REMOVE (shmem_fallocate) and by the last munmap (evict_inode);
+ * slow on a debug kernel, hence its own timeout.
+ */
+TEST_F_TIMEOUT(swap, shmem_truncate_reschedules, 120)
+{
+	const unsigned long nodes = 512, len = nodes * 64 * PAGE;
+	unsigned char one = 0x5a;
+	unsigned long i, addr;
+	int round, status;
+	long pages;
+	cpu_set_t cpu0;
+	pid_t spinner;
+
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpu0), &cpu0));
+	spinner = fork();
+	ASSERT_LE(0, spinner);
+	if (!spinner) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			;
+	}
+	for (round = 0; round < 3; round++) {
+		pages = shadow_counter("pages");
+		ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, len, RW,
+					  SHARED_FIXED, NULL));
+		for (i = 0; i < nodes; i++) {
+			addr = BASE + i * 64 * PAGE;
+			write_bytes(_metadata, self->mfd, addr, &one, 1);
+			write_bytes(_metadata, self->mfd, addr + 32 * PAGE,
+				    &one, 1);
+		}
+		EXPECT_EQ(2 * nodes,
+			  shadow_stats(_metadata, self->mfd).out_rss_shmem);
+		if (!self->no_swap)
+			age_reclaim(_metadata, self->mfd, BASE, len / 2);
+		if (round == 1)
+			ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, len,
+						     MADV_REMOVE));
+		ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, len));
+		EXPECT_EQ(0, DELTA(swap_slots));
+		EXPECT_EQ(0, DELTA(shmem));
+		EXPECT_EQ(pages, shadow_counter("pages"));
+	}
+	kill(spinner, SIGKILL);
+	EXPECT_EQ(spinner, waitpid(spinner, &status, 0));
+}
+
+/*
  * MADV_FREE of pages a fork shares (copied, or in a PTE table an
  * on-demand fork shares, which breaks first): mapped twice, they stay
  * swap backed, as 6.1 skips a page whose mapcount is not 1; reclaim swaps
