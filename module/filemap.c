@@ -187,6 +187,27 @@ void shadow_filemap_walk_objects(struct address_space *mapping,
 	up_read(&shadow_file_objects_lock);
 }
 
+/* The file objects of an address_space, pinned, for a walk without its lock. */
+struct shadow_file_objects {
+	struct shadow_inode **obj;
+	unsigned int nr;
+};
+
+static bool shadow_file_objects_add(struct shadow_inode *obj, void *arg)
+{
+	struct shadow_file_objects *objs = arg;
+
+	/* One whose last reference went is on its way off the list. */
+	if (!refcount_inc_not_zero(&obj->i_data.ref))
+		return true;
+	if (!(objs->nr & (objs->nr + 1)))
+		objs->obj = krealloc_array(objs->obj, 2 * objs->nr + 1,
+					   sizeof(*objs->obj),
+					   SHADOW_GFP_NOFAIL);
+	objs->obj[objs->nr++] = obj;
+	return true;
+}
+
 /* path_noexec(), which is not exported. */
 static bool shadow_path_noexec(const struct path *path)
 {
@@ -349,20 +370,41 @@ bool shadow_file_pte_stale(struct shadow_vma *vma, pte_t entry)
  * @len: its length in bytes
  *
  * A file's own fallocate punches the hole (its file system's checks and
- * errors: -EOPNOTSUPP, -EPERM for a sealed memfd, ...); the engine's PTEs
- * of its pages are unmapped at their next access (the truncation rule
- * above). A shared anonymous object is shmem's: shadow_shmem_fallocate().
+ * errors: -EOPNOTSUPP, -EPERM for a sealed memfd, ...), then the engine's
+ * PTEs of the pages it took out of the file go in every address space
+ * mapping the file, through any of its struct files (the fallocate's
+ * unmap_mapping_range(), which cannot reach the engine's tables); private
+ * copies stay. A shared anonymous object is shmem's:
+ * shadow_shmem_fallocate().
  *
  * Return: 0 or the fallocate's error.
  */
 int shadow_vfs_punch_hole(struct shadow_address_space *mapping, loff_t offset,
 			  loff_t len)
 {
+	struct shadow_file_objects objs = { };
+	unsigned int i;
+	int error;
+
 	if (!mapping->file)
 		return shadow_shmem_fallocate(mapping, offset, len);
-	return vfs_fallocate(mapping->file,
-			     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			     offset, len);
+	error = vfs_fallocate(mapping->file,
+			      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      offset, len);
+	if (error || !len)
+		return error;
+	/* Collected first: the objects' lock nests inside mmap_lock. */
+	shadow_filemap_walk_objects(mapping->file->f_mapping,
+				    shadow_file_objects_add, &objs);
+	for (i = 0; i < objs.nr; i++) {
+		__shadow_unmap_mapping_range(&objs.obj[i]->i_data,
+					     offset >> PAGE_SHIFT,
+					     (offset + len - 1) >> PAGE_SHIFT,
+					     true);
+		shadow_mapping_put(&objs.obj[i]->i_data);
+	}
+	kfree(objs.obj);
+	return 0;
 }
 
 /*

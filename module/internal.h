@@ -660,8 +660,17 @@ void shadow_shmem_truncate_range(struct shadow_inode *obj, pgoff_t start,
 				 pgoff_t end);
 int shadow_shmem_fallocate(struct shadow_address_space *shmem, loff_t offset,
 			   loff_t len);
-void shadow_unmap_mapping_range(struct shadow_address_space *mapping,
-				pgoff_t first, pgoff_t last);
+void __shadow_unmap_mapping_range(struct shadow_address_space *mapping,
+				  pgoff_t first, pgoff_t last, bool stale);
+
+/* Every PTE of pages @first..@last of a shared anonymous object. */
+static inline void
+shadow_unmap_mapping_range(struct shadow_address_space *mapping,
+			   pgoff_t first, pgoff_t last)
+{
+	__shadow_unmap_mapping_range(mapping, first, last, false);
+}
+
 void shadow_shmem_swapin_range(struct shadow_address_space *shmem,
 			       unsigned long index, unsigned long last);
 

@@ -202,6 +202,32 @@ static void shadow_zap_pte_range(struct shadow_mm *mm, pte_t *pte,
 }
 
 /*
+ * Clear the PTEs of [addr, end) that map a page-cache page its file let
+ * go of (page->mapping cleared by a truncation or a hole punch), and
+ * only those: unmap_mapping_range() without even_cows keeps the private
+ * copies of a file's pages, and a PTE mapping the file's current page
+ * stays too.
+ */
+static void shadow_zap_stale_pte_range(struct shadow_mm *mm, pte_t *pte,
+				       unsigned long addr, unsigned long end)
+{
+	spin_lock(&mm->page_table_lock);
+	for (; addr != end; pte++, addr += PAGE_SIZE) {
+		pte_t ptent = *pte;
+		struct page *page;
+
+		if (!pte_present(ptent) || pte_special(ptent))
+			continue;
+		page = pte_page(ptent);
+		if (!shadow_page_meta(page)->file || READ_ONCE(page->mapping))
+			continue;
+		shadow_set_pte(pte, __pte(0));
+		shadow_zap_pte(mm, ptent);
+	}
+	spin_unlock(&mm->page_table_lock);
+}
+
+/*
  * Apply @fn to each PTE table of [addr, end), one table's part at a time:
  * a zap and MADV_FREE change PTEs and cannot fail, so a table an
  * on-demand fork shares breaks with __GFP_NOFAIL first (pgtable.c's rule
@@ -278,9 +304,10 @@ void shadow_zap_page_range_single(struct shadow_mm *mm,
  */
 static void shadow_unmap_mapping_mm(struct shadow_mm *mm,
 				    struct shadow_address_space *mapping,
-				    pgoff_t first, pgoff_t last)
+				    pgoff_t first, pgoff_t last, bool stale)
 {
 	struct shadow_vma *vma;
+	unsigned long start, end;
 
 	shadow_mmap_assert_write_locked(mm);
 	for (vma = shadow_find_vma(mm, 0); vma; vma = shadow_vma_next(mm, vma)) {
@@ -290,11 +317,14 @@ static void shadow_unmap_mapping_mm(struct shadow_mm *mm,
 
 		if (vma->vm_mapping != mapping || vea < first || vba > last)
 			continue;
-		shadow_zap_page_range(mm, vma,
-				      vma->vm_start +
-				      ((max(first, vba) - vba) << PAGE_SHIFT),
-				      vma->vm_start +
-				      ((min(last, vea) - vba + 1) << PAGE_SHIFT));
+		start = vma->vm_start + ((max(first, vba) - vba) << PAGE_SHIFT);
+		end = vma->vm_start + ((min(last, vea) - vba + 1) << PAGE_SHIFT);
+		if (stale)
+			shadow_pte_range_nofail(mm, start, end,
+						shadow_zap_stale_pte_range,
+						NULL);
+		else
+			shadow_zap_page_range(mm, vma, start, end);
 	}
 }
 
@@ -332,14 +362,16 @@ static struct shadow_mm *shadow_unmap_mapping_next(struct shadow_inode *obj,
 }
 
 /**
- * shadow_unmap_mapping_range() - drop the PTEs mapping pages @first..@last
- * of a shared anonymous object in every address space (unmap_mapping_range)
+ * __shadow_unmap_mapping_range() - drop the PTEs mapping pages
+ * @first..@last of an object in every address space (unmap_mapping_range)
  * @mapping: the object, pinned by the caller
  * @first: the first page index
  * @last: the last page index
- *
- * Every VMA of the object maps it shared: there are no private COW copies
- * to keep (even_cows does not matter). Linux zaps other address spaces
+ * @stale: only the PTEs of page-cache pages their file let go of (a file
+ *         object's, after a hole punch); else every PTE (a shared
+ *         anonymous object's: every VMA maps it shared, there are no
+ *         private COW copies to keep, even_cows does not matter)
+ * Linux zaps other address spaces
  * under i_mmap_rwsem alone; here an address space's page tables belong to
  * its mmap_lock (rmap.c's rules), which the i_mmap_rwsem may not wait for.
  * So the address spaces are visited one at a time, each pinned under the
@@ -351,8 +383,8 @@ static struct shadow_mm *shadow_unmap_mapping_next(struct shadow_inode *obj,
  * the range. An address space on its way out (no user left) is left to
  * its exit_mmap. The caller holds no mmap_lock.
  */
-void shadow_unmap_mapping_range(struct shadow_address_space *mapping,
-				pgoff_t first, pgoff_t last)
+void __shadow_unmap_mapping_range(struct shadow_address_space *mapping,
+				  pgoff_t first, pgoff_t last, bool stale)
 {
 	struct shadow_inode *obj = to_shadow_inode(mapping);
 	struct shadow_mm **done = NULL;
@@ -368,7 +400,7 @@ void shadow_unmap_mapping_range(struct shadow_address_space *mapping,
 		if (!shadow_mmget_not_zero(mm))
 			continue;
 		shadow_mmap_write_lock(mm);
-		shadow_unmap_mapping_mm(mm, mapping, first, last);
+		shadow_unmap_mapping_mm(mm, mapping, first, last, stale);
 		shadow_mmap_write_unlock(mm);
 		shadow_mmput(mm);
 		cond_resched();

@@ -495,8 +495,9 @@ TEST_F(file, two_spaces_share_pages)
 
 /*
  * MADV_REMOVE of a shared file mapping runs the file's fallocate
- * (PUNCH_HOLE | KEEP_SIZE): the hole reads zeroes through the shadow
- * space and in the file, which keeps its size; ramfs has no hole punch.
+ * (PUNCH_HOLE | KEEP_SIZE): the hole's pages are unmapped at once, it
+ * reads zeroes through the shadow space and in the file, which keeps its
+ * size; ramfs has no hole punch.
  * A private mapping refuses with EACCES. The errors are the real
  * kernel's for the same calls.
  */
@@ -519,6 +520,12 @@ TEST_F(file, madv_remove_punches_hole)
 	if (!serr) {
 		char buf[8] = "xxxxxxx";
 
+		/* The punch unmapped the hole's pages, as the real one does. */
+		EXPECT_FALSE(shadow_page(_metadata, self->mfd, BASE + PAGE).flags &
+			     SHADOW_PAGE_PRESENT);
+		EXPECT_FALSE(shadow_page(_metadata, self->mfd,
+					 BASE + 2 * PAGE).flags &
+			     SHADOW_PAGE_PRESENT);
 		ASSERT_EQ(8, _shadow_access(self->mfd, BASE + 2 * PAGE - 4,
 					    buf, 8, 0));
 		EXPECT_EQ(0, memcmp(buf, "\0\0\0\0\0\0\0\0", 8));
