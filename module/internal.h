@@ -431,6 +431,15 @@ static inline bool shadow_pmd_trans_huge(unsigned long pmd)
 	return pmd & _PAGE_PSE;
 }
 
+/*
+ * A PROT_NONE leaf (pmd_protnone()): _PAGE_PROTNONE stands in for the
+ * present bit, which is clear.
+ */
+static inline bool shadow_pmd_protnone(unsigned long pmd)
+{
+	return (pmd & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;
+}
+
 static inline atomic_t *shadow_pt_share_count(void *table)
 {
 	return shadow_pt_frag_refcount(table);

@@ -147,4 +147,25 @@
 #define SHADOW_RULE_MAP_STACK_NOHUGEPAGE	(SHADOW_KERNEL_SINCE(6, 7) && \
 						 SHADOW_RULES_THP)
 
+/*
+ * 6.10, pagemap_pmd_range(): a page a PMD leaf maps is PM_MMAP_EXCLUSIVE
+ * when that page is mapped once (6.12: folio_precise_page_mapcount() of
+ * each page); 6.1 asks
+ * page_mapcount() of the leaf's first page once, for all of its pages.
+ * They differ when another address space maps some pages of the folio by
+ * PTEs (a child whose leaf was split).
+ */
+#define SHADOW_RULE_PAGEMAP_PAGE_EXCLUSIVE	SHADOW_KERNEL_SINCE(6, 10)
+
+/*
+ * 6.12, smaps_pmd_entry(): the page of a leaf is vm_normal_page_pmd()'s,
+ * so a PROT_NONE leaf counts (Rss, Anonymous, AnonHugePages...). 6.1
+ * asks follow_trans_huge_pmd() with FOLL_DUMP and no FOLL_FORCE, which
+ * finds no page in a PROT_NONE leaf (gup_can_follow_protnone()): such a
+ * leaf counts nowhere in smaps. (6.12 is the first version the engine
+ * follows with the new code; the release that brought it is not pinned
+ * down here.)
+ */
+#define SHADOW_RULE_SMAPS_PROTNONE_LEAF	SHADOW_KERNEL_SINCE(6, 12)
+
 #endif /* _SHADOW_RULES_H */

@@ -280,11 +280,15 @@ static struct page *shadow_page_info(pte_t entry, bool marked, int shares,
  * @buffer: the records of SHADOW_PAGEMAP_BATCH pages from @start
  * @pending: for each record, the page whose mapcount the walk left to an
  *           rmap walk, with a reference, or NULL
+ * @head: for each record of a page a leaf maps, where the head's mapcount
+ *        says whether it is mapped once (!SHADOW_RULE_PAGEMAP_PAGE_EXCLUSIVE),
+ *        the head, with a reference; else NULL
  * @start: the address of @buffer[0]
  */
 struct shadow_pagemapread {
 	struct shadow_page_info *buffer;
 	struct page *pending[SHADOW_PAGEMAP_BATCH];
+	struct page *head[SHADOW_PAGEMAP_BATCH];
 	unsigned long start;
 };
 
@@ -326,8 +330,15 @@ static int shadow_pagemap_pte_entry(pte_t *pte, unsigned long addr,
 
 	page = shadow_page_info(shadow_pte_view(walk->mm, pte, marked), marked,
 				shadow_walk_shares(walk), &pm->buffer[i]);
-	if (shadow_pmd_trans_huge(walk->pmd))
+	pm->head[i] = NULL;
+	if (shadow_pmd_trans_huge(walk->pmd)) {
 		shadow_pagemap_huge_pmd(walk->pmd, *pte, &pm->buffer[i]);
+		if (!SHADOW_RULE_PAGEMAP_PAGE_EXCLUSIVE &&
+		    !shadow_is_huge_zero_pmd(walk->pmd)) {
+			pm->head[i] = shadow_page_meta(pte_page(*pte))->folio->head;
+			shadow_get_page(pm->head[i]);
+		}
+	}
 	if (page)
 		shadow_get_page(page);
 	pm->pending[i] = page;
@@ -342,15 +353,28 @@ static void shadow_pagemap_resolve(struct shadow_mm *mm,
 				   struct shadow_pagemapread *pm,
 				   unsigned long n)
 {
+	struct page *head = NULL;
+	int head_mapcount = 0;
 	unsigned long i;
 
 	for (i = 0; i < n; i++) {
-		if (!pm->pending[i])
+		if (pm->pending[i]) {
+			shadow_page_info_mapcount(&pm->buffer[i],
+						  shadow_page_mapcount(pm->pending[i],
+								       mm));
+			shadow_put_page(pm->pending[i]);
+		}
+		if (!pm->head[i])
 			continue;
-		shadow_page_info_mapcount(&pm->buffer[i],
-					  shadow_page_mapcount(pm->pending[i],
-							       mm));
-		shadow_put_page(pm->pending[i]);
+		/* 6.1's pagemap_pmd_range(): page_mapcount(head) for all. */
+		if (pm->head[i] != head) {
+			head = pm->head[i];
+			head_mapcount = shadow_page_mapcount(head, mm);
+		}
+		pm->buffer[i].flags &= ~SHADOW_PAGE_MMAP_EXCLUSIVE;
+		if (head_mapcount == 1)
+			pm->buffer[i].flags |= SHADOW_PAGE_MMAP_EXCLUSIVE;
+		shadow_put_page(pm->head[i]);
 	}
 }
 
@@ -363,6 +387,7 @@ static void shadow_pagemap_clear(struct shadow_pagemapread *pm,
 
 	memset(&pm->buffer[i], 0, n * sizeof(*pm->buffer));
 	memset(&pm->pending[i], 0, n * sizeof(*pm->pending));
+	memset(&pm->head[i], 0, n * sizeof(*pm->head));
 }
 
 /* pagemap_pte_hole(): no table, no page. */
@@ -639,9 +664,18 @@ static int shadow_smaps_pte_entry(pte_t *pte, unsigned long addr,
 	if (!pte_present(entry) || pte_special(entry))
 		return 0;
 	page = pte_page(entry);
-	/* smaps_pmd_entry(): a leaf's page counts in AnonHugePages too. */
-	if (shadow_pmd_trans_huge(walk->pmd))
+	if (shadow_pmd_trans_huge(walk->pmd)) {
+		/*
+		 * 6.1's smaps_pmd_entry(): follow_trans_huge_pmd() with
+		 * FOLL_DUMP finds no page in a PROT_NONE leaf, which counts
+		 * nowhere.
+		 */
+		if (!SHADOW_RULE_SMAPS_PROTNONE_LEAF &&
+		    shadow_pmd_protnone(walk->pmd))
+			return 0;
+		/* A leaf's page counts in AnonHugePages too. */
 		sw->mss.anonymous_thp += PAGE_SIZE;
+	}
 	mapcount = shadow_view_mapcount(page, shares);
 	if (mapcount >= 0) {
 		shadow_smaps_account(&sw->mss, page, pte_young(entry),
