@@ -11,7 +11,7 @@
 #                   module is built against its headers; default 6.1
 #   make unit       the user-space VMA harness alone (no VM), in seconds
 #   make check-debug  the same under a debug kernel (KASAN, lockdep, ...)
-#   make fuzz       the differential fuzzer in the VM, SECONDS=600 [SEED=n]
+#   make fuzz       the differential fuzzer in the VM, SECONDS=600 [SEED=n] [THP=always]
 #                   [ODF=1: every fork on demand]
 #   make bench      shadow_mm_bench in the VM, each shadow operation against
 #                   its native counterpart: table, CSV and plots in
@@ -157,16 +157,18 @@ check-debug: selftests unit-log
 		--ko $(DEBUG_MODULE)/module/shadow_mm.ko --log $(DEBUG_LOG) \
 		--prior $(BUILD)/unit.log $(VM_ARGS)
 
-# make fuzz SECONDS=3600 [SEED=n] [SEQ=i] [OPS=n] [TWIN=1]:
+# make fuzz SECONDS=3600 [SEED=n] [SEQ=i] [OPS=n] [TWIN=1] [THP=always]:
 # shadow_mm_diff_test alone in the VM, outside the kselftest runner's
 # timeout, for SECONDS (default 600); SEQ replays one sequence of SEED
 # verbosely; OPS is the most operations per sequence; TWIN=1 checks the
-# fuzzer itself, a second real process standing in for the module. The
+# fuzzer itself, a second real process standing in for the module;
+# THP=always runs both sides with transparent huge pages (the real
+# kernel's sysfs set up for it) and compares them page by page. The
 # VM gets SECONDS plus time to boot and to shorten a mismatch.
 FUZZ_SECONDS = $(or $(SECONDS),600)
 FUZZ_ENV = SHADOW_DIFF_SECONDS=$(FUZZ_SECONDS) $(if $(SEED),SHADOW_DIFF_SEED=$(SEED)) \
 	$(if $(SEQ),SHADOW_DIFF_SEQ=$(SEQ)) $(if $(OPS),SHADOW_DIFF_OPS=$(OPS)) \
-	$(if $(TWIN),SHADOW_DIFF_TWIN=$(TWIN))
+	$(if $(TWIN),SHADOW_DIFF_TWIN=$(TWIN)) $(if $(THP),SHADOW_DIFF_THP=$(THP))
 fuzz: module-vm selftests
 	scripts/vm-run --mode fuzz --kernel $(VMLINUZ) --ko $(VM_KO) \
 		--timeout $$(( $(FUZZ_SECONDS) + 1200 )) \

@@ -65,6 +65,17 @@
  * and diff_emulate_populate(). Operations whose ioctl the module lacks are
  * not generated; the active ones are printed.
  *
+ * Transparent huge pages: by default the real process runs with
+ * PR_SET_THP_DISABLE and the space likewise. In THP mode
+ * (SHADOW_DIFF_THP=always, and diff.fuzz_thp's short pass) both run with
+ * THP "always": the real kernel's sysfs is set up for it (thp_setup():
+ * direct compaction, khugepaged held off) and put back after; the
+ * generator adds 2 MiB lengths and boundaries; each page is compared as
+ * a THP's or not (/proc/kpageflags' KPF_THP against SHADOW_PAGE_THP; the
+ * huge zero page stands for the zero page) and each VMA's AnonHugePages
+ * (smaps against the space's PMD-mapped records). A real fallback or
+ * khugepaged collapse is printed with the results.
+ *
  * A mismatch prints the seed, the step, both sides' states and a sequence
  * shortened by delta debugging (each candidate replayed from scratch).
  *
@@ -74,7 +85,8 @@
  * SHADOW_DIFF_SEQUENCES (default 100), SHADOW_DIFF_SEQ (replay one
  * sequence, verbosely), SHADOW_DIFF_OPS (most operations per sequence,
  * default 40), SHADOW_DIFF_VERBOSE, SHADOW_DIFF_TWIN (check the fuzzer: a
- * second real process in place of the module, every operation active).
+ * second real process in place of the module, every operation active),
+ * SHADOW_DIFF_THP=always (or --thp always: THP mode).
  */
 #include <poll.h>
 #include <sched.h>
@@ -95,6 +107,8 @@
 #define VIEW_LO		0x100000000000UL
 /* Most operations land in the top of the window, where placements go. */
 #define HOT_PAGES	256UL
+/* The pages of a PMD-mapped THP. */
+#define HPAGE_PAGES	512UL
 
 #define MAX_SLOTS	4
 #define MAX_OPS		512
@@ -158,6 +172,7 @@ static struct {
 	int max_ops;
 	int verbose;
 	bool seed_set;
+	bool thp;	/* SHADOW_DIFF_THP=always: huge pages on both sides */
 } cfg = { .sequences = 100, .seq = -1 };
 
 /* What the module implements, from SHADOW_MM_API and probes. */
@@ -172,6 +187,8 @@ static struct {
 } caps;
 
 static __u64 zero_pfn;
+/* /proc/kpageflags, for the THP bit of the real side's pages. */
+static int kpageflags_fd = -1;
 
 /* The file every file mapping maps: a memfd of FILE_PAGES pages. */
 #define FILE_PAGES	32
@@ -688,8 +705,9 @@ static void real_main(struct world *w, pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(123);
-	/* No transparent huge pages: the engine has none. */
-	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	/* Transparent huge pages only in THP mode, as the space. */
+	if (!cfg.thp)
+		prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
 	r.ret = child_plug();
@@ -833,10 +851,17 @@ static int world_start(struct world *w, int dev)
 	if (twin_mode)
 		return world_start_real(&twin, dev);
 	w->s[0].mfd = ioctl(dev, SHADOW_MM_CREATE, &c);
-	/* The real process runs with PR_SET_THP_DISABLE: so does the space. */
+	/*
+	 * The real process runs with PR_SET_THP_DISABLE, or in THP mode with
+	 * the sysfs setup of thp_setup(): so does the space.
+	 */
 	if (w->s[0].mfd < 0 ||
-	    _shadow_set_thp(w->s[0].mfd, SHADOW_THP_SET_DISABLE, 0, 1, 0,
-			    NULL) ||
+	    (cfg.thp ? _shadow_set_thp(w->s[0].mfd, SHADOW_THP_SET_MODE |
+				       SHADOW_THP_SET_DISABLE |
+				       SHADOW_THP_SET_USE_ZERO_PAGE,
+				       SHADOW_MM_THP_ALWAYS, 0, 1, NULL) :
+	     _shadow_set_thp(w->s[0].mfd, SHADOW_THP_SET_DISABLE, 0, 1, 0,
+			     NULL)) ||
 	    _shadow_mmap(w->s[0].mfd, WIN_TOP, PAGE, PROT_NONE,
 			 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 			 NULL)) {
@@ -854,6 +879,7 @@ static int world_start(struct world *w, int dev)
 #define PG_SHMEM	0x4
 #define PG_EXCL		0x8	/* mapped by exactly one PTE */
 #define PG_ZERO		0x10
+#define PG_THP		0x20	/* a page of a THP (KPF_THP), or the huge zero page */
 
 struct vrec {
 	unsigned long start, end;
@@ -862,6 +888,7 @@ struct vrec {
 	__u64 pgoff;		/* shared mappings */
 	__u64 ident;		/* inode / backing id; 0: private */
 	unsigned long first;	/* index of its first page in pg[] */
+	long anon_huge_kb;	/* smaps' AnonHugePages: PMD-mapped THPs */
 };
 
 struct prec {
@@ -933,6 +960,23 @@ static unsigned long clamp_view(unsigned long a)
 	return a < VIEW_LO ? VIEW_LO : a > WIN_TOP ? WIN_TOP : a;
 }
 
+/*
+ * THP mode: the real page at @pfn is a THP's (KPF_THP), or the huge zero
+ * page (KPF_ZERO_PAGE | KPF_THP), which stands for the zero page as the
+ * small one does.
+ */
+static unsigned int real_thp_flags(__u64 pfn)
+{
+	__u64 kpf;
+
+	if (pread(kpageflags_fd, &kpf, sizeof(kpf), pfn * sizeof(kpf)) !=
+	    sizeof(kpf))
+		return 0;
+	if (!(kpf & (1ULL << KPF_THP)))
+		return 0;
+	return PG_THP | (kpf & (1ULL << KPF_ZERO_PAGE) ? PG_ZERO : 0);
+}
+
 /* The real process's VMAs in the view, from smaps, and their pages. */
 static int real_snap(struct world *w, int slot, struct side *sd)
 {
@@ -974,6 +1018,8 @@ static int real_snap(struct world *w, int slot, struct side *sd)
 		} else if (cur && !strncmp(line, "VmFlags:", 8)) {
 			cur->flags = shadow_parse_vm_flags(line + 8,
 							   &cur->unknown);
+		} else if (cur && !strncmp(line, "AnonHugePages:", 14)) {
+			cur->anon_huge_kb = strtol(line + 14, NULL, 10);
 		}
 	}
 	for (i = 0; i < sd->nv; i++) {
@@ -1006,7 +1052,9 @@ static int real_snap(struct world *w, int slot, struct side *sd)
 				continue;
 			p->flags |= PG_PRESENT;
 			p->id = e & ((1ULL << 55) - 1);
-			if (p->id == zero_pfn) {
+			if (cfg.thp)
+				p->flags |= real_thp_flags(p->id);
+			if (p->id == zero_pfn || p->flags & PG_ZERO) {
 				p->flags |= PG_ZERO;
 				p->id = ~0ULL;
 			}
@@ -1016,6 +1064,44 @@ static int real_snap(struct world *w, int slot, struct side *sd)
 				p->flags |= PG_EXCL;
 		}
 		free(pm);
+	}
+	return 0;
+}
+
+/*
+ * THP mode: AnonHugePages of each VMA of @sd from the space's smaps
+ * (debugfs), as real_snap() takes the real process's from its own.
+ */
+static int shadow_smaps_thp(int fd, int slot, struct side *sd)
+{
+	struct shadow_mm_stats st = { .size = sizeof(st) };
+	char path[96], *line, *next;
+	struct vrec *cur = NULL;
+	int i;
+
+	if (_shadow_get_stats(fd, &st))
+		return -1;
+	snprintf(path, sizeof(path), "/sys/kernel/debug/shadow_mm/mm%u/smaps",
+		 st.out_id);
+	if (read_file(path)) {
+		report("[%d] %s: %s\n", slot, path, strerror(errno));
+		return -1;
+	}
+	for (line = smaps_buf; line && *line; line = next) {
+		unsigned long s, e;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2) {
+			cur = NULL;
+			for (i = 0; i < sd->nv; i++)
+				if (sd->v[i].start == clamp_view(s) &&
+				    sd->v[i].end == clamp_view(e))
+					cur = &sd->v[i];
+		} else if (cur && !strncmp(line, "AnonHugePages:", 14)) {
+			cur->anon_huge_kb = strtol(line + 14, NULL, 10);
+		}
 	}
 	return 0;
 }
@@ -1087,9 +1173,17 @@ static int shadow_snap(struct world *w, int slot, struct side *sd)
 				continue;
 			p->flags = PG_PRESENT;
 			p->id = in_pg->page_id;
+			if (cfg.thp && in_pg->flags & SHADOW_PAGE_THP)
+				p->flags |= PG_THP;
 			if (in_pg->flags & SHADOW_PAGE_ZERO) {
 				p->flags |= PG_ZERO;
 				p->id = ~0ULL;
+				/*
+				 * pagemap_pmd_range(): the huge zero page
+				 * is not anonymous, so PM_FILE.
+				 */
+				if (in_pg->flags & SHADOW_PAGE_PMD_MAPPED)
+					p->flags |= PG_SHMEM;
 			} else if (in_pg->flags & SHADOW_PAGE_MMAP_EXCLUSIVE) {
 				/* Against pagemap's PM_MMAP_EXCLUSIVE. */
 				p->flags |= PG_EXCL;
@@ -1099,7 +1193,7 @@ static int shadow_snap(struct world *w, int slot, struct side *sd)
 				p->flags |= PG_SHMEM;
 		}
 	}
-	return 0;
+	return cfg.thp ? shadow_smaps_thp(fd, slot, sd) : 0;
 }
 
 static int snap_all(struct world *w, struct snap *st, bool real_only)
@@ -1130,8 +1224,8 @@ static char page_char(const struct prec *p)
 	if (!(p->flags & PG_PRESENT))
 		return p->flags & PG_SWAP ? 'w' : '.';
 	if (p->flags & PG_ZERO)
-		return 'z';
-	c = p->flags & PG_SHMEM ? 's' : 'a';
+		return p->flags & PG_THP ? 'Z' : 'z';
+	c = p->flags & PG_SHMEM ? 's' : p->flags & PG_THP ? 'h' : 'a';
 	return p->flags & PG_EXCL ? c - 32 : c;
 }
 
@@ -1176,8 +1270,8 @@ static void dump_snap(const struct world *w, const struct snap *st)
 {
 	int i;
 
-	report("states (pages: . absent, z zero page, a anon, s shmem;\n");
-	report("        upper case: mapped once):\n");
+	report("states (pages: . absent, z zero page, Z huge zero page, a anon,\n");
+	report("        h anon of a THP, s shmem; upper case: mapped once):\n");
 	for (i = 0; i < MAX_SLOTS; i++) {
 		if (!w->s[i].live)
 			continue;
@@ -1309,6 +1403,12 @@ static int compare_layout(const struct world *w, const struct snap *st)
 				       (unsigned long long)sv->pgoff);
 				return MIS_LAYOUT;
 			}
+			if (rv->anon_huge_kb != sv->anon_huge_kb) {
+				report("[%d] VMA %s: AnonHugePages real %ld kB, shadow %ld kB\n",
+				       i, win(rv->start, a, sizeof(a)),
+				       rv->anon_huge_kb, sv->anon_huge_kb);
+				return MIS_LAYOUT;
+			}
 			if (rv->ident && add_pair(rv->ident, sv->ident, i,
 						  rv->start))
 				return MIS_SHADOW;
@@ -1340,9 +1440,10 @@ static int compare_pages(const struct world *w, const struct snap *st)
 				unsigned long addr = v->start + k * PAGE;
 
 				if (rp->flags != sp->flags) {
-					report("[%d] page %s: real %c, shadow %c\n",
+					report("[%d] page %s: real %c (%#x), shadow %c (%#x)\n",
 					       i, win(addr, a, sizeof(a)),
-					       page_char(rp), page_char(sp));
+					       page_char(rp), rp->flags,
+					       page_char(sp), sp->flags);
 					return MIS_PAGES;
 				}
 				if ((rp->flags & PG_PRESENT) &&
@@ -2294,6 +2395,14 @@ static unsigned long gen_page(struct rng *r, const struct side *sd)
 	const struct vrec *v;
 	long p;
 
+	/* THP mode: a 2 MiB boundary of the window's top 16 MiB, or next to one. */
+	if (cfg.thp && rnd(r, 5) == 0) {
+		p = WIN_PAGES - HPAGE_PAGES * (1 + rnd(r, 8));
+		if (rnd(r, 4) == 0)
+			p += (long)rnd(r, 5) - 2;
+		if (p >= 0 && p < (long)WIN_PAGES)
+			return p;
+	}
 	if (k < 40 || !sd->nv) {
 		p = WIN_PAGES - 1 - rnd(r, HOT_PAGES);
 	} else if (k < 75) {
@@ -2318,6 +2427,13 @@ static unsigned long gen_pages(struct rng *r, unsigned long max)
 	unsigned int k = rnd(r, 100);
 	unsigned long n;
 
+	/* THP mode: 2 to 8 MiB, now and then a page more or less. */
+	if (cfg.thp && rnd(r, 4) == 0) {
+		n = HPAGE_PAGES * (1 + rnd(r, 4));
+		if (rnd(r, 4) == 0)
+			n += rnd(r, 2) ? 1 : -1;
+		return n < max ? n : max;
+	}
 	if (k < 55)
 		n = 1 + rnd(r, 4);
 	else if (k < 85)
@@ -2376,6 +2492,30 @@ static void gen_range(struct rng *r, const struct side *sd,
 		*len -= rnd(r, PAGE);
 }
 
+/*
+ * THP mode: a touch somewhere in an aligned 2 MiB that a VMA covers, where
+ * a fault may map a huge page; left as it is if no VMA covers one.
+ */
+static void gen_touch_huge(struct rng *r, const struct side *sd,
+			   struct op *op)
+{
+	const unsigned long huge = HPAGE_PAGES * PAGE;
+	unsigned long first, last;
+	const struct vrec *v;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		v = &sd->v[rnd(r, sd->nv)];
+		first = (v->start + huge - 1) & ~(huge - 1);
+		last = v->end & ~(huge - 1);
+		if (first >= last)
+			continue;
+		op->addr = first + rnd(r, (last - first) / huge) * huge +
+			   rnd(r, huge);
+		return;
+	}
+}
+
 /* A touch: mostly within one VMA, sometimes running past its end. */
 static void gen_touch(struct rng *r, const struct side *sd, struct op *op,
 		      unsigned long max)
@@ -2401,6 +2541,8 @@ static void gen_touch(struct rng *r, const struct side *sd, struct op *op,
 		if (op->len > v->end - op->addr && rnd(r, 8))
 			op->len = v->end - op->addr;
 	}
+	if (cfg.thp && sd->nv && rnd(r, 3) == 0)
+		gen_touch_huge(r, sd, op);
 	end = op->addr + op->len;
 	if (end > WIN_TOP)
 		op->len = WIN_TOP - op->addr;
@@ -2875,14 +3017,148 @@ static void print_ops(const struct op *ops, int n)
 }
 
 /*
+ * THP mode: the running kernel's THP set up as the space's (always, the
+ * huge zero page) and made deterministic: direct compaction for every
+ * huge fault (defrag), and khugepaged kept from collapsing behind the
+ * test's back (a day's sleep, one page a scan, no PTE missing in what it
+ * collapses). Saved in main() before the tests and put back after them.
+ */
+static struct thp_knob {
+	const char *file, *val;
+	bool bracketed;		/* "always [madvise] never": the word */
+	char saved[32];
+} thp_knobs[] = {
+	{ .file = "enabled", .val = "always", .bracketed = true },
+	{ .file = "defrag", .val = "always", .bracketed = true },
+	{ .file = "use_zero_page", .val = "1" },
+	{ .file = "khugepaged/scan_sleep_millisecs", .val = "86400000" },
+	{ .file = "khugepaged/pages_to_scan", .val = "1" },
+	{ .file = "khugepaged/max_ptes_none", .val = "0" },
+};
+
+static const char *thp_unready;
+
+static int thp_knob_write(const char *file, const char *val)
+{
+	char path[128];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), THP_SYSFS "/%s", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -1;
+	close(fd);
+	return ret;
+}
+
+static void thp_restore(void)
+{
+	size_t i;
+
+	for (i = ARRAY_SIZE(thp_knobs); i-- > 0;)
+		if (thp_knobs[i].saved[0])
+			thp_knob_write(thp_knobs[i].file, thp_knobs[i].saved);
+}
+
+static void thp_setup(void)
+{
+	char path[128], buf[64];
+	struct thp_knob *k;
+	size_t i;
+
+	if (geteuid()) {
+		thp_unready = "THP mode needs root (sysfs, /proc/kpageflags)";
+		return;
+	}
+	if (!thp_sysfs_present()) {
+		thp_unready = "THP mode: the running kernel has no THP";
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(thp_knobs); i++) {
+		k = &thp_knobs[i];
+		snprintf(path, sizeof(path), THP_SYSFS "/%s", k->file);
+		if (k->bracketed ? thp_sysfs_word(path, k->saved,
+						  sizeof(k->saved)) :
+		    shadow_slurp(path, buf, sizeof(buf)) < 0) {
+			thp_unready = "THP mode: a THP sysfs file is unreadable";
+			break;
+		}
+		if (!k->bracketed)
+			snprintf(k->saved, sizeof(k->saved), "%ld",
+				 strtol(buf, NULL, 10));
+		if (thp_knob_write(k->file, k->val)) {
+			thp_unready = "THP mode: a THP sysfs file is unwritable";
+			break;
+		}
+	}
+	if (thp_unready)
+		thp_restore();
+}
+
+/* A /proc/vmstat counter, or -1. */
+static long vmstat_value(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/*
+ * THP mode: the real kernel's huge page faults since the last call, and
+ * what it did that the shadow side cannot know of (thp_fault_fallback,
+ * thp_collapse_alloc): a mismatch after one of those may be the real
+ * kernel's nondeterminism, not the module's.
+ */
+static const char * const thp_vm_names[] = {
+	"thp_fault_alloc", "thp_fault_fallback", "thp_collapse_alloc",
+};
+
+static long thp_vm[ARRAY_SIZE(thp_vm_names)];
+
+static void thp_vm_note(bool print)
+{
+	char line[256];
+	size_t i, n = 0;
+	long now;
+
+	for (i = 0; i < ARRAY_SIZE(thp_vm_names); i++) {
+		now = vmstat_value(thp_vm_names[i]);
+		n += snprintf(line + n, sizeof(line) - n, " %s +%ld",
+			      thp_vm_names[i], now - thp_vm[i]);
+		thp_vm[i] = now;
+	}
+	if (print)
+		printf("# diff: the real kernel's THP events:%s\n", line);
+}
+
+/*
  * What every test here needs: the zero page's pfn, the page to drain LRU
- * batches with, one CPU, the module's operations, the counters' baseline.
+ * batches with, one CPU, the module's operations, the counters' baseline;
+ * in THP mode /proc/kpageflags.
  */
 static int diff_prepare(int dev)
 {
 	zero_pfn = find_zero_pfn();
 	if (!zero_pfn)
 		return -1;
+	if (cfg.thp) {
+		if (kpageflags_fd < 0)
+			kpageflags_fd = open("/proc/kpageflags",
+					     O_RDONLY | O_CLOEXEC);
+		if (kpageflags_fd < 0)
+			return -1;
+		thp_vm_note(false);
+	}
 	drain_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (drain_page == MAP_FAILED || pin_one_cpu())
@@ -2907,6 +3183,7 @@ static int diff_prepare(int dev)
 
 FIXTURE(diff) {
 	int dev;
+	bool thp_set;	/* this test set THP up, and puts it back */
 };
 
 FIXTURE_SETUP(diff)
@@ -2917,10 +3194,13 @@ FIXTURE_SETUP(diff)
 
 FIXTURE_TEARDOWN(diff)
 {
+	if (self->thp_set)
+		thp_restore();
 	close(self->dev);
 }
 
-TEST_F(diff, fuzz)
+/* The fuzzer's run: cfg's sequences or seconds; a mismatch fails. */
+static void fuzz_run(struct __test_metadata *_metadata, int dev)
 {
 	static struct op ops[MAX_OPS], first[MAX_OPS];
 	long seq, nseq = 0, nops = 0, nskipped = 0;
@@ -2928,17 +3208,16 @@ TEST_F(diff, fuzz)
 	struct seq_result res = { 0 };
 	int n, nfirst;
 
-	if (geteuid())
-		SKIP(return, "needs root for /proc/<pid>/pagemap's pfns");
-	ASSERT_EQ(0, diff_prepare(self->dev));
+	ASSERT_EQ(0, diff_prepare(dev));
 	ASSERT_TRUE(caps.kind[OP_MMAP] && caps.kind[OP_READ] &&
 		    caps.kind[OP_PEEK] &&
 		    (caps.ioctls & (1ULL << SHADOW_MM_CMD_WALK)));
 
-	printf("# diff: seed %llu, %s %ld, at most %d operations per sequence\n",
+	printf("# diff: seed %llu, %s %ld, at most %d operations per sequence%s\n",
 	       (unsigned long long)cfg.seed,
 	       cfg.seconds ? "seconds" : "sequences",
-	       cfg.seconds ?: cfg.sequences, cfg.max_ops);
+	       cfg.seconds ?: cfg.sequences, cfg.max_ops,
+	       cfg.thp ? ", THP always on both sides" : "");
 	for (seq = cfg.seq >= 0 ? cfg.seq : 0;; seq++) {
 		struct rng r = { seq_seed(seq) };
 
@@ -2958,7 +3237,7 @@ TEST_F(diff, fuzz)
 		if (cfg.verbose)
 			printf("# sequence %ld:\n", seq);
 		report_clear();
-		res = run_seq(self->dev, ops, &n, &r);
+		res = run_seq(dev, ops, &n, &r);
 		nseq++;
 		nops += res.nops;
 		nskipped += res.skipped;
@@ -2974,6 +3253,8 @@ TEST_F(diff, fuzz)
 	printf("# diff: %ld sequences, %ld operations (%ld skipped) in %ld s\n",
 	       nseq, nops, nskipped, (long)(time(NULL) - start));
 	print_kinds();
+	if (cfg.thp)
+		thp_vm_note(true);
 	fflush(stdout);
 	if (!res.mis)
 		return;
@@ -2991,16 +3272,45 @@ TEST_F(diff, fuzz)
 	nfirst = n;
 
 	minimize_deadline = time(NULL) + (cfg.seconds ? 600 : 120);
-	n = minimize(self->dev, ops, n, res.mis);
+	n = minimize(dev, ops, n, res.mis);
 	printf("# minimized to %d of %d operations (%d replays):\n", n, nfirst,
 	       replays);
 	print_ops(ops, n);
 	report_clear();
-	res = run_seq(self->dev, ops, &n, NULL);
+	res = run_seq(dev, ops, &n, NULL);
 	printf("# the minimized sequence gives (%s):\n", mis_names[res.mis]);
 	report_flush();
 	fflush(stdout);
 	ASSERT_EQ(MIS_NONE, -1);
+}
+
+TEST_F(diff, fuzz)
+{
+	if (geteuid())
+		SKIP(return, "needs root for /proc/<pid>/pagemap's pfns");
+	if (thp_unready)
+		SKIP(return, "%s", thp_unready);
+	fuzz_run(_metadata, self->dev);
+}
+
+/*
+ * make check's short THP pass: a quarter of the sequences with THP
+ * always on both sides (what SHADOW_DIFF_THP=always runs whole), where
+ * the running kernel has THP; the sysfs setup is put back after.
+ */
+TEST_F(diff, fuzz_thp)
+{
+	if (geteuid())
+		SKIP(return, "needs root for /proc/<pid>/pagemap's pfns");
+	if (cfg.thp || cfg.seconds || cfg.seq >= 0)
+		SKIP(return, "run by diff.fuzz (THP mode, timed run, replay)");
+	cfg.thp = true;
+	thp_setup();
+	if (thp_unready)
+		SKIP(return, "%s", thp_unready);
+	self->thp_set = true;
+	cfg.sequences = (cfg.sequences + 3) / 4;
+	fuzz_run(_metadata, self->dev);
 }
 
 /* Fixed sequences the fuzzer once shortened, replayed as they are. */
@@ -3084,6 +3394,8 @@ TEST_F(diff, known_sequences)
 
 	if (geteuid())
 		SKIP(return, "needs root for /proc/<pid>/pagemap's pfns");
+	if (thp_unready)
+		SKIP(return, "%s", thp_unready);
 	ASSERT_EQ(0, diff_prepare(self->dev));
 	for (i = 0; i < ARRAY_SIZE(known); i++) {
 		n = known[i].n;
@@ -3113,13 +3425,15 @@ static long env_long(const char *name, long def)
 
 int main(int argc, char **argv)
 {
-	int i;
+	int i, ret;
 
 	cfg.seconds = env_long("SHADOW_DIFF_SECONDS", 0);
 	cfg.sequences = env_long("SHADOW_DIFF_SEQUENCES", cfg.sequences);
 	cfg.seq = env_long("SHADOW_DIFF_SEQ", -1);
 	cfg.verbose = env_long("SHADOW_DIFF_VERBOSE", 0);
 	twin_mode = env_long("SHADOW_DIFF_TWIN", 0);
+	cfg.thp = getenv("SHADOW_DIFF_THP") &&
+		  !strcmp(getenv("SHADOW_DIFF_THP"), "always");
 	if (getenv("SHADOW_DIFF_SEED")) {
 		cfg.seed = strtoull(getenv("SHADOW_DIFF_SEED"), NULL, 0);
 		cfg.seed_set = true;
@@ -3138,6 +3452,8 @@ int main(int argc, char **argv)
 			cfg.seq = v;
 		} else if (!strcmp(argv[i], "--ops")) {
 			cfg.max_ops = v;
+		} else if (!strcmp(argv[i], "--thp")) {
+			cfg.thp = !strcmp(argv[i + 1], "always");
 		} else if (!strcmp(argv[i], "-v")) {
 			cfg.verbose = 1;
 			i--;
@@ -3166,5 +3482,11 @@ int main(int argc, char **argv)
 	 * under the kselftest runner's 300 s.
 	 */
 	_diff_fuzz_object.timeout = cfg.seconds ? cfg.seconds + 900 : 280;
-	return test_harness_run(argc, argv);
+	_diff_fuzz_thp_object.timeout = 280;
+	if (cfg.thp)
+		thp_setup();
+	ret = test_harness_run(argc, argv);
+	if (cfg.thp)
+		thp_restore();
+	return ret;
 }
