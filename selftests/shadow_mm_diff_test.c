@@ -3041,16 +3041,9 @@ static const char *thp_unready;
 static int thp_knob_write(const char *file, const char *val)
 {
 	char path[128];
-	int fd, ret = 0;
 
 	snprintf(path, sizeof(path), THP_SYSFS "/%s", file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
-		ret = -1;
-	close(fd);
-	return ret;
+	return sysfs_write(path, val) ? 0 : -1;
 }
 
 static void thp_restore(void)
@@ -3095,22 +3088,6 @@ static void thp_setup(void)
 	}
 	if (thp_unready)
 		thp_restore();
-}
-
-/* A /proc/vmstat counter, or -1. */
-static long vmstat_value(const char *name)
-{
-	char key[64];
-	long val, ret = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
 }
 
 /*

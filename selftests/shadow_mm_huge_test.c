@@ -391,33 +391,6 @@ TEST_F(thp, mremap_whole_leaf)
 #define THP_DEFRAG	THP_SYSFS "/defrag"
 #define KPF(bit)	(1ULL << KPF_##bit)
 
-/* Write @val to THP's sysfs file @path; true on success. */
-static bool sysfs_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), n;
-
-	if (fd < 0)
-		return false;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (int)strlen(val);
-}
-
-static long vmstat_value(const char *name)
-{
-	char key[64];
-	long val, ret = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
-}
-
 /* The "Name:" field of this process's smaps entry at @start, in kB. */
 static long real_smaps_field(unsigned long start, const char *name)
 {

@@ -925,6 +925,34 @@ static inline void thp_sysfs_restore(const char *saved)
 		thp_sysfs_set(saved);
 }
 
+/* Write @val to the sysfs (or procfs) file @path; true on success. */
+static inline bool sysfs_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), n;
+
+	if (fd < 0)
+		return false;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (int)strlen(val);
+}
+
+/* The /proc/vmstat counter @name, or -1. */
+static inline long vmstat_value(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
 /* /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h) */
 #define KPF_COMPOUND_HEAD	15
 #define KPF_COMPOUND_TAIL	16
