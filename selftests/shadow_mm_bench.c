@@ -769,10 +769,33 @@ static void thp_seen(long *worst, long kb)
 		*worst = kb;
 }
 
-/* A shadow space in THP "always", whatever prctl() says of this process. */
+/*
+ * Free 2 MiB blocks before each side's repetition, untimed: a native fault
+ * of a VMA without MADV_HUGEPAGE does not compact (defrag "madvise"), the
+ * engine's allocation may, and the 4 KiB rows and the other side's last
+ * repetition leave memory fragmented.
+ */
+static void thp_compact(void)
+{
+	int fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, "1", 1) < 0)
+		printf("thp: note: compact_memory: %s\n", strerror(errno));
+	close(fd);
+}
+
+/*
+ * A shadow space in THP "always", whatever prctl() says of this process,
+ * memory compacted.
+ */
 static int thp_space(void)
 {
-	int mfd = _shadow_create(cfg.dev, 0, NULL);
+	int mfd;
+
+	thp_compact();
+	mfd = _shadow_create(cfg.dev, 0, NULL);
 
 	if (mfd < 0)
 		die("SHADOW_MM_CREATE", mfd);
@@ -831,8 +854,10 @@ static int thp_touched_space(unsigned long mib)
 
 static char *thp_touched_native(unsigned long mib)
 {
-	char *p = nmap(NWIN, mib * MIB, RW);
+	char *p;
 
+	thp_compact();
+	p = nmap(NWIN, mib * MIB, RW);
 	thp_touch(p, mib * MIB);
 	thp_check_n();
 	return p;
@@ -854,9 +879,12 @@ static double thp_fault_s(unsigned long mib)
 
 static double thp_fault_n(unsigned long mib)
 {
-	char *p = nmap(NWIN, mib * MIB, RW);
-	unsigned long long t0 = now_ns();
+	unsigned long long t0;
+	char *p;
 
+	thp_compact();
+	p = nmap(NWIN, mib * MIB, RW);
+	t0 = now_ns();
 	thp_touch(p, mib * MIB);
 	t0 = now_ns() - t0;
 	thp_check_n();
@@ -903,22 +931,6 @@ static double thp_munmap_n(unsigned long mib)
 }
 
 /*
- * Free 2 MiB blocks for both sides before a row: a native fault of a VMA
- * without MADV_HUGEPAGE does not compact (defrag "madvise"), the engine's
- * allocation may, and the 4 KiB rows before leave memory fragmented.
- */
-static void thp_compact(void)
-{
-	int fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (write(fd, "1", 1) < 0)
-		printf("thp: note: compact_memory: %s\n", strerror(errno));
-	close(fd);
-}
-
-/*
  * A THP row, and whether huge pages really mapped the memory on both
  * sides: a fallback to 4 KiB pages (fragmented memory, a kernel whose
  * mode stayed "never") is a note beside the row, not a failure.
@@ -930,7 +942,6 @@ static void thp_measure(const char *name, const char *unit, bench_fn shadow,
 
 	thp_kb_s = -1;
 	thp_kb_n = -1;
-	thp_compact();
 	measure("thp", name, cfg.thp_mib, unit, shadow, native);
 	printf("thp: %s: %s: huge pages mapped %ld kB shadow, %ld kB native, of %ld",
 	       thp_kb_s < want_kb || thp_kb_n < want_kb ? "note" : "check",
