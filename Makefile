@@ -17,7 +17,7 @@
 #                   its native counterpart: table, CSV and plots in
 #                   build/bench/ [BENCH_QUICK=1] [BENCH_SIZES=0,1,64,1024]
 #                   [BENCH_VMAS=1,100,10000,65530] [BENCH_REPS=5]
-#                   [BENCH_ONLY=wis,pair,noop,fault,fork,munmap,vmas,populate,memory]
+#                   [BENCH_ONLY=wis,pair,noop,fault,fork,munmap,thp,vmas,populate,memory]
 #                   [BENCH_THP=1 (native side with transparent huge pages)]
 #   make vm RUN="./prog args" [FILES="a b"] [CWD=dir]  your own program
 #                   (static or dynamic, built anywhere) in the VM with the

@@ -16,9 +16,12 @@
  * Costs are nanoseconds per operation (or per page, where the unit says
  * so); the will-it-scale loops' operations per second are 1e9 / ns.
  *
- * The engine maps 4 KiB pages only: the native side runs with transparent
- * huge pages off (PR_SET_THP_DISABLE) unless BENCH_THP=1, else a native
- * fault would zero 2 MiB at once and a munmap free 512 pages as one.
+ * The 4 KiB rows: the native side runs with transparent huge pages off
+ * (PR_SET_THP_DISABLE) unless BENCH_THP=1, and so does the engine (its
+ * space takes the process's disable bit), else a fault would zero 2 MiB at
+ * once and a munmap free 512 pages as one. The thp group (fault, fork and
+ * munmap of 1 GiB) turns them on for both: the engine's THP "always"
+ * against this process with PR_SET_THP_DISABLE lifted.
  */
 #include <pthread.h>
 #include <sys/prctl.h>
@@ -55,6 +58,7 @@ static struct {
 	unsigned long vmas[MAX_LIST];	/* find_vma scaling */
 	int nr_vmas;
 	unsigned long populate_mib;
+	unsigned long thp_mib;	/* the thp rows */
 	const char *only;
 	FILE *csv;
 	int dev;
@@ -752,6 +756,240 @@ static double munmap_n(unsigned long mib)
 	return now_ns() - t0;
 }
 
+/* --- transparent huge pages ---------------------------------------------- */
+
+#define HPAGE		(2 * MIB)
+
+/* The fewest kB mapped by huge pages in a repetition of the row, per side. */
+static long thp_kb_s, thp_kb_n;
+
+static void thp_seen(long *worst, long kb)
+{
+	if (*worst < 0 || kb < *worst)
+		*worst = kb;
+}
+
+/*
+ * Free 2 MiB blocks before each side's repetition, untimed: a native fault
+ * of a VMA without MADV_HUGEPAGE does not compact (defrag "madvise"), the
+ * engine's allocation may, and the 4 KiB rows and the other side's last
+ * repetition leave memory fragmented.
+ */
+static void thp_compact(void)
+{
+	int fd = open("/proc/sys/vm/compact_memory", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (write(fd, "1", 1) < 0)
+		printf("thp: note: compact_memory: %s\n", strerror(errno));
+	close(fd);
+}
+
+/*
+ * A shadow space in THP "always", whatever prctl() says of this process,
+ * memory compacted.
+ */
+static int thp_space(void)
+{
+	int mfd;
+
+	thp_compact();
+	mfd = _shadow_create(cfg.dev, 0, NULL);
+
+	if (mfd < 0)
+		die("SHADOW_MM_CREATE", mfd);
+	CHECK(_shadow_set_thp(mfd, SHADOW_THP_SET_MODE | SHADOW_THP_SET_DISABLE,
+			      SHADOW_MM_THP_ALWAYS, 0, 0, NULL));
+	return mfd;
+}
+
+/*
+ * One write fault per 2 MiB on both sides: each maps a huge page (SWIN
+ * and NWIN are 2 MiB aligned), where a 4 KiB stride would add 511 writes
+ * to a mapped page per fault natively and 511 lookups in the engine.
+ */
+static void thp_fault_range_s(int mfd, unsigned long len)
+{
+	unsigned long off;
+
+	for (off = 0; off < len; off += HPAGE)
+		CHECK(_shadow_fault(mfd, SWIN + off, PAGE, SHADOW_FAULT_WRITE,
+				    NULL));
+}
+
+static void thp_touch(char *p, unsigned long len)
+{
+	unsigned long off;
+
+	for (off = 0; off < len; off += HPAGE)
+		p[off] = 1;
+}
+
+/* What the engine maps with huge pages (smaps' AnonHugePages). */
+static void thp_check_s(int mfd)
+{
+	struct shadow_mm_stats st;
+
+	CHECK(_shadow_get_stats(mfd, &st));
+	thp_seen(&thp_kb_s, st.out_anon_thps * (HPAGE / 1024));
+}
+
+static void thp_check_n(void)
+{
+	thp_seen(&thp_kb_n, smaps_entry_kb("/proc/self/smaps", NWIN,
+					   "AnonHugePages"));
+}
+
+/* A THP space with @mib MiB written. */
+static int thp_touched_space(unsigned long mib)
+{
+	int mfd = thp_space();
+
+	CHECK(_shadow_mmap(mfd, SWIN, mib * MIB, RW, PRIV | MAP_FIXED, NULL));
+	thp_fault_range_s(mfd, mib * MIB);
+	thp_check_s(mfd);
+	return mfd;
+}
+
+static char *thp_touched_native(unsigned long mib)
+{
+	char *p;
+
+	thp_compact();
+	p = nmap(NWIN, mib * MIB, RW);
+	thp_touch(p, mib * MIB);
+	thp_check_n();
+	return p;
+}
+
+static double thp_fault_s(unsigned long mib)
+{
+	int mfd = thp_space();
+	unsigned long long t0;
+
+	CHECK(_shadow_mmap(mfd, SWIN, mib * MIB, RW, PRIV | MAP_FIXED, NULL));
+	t0 = now_ns();
+	thp_fault_range_s(mfd, mib * MIB);
+	t0 = now_ns() - t0;
+	thp_check_s(mfd);
+	close(mfd);
+	return (double)t0 / (mib * MIB / HPAGE);
+}
+
+static double thp_fault_n(unsigned long mib)
+{
+	unsigned long long t0;
+	char *p;
+
+	thp_compact();
+	p = nmap(NWIN, mib * MIB, RW);
+	t0 = now_ns();
+	thp_touch(p, mib * MIB);
+	t0 = now_ns() - t0;
+	thp_check_n();
+	munmap(p, mib * MIB);
+	return (double)t0 / (mib * MIB / HPAGE);
+}
+
+static double thp_fork_s(unsigned long mib)
+{
+	int mfd = thp_touched_space(mib);
+	double t = fork_time_s(mfd);
+
+	close(mfd);
+	return t;
+}
+
+static double thp_fork_n(unsigned long mib)
+{
+	char *p = thp_touched_native(mib);
+	double t = fork_time_n();
+
+	munmap(p, mib * MIB);
+	return t;
+}
+
+static double thp_munmap_s(unsigned long mib)
+{
+	int mfd = thp_touched_space(mib);
+	unsigned long long t0 = now_ns();
+
+	CHECK(_shadow_munmap(mfd, SWIN, mib * MIB));
+	t0 = now_ns() - t0;
+	close(mfd);
+	return t0;
+}
+
+static double thp_munmap_n(unsigned long mib)
+{
+	char *p = thp_touched_native(mib);
+	unsigned long long t0 = now_ns();
+
+	munmap(p, mib * MIB);
+	return now_ns() - t0;
+}
+
+/*
+ * A THP row, and whether huge pages really mapped the memory on both
+ * sides: a fallback to 4 KiB pages (fragmented memory, a kernel whose
+ * mode stayed "never") is a note beside the row, not a failure.
+ */
+static void thp_measure(const char *name, const char *unit, bench_fn shadow,
+			bench_fn native)
+{
+	long want_kb = cfg.thp_mib * 1024;
+
+	thp_kb_s = -1;
+	thp_kb_n = -1;
+	measure("thp", name, cfg.thp_mib, unit, shadow, native);
+	printf("thp: %s: %s: huge pages mapped %ld kB shadow, %ld kB native, of %ld",
+	       thp_kb_s < want_kb || thp_kb_n < want_kb ? "note" : "check",
+	       name, thp_kb_s, thp_kb_n, want_kb);
+	printf(" (the fewest of %d repetitions)\n", cfg.reps);
+}
+
+/*
+ * The thp group: the shadow space in THP "always" against this process
+ * with huge pages on (transparent_hugepage/enabled "always" while the
+ * group runs, PR_SET_THP_DISABLE lifted), both in 2 MiB aligned windows.
+ */
+static void bench_thp(__u64 features)
+{
+	char saved[16] = "";
+	bool disabled;
+
+	if (!(features & SHADOW_MM_FEATURE_THP)) {
+		printf("thp: skipped: the module has no SHADOW_MM_FEATURE_THP\n");
+		return;
+	}
+	if (!thp_sysfs_present()) {
+		printf("thp: skipped: the kernel has no transparent huge pages (no %s)\n",
+		       THP_SYSFS_ENABLED);
+		return;
+	}
+	if (thp_sysfs_save(saved, sizeof(saved)) || strcmp(saved, "always")) {
+		if (thp_sysfs_set("always"))
+			printf("thp: note: %s is [%s], not \"always\", and cannot be set\n",
+			       THP_SYSFS_ENABLED, saved);
+	} else {
+		saved[0] = 0;	/* nothing to put back */
+	}
+	disabled = prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1;
+	if (disabled && prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0))
+		die("PR_SET_THP_DISABLE", errno);
+
+	thp_measure("thp_write_fault_MiB", "ns/2MiB", thp_fault_s, thp_fault_n);
+	thp_measure("thp_fork+exit_touched_MiB", "ns/fork", thp_fork_s,
+		    thp_fork_n);
+	thp_measure("thp_munmap_populated_MiB", "ns/op", thp_munmap_s,
+		    thp_munmap_n);
+
+	if (disabled && prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		die("PR_SET_THP_DISABLE", errno);
+	thp_sysfs_restore(saved);
+}
+
 /* --- find_vma-bound operations against the VMA count ----------------------- */
 
 static unsigned long nvmas_cur;	/* VMAs in the window */
@@ -996,6 +1234,7 @@ static void configure(int argc, char **argv)
 {
 	const char *sizes = getenv("BENCH_SIZES"), *vmas = getenv("BENCH_VMAS");
 	const char *csv = NULL, *reps = getenv("BENCH_REPS");
+	unsigned long largest = 0;
 	int i;
 
 	cfg.smoke = getenv("BENCH_SMOKE") && *getenv("BENCH_SMOKE") == '1';
@@ -1031,6 +1270,7 @@ static void configure(int argc, char **argv)
 		sizes = sizes ?: "0,1";
 		vmas = vmas ?: "1,100";
 		cfg.populate_mib = 1;
+		cfg.thp_mib = 4;
 	} else if (cfg.quick) {
 		cfg.reps = 3;
 		cfg.loops = 500;
@@ -1039,6 +1279,7 @@ static void configure(int argc, char **argv)
 		sizes = sizes ?: "0,1,64";
 		vmas = vmas ?: "1,100,10000";
 		cfg.populate_mib = 64;
+		cfg.thp_mib = 64;
 	} else {
 		cfg.reps = 5;
 		cfg.loops = 2000;
@@ -1047,12 +1288,24 @@ static void configure(int argc, char **argv)
 		sizes = sizes ?: "0,1,64,1024";
 		vmas = vmas ?: "1,100,10000,65530";
 		cfg.populate_mib = 1024;
+		cfg.thp_mib = 1024;
 	}
 	if (reps)
 		cfg.reps = atoi(reps);
 	if (cfg.reps < 1 || cfg.reps > MAX_REPS)
 		cfg.reps = 3;
 	cfg.nr_sizes = parse_list(sizes, cfg.sizes);
+	/*
+	 * The thp rows take the largest size, in whole huge pages, at least
+	 * two, at most the mode's (1 GiB: a 2 GiB VM holds one side's GiB
+	 * and its fork at a time).
+	 */
+	for (i = 0; i < cfg.nr_sizes; i++)
+		if (cfg.sizes[i] > largest)
+			largest = cfg.sizes[i];
+	largest = largest < 4 ? 4 : (largest + 1) & ~1UL;
+	if (largest < cfg.thp_mib)
+		cfg.thp_mib = largest;
 	cfg.nr_vmas = parse_list(vmas, cfg.vmas);
 	if (csv) {
 		cfg.csv = fopen(csv, "w");
@@ -1158,6 +1411,8 @@ int main(int argc, char **argv)
 					cfg.sizes[i], "ns/op", munmap_s,
 					munmap_n);
 	}
+	if (want("thp"))
+		bench_thp(features);
 	if (want("vmas"))
 		bench_vmas();
 	if (want("populate")) {

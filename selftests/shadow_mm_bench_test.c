@@ -3,7 +3,10 @@
  * The smoke run of shadow_mm_bench (make bench's program, tiny sizes): it
  * must exit 0 and write a CSV whose every row is sane: min <= median <=
  * max on both sides, costs positive (on a clock finer than 1 us), the
- * ratio that of the medians, and every group present. No figure is
+ * ratio that of the medians, and every group present. The thp rows
+ * (fault, fork and munmap with transparent huge pages on both sides) are
+ * there, each with its line saying how much huge pages mapped, or the
+ * bench printed why it skipped them (a kernel without THP). No figure is
  * judged: no time gates here.
  */
 #include <limits.h>
@@ -14,6 +17,7 @@
 #include "shadow_mm_test.h"
 
 #define CSV	"/tmp/shadow_mm_bench_smoke.csv"
+#define OUT	"/tmp/shadow_mm_bench_smoke.out"
 
 static int run_bench(void)
 {
@@ -23,9 +27,11 @@ static int run_bench(void)
 	if (pid < 0)
 		return -1;
 	if (!pid) {
-		int null = open("/dev/null", O_WRONLY);
+		int out = open(OUT, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-		dup2(null, 1);
+		if (out < 0)
+			_exit(126);
+		dup2(out, 1);
 		execlp("shadow_mm_bench", "shadow_mm_bench", "--smoke",
 		       "--csv", CSV, NULL);
 		execl("./shadow_mm_bench", "shadow_mm_bench", "--smoke",
@@ -61,6 +67,21 @@ static long clock_step_ns(void)
 	return step;
 }
 
+/* The lines of the bench's stdout that start with @prefix. */
+static int count_lines(const char *prefix)
+{
+	char line[512];
+	int n = 0;
+	FILE *f = fopen(OUT, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += !strncmp(line, prefix, strlen(prefix));
+	fclose(f);
+	return n;
+}
+
 FIXTURE(bench) {
 	int unused;
 };
@@ -85,8 +106,8 @@ TEST_F_TIMEOUT(bench, smoke, 240)
 	char line[512], group[32], name[64], unit[16];
 	double smin, smed, smax, nmin, nmed, nmax, ratio;
 	unsigned long param;
-	int reps, rows = 0, dev, fields;
-	bool fine_clock;
+	int reps, rows = 0, dev, fields, thp_rows = 0, thp_skips;
+	bool fine_clock, thp;
 	long step;
 	unsigned int i;
 	FILE *f;
@@ -94,6 +115,8 @@ TEST_F_TIMEOUT(bench, smoke, 240)
 	dev = shadow_open_dev();
 	ASSERT_LE(0, dev);
 	ASSERT_TRUE(shadow_features(dev) & SHADOW_MM_FEATURE_BATCH);
+	thp = (shadow_features(dev) & SHADOW_MM_FEATURE_THP) &&
+	      thp_sysfs_present();
 	close(dev);
 
 	step = clock_step_ns();
@@ -136,12 +159,33 @@ TEST_F_TIMEOUT(bench, smoke, 240)
 		for (i = 0; i < ARRAY_SIZE(groups); i++)
 			if (!strcmp(group, groups[i]))
 				seen[i] = true;
+		if (!strcmp(group, "thp")) {
+			thp_rows++;
+			EXPECT_EQ(0, strncmp(name, "thp_", 4)) TH_LOG("%s", line);
+			EXPECT_EQ(4, param) TH_LOG("%s", line);
+		}
 	}
 	fclose(f);
 	EXPECT_LE(20, rows);
 	for (i = 0; i < ARRAY_SIZE(groups); i++)
 		EXPECT_TRUE(seen[i]) TH_LOG("no rows of group %u", i);
+	/*
+	 * Fault, fork and munmap, each followed by a check (or a note when a
+	 * side fell back to 4 KiB pages: not a failure); without THP in the
+	 * kernel or the module, one line saying why and no rows.
+	 */
+	thp_skips = count_lines("thp: skipped: ");
+	if (thp) {
+		EXPECT_EQ(3, thp_rows);
+		EXPECT_EQ(0, thp_skips);
+		EXPECT_EQ(3, count_lines("thp: check: ") +
+			     count_lines("thp: note: thp_"));
+	} else {
+		EXPECT_EQ(0, thp_rows);
+		EXPECT_EQ(1, thp_skips);
+	}
 	unlink(CSV);
+	unlink(OUT);
 	/* The bench's address spaces are all gone. */
 	shadow_expect_counts(_metadata, before);
 }
