@@ -387,6 +387,9 @@ static shadow_flow int shadow_do_wp_page(struct shadow_mm *mm,
 		shadow_wp_page_reuse(mm, vma, addr, pte, entry);
 		return 0;
 	}
+	/* 6.12's wp_can_reuse_anon_folio(): never a page of a THP. */
+	if (SHADOW_RULE_WP_NO_LARGE_REUSE && sp->folio)
+		goto copy;
 	/*
 	 * Only our mapping holds it, but for the swap cache, which lets go
 	 * when no swap PTE holds the slot any more (folio_free_swap).

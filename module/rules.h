@@ -168,4 +168,12 @@
  */
 #define SHADOW_RULE_SMAPS_PROTNONE_LEAF	SHADOW_KERNEL_SINCE(6, 12)
 
+/*
+ * Between 6.1 and 6.12 (placed at 6.5), wp_can_reuse_anon_folio()
+ * (do_wp_page()): a write to a page of a large folio that is not
+ * anon-exclusive always copies, even when only this PTE holds the folio.
+ * 6.1 reuses the page when its folio's refcount is 1, as for a small page.
+ */
+#define SHADOW_RULE_WP_NO_LARGE_REUSE	SHADOW_KERNEL_SINCE(6, 5)
+
 #endif /* _SHADOW_RULES_H */

@@ -602,6 +602,52 @@ TEST_F(real, prot_none_leaf)
 	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
 }
 
+/*
+ * The last page of a THP, its PTE write-protected by a fork whose child
+ * has exited: the folio's one reference is this PTE's. A write reuses it
+ * on 6.1 (page_count() 1) and copies it on 6.12 (wp_can_reuse_anon_folio()
+ * never reuses a large folio's page): the pfn against the page id.
+ */
+TEST_F(real, write_to_last_page_after_fork)
+{
+	struct shadow_page_info p0, p1;
+	bool copies = shadow_rules_since(6, 5);
+	__u64 pfn0, pfn1;
+	int child, status;
+	pid_t pid;
+
+	if (no_thp(self->enabled))
+		SKIP(return, "the running kernel has no THP");
+	memset(self->huge, 6, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_TRUE(kpageflags_of((unsigned long)self->huge) & KPF(THP));
+	ASSERT_EQ(0, munmap(self->huge + PAGE, MB2 - PAGE));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	pfn0 = pagemap_entry((unsigned long)self->huge) & PM_PFN;
+	self->huge[0] = 7;
+	pfn1 = pagemap_entry((unsigned long)self->huge) & PM_PFN;
+	EXPECT_EQ(copies, pfn0 != pfn1);
+
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + PAGE, MB2 - PAGE));
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	close(child);
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 1, &p0));
+	shadow_put(_metadata, self->mfd, BASE, "\7");
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, 1, &p1));
+	EXPECT_TRUE(p0.flags & SHADOW_PAGE_THP);
+	EXPECT_EQ(copies, p0.page_id != p1.page_id);
+	EXPECT_EQ(copies, !(p1.flags & SHADOW_PAGE_THP));
+	EXPECT_EQ(pfn0 != pfn1, p0.page_id != p1.page_id);
+}
+
 /* munmap of one page inside: both split, the rest stays, PTE-mapped. */
 TEST_F(real, munmap_one_page)
 {
