@@ -371,10 +371,11 @@ static struct shadow_mm *shadow_unmap_mapping_next(struct shadow_inode *obj,
  *         object's, after a hole punch); else every PTE (a shared
  *         anonymous object's: every VMA maps it shared, there are no
  *         private COW copies to keep, even_cows does not matter)
- * Linux zaps other address spaces
- * under i_mmap_rwsem alone; here an address space's page tables belong to
- * its mmap_lock (rmap.c's rules), which the i_mmap_rwsem may not wait for.
- * So the address spaces are visited one at a time, each pinned under the
+ *
+ * Linux zaps other address spaces under i_mmap_rwsem alone; here an
+ * address space's page tables belong to its mmap_lock (rmap.c's rules),
+ * which the i_mmap_rwsem may not wait for. So the address spaces are
+ * visited one at a time, each pinned under the
  * i_mmap_rwsem, then zapped with only its mmap_lock held, for writing: a
  * fault that found a page before the caller took it out of the object is
  * over by then, and its PTE goes too; a later fault finds the hole. An

@@ -148,12 +148,12 @@
 						 SHADOW_RULES_THP)
 
 /*
- * 6.10, pagemap_pmd_range(): a page a PMD leaf maps is PM_MMAP_EXCLUSIVE
- * when that page is mapped once (6.12: folio_precise_page_mapcount() of
- * each page); 6.1 asks
- * page_mapcount() of the leaf's first page once, for all of its pages.
- * They differ when another address space maps some pages of the folio by
- * PTEs (a child whose leaf was split).
+ * Between 6.1 and 6.12 (placed at 6.10), pagemap_pmd_range(): a page a PMD
+ * leaf maps is PM_MMAP_EXCLUSIVE when that page is mapped once (6.12:
+ * folio_precise_page_mapcount() of each page); 6.1 asks page_mapcount()
+ * of the leaf's first page once, for all of its pages. They differ when
+ * another address space maps some pages of the folio by PTEs (a child
+ * whose leaf was split).
  */
 #define SHADOW_RULE_PAGEMAP_PAGE_EXCLUSIVE	SHADOW_KERNEL_SINCE(6, 10)
 
