@@ -734,9 +734,9 @@ static double fork_vmas_n(unsigned long n)
 
 /* --- munmap of populated ranges ------------------------------------------ */
 
-static double munmap_s(unsigned long mib)
+/* The time of munmap of the @mib MiB at SWIN of space @mfd, which it closes. */
+static double munmap_time_s(int mfd, unsigned long mib)
 {
-	int mfd = touched_space(mib);
 	unsigned long long t0 = now_ns();
 
 	CHECK(_shadow_munmap(mfd, SWIN, mib * MIB));
@@ -745,15 +745,26 @@ static double munmap_s(unsigned long mib)
 	return t0;
 }
 
+/* The time of munmap of the @mib MiB at @p, in this process. */
+static double munmap_time_n(char *p, unsigned long mib)
+{
+	unsigned long long t0 = now_ns();
+
+	munmap(p, mib * MIB);
+	return now_ns() - t0;
+}
+
+static double munmap_s(unsigned long mib)
+{
+	return munmap_time_s(touched_space(mib), mib);
+}
+
 static double munmap_n(unsigned long mib)
 {
 	char *p = nmap(NWIN, mib * MIB, RW);
-	unsigned long long t0;
 
 	touch(p, mib * MIB);
-	t0 = now_ns();
-	munmap(p, mib * MIB);
-	return now_ns() - t0;
+	return munmap_time_n(p, mib);
 }
 
 /* --- transparent huge pages ---------------------------------------------- */
@@ -912,22 +923,12 @@ static double thp_fork_n(unsigned long mib)
 
 static double thp_munmap_s(unsigned long mib)
 {
-	int mfd = thp_touched_space(mib);
-	unsigned long long t0 = now_ns();
-
-	CHECK(_shadow_munmap(mfd, SWIN, mib * MIB));
-	t0 = now_ns() - t0;
-	close(mfd);
-	return t0;
+	return munmap_time_s(thp_touched_space(mib), mib);
 }
 
 static double thp_munmap_n(unsigned long mib)
 {
-	char *p = thp_touched_native(mib);
-	unsigned long long t0 = now_ns();
-
-	munmap(p, mib * MIB);
-	return now_ns() - t0;
+	return munmap_time_n(thp_touched_native(mib), mib);
 }
 
 /*
