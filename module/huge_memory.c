@@ -726,6 +726,22 @@ shadow_flow void shadow_vma_adjust_trans_huge(struct shadow_mm *mm,
 		shadow_split_huge_pmd(mm, pmd, addr);
 }
 
+/*
+ * page_remove_anon_compound_rmap(): the last leaf of @folio went; with
+ * some of its pages still mapped by PTEs and some not, it is queued for
+ * a deferred split.
+ */
+static void shadow_deferred_split_if_partial(struct shadow_folio *folio)
+{
+	int i, mapped = 0;
+
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++)
+		if (atomic_read(&folio->pages[i].mapcount))
+			mapped++;
+	if (mapped && mapped < SHADOW_HPAGE_PMD_NR)
+		shadow_deferred_split_folio(folio);
+}
+
 /**
  * shadow_zap_huge_pmd() - unmap a whole leaf (zap_huge_pmd)
  * @mm: the address space, mmap_lock held, page_table_lock not held
@@ -756,7 +772,8 @@ shadow_flow bool shadow_zap_huge_pmd(struct shadow_mm *mm, unsigned long *pmd,
 	mm->nr_ptes--;
 	if (!shadow_is_huge_zero_pmd(val)) {
 		folio = shadow_page_meta(shadow_huge_pmd_page(val, addr))->folio;
-		atomic_dec(&folio->entire_mapcount);
+		if (atomic_dec_and_test(&folio->entire_mapcount))
+			shadow_deferred_split_if_partial(folio);
 		mm->rss_anon -= SHADOW_HPAGE_PMD_NR;
 		mm->anon_thps--;
 	}
@@ -831,4 +848,316 @@ shadow_flow int shadow_copy_huge_pmd(struct shadow_mm *dst_mm,
 	spin_unlock(&src_mm->page_table_lock);
 	spin_unlock(&dst_mm->page_table_lock);
 	return 0;
+}
+
+/**
+ * shadow_folio_total_mapcount() - the mappings of a THP (total_mapcount)
+ * @folio: the folio
+ *
+ * Return: its PMD leaves plus the PTEs mapping any of its pages.
+ */
+int shadow_folio_total_mapcount(struct shadow_folio *folio)
+{
+	int i, total = atomic_read(&folio->entire_mapcount);
+
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++)
+		total += atomic_read(&folio->pages[i].mapcount);
+	return total;
+}
+
+/*
+ * The deferred split queue (6.1's deferred_split_queue, one for the
+ * module): THPs a zap left with pages no PTE maps, split by the next
+ * SHADOW_DEV_RECLAIM (vmscan.c, in the place of deferred_split_scan()),
+ * which frees those pages. The queue holds no reference: a folio leaves
+ * it when it is split or freed. Its lock nests inside page_table_lock.
+ */
+static LIST_HEAD(shadow_deferred_split_queue);
+static DEFINE_SPINLOCK(shadow_deferred_split_lock);
+
+/**
+ * shadow_deferred_split_folio() - queue a THP for a deferred split
+ * (deferred_split_huge_page)
+ * @folio: the folio, referenced; counted in thp_deferred_split_page when
+ *         it was not queued yet
+ */
+void shadow_deferred_split_folio(struct shadow_folio *folio)
+{
+	if (data_race(!list_empty(&folio->deferred_list)))
+		return;
+	spin_lock(&shadow_deferred_split_lock);
+	if (list_empty(&folio->deferred_list)) {
+		list_add_tail(&folio->deferred_list,
+			      &shadow_deferred_split_queue);
+		atomic_long_inc(&shadow_counters.thp_deferred_split_page);
+	}
+	spin_unlock(&shadow_deferred_split_lock);
+}
+
+/**
+ * shadow_folio_undefer() - a THP being freed leaves the deferred split
+ * queue (free_transhuge_page)
+ * @folio: the folio, with no reference left
+ */
+void shadow_folio_undefer(struct shadow_folio *folio)
+{
+	spin_lock(&shadow_deferred_split_lock);
+	list_del_init(&folio->deferred_list);
+	spin_unlock(&shadow_deferred_split_lock);
+}
+
+/**
+ * shadow_folio_deferred() - is a THP on the deferred split queue?
+ * @folio: the folio, referenced
+ *
+ * Return: true when it is queued (a hint: it may leave meanwhile).
+ */
+bool shadow_folio_deferred(struct shadow_folio *folio)
+{
+	return data_race(!list_empty(&folio->deferred_list));
+}
+
+/*
+ * Count the PTEs of @table mapping a page of @folio: with no leaf left,
+ * the folio's mappings are all here when their total is this count.
+ */
+static int shadow_folio_ptes_in_table(struct shadow_folio *folio,
+				      pte_t *table)
+{
+	int i, n = 0;
+
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
+		pte_t pte = table[i];
+
+		if (pte_present(pte) && !pte_special(pte) &&
+		    (unsigned long)(pte_page(pte) - folio->head) <
+		    SHADOW_HPAGE_PMD_NR)
+			n++;
+	}
+	return n;
+}
+
+/**
+ * shadow_split_huge_page() - split a THP into small pages (split_huge_page)
+ * @mm: the address space, mmap_lock held, page_table_lock not held
+ * @addr: where @page is mapped in @mm
+ * @page: a page of the folio, with a reference of the caller's, which
+ *        stays on this page
+ *
+ * The leaf at @addr, if it maps the folio, is split first, as
+ * unmap_folio() splits every PMD mapping (a split PMD stays split when
+ * the rest fails, as in Linux). The folio is split when every mapping it
+ * has left is a PTE of that one PTE table of @mm, not shared by an
+ * on-demand fork, and the caller and those PTEs hold its only references
+ * (can_split_folio(), then page_ref_freeze()); page_table_lock keeps both
+ * true meanwhile. Each page then gets metadata of its own, with the
+ * anon_vma, index, anon-exclusive, dirty and lazyfree bits it had, one
+ * reference per PTE mapping it (plus the caller's), and its own struct
+ * page reference (split_page()); a page nothing maps is freed, as
+ * __split_huge_page() lets the unmapped tails go. A folio mapped
+ * elsewhere too (forked, or moved apart by mremap) cannot be split by
+ * this engine: -EBUSY, where Linux unmaps and remaps it everywhere.
+ *
+ * Return: 0, -ENOMEM (the new metadata), or -EBUSY; a failure counts in
+ * thp_split_page_failed.
+ */
+shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
+				       unsigned long addr, struct page *page)
+{
+	struct shadow_folio *folio = shadow_page_meta(page)->folio;
+	DECLARE_BITMAP(dead, SHADOW_HPAGE_PMD_NR);
+	struct shadow_page **meta;
+	unsigned long *pmd, val;
+	int i, total, ret = -ENOMEM;
+	struct page *head;
+	pte_t *table;
+
+	if (WARN_ON_ONCE(!folio))
+		return -EINVAL;
+	head = folio->head;
+	bitmap_zero(dead, SHADOW_HPAGE_PMD_NR);
+	meta = kvcalloc(SHADOW_HPAGE_PMD_NR, sizeof(*meta), SHADOW_GFP);
+	if (!meta)
+		goto out_failed;
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
+		meta[i] = kmalloc(sizeof(*meta[i]), SHADOW_GFP);
+		if (!meta[i])
+			goto out_free;
+	}
+
+	ret = -EBUSY;
+	spin_lock(&mm->page_table_lock);
+	pmd = shadow_pmd_entry(mm, addr, false);
+	val = pmd ? *pmd : 0;
+	if (shadow_pmd_trans_huge(val) && !shadow_is_huge_zero_pmd(val) &&
+	    shadow_huge_pmd_page(val, addr) == page) {
+		__shadow_split_huge_pmd_locked(mm, pmd,
+					       addr & ~(SHADOW_PMD_SIZE - 1));
+		val = *pmd;
+	}
+	if (!val || shadow_pmd_trans_huge(val) || shadow_pmd_shared(val))
+		goto out_unlock;
+	table = (pte_t *)shadow_entry_table(val);
+	total = shadow_folio_total_mapcount(folio);
+	if (atomic_read(&folio->entire_mapcount) ||
+	    total != shadow_folio_ptes_in_table(folio, table))
+		goto out_unlock;
+
+	spin_lock(&shadow_deferred_split_lock);
+	if (atomic_cmpxchg(&folio->refs, total + 1, 0) != total + 1) {
+		spin_unlock(&shadow_deferred_split_lock);
+		goto out_unlock;
+	}
+	list_del_init(&folio->deferred_list);
+	spin_unlock(&shadow_deferred_split_lock);
+
+	split_page(head, SHADOW_HPAGE_PMD_ORDER);
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
+		struct shadow_page *sp = meta[i];
+		int refs;
+
+		*sp = folio->pages[i];
+		sp->folio = NULL;
+		refs = atomic_read(&sp->mapcount) + (head + i == page);
+		atomic_set(&sp->refs, refs);
+		set_page_private(head + i, (unsigned long)sp);
+		if (refs)
+			meta[i] = NULL;
+		else
+			__set_bit(i, dead);
+	}
+	atomic_long_dec(&shadow_counters.thp);
+	atomic_long_inc(&shadow_counters.thp_split_page);
+	spin_unlock(&mm->page_table_lock);
+
+	for_each_set_bit(i, dead, SHADOW_HPAGE_PMD_NR) {
+		shadow_free_page(head + i, meta[i]);
+		meta[i] = NULL;
+	}
+	/* Read under page_table_lock or RCU by the views until now. */
+	kvfree_rcu(folio, rcu);
+	ret = 0;
+	goto out_free;
+
+out_unlock:
+	spin_unlock(&mm->page_table_lock);
+out_free:
+	for (i = 0; meta && i < SHADOW_HPAGE_PMD_NR; i++)
+		kfree(meta[i]);
+	kvfree(meta);
+out_failed:
+	if (ret)
+		atomic_long_inc(&shadow_counters.thp_split_page_failed);
+	return ret;
+}
+
+/**
+ * shadow_madvise_free_huge_pmd() - MADV_FREE of the part [addr, next) of
+ * one PMD range (madvise_free_huge_pmd)
+ * @mm: the address space, mmap_lock held for reading
+ * @addr: start, inside one 2 MiB
+ * @next: end, at most the end of that 2 MiB
+ *
+ * A leaf only this address space maps, covered whole, stays: it loses its
+ * young and dirty bits and its folio becomes lazyfree (mark_page_lazyfree
+ * of the folio: each page's bit). Covered in part, its folio is split
+ * first and the PTEs take it from there. The huge zero page and a THP
+ * mapped elsewhere too are left alone.
+ *
+ * Return: true when the range is done; false when it holds PTEs (no leaf,
+ * or one split now) for madvise_free_pte_range().
+ */
+shadow_flow bool shadow_madvise_free_huge_pmd(struct shadow_mm *mm,
+					      unsigned long addr,
+					      unsigned long next)
+{
+	unsigned long *pmd = shadow_pmd_entry(mm, addr, false), val;
+	struct shadow_folio *folio;
+	struct page *page;
+	int i;
+
+	if (!pmd || !shadow_pmd_trans_huge(READ_ONCE(*pmd)))
+		return false;
+	spin_lock(&mm->page_table_lock);
+	val = *pmd;
+	if (!shadow_pmd_trans_huge(val)) {
+		spin_unlock(&mm->page_table_lock);
+		return false;
+	}
+	if (shadow_is_huge_zero_pmd(val))
+		goto out;
+	page = shadow_huge_pmd_page(val, addr);
+	folio = shadow_page_meta(page)->folio;
+	/* Mapped elsewhere too: it stays unless they all MADV_FREE it. */
+	if (shadow_folio_total_mapcount(folio) != 1)
+		goto out;
+	if (next - addr != SHADOW_PMD_SIZE) {
+		shadow_get_page(page);
+		spin_unlock(&mm->page_table_lock);
+		shadow_split_huge_page(mm, addr, page);
+		shadow_put_page(page);
+		return false;
+	}
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
+		WRITE_ONCE(folio->pages[i].dirty, false);
+		WRITE_ONCE(folio->pages[i].lazyfree, true);
+	}
+	WRITE_ONCE(*pmd, pte_val(pte_mkclean(pte_mkold(__pte(val)))));
+out:
+	spin_unlock(&mm->page_table_lock);
+	return true;
+}
+
+/**
+ * shadow_discard_lazyfree_huge_pmd() - reclaim of a lazyfree leaf
+ * (try_to_unmap_one() of a !swapbacked PMD-mapped folio)
+ * @mm: the address space, mmap_lock held, page_table_lock not held
+ * @pmd: the leaf's slot
+ * @addr: the 2 MiB-aligned address it maps
+ *
+ * A lazyfree THP that nothing wrote since MADV_FREE, that this leaf alone
+ * maps and nobody else holds, is dropped whole: the address reads zeroes
+ * again. Written since (the leaf is dirty), it is swap backed again: the
+ * leaf is split, as try_to_unmap() splits it on its way, and stays.
+ *
+ * Return: true when the folio was discarded.
+ */
+shadow_flow bool shadow_discard_lazyfree_huge_pmd(struct shadow_mm *mm,
+						  unsigned long *pmd,
+						  unsigned long addr)
+{
+	struct shadow_folio *folio;
+	unsigned long val;
+	void *table;
+	int i;
+
+	spin_lock(&mm->page_table_lock);
+	val = *pmd;
+	if (!shadow_pmd_trans_huge(val) || shadow_is_huge_zero_pmd(val))
+		goto keep;
+	folio = shadow_page_meta(shadow_huge_pmd_page(val, addr))->folio;
+	if (!shadow_page_lazyfree(&folio->pages[0]))
+		goto keep;
+	if (pte_dirty(__pte(val))) {
+		for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++)
+			WRITE_ONCE(folio->pages[i].lazyfree, false);
+		__shadow_split_huge_pmd_locked(mm, pmd, addr);
+		goto keep;
+	}
+	if (atomic_read(&folio->refs) != 1 ||
+	    shadow_folio_total_mapcount(folio) != 1)
+		goto keep;
+	WRITE_ONCE(*pmd, 0);
+	table = shadow_pgtable_trans_huge_withdraw(mm);
+	mm->nr_ptes--;
+	atomic_dec(&folio->entire_mapcount);
+	mm->rss_anon -= SHADOW_HPAGE_PMD_NR;
+	mm->anon_thps--;
+	spin_unlock(&mm->page_table_lock);
+	shadow_pte_free(table);
+	shadow_put_folio(folio);
+	return true;
+keep:
+	spin_unlock(&mm->page_table_lock);
+	return false;
 }

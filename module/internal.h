@@ -213,6 +213,7 @@ struct shadow_page {
  * @head: its first page
  * @rcu: frees the metadata, which may be vmalloc'ed, outside the
  *       page_table_lock its last reference may be dropped under
+ * @deferred_list: on huge_memory.c's deferred split queue, or empty
  * @pages: the metadata of its SHADOW_HPAGE_PMD_NR pages; each page's
  *         @mapcount counts the PTEs mapping it, @refs is unused (0) and
  *         @folio points back here. While a leaf maps the folio the
@@ -221,13 +222,16 @@ struct shadow_page {
  *
  * The pages come from one order-9 allocation without __GFP_COMP: the
  * engine never hands them to the kernel's mm, and its metadata is the
- * compound identity. The last reference frees the 2 MiB and the metadata.
+ * compound identity. The last reference frees the 2 MiB and the metadata;
+ * a split (shadow_split_huge_page()) gives each page metadata of its own
+ * and split_page()s the allocation.
  */
 struct shadow_folio {
 	atomic_t refs;
 	atomic_t entire_mapcount;
 	struct page *head;
 	struct rcu_head rcu;
+	struct list_head deferred_list;
 	struct shadow_page pages[];
 };
 
@@ -644,11 +648,22 @@ bool shadow_zap_huge_pmd(struct shadow_mm *mm, unsigned long *pmd,
 int shadow_copy_huge_pmd(struct shadow_mm *dst_mm, struct shadow_mm *src_mm,
 			 unsigned long addr, unsigned long *dst_pmd,
 			 unsigned long *src_pmd, unsigned long *copied);
+int shadow_folio_total_mapcount(struct shadow_folio *folio);
+void shadow_deferred_split_folio(struct shadow_folio *folio);
+void shadow_folio_undefer(struct shadow_folio *folio);
+bool shadow_folio_deferred(struct shadow_folio *folio);
+int shadow_split_huge_page(struct shadow_mm *mm, unsigned long addr,
+			   struct page *page);
+bool shadow_madvise_free_huge_pmd(struct shadow_mm *mm, unsigned long addr,
+				  unsigned long next);
+bool shadow_discard_lazyfree_huge_pmd(struct shadow_mm *mm,
+				      unsigned long *pmd, unsigned long addr);
 
 /* memory.c */
 struct page *shadow_alloc_page(bool anon_exclusive);
 struct shadow_folio *shadow_alloc_folio(void);
 void shadow_put_folio(struct shadow_folio *folio);
+void shadow_free_page(struct page *page, struct shadow_page *sp);
 void shadow_get_page(struct page *page);
 void shadow_put_page(struct page *page);
 int shadow_access_remote_vm(struct shadow_mm *mm, unsigned long addr,

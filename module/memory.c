@@ -75,6 +75,7 @@ struct shadow_folio *shadow_alloc_folio(void)
 	}
 	atomic_set(&folio->refs, 1);
 	folio->head = page;
+	INIT_LIST_HEAD(&folio->deferred_list);
 	id = atomic64_add_return(SHADOW_HPAGE_PMD_NR, &shadow_last_page_id) -
 	     SHADOW_HPAGE_PMD_NR + 1;
 	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
@@ -93,6 +94,8 @@ static void shadow_free_folio(struct shadow_folio *folio)
 {
 	int i;
 
+	/* free_transhuge_page(): off the deferred split queue. */
+	shadow_folio_undefer(folio);
 	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
 		shadow_page_free_rmap(&folio->pages[i]);
 		set_page_private(folio->head + i, 0);
@@ -142,8 +145,17 @@ void shadow_put_page(struct page *page)
 		shadow_put_folio(sp->folio);
 		return;
 	}
-	if (!atomic_dec_and_test(&sp->refs))
-		return;
+	if (atomic_dec_and_test(&sp->refs))
+		shadow_free_page(page, sp);
+}
+
+/**
+ * shadow_free_page() - free a small data page and its metadata
+ * @page: the page, which nothing references any more
+ * @sp: its metadata
+ */
+void shadow_free_page(struct page *page, struct shadow_page *sp)
+{
 	shadow_page_free_rmap(sp);
 	set_page_private(page, 0);
 	kfree(sp);
@@ -179,7 +191,13 @@ static void shadow_zap_pte(struct shadow_mm *mm, pte_t ptent)
 	sp = shadow_page_meta(page);
 	if (sp->file && pte_dirty(ptent))
 		shadow_file_page_mkdirty(page);
-	atomic_dec(&sp->mapcount);
+	/*
+	 * page_remove_rmap(): a page of a THP that no PTE maps any more
+	 * queues its folio for a deferred split (6.1 queues it whether or
+	 * not the rest of the folio is still mapped; freed, it leaves).
+	 */
+	if (atomic_dec_and_test(&sp->mapcount) && sp->folio)
+		shadow_deferred_split_folio(sp->folio);
 	(*shadow_mm_counter(mm, sp))--;
 	shadow_free_swap_cache(page);
 	shadow_put_page(page);
@@ -663,6 +681,13 @@ static void shadow_madvise_free_pte_range(struct shadow_mm *mm, pte_t *pte,
 		if (pte_special(ptent))
 			continue;
 		sp = shadow_page_meta(pte_page(ptent));
+		/*
+		 * A page of a THP: 6.1 splits the folio when this PTE is its
+		 * only mapping, and otherwise stops at this table (goto out);
+		 * the engine marks that one page alone, as the split would.
+		 */
+		if (sp->folio && shadow_folio_total_mapcount(sp->folio) != 1)
+			break;
 		if (sp->file || sp->shmem || atomic_read(&sp->mapcount) != 1)
 			continue;
 		if (READ_ONCE(sp->swap) &&
@@ -690,9 +715,21 @@ static void shadow_madvise_free_pte_range(struct shadow_mm *mm, pte_t *pte,
 void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
 			       unsigned long start, unsigned long end)
 {
+	unsigned long next;
+
 	shadow_mmap_assert_locked(mm);
-	shadow_pte_range_nofail(mm, start, end, shadow_madvise_free_pte_range,
-				NULL);
+	/*
+	 * madvise_free_pte_range(): a leaf goes through
+	 * madvise_free_huge_pmd(), which keeps it whole and lazyfree, or
+	 * splits its folio when the range covers part of it.
+	 */
+	for (; start < end; start = next) {
+		next = shadow_pmd_addr_end(start, end);
+		if (!shadow_madvise_free_huge_pmd(mm, start, next))
+			shadow_pte_range_nofail(mm, start, next,
+						shadow_madvise_free_pte_range,
+						NULL);
+	}
 }
 
 /**

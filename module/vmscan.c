@@ -21,11 +21,15 @@
  * @madvise: MADV_COLD or MADV_PAGEOUT: only the pages this address space
  *           alone maps are taken, and reclaimed whatever their age
  *           (reclaim_pages' ignore_references)
+ * @deferred: SHADOW_DEV_RECLAIM: a THP on the deferred split queue is
+ *            split where it is met, whatever its age (the shrinker
+ *            deferred_split_scan() running with the reclaim)
  */
 struct shadow_scan_control {
 	struct shadow_mm_reclaim *rc;
 	bool age_only;
 	bool madvise;
+	bool deferred;
 };
 
 /* nr_to_reclaim reached? */
@@ -45,6 +49,7 @@ static bool shadow_reclaim_done(struct shadow_scan_control *sc)
  */
 static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 					   struct shadow_mm *mm,
+					   unsigned long addr,
 					   struct page *page)
 {
 	struct shadow_mm_reclaim *rc = sc->rc;
@@ -55,15 +60,6 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 
 	shadow_mmap_assert_locked(mm);
 	rc->out_scanned++;
-	/*
-	 * A page of a THP stays: it can go only with its folio, which
-	 * this engine does not split for swap-out yet (6.1 splits it,
-	 * split_folio_to_list() in shrink_folio_list()).
-	 */
-	if (sp->folio) {
-		rc->out_busy++;
-		return;
-	}
 	referenced = shadow_page_referenced(page, mm, &vm_flags, &busy);
 	if (vm_flags & VM_LOCKED) {
 		rc->out_locked++;
@@ -80,6 +76,18 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 		/* A mapping could not be aged: keep it (FOLIOREF_KEEP). */
 		rc->out_busy++;
 		return;
+	}
+	/*
+	 * A page of a THP no leaf maps: the folio is split right away
+	 * (split_folio_to_list() in shrink_folio_list()), and this page
+	 * goes on as a small one; the others of its table follow in turn.
+	 */
+	if (sp->folio) {
+		if (shadow_split_huge_page(mm, addr, page)) {
+			rc->out_busy++;
+			return;
+		}
+		sp = shadow_page_meta(page);
 	}
 
 	/* A lazyfree page is not swap backed: it goes without a slot. */
@@ -133,6 +141,106 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 }
 
 /*
+ * A PMD leaf in [addr, next) of @vma (shrink_folio_list() of a PMD-mapped
+ * THP, or madvise_cold_or_pageout_pte_range()'s leaf branch), counted as
+ * its 512 pages. Aged by the leaf's young bit; a lazyfree one is dropped
+ * whole; any other is split (folio and all) so that its pages go to swap
+ * one by one: the engine's swap device has no THP clusters, as a kernel
+ * without THP_SWAP (thp_swpout_fallback). MADV_COLD/MADV_PAGEOUT take
+ * only a folio this space alone maps, and split it when they cover part
+ * of it.
+ *
+ * Return: true when the range is done; false when it holds PTEs now (no
+ * leaf, or the leaf and its folio split) for the caller's page loop.
+ */
+static shadow_flow bool shadow_shrink_huge_pmd(struct shadow_scan_control *sc,
+					       struct shadow_mm *mm,
+					       struct shadow_vma *vma,
+					       unsigned long addr,
+					       unsigned long next)
+{
+	unsigned long haddr = addr & ~(SHADOW_PMD_SIZE - 1), *pmd, val;
+	struct shadow_mm_reclaim *rc = sc->rc;
+	struct shadow_folio *folio;
+	struct page *page;
+	int err;
+
+	pmd = shadow_pmd_entry(mm, addr, false);
+	if (!pmd || !shadow_pmd_trans_huge(READ_ONCE(*pmd)))
+		return false;
+	spin_lock(&mm->page_table_lock);
+	val = *pmd;
+	if (!shadow_pmd_trans_huge(val)) {
+		spin_unlock(&mm->page_table_lock);
+		return false;
+	}
+	/* The huge zero page is no data: nothing to reclaim. */
+	if (shadow_is_huge_zero_pmd(val))
+		goto done;
+	page = shadow_huge_pmd_page(val, addr);
+	folio = shadow_page_meta(page)->folio;
+	if (sc->madvise && shadow_folio_total_mapcount(folio) != 1)
+		goto done;
+	if (sc->madvise && next - addr != SHADOW_PMD_SIZE) {
+		shadow_get_page(page);
+		spin_unlock(&mm->page_table_lock);
+		err = shadow_split_huge_page(mm, addr, page);
+		shadow_put_page(page);
+		return err;
+	}
+	rc->out_scanned += SHADOW_HPAGE_PMD_NR;
+	if (vma->vm_flags & VM_LOCKED) {
+		rc->out_locked += SHADOW_HPAGE_PMD_NR;
+		goto done;
+	}
+	/* pmdp_clear_flush_young(): the leaf's age is the folio's. */
+	if (pte_young(__pte(val))) {
+		WRITE_ONCE(*pmd, pte_val(pte_mkold(__pte(val))));
+		rc->out_referenced += SHADOW_HPAGE_PMD_NR;
+		if (!sc->madvise)
+			goto done;
+	}
+	if (sc->age_only)
+		goto done;
+	/*
+	 * A lazyfree folio goes whole, unless nr_to_reclaim has no room
+	 * for 512 pages: split, its pages go one by one.
+	 */
+	if (shadow_page_lazyfree(&folio->pages[0]) &&
+	    (!rc->nr_to_reclaim ||
+	     rc->nr_to_reclaim - rc->out_reclaimed >= SHADOW_HPAGE_PMD_NR)) {
+		spin_unlock(&mm->page_table_lock);
+		if (shadow_discard_lazyfree_huge_pmd(mm, pmd, haddr)) {
+			atomic_long_add(SHADOW_HPAGE_PMD_NR,
+					&shadow_counters.lazyfreed);
+			/* The leaf stands for its 512 PTEs. */
+			rc->out_unmapped += SHADOW_HPAGE_PMD_NR;
+			rc->out_lazyfreed += SHADOW_HPAGE_PMD_NR;
+			rc->out_reclaimed += SHADOW_HPAGE_PMD_NR;
+		} else {
+			rc->out_busy += SHADOW_HPAGE_PMD_NR;
+		}
+		return true;
+	}
+	shadow_get_page(page);
+	spin_unlock(&mm->page_table_lock);
+	err = shadow_split_huge_page(mm, addr, page);
+	shadow_put_page(page);
+	if (err) {
+		rc->out_busy += SHADOW_HPAGE_PMD_NR;
+		return true;
+	}
+	/* Counted again page by page by the caller's loop. */
+	rc->out_scanned -= SHADOW_HPAGE_PMD_NR;
+	if (!shadow_page_lazyfree(shadow_page_meta(page)))
+		atomic_long_inc(&shadow_counters.thp_swpout_fallback);
+	return false;
+done:
+	spin_unlock(&mm->page_table_lock);
+	return true;
+}
+
+/*
  * The present data pages of [start, end) in @mm, in address order, each
  * taken with a reference under page_table_lock and shrunk without it.
  */
@@ -153,7 +261,12 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 			bool table = true;
 
 			next = shadow_pmd_addr_end(addr, vend);
+			if (shadow_reclaim_done(sc))
+				return 0;
+			if (shadow_shrink_huge_pmd(sc, mm, vma, addr, next))
+				continue;
 			for (; table && addr < next; addr += PAGE_SIZE) {
+				struct shadow_folio *folio;
 				struct page *page = NULL;
 				pte_t *pte, entry;
 
@@ -175,6 +288,21 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 				spin_unlock(&mm->page_table_lock);
 				if (!page)
 					continue;
+				folio = shadow_page_meta(page)->folio;
+				if (sc->deferred && folio &&
+				    shadow_folio_deferred(folio))
+					shadow_split_huge_page(mm, addr, page);
+				/*
+				 * madvise_cold_or_pageout_pte_range(): a page
+				 * of a THP mapped more than once (by its
+				 * other pages' PTEs too) ends this table.
+				 */
+				folio = shadow_page_meta(page)->folio;
+				if (sc->madvise && folio &&
+				    shadow_folio_total_mapcount(folio) != 1) {
+					shadow_put_page(page);
+					break;
+				}
 				/*
 				 * madvise_cold_or_pageout_pte_range: a page
 				 * mapped elsewhere too is left alone; a shared
@@ -182,7 +310,7 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 				 */
 				if (!sc->madvise ||
 				    shadow_page_mapcount(page, mm) == 1)
-					shadow_shrink_page(sc, mm, page);
+					shadow_shrink_page(sc, mm, addr, page);
 				shadow_put_page(page);
 			}
 			if (fatal_signal_pending(current))
@@ -309,6 +437,7 @@ int shadow_reclaim_all(struct shadow_mm_reclaim *rc)
 	struct shadow_scan_control sc = {
 		.rc = rc,
 		.age_only = rc->flags & SHADOW_RECLAIM_AGE,
+		.deferred = !(rc->flags & SHADOW_RECLAIM_AGE),
 	};
 	struct shadow_mm *mm = NULL;
 	int ret = 0;

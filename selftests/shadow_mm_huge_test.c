@@ -397,6 +397,258 @@ static long real_smaps_field(unsigned long start, const char *name)
 	return smaps_entry_kb("/proc/self/smaps", start, name);
 }
 
+/* Fill the aligned 2 MiB with a pattern through one write fault: a THP. */
+static void fill_thp(struct __test_metadata *_metadata, int mfd, char *pattern)
+{
+	int i;
+
+	for (i = 0; i < (int)MB2; i++)
+		pattern[i] = i * 13 + i / PAGE + 1;
+	ASSERT_EQ((long)MB2, _shadow_access(mfd, BASE, pattern, MB2,
+					    SHADOW_ACCESS_WRITE));
+}
+
+/* The aligned 2 MiB reads back as @pattern. */
+static void expect_pattern(struct __test_metadata *_metadata, int mfd,
+			   const char *pattern)
+{
+	static char back[MB2];
+
+	ASSERT_EQ((long)MB2, _shadow_access(mfd, BASE, back, MB2, 0));
+	EXPECT_EQ(0, memcmp(pattern, back, MB2));
+}
+
+/*
+ * Reclaim ages the leaf first (its young bit is the folio's), then splits
+ * the folio and swaps its 512 pages out one by one (no THP swap:
+ * thp_swpout_fallback); every byte comes back by swap-in.
+ */
+TEST_F(thp, reclaim_splits_before_swapout)
+{
+	long split = thp_counter("thp_split_page");
+	long fallback = thp_counter("thp_swpout_fallback");
+	static char pattern[MB2];
+	struct shadow_mm_reclaim r;
+	struct shadow_mm_stats st;
+
+	fill_thp(_metadata, self->mfd, pattern);
+	ASSERT_EQ(1, shadow_stats(_metadata, self->mfd).out_anon_thps);
+	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
+	EXPECT_EQ(NR, r.out_scanned);
+	EXPECT_EQ(NR, r.out_referenced);
+	EXPECT_EQ(0, r.out_reclaimed);
+	EXPECT_EQ(split, thp_counter("thp_split_page"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+
+	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
+	EXPECT_EQ(NR, r.out_scanned);
+	EXPECT_EQ(0, r.out_referenced);
+	EXPECT_EQ(NR, r.out_swapped_out);
+	EXPECT_EQ(NR, r.out_reclaimed);
+	EXPECT_EQ(NR, r.out_unmapped);
+	EXPECT_EQ(split + 1, thp_counter("thp_split_page"));
+	EXPECT_EQ(fallback + 1, thp_counter("thp_swpout_fallback"));
+	EXPECT_EQ(0, thp_counter("thp"));
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(0, st.out_rss_anon);
+	EXPECT_EQ(NR, st.out_swapents);
+	EXPECT_EQ(0, st.out_anon_thps);
+	EXPECT_EQ(1, st.out_thp_split_pmd);
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, self->p));
+	EXPECT_EQ(SHADOW_PAGE_SWAP, self->p[0].flags & ~SHADOW_PAGE_EXCLUSIVE);
+	EXPECT_EQ(SHADOW_PAGE_SWAP,
+		  self->p[NR - 1].flags & ~SHADOW_PAGE_EXCLUSIVE);
+	expect_pattern(_metadata, self->mfd, pattern);
+	EXPECT_EQ(NR, shadow_stats(_metadata, self->mfd).out_rss_anon);
+}
+
+/*
+ * MADV_FREE of the whole leaf keeps it, clean, old and lazyfree; reclaim
+ * drops the folio whole and the range reads zeroes. Written in between,
+ * it stays (split, swap backed again) with every byte.
+ */
+TEST_F(thp, madv_free_whole_leaf)
+{
+	long lazyfreed = shadow_debugfs_value("/sys/kernel/debug/shadow_mm/swap",
+					      "pglazyfreed");
+	static char pattern[MB2];
+	struct shadow_mm_reclaim r;
+	char buf[64];
+
+	fill_thp(_metadata, self->mfd, pattern);
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_FREE));
+	expect_leaf(_metadata, self->mfd, self->p,
+		    SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE |
+		    SHADOW_PAGE_ANON_EXCLUSIVE | SHADOW_PAGE_THP |
+		    SHADOW_PAGE_PMD_MAPPED);
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+
+	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
+	EXPECT_EQ(NR, r.out_scanned);
+	EXPECT_EQ(NR, r.out_lazyfreed);
+	EXPECT_EQ(NR, r.out_reclaimed);
+	EXPECT_EQ(0, r.out_swapped_out);
+	EXPECT_EQ(lazyfreed + NR,
+		  shadow_debugfs_value("/sys/kernel/debug/shadow_mm/swap",
+				       "pglazyfreed"));
+	EXPECT_EQ(0, thp_counter("thp"));
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_nr_ptes);
+	memset(buf, 1, sizeof(buf));
+	ASSERT_EQ(sizeof(buf), _shadow_access(self->mfd, BASE + MB2 / 2, buf,
+					      sizeof(buf), 0));
+	EXPECT_EQ(0, buf[0]);
+	EXPECT_EQ(0, buf[63]);
+
+	/* Again, with a write after MADV_FREE: nothing is lost. */
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE, MB2));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, MB2, RW, PRIV_FIXED, NULL));
+	fill_thp(_metadata, self->mfd, pattern);
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_FREE));
+	pattern[MB2 / 2] = 'w';
+	shadow_put(_metadata, self->mfd, BASE + MB2 / 2, "w");
+	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
+	EXPECT_EQ(NR, r.out_referenced);
+	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
+	EXPECT_EQ(0, r.out_reclaimed);
+	EXPECT_EQ(NR, r.out_busy);
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(NR, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	expect_pattern(_metadata, self->mfd, pattern);
+}
+
+/*
+ * MADV_FREE of part of a leaf splits the folio (madvise_free_huge_pmd()):
+ * 512 small pages, the part lazyfree, every byte still there.
+ */
+TEST_F(thp, madv_free_part_splits_folio)
+{
+	long split = thp_counter("thp_split_page");
+	static char pattern[MB2];
+	long pages;
+	int i;
+
+	fill_thp(_metadata, self->mfd, pattern);
+	pages = shadow_counter("pages");
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 8 * PAGE, 4 * PAGE,
+				     MADV_FREE));
+	EXPECT_EQ(split + 1, thp_counter("thp_split_page"));
+	EXPECT_EQ(0, thp_counter("thp"));
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, self->p));
+	for (i = 0; i < NR; i++) {
+		ASSERT_EQ(0, self->p[i].flags & SHADOW_PAGE_THP);
+		ASSERT_EQ(0, self->p[i].order);
+		ASSERT_EQ(self->p[0].page_id + i, self->p[i].page_id);
+	}
+	EXPECT_EQ(pages, shadow_counter("pages"));
+	expect_pattern(_metadata, self->mfd, pattern);
+}
+
+/*
+ * munmap of one page leaves the folio PTE-mapped with one page unmapped:
+ * it is queued for a deferred split, which SHADOW_DEV_RECLAIM runs (even
+ * with every page young): the unmapped page is freed.
+ */
+TEST_F(thp, deferred_split_frees_unmapped_page)
+{
+	long deferred = thp_counter("thp_deferred_split_page");
+	long split = thp_counter("thp_split_page");
+	static char pattern[MB2];
+	struct shadow_mm_reclaim r;
+	long pages;
+
+	fill_thp(_metadata, self->mfd, pattern);
+	pages = shadow_counter("pages");
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + 100 * PAGE, PAGE));
+	EXPECT_EQ(deferred + 1, thp_counter("thp_deferred_split_page"));
+	EXPECT_EQ(1, thp_counter("thp"));
+	EXPECT_EQ(pages, shadow_counter("pages"));
+
+	/* Aging alone splits nothing. */
+	ASSERT_EQ(0, _shadow_dev_reclaim(self->dev, SHADOW_RECLAIM_AGE, 0, &r));
+	EXPECT_EQ(1, thp_counter("thp"));
+
+	/* The split comes first: the pages, young again, all stay. */
+	shadow_put(_metadata, self->mfd, BASE, "y");
+	pattern[0] = 'y';
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 100 * PAGE, 0, NULL));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE + 101 * PAGE,
+				   MB2 - 101 * PAGE, 0, NULL));
+	ASSERT_EQ(0, _shadow_dev_reclaim(self->dev, 0, 0, &r));
+	EXPECT_EQ(split + 1, thp_counter("thp_split_page"));
+	EXPECT_EQ(0, thp_counter("thp"));
+	EXPECT_EQ(pages - 1, shadow_counter("pages"));
+	EXPECT_EQ(NR - 1, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, self->p));
+	EXPECT_EQ(0, self->p[100].flags);
+	EXPECT_EQ(0, self->p[101].flags & SHADOW_PAGE_THP);
+	{
+		static char back[MB2];
+
+		ASSERT_EQ((long)(100 * PAGE),
+			  _shadow_access(self->mfd, BASE, back, 100 * PAGE, 0));
+		ASSERT_EQ((long)(MB2 - 101 * PAGE),
+			  _shadow_access(self->mfd, BASE + 101 * PAGE,
+					 back + 101 * PAGE, MB2 - 101 * PAGE,
+					 0));
+		EXPECT_EQ(0, memcmp(pattern, back, 100 * PAGE));
+		EXPECT_EQ(0, memcmp(pattern + 101 * PAGE, back + 101 * PAGE,
+				    MB2 - 101 * PAGE));
+	}
+}
+
+/*
+ * MADV_COLD ages the whole leaf and keeps it; MADV_PAGEOUT reclaims it
+ * whatever its age: split, swapped out, every byte back by swap-in.
+ */
+TEST_F(thp, madv_cold_and_pageout_leaf)
+{
+	static char pattern[MB2];
+
+	fill_thp(_metadata, self->mfd, pattern);
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_COLD));
+	expect_leaf(_metadata, self->mfd, self->p,
+		    SHADOW_PAGE_PRESENT | SHADOW_PAGE_WRITE | SHADOW_PAGE_DIRTY |
+		    SHADOW_PAGE_ANON_EXCLUSIVE | SHADOW_PAGE_THP |
+		    SHADOW_PAGE_PMD_MAPPED);
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, 1, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_PAGEOUT));
+	EXPECT_EQ(0, thp_counter("thp"));
+	EXPECT_EQ(0, shadow_stats(_metadata, self->mfd).out_rss_anon);
+	EXPECT_EQ(NR, shadow_stats(_metadata, self->mfd).out_swapents);
+	expect_pattern(_metadata, self->mfd, pattern);
+}
+
+/*
+ * A THP a fork shares cannot be split by this engine (Linux unmaps and
+ * remaps it everywhere): reclaim counts it busy and keeps every byte on
+ * both sides; split_page_failed counts it.
+ */
+TEST_F(thp, reclaim_keeps_forked_thp)
+{
+	long failed = thp_counter("thp_split_page_failed");
+	static char pattern[MB2];
+	struct shadow_mm_reclaim r;
+	int child;
+
+	fill_thp(_metadata, self->mfd, pattern);
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	ASSERT_EQ(0, _shadow_reclaim(self->mfd, SHADOW_RECLAIM_AGE, BASE, MB2,
+				     &r));
+	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
+	EXPECT_EQ(NR, r.out_busy);
+	EXPECT_EQ(0, r.out_reclaimed);
+	EXPECT_LT(failed, thp_counter("thp_split_page_failed"));
+	EXPECT_EQ(1, thp_counter("thp"));
+	expect_pattern(_metadata, self->mfd, pattern);
+	expect_pattern(_metadata, child, pattern);
+	close(child);
+}
+
 FIXTURE(real) {
 	char enabled[16];
 	char defrag[16];
@@ -673,6 +925,121 @@ TEST_F(real, munmap_one_page)
 	/* The remaining pages are still the THP's (KPF_THP, deferred split). */
 	EXPECT_TRUE(kpageflags_of((unsigned long)self->huge + 8 * PAGE) & KPF(THP));
 	EXPECT_EQ(0x5a, self->huge[8 * PAGE]);
+}
+
+/* Both sides: is any page of the aligned 2 MiB still part of a THP? */
+static void expect_thp_pages(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(real) *self, bool thp)
+{
+	struct shadow_page_info p[NR];
+	int i;
+
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, p));
+	for (i = 0; i < NR; i++) {
+		bool real = kpageflags_of((unsigned long)self->huge +
+					  i * PAGE) & KPF(THP);
+
+		if (!(p[i].flags & SHADOW_PAGE_PRESENT))
+			continue;
+		ASSERT_EQ(thp, real) TH_LOG("real page %d", i);
+		ASSERT_EQ(thp, !!(p[i].flags & SHADOW_PAGE_THP))
+			TH_LOG("shadow page %d", i);
+	}
+}
+
+/*
+ * MADV_FREE of part of a THP splits the folio on both sides (6.1's
+ * madvise_free_huge_pmd() calls split_huge_page()); of the whole one it
+ * stays a THP.
+ */
+TEST_F(real, madv_free_part_and_whole)
+{
+	long split = vmstat_value("thp_split_page");
+	long shadow_split = thp_counter("thp_split_page");
+
+	if (no_thp(self->enabled))
+		SKIP(return, "the running kernel has no THP");
+	memset(self->huge, 0x6b, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, madvise(self->huge, MB2, MADV_FREE));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_FREE));
+	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->map,
+					 "AnonHugePages"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	expect_thp_pages(_metadata, self, true);
+
+	ASSERT_EQ(0, madvise(self->huge + 8 * PAGE, 4 * PAGE, MADV_FREE));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 8 * PAGE, 4 * PAGE,
+				     MADV_FREE));
+	EXPECT_EQ(split + 1, vmstat_value("thp_split_page"));
+	EXPECT_EQ(shadow_split + 1, thp_counter("thp_split_page"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "AnonHugePages"),
+		  smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
+		  smaps_field(self->id, BASE - PAGE, "Rss"));
+	expect_thp_pages(_metadata, self, false);
+}
+
+/*
+ * MADV_FREE of a whole THP, then MADV_PAGEOUT: the clean lazyfree folio is
+ * dropped whole on both sides (no swap needed), the range reads zeroes.
+ */
+TEST_F(real, madv_free_then_pageout)
+{
+	char buf[16];
+
+	if (no_thp(self->enabled))
+		SKIP(return, "the running kernel has no THP");
+	memset(self->huge, 0x3c, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, madvise(self->huge, MB2, MADV_FREE));
+	ASSERT_EQ(0, madvise(self->huge, MB2, MADV_PAGEOUT));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_FREE));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_PAGEOUT));
+	EXPECT_EQ(0, real_smaps_field((unsigned long)self->map, "Rss"));
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
+		  smaps_field(self->id, BASE - PAGE, "Rss"));
+	EXPECT_EQ(0, self->huge[MB2 / 2]);
+	memset(buf, 1, sizeof(buf));
+	ASSERT_EQ(sizeof(buf), _shadow_access(self->mfd, BASE + MB2 / 2, buf,
+					      sizeof(buf), 0));
+	EXPECT_EQ(0, buf[0]);
+}
+
+/*
+ * MADV_PAGEOUT of a written THP: no THP swap-out here (the real kernel
+ * has no swap device, the engine's has no clusters), so both split it
+ * (thp_swpout_fallback) before trying its pages one by one.
+ */
+TEST_F(real, pageout_splits)
+{
+	long split = vmstat_value("thp_split_page");
+	long fallback = vmstat_value("thp_swpout_fallback");
+	long shadow_fallback = thp_counter("thp_swpout_fallback");
+
+	if (no_thp(self->enabled))
+		SKIP(return, "the running kernel has no THP");
+	memset(self->huge, 0x2d, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(0, madvise(self->huge, MB2, MADV_PAGEOUT));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_PAGEOUT));
+	EXPECT_EQ(split + 1, vmstat_value("thp_split_page"));
+	EXPECT_EQ(fallback + 1, vmstat_value("thp_swpout_fallback"));
+	EXPECT_EQ(shadow_fallback + 1, thp_counter("thp_swpout_fallback"));
+	EXPECT_EQ(0, real_smaps_field((unsigned long)self->map,
+				      "AnonHugePages"));
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	expect_thp_pages(_metadata, self, false);
+	EXPECT_EQ(0x2d, self->huge[MB2 - 1]);
 }
 
 /*
