@@ -12,7 +12,10 @@
  * space under its page_table_lock, as without split PMD locks), counted
  * in nr_ptes: a split never allocates and never fails. Walkers that write
  * PTEs split a leaf on their way (shadow_pte_unshare()); the fault, fork,
- * zap and the views handle leaves whole.
+ * zap and the views handle leaves whole. A folio is split into 4 KiB
+ * pages (split_huge_page()) by reclaim before swap-out, by MADV_FREE,
+ * MADV_COLD or MADV_PAGEOUT of part of it, and from the deferred split
+ * queue of folios a zap left partly mapped.
  *
  * The policy is per address space: the mode of
  * /sys/kernel/mm/transparent_hugepage/enabled (always, madvise, never), its
@@ -31,8 +34,8 @@
  * mapped it goes.
  *
  * Locks: a leaf is read and written under its mm's page_table_lock, with
- * mmap_lock held (mm.c's lock tree); the huge zero page's refcount is an
- * atomic.
+ * mmap_lock held; the deferred split queue's lock nests inside it (mm.c's
+ * lock tree); the huge zero page's refcount is an atomic.
  */
 #include <linux/fs.h>
 #include <linux/gfp.h>
@@ -883,6 +886,7 @@ static DEFINE_SPINLOCK(shadow_deferred_split_lock);
  */
 void shadow_deferred_split_folio(struct shadow_folio *folio)
 {
+	/* Unlocked peek: a folio queued already is the common case. */
 	if (data_race(!list_empty(&folio->deferred_list)))
 		return;
 	spin_lock(&shadow_deferred_split_lock);
@@ -914,6 +918,7 @@ void shadow_folio_undefer(struct shadow_folio *folio)
  */
 bool shadow_folio_deferred(struct shadow_folio *folio)
 {
+	/* Unlocked: the split that follows checks under the lock. */
 	return data_race(!list_empty(&folio->deferred_list));
 }
 

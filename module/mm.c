@@ -53,6 +53,10 @@
  *             file page table lock (the xa_lock of filemap.c's pfn table:
  *                                a file page's metadata; also taken alone
  *                                by a fault)
+ *             shadow_deferred_split_lock (spinlock: huge_memory.c's
+ *                                deferred split queue; taken inside
+ *                                page_table_lock by a zap and a split, or
+ *                                alone when a folio is freed)
  *             anon_vma->root->children_lock (spinlock: a forked anon_vma
  *                                joins its parent's list, or a freed one
  *                                leaves it, in any context; innermost)

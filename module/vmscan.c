@@ -7,6 +7,10 @@
  * walk). The engine has no LRU: the pages are taken in address order, and
  * page_referenced() alone decides their age.
  *
+ * A THP is aged by its leaf, dropped whole when it is lazyfree and clean,
+ * else split (huge_memory.c) so that its pages go one by one; the
+ * device-wide request also runs the deferred split queue.
+ *
  * Each address space is walked with its mmap_lock held for reading; the
  * reverse map reaches the other address spaces mapping a page with a
  * trylock of theirs (rmap.c).

@@ -928,16 +928,16 @@ TEST_F(real, munmap_one_page)
 }
 
 /* Both sides: is any page of the aligned 2 MiB still part of a THP? */
-static void expect_thp_pages(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(real) *self, bool thp)
+static void expect_thp_pages(struct __test_metadata *_metadata, int mfd,
+			     const char *huge, bool thp)
 {
 	struct shadow_page_info p[NR];
 	int i;
 
-	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, p));
+	ASSERT_EQ(0, _shadow_walk(mfd, BASE, NR, p));
 	for (i = 0; i < NR; i++) {
-		bool real = kpageflags_of((unsigned long)self->huge +
-					  i * PAGE) & KPF(THP);
+		bool real = kpageflags_of((unsigned long)huge + i * PAGE) &
+			    KPF(THP);
 
 		if (!(p[i].flags & SHADOW_PAGE_PRESENT))
 			continue;
@@ -969,7 +969,7 @@ TEST_F(real, madv_free_part_and_whole)
 	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->map,
 					 "AnonHugePages"));
 	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
-	expect_thp_pages(_metadata, self, true);
+	expect_thp_pages(_metadata, self->mfd, self->huge, true);
 
 	ASSERT_EQ(0, madvise(self->huge + 8 * PAGE, 4 * PAGE, MADV_FREE));
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 8 * PAGE, 4 * PAGE,
@@ -980,7 +980,7 @@ TEST_F(real, madv_free_part_and_whole)
 		  smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
 	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
 		  smaps_field(self->id, BASE - PAGE, "Rss"));
-	expect_thp_pages(_metadata, self, false);
+	expect_thp_pages(_metadata, self->mfd, self->huge, false);
 }
 
 /*
@@ -1038,7 +1038,7 @@ TEST_F(real, pageout_splits)
 	EXPECT_EQ(0, real_smaps_field((unsigned long)self->map,
 				      "AnonHugePages"));
 	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
-	expect_thp_pages(_metadata, self, false);
+	expect_thp_pages(_metadata, self->mfd, self->huge, false);
 	EXPECT_EQ(0x2d, self->huge[MB2 - 1]);
 }
 
