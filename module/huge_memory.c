@@ -942,6 +942,39 @@ static int shadow_folio_ptes_in_table(struct shadow_folio *folio,
 	return n;
 }
 
+/*
+ * can_split_folio() under @mm's page_table_lock: the leaf at @addr, if it
+ * maps @folio, is split first; then every mapping the folio has left must
+ * be a PTE of that one PTE table, not shared by an on-demand fork, and
+ * those PTEs and the caller hold its only references (*@total mappings,
+ * and one). 0 or -EBUSY.
+ */
+static int shadow_can_split_folio(struct shadow_mm *mm, unsigned long addr,
+				  struct page *page, struct shadow_folio *folio,
+				  int *total)
+{
+	unsigned long *pmd, val;
+
+	shadow_pt_assert_locked(mm);
+	pmd = shadow_pmd_entry(mm, addr, false);
+	val = pmd ? *pmd : 0;
+	if (shadow_pmd_trans_huge(val) && !shadow_is_huge_zero_pmd(val) &&
+	    shadow_huge_pmd_page(val, addr) == page) {
+		__shadow_split_huge_pmd_locked(mm, pmd,
+					       addr & ~(SHADOW_PMD_SIZE - 1));
+		val = *pmd;
+	}
+	if (!val || shadow_pmd_trans_huge(val) || shadow_pmd_shared(val) ||
+	    atomic_read(&folio->entire_mapcount))
+		return -EBUSY;
+	*total = shadow_folio_total_mapcount(folio);
+	if (atomic_read(&folio->refs) != *total + 1 ||
+	    *total != shadow_folio_ptes_in_table(folio,
+						 (pte_t *)shadow_entry_table(val)))
+		return -EBUSY;
+	return 0;
+}
+
 /**
  * shadow_split_huge_page() - split a THP into small pages (split_huge_page)
  * @mm: the address space, mmap_lock held, page_table_lock not held
@@ -971,16 +1004,23 @@ shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
 {
 	struct shadow_folio *folio = shadow_page_meta(page)->folio;
 	DECLARE_BITMAP(dead, SHADOW_HPAGE_PMD_NR);
-	struct shadow_page **meta;
-	unsigned long *pmd, val;
-	int i, total, ret = -ENOMEM;
+	struct shadow_page **meta = NULL;
 	struct page *head;
-	pte_t *table;
+	int i, total, ret;
 
 	if (WARN_ON_ONCE(!folio))
 		return -EINVAL;
 	head = folio->head;
 	bitmap_zero(dead, SHADOW_HPAGE_PMD_NR);
+
+	/* Whether it can be split at all, before allocating for it. */
+	spin_lock(&mm->page_table_lock);
+	ret = shadow_can_split_folio(mm, addr, page, folio, &total);
+	spin_unlock(&mm->page_table_lock);
+	if (ret)
+		goto out_failed;
+
+	ret = -ENOMEM;
 	meta = kvcalloc(SHADOW_HPAGE_PMD_NR, sizeof(*meta), SHADOW_GFP);
 	if (!meta)
 		goto out_failed;
@@ -990,27 +1030,14 @@ shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
 			goto out_free;
 	}
 
-	ret = -EBUSY;
 	spin_lock(&mm->page_table_lock);
-	pmd = shadow_pmd_entry(mm, addr, false);
-	val = pmd ? *pmd : 0;
-	if (shadow_pmd_trans_huge(val) && !shadow_is_huge_zero_pmd(val) &&
-	    shadow_huge_pmd_page(val, addr) == page) {
-		__shadow_split_huge_pmd_locked(mm, pmd,
-					       addr & ~(SHADOW_PMD_SIZE - 1));
-		val = *pmd;
-	}
-	if (!val || shadow_pmd_trans_huge(val) || shadow_pmd_shared(val))
+	ret = shadow_can_split_folio(mm, addr, page, folio, &total);
+	if (ret)
 		goto out_unlock;
-	table = (pte_t *)shadow_entry_table(val);
-	total = shadow_folio_total_mapcount(folio);
-	if (atomic_read(&folio->entire_mapcount) ||
-	    total != shadow_folio_ptes_in_table(folio, table))
-		goto out_unlock;
-
 	spin_lock(&shadow_deferred_split_lock);
 	if (atomic_cmpxchg(&folio->refs, total + 1, 0) != total + 1) {
 		spin_unlock(&shadow_deferred_split_lock);
+		ret = -EBUSY;
 		goto out_unlock;
 	}
 	list_del_init(&folio->deferred_list);
@@ -1041,7 +1068,6 @@ shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
 	}
 	/* Read under page_table_lock or RCU by the views until now. */
 	kvfree_rcu(folio, rcu);
-	ret = 0;
 	goto out_free;
 
 out_unlock:
@@ -1165,4 +1191,56 @@ shadow_flow bool shadow_discard_lazyfree_huge_pmd(struct shadow_mm *mm,
 keep:
 	spin_unlock(&mm->page_table_lock);
 	return false;
+}
+
+/**
+ * shadow_madvise_split_folios() - the THPs that MADV_FREE meets in the
+ * PTEs of [addr, end) (the large folio branch of madvise_free_pte_range())
+ * @mm: the address space, mmap_lock held, page_table_lock not held
+ * @addr: start, inside one PTE table
+ * @end: end, at most that table's end
+ *
+ * MADV_FREE's rule (6.1): a THP whose first page one PTE maps
+ * (folio_estimated_sharers() == 1) is split and the walk goes on; any
+ * other, or one that cannot be split, ends the walk of the table there.
+ *
+ * Return: where the PTE pass is to stop: @end, or the address of that
+ * page.
+ */
+shadow_flow unsigned long shadow_madvise_split_folios(struct shadow_mm *mm,
+						      unsigned long addr,
+						      unsigned long end)
+{
+	for (; addr < end; addr += PAGE_SIZE) {
+		struct shadow_folio *folio = NULL;
+		struct page *page = NULL;
+		pte_t *pte;
+		int err;
+
+		spin_lock(&mm->page_table_lock);
+		pte = shadow_pte_lookup_locked(mm, addr, NULL);
+		if (!pte) {
+			spin_unlock(&mm->page_table_lock);
+			return end;
+		}
+		if (pte_present(*pte) && !pte_special(*pte)) {
+			page = pte_page(*pte);
+			folio = shadow_page_meta(page)->folio;
+		}
+		if (!folio) {
+			spin_unlock(&mm->page_table_lock);
+			continue;
+		}
+		if (shadow_page_mapcount_raw(&folio->pages[0]) != 1) {
+			spin_unlock(&mm->page_table_lock);
+			return addr;
+		}
+		shadow_get_page(page);
+		spin_unlock(&mm->page_table_lock);
+		err = shadow_split_huge_page(mm, addr, page);
+		shadow_put_page(page);
+		if (err)
+			return addr;
+	}
+	return end;
 }

@@ -656,6 +656,9 @@ int shadow_split_huge_page(struct shadow_mm *mm, unsigned long addr,
 			   struct page *page);
 bool shadow_madvise_free_huge_pmd(struct shadow_mm *mm, unsigned long addr,
 				  unsigned long next);
+unsigned long shadow_madvise_split_folios(struct shadow_mm *mm,
+					  unsigned long addr,
+					  unsigned long end);
 bool shadow_discard_lazyfree_huge_pmd(struct shadow_mm *mm,
 				      unsigned long *pmd, unsigned long addr);
 

@@ -682,11 +682,11 @@ static void shadow_madvise_free_pte_range(struct shadow_mm *mm, pte_t *pte,
 			continue;
 		sp = shadow_page_meta(pte_page(ptent));
 		/*
-		 * A page of a THP: 6.1 splits the folio when this PTE is its
-		 * only mapping, and otherwise stops at this table (goto out);
-		 * the engine marks that one page alone, as the split would.
+		 * A THP left: shadow_madvise_split_folios() stopped the range
+		 * before a THP it could not split; one mapped meanwhile ends
+		 * the table too.
 		 */
-		if (sp->folio && shadow_folio_total_mapcount(sp->folio) != 1)
+		if (sp->folio)
 			break;
 		if (sp->file || sp->shmem || atomic_read(&sp->mapcount) != 1)
 			continue;
@@ -726,7 +726,8 @@ void shadow_madvise_free_range(struct shadow_mm *mm, struct shadow_vma *vma,
 	for (; start < end; start = next) {
 		next = shadow_pmd_addr_end(start, end);
 		if (!shadow_madvise_free_huge_pmd(mm, start, next))
-			shadow_pte_range_nofail(mm, start, next,
+			shadow_pte_range_nofail(mm, start,
+						shadow_madvise_split_folios(mm, start, next),
 						shadow_madvise_free_pte_range,
 						NULL);
 	}

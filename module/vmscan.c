@@ -183,7 +183,8 @@ static shadow_flow bool shadow_shrink_huge_pmd(struct shadow_scan_control *sc,
 		goto done;
 	page = shadow_huge_pmd_page(val, addr);
 	folio = shadow_page_meta(page)->folio;
-	if (sc->madvise && shadow_folio_total_mapcount(folio) != 1)
+	/* Do not interfere with other mappings: page_mapcount() of the head. */
+	if (sc->madvise && shadow_page_mapcount_raw(&folio->pages[0]) != 1)
 		goto done;
 	if (sc->madvise && next - addr != SHADOW_PMD_SIZE) {
 		shadow_get_page(page);
@@ -298,12 +299,14 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 					shadow_split_huge_page(mm, addr, page);
 				/*
 				 * madvise_cold_or_pageout_pte_range(): a page
-				 * of a THP mapped more than once (by its
-				 * other pages' PTEs too) ends this table.
+				 * of a THP that this PTE alone maps
+				 * (page_mapcount() == 1) has its folio split
+				 * first; any other ends this table.
 				 */
 				folio = shadow_page_meta(page)->folio;
 				if (sc->madvise && folio &&
-				    shadow_folio_total_mapcount(folio) != 1) {
+				    (shadow_page_mapcount_raw(shadow_page_meta(page)) != 1 ||
+				     shadow_split_huge_page(mm, addr, page))) {
 					shadow_put_page(page);
 					break;
 				}

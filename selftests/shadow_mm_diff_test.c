@@ -179,7 +179,7 @@ static struct {
 static struct {
 	__u64 ioctls, features;
 	bool kind[NR_OP_KINDS];
-	int advice[16];
+	int advice[24];
 	int nr_advice;
 	bool populates;		/* MAP_POPULATE/MAP_LOCKED fault pages in */
 	bool grows_stack;	/* a touch below a VM_GROWSDOWN VMA grows it */
@@ -346,6 +346,8 @@ static const char *advice_str(int adv)
 	case MADV_HUGEPAGE: return "HUGEPAGE";
 	case MADV_NOHUGEPAGE: return "NOHUGEPAGE";
 	case MADV_REMOVE: return "REMOVE";
+	case MADV_FREE: return "FREE";
+	case MADV_COLD: return "COLD";
 	}
 	return "invalid";
 }
@@ -463,6 +465,7 @@ struct world {
 		int mfd;		/* the shadow address space */
 	} s[MAX_SLOTS];
 	int dev;
+	bool lazyfree;	/* a MADV_FREE succeeded: lazyfree pages may be there */
 };
 
 /* The touch in progress: set and read with __atomic, as in a handler. */
@@ -1992,6 +1995,20 @@ static bool has_droppable(const struct world *w, const struct snap *st)
 	return false;
 }
 
+/* Is a page of a THP (not the huge zero page) mapped in a live slot? */
+static bool has_thp(const struct world *w, const struct snap *st)
+{
+	unsigned long j;
+	int i;
+
+	for (i = 0; i < MAX_SLOTS; i++)
+		for (j = 0; w->s[i].live && j < st->real[i].np; j++)
+			if ((st->real[i].pg[j].flags & (PG_THP | PG_ZERO)) ==
+			    PG_THP)
+				return true;
+	return false;
+}
+
 /*
  * Cases left out at run time, on the state before the step (the one both
  * sides were just found to agree on), so that a sequence shortened by
@@ -2009,6 +2026,10 @@ static const char *diff_skip(const struct world *w, const struct op *op,
 		return "the module has no reclaim";
 	if (op->kind == OP_RECLAIM && has_droppable(w, st))
 		return "droppable memory, which the real side would keep";
+	if (op->kind == OP_RECLAIM && w->lazyfree)
+		return "lazyfree memory, which the real side would keep";
+	if (op->kind == OP_RECLAIM && has_thp(w, st))
+		return "a THP, which the real side would keep whole";
 	if (op->kind == OP_FORK &&
 	    (op->arg < 0 || op->arg >= MAX_SLOTS || w->s[op->arg].live))
 		return "the new slot is taken";
@@ -2242,6 +2263,8 @@ static int step(struct world *w, const struct op *op, struct snap *st,
 		rr.ret = 0;
 	}
 	diff_after(w, op, &sr, st);
+	if (op->kind == OP_MADVISE && op->arg == MADV_FREE && !sr.ret)
+		w->lazyfree = true;
 	kind_runs[op->kind]++;
 	kind_oks[op->kind] += rr.ret >= 0;
 	if (cfg.verbose)
@@ -2847,7 +2870,7 @@ static void probe_caps(int dev)
 		MADV_DONTNEED, MADV_WILLNEED, MADV_POPULATE_READ,
 		MADV_POPULATE_WRITE, MADV_NORMAL, MADV_RANDOM,
 		MADV_SEQUENTIAL, MADV_DONTDUMP, MADV_DODUMP, MADV_HUGEPAGE,
-		MADV_NOHUGEPAGE, MADV_REMOVE,
+		MADV_NOHUGEPAGE, MADV_REMOVE, MADV_FREE, MADV_COLD,
 	};
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	static const struct {
