@@ -1145,17 +1145,20 @@ out:
  * @mm: the address space, mmap_lock held, page_table_lock not held
  * @pmd: the leaf's slot
  * @addr: the 2 MiB-aligned address it maps
+ * @droppable: the VMA is VM_DROPPABLE
  *
  * A lazyfree THP that nothing wrote since MADV_FREE, that this leaf alone
  * maps and nobody else holds, is dropped whole: the address reads zeroes
  * again. Written since (the leaf is dirty), it is swap backed again: the
- * leaf is split, as try_to_unmap() splits it on its way, and stays.
+ * leaf is split, as try_to_unmap() splits it on its way, and stays. A
+ * droppable one goes written or not.
  *
  * Return: true when the folio was discarded.
  */
 shadow_flow bool shadow_discard_lazyfree_huge_pmd(struct shadow_mm *mm,
 						  unsigned long *pmd,
-						  unsigned long addr)
+						  unsigned long addr,
+						  bool droppable)
 {
 	struct shadow_folio *folio;
 	unsigned long val;
@@ -1169,7 +1172,7 @@ shadow_flow bool shadow_discard_lazyfree_huge_pmd(struct shadow_mm *mm,
 	folio = shadow_page_meta(shadow_huge_pmd_page(val, addr))->folio;
 	if (!shadow_page_lazyfree(&folio->pages[0]))
 		goto keep;
-	if (pte_dirty(__pte(val))) {
+	if (pte_dirty(__pte(val)) && !droppable) {
 		for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++)
 			WRITE_ONCE(folio->pages[i].lazyfree, false);
 		__shadow_split_huge_pmd_locked(mm, pmd, addr);

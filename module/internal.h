@@ -660,7 +660,8 @@ unsigned long shadow_madvise_split_folios(struct shadow_mm *mm,
 					  unsigned long addr,
 					  unsigned long end);
 bool shadow_discard_lazyfree_huge_pmd(struct shadow_mm *mm,
-				      unsigned long *pmd, unsigned long addr);
+				      unsigned long *pmd, unsigned long addr,
+				      bool droppable);
 
 /* memory.c */
 struct page *shadow_alloc_page(bool anon_exclusive);

@@ -454,7 +454,8 @@ void shadow_page_move_anon_rmap(struct page *page, struct shadow_vma *vma)
  *
  * Each page takes @vma's anon_vma, with a reference of its own (they may
  * be freed one by one after a split), and its linear index; the head is
- * anon-exclusive, which stands for the folio while a leaf maps it.
+ * anon-exclusive, which stands for the folio while a leaf maps it. In a
+ * VM_DROPPABLE VMA every page is lazyfree, as for a small page.
  */
 void shadow_folio_add_new_anon_rmap(struct shadow_folio *folio,
 				    struct shadow_vma *vma,
@@ -469,6 +470,9 @@ void shadow_folio_add_new_anon_rmap(struct shadow_folio *folio,
 		shadow_anon_vma_get(av);
 		folio->pages[i].index = shadow_linear_page_index(vma, haddr) + i;
 		folio->pages[i].anon_vma = av;
+		/* Droppable memory is never swap backed, a THP's neither. */
+		if (vma->vm_flags & VM_DROPPABLE)
+			folio->pages[i].lazyfree = true;
 	}
 	folio->pages[0].anon_exclusive = true;
 }

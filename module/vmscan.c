@@ -28,13 +28,36 @@
  * @deferred: SHADOW_DEV_RECLAIM: a THP on the deferred split queue is
  *            split where it is met, whatever its age (the shrinker
  *            deferred_split_scan() running with the reclaim)
+ * @split_failed: the last THP that could not be split: its other pages
+ *                do not try again (one failure per folio, as Linux tries
+ *                a folio once per pass)
  */
 struct shadow_scan_control {
 	struct shadow_mm_reclaim *rc;
 	bool age_only;
 	bool madvise;
 	bool deferred;
+	const struct shadow_folio *split_failed;
 };
+
+/*
+ * shadow_split_huge_page() of @page's folio, unless it failed already in
+ * this pass (the pointer is only compared).
+ */
+static int shadow_split_huge_page_once(struct shadow_scan_control *sc,
+				       struct shadow_mm *mm,
+				       unsigned long addr, struct page *page)
+{
+	const struct shadow_folio *folio = shadow_page_meta(page)->folio;
+	int err;
+
+	if (folio == sc->split_failed)
+		return -EBUSY;
+	err = shadow_split_huge_page(mm, addr, page);
+	if (err)
+		sc->split_failed = folio;
+	return err;
+}
 
 /* nr_to_reclaim reached? */
 static bool shadow_reclaim_done(struct shadow_scan_control *sc)
@@ -87,7 +110,7 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 	 * goes on as a small one; the others of its table follow in turn.
 	 */
 	if (sp->folio) {
-		if (shadow_split_huge_page(mm, addr, page)) {
+		if (shadow_split_huge_page_once(sc, mm, addr, page)) {
 			rc->out_busy++;
 			return;
 		}
@@ -167,6 +190,7 @@ static shadow_flow bool shadow_shrink_huge_pmd(struct shadow_scan_control *sc,
 	struct shadow_mm_reclaim *rc = sc->rc;
 	struct shadow_folio *folio;
 	struct page *page;
+	bool lazyfree;
 	int err;
 
 	pmd = shadow_pmd_entry(mm, addr, false);
@@ -189,7 +213,7 @@ static shadow_flow bool shadow_shrink_huge_pmd(struct shadow_scan_control *sc,
 	if (sc->madvise && next - addr != SHADOW_PMD_SIZE) {
 		shadow_get_page(page);
 		spin_unlock(&mm->page_table_lock);
-		err = shadow_split_huge_page(mm, addr, page);
+		err = shadow_split_huge_page_once(sc, mm, addr, page);
 		shadow_put_page(page);
 		return err;
 	}
@@ -215,7 +239,8 @@ static shadow_flow bool shadow_shrink_huge_pmd(struct shadow_scan_control *sc,
 	    (!rc->nr_to_reclaim ||
 	     rc->nr_to_reclaim - rc->out_reclaimed >= SHADOW_HPAGE_PMD_NR)) {
 		spin_unlock(&mm->page_table_lock);
-		if (shadow_discard_lazyfree_huge_pmd(mm, pmd, haddr)) {
+		if (shadow_discard_lazyfree_huge_pmd(mm, pmd, haddr,
+						     vma->vm_flags & VM_DROPPABLE)) {
 			atomic_long_add(SHADOW_HPAGE_PMD_NR,
 					&shadow_counters.lazyfreed);
 			/* The leaf stands for its 512 PTEs. */
@@ -227,9 +252,11 @@ static shadow_flow bool shadow_shrink_huge_pmd(struct shadow_scan_control *sc,
 		}
 		return true;
 	}
+	/* Not swap backed: no swap-out to fall back from. */
+	lazyfree = shadow_page_lazyfree(&folio->pages[0]);
 	shadow_get_page(page);
 	spin_unlock(&mm->page_table_lock);
-	err = shadow_split_huge_page(mm, addr, page);
+	err = shadow_split_huge_page_once(sc, mm, addr, page);
 	shadow_put_page(page);
 	if (err) {
 		rc->out_busy += SHADOW_HPAGE_PMD_NR;
@@ -237,7 +264,7 @@ static shadow_flow bool shadow_shrink_huge_pmd(struct shadow_scan_control *sc,
 	}
 	/* Counted again page by page by the caller's loop. */
 	rc->out_scanned -= SHADOW_HPAGE_PMD_NR;
-	if (!shadow_page_lazyfree(shadow_page_meta(page)))
+	if (!lazyfree)
 		atomic_long_inc(&shadow_counters.thp_swpout_fallback);
 	return false;
 done:
@@ -296,7 +323,8 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 				folio = shadow_page_meta(page)->folio;
 				if (sc->deferred && folio &&
 				    shadow_folio_deferred(folio))
-					shadow_split_huge_page(mm, addr, page);
+					shadow_split_huge_page_once(sc, mm, addr,
+								    page);
 				/*
 				 * madvise_cold_or_pageout_pte_range(): a page
 				 * of a THP that this PTE alone maps
@@ -306,7 +334,8 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 				folio = shadow_page_meta(page)->folio;
 				if (sc->madvise && folio &&
 				    (shadow_page_mapcount_raw(shadow_page_meta(page)) != 1 ||
-				     shadow_split_huge_page(mm, addr, page))) {
+				     shadow_split_huge_page_once(sc, mm, addr,
+								 page))) {
 					shadow_put_page(page);
 					break;
 				}

@@ -1043,6 +1043,43 @@ TEST_F(real, pageout_splits)
 }
 
 /*
+ * A THP of MAP_DROPPABLE memory (6.11+) is never swap backed: MADV_PAGEOUT
+ * drops it whole, written as it is, on both sides.
+ */
+TEST_F(real, droppable_thp_pageout)
+{
+	int flags = MAP_DROPPABLE | MAP_ANONYMOUS | MAP_FIXED;
+	char buf[16];
+
+	if (no_thp(self->enabled))
+		SKIP(return, "the running kernel has no THP");
+	if (!shadow_droppable())
+		SKIP(return, "no MAP_DROPPABLE before Linux 6.11");
+	ASSERT_EQ(self->huge, mmap(self->huge, MB2, RW, flags, -1, 0));
+	ASSERT_EQ(0, _shadow_mmap(self->mfd, BASE, MB2, RW, flags, NULL));
+	memset(self->huge, 0x4e, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	memset(buf, 0x4e, sizeof(buf));
+	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
+				   NULL));
+	ASSERT_EQ(sizeof(buf), _shadow_access(self->mfd, BASE + MB2 / 2, buf,
+					      sizeof(buf),
+					      SHADOW_ACCESS_WRITE));
+	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->huge,
+					 "AnonHugePages"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE, "AnonHugePages"));
+	ASSERT_EQ(0, madvise(self->huge, MB2, MADV_PAGEOUT));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_PAGEOUT));
+	EXPECT_EQ(0, real_smaps_field((unsigned long)self->huge, "Rss"));
+	EXPECT_EQ(0, smaps_field(self->id, BASE, "Rss"));
+	EXPECT_EQ(0, self->huge[MB2 / 2]);
+	ASSERT_EQ(sizeof(buf), _shadow_access(self->mfd, BASE + MB2 / 2, buf,
+					      sizeof(buf), 0));
+	EXPECT_EQ(0, buf[0]);
+}
+
+/*
  * fork, then a write in the parent: its leaf splits and one page is
  * copied; the child keeps the whole THP.
  */
