@@ -74,7 +74,15 @@
  * a THP's or not (/proc/kpageflags' KPF_THP against SHADOW_PAGE_THP; the
  * huge zero page stands for the zero page) and each VMA's AnonHugePages
  * (smaps against the space's PMD-mapped records). A real fallback or
- * khugepaged collapse is printed with the results.
+ * khugepaged collapse is printed with the results. A reclaim step is left
+ * out while a THP is mapped: the engine splits it for swap-out, the real
+ * side, which is not reclaimed, keeps it whole.
+ *
+ * MADV_COLD is drawn; MADV_FREE and MADV_PAGEOUT are not: the real
+ * kernel's kswapd may drop lazyfree pages at any moment (they sit on the
+ * file LRU), and its MADV_PAGEOUT has no swap device to write to.
+ * shadow_mm_swap_test and shadow_mm_huge_test compare those two with the
+ * real kernel case by case.
  *
  * A mismatch prints the seed, the step, both sides' states and a sequence
  * shortened by delta debugging (each candidate replayed from scratch).
@@ -465,7 +473,6 @@ struct world {
 		int mfd;		/* the shadow address space */
 	} s[MAX_SLOTS];
 	int dev;
-	bool lazyfree;	/* a MADV_FREE succeeded: lazyfree pages may be there */
 };
 
 /* The touch in progress: set and read with __atomic, as in a handler. */
@@ -2026,8 +2033,6 @@ static const char *diff_skip(const struct world *w, const struct op *op,
 		return "the module has no reclaim";
 	if (op->kind == OP_RECLAIM && has_droppable(w, st))
 		return "droppable memory, which the real side would keep";
-	if (op->kind == OP_RECLAIM && w->lazyfree)
-		return "lazyfree memory, which the real side would keep";
 	if (op->kind == OP_RECLAIM && has_thp(w, st))
 		return "a THP, which the real side would keep whole";
 	if (op->kind == OP_FORK &&
@@ -2263,8 +2268,6 @@ static int step(struct world *w, const struct op *op, struct snap *st,
 		rr.ret = 0;
 	}
 	diff_after(w, op, &sr, st);
-	if (op->kind == OP_MADVISE && op->arg == MADV_FREE && !sr.ret)
-		w->lazyfree = true;
 	kind_runs[op->kind]++;
 	kind_oks[op->kind] += rr.ret >= 0;
 	if (cfg.verbose)
@@ -2870,7 +2873,7 @@ static void probe_caps(int dev)
 		MADV_DONTNEED, MADV_WILLNEED, MADV_POPULATE_READ,
 		MADV_POPULATE_WRITE, MADV_NORMAL, MADV_RANDOM,
 		MADV_SEQUENTIAL, MADV_DONTDUMP, MADV_DODUMP, MADV_HUGEPAGE,
-		MADV_NOHUGEPAGE, MADV_REMOVE, MADV_FREE, MADV_COLD,
+		MADV_NOHUGEPAGE, MADV_REMOVE, MADV_COLD,
 	};
 	struct shadow_mm_api api = { .size = sizeof(api) };
 	static const struct {

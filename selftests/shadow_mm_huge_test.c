@@ -556,6 +556,7 @@ TEST_F(thp, deferred_split_frees_unmapped_page)
 	long deferred = thp_counter("thp_deferred_split_page");
 	long split = thp_counter("thp_split_page");
 	static char pattern[MB2];
+	static char back[MB2];
 	struct shadow_mm_reclaim r;
 	long pages;
 
@@ -584,19 +585,14 @@ TEST_F(thp, deferred_split_frees_unmapped_page)
 	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, self->p));
 	EXPECT_EQ(0, self->p[100].flags);
 	EXPECT_EQ(0, self->p[101].flags & SHADOW_PAGE_THP);
-	{
-		static char back[MB2];
-
-		ASSERT_EQ((long)(100 * PAGE),
-			  _shadow_access(self->mfd, BASE, back, 100 * PAGE, 0));
-		ASSERT_EQ((long)(MB2 - 101 * PAGE),
-			  _shadow_access(self->mfd, BASE + 101 * PAGE,
-					 back + 101 * PAGE, MB2 - 101 * PAGE,
-					 0));
-		EXPECT_EQ(0, memcmp(pattern, back, 100 * PAGE));
-		EXPECT_EQ(0, memcmp(pattern + 101 * PAGE, back + 101 * PAGE,
-				    MB2 - 101 * PAGE));
-	}
+	ASSERT_EQ((long)(100 * PAGE),
+		  _shadow_access(self->mfd, BASE, back, 100 * PAGE, 0));
+	ASSERT_EQ((long)(MB2 - 101 * PAGE),
+		  _shadow_access(self->mfd, BASE + 101 * PAGE,
+				 back + 101 * PAGE, MB2 - 101 * PAGE, 0));
+	EXPECT_EQ(0, memcmp(pattern, back, 100 * PAGE));
+	EXPECT_EQ(0, memcmp(pattern + 101 * PAGE, back + 101 * PAGE,
+			    MB2 - 101 * PAGE));
 }
 
 /*
