@@ -943,6 +943,54 @@ static int shadow_folio_ptes_in_table(struct shadow_folio *folio,
 }
 
 /*
+ * SHADOW_RULE_SPLIT_ZEROPAGE, after a split under @mm's page_table_lock
+ * (try_to_map_unused_to_zeropage() for each PTE remap_page() restores):
+ * a page of the old folio that is all zeroes, in a VMA that is not
+ * VM_LOCKED, is replaced by the shared zero page; it loses that mapping
+ * and its reference, and goes (set in @dead, its metadata left in @meta)
+ * when that was its last one. @head is the old folio's first page.
+ */
+static void shadow_split_map_zeropage(struct shadow_mm *mm,
+				      unsigned long addr, struct page *head,
+				      struct shadow_page **meta,
+				      unsigned long *dead)
+{
+	unsigned long base = addr & ~(SHADOW_PMD_SIZE - 1), a;
+	pte_t *table = shadow_pte_lookup_locked(mm, base, NULL);
+	int i;
+
+	for (i = 0, a = base; table && i < SHADOW_HPAGE_PMD_NR;
+	     i++, a += PAGE_SIZE) {
+		pte_t pte = table[i];
+		struct shadow_vma *vma;
+		struct shadow_page *sp;
+		unsigned long n;
+		struct page *page;
+
+		if (!pte_present(pte) || pte_special(pte))
+			continue;
+		page = pte_page(pte);
+		n = page - head;
+		if (n >= SHADOW_HPAGE_PMD_NR || test_bit(n, dead))
+			continue;
+		vma = shadow_find_vma(mm, a);
+		if (!vma || vma->vm_start > a || (vma->vm_flags & VM_LOCKED) ||
+		    memchr_inv(page_address(page), 0, PAGE_SIZE))
+			continue;
+		shadow_set_pte(&table[i],
+			       pte_mkspecial(pfn_pte(my_zero_pfn(a),
+						     __pgprot(vma->vm_page_prot))));
+		sp = shadow_page_meta(page);
+		atomic_dec(&sp->mapcount);
+		mm->rss_anon--;
+		if (atomic_dec_and_test(&sp->refs)) {
+			meta[n] = sp;
+			__set_bit(n, dead);
+		}
+	}
+}
+
+/*
  * can_split_folio() under @mm's page_table_lock: the leaf at @addr, if it
  * maps @folio, is split first; then every mapping the folio has left must
  * be a PTE of that one PTE table, not shared by an on-demand fork, and
@@ -1060,6 +1108,8 @@ shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
 	}
 	atomic_long_dec(&shadow_counters.thp);
 	atomic_long_inc(&shadow_counters.thp_split_page);
+	if (SHADOW_RULE_SPLIT_ZEROPAGE)
+		shadow_split_map_zeropage(mm, addr, head, meta, dead);
 	spin_unlock(&mm->page_table_lock);
 
 	for_each_set_bit(i, dead, SHADOW_HPAGE_PMD_NR) {

@@ -176,4 +176,14 @@
  */
 #define SHADOW_RULE_WP_NO_LARGE_REUSE	SHADOW_KERNEL_SINCE(6, 5)
 
+/*
+ * 6.12 (commit b1f202060afe, "mm: remap unused subpages to shared zeropage
+ * when splitting isolated thp"): a successful split of an anonymous THP
+ * maps each zero-filled page to the shared zero page instead of the page
+ * (remap_page() with RMP_USE_SHARED_ZEROPAGE, try_to_map_unused_to_
+ * zeropage()), unless the VMA is VM_LOCKED; the page goes. 6.1 keeps
+ * every page. Found by make fuzz THP=always KVER=6.12.
+ */
+#define SHADOW_RULE_SPLIT_ZEROPAGE	SHADOW_KERNEL_SINCE(6, 12)
+
 #endif /* _SHADOW_RULES_H */

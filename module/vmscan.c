@@ -115,6 +115,9 @@ static shadow_flow void shadow_shrink_page(struct shadow_scan_control *sc,
 			return;
 		}
 		sp = shadow_page_meta(page);
+		/* 6.12 mapped it to the zero page: it goes with our put. */
+		if (!atomic_read(&sp->mapcount))
+			return;
 	}
 
 	/* A lazyfree page is not swap backed: it goes without a slot. */
@@ -322,9 +325,14 @@ static int shadow_shrink_range(struct shadow_scan_control *sc,
 					continue;
 				folio = shadow_page_meta(page)->folio;
 				if (sc->deferred && folio &&
-				    shadow_folio_deferred(folio))
-					shadow_split_huge_page_once(sc, mm, addr,
-								    page);
+				    shadow_folio_deferred(folio) &&
+				    !shadow_split_huge_page_once(sc, mm, addr,
+								 page) &&
+				    !atomic_read(&shadow_page_meta(page)->mapcount)) {
+					/* 6.12 mapped it to the zero page. */
+					shadow_put_page(page);
+					continue;
+				}
 				/*
 				 * madvise_cold_or_pageout_pte_range(): a page
 				 * of a THP that this PTE alone maps

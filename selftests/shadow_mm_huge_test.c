@@ -958,8 +958,9 @@ TEST_F(real, madv_free_part_and_whole)
 	memset(self->huge, 0x6b, MB2);
 	if (real_fell_back(self->fallback))
 		SKIP(return, "the real kernel fell back to 4 KiB pages");
-	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
-				   NULL));
+	/* The same bytes: 6.12's split maps zero-filled pages to the zero page. */
+	ASSERT_EQ((long)MB2, _shadow_access(self->mfd, BASE, self->huge, MB2,
+					    SHADOW_ACCESS_WRITE));
 	ASSERT_EQ(0, madvise(self->huge, MB2, MADV_FREE));
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_FREE));
 	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->map,
@@ -1024,8 +1025,9 @@ TEST_F(real, pageout_splits)
 	memset(self->huge, 0x2d, MB2);
 	if (real_fell_back(self->fallback))
 		SKIP(return, "the real kernel fell back to 4 KiB pages");
-	ASSERT_EQ(0, _shadow_fault(self->mfd, BASE, MB2, SHADOW_FAULT_WRITE,
-				   NULL));
+	/* The same bytes: 6.12's split maps zero-filled pages to the zero page. */
+	ASSERT_EQ((long)MB2, _shadow_access(self->mfd, BASE, self->huge, MB2,
+					    SHADOW_ACCESS_WRITE));
 	ASSERT_EQ(0, madvise(self->huge, MB2, MADV_PAGEOUT));
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_PAGEOUT));
 	EXPECT_EQ(split + 1, vmstat_value("thp_split_page"));
@@ -1073,6 +1075,50 @@ TEST_F(real, droppable_thp_pageout)
 	ASSERT_EQ(sizeof(buf), _shadow_access(self->mfd, BASE + MB2 / 2, buf,
 					      sizeof(buf), 0));
 	EXPECT_EQ(0, buf[0]);
+}
+
+/*
+ * A split of a THP with pages never written: 6.12 maps each zero-filled
+ * page to the shared zero page (SHADOW_RULE_SPLIT_ZEROPAGE), 6.1 keeps
+ * them all. The split comes from MADV_COLD of part of the leaf; both
+ * sides agree page by page, and on Rss.
+ */
+TEST_F(real, split_maps_zero_pages)
+{
+	struct shadow_page_info p[NR];
+	int i, zeroes = 0;
+
+	if (no_thp(self->enabled))
+		SKIP(return, "the running kernel has no THP");
+	memset(self->huge, 0x19, 3 * PAGE);
+	self->huge[100 * PAGE + 7] = 1;
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ((long)(3 * PAGE), _shadow_access(self->mfd, BASE, self->huge,
+						   3 * PAGE,
+						   SHADOW_ACCESS_WRITE));
+	shadow_put(_metadata, self->mfd, BASE + 100 * PAGE + 7, "\1");
+	ASSERT_EQ(0, madvise(self->huge + 8 * PAGE, 4 * PAGE, MADV_COLD));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE + 8 * PAGE, 4 * PAGE,
+				     MADV_COLD));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, p));
+	for (i = 0; i < NR; i++) {
+		bool real = kpageflags_of((unsigned long)self->huge +
+					  i * PAGE) & KPF(ZERO_PAGE);
+
+		ASSERT_EQ(real, !!(p[i].flags & SHADOW_PAGE_ZERO))
+			TH_LOG("page %d", i);
+		ASSERT_EQ(0, p[i].flags & SHADOW_PAGE_THP);
+		zeroes += real;
+	}
+	EXPECT_FALSE(p[0].flags & SHADOW_PAGE_ZERO);
+	EXPECT_FALSE(p[100].flags & SHADOW_PAGE_ZERO);
+	TH_LOG("%d pages mapped to the zero page by the split", zeroes);
+	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
+		  smaps_field(self->id, BASE - PAGE, "Rss"));
+	EXPECT_EQ(0x19, self->huge[2 * PAGE]);
+	EXPECT_EQ(1, self->huge[100 * PAGE + 7]);
+	shadow_expect(_metadata, self->mfd, BASE + 100 * PAGE + 7, "\1");
 }
 
 /*
