@@ -78,13 +78,11 @@
  * out while a THP is mapped: the engine splits it for swap-out, the real
  * side, which is not reclaimed, keeps it whole.
  *
- * MADV_COLD is drawn, and MADV_FREE outside THP mode; a reclaim step is
- * left out after a MADV_FREE (the real side keeps lazyfree pages until
- * its own reclaim). In THP mode 2 MiB allocations keep reclaim and
- * kswapd busy in the VM, and they drop lazyfree pages at any moment, so
- * MADV_FREE is not drawn there. MADV_PAGEOUT is not drawn: the real side has no swap device to
- * write to. shadow_mm_swap_test and shadow_mm_huge_test compare those
- * with the real kernel case by case.
+ * MADV_COLD and MADV_FREE are drawn; a reclaim step is left out after a
+ * MADV_FREE (the real side keeps lazyfree pages until its own reclaim).
+ * MADV_PAGEOUT is not drawn: the real side has no swap device to write
+ * to; shadow_mm_swap_test and shadow_mm_huge_test compare it with the
+ * real kernel case by case.
  *
  * A mismatch prints the seed, the step, both sides' states and a sequence
  * shortened by delta debugging (each candidate replayed from scratch).
@@ -2873,17 +2871,6 @@ static int minimize(int dev, struct op *ops, int n, int mis)
 
 /* ---- the test -------------------------------------------------------- */
 
-/*
- * MADV_FREE in THP mode: 2 MiB allocations (the real faults', with defrag
- * "always", and the engine's own) reclaim and wake kswapd, and reclaim
- * drops lazyfree pages first: the real side then reads them as zeroes
- * (make fuzz THP=always KVER=6.12, seed 1796678658, sequence 437).
- */
-static bool thp_leaves_out(int advice)
-{
-	return cfg.thp && advice == MADV_FREE;
-}
-
 static void probe_caps(int dev)
 {
 	static const int advice[] = {
@@ -2937,8 +2924,7 @@ static void probe_caps(int dev)
 	caps.nr_advice = 0;
 	if (twin_mode)
 		for (i = 0; i < ARRAY_SIZE(advice); i++)
-			if (!thp_leaves_out(advice[i]))
-				caps.advice[caps.nr_advice++] = advice[i];
+			caps.advice[caps.nr_advice++] = advice[i];
 	mfd = twin_mode ? -1 : _shadow_create(dev, 0, NULL);
 	/* MADV_REMOVE takes shared memory only: probed on the second page. */
 	if (mfd >= 0 && caps.kind[OP_MADVISE] &&
@@ -2947,8 +2933,7 @@ static void probe_caps(int dev)
 	    !_shadow_mmap(mfd, WIN_BASE + PAGE, PAGE, PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, NULL)) {
 		for (i = 0; i < ARRAY_SIZE(advice); i++)
-			if (!thp_leaves_out(advice[i]) &&
-			    _shadow_madvise(mfd, advice[i] == MADV_REMOVE ?
+			if (_shadow_madvise(mfd, advice[i] == MADV_REMOVE ?
 					    WIN_BASE + PAGE : WIN_BASE, PAGE,
 					    advice[i]) != -EINVAL)
 				caps.advice[caps.nr_advice++] = advice[i];
