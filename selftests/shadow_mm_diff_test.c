@@ -2271,7 +2271,8 @@ static int step(struct world *w, const struct op *op, struct snap *st,
 		rr.ret = 0;
 	}
 	diff_after(w, op, &sr, st);
-	if (op->kind == OP_MADVISE && op->arg == MADV_FREE && !sr.ret)
+	/* A partial failure (ENOMEM for a hole) frees the mapped part. */
+	if (op->kind == OP_MADVISE && op->arg == MADV_FREE)
 		w->lazyfree = true;
 	kind_runs[op->kind]++;
 	kind_oks[op->kind] += rr.ret >= 0;
