@@ -541,7 +541,7 @@ void shadow_get_stats(struct shadow_mm *mm, struct shadow_mm_stats *st)
  */
 #define SHADOW_PSS_SHIFT	12
 
-/* struct mem_size_stats, less what the engine has none of (THP). */
+/* struct mem_size_stats, less what the engine has none of (KSM, hugetlb). */
 struct shadow_mem_size_stats {
 	unsigned long resident;
 	unsigned long swap;
@@ -551,6 +551,7 @@ struct shadow_mem_size_stats {
 	unsigned long private_dirty;
 	unsigned long referenced;
 	unsigned long anonymous;
+	unsigned long lazyfree;
 	unsigned long anonymous_thp;
 	u64 pss;
 	u64 pss_dirty;
@@ -607,6 +608,8 @@ struct shadow_smaps_walk {
  * exists, the page is private and wholly this mapping's. Otherwise its
  * share is set by the mapcount, and it is private when no other PTE maps
  * it. Dirty is the PTE's dirty bit or the page's (PG_dirty, sp->dirty).
+ * An anonymous page that is lazyfree (PG_swapbacked clear) and clean
+ * counts in LazyFree: written since MADV_FREE, it no longer does.
  */
 static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
 				 struct page *page, bool young, bool dirty,
@@ -616,8 +619,11 @@ static void shadow_smaps_account(struct shadow_mem_size_stats *mss,
 	u64 pss = (u64)PAGE_SIZE << SHADOW_PSS_SHIFT;
 
 	dirty = dirty || READ_ONCE(sp->dirty);
-	if (!sp->shmem && !sp->file)
+	if (!sp->shmem && !sp->file) {
 		mss->anonymous += PAGE_SIZE;
+		if (shadow_page_lazyfree(sp) && !dirty)
+			mss->lazyfree += PAGE_SIZE;
+	}
 	mss->resident += PAGE_SIZE;
 	if (young)
 		mss->referenced += PAGE_SIZE;
@@ -824,10 +830,10 @@ static void shadow_show_smap(struct seq_file *m, struct shadow_vma *vma,
 	SHADOW_SEQ_PUT_DEC(" kB\nPrivate_Dirty:  ", mss->private_dirty);
 	SHADOW_SEQ_PUT_DEC(" kB\nReferenced:     ", mss->referenced);
 	SHADOW_SEQ_PUT_DEC(" kB\nAnonymous:      ", mss->anonymous);
-	/* No KSM, MADV_FREE or hugetlb pages: what Linux shows without them. */
+	/* No KSM or hugetlb pages: what Linux shows without them. */
 	if (SHADOW_RULE_SMAPS_612_FORMAT)
 		SHADOW_SEQ_PUT_DEC(" kB\nKSM:            ", 0);
-	SHADOW_SEQ_PUT_DEC(" kB\nLazyFree:       ", 0);
+	SHADOW_SEQ_PUT_DEC(" kB\nLazyFree:       ", mss->lazyfree);
 	SHADOW_SEQ_PUT_DEC(" kB\nAnonHugePages:  ", mss->anonymous_thp);
 	SHADOW_SEQ_PUT_DEC(" kB\nShmemPmdMapped: ", 0);
 	SHADOW_SEQ_PUT_DEC(" kB\nFilePmdMapped:  ", 0);

@@ -10,6 +10,7 @@
  * every page back.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <stddef.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -483,6 +484,7 @@ TEST_F(thp, madv_free_whole_leaf)
 		    SHADOW_PAGE_ANON_EXCLUSIVE | SHADOW_PAGE_THP |
 		    SHADOW_PAGE_PMD_MAPPED);
 	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "LazyFree"));
 
 	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
 	EXPECT_EQ(NR, r.out_scanned);
@@ -508,6 +510,8 @@ TEST_F(thp, madv_free_whole_leaf)
 	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2, MADV_FREE));
 	pattern[MB2 / 2] = 'w';
 	shadow_put(_metadata, self->mfd, BASE + MB2 / 2, "w");
+	/* The leaf's dirty bit is the whole folio's: none of it is lazyfree. */
+	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "LazyFree"));
 	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
 	EXPECT_EQ(NR, r.out_referenced);
 	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
@@ -536,6 +540,7 @@ TEST_F(thp, madv_free_part_splits_folio)
 	EXPECT_EQ(split + 1, thp_counter("thp_split_page"));
 	EXPECT_EQ(0, thp_counter("thp"));
 	EXPECT_EQ(0, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	EXPECT_EQ(16, smaps_field(self->id, BASE - PAGE, "LazyFree"));
 	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR, self->p));
 	for (i = 0; i < NR; i++) {
 		ASSERT_EQ(0, self->p[i].flags & SHADOW_PAGE_THP);
@@ -966,6 +971,10 @@ TEST_F(real, madv_free_part_and_whole)
 	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->map,
 					 "AnonHugePages"));
 	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
+	/* A large folio skips the per-CPU batch: lazyfree at once. */
+	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->map,
+					 "LazyFree"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "LazyFree"));
 	expect_thp_pages(_metadata, self->mfd, self->huge, true);
 
 	ASSERT_EQ(0, madvise(self->huge + 8 * PAGE, 4 * PAGE, MADV_FREE));
@@ -977,7 +986,56 @@ TEST_F(real, madv_free_part_and_whole)
 		  smaps_field(self->id, BASE - PAGE, "AnonHugePages"));
 	EXPECT_EQ(real_smaps_field((unsigned long)self->map, "Rss"),
 		  smaps_field(self->id, BASE - PAGE, "Rss"));
+	/* Its pages stay lazyfree through the split; a write ends one's. */
+	EXPECT_EQ(2048, real_smaps_field((unsigned long)self->map,
+					 "LazyFree"));
+	EXPECT_EQ(2048, smaps_field(self->id, BASE - PAGE, "LazyFree"));
+	self->huge[MB2 / 2] = 1;
+	shadow_put(_metadata, self->mfd, BASE + MB2 / 2, "\1");
+	EXPECT_EQ(2044, real_smaps_field((unsigned long)self->map,
+					 "LazyFree"));
+	EXPECT_EQ(2044, smaps_field(self->id, BASE - PAGE, "LazyFree"));
 	expect_thp_pages(_metadata, self->mfd, self->huge, false);
+}
+
+/*
+ * MADV_FREE of small pages: the real kernel marks them lazyfree through a
+ * per-CPU batch (mark_page_lazyfree()) that the next MADV_FREE on the same
+ * CPU drains first (lru_add_drain()); the engine marks them at once. On
+ * one CPU, after a second call, smaps' LazyFree agrees; a write takes a
+ * page out of it.
+ */
+TEST_F(real, madv_free_small_pages_lazyfree)
+{
+	char *after = self->huge + MB2;
+	cpu_set_t cpu;
+	int i;
+
+	if (no_thp(self->enabled))
+		SKIP(return, "the running kernel has no THP");
+	CPU_ZERO(&cpu);
+	CPU_SET(sched_getcpu(), &cpu);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpu), &cpu));
+	/* The two 4 KiB pages around the aligned 2 MiB, which stays empty. */
+	self->map[0] = 1;
+	after[0] = 2;
+	shadow_put(_metadata, self->mfd, BASE - PAGE, "\1");
+	shadow_put(_metadata, self->mfd, BASE + MB2, "\2");
+	EXPECT_EQ(8, real_smaps_field((unsigned long)self->map, "Rss"));
+	EXPECT_EQ(8, smaps_field(self->id, BASE - PAGE, "Rss"));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, madvise(self->map, MB2 + 2 * PAGE, MADV_FREE));
+		ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE - PAGE,
+					     MB2 + 2 * PAGE, MADV_FREE));
+	}
+	EXPECT_EQ(8, real_smaps_field((unsigned long)self->map, "LazyFree"));
+	EXPECT_EQ(8, smaps_field(self->id, BASE - PAGE, "LazyFree"));
+	after[1] = 3;
+	shadow_put(_metadata, self->mfd, BASE + MB2 + 1, "\3");
+	EXPECT_EQ(4, real_smaps_field((unsigned long)self->map, "LazyFree"));
+	EXPECT_EQ(4, smaps_field(self->id, BASE - PAGE, "LazyFree"));
+	EXPECT_EQ(1, self->map[0]);
+	shadow_expect(_metadata, self->mfd, BASE - PAGE, "\1");
 }
 
 /*
