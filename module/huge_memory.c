@@ -922,105 +922,234 @@ bool shadow_folio_deferred(struct shadow_folio *folio)
 	return data_race(!list_empty(&folio->deferred_list));
 }
 
-/*
- * Count the PTEs of @table mapping a page of @folio: with no leaf left,
- * the folio's mappings are all here when their total is this count.
+/* How many address spaces a split holds at once, the caller's included. */
+#define SHADOW_SPLIT_MAX_MMS	16
+
+/**
+ * struct shadow_split_ctl - what a THP split holds (split_huge_page)
+ * @mm: the caller's address space, its mmap_lock held by the caller
+ * @folio: the folio being split
+ * @root: the root of its anon_vma tree, whose rwsem the split holds
+ * @mms: the address spaces with a VMA in that tree, and @mm, by address
+ *       (the order their page_table_locks are taken in); the split holds
+ *       the mmap_lock of each but @mm for reading (trylock)
+ * @nr_mms: how many
+ * @ptes: PTEs found mapping a page of the folio, by a counting pass
+ * @busy: a pass met a mapping the split cannot hold (a PTE table shared
+ *        by an on-demand fork), or an address space it could not lock
+ * @zeropage: the pass maps zero-filled pages to the zero page instead
+ *            (SHADOW_RULE_SPLIT_ZEROPAGE), after the split
+ * @meta: with @zeropage, where a page whose last reference goes leaves
+ *        its metadata
+ * @dead: with @zeropage, the pages that go
  */
-static int shadow_folio_ptes_in_table(struct shadow_folio *folio,
-				      pte_t *table)
-{
-	int i, n = 0;
-
-	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
-		pte_t pte = table[i];
-
-		if (pte_present(pte) && !pte_special(pte) &&
-		    (unsigned long)(pte_page(pte) - folio->head) <
-		    SHADOW_HPAGE_PMD_NR)
-			n++;
-	}
-	return n;
-}
+struct shadow_split_ctl {
+	struct shadow_mm *mm;
+	struct shadow_folio *folio;
+	struct shadow_anon_vma *root;
+	struct shadow_mm *mms[SHADOW_SPLIT_MAX_MMS];
+	int nr_mms;
+	int ptes;
+	bool busy;
+	bool zeropage;
+	struct shadow_page **meta;
+	unsigned long *dead;
+};
 
 /*
- * SHADOW_RULE_SPLIT_ZEROPAGE, after a split under @mm's page_table_lock
- * (try_to_map_unused_to_zeropage() for each PTE remap_page() restores):
- * a page of the old folio that is all zeroes, in a VMA that is not
- * VM_LOCKED, is replaced by the shared zero page; it loses that mapping
- * and its reference, and goes (set in @dead, its metadata left in @meta)
- * when that was its last one. @head is the old folio's first page.
+ * A VMA of the tree: its address space, if not held yet, joins @mms with
+ * its mmap_lock held for reading, which keeps its VMAs' bounds, its
+ * tables and its teardown away (rmap.c's rules), and fork with it.
  */
-static void shadow_split_map_zeropage(struct shadow_mm *mm,
-				      unsigned long addr, struct page *head,
-				      struct shadow_page **meta,
-				      unsigned long *dead)
+static bool shadow_split_add_mm(struct shadow_vma *vma, void *arg)
 {
-	unsigned long base = addr & ~(SHADOW_PMD_SIZE - 1), a;
-	pte_t *table = shadow_pte_lookup_locked(mm, base, NULL);
+	struct shadow_split_ctl *ctl = arg;
+	struct shadow_mm *mm = READ_ONCE(vma->vm_mm);
 	int i;
 
-	for (i = 0, a = base; table && i < SHADOW_HPAGE_PMD_NR;
-	     i++, a += PAGE_SIZE) {
-		pte_t pte = table[i];
-		struct shadow_vma *vma;
-		struct shadow_page *sp;
-		unsigned long n;
-		struct page *page;
+	for (i = 0; i < ctl->nr_mms; i++)
+		if (ctl->mms[i] == mm)
+			return true;
+	if (ctl->nr_mms == SHADOW_SPLIT_MAX_MMS ||
+	    !shadow_mmap_read_trylock(mm)) {
+		ctl->busy = true;
+		return false;
+	}
+	for (i = ctl->nr_mms++; i && ctl->mms[i - 1] > mm; i--)
+		ctl->mms[i] = ctl->mms[i - 1];
+	ctl->mms[i] = mm;
+	return true;
+}
 
-		if (!pte_present(pte) || pte_special(pte))
-			continue;
-		page = pte_page(pte);
-		n = page - head;
-		if (n >= SHADOW_HPAGE_PMD_NR || test_bit(n, dead))
-			continue;
-		vma = shadow_find_vma(mm, a);
-		if (!vma || vma->vm_start > a || (vma->vm_flags & VM_LOCKED) ||
-		    memchr_inv(page_address(page), 0, PAGE_SIZE))
-			continue;
-		shadow_set_pte(&table[i],
-			       pte_mkspecial(pfn_pte(my_zero_pfn(a),
-						     __pgprot(vma->vm_page_prot))));
-		sp = shadow_page_meta(page);
-		atomic_dec(&sp->mapcount);
-		mm->rss_anon--;
-		if (atomic_dec_and_test(&sp->refs)) {
-			meta[n] = sp;
-			__set_bit(n, dead);
-		}
+static void shadow_split_put_mms(struct shadow_split_ctl *ctl)
+{
+	int i;
+
+	for (i = 0; i < ctl->nr_mms; i++)
+		if (ctl->mms[i] != ctl->mm)
+			shadow_mmap_read_unlock(ctl->mms[i]);
+	ctl->nr_mms = 0;
+}
+
+/*
+ * The page_table_lock of every address space the split holds, in address
+ * order, under the anon_vma tree's rwsem (mm.c's lock tree). They stay
+ * held until shadow_split_unlock_tables(): sparse, which counts the locks
+ * of each function, is told so by __release() here and __acquire() there.
+ */
+static void shadow_split_lock_tables(struct shadow_split_ctl *ctl)
+{
+	int i;
+
+	for (i = 0; i < ctl->nr_mms; i++) {
+		shadow_anon_vma_lock_table(ctl->root, ctl->mms[i]);
+		__release(&ctl->mms[i]->page_table_lock);
+	}
+}
+
+static void shadow_split_unlock_tables(struct shadow_split_ctl *ctl)
+{
+	int i;
+
+	for (i = ctl->nr_mms - 1; i >= 0; i--) {
+		__acquire(&ctl->mms[i]->page_table_lock);
+		spin_unlock(&ctl->mms[i]->page_table_lock);
 	}
 }
 
 /*
- * can_split_folio() under @mm's page_table_lock: the leaf at @addr, if it
- * maps @folio, is split first; then every mapping the folio has left must
- * be a PTE of that one PTE table, not shared by an on-demand fork, and
- * those PTEs and the caller hold its only references (*@total mappings,
- * and one). 0 or -EBUSY.
+ * SHADOW_RULE_SPLIT_ZEROPAGE, for one PTE mapping @page of the old folio
+ * after the split (try_to_map_unused_to_zeropage() as remap_page()
+ * restores it): a page that is all zeroes, in a VMA that is not
+ * VM_LOCKED, is replaced by the shared zero page; it loses that mapping
+ * and its reference, and goes (set in @ctl->dead, its metadata left in
+ * @ctl->meta) when that was its last one.
  */
-static int shadow_can_split_folio(struct shadow_mm *mm, unsigned long addr,
-				  struct page *page, struct shadow_folio *folio,
-				  int *total)
+static void shadow_split_map_zeropage(struct shadow_split_ctl *ctl,
+				      struct shadow_vma *vma, pte_t *pte,
+				      unsigned long addr, struct page *page)
 {
-	unsigned long *pmd, val;
+	struct shadow_mm *mm = vma->vm_mm;
+	unsigned long n = page - ctl->folio->head;
+	struct shadow_page *sp;
+
+	if (test_bit(n, ctl->dead) || (vma->vm_flags & VM_LOCKED) ||
+	    memchr_inv(page_address(page), 0, PAGE_SIZE))
+		return;
+	shadow_set_pte(pte, pte_mkspecial(pfn_pte(my_zero_pfn(addr),
+						  __pgprot(vma->vm_page_prot))));
+	sp = shadow_page_meta(page);
+	atomic_dec(&sp->mapcount);
+	mm->rss_anon--;
+	if (atomic_dec_and_test(&sp->refs)) {
+		ctl->meta[n] = sp;
+		__set_bit(n, ctl->dead);
+	}
+}
+
+/*
+ * One VMA of the tree, its address space's page_table_lock held: each
+ * page of the folio that would fall in it, at the address its index
+ * gives (unmap_folio()'s and remap_page()'s walks). Before the split a
+ * leaf mapping the folio is split (__split_huge_pmd_locked(), which stays
+ * done if the rest fails) and the PTEs mapping its pages are counted;
+ * after it, with @ctl->zeropage, those PTEs go through
+ * shadow_split_map_zeropage().
+ */
+static bool shadow_split_walk_vma(struct shadow_vma *vma, void *arg)
+{
+	struct shadow_split_ctl *ctl = arg;
+	struct shadow_folio *folio = ctl->folio;
+	struct shadow_mm *mm = READ_ONCE(vma->vm_mm);
+	unsigned long index = folio->pages[0].index, addr, *pmd, val;
+	struct page *page;
+	pte_t *pte;
+	int i;
 
 	shadow_pt_assert_locked(mm);
-	pmd = shadow_pmd_entry(mm, addr, false);
-	val = pmd ? *pmd : 0;
-	if (shadow_pmd_trans_huge(val) && !shadow_is_huge_zero_pmd(val) &&
-	    shadow_huge_pmd_page(val, addr) == page) {
-		__shadow_split_huge_pmd_locked(mm, pmd,
-					       addr & ~(SHADOW_PMD_SIZE - 1));
-		val = *pmd;
+	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
+		addr = shadow_vma_address(index + i, vma);
+		if (addr == -EFAULT)
+			continue;
+		pmd = shadow_pmd_entry(mm, addr, false);
+		val = pmd ? *pmd : 0;
+		if (!val)
+			continue;
+		if (shadow_pmd_trans_huge(val)) {
+			if (ctl->zeropage || shadow_is_huge_zero_pmd(val) ||
+			    shadow_page_meta(shadow_huge_pmd_page(val, addr))->folio !=
+			    folio)
+				continue;
+			__shadow_split_huge_pmd_locked(mm, pmd,
+						       addr & ~(SHADOW_PMD_SIZE - 1));
+			val = *pmd;
+		}
+		pte = shadow_pte_offset(val, addr);
+		if (!pte_present(*pte) || pte_special(*pte))
+			continue;
+		page = pte_page(*pte);
+		if (page != folio->head + i)
+			continue;
+		if (shadow_pmd_shared(val)) {
+			ctl->busy = true;
+			return false;
+		}
+		if (ctl->zeropage)
+			shadow_split_map_zeropage(ctl, vma, pte, addr, page);
+		else
+			ctl->ptes++;
 	}
-	if (!val || shadow_pmd_trans_huge(val) || shadow_pmd_shared(val) ||
-	    atomic_read(&folio->entire_mapcount))
+	return true;
+}
+
+/*
+ * can_split_folio(), with every page_table_lock of @ctl held: each leaf
+ * mapping @folio is split first; then every mapping it has left must be a
+ * PTE of an address space the split holds, in a PTE table no on-demand
+ * fork shares, and those PTEs and the caller hold its only references
+ * (*@total mappings, and one). 0 or -EBUSY.
+ */
+static int shadow_can_split_folio(struct shadow_split_ctl *ctl, int *total)
+{
+	struct shadow_folio *folio = ctl->folio;
+
+	ctl->ptes = 0;
+	ctl->busy = false;
+	shadow_anon_vma_walk_tree(ctl->root, shadow_split_walk_vma, ctl);
+	if (ctl->busy || atomic_read(&folio->entire_mapcount))
 		return -EBUSY;
 	*total = shadow_folio_total_mapcount(folio);
-	if (atomic_read(&folio->refs) != *total + 1 ||
-	    *total != shadow_folio_ptes_in_table(folio,
-						 (pte_t *)shadow_entry_table(val)))
+	if (atomic_read(&folio->refs) != *total + 1 || *total != ctl->ptes)
 		return -EBUSY;
 	return 0;
+}
+
+/*
+ * The first check, before anything is allocated for the split: the
+ * address spaces to hold, then can_split_folio(). The anon_vma rwsem and
+ * the others' mmap_lock stay held when it succeeds.
+ */
+static int shadow_split_prepare(struct shadow_split_ctl *ctl, int *total)
+{
+	int ret;
+
+	ctl->root = shadow_folio_lock_anon_vma_read(ctl->folio);
+	if (WARN_ON_ONCE(!ctl->root))
+		return -EBUSY;
+	ctl->mms[0] = ctl->mm;
+	ctl->nr_mms = 1;
+	ret = -EBUSY;
+	if (!shadow_anon_vma_walk_tree(ctl->root, shadow_split_add_mm, ctl))
+		goto out_put;
+	shadow_split_lock_tables(ctl);
+	ret = shadow_can_split_folio(ctl, total);
+	shadow_split_unlock_tables(ctl);
+	if (!ret)
+		return 0;
+out_put:
+	shadow_split_put_mms(ctl);
+	shadow_anon_vma_unlock_tree(ctl->root);
+	return ret;
 }
 
 /**
@@ -1030,29 +1159,38 @@ static int shadow_can_split_folio(struct shadow_mm *mm, unsigned long addr,
  * @page: a page of the folio, with a reference of the caller's, which
  *        stays on this page
  *
- * The leaf at @addr, if it maps the folio, is split first, as
- * unmap_folio() splits every PMD mapping (a split PMD stays split when
- * the rest fails, as in Linux). The folio is split when every mapping it
- * has left is a PTE of that one PTE table of @mm, not shared by an
- * on-demand fork, and the caller and those PTEs hold its only references
- * (can_split_folio(), then page_ref_freeze()); page_table_lock keeps both
- * true meanwhile. Each page then gets metadata of its own, with the
- * anon_vma, index, anon-exclusive, dirty and lazyfree bits it had, one
- * reference per PTE mapping it (plus the caller's), and its own struct
- * page reference (split_page()); a page nothing maps is freed, as
- * __split_huge_page() lets the unmapped tails go. A folio mapped
- * elsewhere too (forked, or moved apart by mremap) cannot be split by
- * this engine: -EBUSY, where Linux unmaps and remaps it everywhere.
+ * As Linux's, the split reaches every mapping of the folio through its
+ * anon_vma tree, whose rwsem it holds, in every address space that has a
+ * VMA there: their mmap_lock (trylock) and page_table_lock (in address
+ * order) are held while it checks and splits. Each leaf mapping
+ * the folio is split first, as unmap_folio() splits every PMD mapping (a
+ * split PMD stays split when the rest fails). The folio is split when
+ * every mapping left is a PTE of an address space it holds, not in a
+ * table an on-demand fork shares, and the caller and those PTEs hold its
+ * only references (can_split_folio(), then page_ref_freeze()). The PTEs
+ * stay as they are (the engine's PTEs do not change with the split,
+ * where Linux unmaps the folio and maps it again). Each page then gets
+ * metadata of its own, with the anon_vma, index, anon-exclusive, dirty
+ * and lazyfree bits it had, one reference per PTE mapping it (plus the
+ * caller's), and its own struct page reference (split_page()); a page
+ * nothing maps is freed, as __split_huge_page() lets the unmapped tails
+ * go. @addr is where the caller found @page; the walk finds it again.
  *
- * Return: 0, -ENOMEM (the new metadata), or -EBUSY; a failure counts in
+ * Return: 0, -ENOMEM (the new metadata), or -EBUSY (an extra reference,
+ * a shared PTE table, an address space whose mmap_lock is taken for
+ * writing, more than SHADOW_SPLIT_MAX_MMS of them); a failure counts in
  * thp_split_page_failed.
  */
 shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
 				       unsigned long addr, struct page *page)
 {
-	struct shadow_folio *folio = shadow_page_meta(page)->folio;
+	struct shadow_split_ctl ctl = {
+		.mm = mm,
+		.folio = shadow_page_meta(page)->folio,
+	};
 	DECLARE_BITMAP(dead, SHADOW_HPAGE_PMD_NR);
 	struct shadow_page **meta = NULL;
+	struct shadow_folio *folio = ctl.folio;
 	struct page *head;
 	int i, total, ret;
 
@@ -1062,24 +1200,22 @@ shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
 	bitmap_zero(dead, SHADOW_HPAGE_PMD_NR);
 
 	/* Whether it can be split at all, before allocating for it. */
-	spin_lock(&mm->page_table_lock);
-	ret = shadow_can_split_folio(mm, addr, page, folio, &total);
-	spin_unlock(&mm->page_table_lock);
+	ret = shadow_split_prepare(&ctl, &total);
 	if (ret)
 		goto out_failed;
 
 	ret = -ENOMEM;
 	meta = kvcalloc(SHADOW_HPAGE_PMD_NR, sizeof(*meta), SHADOW_GFP);
 	if (!meta)
-		goto out_failed;
+		goto out_put;
 	for (i = 0; i < SHADOW_HPAGE_PMD_NR; i++) {
 		meta[i] = kmalloc(sizeof(*meta[i]), SHADOW_GFP);
 		if (!meta[i])
 			goto out_free;
 	}
 
-	spin_lock(&mm->page_table_lock);
-	ret = shadow_can_split_folio(mm, addr, page, folio, &total);
+	shadow_split_lock_tables(&ctl);
+	ret = shadow_can_split_folio(&ctl, &total);
 	if (ret)
 		goto out_unlock;
 	spin_lock(&shadow_deferred_split_lock);
@@ -1108,9 +1244,14 @@ shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
 	}
 	atomic_long_dec(&shadow_counters.thp);
 	atomic_long_inc(&shadow_counters.thp_split_page);
-	if (SHADOW_RULE_SPLIT_ZEROPAGE)
-		shadow_split_map_zeropage(mm, addr, head, meta, dead);
-	spin_unlock(&mm->page_table_lock);
+	if (SHADOW_RULE_SPLIT_ZEROPAGE) {
+		ctl.zeropage = true;
+		ctl.meta = meta;
+		ctl.dead = dead;
+		shadow_anon_vma_walk_tree(ctl.root, shadow_split_walk_vma,
+					  &ctl);
+	}
+	shadow_split_unlock_tables(&ctl);
 
 	for_each_set_bit(i, dead, SHADOW_HPAGE_PMD_NR) {
 		shadow_free_page(head + i, meta[i]);
@@ -1121,11 +1262,14 @@ shadow_flow int shadow_split_huge_page(struct shadow_mm *mm,
 	goto out_free;
 
 out_unlock:
-	spin_unlock(&mm->page_table_lock);
+	shadow_split_unlock_tables(&ctl);
 out_free:
 	for (i = 0; meta && i < SHADOW_HPAGE_PMD_NR; i++)
 		kfree(meta[i]);
 	kvfree(meta);
+out_put:
+	shadow_split_put_mms(&ctl);
+	shadow_anon_vma_unlock_tree(ctl.root);
 out_failed:
 	if (ret)
 		atomic_long_inc(&shadow_counters.thp_split_page_failed);

@@ -784,6 +784,16 @@ void shadow_folio_add_new_anon_rmap(struct shadow_folio *folio,
 				    unsigned long haddr);
 void shadow_folio_move_anon_rmap(struct shadow_folio *folio,
 				 struct shadow_vma *vma);
+/* split_huge_page()'s walk: every VMA of a THP's anon_vma tree */
+struct shadow_anon_vma *shadow_folio_lock_anon_vma_read(struct shadow_folio *folio);
+void shadow_anon_vma_unlock_tree(struct shadow_anon_vma *root);
+void shadow_anon_vma_lock_table(struct shadow_anon_vma *root,
+				struct shadow_mm *mm)
+	__acquires(&mm->page_table_lock);
+bool shadow_anon_vma_walk_tree(struct shadow_anon_vma *root,
+			       bool (*fn)(struct shadow_vma *vma, void *arg),
+			       void *arg);
+unsigned long shadow_vma_address(unsigned long index, struct shadow_vma *vma);
 /* The page's metadata is being freed: drop its anon_vma reference. */
 void shadow_page_free_rmap(struct shadow_page *sp);
 /*

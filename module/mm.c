@@ -29,7 +29,10 @@
  *                                walks of rmap.c, whose rules say more)
  *       other mm->mmap_lock     (an rmap walk reaching a VMA of another
  *                                address space: mmap_read_trylock only, a
- *                                failure skips the VMA)
+ *                                failure skips the VMA; a THP split holds
+ *                                those of every address space of the
+ *                                folio's anon_vma tree at once, trylocks
+ *                                too; a failure fails the split)
  *         mm->page_table_lock   (spinlock: page-table entries, rss, table
  *                                and fault counters, vma->anon_vma when a
  *                                fault sets it; mremap moves entries under
@@ -44,6 +47,13 @@
  *                                fork's share: the child's is taken first,
  *                                the parent's nested inside,
  *                                SINGLE_DEPTH_NESTING)
+ *           other mm->page_table_lock (a THP split, huge_memory.c:
+ *                                the page_table_locks of every address
+ *                                space of the folio's anon_vma tree, the
+ *                                caller's included, in address order,
+ *                                spin_lock_nest_lock under the tree's
+ *                                rwsem; it holds each one's mmap_lock,
+ *                                which keeps fork away)
  *             swap device lock  (the xa_lock of swapfile.c's slot xarray:
  *                                slot counts, the swap cache, page->swap;
  *                                taken inside page_table_lock by zap, fork,

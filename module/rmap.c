@@ -517,7 +517,7 @@ void shadow_page_free_rmap(struct shadow_page *sp)
  * @done: stops the walk when it returns true, or NULL
  * @locked_mm: the address space whose mmap_lock the caller holds
  * @contended: a VMA was skipped: its mm's mmap_lock was not free
- * @page: the page walked for (the file walk's callbacks)
+ * @page: the page walked for (the callbacks of the VMA lists' walks)
  * @read_only: @rmap_one only reads PTEs, under their mm's page_table_lock,
  *             which keeps the tables (pgtable.c's rule 2): no other mm's
  *             mmap_lock is taken, and no VMA skipped
@@ -533,12 +533,15 @@ struct shadow_rmap_walk_control {
 	bool read_only;
 };
 
-/*
- * vma_address(): where @vma maps the page of index @index, or -EFAULT
- * when that is outside it.
+/**
+ * shadow_vma_address() - where @vma maps the page of index @index
+ * (vma_address)
+ * @index: the page's linear index
+ * @vma: a VMA that may map it; its bounds held stable by the caller
+ *
+ * Return: the address, or -EFAULT when that is outside @vma.
  */
-static unsigned long shadow_vma_address(unsigned long index,
-					struct shadow_vma *vma)
+unsigned long shadow_vma_address(unsigned long index, struct shadow_vma *vma)
 {
 	unsigned long addr;
 
@@ -580,28 +583,26 @@ static bool shadow_rmap_walk_vma(struct page *page, struct shadow_vma *vma,
 }
 
 /*
- * rmap_walk_anon(): the VMAs of the page's anon_vma, then those of its
- * descendants, depth first, under the root's rwsem (the VMA lists) and
- * rcu_read_lock (the children lists).
+ * The VMAs on the lists of @av and of its descendants, depth first, until
+ * @fn returns false (then false). The root's rwsem is held; the children
+ * lists are read under rcu_read_lock, so @fn may not sleep.
  */
-static shadow_flow void shadow_rmap_walk_anon(struct page *page,
-					      struct shadow_rmap_walk_control *rwc)
+static bool shadow_anon_vma_walk_from(struct shadow_anon_vma *av,
+					 bool (*fn)(struct shadow_vma *vma, void *arg),
+					 void *arg)
 {
-	struct shadow_anon_vma *av, *pos, *next;
+	struct shadow_anon_vma *pos, *next;
 	struct shadow_vma *vma;
+	bool ret = true;
 
-	/* The page's reference keeps it, and its ancestors. */
-	av = READ_ONCE(shadow_page_meta(page)->anon_vma);
-	if (!av)
-		return;
-
-	shadow_anon_vma_lock_read(av);
 	rcu_read_lock();
 	pos = av;
 	for (;;) {
-		list_for_each_entry(vma, &pos->vmas, anon_vma_node)
-			if (!shadow_rmap_walk_vma(page, vma, rwc))
+		list_for_each_entry(vma, &pos->vmas, anon_vma_node) {
+			ret = fn(vma, arg);
+			if (!ret)
 				goto out;
+		}
 		/* Next: the first child, else the next sibling up to @av. */
 		next = list_first_or_null_rcu(&pos->children,
 					      struct shadow_anon_vma, sibling);
@@ -619,7 +620,100 @@ static shadow_flow void shadow_rmap_walk_anon(struct page *page,
 	}
 out:
 	rcu_read_unlock();
+	return ret;
+}
+
+static bool shadow_rmap_walk_anon_one(struct shadow_vma *vma, void *arg)
+{
+	struct shadow_rmap_walk_control *rwc = arg;
+
+	return shadow_rmap_walk_vma(rwc->page, vma, rwc);
+}
+
+/*
+ * rmap_walk_anon(): the VMAs of the page's anon_vma, then those of its
+ * descendants, under the root's rwsem (the VMA lists) and rcu_read_lock
+ * (the children lists).
+ */
+static shadow_flow void shadow_rmap_walk_anon(struct page *page,
+					      struct shadow_rmap_walk_control *rwc)
+{
+	struct shadow_anon_vma *av;
+
+	/* The page's reference keeps it, and its ancestors. */
+	av = READ_ONCE(shadow_page_meta(page)->anon_vma);
+	if (!av)
+		return;
+
+	shadow_anon_vma_lock_read(av);
+	rwc->page = page;
+	shadow_anon_vma_walk_from(av, shadow_rmap_walk_anon_one, rwc);
 	shadow_anon_vma_unlock_read(av);
+}
+
+/**
+ * shadow_folio_lock_anon_vma_read() - hold the VMA lists of a THP's
+ * anon_vma tree (folio_lock_anon_vma_read, for split_huge_page)
+ * @folio: an anonymous folio, referenced by the caller
+ *
+ * Return: the root of the tree, whose rwsem is now held for reading, for
+ * shadow_anon_vma_walk_tree() and shadow_anon_vma_unlock_tree(); NULL
+ * when the folio has no anon_vma.
+ */
+struct shadow_anon_vma *shadow_folio_lock_anon_vma_read(struct shadow_folio *folio)
+{
+	/* The folio's reference keeps its anon_vma, and the root. */
+	struct shadow_anon_vma *av = READ_ONCE(folio->pages[0].anon_vma);
+
+	if (!av)
+		return NULL;
+	shadow_anon_vma_lock_read(av);
+	return av->root;
+}
+
+/**
+ * shadow_anon_vma_unlock_tree() - let go of shadow_folio_lock_anon_vma_read()
+ * @root: what it returned
+ */
+void shadow_anon_vma_unlock_tree(struct shadow_anon_vma *root)
+{
+	shadow_anon_vma_unlock_read(root);
+}
+
+/**
+ * shadow_anon_vma_lock_table() - take @mm's page_table_lock as one of
+ * several, under an anon_vma tree's rwsem (a THP split's)
+ * @root: the root of the tree, its rwsem held
+ * @mm: the address space
+ *
+ * The caller takes them in address order, holding the mmap_lock of each
+ * address space, which keeps fork, the only other path that takes two,
+ * away: mm.c's lock tree.
+ */
+void shadow_anon_vma_lock_table(struct shadow_anon_vma *root,
+				struct shadow_mm *mm)
+	__acquires(&mm->page_table_lock)
+{
+	spin_lock_nest_lock(&mm->page_table_lock, &root->rwsem);
+}
+
+/**
+ * shadow_anon_vma_walk_tree() - every VMA of an anon_vma tree
+ * @root: the root, its rwsem held (shadow_folio_lock_anon_vma_read())
+ * @fn: called for each VMA until it returns false; it may not sleep
+ * @arg: its argument
+ *
+ * Every page of the tree's folios has an anon_vma of the tree, whatever a
+ * reuse moved (page_move_anon_rmap): these are all the VMAs that may map
+ * one.
+ *
+ * Return: false when @fn stopped the walk.
+ */
+bool shadow_anon_vma_walk_tree(struct shadow_anon_vma *root,
+			       bool (*fn)(struct shadow_vma *vma, void *arg),
+			       void *arg)
+{
+	return shadow_anon_vma_walk_from(root, fn, arg);
 }
 
 /*

@@ -624,15 +624,17 @@ TEST_F(thp, madv_cold_and_pageout_leaf)
 }
 
 /*
- * A THP a fork shares cannot be split by this engine (Linux unmaps and
- * remaps it everywhere): reclaim counts it busy and keeps every byte on
- * both sides; split_page_failed counts it.
+ * A THP a fork shares is split in both address spaces (the split reaches
+ * every mapping, as unmap_folio() does): both leaves become PTEs, and
+ * reclaim swaps each page out of both; every byte comes back on each
+ * side.
  */
-TEST_F(thp, reclaim_keeps_forked_thp)
+TEST_F(thp, reclaim_splits_forked_thp)
 {
-	long failed = thp_counter("thp_split_page_failed");
+	long split = thp_counter("thp_split_page");
 	static char pattern[MB2];
 	struct shadow_mm_reclaim r;
+	struct shadow_mm_stats st;
 	int child;
 
 	fill_thp(_metadata, self->mfd, pattern);
@@ -641,12 +643,56 @@ TEST_F(thp, reclaim_keeps_forked_thp)
 	ASSERT_EQ(0, _shadow_reclaim(self->mfd, SHADOW_RECLAIM_AGE, BASE, MB2,
 				     &r));
 	ASSERT_EQ(0, _shadow_reclaim(self->mfd, 0, BASE, MB2, &r));
-	EXPECT_EQ(NR, r.out_busy);
-	EXPECT_EQ(0, r.out_reclaimed);
-	EXPECT_LT(failed, thp_counter("thp_split_page_failed"));
-	EXPECT_EQ(1, thp_counter("thp"));
+	EXPECT_EQ(0, r.out_busy);
+	EXPECT_EQ(NR, r.out_swapped_out);
+	EXPECT_EQ(NR, r.out_reclaimed);
+	EXPECT_EQ(split + 1, thp_counter("thp_split_page"));
+	EXPECT_EQ(0, thp_counter("thp"));
+	st = shadow_stats(_metadata, self->mfd);
+	EXPECT_EQ(0, st.out_rss_anon);
+	EXPECT_EQ(NR, st.out_swapents);
+	EXPECT_EQ(1, st.out_thp_split_pmd);
+	st = shadow_stats(_metadata, child);
+	EXPECT_EQ(0, st.out_rss_anon);
+	EXPECT_EQ(NR, st.out_swapents);
+	EXPECT_EQ(1, st.out_thp_split_pmd);
 	expect_pattern(_metadata, self->mfd, pattern);
 	expect_pattern(_metadata, child, pattern);
+	close(child);
+}
+
+/*
+ * A THP whose pages a fork shares and each side unmapped half of: each
+ * page is mapped once, in one of two address spaces. MADV_COLD of the
+ * parent's half splits it (6.1's page_mapcount() == 1 rule), and both
+ * keep their bytes.
+ */
+TEST_F(thp, cold_splits_thp_mapped_in_two_spaces)
+{
+	long split = thp_counter("thp_split_page");
+	static char pattern[MB2], back[MB2 / 2];
+	int child, i;
+
+	fill_thp(_metadata, self->mfd, pattern);
+	child = _shadow_fork(self->mfd, 0, NULL);
+	ASSERT_LE(0, child);
+	ASSERT_EQ(0, _shadow_munmap(self->mfd, BASE + MB2 / 2, MB2 / 2));
+	ASSERT_EQ(0, _shadow_munmap(child, BASE, MB2 / 2));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, MB2 / 2, MADV_COLD));
+	EXPECT_EQ(split + 1, thp_counter("thp_split_page"));
+	EXPECT_EQ(0, thp_counter("thp"));
+	ASSERT_EQ(0, _shadow_walk(self->mfd, BASE, NR / 2, self->p));
+	for (i = 0; i < NR / 2; i++)
+		ASSERT_EQ(0, self->p[i].order);
+	ASSERT_EQ(0, _shadow_walk(child, BASE + MB2 / 2, NR / 2, self->p));
+	for (i = 0; i < NR / 2; i++)
+		ASSERT_EQ(0, self->p[i].order);
+	ASSERT_EQ((long)MB2 / 2, _shadow_access(self->mfd, BASE, back,
+						MB2 / 2, 0));
+	EXPECT_EQ(0, memcmp(pattern, back, MB2 / 2));
+	ASSERT_EQ((long)MB2 / 2, _shadow_access(child, BASE + MB2 / 2, back,
+						MB2 / 2, 0));
+	EXPECT_EQ(0, memcmp(pattern + MB2 / 2, back, MB2 / 2));
 	close(child);
 }
 
@@ -946,6 +992,47 @@ static void expect_thp_pages(struct __test_metadata *_metadata, int mfd,
 		ASSERT_EQ(thp, !!(p[i].flags & SHADOW_PAGE_THP))
 			TH_LOG("shadow page %d", i);
 	}
+}
+
+/*
+ * A THP one page of which mremap moved away: two PTE tables map it, each
+ * page once. MADV_COLD of its first pages splits it on both sides (the
+ * split reaches the moved page too); the moved page keeps its bytes.
+ */
+TEST_F(real, cold_splits_thp_moved_apart)
+{
+	unsigned long moved = BASE + 4 * MB2;
+	long split = vmstat_value("thp_split_page");
+	long shadow_split = thp_counter("thp_split_page");
+	char *dst, buf[2] = "";
+
+	if (no_thp(self->enabled))
+		SKIP(return, "the running kernel has no THP");
+	memset(self->huge, 0x5a, MB2);
+	if (real_fell_back(self->fallback))
+		SKIP(return, "the real kernel fell back to 4 KiB pages");
+	ASSERT_EQ((long)MB2, _shadow_access(self->mfd, BASE, self->huge, MB2,
+					    SHADOW_ACCESS_WRITE));
+	dst = mmap(NULL, PAGE, RW, PRIV, -1, 0);
+	ASSERT_NE(MAP_FAILED, dst);
+	ASSERT_EQ(dst, mremap(self->huge + 8 * PAGE, PAGE, PAGE,
+			      MREMAP_MAYMOVE | MREMAP_FIXED, dst));
+	ASSERT_EQ(0, _shadow_mremap(self->mfd, BASE + 8 * PAGE, PAGE, PAGE,
+				    MREMAP_MAYMOVE | MREMAP_FIXED, moved,
+				    NULL));
+	ASSERT_EQ(0, madvise(self->huge, 4 * PAGE, MADV_COLD));
+	ASSERT_EQ(0, _shadow_madvise(self->mfd, BASE, 4 * PAGE, MADV_COLD));
+	EXPECT_EQ(split + 1, vmstat_value("thp_split_page"));
+	EXPECT_EQ(shadow_split + 1, thp_counter("thp_split_page"));
+	EXPECT_EQ(0, thp_counter("thp"));
+	EXPECT_FALSE(kpageflags_of((unsigned long)dst) & KPF(THP));
+	EXPECT_EQ(0, shadow_page(_metadata, self->mfd, moved).flags &
+		     SHADOW_PAGE_THP);
+	EXPECT_EQ(0x5a, dst[0]);
+	ASSERT_EQ(1, _shadow_access(self->mfd, moved, buf, 1, 0));
+	EXPECT_EQ(0x5a, buf[0]);
+	expect_thp_pages(_metadata, self->mfd, self->huge, false);
+	munmap(dst, PAGE);
 }
 
 /*
