@@ -588,8 +588,8 @@ static bool shadow_rmap_walk_vma(struct page *page, struct shadow_vma *vma,
  * lists are read under rcu_read_lock, so @fn may not sleep.
  */
 static bool shadow_anon_vma_walk_from(struct shadow_anon_vma *av,
-					 bool (*fn)(struct shadow_vma *vma, void *arg),
-					 void *arg)
+				      bool (*fn)(struct shadow_vma *vma, void *arg),
+				      void *arg)
 {
 	struct shadow_anon_vma *pos, *next;
 	struct shadow_vma *vma;
